@@ -1,0 +1,88 @@
+//! Streaming digests: one pass over bytes yields every checksum an index needs.
+
+use std::io::{self, Read, Write};
+
+use md5::Md5;
+use sha2::{Digest, Sha256, Sha512};
+
+/// MD5, SHA-256 and SHA-512 of one byte stream, plus its length.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checksums {
+    /// Length in bytes.
+    pub size: u64,
+    /// Lower-case hex MD5 (apt's `MD5sum`, dpkg's `md5sums`).
+    pub md5: String,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Lower-case hex SHA-512.
+    pub sha512: String,
+}
+
+/// A writer that hashes what passes through it.
+#[derive(Default)]
+pub struct Hasher {
+    size: u64,
+    md5: Md5,
+    sha256: Sha256,
+    sha512: Sha512,
+}
+
+impl Hasher {
+    /// A fresh hasher.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.size += data.len() as u64;
+        self.md5.update(data);
+        self.sha256.update(data);
+        self.sha512.update(data);
+    }
+
+    /// The checksums of everything fed so far.
+    #[must_use]
+    pub fn finish(self) -> Checksums {
+        Checksums {
+            size: self.size,
+            md5: hex::encode(self.md5.finalize()),
+            sha256: hex::encode(self.sha256.finalize()),
+            sha512: hex::encode(self.sha512.finalize()),
+        }
+    }
+}
+
+impl Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Checksums {
+    /// Checksums of a byte slice.
+    #[must_use]
+    pub fn of(data: &[u8]) -> Self {
+        let mut h = Hasher::new();
+        h.update(data);
+        h.finish()
+    }
+
+    /// Checksums of everything a reader yields.
+    pub fn of_reader(mut r: impl Read) -> io::Result<Self> {
+        let mut h = Hasher::new();
+        io::copy(&mut r, &mut h)?;
+        Ok(h.finish())
+    }
+}
+
+/// Lower-case hex MD5 of a byte slice.
+#[must_use]
+pub fn md5_hex(data: &[u8]) -> String {
+    hex::encode(Md5::digest(data))
+}

@@ -1,0 +1,239 @@
+//! [`PackageSpec`]: everything a package writer needs, format-neutral and already validated.
+//!
+//! Built by wharf-config from wharf.toml or Cargo.toml; consumed by every writer in wharf-package.
+//! Install paths are checked here once (absolute, no `.`/`..`/empty components, no control characters), so
+//! no writer can be handed a path that escapes the target root.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::{Arch, Invalid, PackageName, Version};
+
+/// An absolute, normalised install path such as `/usr/bin/hello`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstallPath(String);
+
+impl InstallPath {
+    /// Validates an install destination.
+    pub fn parse(path: &str) -> Result<Self, Invalid> {
+        let bad = |why: &str| Invalid::new("install path", path, why);
+        if !path.starts_with('/') {
+            return Err(bad("install paths must be absolute, e.g. `/usr/bin/hello`"));
+        }
+        if path.chars().any(char::is_control) {
+            return Err(bad(
+                "control characters (newline, NUL, …) are not allowed in paths",
+            ));
+        }
+        let trimmed = path.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return Err(bad("`/` itself cannot be installed"));
+        }
+        for comp in trimmed[1..].split('/') {
+            match comp {
+                "" => return Err(bad("empty path component (`//`)")),
+                "." | ".." => {
+                    return Err(bad(
+                        "`.` and `..` are not allowed; write the normalised absolute path",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The path, with its leading `/`.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path without its leading `/` (what tar members and md5sums use).
+    #[must_use]
+    pub fn relative(&self) -> &str {
+        &self.0[1..]
+    }
+
+    /// Every ancestor directory, outermost first, without `/` itself.
+    #[must_use]
+    pub fn ancestors(&self) -> Vec<InstallPath> {
+        let rel = self.relative();
+        rel.match_indices('/')
+            .map(|(i, _)| InstallPath(format!("/{}", &rel[..i])))
+            .collect()
+    }
+}
+
+impl fmt::Display for InstallPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// Bytes held in memory (generated files, tests).
+    Bytes(Vec<u8>),
+    /// A file on disk, read while the package is written (streamed, never loaded whole).
+    Path(PathBuf),
+}
+
+/// What kind of filesystem entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File {
+        /// Its bytes.
+        content: Content,
+        /// A configuration file (dpkg `conffiles`, rpm `%config(noreplace)`).
+        config: bool,
+    },
+    /// A directory.
+    Dir,
+    /// A symbolic link to `target`.
+    Symlink {
+        /// The link target, as written.
+        target: String,
+    },
+}
+
+/// One entry of a package's payload. Owned by root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Where it is installed.
+    pub path: InstallPath,
+    /// What it is.
+    pub kind: FileKind,
+    /// Permission bits (e.g. 0o755); ignored for symlinks.
+    pub mode: u32,
+}
+
+/// Maintainer scripts, named as dpkg names them; each family maps them to its own hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScriptKind {
+    /// Before unpacking.
+    PreInst,
+    /// After unpacking.
+    PostInst,
+    /// Before removal.
+    PreRm,
+    /// After removal.
+    PostRm,
+}
+
+impl ScriptKind {
+    /// Every kind.
+    pub const ALL: [ScriptKind; 4] = [Self::PreInst, Self::PostInst, Self::PreRm, Self::PostRm];
+
+    /// dpkg's file name.
+    #[must_use]
+    pub fn deb_name(self) -> &'static str {
+        match self {
+            Self::PreInst => "preinst",
+            Self::PostInst => "postinst",
+            Self::PreRm => "prerm",
+            Self::PostRm => "postrm",
+        }
+    }
+}
+
+/// Package relationships in Debian syntax (`foo (>= 1.2) | bar`). Each list entry is one clause.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    /// `Depends`.
+    pub depends: Vec<String>,
+    /// `Pre-Depends`.
+    pub pre_depends: Vec<String>,
+    /// `Recommends`.
+    pub recommends: Vec<String>,
+    /// `Suggests`.
+    pub suggests: Vec<String>,
+    /// `Conflicts`.
+    pub conflicts: Vec<String>,
+    /// `Breaks`.
+    pub breaks: Vec<String>,
+    /// `Replaces`.
+    pub replaces: Vec<String>,
+    /// `Provides`.
+    pub provides: Vec<String>,
+}
+
+impl Relations {
+    /// `(deb field name, clauses)` pairs, in the order dpkg-gencontrol writes them.
+    #[must_use]
+    pub fn deb_fields(&self) -> [(&'static str, &[String]); 8] {
+        [
+            ("Pre-Depends", &self.pre_depends),
+            ("Depends", &self.depends),
+            ("Recommends", &self.recommends),
+            ("Suggests", &self.suggests),
+            ("Breaks", &self.breaks),
+            ("Conflicts", &self.conflicts),
+            ("Replaces", &self.replaces),
+            ("Provides", &self.provides),
+        ]
+    }
+}
+
+/// Everything a package writer needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSpec {
+    /// Package name.
+    pub name: PackageName,
+    /// Version.
+    pub version: Version,
+    /// Architecture.
+    pub arch: Arch,
+    /// `Name <email>`.
+    pub maintainer: String,
+    /// One-line summary.
+    pub summary: String,
+    /// Extended description (may be empty).
+    pub description: String,
+    /// Project homepage.
+    pub homepage: Option<String>,
+    /// SPDX licence expression.
+    pub license: Option<String>,
+    /// Vendor / organisation.
+    pub vendor: Option<String>,
+    /// Debian section (e.g. `utils`).
+    pub section: Option<String>,
+    /// Debian priority (e.g. `optional`).
+    pub priority: Option<String>,
+    /// Relationships.
+    pub relations: Relations,
+    /// Payload entries; parent directories are added by the writers.
+    pub files: Vec<FileEntry>,
+    /// Maintainer scripts.
+    pub scripts: BTreeMap<ScriptKind, Vec<u8>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_paths() {
+        let p = InstallPath::parse("/usr/share/doc/x/").unwrap();
+        assert_eq!(p.as_str(), "/usr/share/doc/x");
+        assert_eq!(
+            p.ancestors().iter().map(InstallPath::as_str).collect::<Vec<_>>(),
+            ["/usr", "/usr/share", "/usr/share/doc"]
+        );
+        for bad in [
+            "usr/bin/x",
+            "/usr/../etc/x",
+            "/./x",
+            "//x",
+            "/",
+            "/a\nb",
+            "/a\0b",
+            "/x/..",
+        ] {
+            assert!(InstallPath::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

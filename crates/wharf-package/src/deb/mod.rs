@@ -1,0 +1,132 @@
+//! `.deb` packages: writer and reader.
+//!
+//! Follows deb(5), deb-control(5) and dpkg-deb's `build.c`: an ar archive whose members are, in this
+//! mandatory order, `debian-binary` (`2.0\n`), `control.tar[.gz|.xz|.zst]` and `data.tar[...]`. The control
+//! tarball holds `./control`, `./md5sums`, `./conffiles` and the maintainer scripts; the data tarball holds
+//! the payload with `./`-prefixed names, explicit parent directories, root ownership. zstd members need
+//! dpkg ≥ 1.21.18 (Debian 12, Ubuntu 21.10); xz is the default for reach and size.
+
+mod read;
+mod write;
+
+pub use read::{DebInfo, inspect};
+pub use write::{DebOptions, write_deb};
+
+use crate::compress::Compression;
+
+/// The canonical file name: `<name>_<version without epoch>_<arch>.deb`.
+#[must_use]
+pub fn file_name(name: &str, version: &str, arch: &str) -> String {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    format!("{name}_{version}_{arch}.deb")
+}
+
+fn member_compression(member: &str, prefix: &str) -> Option<Compression> {
+    member.strip_prefix(prefix).and_then(Compression::from_extension)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use wharf_core::{
+        Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, Relations, ScriptKind, SourceDate,
+    };
+
+    use super::*;
+
+    pub(crate) fn spec() -> PackageSpec {
+        let file = |p: &str, c: &[u8], mode, config| FileEntry {
+            path: InstallPath::parse(p).unwrap(),
+            kind: FileKind::File {
+                content: Content::Bytes(c.to_vec()),
+                config,
+            },
+            mode,
+        };
+        PackageSpec {
+            name: "hello".parse().unwrap(),
+            version: "1:1.0-1".parse().unwrap(),
+            arch: Arch::from_deb("amd64").unwrap(),
+            maintainer: "Jane <jane@example.org>".into(),
+            summary: "says hello".into(),
+            description: "A longer text.\n\nSecond paragraph.".into(),
+            homepage: Some("https://example.org".into()),
+            license: Some("MIT".into()),
+            vendor: None,
+            section: Some("utils".into()),
+            priority: Some("optional".into()),
+            relations: Relations {
+                depends: vec!["libc6 (>= 2.31)".into()],
+                ..Relations::default()
+            },
+            files: vec![
+                file("/usr/bin/hello", b"#!/bin/sh\necho hello\n", 0o755, false),
+                file("/etc/hello.conf", b"greeting=hi\n", 0o644, true),
+                FileEntry {
+                    path: InstallPath::parse("/usr/bin/hi").unwrap(),
+                    kind: FileKind::Symlink {
+                        target: "hello".into(),
+                    },
+                    mode: 0o777,
+                },
+            ],
+            scripts: BTreeMap::from([(ScriptKind::PostInst, b"#!/bin/sh\nset -e\nexit 0\n".to_vec())]),
+        }
+    }
+
+    #[test]
+    fn write_then_inspect() {
+        for c in [
+            Compression::Gzip,
+            Compression::Xz,
+            Compression::Zstd,
+            Compression::None,
+        ] {
+            let opts = DebOptions {
+                compression: c,
+                source_date: SourceDate::from_unix(1_700_000_000).unwrap(),
+            };
+            let mut a = Vec::new();
+            write_deb(&spec(), opts, &mut a).unwrap();
+            let mut b = Vec::new();
+            write_deb(&spec(), opts, &mut b).unwrap();
+            assert_eq!(a, b, "{c:?}: not reproducible");
+            let info = inspect(&a[..]).unwrap();
+            assert_eq!(info.name.as_str(), "hello");
+            assert_eq!(info.version.as_str(), "1:1.0-1");
+            assert_eq!(info.arch, "amd64");
+            assert_eq!(info.control.get("Installed-Size"), Some("6"));
+            assert_eq!(info.checksums.size, a.len() as u64);
+            if c == Compression::Xz {
+                if let Ok(dir) = std::env::var("WHARF_DUMP_DEB") {
+                    std::fs::write(format!("{dir}/hello.deb"), &a).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn duplicates_and_garbage_are_errors() {
+        let mut s = spec();
+        s.files.push(s.files[0].clone());
+        let opts = DebOptions {
+            compression: Compression::Gzip,
+            source_date: SourceDate::from_unix(0).unwrap(),
+        };
+        assert!(matches!(
+            write_deb(&s, opts, &mut Vec::new()),
+            Err(crate::PackageError::Duplicate(_))
+        ));
+        assert!(
+            inspect(&b"not a deb"[..])
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid .deb")
+        );
+        let mut good = Vec::new();
+        write_deb(&spec(), opts, &mut good).unwrap();
+        let err = inspect(&good[..good.len() - 100]).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}

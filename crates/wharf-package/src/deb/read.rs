@@ -1,0 +1,158 @@
+//! The .deb reader: one pass over the file yields its control paragraph and its checksums.
+
+use std::io::{self, Read};
+
+use wharf_core::deb822::Paragraph;
+use wharf_core::digest::{Checksums, Hasher};
+use wharf_core::{PackageName, Version};
+
+use super::member_compression;
+use crate::compress::{self, Compression};
+use crate::{PackageError, ar};
+
+const FORMAT: &str = ".deb";
+/// Control members larger than this are refused (dpkg's own control parts are a few KiB).
+const CONTROL_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// What an index needs from a .deb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebInfo {
+    /// The `control` paragraph as the package carries it.
+    pub control: Paragraph,
+    /// Checksums and size of the whole .deb file.
+    pub checksums: Checksums,
+    /// Package name.
+    pub name: PackageName,
+    /// Version.
+    pub version: Version,
+    /// Architecture (`all` or a dpkg architecture name).
+    pub arch: String,
+}
+
+struct Tee<'a, R: Read> {
+    inner: R,
+    hasher: &'a mut Hasher,
+}
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn bad(why: impl Into<String>) -> PackageError {
+    PackageError::invalid(FORMAT, why)
+}
+
+fn io_bad(e: &io::Error) -> PackageError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        bad("the file is truncated")
+    } else {
+        bad(e.to_string())
+    }
+}
+
+/// Reads any valid .deb (wharf's, dpkg-deb's, nFPM's): checks the ar layout and member order, extracts the
+/// control paragraph, and hashes the whole file.
+pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
+    let mut hasher = Hasher::new();
+    let mut r = Tee {
+        inner: reader,
+        hasher: &mut hasher,
+    };
+    ar::read_magic(&mut r).map_err(|e| io_bad(&e))?;
+
+    let mut stage = 0; // 0: want debian-binary, 1: want control, 2: want data, 3: done
+    let mut control: Option<Paragraph> = None;
+    while let Some(h) = ar::read_header(&mut r).map_err(|e| io_bad(&e))? {
+        let mut body = (&mut r).take(h.size);
+        match (stage, h.name.as_str()) {
+            (_, n) if n.starts_with('_') => {
+                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+            }
+            (0, "debian-binary") => {
+                let mut v = String::new();
+                body.read_to_string(&mut v)
+                    .map_err(|_| bad("debian-binary is not text"))?;
+                if !v.starts_with("2.") {
+                    return Err(bad(format!("unsupported format version `{}`", v.trim())));
+                }
+                stage = 1;
+            }
+            (1, n) if member_compression(n, "control.tar").is_some() => {
+                if h.size > CONTROL_LIMIT {
+                    return Err(bad("the control member is implausibly large"));
+                }
+                let c = member_compression(n, "control.tar").unwrap_or(Compression::None);
+                control = Some(read_control(&mut body, c)?);
+                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+                stage = 2;
+            }
+            (2, n) if member_compression(n, "data.tar").is_some() => {
+                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+                stage = 3;
+            }
+            (3, n) => return Err(bad(format!("unexpected member `{n}` after data.tar"))),
+            (s, n) => {
+                let want = ["debian-binary", "control.tar.*", "data.tar.*"][s.min(2)];
+                return Err(bad(format!(
+                    "member `{n}` found where `{want}` must come (the order is mandatory)"
+                )));
+            }
+        }
+        if body.limit() != 0 {
+            return Err(bad("the file is truncated"));
+        }
+        ar::skip_padding(&mut r, h.size).map_err(|e| io_bad(&e))?;
+    }
+    if stage != 3 {
+        return Err(bad(
+            "missing members: a .deb needs debian-binary, control.tar and data.tar",
+        ));
+    }
+    let control = control.ok_or_else(|| bad("no control member"))?;
+    drop(r);
+    let field = |f: &str| {
+        control
+            .get(f)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("control has no `{f}` field")))
+    };
+    let name: PackageName = field("Package")?.parse().map_err(|e| bad(format!("{e}")))?;
+    let version: Version = field("Version")?.parse().map_err(|e| bad(format!("{e}")))?;
+    let arch = field("Architecture")?;
+    if arch.is_empty() || arch.contains(char::is_whitespace) {
+        return Err(bad(format!("invalid Architecture `{arch}`")));
+    }
+    Ok(DebInfo {
+        control,
+        checksums: hasher.finish(),
+        name,
+        version,
+        arch,
+    })
+}
+
+fn read_control(body: &mut impl Read, c: Compression) -> Result<Paragraph, PackageError> {
+    let dec = compress::decoder(body, c).map_err(|e| bad(format!("control.tar: {e}")))?;
+    let mut archive = ::tar::Archive::new(dec);
+    let entries = archive.entries().map_err(|e| bad(format!("control.tar: {e}")))?;
+    let mut found = None;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bad(format!("control.tar: {e}")))?;
+        let path = entry
+            .path()
+            .map_err(|e| bad(format!("control.tar: {e}")))?
+            .display()
+            .to_string();
+        if path == "./control" || path == "control" {
+            let mut text = String::new();
+            entry
+                .read_to_string(&mut text)
+                .map_err(|_| bad("control is not UTF-8 text"))?;
+            found = Some(Paragraph::parse_one(&text).map_err(|e| bad(format!("control: {e}")))?);
+        }
+    }
+    found.ok_or_else(|| bad("control.tar has no `control` file"))
+}

@@ -1,0 +1,60 @@
+//! wharf-package: package writers and readers, one module per format.
+//!
+//! Writers take a [`wharf_core::PackageSpec`] and a [`wharf_core::SourceDate`] and stream the package
+//! into any `Write`; the only files they open are the spec's declared inputs. No clock, no environment.
+//! Readers take any valid package (wharf's, dpkg-deb's, nFPM's) and return what an index needs, in one
+//! pass over the bytes.
+//!
+//! Shared layers: [`compress`] (pinned gzip/xz/zstd backends), [`tar`] (deterministic GNU tar writer),
+//! [`ar`] (the Unix archive .deb wraps).
+
+pub mod ar;
+pub mod compress;
+pub mod deb;
+pub mod tar;
+
+use std::path::PathBuf;
+
+/// Why a package could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// An input file could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An input file changed size while being packaged.
+    #[error("`{path}` changed while it was being packaged (expected {expected} bytes); rebuild and retry")]
+    Changed {
+        /// The input file.
+        path: PathBuf,
+        /// The size seen first.
+        expected: u64,
+    },
+    /// Two payload entries claim one path.
+    #[error("`{0}` is listed twice in the package contents; keep one entry")]
+    Duplicate(String),
+    /// Writing the package failed.
+    #[error("writing the package failed: {0}")]
+    Write(#[source] std::io::Error),
+    /// The bytes are not a valid package of the expected format.
+    #[error("not a valid {format} package: {why}")]
+    Invalid {
+        /// The format expected.
+        format: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl PackageError {
+    pub(crate) fn invalid(format: &'static str, why: impl Into<String>) -> Self {
+        Self::Invalid {
+            format,
+            why: why.into(),
+        }
+    }
+}
