@@ -1,1 +1,158 @@
-//! wharf-config
+//! wharf-config: turns `wharf.toml` — or, with none, a Cargo project's `Cargo.toml` — into a validated
+//! [`Project`]: package templates plus repository and publish settings.
+//!
+//! Rules: unknown keys are errors (`deny_unknown_fields`); every error names the file, the key and the
+//! fix; values are parsed into wharf-core types here, so nothing past this crate handles raw strings for
+//! names, versions, paths or choices. The environment is not read here: the binary passes in what it read
+//! ([`Environment`]).
+//!
+//! Cargo zero-config honours cargo-deb's `[package.metadata.deb]` keys (cargo-deb's README is the
+//! reference) so cargo-deb users can switch without rewriting.
+
+mod cargo;
+mod template;
+mod wharf_toml;
+
+use std::path::{Path, PathBuf};
+
+pub use template::{FileTemplate, PackageTemplate, ResolveError};
+pub use wharf_toml::init_template;
+
+/// Repository compression choice for .deb members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DebCompression {
+    /// gzip: every dpkg reads it.
+    Gzip,
+    /// xz: the default (smaller; dpkg ≥ 1.15.6).
+    #[default]
+    Xz,
+    /// zstd: dpkg ≥ 1.21.18 (Debian 12, Ubuntu 21.10).
+    Zstd,
+}
+
+/// apt repository settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AptConfig {
+    /// `Origin:`.
+    pub origin: String,
+    /// `Label:`.
+    pub label: String,
+    /// Default suite.
+    pub suite: String,
+    /// Default component.
+    pub component: String,
+    /// `Description:`.
+    pub description: Option<String>,
+    /// `Valid-Until` after this many days.
+    pub valid_for_days: Option<u32>,
+    /// Architectures every suite lists.
+    pub architectures: Vec<String>,
+}
+
+/// Publish settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishConfig {
+    /// Default store (`--to`).
+    pub to: Option<String>,
+    /// Default signing key file, relative to the project directory.
+    pub key: Option<PathBuf>,
+}
+
+/// A loaded project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory relative paths are resolved against.
+    pub dir: PathBuf,
+    /// The file the configuration came from (wharf.toml or Cargo.toml).
+    pub source: PathBuf,
+    /// Cargo's target directory (build outputs `target/release/…` are found here).
+    pub target_dir: PathBuf,
+    /// The packages this project ships.
+    pub packages: Vec<PackageTemplate>,
+    /// .deb compression.
+    pub deb_compression: DebCompression,
+    /// apt settings.
+    pub apt: AptConfig,
+    /// publish settings.
+    pub publish: PublishConfig,
+    /// Things the user should know (e.g. a cargo-deb key wharf cannot honour).
+    pub warnings: Vec<String>,
+}
+
+/// What the binary read from the environment, handed in explicitly.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// `CARGO_TARGET_DIR`.
+    pub cargo_target_dir: Option<PathBuf>,
+}
+
+/// Why a configuration could not be loaded. Always names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, or a wrong type (the message has line and column).
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value broke a rule.
+    #[error("{path}: `{key}`: {message}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// The key (e.g. `package[0].files[1].dst`).
+        key: String,
+        /// What is wrong and the fix.
+        message: String,
+    },
+    /// No configuration at all.
+    #[error("no wharf.toml or Cargo.toml in {0}; run `wharf init` there, or pass -c FILE")]
+    NotFound(PathBuf),
+}
+
+/// Loads the project: an explicit file, else `wharf.toml`, else `Cargo.toml` in `dir`.
+pub fn load(dir: &Path, explicit: Option<&Path>, env: &Environment) -> Result<Project, ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if dir.join("wharf.toml").is_file() => dir.join("wharf.toml"),
+        None if dir.join("Cargo.toml").is_file() => dir.join("Cargo.toml"),
+        None => return Err(ConfigError::NotFound(dir.to_path_buf())),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let project_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let target_dir = env
+        .cargo_target_dir
+        .clone()
+        .unwrap_or_else(|| cargo::workspace_root(&project_dir).join("target"));
+    if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+        cargo::load(&path, &text, project_dir, target_dir)
+    } else {
+        wharf_toml::load(&path, &text, project_dir, target_dir)
+    }
+}
+
+pub(crate) fn value_err(path: &Path, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Value {
+        path: path.to_path_buf(),
+        key: key.into(),
+        message: message.into(),
+    }
+}

@@ -1,1 +1,18 @@
-//! wharf-index
+//! wharf-index: repository index files, computed in memory from package records.
+//!
+//! One module per repository format. Index files are a pure function of the records (and the repository
+//! settings): no package is re-read, nothing is signed here, nothing is written. Signing is wharf-sign's;
+//! writing, in the right order, is wharf-publish's.
+
+pub mod apt;
+
+/// One file of a repository index, with every name it must be reachable under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFile {
+    /// Path relative to the repository root (e.g. `dists/stable/main/binary-amd64/Packages.xz`).
+    pub path: String,
+    /// Content-addressed copies (e.g. `…/by-hash/SHA256/<hex>`), written before any pointer names them.
+    pub by_hash: Vec<String>,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}

@@ -1,1 +1,82 @@
-//! wharf-publish
+//! wharf-publish: the publish transaction.
+//!
+//! A repository's truth is its state manifest (`.wharf/<kind>/state.json`): every package record, where
+//! it lives and its checksums. Index files are a pure function of that state, so adding a package reads
+//! the state and the new package only — never the rest of the repository.
+//!
+//! Order of writes (design.md §4): everything is validated first; then, under the store's lock, immutable
+//! blobs (pool files, by-hash indexes), then the fixed-name index files, then the state, and the signed
+//! pointer files last. A reader therefore never finds a pointer to something missing, and a failed
+//! publish leaves the previous repository fully readable.
+
+pub mod apt;
+
+use std::path::PathBuf;
+
+/// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
+/// pointer files are written.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// A package file could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A package file is not a valid package.
+    #[error("`{path}`: {source}")]
+    Package {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: wharf_package::PackageError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] wharf_store::StoreError),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] wharf_sign::SignError),
+    /// A package with this name, version and architecture is already published with other bytes.
+    #[error(
+        "{what} is already published with different contents (sha256 {existing}); apt clients would report a hash mismatch. Publish it under a new version instead"
+    )]
+    Conflict {
+        /// Name, version, arch.
+        what: String,
+        /// The published checksum.
+        existing: String,
+    },
+    /// The repository is signed with another key.
+    #[error(
+        "{store} is signed with key {existing}, not {given}; publish with the original key (clients trust only it)"
+    )]
+    KeyMismatch {
+        /// The store.
+        store: String,
+        /// Fingerprint recorded in the state.
+        existing: String,
+        /// Fingerprint of the key given.
+        given: String,
+    },
+    /// The state manifest is unreadable.
+    #[error(
+        "{store}: the state manifest `{key}` is corrupt ({why}); restore it from a backup or republish into an empty store"
+    )]
+    State {
+        /// The store.
+        store: String,
+        /// The manifest key.
+        key: String,
+        /// The parse error.
+        why: String,
+    },
+    /// Invalid settings (suite or component names, …).
+    #[error("{0}")]
+    Settings(String),
+    /// Building an index failed.
+    #[error("building the index failed: {0}")]
+    Index(std::io::Error),
+}

@@ -1,0 +1,274 @@
+//! Package templates: a package as configured, before a target is chosen. Resolving one for a target
+//! locates its build outputs, checks every input exists and yields a [`PackageSpec`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wharf_core::{
+    Arch, Content, FileEntry, FileKind, InstallPath, PackageName, PackageSpec, Relations, ScriptKind, Version,
+};
+
+/// A file to install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTemplate {
+    /// Source, relative to the project directory. `target/release/…` means a build output: it is looked up
+    /// in Cargo's real target directory, under `<triple>/` when a target is given (cargo-deb's rule).
+    pub src: PathBuf,
+    /// Install path.
+    pub dst: InstallPath,
+    /// Permission bits.
+    pub mode: u32,
+    /// A configuration file.
+    pub config: bool,
+    /// Where in the config this came from, for error messages (e.g. `package[0].files[2]`).
+    pub origin: String,
+}
+
+/// A package as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageTemplate {
+    /// Name.
+    pub name: PackageName,
+    /// Version (already in Debian syntax).
+    pub version: Version,
+    /// Architecture-independent.
+    pub arch_all: bool,
+    /// Maintainer.
+    pub maintainer: String,
+    /// Summary.
+    pub summary: String,
+    /// Extended description.
+    pub description: String,
+    /// Homepage.
+    pub homepage: Option<String>,
+    /// Licence.
+    pub license: Option<String>,
+    /// Vendor.
+    pub vendor: Option<String>,
+    /// Section.
+    pub section: Option<String>,
+    /// Priority.
+    pub priority: Option<String>,
+    /// Relations.
+    pub relations: Relations,
+    /// Files.
+    pub files: Vec<FileTemplate>,
+    /// Generated files (`/usr/share/doc/<name>/copyright`, …): path and bytes.
+    pub generated: Vec<(InstallPath, Vec<u8>)>,
+    /// Symlinks: path → target.
+    pub symlinks: Vec<(InstallPath, String)>,
+    /// Empty directories.
+    pub dirs: Vec<(InstallPath, u32)>,
+    /// Maintainer scripts (files relative to the project directory).
+    pub scripts: BTreeMap<ScriptKind, PathBuf>,
+}
+
+/// Why a template could not be resolved for a target.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// An input file is missing or unreadable.
+    #[error("{config}: `{origin}`: `{path}` does not exist or is not a file{hint}")]
+    MissingInput {
+        /// The config file.
+        config: PathBuf,
+        /// The config key.
+        origin: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// How to fix it.
+        hint: String,
+    },
+    /// The target is unknown.
+    #[error("{0}")]
+    Target(wharf_core::Invalid),
+}
+
+impl PackageTemplate {
+    /// Where `src` is on disk for `target` (`None`: a host build).
+    #[must_use]
+    pub fn locate(src: &Path, project_dir: &Path, target_dir: &Path, target: Option<&str>) -> PathBuf {
+        if let Ok(rest) = src.strip_prefix("target/release") {
+            let mut p = target_dir.to_path_buf();
+            if let Some(t) = target {
+                p.push(t);
+            }
+            return p.join("release").join(rest);
+        }
+        project_dir.join(src)
+    }
+
+    /// The spec for one target (`None`: the host).
+    pub fn resolve(
+        &self,
+        config: &Path,
+        project_dir: &Path,
+        target_dir: &Path,
+        target: Option<&str>,
+    ) -> Result<PackageSpec, ResolveError> {
+        let arch = if self.arch_all {
+            Arch::All
+        } else {
+            match target {
+                Some(t) => Arch::from_triple(t).map_err(ResolveError::Target)?,
+                None => Arch::host().map_err(ResolveError::Target)?,
+            }
+        };
+        let missing = |origin: &str, path: PathBuf, hint: String| ResolveError::MissingInput {
+            config: config.to_path_buf(),
+            origin: origin.to_owned(),
+            path,
+            hint,
+        };
+        let mut files = Vec::new();
+        for f in &self.files {
+            let path = Self::locate(&f.src, project_dir, target_dir, target);
+            if !path.is_file() {
+                let hint = if f.src.starts_with("target") {
+                    match target {
+                        Some(t) => format!("; build it first: cargo build --release --target {t}"),
+                        None => "; build it first: cargo build --release".to_owned(),
+                    }
+                } else {
+                    "; fix the path (it is relative to the config file's directory)".to_owned()
+                };
+                return Err(missing(&f.origin, path, hint));
+            }
+            files.push(FileEntry {
+                path: f.dst.clone(),
+                kind: FileKind::File {
+                    content: Content::Path(path),
+                    config: f.config,
+                },
+                mode: f.mode,
+            });
+        }
+        for (dst, bytes) in &self.generated {
+            if !files.iter().any(|f| f.path == *dst) {
+                files.push(FileEntry {
+                    path: dst.clone(),
+                    kind: FileKind::File {
+                        content: Content::Bytes(bytes.clone()),
+                        config: false,
+                    },
+                    mode: 0o644,
+                });
+            }
+        }
+        for (path, target) in &self.symlinks {
+            files.push(FileEntry {
+                path: path.clone(),
+                kind: FileKind::Symlink {
+                    target: target.clone(),
+                },
+                mode: 0o777,
+            });
+        }
+        for (path, mode) in &self.dirs {
+            files.push(FileEntry {
+                path: path.clone(),
+                kind: FileKind::Dir,
+                mode: *mode,
+            });
+        }
+        let mut scripts = BTreeMap::new();
+        for (kind, src) in &self.scripts {
+            let path = project_dir.join(src);
+            let bytes = std::fs::read(&path).map_err(|_| {
+                missing(
+                    &format!("scripts.{}", kind.deb_name()),
+                    path.clone(),
+                    "; fix the path".into(),
+                )
+            })?;
+            scripts.insert(*kind, bytes);
+        }
+        Ok(PackageSpec {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            arch,
+            maintainer: self.maintainer.clone(),
+            summary: self.summary.clone(),
+            description: self.description.clone(),
+            homepage: self.homepage.clone(),
+            license: self.license.clone(),
+            vendor: self.vendor.clone(),
+            section: self.section.clone(),
+            priority: self.priority.clone(),
+            relations: self.relations.clone(),
+            files,
+            scripts,
+        })
+    }
+}
+
+/// A machine-readable `debian/copyright` (DEP-5) for a licence, so packages carry the copyright file
+/// Debian Policy §12.5 requires.
+#[must_use]
+pub(crate) fn copyright_file(name: &str, source: Option<&str>, holder: &str, license: &str) -> Vec<u8> {
+    let mut s = format!(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: {name}\n"
+    );
+    if let Some(src) = source {
+        s.push_str(&format!("Source: {src}\n"));
+    }
+    s.push_str(&format!("\nFiles: *\nCopyright: {holder}\nLicense: {license}\n"));
+    s.into_bytes()
+}
+
+/// Parses a mode written as octal text (`"0755"`, `"644"`).
+pub(crate) fn parse_mode(text: &str) -> Option<u32> {
+    if text.is_empty() || text.len() > 5 {
+        return None;
+    }
+    u32::from_str_radix(text, 8).ok().filter(|m| *m <= 0o7777)
+}
+
+/// Turns a Cargo/semver version into Debian syntax: `1.0.0-rc.1` → `1.0.0~rc.1` (pre-releases sort
+/// before the release, as cargo-deb does), with an optional Debian revision.
+#[must_use]
+pub(crate) fn debianize_version(v: &str, revision: Option<&str>) -> String {
+    let (core, build) = v.split_once('+').map_or((v, None), |(c, b)| (c, Some(b)));
+    let mut out = core.replacen('-', "~", 1);
+    if let Some(b) = build {
+        out.push('+');
+        out.push_str(b);
+    }
+    if let Some(r) = revision.filter(|r| !r.is_empty()) {
+        out.push('-');
+        out.push_str(r);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_modes() {
+        assert_eq!(debianize_version("1.0.0-rc.1", Some("1")), "1.0.0~rc.1-1");
+        assert_eq!(debianize_version("1.0.0+git5", None), "1.0.0+git5");
+        assert_eq!(parse_mode("0755"), Some(0o755));
+        assert_eq!(parse_mode("644"), Some(0o644));
+        assert_eq!(parse_mode("9"), None);
+        assert_eq!(parse_mode("77777"), None);
+    }
+
+    #[test]
+    fn build_outputs_follow_the_target() {
+        let p = PackageTemplate::locate(
+            Path::new("target/release/hello"),
+            Path::new("/p"),
+            Path::new("/w/target"),
+            Some("aarch64-unknown-linux-musl"),
+        );
+        assert_eq!(p, Path::new("/w/target/aarch64-unknown-linux-musl/release/hello"));
+        let p = PackageTemplate::locate(
+            Path::new("README.md"),
+            Path::new("/p"),
+            Path::new("/w/target"),
+            None,
+        );
+        assert_eq!(p, Path::new("/p/README.md"));
+    }
+}

@@ -1,0 +1,499 @@
+//! `wharf.toml`: the schema (serde, unknown keys rejected) and its conversion into templates.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use wharf_core::{InstallPath, PackageName, Relations, ScriptKind, Version};
+
+use crate::template::{FileTemplate, PackageTemplate, copyright_file, parse_mode};
+use crate::{AptConfig, ConfigError, DebCompression, Project, PublishConfig, value_err};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    project: ProjectSection,
+    #[serde(default)]
+    package: Vec<PackageSection>,
+    #[serde(default)]
+    deb: DebSection,
+    #[serde(default)]
+    apt: AptSection,
+    #[serde(default)]
+    publish: PublishSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ProjectSection {
+    name: String,
+    version: String,
+    maintainer: String,
+    summary: String,
+    #[serde(default)]
+    description: String,
+    homepage: Option<String>,
+    license: Option<String>,
+    vendor: Option<String>,
+    copyright: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RelationsSection {
+    #[serde(default)]
+    pub depends: Vec<String>,
+    #[serde(default)]
+    pub pre_depends: Vec<String>,
+    #[serde(default)]
+    pub recommends: Vec<String>,
+    #[serde(default)]
+    pub suggests: Vec<String>,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+    #[serde(default)]
+    pub breaks: Vec<String>,
+    #[serde(default)]
+    pub replaces: Vec<String>,
+    #[serde(default)]
+    pub provides: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PackageSection {
+    name: Option<String>,
+    summary: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    arch_all: bool,
+    section: Option<String>,
+    priority: Option<String>,
+    #[serde(flatten)]
+    relations: RelationsSection,
+    #[serde(default)]
+    files: Vec<FileSection>,
+    #[serde(default)]
+    symlinks: Vec<SymlinkSection>,
+    #[serde(default)]
+    dirs: Vec<DirSection>,
+    #[serde(default)]
+    scripts: ScriptsSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSection {
+    src: PathBuf,
+    dst: String,
+    mode: Option<String>,
+    #[serde(default)]
+    config: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SymlinkSection {
+    path: String,
+    target: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirSection {
+    path: String,
+    mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptsSection {
+    preinst: Option<PathBuf>,
+    postinst: Option<PathBuf>,
+    prerm: Option<PathBuf>,
+    postrm: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DebSection {
+    #[serde(default)]
+    compression: DebCompression,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AptSection {
+    origin: Option<String>,
+    label: Option<String>,
+    suite: Option<String>,
+    component: Option<String>,
+    description: Option<String>,
+    valid_for_days: Option<u32>,
+    #[serde(default)]
+    architectures: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishSection {
+    to: Option<String>,
+    key: Option<PathBuf>,
+}
+
+impl RelationsSection {
+    pub(crate) fn into_relations(self) -> Relations {
+        Relations {
+            depends: self.depends,
+            pre_depends: self.pre_depends,
+            recommends: self.recommends,
+            suggests: self.suggests,
+            conflicts: self.conflicts,
+            breaks: self.breaks,
+            replaces: self.replaces,
+            provides: self.provides,
+        }
+    }
+}
+
+/// Resolves a destination: a trailing `/` means "into this directory, under the source's file name".
+pub(crate) fn destination(dst: &str, src: &Path) -> Option<String> {
+    if dst.ends_with('/') {
+        let base = src.file_name()?.to_str()?;
+        Some(format!("{dst}{base}"))
+    } else {
+        Some(dst.to_owned())
+    }
+}
+
+pub(crate) fn apt_defaults(name: &str) -> AptConfig {
+    AptConfig {
+        origin: name.to_owned(),
+        label: name.to_owned(),
+        suite: "stable".into(),
+        component: "main".into(),
+        description: None,
+        valid_for_days: None,
+        architectures: Vec::new(),
+    }
+}
+
+pub(crate) fn load(
+    path: &Path,
+    text: &str,
+    dir: PathBuf,
+    target_dir: PathBuf,
+) -> Result<Project, ConfigError> {
+    let file: File = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let p = &file.project;
+    let project_name: PackageName = p
+        .name
+        .parse()
+        .map_err(|e| value_err(path, "project.name", format!("{e}")))?;
+    let version: Version = p
+        .version
+        .parse()
+        .map_err(|e| value_err(path, "project.version", format!("{e}")))?;
+    if p.maintainer.trim().is_empty() || !p.maintainer.contains('<') {
+        return Err(value_err(
+            path,
+            "project.maintainer",
+            "write it as `Name <email@example.org>`",
+        ));
+    }
+    if p.summary.trim().is_empty() || p.summary.contains('\n') {
+        return Err(value_err(path, "project.summary", "give a one-line summary"));
+    }
+    let sections = if file.package.is_empty() {
+        return Err(value_err(
+            path,
+            "package",
+            "no [[package]] defined; add one with its files (see `wharf init` for an example)",
+        ));
+    } else {
+        file.package
+    };
+    let mut packages: Vec<PackageTemplate> = Vec::new();
+    for (i, s) in sections.into_iter().enumerate() {
+        let key = |k: &str| format!("package[{i}].{k}");
+        let name: PackageName = match &s.name {
+            Some(n) => n
+                .parse()
+                .map_err(|e| value_err(path, key("name"), format!("{e}")))?,
+            None => project_name.clone(),
+        };
+        if packages.iter().any(|t| t.name == name) {
+            return Err(value_err(
+                path,
+                key("name"),
+                format!("package `{name}` is defined twice"),
+            ));
+        }
+        let mut files = Vec::new();
+        for (j, f) in s.files.into_iter().enumerate() {
+            let origin = key(&format!("files[{j}]"));
+            let dst = destination(&f.dst, &f.src).ok_or_else(|| {
+                value_err(
+                    path,
+                    format!("{origin}.dst"),
+                    "cannot derive a file name from `src`",
+                )
+            })?;
+            let dst = InstallPath::parse(&dst)
+                .map_err(|e| value_err(path, format!("{origin}.dst"), format!("{e}")))?;
+            let mode = match &f.mode {
+                Some(m) => parse_mode(m).ok_or_else(|| {
+                    value_err(
+                        path,
+                        format!("{origin}.mode"),
+                        "write the mode as octal text, e.g. \"0755\"",
+                    )
+                })?,
+                None if dst.as_str().contains("/bin/") || dst.as_str().contains("/sbin/") => 0o755,
+                None => 0o644,
+            };
+            files.push(FileTemplate {
+                src: f.src,
+                dst,
+                mode,
+                config: f.config,
+                origin,
+            });
+        }
+        let mut symlinks = Vec::new();
+        for (j, l) in s.symlinks.into_iter().enumerate() {
+            let p = InstallPath::parse(&l.path)
+                .map_err(|e| value_err(path, key(&format!("symlinks[{j}].path")), format!("{e}")))?;
+            if l.target.is_empty() || l.target.contains('\0') {
+                return Err(value_err(
+                    path,
+                    key(&format!("symlinks[{j}].target")),
+                    "the link target is empty",
+                ));
+            }
+            symlinks.push((p, l.target));
+        }
+        let mut dirs = Vec::new();
+        for (j, d) in s.dirs.into_iter().enumerate() {
+            let p = InstallPath::parse(&d.path)
+                .map_err(|e| value_err(path, key(&format!("dirs[{j}].path")), format!("{e}")))?;
+            let mode = match &d.mode {
+                Some(m) => parse_mode(m).ok_or_else(|| {
+                    value_err(
+                        path,
+                        key(&format!("dirs[{j}].mode")),
+                        "write the mode as octal text, e.g. \"0755\"",
+                    )
+                })?,
+                None => 0o755,
+            };
+            dirs.push((p, mode));
+        }
+        let mut scripts = BTreeMap::new();
+        for (kind, v) in [
+            (ScriptKind::PreInst, s.scripts.preinst),
+            (ScriptKind::PostInst, s.scripts.postinst),
+            (ScriptKind::PreRm, s.scripts.prerm),
+            (ScriptKind::PostRm, s.scripts.postrm),
+        ] {
+            if let Some(v) = v {
+                scripts.insert(kind, v);
+            }
+        }
+        let generated = match &p.license {
+            Some(l) => vec![(
+                InstallPath::parse(&format!("/usr/share/doc/{name}/copyright"))
+                    .map_err(|e| value_err(path, key("name"), format!("{e}")))?,
+                copyright_file(
+                    project_name.as_str(),
+                    p.homepage.as_deref(),
+                    p.copyright.as_deref().unwrap_or(&p.maintainer),
+                    l,
+                ),
+            )],
+            None => Vec::new(),
+        };
+        packages.push(PackageTemplate {
+            name,
+            version: version.clone(),
+            arch_all: s.arch_all,
+            maintainer: p.maintainer.clone(),
+            summary: s.summary.unwrap_or_else(|| p.summary.clone()),
+            description: s.description.unwrap_or_else(|| p.description.clone()),
+            homepage: p.homepage.clone(),
+            license: p.license.clone(),
+            vendor: p.vendor.clone(),
+            section: s.section,
+            priority: s.priority.or_else(|| Some("optional".into())),
+            relations: s.relations.into_relations(),
+            files,
+            generated,
+            symlinks,
+            dirs,
+            scripts,
+        });
+    }
+    let defaults = apt_defaults(project_name.as_str());
+    let a = file.apt;
+    let apt = AptConfig {
+        origin: a.origin.unwrap_or(defaults.origin),
+        label: a.label.unwrap_or(defaults.label),
+        suite: a.suite.unwrap_or(defaults.suite),
+        component: a.component.unwrap_or(defaults.component),
+        description: a.description,
+        valid_for_days: a.valid_for_days,
+        architectures: a.architectures,
+    };
+    Ok(Project {
+        dir,
+        source: path.to_path_buf(),
+        target_dir,
+        packages,
+        deb_compression: file.deb.compression,
+        apt,
+        publish: PublishConfig {
+            to: file.publish.to,
+            key: file.publish.key,
+        },
+        warnings: Vec::new(),
+    })
+}
+
+/// A commented `wharf.toml` for a project called `name` with binaries `bins`.
+#[must_use]
+pub fn init_template(name: &str, version: &str, maintainer: &str, summary: &str, bins: &[String]) -> String {
+    let mut files = String::new();
+    for b in bins {
+        files.push_str(&format!(
+            "\n[[package.files]]\nsrc = \"target/release/{b}\"   # build outputs: found in Cargo's target dir, per --target\ndst = \"/usr/bin/\"                # a trailing / installs under the source's name\nmode = \"0755\"\n"
+        ));
+    }
+    format!(
+        r#"# wharf.toml — how wharf packages, indexes, signs and publishes this project.
+# Unknown keys are errors. Paths are relative to this file.
+
+[project]
+name = "{name}"
+version = "{version}"
+maintainer = "{maintainer}"
+summary = "{summary}"
+# description = """
+# A longer description, one or more paragraphs.
+# """
+# homepage = "https://example.org/{name}"
+# license = "MIT"               # also writes /usr/share/doc/<package>/copyright
+
+# One [[package]] per package. Several are fine (a daemon, a CLI, docs…); each shares [project].
+[[package]]
+# name = "{name}"               # defaults to project.name
+# arch-all = false               # true for architecture-independent packages
+# section = "utils"
+# depends = ["libc6 (>= 2.31)"]  # also: pre-depends, recommends, suggests, conflicts, breaks, replaces, provides
+{files}
+# [[package.files]]
+# src = "config/{name}.toml"
+# dst = "/etc/{name}/{name}.toml"
+# config = true                  # a conffile: dpkg keeps local edits
+
+# [package.scripts]
+# postinst = "scripts/postinst"  # also preinst, prerm, postrm
+
+[deb]
+compression = "xz"               # gzip | xz | zstd
+
+[apt]
+suite = "stable"
+component = "main"
+# origin = "{name}"
+# label = "{name}"
+# valid-for-days = 30            # clients refuse a Release older than this
+# architectures = ["amd64", "arm64"]
+
+[publish]
+to = "public"                    # a directory (S3 stores come later)
+# key = "keys/signing-key.asc"   # without one, wharf makes a throwaway key under .wharf/
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Project, ConfigError> {
+        load(
+            Path::new("wharf.toml"),
+            text,
+            PathBuf::from("."),
+            PathBuf::from("target"),
+        )
+    }
+
+    const MINIMAL: &str = r#"
+[project]
+name = "hello"
+version = "1.0.0"
+maintainer = "J <j@e.org>"
+summary = "hi"
+license = "MIT"
+[[package]]
+[[package.files]]
+src = "target/release/hello"
+dst = "/usr/bin/"
+"#;
+
+    #[test]
+    fn minimal() {
+        let p = load_str(MINIMAL).unwrap();
+        let t = &p.packages[0];
+        assert_eq!(t.name.as_str(), "hello");
+        assert_eq!(t.files[0].dst.as_str(), "/usr/bin/hello");
+        assert_eq!(t.files[0].mode, 0o755);
+        assert_eq!(t.generated[0].0.as_str(), "/usr/share/doc/hello/copyright");
+        assert_eq!(p.apt.suite, "stable");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = load_str(
+            &MINIMAL
+                .replace("[apt]", "")
+                .replace("summary = \"hi\"", "summary = \"hi\"\nsumary = 1"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("wharf.toml") && err.contains("unknown field `sumary`"),
+            "{err}"
+        );
+        let err = load_str(&MINIMAL.replace("dst = \"/usr/bin/\"", "dst = \"usr/bin/x\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("package[0].files[0].dst") && err.contains("absolute"),
+            "{err}"
+        );
+        let err = load_str(&MINIMAL.replace("dst = \"/usr/bin/\"", "dst = \"/usr/../etc/x\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`..`"), "{err}");
+        let err = load_str(&MINIMAL.replace("\"1.0.0\"", "\"one\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("project.version"), "{err}");
+        let err = load_str(&MINIMAL.replace("\"hello\"", "\"Hello\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("project.name"), "{err}");
+    }
+
+    #[test]
+    fn init_template_parses() {
+        let text = init_template("demo", "0.1.0", "A <a@b.org>", "a demo", &["demo".into()]);
+        let p = load_str(&text).unwrap();
+        assert_eq!(p.packages[0].files[0].dst.as_str(), "/usr/bin/demo");
+    }
+}

@@ -1,0 +1,298 @@
+//! apt repositories: `dists/<suite>/<component>/binary-<arch>/Packages{,.gz,.xz}`, their by-hash copies,
+//! and the suite's `Release` (signed into `InRelease` and `Release.gpg` by the publisher).
+//!
+//! Follows the Debian repository format (wiki.debian.org/DebianRepository/Format) as apt 2.6 reads it
+//! (apt `apt-pkg/deb/debmetaindex.cc`, `acquire-item.cc`), with what formats.md §3 found by trying it:
+//! the uncompressed `Packages` is always listed in `Release` even though clients fetch the compressed ones
+//! (without it apt 2.6 silently fetches nothing); every listed hash has a by-hash copy, because with
+//! `Acquire-By-Hash: yes` apt fetches indexes by the strongest hash listed (SHA512 here);
+//! `Architecture: all` packages are listed in every architecture's `Packages`
+//! (`No-Support-for-Architecture-all: Packages`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wharf_core::SourceDate;
+use wharf_core::deb822::Paragraph;
+use wharf_core::digest::Checksums;
+use wharf_core::version::DebVersion;
+use wharf_package::compress::{self, Compression, Profile};
+
+use crate::IndexFile;
+
+/// One .deb as the index needs it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AptRecord {
+    /// Component (e.g. `main`).
+    pub component: String,
+    /// The package's `control` paragraph.
+    pub control: Paragraph,
+    /// Path of the .deb relative to the repository root (`Filename:`).
+    pub filename: String,
+    /// Checksums of the .deb.
+    pub checksums: Checksums,
+}
+
+impl AptRecord {
+    fn field(&self, name: &str) -> &str {
+        self.control.get(name).unwrap_or("")
+    }
+
+    /// `Package:`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.field("Package")
+    }
+
+    /// `Version:`.
+    #[must_use]
+    pub fn version(&self) -> &str {
+        self.field("Version")
+    }
+
+    /// `Architecture:`.
+    #[must_use]
+    pub fn arch(&self) -> &str {
+        self.field("Architecture")
+    }
+
+    /// The stanza for `Packages`: the control fields, then where the file is and its checksums.
+    #[must_use]
+    pub fn stanza(&self) -> Paragraph {
+        let mut p = self.control.clone();
+        for f in ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"] {
+            p.remove(f);
+        }
+        p.set("Filename", &self.filename);
+        p.set("Size", self.checksums.size.to_string());
+        p.set("MD5sum", &self.checksums.md5);
+        p.set("SHA256", &self.checksums.sha256);
+        p.set("SHA512", &self.checksums.sha512);
+        p
+    }
+}
+
+/// Settings of one suite (`dists/<suite>/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteSettings {
+    /// Suite name (`stable`, `bookworm`, …).
+    pub suite: String,
+    /// Codename (defaults to the suite name).
+    pub codename: String,
+    /// `Origin:`.
+    pub origin: String,
+    /// `Label:`.
+    pub label: String,
+    /// `Description:` (optional).
+    pub description: Option<String>,
+    /// Components always present, even when empty.
+    pub components: Vec<String>,
+    /// Architectures always present, even when empty (packages add theirs).
+    pub architectures: Vec<String>,
+    /// `Date:`.
+    pub date: SourceDate,
+    /// `Valid-Until:` this many seconds after `Date` (none: no expiry).
+    pub valid_for: Option<u64>,
+}
+
+/// Everything one suite publishes, unsigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteIndex {
+    /// The `Packages` files, each with its by-hash copies.
+    pub files: Vec<IndexFile>,
+    /// The text of `dists/<suite>/Release`.
+    pub release: String,
+}
+
+/// The compressed forms published for each `Packages` (the uncompressed one too, for `Release`).
+const FORMS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Xz];
+
+/// The pool path for a .deb: `pool/<component>/<prefix>/<name>/<file>`, where the prefix is the first letter
+/// (`libX` for `lib*` names), as Debian's archive lays it out.
+#[must_use]
+pub fn pool_path(component: &str, name: &str, file_name: &str) -> String {
+    let prefix = if name.starts_with("lib") && name.len() > 3 {
+        &name[..4]
+    } else {
+        &name[..1]
+    };
+    format!("pool/{component}/{prefix}/{name}/{file_name}")
+}
+
+/// Builds every index file of one suite from its records.
+pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io::Result<SuiteIndex> {
+    let mut components: BTreeSet<&str> = settings.components.iter().map(String::as_str).collect();
+    let mut archs: BTreeSet<&str> = settings.architectures.iter().map(String::as_str).collect();
+    for r in records {
+        components.insert(&r.component);
+        if r.arch() != "all" {
+            archs.insert(r.arch());
+        }
+    }
+    let mut sorted: Vec<&AptRecord> = records.to_vec();
+    sorted.sort_by(|a, b| {
+        a.name()
+            .cmp(b.name())
+            .then_with(
+                || match (DebVersion::parse(a.version()), DebVersion::parse(b.version())) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => a.version().cmp(b.version()),
+                },
+            )
+            .then_with(|| a.arch().cmp(b.arch()))
+    });
+
+    let mut files = Vec::new();
+    let mut listed: BTreeMap<String, Checksums> = BTreeMap::new();
+    for comp in &components {
+        for arch in &archs {
+            let text: Vec<String> = sorted
+                .iter()
+                .filter(|r| r.component == *comp && (r.arch() == *arch || r.arch() == "all"))
+                .map(|r| r.stanza().to_string())
+                .collect();
+            let text = text.join("\n");
+            let dir = format!("{comp}/binary-{arch}");
+            for form in FORMS {
+                let bytes = compress::compress(text.as_bytes(), form, Profile::Index)?;
+                let sums = Checksums::of(&bytes);
+                let rel = format!("{dir}/Packages{}", form.extension());
+                let base = format!("dists/{}/{dir}/by-hash", settings.suite);
+                files.push(IndexFile {
+                    path: format!("dists/{}/{rel}", settings.suite),
+                    by_hash: vec![
+                        format!("{base}/SHA256/{}", sums.sha256),
+                        format!("{base}/SHA512/{}", sums.sha512),
+                    ],
+                    bytes,
+                });
+                listed.insert(rel, sums);
+            }
+        }
+    }
+    Ok(SuiteIndex {
+        files,
+        release: release_text(settings, &components, &archs, &listed),
+    })
+}
+
+fn release_text(
+    s: &SuiteSettings,
+    components: &BTreeSet<&str>,
+    archs: &BTreeSet<&str>,
+    listed: &BTreeMap<String, Checksums>,
+) -> String {
+    let mut p = Paragraph::new();
+    p.set("Origin", &s.origin);
+    p.set("Label", &s.label);
+    p.set("Suite", &s.suite);
+    p.set("Codename", &s.codename);
+    p.set("Date", s.date.rfc2822());
+    if let Some(secs) = s.valid_for {
+        let until = s
+            .date
+            .unix()
+            .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+        let until = SourceDate::from_unix(until).unwrap_or(s.date);
+        p.set("Valid-Until", until.rfc2822());
+    }
+    p.set(
+        "Architectures",
+        archs.iter().copied().collect::<Vec<_>>().join(" "),
+    );
+    p.set(
+        "Components",
+        components.iter().copied().collect::<Vec<_>>().join(" "),
+    );
+    if let Some(d) = &s.description {
+        p.set_nonempty("Description", d);
+    }
+    p.set("Acquire-By-Hash", "yes");
+    p.set("No-Support-for-Architecture-all", "Packages");
+    let width = listed
+        .values()
+        .map(|c| c.size.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let section = |pick: fn(&Checksums) -> &str| {
+        listed.iter().fold(String::new(), |mut out, (path, c)| {
+            out.push_str(&format!("\n {} {:>width$} {path}", pick(c), c.size));
+            out
+        })
+    };
+    p.set("SHA256", section(|c| &c.sha256));
+    p.set("SHA512", section(|c| &c.sha512));
+    p.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, version: &str, arch: &str) -> AptRecord {
+        let control = Paragraph::parse_one(&format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: M <m@e.org>\nDescription: d\n"
+        ))
+        .unwrap();
+        AptRecord {
+            component: "main".into(),
+            control,
+            filename: pool_path("main", name, &format!("{name}_{version}_{arch}.deb")),
+            checksums: Checksums::of(name.as_bytes()),
+        }
+    }
+
+    fn settings() -> SuiteSettings {
+        SuiteSettings {
+            suite: "stable".into(),
+            codename: "stable".into(),
+            origin: "wharf".into(),
+            label: "wharf".into(),
+            description: None,
+            components: vec!["main".into()],
+            architectures: vec![],
+            date: SourceDate::from_unix(1_700_000_000).unwrap(),
+            valid_for: Some(86_400 * 7),
+        }
+    }
+
+    #[test]
+    fn suite_layout_and_release() {
+        let recs = [
+            record("hello", "1.10", "amd64"),
+            record("hello", "1.9", "amd64"),
+            record("libdoc", "1", "all"),
+        ];
+        let refs: Vec<&AptRecord> = recs.iter().collect();
+        let idx = build_suite(&settings(), &refs).unwrap();
+        let plain = idx
+            .files
+            .iter()
+            .find(|f| f.path == "dists/stable/main/binary-amd64/Packages")
+            .unwrap();
+        let text = String::from_utf8(plain.bytes.clone()).unwrap();
+        let order: Vec<&str> = text.lines().filter(|l| l.starts_with("Version:")).collect();
+        assert_eq!(
+            order,
+            ["Version: 1.9", "Version: 1.10", "Version: 1"],
+            "dpkg order, then the `all` package"
+        );
+        assert!(text.contains("Filename: pool/main/libd/libdoc/libdoc_1_all.deb"));
+        assert_eq!(idx.files.len(), 3);
+        assert!(plain.by_hash[1].starts_with("dists/stable/main/binary-amd64/by-hash/SHA512/"));
+        insta::assert_snapshot!(idx.release.lines().take(11).collect::<Vec<_>>().join("\n"), @r"
+        Origin: wharf
+        Label: wharf
+        Suite: stable
+        Codename: stable
+        Date: Tue, 14 Nov 2023 22:13:20 UTC
+        Valid-Until: Tue, 21 Nov 2023 22:13:20 UTC
+        Architectures: amd64
+        Components: main
+        Acquire-By-Hash: yes
+        No-Support-for-Architecture-all: Packages
+        SHA256:
+        ");
+        assert!(idx.release.contains(" main/binary-amd64/Packages\n"));
+        assert!(idx.release.contains(" main/binary-amd64/Packages.xz\n"));
+    }
+}

@@ -1,0 +1,264 @@
+//! A store in a local directory.
+//!
+//! Writes go to a unique temporary file in the destination directory, are flushed to disk, then renamed
+//! over the final name: readers (a web server, apt with `file:`) see the old file or the new one, never a
+//! partial one. Create-only writes use `link(2)`, which fails when the name exists. The publish lock is an
+//! OS advisory lock (`flock`) on a file under `.wharf/`, released by the kernel if the holder dies.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, check_key};
+
+/// A directory used as a store.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl LocalStore {
+    /// Opens (creating if needed) a directory store.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let unavailable = |why: String| StoreError::Unavailable {
+            store: root.display().to_string(),
+            why,
+        };
+        if root.exists() && !root.is_dir() {
+            return Err(unavailable("it exists and is not a directory".into()));
+        }
+        fs::create_dir_all(root).map_err(|e| unavailable(format!("cannot create it: {e}")))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The directory.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn io(&self, key: &str, source: io::Error) -> StoreError {
+        StoreError::Io {
+            store: self.describe(),
+            key: key.to_owned(),
+            source,
+        }
+    }
+
+    /// Writes via a temp file in the target directory, then renames (or links, for create-only).
+    fn atomic_write(
+        &self,
+        key: &str,
+        mode: PutMode,
+        fill: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> Result<PutOutcome, StoreError> {
+        let dest = self.path(key)?;
+        if mode == PutMode::Create && dest.exists() {
+            return Ok(PutOutcome::AlreadyExists);
+        }
+        let dir = dest.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(|e| self.io(key, e))?;
+        let tmp = dir.join(format!(
+            ".wharf-tmp-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut f = File::create(&tmp)?;
+            fill(&mut f)?;
+            f.sync_all()?;
+            // Readable by a web server running as another user.
+            set_mode(&tmp)?;
+            match mode {
+                PutMode::Overwrite => fs::rename(&tmp, &dest).map(|()| PutOutcome::Written),
+                PutMode::Create => match fs::hard_link(&tmp, &dest) {
+                    Ok(()) => Ok(PutOutcome::Written),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(PutOutcome::AlreadyExists),
+                    Err(e) => Err(e),
+                },
+            }
+        })();
+        let _ = fs::remove_file(&tmp);
+        result.map_err(|e| self.io(key, e))
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(p: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(0o644))
+}
+#[cfg(not(unix))]
+fn set_mode(_: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+struct FileLock(#[allow(dead_code)] File);
+impl LockGuard for FileLock {}
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+impl Store for LocalStore {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match fs::read(self.path(key)?) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(key, e)),
+        }
+    }
+
+    fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        match fs::metadata(self.path(key)?) {
+            Ok(m) if m.is_file() => Ok(Some(ObjectMeta {
+                key: key.to_owned(),
+                size: m.len(),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(key, e)),
+        }
+    }
+
+    fn put(&self, key: &str, data: &[u8], mode: PutMode) -> Result<PutOutcome, StoreError> {
+        self.atomic_write(key, mode, |f| f.write_all(data))
+    }
+
+    fn put_file(&self, key: &str, path: &Path, mode: PutMode) -> Result<PutOutcome, StoreError> {
+        let mut src = File::open(path).map_err(|e| self.io(key, e))?;
+        self.atomic_write(key, mode, |f| io::copy(&mut src, f).map(drop))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.io(prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| self.io(prefix, e))?;
+                let path = entry.path();
+                let rel = path
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let ft = entry.file_type().map_err(|e| self.io(&rel, e))?;
+                if ft.is_dir() {
+                    if prefix.starts_with(&rel) || rel.starts_with(prefix) || prefix.is_empty() {
+                        stack.push(path);
+                    }
+                } else if ft.is_file()
+                    && rel.starts_with(prefix)
+                    && !rel.rsplit('/').next().unwrap_or("").starts_with(".wharf-tmp-")
+                {
+                    let size = entry.metadata().map_err(|e| self.io(&rel, e))?.len();
+                    out.push(ObjectMeta { key: rel, size });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match fs::remove_file(self.path(key)?) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io(key, e)),
+        }
+    }
+
+    fn lock(&self, key: &str, wait: Duration) -> Result<Box<dyn LockGuard>, StoreError> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| self.io(key, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.io(key, e))?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Box::new(FileLock(file))),
+                Err(fs::TryLockError::WouldBlock) => {
+                    if start.elapsed() >= wait {
+                        return Err(StoreError::LockTimeout {
+                            store: self.describe(),
+                            key: key.to_owned(),
+                            waited: wait,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(self.io(key, e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_list_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::open(&dir.path().join("pub")).unwrap();
+        assert_eq!(
+            s.put("a/b/c.txt", b"one", PutMode::Overwrite).unwrap(),
+            PutOutcome::Written
+        );
+        assert_eq!(
+            s.put("a/b/c.txt", b"two", PutMode::Create).unwrap(),
+            PutOutcome::AlreadyExists
+        );
+        assert_eq!(s.get("a/b/c.txt").unwrap().unwrap(), b"one");
+        s.put("a/b/c.txt", b"three", PutMode::Overwrite).unwrap();
+        assert_eq!(s.get("a/b/c.txt").unwrap().unwrap(), b"three");
+        s.put("a/x", b"", PutMode::Overwrite).unwrap();
+        s.put("z", b"zz", PutMode::Overwrite).unwrap();
+        let keys: Vec<String> = s.list("a/").unwrap().into_iter().map(|m| m.key).collect();
+        assert_eq!(keys, ["a/b/c.txt", "a/x"]);
+        assert_eq!(s.head("z").unwrap().unwrap().size, 2);
+        s.delete("z").unwrap();
+        s.delete("z").unwrap();
+        assert!(s.get("z").unwrap().is_none());
+        assert!(s.put("../escape", b"x", PutMode::Overwrite).is_err());
+        assert!(!dir.path().join("escape").exists());
+    }
+
+    #[test]
+    fn lock_is_exclusive_and_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::open(dir.path()).unwrap();
+        let g = s.lock(".wharf/lock", Duration::from_secs(1)).unwrap();
+        let err = s.lock(".wharf/lock", Duration::from_millis(120)).err().unwrap();
+        assert!(matches!(err, StoreError::LockTimeout { .. }), "{err}");
+        drop(g);
+        assert!(s.lock(".wharf/lock", Duration::from_millis(120)).is_ok());
+    }
+}
