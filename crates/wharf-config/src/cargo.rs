@@ -52,10 +52,10 @@ const HONOURED: &[&str] = &[
 pub(crate) fn workspace_root(dir: &Path) -> PathBuf {
     let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     for d in abs.ancestors() {
-        if let Ok(text) = std::fs::read_to_string(d.join("Cargo.toml")) {
-            if text.parse::<Table>().is_ok_and(|t| t.contains_key("workspace")) {
-                return d.to_path_buf();
-            }
+        if let Ok(text) = std::fs::read_to_string(d.join("Cargo.toml"))
+            && text.parse::<Table>().is_ok_and(|t| t.contains_key("workspace"))
+        {
+            return d.to_path_buf();
         }
     }
     dir.to_path_buf()

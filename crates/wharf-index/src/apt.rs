@@ -103,6 +103,10 @@ pub struct SuiteIndex {
     pub release: String,
 }
 
+/// Architectures listed by a suite that has only `Architecture: all` packages and no configured list
+/// (apt needs at least one to fetch any `Packages`).
+pub const FALLBACK_ARCHITECTURES: [&str; 2] = ["amd64", "arm64"];
+
 /// The compressed forms published for each `Packages` (the uncompressed one too, for `Release`).
 const FORMS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Xz];
 
@@ -127,6 +131,9 @@ pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io:
         if r.arch() != "all" {
             archs.insert(r.arch());
         }
+    }
+    if archs.is_empty() {
+        archs.extend(FALLBACK_ARCHITECTURES);
     }
     let mut sorted: Vec<&AptRecord> = records.to_vec();
     sorted.sort_by(|a, b| {

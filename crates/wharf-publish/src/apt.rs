@@ -142,14 +142,12 @@ pub fn publish(
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
     let mut state = load_state(store)?;
     let fingerprint = key.fingerprint();
-    if let Some(existing) = &state.key_fingerprint {
-        if *existing != fingerprint {
-            return Err(PublishError::KeyMismatch {
-                store: store.describe(),
-                existing: existing.clone(),
-                given: fingerprint,
-            });
-        }
+    if let Some(existing) = state.key_fingerprint.as_ref().filter(|e| **e != fingerprint) {
+        return Err(PublishError::KeyMismatch {
+            store: store.describe(),
+            existing: existing.clone(),
+            given: fingerprint,
+        });
     }
 
     // Every pool path already published, in any suite, with its checksum.

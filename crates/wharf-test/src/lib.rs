@@ -1,1 +1,288 @@
-//! wharf-test
+//! wharf-test: the harness the integration tests share.
+//!
+//! Real clients are the oracle (formats.md §11): this crate drives them — an isolated apt (private
+//! `APT_CONFIG`, so the host's `apt.conf.d` cannot switch checks off), gpgv, sqv (fed the way apt 3 feeds
+//! it), nFPM as the reference producer, and a loopback static HTTP server with an access log.
+//!
+//! Tests never skip silently: a missing tool fails the test with the command that installs it, unless
+//! the run opts out with `WHARF_TEST_ALLOW_MISSING=1` (CI never sets it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use tempfile::TempDir;
+
+/// The outcome of a command.
+#[derive(Debug)]
+pub struct Done {
+    /// Exit success.
+    pub ok: bool,
+    /// Exit code, if any.
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Done {
+    /// Both streams, for assertions on what the client printed.
+    #[must_use]
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Panics with the output unless the command succeeded.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert!(self.ok, "command failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr);
+        self
+    }
+}
+
+/// Runs a command to completion.
+pub fn run(cmd: &mut Command) -> Done {
+    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    Done {
+        ok: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// Checks that every tool is installed. Panics naming the missing ones, unless the run opted out with
+/// `WHARF_TEST_ALLOW_MISSING=1`, in which case it says so on stderr and returns `false`.
+#[must_use]
+pub fn require(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("WHARF_TEST_ALLOW_MISSING").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: missing {missing:?} and WHARF_TEST_ALLOW_MISSING=1");
+        return false;
+    }
+    panic!(
+        "missing test tools {missing:?}; install them with `sudo scripts/install-test-deps` (or set WHARF_TEST_ALLOW_MISSING=1 to skip knowingly)"
+    );
+}
+
+/// Writes a file, creating parent directories.
+pub fn write(path: &Path, contents: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, contents).unwrap();
+}
+
+/// Generates an Ed25519 OpenPGP key; returns the armored secret key's path.
+pub fn throwaway_key(dir: &Path) -> PathBuf {
+    let key = wharf_sign::OpenPgpKey::generate(wharf_sign::KeyAlgorithm::Ed25519, "Test <test@wharf.invalid>").unwrap();
+    let path = dir.join("secret.asc");
+    write(&path, key.to_armored_secret().unwrap());
+    path
+}
+
+/// A loopback port nobody listens on right now.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A static HTTP server (Python's http.server) over a directory, on loopback, with its access log.
+pub struct HttpServer {
+    child: Child,
+    /// The port.
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl HttpServer {
+    /// Serves `dir` on a free loopback port; waits until it answers.
+    pub fn start(dir: &Path, log_dir: &Path) -> Self {
+        let port = free_port();
+        let log = log_dir.join(format!("http-{port}.log"));
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("python3 -m http.server");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "http server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port, log }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The request lines served so far (`GET /path HTTP/1.1" 200`).
+    #[must_use]
+    pub fn requests(&self) -> Vec<String> {
+        BufReader::new(fs::File::open(&self.log).unwrap()).lines().map_while(Result::ok).collect()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An apt that sees only one repository and installs into its own root, with every check on.
+pub struct Apt {
+    dir: PathBuf,
+}
+
+impl Apt {
+    /// Sets up state under `dir` for the repository at `uri` (suite/components), trusted through `keyring`.
+    pub fn new(dir: &Path, uri: &str, suite: &str, components: &str, keyring: &Path) -> Self {
+        let d = dir.display();
+        for sub in [
+            "etc/apt/apt.conf.d",
+            "etc/apt/sources.list.d",
+            "etc/apt/preferences.d",
+            "var/lib/apt/lists/partial",
+            "var/cache/apt/archives/partial",
+            "var/log/apt",
+            "root/var/lib/dpkg/info",
+            "root/var/lib/dpkg/updates",
+        ] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        write(&dir.join("root/var/lib/dpkg/status"), "");
+        write(
+            &dir.join("etc/apt/apt.conf"),
+            format!(
+                r#"Dir "{d}/";
+Dir::State "{d}/var/lib/apt";
+Dir::State::status "{d}/root/var/lib/dpkg/status";
+Dir::Etc "{d}/etc/apt";
+Dir::Etc::Parts "{d}/etc/apt/apt.conf.d";
+Dir::Etc::SourceParts "{d}/etc/apt/sources.list.d";
+Dir::Etc::PreferencesParts "{d}/etc/apt/preferences.d";
+Dir::Cache "{d}/var/cache/apt";
+Dir::Log "{d}/var/log/apt";
+Dir::Bin::dpkg "/usr/bin/dpkg";
+APT::Architecture "amd64";
+APT::Architectures {{ "amd64"; }};
+Acquire::Languages "none";
+Acquire::Check-Valid-Until "true";
+Acquire::Check-Date "true";
+Acquire::By-Hash "yes";
+Debug::NoLocking "true";
+DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-root"; "--log={d}/var/log/dpkg.log"; }};
+"#
+            ),
+        );
+        write(
+            &dir.join("etc/apt/sources.list.d/test.sources"),
+            format!("Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\nSigned-By: {}\n", keyring.display()),
+        );
+        Self { dir: dir.to_path_buf() }
+    }
+
+    /// Runs an apt tool with this apt's configuration.
+    pub fn cmd(&self, tool: &str, args: &[&str]) -> Done {
+        run(Command::new(tool).args(args).env("APT_CONFIG", self.dir.join("etc/apt/apt.conf")).env("DEBIAN_FRONTEND", "noninteractive"))
+    }
+
+    /// `apt-get update`.
+    pub fn update(&self) -> Done {
+        self.cmd("apt-get", &["update"])
+    }
+
+    /// `apt-get install -y PKGS`.
+    pub fn install(&self, pkgs: &[&str]) -> Done {
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend_from_slice(pkgs);
+        self.cmd("apt-get", &args)
+    }
+
+    /// Where packages are installed.
+    #[must_use]
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+}
+
+/// Lines apt printed that start with `W:` or `E:` (apt exits 0 on some failures, so tests assert on these).
+#[must_use]
+pub fn apt_problems(output: &str) -> Vec<String> {
+    output.lines().filter(|l| l.starts_with("W:") || l.starts_with("E:")).map(str::to_owned).collect()
+}
+
+/// Verifies an `InRelease` with sqv the way apt 3 does: split the cleartext message into the signed text
+/// and a detached signature, then `sqv --keyring K SIG TEXT`.
+pub fn sqv_cleartext(keyring: &Path, inrelease: &Path, scratch: &Path) -> Done {
+    let text = fs::read_to_string(inrelease).unwrap();
+    let (_, rest) = text.split_once("\n\n").expect("armor headers");
+    let (msg, sig) = rest.split_once("-----BEGIN PGP SIGNATURE-----").expect("signature block");
+    let msg = msg.strip_suffix('\n').unwrap_or(msg);
+    let body: Vec<&str> = msg.split('\n').map(|l| l.strip_prefix("- ").unwrap_or(l)).collect();
+    let data = scratch.join("inrelease.txt");
+    let sigf = scratch.join("inrelease.sig");
+    write(&data, body.join("\n"));
+    write(&sigf, format!("-----BEGIN PGP SIGNATURE-----{sig}"));
+    run(Command::new("sqv").arg("--keyring").arg(keyring).arg(&sigf).arg(&data))
+}
+
+/// Builds a .deb with nFPM (the reference producer) containing one script at `/usr/bin/<name>` that
+/// prints `says`.
+pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.sh"));
+    write(&src, format!("#!/bin/sh\necho {says}\n"));
+    let cfg = dir.join(format!("{name}-nfpm.yaml"));
+    write(
+        &cfg,
+        format!(
+            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\nmaintainer: Peer <peer@example.org>\ndescription: built by nFPM\nsection: utils\nlicense: MIT\ncontents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
+            src.display()
+        ),
+    );
+    let out = dir.join("nfpm-out");
+    fs::create_dir_all(&out).unwrap();
+    run(Command::new("nfpm").args(["pkg", "-p", "deb", "-f"]).arg(&cfg).arg("-t").arg(&out)).success();
+    fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}_")))
+        .expect("nfpm wrote a .deb")
+}
+
+/// Every file under `dir` (relative paths, sorted) with its bytes.
+#[must_use]
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

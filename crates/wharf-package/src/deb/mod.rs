@@ -98,11 +98,6 @@ mod tests {
             assert_eq!(info.arch, "amd64");
             assert_eq!(info.control.get("Installed-Size"), Some("6"));
             assert_eq!(info.checksums.size, a.len() as u64);
-            if c == Compression::Xz {
-                if let Ok(dir) = std::env::var("WHARF_DUMP_DEB") {
-                    std::fs::write(format!("{dir}/hello.deb"), &a).unwrap();
-                }
-            }
         }
     }
 

@@ -1,0 +1,152 @@
+//! The command line, as data (clap derive). Every closed choice is a `ValueEnum`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// wharf takes built binaries to users: packages, signed repositories, publishing.
+#[derive(Debug, Parser)]
+#[command(name = "wharf", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the error is printed on stderr); 2 invalid command line.";
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print results as JSON on stdout (one document per command).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour stderr.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented wharf.toml for the project in the current directory.
+    Init(InitArgs),
+    /// Build packages from the project's binaries.
+    Package(PackageArgs),
+    /// Publish packages into a signed repository (packaging the project first when none are given).
+    Publish(PublishArgs),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing wharf.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// The configuration file (default: ./wharf.toml, else ./Cargo.toml).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Debian .deb.
+    Deb,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Package formats to build.
+    #[arg(long = "format", value_enum, default_values_t = [Format::Deb])]
+    pub formats: Vec<Format>,
+    /// Rust target triples to package (default: the host).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Where to write packages.
+    #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store: a directory (default: the config's publish.to, else ./public).
+    #[arg(long = "to", value_name = "STORE")]
+    pub to: Option<String>,
+    /// OpenPGP secret key (armored or binary). Without one, a throwaway key is made under .wharf/.
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// apt suite (default: the config's, else `stable`).
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// apt component (default: the config's, else `main`).
+    #[arg(long)]
+    pub component: Option<String>,
+    /// Rust target triples to package when no PACKAGE is given.
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Package files to publish (any valid .deb). None: package the project first.
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a signing key.
+    #[command(subcommand)]
+    Generate(GenerateKind),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateKind {
+    /// An OpenPGP v4 key for apt (and rpm) repositories.
+    Openpgp(OpenPgpArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Algorithm {
+    /// Ed25519 (small, fast; apt, gpgv, sqv, rpm-sequoia).
+    Ed25519,
+    /// RSA-4096 (widest reach: EL8 rpm, old gpg).
+    Rsa4096,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenPgpArgs {
+    /// Directory for secret.asc, public.asc and keyring.gpg.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Name in the user ID.
+    #[arg(long, default_value = "wharf repository signing key")]
+    pub name: String,
+    /// Email in the user ID.
+    #[arg(long, default_value = "repository@example.invalid")]
+    pub email: String,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = Algorithm::Ed25519)]
+    pub algorithm: Algorithm,
+}

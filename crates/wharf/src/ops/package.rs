@@ -1,0 +1,91 @@
+//! Packaging a project: every package template × target → package files in an output directory.
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use wharf_config::{DebCompression, Project};
+use wharf_core::{Arch, PackageSpec, SourceDate, TargetArch};
+use wharf_package::compress::Compression;
+use wharf_package::deb::{self, DebOptions};
+
+use crate::cli::Format;
+
+/// One package written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Built {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+    pub format: &'static str,
+}
+
+/// Resolves every package for every target first (so a missing input fails before anything is written),
+/// then writes each package to a temporary name and renames it into place.
+pub fn build(
+    project: &Project,
+    formats: &[Format],
+    targets: &[String],
+    out_dir: &Path,
+    date: SourceDate,
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<Built>> {
+    let targets: Vec<Option<&str>> =
+        if targets.is_empty() { vec![None] } else { targets.iter().map(|t| Some(t.as_str())).collect() };
+    let mut specs: Vec<PackageSpec> = Vec::new();
+    for template in &project.packages {
+        for target in &targets {
+            let spec = template.resolve(&project.source, &project.dir, &project.target_dir, *target)?;
+            if let Arch::Target(TargetArch { warning: Some(w), .. }) = spec.arch {
+                warn(format!("{} for {}: {w}", spec.name, target.unwrap_or("the host")));
+            }
+            // An architecture-independent package is the same for every target: build it once.
+            if spec.arch == Arch::All && specs.iter().any(|s| s.name == spec.name) {
+                continue;
+            }
+            specs.push(spec);
+        }
+    }
+    fs::create_dir_all(out_dir).with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let mut built = Vec::new();
+    for spec in &specs {
+        for format in formats {
+            match format {
+                Format::Deb => built.push(write_deb(project, spec, out_dir, date)?),
+            }
+        }
+    }
+    Ok(built)
+}
+
+fn write_deb(project: &Project, spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow::Result<Built> {
+    let compression = match project.deb_compression {
+        DebCompression::Gzip => Compression::Gzip,
+        DebCompression::Xz => Compression::Xz,
+        DebCompression::Zstd => Compression::Zstd,
+    };
+    let name = deb::file_name(spec.name.as_str(), spec.version.as_str(), spec.arch.deb());
+    let dest = out_dir.join(&name);
+    let tmp = out_dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut w = BufWriter::new(File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+        deb::write_deb(spec, DebOptions { compression, source_date: date }, &mut w)
+            .with_context(|| format!("building {name}"))?;
+        w.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).context("writing the package")?;
+        fs::rename(&tmp, &dest).with_context(|| format!("cannot move the package to {}", dest.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    Ok(Built {
+        path: dest,
+        name: spec.name.to_string(),
+        version: spec.version.to_string(),
+        arch: spec.arch.deb().to_owned(),
+        format: "deb",
+    })
+}

@@ -1,0 +1,110 @@
+//! Bad input gets one clear error naming the file and the fix, exit code 1, and nothing written.
+
+use std::path::Path;
+
+use wharf_test::{Done, TempDir, nfpm_deb, require, throwaway_key, write};
+
+use crate::{demo_project, wharf, wharf_run};
+
+/// Asserts a single error message (plus its cause chain) containing every `needle`.
+#[track_caller]
+fn one_error(d: &Done, needles: &[&str]) {
+    assert!(!d.ok, "expected failure, got success:\n{}", d.all());
+    assert_eq!(d.code, Some(1), "{}", d.stderr);
+    let errors = d.stderr.lines().filter(|l| l.starts_with("error:")).count();
+    assert_eq!(errors, 1, "expected exactly one error line:\n{}", d.stderr);
+    assert!(!d.stderr.contains("panicked"), "{}", d.stderr);
+    for n in needles {
+        assert!(d.stderr.contains(n), "error lacks `{n}`:\n{}", d.stderr);
+    }
+}
+
+/// Edits the demo project's wharf.toml, runs `wharf package`, expects an error and no output directory.
+fn package_fails(edit: impl Fn(String) -> String, needles: &[&str]) {
+    let t = TempDir::new().unwrap();
+    let cfg = demo_project(&t.path().join("proj"));
+    std::fs::write(&cfg, edit(std::fs::read_to_string(&cfg).unwrap())).unwrap();
+    let d = wharf_run(t.path(), &["package", "-c", cfg.to_str().unwrap(), "-o", "out"]);
+    one_error(&d, needles);
+    assert!(!t.path().join("out").exists(), "output written despite the error");
+}
+
+#[test]
+fn missing_asset() {
+    package_fails(
+        |s| s.replace("src = \"target/release/demo\"", "src = \"target/release/nope\""),
+        &["wharf.toml", "package[0].files[0]", "target/release/nope", "cargo build --release"],
+    );
+}
+
+#[test]
+fn destination_with_dotdot() {
+    package_fails(
+        |s| s.replace("dst = \"/etc/demo/demo.conf\"", "dst = \"/etc/../root/demo.conf\""),
+        &["wharf.toml", "package[0].files[1].dst", "`..`"],
+    );
+}
+
+#[test]
+fn destination_not_absolute() {
+    package_fails(|s| s.replace("dst = \"/etc/demo/demo.conf\"", "dst = \"etc/demo.conf\""), &["wharf.toml", "must be absolute"]);
+}
+
+#[test]
+fn invalid_package_name() {
+    package_fails(|s| s.replace("name = \"demo-data\"", "name = \"Demo_Data\""), &["wharf.toml", "package[1].name", "lower-case"]);
+}
+
+#[test]
+fn invalid_version() {
+    package_fails(|s| s.replace("version = \"1.0.0\"", "version = \"v1.0\""), &["wharf.toml", "project.version", "start with a digit"]);
+}
+
+#[test]
+fn unknown_config_key() {
+    package_fails(|s| s.replace("section = \"utils\"", "section = \"utils\"\nsecton = \"x\""), &["wharf.toml", "unknown field `secton`"]);
+}
+
+#[test]
+fn malformed_source_date_epoch() {
+    let t = TempDir::new().unwrap();
+    let cfg = demo_project(&t.path().join("proj"));
+    for bad in ["yesterday", "-5", "1.5", ""] {
+        let d = wharf_test::run(wharf(t.path()).env("SOURCE_DATE_EPOCH", bad).args(["package", "-c", cfg.to_str().unwrap(), "-o", "out"]));
+        one_error(&d, &["SOURCE_DATE_EPOCH", "whole number of seconds"]);
+        assert!(!t.path().join("out").exists());
+    }
+}
+
+fn publish_fails(dir: &Path, key: &Path, deb: &Path, needles: &[&str]) {
+    let d = wharf_run(dir, &["publish", "--to", "repo", "--key", key.to_str().unwrap(), deb.to_str().unwrap()]);
+    one_error(&d, needles);
+    assert!(!dir.join("repo").exists(), "the store was touched despite the error");
+}
+
+#[test]
+fn unreadable_or_unusable_key() {
+    if !require(&["nfpm"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let deb = nfpm_deb(&dir.join("p"), "peer", "1.0", "x");
+    publish_fails(dir, &dir.join("no-such-key.asc"), &deb, &["cannot read the signing key", "no-such-key.asc"]);
+    write(&dir.join("garbage.asc"), "this is not a key\n");
+    publish_fails(dir, &dir.join("garbage.asc"), &deb, &["garbage.asc", "not an OpenPGP secret key"]);
+    // A public key where a secret key is needed.
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "k"]).success();
+    publish_fails(dir, &dir.join("k/public.asc"), &deb, &["public.asc", "not an OpenPGP secret key"]);
+}
+
+#[test]
+fn corrupt_package() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let key = throwaway_key(&dir.join("key"));
+    write(&dir.join("bad.deb"), "!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n");
+    publish_fails(dir, &key, &dir.join("bad.deb"), &["bad.deb", "not a valid .deb"]);
+    write(&dir.join("text.deb"), "hello");
+    publish_fails(dir, &key, &dir.join("text.deb"), &["text.deb", "not a valid .deb"]);
+}

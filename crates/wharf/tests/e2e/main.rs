@@ -1,0 +1,90 @@
+//! End-to-end tests: the `wharf` binary against the real clients (apt, dpkg-deb, lintian, gpgv, sqv) and
+//! the reference producer (nFPM). One test binary, one module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
+mod apt;
+mod bad_input;
+mod lint;
+mod reproducible;
+mod signatures;
+mod versions;
+mod zero_config;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wharf_test::{Done, run, write};
+
+/// A `wharf` command with a clean environment (no inherited SOURCE_DATE_EPOCH or CARGO_TARGET_DIR).
+pub fn wharf(cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    c.current_dir(cwd).env_remove("SOURCE_DATE_EPOCH").env_remove("CARGO_TARGET_DIR").env("NO_COLOR", "1");
+    c
+}
+
+/// Runs wharf with `args` in `cwd`.
+pub fn wharf_run(cwd: &Path, args: &[&str]) -> Done {
+    run(wharf(cwd).args(args))
+}
+
+/// A wharf.toml project `demo` with a (script) binary already "built" under target/release.
+pub fn demo_project(dir: &Path) -> PathBuf {
+    write(&dir.join("target/release/demo"), "#!/bin/sh\necho demo says hi\n");
+    write(&dir.join("conf/demo.conf"), "level = 1\n");
+    write(&dir.join("scripts/postinst"), "#!/bin/sh\nset -e\necho demo postinst ran\n");
+    let cfg = dir.join("wharf.toml");
+    write(
+        &cfg,
+        r#"[project]
+name = "demo"
+version = "1.0.0"
+maintainer = "Demo Maintainer <demo@example.org>"
+summary = "a demonstration package"
+description = """
+A package built by wharf's tests.
+
+It has a binary, a conffile and a postinst."""
+homepage = "https://example.org/demo"
+license = "MIT"
+
+[[package]]
+section = "utils"
+
+[[package.files]]
+src = "target/release/demo"
+dst = "/usr/bin/"
+
+[[package.files]]
+src = "conf/demo.conf"
+dst = "/etc/demo/demo.conf"
+config = true
+
+[[package.symlinks]]
+path = "/usr/bin/demo-link"
+target = "demo"
+
+[package.scripts]
+postinst = "scripts/postinst"
+
+[[package]]
+name = "demo-data"
+summary = "architecture-independent data for demo"
+arch-all = true
+
+[[package.files]]
+src = "conf/demo.conf"
+dst = "/usr/share/demo-data/example.conf"
+"#,
+    );
+    cfg
+}
+
+/// The single .deb in `dir` whose name starts with `prefix_`.
+pub fn find_deb(dir: &Path, prefix: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{prefix}_")))
+        .unwrap_or_else(|| panic!("no {prefix}_*.deb in {}", dir.display()))
+}
