@@ -41,14 +41,21 @@ impl Done {
     /// Panics with the output unless the command succeeded.
     #[track_caller]
     pub fn success(self) -> Self {
-        assert!(self.ok, "command failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr);
+        assert!(
+            self.ok,
+            "command failed ({:?}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
         self
     }
 }
 
 /// Runs a command to completion.
 pub fn run(cmd: &mut Command) -> Done {
-    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     Done {
         ok: out.status.success(),
         code: out.status.code(),
@@ -86,7 +93,9 @@ pub fn write(path: &Path, contents: impl AsRef<[u8]>) {
 
 /// Generates an Ed25519 OpenPGP key; returns the armored secret key's path.
 pub fn throwaway_key(dir: &Path) -> PathBuf {
-    let key = wharf_sign::OpenPgpKey::generate(wharf_sign::KeyAlgorithm::Ed25519, "Test <test@wharf.invalid>").unwrap();
+    let key =
+        wharf_sign::OpenPgpKey::generate(wharf_sign::KeyAlgorithm::Ed25519, "Test <test@wharf.invalid>")
+            .unwrap();
     let path = dir.join("secret.asc");
     write(&path, key.to_armored_secret().unwrap());
     path
@@ -95,7 +104,11 @@ pub fn throwaway_key(dir: &Path) -> PathBuf {
 /// A loopback port nobody listens on right now.
 #[must_use]
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A static HTTP server (Python's http.server) over a directory, on loopback, with its access log.
@@ -112,7 +125,14 @@ impl HttpServer {
         let port = free_port();
         let log = log_dir.join(format!("http-{port}.log"));
         let child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
@@ -120,7 +140,10 @@ impl HttpServer {
             .expect("python3 -m http.server");
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "http server did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "http server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, port, log }
@@ -135,7 +158,10 @@ impl HttpServer {
     /// The request lines served so far (`GET /path HTTP/1.1" 200`).
     #[must_use]
     pub fn requests(&self) -> Vec<String> {
-        BufReader::new(fs::File::open(&self.log).unwrap()).lines().map_while(Result::ok).collect()
+        BufReader::new(fs::File::open(&self.log).unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .collect()
     }
 }
 
@@ -194,14 +220,22 @@ DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-ro
         );
         write(
             &dir.join("etc/apt/sources.list.d/test.sources"),
-            format!("Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\nSigned-By: {}\n", keyring.display()),
+            format!(
+                "Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\nSigned-By: {}\n",
+                keyring.display()
+            ),
         );
-        Self { dir: dir.to_path_buf() }
+        Self {
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Runs an apt tool with this apt's configuration.
     pub fn cmd(&self, tool: &str, args: &[&str]) -> Done {
-        run(Command::new(tool).args(args).env("APT_CONFIG", self.dir.join("etc/apt/apt.conf")).env("DEBIAN_FRONTEND", "noninteractive"))
+        run(Command::new(tool)
+            .args(args)
+            .env("APT_CONFIG", self.dir.join("etc/apt/apt.conf"))
+            .env("DEBIAN_FRONTEND", "noninteractive"))
     }
 
     /// `apt-get update`.
@@ -226,7 +260,11 @@ DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-ro
 /// Lines apt printed that start with `W:` or `E:` (apt exits 0 on some failures, so tests assert on these).
 #[must_use]
 pub fn apt_problems(output: &str) -> Vec<String> {
-    output.lines().filter(|l| l.starts_with("W:") || l.starts_with("E:")).map(str::to_owned).collect()
+    output
+        .lines()
+        .filter(|l| l.starts_with("W:") || l.starts_with("E:"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Verifies an `InRelease` with sqv the way apt 3 does: split the cleartext message into the signed text
@@ -234,14 +272,23 @@ pub fn apt_problems(output: &str) -> Vec<String> {
 pub fn sqv_cleartext(keyring: &Path, inrelease: &Path, scratch: &Path) -> Done {
     let text = fs::read_to_string(inrelease).unwrap();
     let (_, rest) = text.split_once("\n\n").expect("armor headers");
-    let (msg, sig) = rest.split_once("-----BEGIN PGP SIGNATURE-----").expect("signature block");
+    let (msg, sig) = rest
+        .split_once("-----BEGIN PGP SIGNATURE-----")
+        .expect("signature block");
     let msg = msg.strip_suffix('\n').unwrap_or(msg);
-    let body: Vec<&str> = msg.split('\n').map(|l| l.strip_prefix("- ").unwrap_or(l)).collect();
+    let body: Vec<&str> = msg
+        .split('\n')
+        .map(|l| l.strip_prefix("- ").unwrap_or(l))
+        .collect();
     let data = scratch.join("inrelease.txt");
     let sigf = scratch.join("inrelease.sig");
     write(&data, body.join("\n"));
     write(&sigf, format!("-----BEGIN PGP SIGNATURE-----{sig}"));
-    run(Command::new("sqv").arg("--keyring").arg(keyring).arg(&sigf).arg(&data))
+    run(Command::new("sqv")
+        .arg("--keyring")
+        .arg(keyring)
+        .arg(&sigf)
+        .arg(&data))
 }
 
 /// Builds a .deb with nFPM (the reference producer) containing one script at `/usr/bin/<name>` that
@@ -259,12 +306,53 @@ pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
     );
     let out = dir.join("nfpm-out");
     fs::create_dir_all(&out).unwrap();
-    run(Command::new("nfpm").args(["pkg", "-p", "deb", "-f"]).arg(&cfg).arg("-t").arg(&out)).success();
+    run(Command::new("nfpm")
+        .args(["pkg", "-p", "deb", "-f"])
+        .arg(&cfg)
+        .arg("-t")
+        .arg(&out))
+    .success();
     fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}_")))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}_"))
+        })
         .expect("nfpm wrote a .deb")
+}
+
+/// Builds a .deb with `dpkg-deb --build` (dpkg's own producer) holding `/usr/bin/<name>`.
+pub fn dpkg_deb(dir: &Path, name: &str, version: &str) -> PathBuf {
+    let root = dir.join(format!("{name}-root"));
+    write(
+        &root.join(format!("usr/bin/{name}")),
+        format!("#!/bin/sh\necho {name}\n"),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(
+            root.join(format!("usr/bin/{name}")),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    write(
+        &root.join("DEBIAN/control"),
+        format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: Dpkg <dpkg@example.org>\nDescription: built by dpkg-deb\n"
+        ),
+    );
+    let out = dir.join(format!("{name}_{version}_all.deb"));
+    run(Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group", "-Zgzip"])
+        .arg(&root)
+        .arg(&out))
+    .success();
+    out
 }
 
 /// Every file under `dir` (relative paths, sorted) with its bytes.
@@ -279,7 +367,10 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(dir).unwrap().display().to_string(), fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(dir).unwrap().display().to_string(),
+                    fs::read(&p).unwrap(),
+                ));
             }
         }
     }

@@ -14,7 +14,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-pub const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (the error is printed on stderr); 2 invalid command line.";
+pub const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 failure (the error is printed on stderr); 2 invalid command line.";
 
 #[derive(Debug, Args)]
 pub struct Global {

@@ -23,7 +23,9 @@ impl Env {
         let source_date = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(v) => Some(SourceDate::parse_epoch(&v).context("reading the environment")?),
             Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("SOURCE_DATE_EPOCH is not valid text; unset it or set a number of seconds"),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                anyhow::bail!("SOURCE_DATE_EPOCH is not valid text; unset it or set a number of seconds")
+            }
         };
         Ok(Self {
             source_date,

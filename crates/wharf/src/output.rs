@@ -22,11 +22,20 @@ impl Output {
             ColorChoice::Never => false,
             ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         };
-        Self { json: g.json, quiet: g.quiet, verbose: g.verbose, color }
+        Self {
+            json: g.json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            color,
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 
     /// Progress on stderr.

@@ -24,13 +24,18 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let keyring = a.out.join("keyring.gpg");
     for p in [&secret, &public, &keyring] {
         if p.exists() {
-            anyhow::bail!("{} already exists; choose another --out directory (keys are never overwritten)", p.display());
+            anyhow::bail!(
+                "{} already exists; choose another --out directory (keys are never overwritten)",
+                p.display()
+            );
         }
     }
     write_secret(&secret, &key.to_armored_secret()?)?;
     let pk = key.public_key();
-    std::fs::write(&public, pk.to_armored()?).with_context(|| format!("cannot write {}", public.display()))?;
-    std::fs::write(&keyring, pk.to_binary()?).with_context(|| format!("cannot write {}", keyring.display()))?;
+    std::fs::write(&public, pk.to_armored()?)
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    std::fs::write(&keyring, pk.to_binary()?)
+        .with_context(|| format!("cannot write {}", keyring.display()))?;
     out.status("Generated", &format!("OpenPGP key {}", key.fingerprint()));
     let human = format!(
         "fingerprint: {}\nsecret key:  {}  (keep it private)\npublic key:  {}\nkeyring:     {}  (for apt's Signed-By)\n",

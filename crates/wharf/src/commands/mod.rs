@@ -24,7 +24,9 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
 
 /// Loads the project named by `-c`, or found in the current directory.
 fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<Project> {
-    let e = Environment { cargo_target_dir: env.cargo_target_dir.clone() };
+    let e = Environment {
+        cargo_target_dir: env.cargo_target_dir.clone(),
+    };
     let project = wharf_config::load(&env.cwd, args.config.as_deref(), &e)?;
     out.detail(&format!("configuration: {}", project.source.display()));
     for w in &project.warnings {

@@ -25,7 +25,14 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
         })?;
-        let built = package::build(p, &[Format::Deb], &args.targets, Path::new("dist"), env.date(), &mut |w| out.warn(&w))?;
+        let built = package::build(
+            p,
+            &[Format::Deb],
+            &args.targets,
+            Path::new("dist"),
+            env.date(),
+            &mut |w| out.warn(&w),
+        )?;
         for b in &built {
             out.status("Packaged", &format!("{} {} ({})", b.name, b.version, b.arch));
         }
@@ -34,8 +41,14 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         args.packages.clone()
     };
 
-    let project_dir = project.as_ref().map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    let key_file = args.key.clone().or_else(|| project.as_ref().and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k))));
+    let project_dir = project
+        .as_ref()
+        .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
+    let key_file = args.key.clone().or_else(|| {
+        project
+            .as_ref()
+            .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
+    });
     let (key, source) = keys::load(key_file.as_deref(), &project_dir, env.key_passphrase.as_deref())?;
     if let KeySource::Given(path) = &source {
         out.detail(&format!("signing key: {}", display(path)));
@@ -70,7 +83,10 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     for u in &report.unchanged {
         out.detail(&format!("unchanged: {u}"));
     }
-    out.status("Signed", &format!("dists/{suite}/InRelease with {}", report.fingerprint));
+    out.status(
+        "Signed",
+        &format!("dists/{suite}/InRelease with {}", report.fingerprint),
+    );
 
     let root = std::path::absolute(&to).unwrap_or_else(|_| PathBuf::from(&to));
     let keyring = root.join(KEYRING_KEY);
@@ -84,7 +100,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         keyring.display(),
         apt.origin,
         apt.origin,
-        sources_entry(&uri, &suite, &[&component], Path::new(&format!("/etc/apt/keyrings/{}.gpg", apt.origin)))
+        sources_entry(
+            &uri,
+            &suite,
+            &[&component],
+            Path::new(&format!("/etc/apt/keyrings/{}.gpg", apt.origin))
+        )
     );
     out.result(
         &human,

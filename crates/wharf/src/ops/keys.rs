@@ -19,9 +19,14 @@ pub enum KeySource {
 pub const THROWAWAY: &str = ".wharf/throwaway-signing-key.asc";
 
 /// Loads `explicit`, or the throwaway key in `project_dir` (creating it on first use).
-pub fn load(explicit: Option<&Path>, project_dir: &Path, passphrase: Option<&str>) -> anyhow::Result<(OpenPgpKey, KeySource)> {
+pub fn load(
+    explicit: Option<&Path>,
+    project_dir: &Path,
+    passphrase: Option<&str>,
+) -> anyhow::Result<(OpenPgpKey, KeySource)> {
     if let Some(path) = explicit {
-        let bytes = fs::read(path).with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        let bytes =
+            fs::read(path).with_context(|| format!("cannot read the signing key {}", path.display()))?;
         let key = OpenPgpKey::from_bytes(&bytes, passphrase)
             .with_context(|| format!("cannot use the signing key {}", path.display()))?;
         return Ok((key, KeySource::Given(path.to_path_buf())));
@@ -29,10 +34,14 @@ pub fn load(explicit: Option<&Path>, project_dir: &Path, passphrase: Option<&str
     let path = project_dir.join(THROWAWAY);
     if path.is_file() {
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let key = OpenPgpKey::from_bytes(&bytes, None).with_context(|| format!("cannot use {}", path.display()))?;
+        let key =
+            OpenPgpKey::from_bytes(&bytes, None).with_context(|| format!("cannot use {}", path.display()))?;
         return Ok((key, KeySource::Throwaway { path, created: false }));
     }
-    let key = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "wharf throwaway key <throwaway@wharf.invalid>")?;
+    let key = OpenPgpKey::generate(
+        KeyAlgorithm::Ed25519,
+        "wharf throwaway key <throwaway@wharf.invalid>",
+    )?;
     write_secret(&path, &key.to_armored_secret()?)?;
     Ok((key, KeySource::Throwaway { path, created: true }))
 }
@@ -49,7 +58,10 @@ pub fn write_secret(path: &Path, armored: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    std::io::Write::write_all(&mut f, armored.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    std::io::Write::write_all(&mut f, armored.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

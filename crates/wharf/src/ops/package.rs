@@ -32,8 +32,11 @@ pub fn build(
     date: SourceDate,
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<Built>> {
-    let targets: Vec<Option<&str>> =
-        if targets.is_empty() { vec![None] } else { targets.iter().map(|t| Some(t.as_str())).collect() };
+    let targets: Vec<Option<&str>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
     let mut specs: Vec<PackageSpec> = Vec::new();
     for template in &project.packages {
         for target in &targets {
@@ -48,7 +51,8 @@ pub fn build(
             specs.push(spec);
         }
     }
-    fs::create_dir_all(out_dir).with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
     let mut built = Vec::new();
     for spec in &specs {
         for format in formats {
@@ -60,7 +64,12 @@ pub fn build(
     Ok(built)
 }
 
-fn write_deb(project: &Project, spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow::Result<Built> {
+fn write_deb(
+    project: &Project,
+    spec: &PackageSpec,
+    out_dir: &Path,
+    date: SourceDate,
+) -> anyhow::Result<Built> {
     let compression = match project.deb_compression {
         DebCompression::Gzip => Compression::Gzip,
         DebCompression::Xz => Compression::Xz,
@@ -70,10 +79,21 @@ fn write_deb(project: &Project, spec: &PackageSpec, out_dir: &Path, date: Source
     let dest = out_dir.join(&name);
     let tmp = out_dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
-        let mut w = BufWriter::new(File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
-        deb::write_deb(spec, DebOptions { compression, source_date: date }, &mut w)
-            .with_context(|| format!("building {name}"))?;
-        w.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).context("writing the package")?;
+        let mut w =
+            BufWriter::new(File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+        deb::write_deb(
+            spec,
+            DebOptions {
+                compression,
+                source_date: date,
+            },
+            &mut w,
+        )
+        .with_context(|| format!("building {name}"))?;
+        w.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .context("writing the package")?;
         fs::rename(&tmp, &dest).with_context(|| format!("cannot move the package to {}", dest.display()))?;
         Ok(())
     })();

@@ -35,5 +35,12 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<AptReport> {
         date: o.date,
         lock_wait: LOCK_WAIT,
     };
-    Ok(apt::publish(store.as_ref(), o.key, &settings, o.suite, o.component, &debs)?)
+    Ok(apt::publish(
+        store.as_ref(),
+        o.key,
+        &settings,
+        o.suite,
+        o.component,
+        &debs,
+    )?)
 }

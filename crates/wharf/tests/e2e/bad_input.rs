@@ -33,36 +33,58 @@ fn package_fails(edit: impl Fn(String) -> String, needles: &[&str]) {
 fn missing_asset() {
     package_fails(
         |s| s.replace("src = \"target/release/demo\"", "src = \"target/release/nope\""),
-        &["wharf.toml", "package[0].files[0]", "target/release/nope", "cargo build --release"],
+        &[
+            "wharf.toml",
+            "package[0].files[0]",
+            "target/release/nope",
+            "cargo build --release",
+        ],
     );
 }
 
 #[test]
 fn destination_with_dotdot() {
     package_fails(
-        |s| s.replace("dst = \"/etc/demo/demo.conf\"", "dst = \"/etc/../root/demo.conf\""),
+        |s| {
+            s.replace(
+                "dst = \"/etc/demo/demo.conf\"",
+                "dst = \"/etc/../root/demo.conf\"",
+            )
+        },
         &["wharf.toml", "package[0].files[1].dst", "`..`"],
     );
 }
 
 #[test]
 fn destination_not_absolute() {
-    package_fails(|s| s.replace("dst = \"/etc/demo/demo.conf\"", "dst = \"etc/demo.conf\""), &["wharf.toml", "must be absolute"]);
+    package_fails(
+        |s| s.replace("dst = \"/etc/demo/demo.conf\"", "dst = \"etc/demo.conf\""),
+        &["wharf.toml", "must be absolute"],
+    );
 }
 
 #[test]
 fn invalid_package_name() {
-    package_fails(|s| s.replace("name = \"demo-data\"", "name = \"Demo_Data\""), &["wharf.toml", "package[1].name", "lower-case"]);
+    package_fails(
+        |s| s.replace("name = \"demo-data\"", "name = \"Demo_Data\""),
+        &["wharf.toml", "package[1].name", "lower-case"],
+    );
 }
 
 #[test]
 fn invalid_version() {
-    package_fails(|s| s.replace("version = \"1.0.0\"", "version = \"v1.0\""), &["wharf.toml", "project.version", "start with a digit"]);
+    package_fails(
+        |s| s.replace("version = \"1.0.0\"", "version = \"v1.0\""),
+        &["wharf.toml", "project.version", "start with a digit"],
+    );
 }
 
 #[test]
 fn unknown_config_key() {
-    package_fails(|s| s.replace("section = \"utils\"", "section = \"utils\"\nsecton = \"x\""), &["wharf.toml", "unknown field `secton`"]);
+    package_fails(
+        |s| s.replace("section = \"utils\"", "section = \"utils\"\nsecton = \"x\""),
+        &["wharf.toml", "unknown field `secton`"],
+    );
 }
 
 #[test]
@@ -70,16 +92,35 @@ fn malformed_source_date_epoch() {
     let t = TempDir::new().unwrap();
     let cfg = demo_project(&t.path().join("proj"));
     for bad in ["yesterday", "-5", "1.5", ""] {
-        let d = wharf_test::run(wharf(t.path()).env("SOURCE_DATE_EPOCH", bad).args(["package", "-c", cfg.to_str().unwrap(), "-o", "out"]));
+        let d = wharf_test::run(wharf(t.path()).env("SOURCE_DATE_EPOCH", bad).args([
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-o",
+            "out",
+        ]));
         one_error(&d, &["SOURCE_DATE_EPOCH", "whole number of seconds"]);
         assert!(!t.path().join("out").exists());
     }
 }
 
 fn publish_fails(dir: &Path, key: &Path, deb: &Path, needles: &[&str]) {
-    let d = wharf_run(dir, &["publish", "--to", "repo", "--key", key.to_str().unwrap(), deb.to_str().unwrap()]);
+    let d = wharf_run(
+        dir,
+        &[
+            "publish",
+            "--to",
+            "repo",
+            "--key",
+            key.to_str().unwrap(),
+            deb.to_str().unwrap(),
+        ],
+    );
     one_error(&d, needles);
-    assert!(!dir.join("repo").exists(), "the store was touched despite the error");
+    assert!(
+        !dir.join("repo").exists(),
+        "the store was touched despite the error"
+    );
 }
 
 #[test]
@@ -90,12 +131,27 @@ fn unreadable_or_unusable_key() {
     let t = TempDir::new().unwrap();
     let dir = t.path();
     let deb = nfpm_deb(&dir.join("p"), "peer", "1.0", "x");
-    publish_fails(dir, &dir.join("no-such-key.asc"), &deb, &["cannot read the signing key", "no-such-key.asc"]);
+    publish_fails(
+        dir,
+        &dir.join("no-such-key.asc"),
+        &deb,
+        &["cannot read the signing key", "no-such-key.asc"],
+    );
     write(&dir.join("garbage.asc"), "this is not a key\n");
-    publish_fails(dir, &dir.join("garbage.asc"), &deb, &["garbage.asc", "not an OpenPGP secret key"]);
+    publish_fails(
+        dir,
+        &dir.join("garbage.asc"),
+        &deb,
+        &["garbage.asc", "not an OpenPGP secret key"],
+    );
     // A public key where a secret key is needed.
     wharf_run(dir, &["key", "generate", "openpgp", "-o", "k"]).success();
-    publish_fails(dir, &dir.join("k/public.asc"), &deb, &["public.asc", "not an OpenPGP secret key"]);
+    publish_fails(
+        dir,
+        &dir.join("k/public.asc"),
+        &deb,
+        &["public.asc", "not an OpenPGP secret key"],
+    );
 }
 
 #[test]
@@ -103,8 +159,16 @@ fn corrupt_package() {
     let t = TempDir::new().unwrap();
     let dir = t.path();
     let key = throwaway_key(&dir.join("key"));
-    write(&dir.join("bad.deb"), "!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n");
+    write(
+        &dir.join("bad.deb"),
+        "!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n",
+    );
     publish_fails(dir, &key, &dir.join("bad.deb"), &["bad.deb", "not a valid .deb"]);
     write(&dir.join("text.deb"), "hello");
-    publish_fails(dir, &key, &dir.join("text.deb"), &["text.deb", "not a valid .deb"]);
+    publish_fails(
+        dir,
+        &key,
+        &dir.join("text.deb"),
+        &["text.deb", "not a valid .deb"],
+    );
 }

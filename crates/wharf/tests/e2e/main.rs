@@ -5,7 +5,9 @@
 
 mod apt;
 mod bad_input;
+mod cli;
 mod lint;
+mod multi;
 mod reproducible;
 mod signatures;
 mod versions;
@@ -19,7 +21,10 @@ use wharf_test::{Done, run, write};
 /// A `wharf` command with a clean environment (no inherited SOURCE_DATE_EPOCH or CARGO_TARGET_DIR).
 pub fn wharf(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wharf"));
-    c.current_dir(cwd).env_remove("SOURCE_DATE_EPOCH").env_remove("CARGO_TARGET_DIR").env("NO_COLOR", "1");
+    c.current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -32,7 +37,10 @@ pub fn wharf_run(cwd: &Path, args: &[&str]) -> Done {
 pub fn demo_project(dir: &Path) -> PathBuf {
     write(&dir.join("target/release/demo"), "#!/bin/sh\necho demo says hi\n");
     write(&dir.join("conf/demo.conf"), "level = 1\n");
-    write(&dir.join("scripts/postinst"), "#!/bin/sh\nset -e\necho demo postinst ran\n");
+    write(
+        &dir.join("scripts/postinst"),
+        "#!/bin/sh\nset -e\necho demo postinst ran\n",
+    );
     let cfg = dir.join("wharf.toml");
     write(
         &cfg,
@@ -47,6 +55,9 @@ A package built by wharf's tests.
 It has a binary, a conffile and a postinst."""
 homepage = "https://example.org/demo"
 license = "MIT"
+
+[apt]
+valid-for-days = 7
 
 [[package]]
 section = "utils"
@@ -85,6 +96,11 @@ pub fn find_deb(dir: &Path, prefix: &str) -> PathBuf {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{prefix}_")))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{prefix}_"))
+        })
         .unwrap_or_else(|| panic!("no {prefix}_*.deb in {}", dir.display()))
 }

@@ -15,18 +15,26 @@ fn same_inputs_same_bytes() {
         let cfg = demo_project(&dir.join(format!("proj-{run}")));
         let out = dir.join(format!("dist-{run}"));
         let repo = dir.join(format!("repo-{run}"));
-        let pkg = wharf_test::run(
-            wharf(dir)
-                .env("SOURCE_DATE_EPOCH", "1700000000")
-                .args(["package", "-c", cfg.to_str().unwrap(), "-o", out.to_str().unwrap()]),
-        )
+        let pkg = wharf_test::run(wharf(dir).env("SOURCE_DATE_EPOCH", "1700000000").args([
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]))
         .success();
         let debs: Vec<&str> = pkg.stdout.lines().collect();
         assert_eq!(debs.len(), 2, "{}", pkg.stdout);
         wharf_test::run(
             wharf(dir)
                 .env("SOURCE_DATE_EPOCH", "1700000000")
-                .args(["publish", "--to", repo.to_str().unwrap(), "--key", key.to_str().unwrap()])
+                .args([
+                    "publish",
+                    "--to",
+                    repo.to_str().unwrap(),
+                    "--key",
+                    key.to_str().unwrap(),
+                ])
                 .args(&debs),
         )
         .success();
@@ -55,6 +63,16 @@ fn same_inputs_same_bytes() {
         assert_eq!(pa, pb);
         assert!(ba == bb, "{pa} differs between runs");
     }
-    let release = String::from_utf8(a.1.iter().find(|(p, _)| p == "dists/stable/Release").unwrap().1.clone()).unwrap();
-    assert!(release.contains("Date: Tue, 14 Nov 2023 22:13:20 UTC"), "{release}");
+    let release = String::from_utf8(
+        a.1.iter()
+            .find(|(p, _)| p == "dists/stable/Release")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        release.contains("Date: Tue, 14 Nov 2023 22:13:20 UTC"),
+        "{release}"
+    );
 }

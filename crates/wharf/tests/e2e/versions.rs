@@ -8,7 +8,13 @@ use wharf_core::DebVersion;
 use wharf_test::require;
 
 fn dpkg_cmp(a: &str, b: &str) -> Ordering {
-    let test = |op: &str| Command::new("dpkg").args(["--compare-versions", a, op, b]).status().unwrap().success();
+    let test = |op: &str| {
+        Command::new("dpkg")
+            .args(["--compare-versions", a, op, b])
+            .status()
+            .unwrap()
+            .success()
+    };
     if test("lt") {
         Ordering::Less
     } else if test("eq") {
@@ -21,7 +27,8 @@ fn dpkg_cmp(a: &str, b: &str) -> Ordering {
 
 fn version() -> impl Strategy<Value = String> {
     // Epochs, tildes, letters, `+`, `.`, leading zeros and revisions: where orderings differ.
-    ("(0:|1:|2:)?", "[0-9][0-9a-c.+~]{0,5}", "(-[0-9a-c.+~]{1,4})?").prop_map(|(e, u, r)| format!("{e}{u}{r}"))
+    ("(0:|1:|2:)?", "[0-9][0-9a-c.+~]{0,5}", "(-[0-9a-c.+~]{1,4})?")
+        .prop_map(|(e, u, r)| format!("{e}{u}{r}"))
 }
 
 proptest! {
@@ -47,7 +54,19 @@ fn known_tricky_pairs() {
     if !require(&["dpkg"]) {
         return;
     }
-    for (a, b) in [("1.0~rc1", "1.0"), ("1.0", "1.0-0"), ("1:0", "2"), ("1.0a", "1.0+"), ("1.01", "1.1"), ("1~~", "1~"), ("1.0-1~bpo1", "1.0-1")] {
-        assert_eq!(DebVersion::parse(a).unwrap().cmp(&DebVersion::parse(b).unwrap()), dpkg_cmp(a, b), "{a} vs {b}");
+    for (a, b) in [
+        ("1.0~rc1", "1.0"),
+        ("1.0", "1.0-0"),
+        ("1:0", "2"),
+        ("1.0a", "1.0+"),
+        ("1.01", "1.1"),
+        ("1~~", "1~"),
+        ("1.0-1~bpo1", "1.0-1"),
+    ] {
+        assert_eq!(
+            DebVersion::parse(a).unwrap().cmp(&DebVersion::parse(b).unwrap()),
+            dpkg_cmp(a, b),
+            "{a} vs {b}"
+        );
     }
 }

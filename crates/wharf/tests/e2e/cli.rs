@@ -1,0 +1,85 @@
+//! The command line itself: init, --json, usage errors, help.
+
+use wharf_test::{TempDir, write};
+
+use crate::wharf_run;
+
+#[test]
+fn init_writes_a_config_that_packages() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    write(
+        &dir.join("Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"0.4.2\"\nedition = \"2021\"\nauthors = [\"T <t@example.org>\"]\ndescription = \"a tool\"\n",
+    );
+    write(&dir.join("src/main.rs"), "fn main() {}\n");
+    let init = wharf_run(dir, &["init"]).success();
+    assert!(init.stderr.contains("Created"), "{}", init.stderr);
+    let text = std::fs::read_to_string(dir.join("wharf.toml")).unwrap();
+    assert!(
+        text.contains("name = \"tool\"")
+            && text.contains("version = \"0.4.2\"")
+            && text.contains("target/release/tool"),
+        "{text}"
+    );
+    // Refuses to overwrite.
+    let again = wharf_run(dir, &["init"]);
+    assert_eq!(again.code, Some(1));
+    assert!(
+        again.stderr.contains("already exists") && again.stderr.contains("--force"),
+        "{}",
+        again.stderr
+    );
+    // The generated config works as is once the binary is built.
+    write(&dir.join("target/release/tool"), "#!/bin/sh\n");
+    let pkg = wharf_run(dir, &["--json", "package"]).success();
+    let v: serde_json::Value = serde_json::from_str(pkg.stdout.trim()).unwrap();
+    assert_eq!(v["packages"][0]["name"], "tool");
+    assert_eq!(v["packages"][0]["version"], "0.4.2");
+    assert!(dir.join(v["packages"][0]["path"].as_str().unwrap()).is_file());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_lists_commands() {
+    let t = TempDir::new().unwrap();
+    let bad = wharf_run(t.path(), &["package", "--format", "msi"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    let help = wharf_run(t.path(), &["--help"]).success();
+    for cmd in ["init", "package", "publish", "key", "Exit codes"] {
+        assert!(help.stdout.contains(cmd), "{}", help.stdout);
+    }
+    let none = wharf_run(t.path(), &["package"]);
+    assert_eq!(none.code, Some(1));
+    assert!(
+        none.stderr.contains("no wharf.toml or Cargo.toml") && none.stderr.contains("wharf init"),
+        "{}",
+        none.stderr
+    );
+}
+
+#[test]
+fn publish_json_report() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = crate::demo_project(&dir.join("proj"));
+    let key = wharf_test::throwaway_key(&dir.join("k"));
+    let out = wharf_run(
+        dir,
+        &[
+            "--json",
+            "-q",
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--to",
+            "repo",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert!(out.stderr.is_empty(), "-q printed: {}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["report"]["added"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["sources"].as_str().unwrap().contains("Signed-By: "), "{v}");
+}
