@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
-use wharf_core::{InstallPath, PackageName, Relations, ScriptKind, Version};
+use wharf_core::{InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
 
 use crate::template::{FileTemplate, PackageTemplate, copyright_file, debianize_version, parse_mode};
 use crate::wharf_toml::{apt_defaults, destination};
@@ -529,15 +529,17 @@ pub(crate) fn load(
         name: name.clone(),
         version,
         arch_all: false,
-        maintainer,
-        summary,
-        description: extended,
-        homepage,
-        license,
-        vendor: None,
-        section: meta_string(path, deb, "section")?.or_else(|| Some("utils".into())),
-        priority: meta_string(path, deb, "priority")?.or_else(|| Some("optional".into())),
-        relations,
+        meta: PackageMeta {
+            maintainer,
+            summary,
+            description: extended,
+            homepage,
+            license,
+            vendor: None,
+            section: meta_string(path, deb, "section")?.or_else(|| Some("utils".into())),
+            priority: meta_string(path, deb, "priority")?.or_else(|| Some("optional".into())),
+            relations,
+        },
         files,
         generated,
         symlinks: Vec::new(),
@@ -599,8 +601,8 @@ systemd-units = { enable = true }
         let t = &p.packages[0];
         assert_eq!(t.name.as_str(), "my-app");
         assert_eq!(t.version.as_str(), "2.0.0~beta.1-1");
-        assert_eq!(t.maintainer, "Ann <ann@example.org>");
-        assert_eq!(t.relations.depends, ["libssl3"]);
+        assert_eq!(t.meta.maintainer, "Ann <ann@example.org>");
+        assert_eq!(t.meta.relations.depends, ["libssl3"]);
         assert!(t.files[1].config);
         assert_eq!(t.files[0].dst.as_str(), "/usr/bin/my_app");
         assert!(t.scripts.contains_key(&ScriptKind::PostInst));

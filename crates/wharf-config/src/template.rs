@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wharf_core::{
-    Arch, Content, FileEntry, FileKind, InstallPath, PackageName, PackageSpec, Relations, ScriptKind, Version,
+    Arch, Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageName, PackageSpec, ScriptKind,
+    Version,
 };
 
 /// A file to install.
@@ -33,24 +34,8 @@ pub struct PackageTemplate {
     pub version: Version,
     /// Architecture-independent.
     pub arch_all: bool,
-    /// Maintainer.
-    pub maintainer: String,
-    /// Summary.
-    pub summary: String,
-    /// Extended description.
-    pub description: String,
-    /// Homepage.
-    pub homepage: Option<String>,
-    /// Licence.
-    pub license: Option<String>,
-    /// Vendor.
-    pub vendor: Option<String>,
-    /// Section.
-    pub section: Option<String>,
-    /// Priority.
-    pub priority: Option<String>,
-    /// Relations.
-    pub relations: Relations,
+    /// Descriptive metadata and relationships.
+    pub meta: PackageMeta,
     /// Files.
     pub files: Vec<FileTemplate>,
     /// Generated files (`/usr/share/doc/<name>/copyright`, …): path and bytes.
@@ -186,15 +171,7 @@ impl PackageTemplate {
             name: self.name.clone(),
             version: self.version.clone(),
             arch,
-            maintainer: self.maintainer.clone(),
-            summary: self.summary.clone(),
-            description: self.description.clone(),
-            homepage: self.homepage.clone(),
-            license: self.license.clone(),
-            vendor: self.vendor.clone(),
-            section: self.section.clone(),
-            priority: self.priority.clone(),
-            relations: self.relations.clone(),
+            meta: self.meta.clone(),
             files,
             scripts,
         })

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use wharf_core::{InstallPath, PackageName, Relations, ScriptKind, Version};
+use wharf_core::{InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
 
 use crate::template::{FileTemplate, PackageTemplate, copyright_file, parse_mode};
 use crate::{AptConfig, ConfigError, DebCompression, Project, PublishConfig, value_err};
@@ -320,15 +320,17 @@ pub(crate) fn load(
             name,
             version: version.clone(),
             arch_all: s.arch_all,
-            maintainer: p.maintainer.clone(),
-            summary: s.summary.unwrap_or_else(|| p.summary.clone()),
-            description: s.description.unwrap_or_else(|| p.description.clone()),
-            homepage: p.homepage.clone(),
-            license: p.license.clone(),
-            vendor: p.vendor.clone(),
-            section: s.section,
-            priority: s.priority.or_else(|| Some("optional".into())),
-            relations: s.relations.into_relations(),
+            meta: PackageMeta {
+                maintainer: p.maintainer.clone(),
+                summary: s.summary.unwrap_or_else(|| p.summary.clone()),
+                description: s.description.unwrap_or_else(|| p.description.clone()),
+                homepage: p.homepage.clone(),
+                license: p.license.clone(),
+                vendor: p.vendor.clone(),
+                section: s.section,
+                priority: s.priority.or_else(|| Some("optional".into())),
+                relations: s.relations.into_relations(),
+            },
             files,
             generated,
             symlinks,

@@ -15,7 +15,7 @@ pub mod version;
 
 pub use arch::{Arch, TargetArch};
 pub use name::PackageName;
-pub use spec::{Content, FileEntry, FileKind, InstallPath, PackageSpec, Relations, ScriptKind};
+pub use spec::{Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind};
 pub use time::SourceDate;
 pub use version::{DebVersion, Version};
 

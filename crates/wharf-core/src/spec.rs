@@ -178,15 +178,10 @@ impl Relations {
     }
 }
 
-/// Everything a package writer needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageSpec {
-    /// Package name.
-    pub name: PackageName,
-    /// Version.
-    pub version: Version,
-    /// Architecture.
-    pub arch: Arch,
+/// Descriptive metadata and relationships: what a package says about itself, shared by the configured
+/// template and the resolved spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageMeta {
     /// `Name <email>`.
     pub maintainer: String,
     /// One-line summary.
@@ -205,6 +200,19 @@ pub struct PackageSpec {
     pub priority: Option<String>,
     /// Relationships.
     pub relations: Relations,
+}
+
+/// Everything a package writer needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageSpec {
+    /// Package name.
+    pub name: PackageName,
+    /// Version.
+    pub version: Version,
+    /// Architecture.
+    pub arch: Arch,
+    /// Descriptive metadata and relationships.
+    pub meta: PackageMeta,
     /// Payload entries; parent directories are added by the writers.
     pub files: Vec<FileEntry>,
     /// Maintainer scripts.

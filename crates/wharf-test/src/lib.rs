@@ -312,7 +312,13 @@ pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
         .arg("-t")
         .arg(&out))
     .success();
-    fs::read_dir(&out)
+    find_deb(&out, name)
+}
+
+/// The .deb in `dir` whose file name starts with `<name>_`.
+#[must_use]
+pub fn find_deb(dir: &Path, name: &str) -> PathBuf {
+    fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
@@ -321,7 +327,7 @@ pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
                 .to_string_lossy()
                 .starts_with(&format!("{name}_"))
         })
-        .expect("nfpm wrote a .deb")
+        .unwrap_or_else(|| panic!("no {name}_*.deb in {}", dir.display()))
 }
 
 /// Builds a .deb with `dpkg-deb --build` (dpkg's own producer) holding `/usr/bin/<name>`.

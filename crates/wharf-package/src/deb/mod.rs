@@ -30,7 +30,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use wharf_core::{
-        Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, Relations, ScriptKind, SourceDate,
+        Arch, Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind,
+        SourceDate,
     };
 
     use super::*;
@@ -48,17 +49,19 @@ mod tests {
             name: "hello".parse().unwrap(),
             version: "1:1.0-1".parse().unwrap(),
             arch: Arch::from_deb("amd64").unwrap(),
-            maintainer: "Jane <jane@example.org>".into(),
-            summary: "says hello".into(),
-            description: "A longer text.\n\nSecond paragraph.".into(),
-            homepage: Some("https://example.org".into()),
-            license: Some("MIT".into()),
-            vendor: None,
-            section: Some("utils".into()),
-            priority: Some("optional".into()),
-            relations: Relations {
-                depends: vec!["libc6 (>= 2.31)".into()],
-                ..Relations::default()
+            meta: PackageMeta {
+                maintainer: "Jane <jane@example.org>".into(),
+                summary: "says hello".into(),
+                description: "A longer text.\n\nSecond paragraph.".into(),
+                homepage: Some("https://example.org".into()),
+                license: Some("MIT".into()),
+                vendor: None,
+                section: Some("utils".into()),
+                priority: Some("optional".into()),
+                relations: Relations {
+                    depends: vec!["libc6 (>= 2.31)".into()],
+                    ..Relations::default()
+                },
             },
             files: vec![
                 file("/usr/bin/hello", b"#!/bin/sh\necho hello\n", 0o755, false),
@@ -99,6 +102,25 @@ mod tests {
             assert_eq!(info.control.get("Installed-Size"), Some("6"));
             assert_eq!(info.checksums.size, a.len() as u64);
         }
+    }
+
+    #[test]
+    fn control_paragraph() {
+        insta::assert_snapshot!(write::control(&spec(), 6).to_string(), @r"
+        Package: hello
+        Version: 1:1.0-1
+        Architecture: amd64
+        Maintainer: Jane <jane@example.org>
+        Installed-Size: 6
+        Depends: libc6 (>= 2.31)
+        Section: utils
+        Priority: optional
+        Homepage: https://example.org
+        Description: says hello
+         A longer text.
+         .
+         Second paragraph.
+        ");
     }
 
     #[test]

@@ -189,19 +189,19 @@ pub fn control(spec: &PackageSpec, installed_kib: u64) -> Paragraph {
     p.set("Package", spec.name.as_str());
     p.set("Version", spec.version.as_str());
     p.set("Architecture", spec.arch.deb());
-    p.set("Maintainer", spec.maintainer.trim());
+    p.set("Maintainer", spec.meta.maintainer.trim());
     p.set("Installed-Size", installed_kib.max(1).to_string());
-    for (field, clauses) in spec.relations.deb_fields() {
+    for (field, clauses) in spec.meta.relations.deb_fields() {
         if !clauses.is_empty() {
             p.set(field, clauses.join(", "));
         }
     }
-    p.set_nonempty("Section", spec.section.as_deref().unwrap_or(""));
-    p.set_nonempty("Priority", spec.priority.as_deref().unwrap_or(""));
-    p.set_nonempty("Homepage", spec.homepage.as_deref().unwrap_or(""));
+    p.set_nonempty("Section", spec.meta.section.as_deref().unwrap_or(""));
+    p.set_nonempty("Priority", spec.meta.priority.as_deref().unwrap_or(""));
+    p.set_nonempty("Homepage", spec.meta.homepage.as_deref().unwrap_or(""));
     p.set(
         "Description",
-        deb822::description(&spec.summary, &spec.description),
+        deb822::description(&spec.meta.summary, &spec.meta.description),
     );
     p
 }

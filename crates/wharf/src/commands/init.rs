@@ -47,7 +47,13 @@ pub fn run(args: &InitArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
                 .as_str()
                 .rsplit_once('-')
                 .map_or(t.version.as_str(), |(v, _)| v);
-            wharf_config::init_template(t.name.as_str(), version, &t.maintainer, &t.summary, &bins)
+            wharf_config::init_template(
+                t.name.as_str(),
+                version,
+                &t.meta.maintainer,
+                &t.meta.summary,
+                &bins,
+            )
         }
         None => wharf_config::init_template(
             &dir_name,

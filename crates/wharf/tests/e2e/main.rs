@@ -91,16 +91,4 @@ dst = "/usr/share/demo-data/example.conf"
     cfg
 }
 
-/// The single .deb in `dir` whose name starts with `prefix_`.
-pub fn find_deb(dir: &Path, prefix: &str) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("{prefix}_"))
-        })
-        .unwrap_or_else(|| panic!("no {prefix}_*.deb in {}", dir.display()))
-}
+pub use wharf_test::find_deb;
