@@ -609,4 +609,38 @@ systemd-units = { enable = true }
         assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
         assert!(p.warnings.iter().any(|w| w.contains("systemd-units")));
     }
+
+    #[test]
+    fn workspace_inheritance() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"app\"]\n[workspace.package]\nversion = \"4.5.6\"\nlicense = \"MIT\"\nauthors = [\"W <w@example.org>\"]\nrepository = \"https://example.org/w\"\n",
+        )
+        .unwrap();
+        let app = dir.path().join("app");
+        std::fs::create_dir_all(app.join("src")).unwrap();
+        std::fs::write(app.join("src/main.rs"), "fn main() {}").unwrap();
+        let text = "[package]\nname = \"app\"\nversion.workspace = true\nlicense.workspace = true\nauthors.workspace = true\nrepository.workspace = true\ndescription = \"d\"\n";
+        let p = load(&app.join("Cargo.toml"), text, app.clone(), PathBuf::from("t")).unwrap();
+        let t = &p.packages[0];
+        assert_eq!(t.version.as_str(), "4.5.6-1");
+        assert_eq!(t.meta.license.as_deref(), Some("MIT"));
+        assert_eq!(t.meta.maintainer, "W <w@example.org>");
+        assert_eq!(t.meta.homepage.as_deref(), Some("https://example.org/w"));
+        assert_eq!(t.files[0].src, Path::new("target/release/app"));
+        assert_eq!(workspace_root(&app), std::path::absolute(dir.path()).unwrap());
+        let missing = load(
+            &app.join("Cargo.toml"),
+            &text.replace("license.workspace = true\n", "homepage.workspace = true\n"),
+            app.clone(),
+            PathBuf::from("t"),
+        );
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("[workspace.package] does not set it")
+        );
+    }
 }

@@ -134,7 +134,8 @@ pub fn decoder<'a, R: Read + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Rea
     Ok(match c {
         Compression::None => Box::new(r),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-        Compression::Xz => Box::new(lzma_rust2::XzReader::new(r, true)),
+        // A hostile header can ask for a huge dictionary; 256 MiB is far above what xz -9 uses (64 MiB).
+        Compression::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, 256 * 1024)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
     })
 }

@@ -146,4 +146,21 @@ mod tests {
         let err = inspect(&good[..good.len() - 100]).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+        /// The reader meets corrupted and truncated packages with an error, never a panic.
+        #[test]
+        fn reader_never_panics(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..8), cut in 0usize..4096) {
+            let opts = DebOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap() };
+            let mut deb = Vec::new();
+            write_deb(&spec(), opts, &mut deb).unwrap();
+            for (at, byte) in flips {
+                let i = at % deb.len();
+                deb[i] = byte;
+            }
+            deb.truncate(deb.len() - cut % deb.len());
+            let _ = inspect(&deb[..]);
+        }
+    }
 }
