@@ -31,6 +31,51 @@ pub enum DebCompression {
     Zstd,
 }
 
+/// rpm payload compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RpmCompression {
+    /// gzip: every rpm reads it (the default, for reach).
+    #[default]
+    Gzip,
+    /// xz: rpm ≥ 4.6 (EL6+).
+    Xz,
+    /// zstd: rpm ≥ 4.14 (EL8+, Fedora 31+).
+    Zstd,
+}
+
+/// rpm-md metadata compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataCompression {
+    /// `.xml.gz`: every dnf, yum and zypper.
+    #[default]
+    Gzip,
+    /// `.xml.zst`: dnf 4 and zypper 1.14+.
+    Zstd,
+}
+
+/// rpm settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RpmConfig {
+    /// Payload compression.
+    pub compression: RpmCompression,
+    /// Repositories (chroot names such as `fedora-43-x86_64`) packages are published to.
+    pub repos: Vec<String>,
+    /// Metadata compression.
+    pub metadata_compression: MetadataCompression,
+}
+
+/// A package format a project builds by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatChoice {
+    /// .deb.
+    Deb,
+    /// .rpm.
+    Rpm,
+}
+
 /// apt repository settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AptConfig {
@@ -57,6 +102,8 @@ pub struct PublishConfig {
     pub to: Option<String>,
     /// Default signing key file, relative to the project directory.
     pub key: Option<PathBuf>,
+    /// The URL clients reach the store's root at (written into `.repo` files).
+    pub base_url: Option<String>,
 }
 
 /// A loaded project.
@@ -70,8 +117,12 @@ pub struct Project {
     pub target_dir: PathBuf,
     /// The packages this project ships.
     pub packages: Vec<PackageTemplate>,
+    /// Formats built when none is named on the command line.
+    pub formats: Vec<FormatChoice>,
     /// .deb compression.
     pub deb_compression: DebCompression,
+    /// rpm settings.
+    pub rpm: RpmConfig,
     /// apt settings.
     pub apt: AptConfig,
     /// publish settings.

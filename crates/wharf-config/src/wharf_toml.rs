@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use wharf_core::{InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
+use wharf_core::{Family, InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
 
 use crate::template::{FileTemplate, PackageTemplate, copyright_file, parse_mode};
-use crate::{AptConfig, ConfigError, DebCompression, Project, PublishConfig, value_err};
+use crate::{
+    AptConfig, ConfigError, DebCompression, FormatChoice, MetadataCompression, Project, PublishConfig,
+    RpmCompression, RpmConfig, value_err,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -17,6 +20,8 @@ struct File {
     package: Vec<PackageSection>,
     #[serde(default)]
     deb: DebSection,
+    #[serde(default)]
+    rpm: RpmSection,
     #[serde(default)]
     apt: AptSection,
     #[serde(default)]
@@ -36,6 +41,12 @@ struct ProjectSection {
     license: Option<String>,
     vendor: Option<String>,
     copyright: Option<String>,
+    #[serde(default = "default_formats")]
+    formats: Vec<FormatChoice>,
+}
+
+fn default_formats() -> Vec<FormatChoice> {
+    vec![FormatChoice::Deb]
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +90,8 @@ struct PackageSection {
     dirs: Vec<DirSection>,
     #[serde(default)]
     scripts: ScriptsSection,
+    /// Relations for rpm, replacing the Debian-named ones (`depends = ["glibc"]`).
+    rpm: Option<RelationsSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +136,17 @@ struct DebSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RpmSection {
+    #[serde(default)]
+    compression: RpmCompression,
+    #[serde(default)]
+    repos: Vec<String>,
+    #[serde(default)]
+    metadata_compression: MetadataCompression,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct AptSection {
     origin: Option<String>,
     label: Option<String>,
@@ -135,10 +159,11 @@ struct AptSection {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct PublishSection {
     to: Option<String>,
     key: Option<PathBuf>,
+    base_url: Option<String>,
 }
 
 impl RelationsSection {
@@ -330,6 +355,11 @@ pub(crate) fn load(
                 section: s.section,
                 priority: s.priority.or_else(|| Some("optional".into())),
                 relations: s.relations.into_relations(),
+                family_relations: s
+                    .rpm
+                    .map(|r| (Family::Rpm, r.into_relations()))
+                    .into_iter()
+                    .collect(),
             },
             files,
             generated,
@@ -354,11 +384,18 @@ pub(crate) fn load(
         source: path.to_path_buf(),
         target_dir,
         packages,
+        formats: file.project.formats,
         deb_compression: file.deb.compression,
+        rpm: RpmConfig {
+            compression: file.rpm.compression,
+            repos: file.rpm.repos,
+            metadata_compression: file.rpm.metadata_compression,
+        },
         apt,
         publish: PublishConfig {
             to: file.publish.to,
             key: file.publish.key,
+            base_url: file.publish.base_url,
         },
         warnings: Vec::new(),
     })
@@ -387,6 +424,7 @@ summary = "{summary}"
 # """
 # homepage = "https://example.org/{name}"
 # license = "MIT"               # also writes /usr/share/doc/<package>/copyright
+# formats = ["deb", "rpm"]      # what `wharf package` and `wharf publish` build by default (deb)
 
 # One [[package]] per package. Several are fine (a daemon, a CLI, docs…); each shares [project].
 [[package]]
@@ -406,6 +444,11 @@ summary = "{summary}"
 [deb]
 compression = "xz"               # gzip | xz | zstd
 
+[rpm]
+compression = "gzip"             # gzip | xz | zstd
+# repos = ["fedora-43-x86_64", "almalinux-10-x86_64_v2"]   # chroot-named rpm-md repositories
+# metadata-compression = "gzip"  # gzip | zstd
+
 [apt]
 suite = "stable"
 component = "main"
@@ -417,6 +460,7 @@ component = "main"
 [publish]
 to = "public"                    # a directory (S3 stores come later)
 # key = "keys/signing-key.asc"   # without one, wharf makes a throwaway key under .wharf/
+# base-url = "https://packages.example.org"   # where clients reach `to` (for .repo files)
 "#
     )
 }

@@ -195,6 +195,15 @@ impl Arch {
         Self::from_triple(&format!("{cpu}-unknown-linux-{abi}"))
     }
 
+    /// The rpm name (`noarch` for architecture-independent packages).
+    #[must_use]
+    pub fn rpm(self) -> &'static str {
+        match self {
+            Arch::All => "noarch",
+            Arch::Target(t) => t.rpm,
+        }
+    }
+
     /// The Debian name.
     #[must_use]
     pub fn deb(self) -> &'static str {

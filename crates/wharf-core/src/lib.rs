@@ -9,13 +9,16 @@ pub mod arch;
 pub mod deb822;
 pub mod digest;
 pub mod name;
+pub mod rpmver;
 pub mod spec;
 pub mod time;
 pub mod version;
 
 pub use arch::{Arch, TargetArch};
 pub use name::PackageName;
-pub use spec::{Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind};
+pub use spec::{
+    Content, Family, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind,
+};
 pub use time::SourceDate;
 pub use version::{DebVersion, Version};
 

@@ -198,8 +198,28 @@ pub struct PackageMeta {
     pub section: Option<String>,
     /// Debian priority (e.g. `optional`).
     pub priority: Option<String>,
-    /// Relationships.
+    /// Relationships, in Debian syntax (`name (>= 1.2) | other`), for every family.
     pub relations: Relations,
+    /// Per-family replacements for `relations` (package names differ between distributions: `libc6`
+    /// on Debian is `glibc` on Fedora).
+    pub family_relations: BTreeMap<Family, Relations>,
+}
+
+impl PackageMeta {
+    /// The relations that apply to one package family.
+    #[must_use]
+    pub fn relations_for(&self, family: Family) -> &Relations {
+        self.family_relations.get(&family).unwrap_or(&self.relations)
+    }
+}
+
+/// Package families: each has its own names for architectures and often for dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// dpkg / apt.
+    Deb,
+    /// rpm / dnf / zypper.
+    Rpm,
 }
 
 /// Everything a package writer needs.

@@ -11,7 +11,10 @@
 pub mod ar;
 pub mod compress;
 pub mod deb;
+pub mod rpm;
 pub mod tar;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 

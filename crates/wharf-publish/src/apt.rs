@@ -1,8 +1,6 @@
 //! Publishing .deb packages into an apt repository (layout and rules: wharf-index's `apt` module).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -53,23 +51,10 @@ pub struct IncomingDeb {
 
 /// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one.
 pub fn inspect_debs(paths: &[PathBuf]) -> Result<Vec<IncomingDeb>, PublishError> {
-    paths
-        .iter()
-        .map(|path| {
-            let f = File::open(path).map_err(|source| PublishError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let info = deb::inspect(BufReader::new(f)).map_err(|source| PublishError::Package {
-                path: path.clone(),
-                source,
-            })?;
-            Ok(IncomingDeb {
-                path: path.clone(),
-                info,
-            })
-        })
-        .collect()
+    Ok(crate::inspect_files(paths, deb::inspect)?
+        .into_iter()
+        .map(|(path, info)| IncomingDeb { path, info })
+        .collect())
 }
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -97,35 +82,6 @@ pub struct AptReport {
     pub objects_written: usize,
 }
 
-fn check_name(kind: &str, value: &str) -> Result<(), PublishError> {
-    let ok = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '+'))
-        && !value.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(PublishError::Settings(format!(
-            "invalid {kind} `{value}`: use letters, digits, `-`, `.`, `_` and `+` (e.g. `stable`, `main`)"
-        )))
-    }
-}
-
-fn load_state(store: &dyn Store) -> Result<State, PublishError> {
-    match store.get(STATE_KEY)? {
-        None => Ok(State {
-            format: 1,
-            ..State::default()
-        }),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
-            store: store.describe(),
-            key: STATE_KEY.into(),
-            why: e.to_string(),
-        }),
-    }
-}
-
 /// Publishes `debs` into `suite`/`component` of the apt repository in `store`, signing with `key`.
 ///
 /// Idempotent: republishing identical packages changes nothing but the signatures' date.
@@ -137,18 +93,11 @@ pub fn publish(
     component: &str,
     debs: &[IncomingDeb],
 ) -> Result<AptReport, PublishError> {
-    check_name("suite", suite)?;
-    check_name("component", component)?;
+    crate::check_name("suite", suite)?;
+    crate::check_name("component", component)?;
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let mut state = load_state(store)?;
-    let fingerprint = key.fingerprint();
-    if let Some(existing) = state.key_fingerprint.as_ref().filter(|e| **e != fingerprint) {
-        return Err(PublishError::KeyMismatch {
-            store: store.describe(),
-            existing: existing.clone(),
-            given: fingerprint,
-        });
-    }
+    let mut state: State = crate::load_state(store, STATE_KEY)?;
+    let fingerprint = crate::check_key(store, state.key_fingerprint.as_ref(), key)?;
 
     // Every pool path already published, in any suite, with its checksum.
     let published: BTreeMap<&str, &str> = state
@@ -225,13 +174,10 @@ pub fn publish(
     let keyring = public.to_binary()?;
     let armored = public.to_armored()?;
 
+    state.format = 1;
     state.generation += 1;
     state.key_fingerprint = Some(fingerprint.clone());
-    let state_bytes = serde_json::to_vec_pretty(&state).map_err(|e| PublishError::State {
-        store: store.describe(),
-        key: STATE_KEY.into(),
-        why: e.to_string(),
-    })?;
+    let state_bytes = crate::state_bytes(store, STATE_KEY, &state)?;
 
     // 1. Immutable blobs: packages, then content-addressed indexes.
     let mut writes = 0;

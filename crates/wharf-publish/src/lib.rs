@@ -10,6 +10,13 @@
 //! publish leaves the previous repository fully readable.
 
 pub mod apt;
+pub mod rpmmd;
+
+use std::fs::File;
+use std::io::BufReader;
+
+use wharf_sign::OpenPgpKey;
+use wharf_store::Store;
 
 use std::path::PathBuf;
 
@@ -79,4 +86,87 @@ pub enum PublishError {
     /// Building an index failed.
     #[error("building the index failed: {0}")]
     Index(std::io::Error),
+}
+
+/// Reads and validates package files with `inspect` (any valid package of the format). Fails on the first
+/// bad one, before anything is written.
+pub(crate) fn inspect_files<T>(
+    paths: &[PathBuf],
+    inspect: impl Fn(BufReader<File>) -> Result<T, wharf_package::PackageError>,
+) -> Result<Vec<(PathBuf, T)>, PublishError> {
+    paths
+        .iter()
+        .map(|path| {
+            let f = File::open(path).map_err(|source| PublishError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let info = inspect(BufReader::new(f)).map_err(|source| PublishError::Package {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((path.clone(), info))
+        })
+        .collect()
+}
+
+/// Loads a JSON state manifest, or a fresh one when the store has none.
+pub(crate) fn load_state<T: Default + serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<T, PublishError> {
+    match store.get(key)? {
+        None => Ok(T::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
+            store: store.describe(),
+            key: key.into(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Serialises a state manifest.
+pub(crate) fn state_bytes<T: serde::Serialize>(
+    store: &dyn Store,
+    key: &str,
+    state: &T,
+) -> Result<Vec<u8>, PublishError> {
+    serde_json::to_vec_pretty(state).map_err(|e| PublishError::State {
+        store: store.describe(),
+        key: key.into(),
+        why: e.to_string(),
+    })
+}
+
+/// A repository stays signed by one key: clients trust only that one.
+pub(crate) fn check_key(
+    store: &dyn Store,
+    recorded: Option<&String>,
+    key: &OpenPgpKey,
+) -> Result<String, PublishError> {
+    let given = key.fingerprint();
+    match recorded {
+        Some(existing) if *existing != given => Err(PublishError::KeyMismatch {
+            store: store.describe(),
+            existing: existing.clone(),
+            given,
+        }),
+        _ => Ok(given),
+    }
+}
+
+/// Checks a suite, component or repository name: letters, digits, `-`, `.`, `_`, `+`, not starting with `.`.
+pub(crate) fn check_name(kind: &str, value: &str) -> Result<(), PublishError> {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '+'))
+        && !value.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(PublishError::Settings(format!(
+            "invalid {kind} `{value}`: use letters, digits, `-`, `.`, `_` and `+` (e.g. `stable`, `main`, `fedora-43-x86_64`)"
+        )))
+    }
 }

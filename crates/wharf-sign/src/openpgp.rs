@@ -16,7 +16,7 @@ use pgp::composed::{
     SignedPublicKey, SignedSecretKey, SubpacketConfig,
 };
 use pgp::crypto::hash::HashAlgorithm;
-use pgp::packet::{Subpacket, SubpacketData};
+use pgp::packet::{PacketTrait, Subpacket, SubpacketData};
 use pgp::ser::Serialize;
 use pgp::types::{KeyDetails, Password, Timestamp};
 
@@ -200,6 +200,25 @@ impl OpenPgpKey {
         .map_err(|e| SignError::Sign(other(e)))?;
         sig.to_armored_string(ArmorOptions::default())
             .map_err(|e| SignError::Sign(other(e)))
+    }
+
+    /// A binary-mode signature over `data` as one binary OpenPGP packet (with its packet header), using
+    /// SHA-256: what rpm stores in a package's signature header (rpmsign's output starts `89 01`).
+    pub fn signature_packet(&self, data: &mut dyn std::io::Read, created: i64) -> Result<Vec<u8>, SignError> {
+        let sig = DetachedSignature::sign_binary_data_with_subpackets(
+            rand::thread_rng(),
+            &self.key.primary_key,
+            &self.password,
+            HashAlgorithm::Sha256,
+            data,
+            self.subpackets(created)?,
+        )
+        .map_err(|e| SignError::Sign(other(e)))?;
+        let mut out = Vec::new();
+        sig.signature
+            .to_writer_with_header(&mut out)
+            .map_err(|e| SignError::Sign(other(e)))?;
+        Ok(out)
     }
 
     /// A cleartext-signed message (`InRelease`): the dash-escaped text followed by its signature.

@@ -22,16 +22,15 @@ pub struct LocalStore {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl LocalStore {
-    /// Opens (creating if needed) a directory store.
+    /// Opens a directory store. Nothing is created until the first write, so a publish refused before
+    /// it writes leaves no trace.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        let unavailable = |why: String| StoreError::Unavailable {
-            store: root.display().to_string(),
-            why,
-        };
         if root.exists() && !root.is_dir() {
-            return Err(unavailable("it exists and is not a directory".into()));
+            return Err(StoreError::Unavailable {
+                store: root.display().to_string(),
+                why: "it exists and is not a directory".into(),
+            });
         }
-        fs::create_dir_all(root).map_err(|e| unavailable(format!("cannot create it: {e}")))?;
         Ok(Self {
             root: root.to_path_buf(),
         })

@@ -383,3 +383,127 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Builds an .rpm with nFPM holding `/usr/bin/<name>` (printing `says`), with extra `provides`.
+pub fn nfpm_rpm(dir: &Path, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
+    let src = dir.join(format!("{name}.sh"));
+    write(&src, format!("#!/bin/sh\necho {says}\n"));
+    let cfg = dir.join(format!("{name}-nfpm.yaml"));
+    let provides: String = provides.iter().map(|p| format!("  - {p}\n")).collect();
+    let provides = if provides.is_empty() {
+        String::new()
+    } else {
+        format!("provides:\n{provides}")
+    };
+    write(
+        &cfg,
+        format!(
+            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\nrelease: 1\nmaintainer: Peer <peer@example.org>\ndescription: built by nFPM\nlicense: MIT\n{provides}contents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
+            src.display()
+        ),
+    );
+    let out = dir.join("nfpm-rpm-out");
+    fs::create_dir_all(&out).unwrap();
+    run(Command::new("nfpm")
+        .args(["pkg", "-p", "rpm", "-f"])
+        .arg(&cfg)
+        .arg("-t")
+        .arg(&out))
+    .success();
+    fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+        })
+        .unwrap_or_else(|| panic!("nfpm wrote no {name} rpm"))
+}
+
+/// A dnf that sees one repository, installs into its own root, with package and repository signature
+/// checks on (formats.md §11.2). Scriptlets are skipped: the root has no shell to run them.
+pub struct Dnf {
+    dir: PathBuf,
+}
+
+impl Dnf {
+    /// Sets up `dir` for the repository at `baseurl`, trusting `gpgkey` (a URL).
+    pub fn new(dir: &Path, baseurl: &str, gpgkey: &str) -> Self {
+        let d = dir.display();
+        write(
+            &dir.join("dnf.conf"),
+            format!(
+                "[main]\ngpgcheck=1\nrepo_gpgcheck=1\nreposdir={d}/repos\ncachedir={d}/cache\nkeepcache=0\ninstall_weak_deps=0\ntsflags=noscripts\n"
+            ),
+        );
+        write(
+            &dir.join("repos/test.repo"),
+            format!(
+                "[test]\nname=test\nbaseurl={baseurl}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={gpgkey}\nmetadata_expire=0\n"
+            ),
+        );
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Runs dnf with `args` against this root.
+    pub fn run(&self, args: &[&str]) -> Done {
+        run(Command::new("dnf")
+            .arg("-c")
+            .arg(self.dir.join("dnf.conf"))
+            .arg(format!("--installroot={}", self.dir.join("root").display()))
+            .args(["--releasever=1", "--disablerepo=*", "--enablerepo=test", "-y"])
+            .args(args))
+    }
+
+    /// Where packages are installed.
+    #[must_use]
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+}
+
+/// A zypper that sees one repository and installs into its own root, with repository and package
+/// signature checks on, trusting only the key imported into that root.
+pub struct Zypper {
+    root: PathBuf,
+}
+
+impl Zypper {
+    /// Sets up `root` for the repository at `baseurl`, importing `key_file` into the root's rpmdb.
+    pub fn new(root: &Path, baseurl: &str, key_file: &Path) -> Self {
+        write(
+            &root.join("etc/zypp/repos.d/test.repo"),
+            format!(
+                "[test]\nname=test\nbaseurl={baseurl}\nenabled=1\nautorefresh=1\ngpgcheck=1\nrepo_gpgcheck=1\npkg_gpgcheck=1\n"
+            ),
+        );
+        run(Command::new("rpmkeys")
+            .arg("--root")
+            .arg(root)
+            .arg("--import")
+            .arg(key_file))
+        .success();
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Runs zypper with `args` against this root (never auto-importing keys).
+    pub fn run(&self, args: &[&str]) -> Done {
+        run(Command::new("zypper")
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--non-interactive")
+            .args(args))
+    }
+
+    /// Where packages are installed.
+    #[must_use]
+    pub fn root(&self) -> PathBuf {
+        self.root.clone()
+    }
+}

@@ -74,18 +74,23 @@ pub struct ProjectArgs {
 pub enum Format {
     /// Debian .deb.
     Deb,
+    /// RPM v4 .rpm.
+    Rpm,
 }
 
 #[derive(Debug, Args)]
 pub struct PackageArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Package formats to build.
-    #[arg(long = "format", value_enum, default_values_t = [Format::Deb])]
+    /// Package formats to build (default: the config's `formats`, else deb).
+    #[arg(long = "format", value_enum)]
     pub formats: Vec<Format>,
     /// Rust target triples to package (default: the host).
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
+    /// OpenPGP secret key to sign packages that carry their own signature (rpm).
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
@@ -107,10 +112,23 @@ pub struct PublishArgs {
     /// apt component (default: the config's, else `main`).
     #[arg(long)]
     pub component: Option<String>,
+    /// rpm-md repository to publish .rpm files into, named by chroot (`fedora-43-x86_64`); repeatable.
+    /// Each package goes into every named repository that takes its architecture.
+    #[arg(long = "repo", value_name = "NAME")]
+    pub repos: Vec<String>,
+    /// Sign .rpm files that arrive unsigned with the repository key (signed ones are kept as they are).
+    #[arg(long = "sign")]
+    pub sign: bool,
+    /// The URL clients reach the store at, written into the `.repo` files (default: file:// for a directory).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Formats to build when no PACKAGE is given (default: the config's `formats`).
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<Format>,
     /// Rust target triples to package when no PACKAGE is given.
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
-    /// Package files to publish (any valid .deb). None: package the project first.
+    /// Package files to publish (any valid .deb or .rpm). None: package the project first.
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<PathBuf>,
 }

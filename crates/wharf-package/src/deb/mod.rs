@@ -27,56 +27,10 @@ fn member_compression(member: &str, prefix: &str) -> Option<Compression> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use wharf_core::{
-        Arch, Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind,
-        SourceDate,
-    };
+    use wharf_core::SourceDate;
 
     use super::*;
-
-    pub(crate) fn spec() -> PackageSpec {
-        let file = |p: &str, c: &[u8], mode, config| FileEntry {
-            path: InstallPath::parse(p).unwrap(),
-            kind: FileKind::File {
-                content: Content::Bytes(c.to_vec()),
-                config,
-            },
-            mode,
-        };
-        PackageSpec {
-            name: "hello".parse().unwrap(),
-            version: "1:1.0-1".parse().unwrap(),
-            arch: Arch::from_deb("amd64").unwrap(),
-            meta: PackageMeta {
-                maintainer: "Jane <jane@example.org>".into(),
-                summary: "says hello".into(),
-                description: "A longer text.\n\nSecond paragraph.".into(),
-                homepage: Some("https://example.org".into()),
-                license: Some("MIT".into()),
-                vendor: None,
-                section: Some("utils".into()),
-                priority: Some("optional".into()),
-                relations: Relations {
-                    depends: vec!["libc6 (>= 2.31)".into()],
-                    ..Relations::default()
-                },
-            },
-            files: vec![
-                file("/usr/bin/hello", b"#!/bin/sh\necho hello\n", 0o755, false),
-                file("/etc/hello.conf", b"greeting=hi\n", 0o644, true),
-                FileEntry {
-                    path: InstallPath::parse("/usr/bin/hi").unwrap(),
-                    kind: FileKind::Symlink {
-                        target: "hello".into(),
-                    },
-                    mode: 0o777,
-                },
-            ],
-            scripts: BTreeMap::from([(ScriptKind::PostInst, b"#!/bin/sh\nset -e\nexit 0\n".to_vec())]),
-        }
-    }
+    use crate::testing::spec;
 
     #[test]
     fn write_then_inspect() {

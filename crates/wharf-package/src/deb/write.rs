@@ -191,7 +191,7 @@ pub fn control(spec: &PackageSpec, installed_kib: u64) -> Paragraph {
     p.set("Architecture", spec.arch.deb());
     p.set("Maintainer", spec.meta.maintainer.trim());
     p.set("Installed-Size", installed_kib.max(1).to_string());
-    for (field, clauses) in spec.meta.relations.deb_fields() {
+    for (field, clauses) in spec.meta.relations_for(wharf_core::Family::Deb).deb_fields() {
         if !clauses.is_empty() {
             p.set(field, clauses.join(", "));
         }

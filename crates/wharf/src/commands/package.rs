@@ -5,23 +5,34 @@ use serde_json::json;
 use super::{display, load_project};
 use crate::cli::PackageArgs;
 use crate::env::Env;
-use crate::ops::package;
+use crate::ops::{keys, package};
 use crate::output::Output;
 
 pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out)?;
+    let key = match &args.key {
+        Some(path) => Some(keys::load(Some(path), &project.dir, env.key_passphrase.as_deref())?.0),
+        None => None,
+    };
     let built = package::build(
         &project,
         &args.formats,
         &args.targets,
         &args.out,
         env.date(),
+        key.as_ref(),
         &mut |w| out.warn(&w),
     )?;
     let mut human = String::new();
     for b in &built {
-        out.status("Packaged", &format!("{} {} ({})", b.name, b.version, b.arch));
+        out.status(
+            "Packaged",
+            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+        );
         human.push_str(&format!("{}\n", display(&b.path)));
+    }
+    if key.is_none() && built.iter().any(|b| b.format == "rpm") {
+        out.warn("the rpm packages are unsigned (pass --key to sign them); dnf with gpgcheck=1 refuses unsigned packages");
     }
     out.result(&human, &json!({ "packages": built }));
     Ok(())

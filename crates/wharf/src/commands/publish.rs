@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use wharf_config::AptConfig;
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
+use wharf_publish::rpmmd::key_file;
 
 use super::{display, load_project};
-use crate::cli::{Format, PublishArgs};
+use crate::cli::PublishArgs;
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::ops::package;
-use crate::ops::publish::{PublishOptions, publish};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish};
 use crate::output::Output;
 
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -21,45 +22,52 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     } else {
         load_project(&args.project, env, out).ok()
     };
+    let project_dir = project
+        .as_ref()
+        .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
+    let key_file_path = args.key.clone().or_else(|| {
+        project
+            .as_ref()
+            .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
+    });
+    let (key, source) = keys::load(
+        key_file_path.as_deref(),
+        &project_dir,
+        env.key_passphrase.as_deref(),
+    )?;
+    match &source {
+        KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
+        KeySource::Throwaway { path, created } => out.warn(&format!(
+            "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
+            display(path),
+            if *created { ", just created" } else { "" }
+        )),
+    }
+
     let packages: Vec<PathBuf> = if args.packages.is_empty() {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
         })?;
         let built = package::build(
             p,
-            &[Format::Deb],
+            &args.formats,
             &args.targets,
             Path::new("dist"),
             env.date(),
+            Some(&key),
             &mut |w| out.warn(&w),
         )?;
         for b in &built {
-            out.status("Packaged", &format!("{} {} ({})", b.name, b.version, b.arch));
+            out.status(
+                "Packaged",
+                &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+            );
         }
         built.into_iter().map(|b| b.path).collect()
     } else {
         args.packages.clone()
     };
 
-    let project_dir = project
-        .as_ref()
-        .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    let key_file = args.key.clone().or_else(|| {
-        project
-            .as_ref()
-            .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
-    });
-    let (key, source) = keys::load(key_file.as_deref(), &project_dir, env.key_passphrase.as_deref())?;
-    if let KeySource::Given(path) = &source {
-        out.detail(&format!("signing key: {}", display(path)));
-    }
-    if let KeySource::Throwaway { path, created } = &source {
-        out.warn(&format!(
-            "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
-            display(path),
-            if *created { ", just created" } else { "" }
-        ));
-    }
     let apt = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
     let to = args
         .to
@@ -68,50 +76,110 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .unwrap_or_else(|| "public".into());
     let suite = args.suite.clone().unwrap_or_else(|| apt.suite.clone());
     let component = args.component.clone().unwrap_or_else(|| apt.component.clone());
-    let report = publish(&PublishOptions {
+    let repos = if args.repos.is_empty() {
+        project.as_ref().map(|p| p.rpm.repos.clone()).unwrap_or_default()
+    } else {
+        args.repos.clone()
+    };
+    let base_url = args
+        .base_url
+        .clone()
+        .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
+    let reports = publish(&PublishOptions {
         to: &to,
         key: &key,
         apt: &apt,
         suite: &suite,
         component: &component,
+        rpm_repos: &repos,
+        metadata_compression: project
+            .as_ref()
+            .map(|p| p.rpm.metadata_compression)
+            .unwrap_or_default(),
+        base_url: base_url.as_deref(),
+        sign_unsigned: args.sign,
         date: env.date(),
         packages: &packages,
     })?;
-    for a in &report.added {
-        out.status("Published", a);
-    }
-    for u in &report.unchanged {
-        out.detail(&format!("unchanged: {u}"));
-    }
-    out.status(
-        "Signed",
-        &format!("dists/{suite}/InRelease with {}", report.fingerprint),
-    );
-
-    let root = std::path::absolute(&to).unwrap_or_else(|_| PathBuf::from(&to));
-    let keyring = root.join(KEYRING_KEY);
-    let uri = format!("file://{}", root.display());
-    let entry = sources_entry(&uri, &suite, &[&component], &keyring);
-    let human = format!(
-        "Repository: {} ({} package(s) added, {} unchanged)\n\nTo use it with apt, install the key and add a source:\n  install -m 0644 {} /etc/apt/keyrings/{}.gpg\n  and write /etc/apt/sources.list.d/{}.sources:\n\n{}",
-        root.display(),
-        report.added.len(),
-        report.unchanged.len(),
-        keyring.display(),
-        apt.origin,
-        apt.origin,
-        sources_entry(
-            &uri,
-            &suite,
-            &[&component],
-            Path::new(&format!("/etc/apt/keyrings/{}.gpg", apt.origin))
-        )
-    );
+    let human = describe(&reports, &to, &suite, &component, &apt, base_url.as_deref(), out);
+    let apt_sources = reports.apt.as_ref().map(|_| {
+        let uri = base_url.clone().unwrap_or_else(|| default_base_url(&to));
+        let keyring = std::path::absolute(&to)
+            .unwrap_or_else(|_| PathBuf::from(&to))
+            .join(KEYRING_KEY);
+        sources_entry(&uri, &suite, &[&component], &keyring)
+    });
     out.result(
         &human,
-        &json!({ "report": report, "repository": display(&root), "keyring": display(&keyring), "sources": entry }),
+        &json!({ "reports": reports, "repository": to, "apt_sources": apt_sources }),
     );
     Ok(())
+}
+
+/// Progress lines on stderr, and the "how to use it" text for stdout.
+fn describe(
+    r: &Reports,
+    to: &str,
+    suite: &str,
+    component: &str,
+    apt: &AptConfig,
+    base: Option<&str>,
+    out: &Output,
+) -> String {
+    let root = std::path::absolute(to).unwrap_or_else(|_| PathBuf::from(to));
+    let mut human = format!("Repository: {}\n", root.display());
+    if let Some(a) = &r.apt {
+        for p in &a.added {
+            out.status("Published", p);
+        }
+        for u in &a.unchanged {
+            out.detail(&format!("unchanged: {u}"));
+        }
+        out.status(
+            "Signed",
+            &format!("dists/{suite}/InRelease with {}", a.fingerprint),
+        );
+        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        let keyring = format!("/etc/apt/keyrings/{}.gpg", apt.origin);
+        human.push_str(&format!(
+            "\napt: {} package(s) added, {} unchanged. To use it, install the key and add a source:\n  install -m 0644 {} {keyring}\n  and write /etc/apt/sources.list.d/{}.sources:\n\n{}",
+            a.added.len(),
+            a.unchanged.len(),
+            root.join(KEYRING_KEY).display(),
+            apt.origin,
+            sources_entry(&uri, suite, &[component], Path::new(&keyring))
+        ));
+    }
+    if let Some(rp) = &r.rpm {
+        for p in &rp.added {
+            out.status("Published", p);
+        }
+        for u in &rp.unsigned {
+            out.warn(&format!(
+                "{u} is not signed: dnf and zypper with gpgcheck=1 will refuse it"
+            ));
+        }
+        for repo in &rp.repos {
+            out.status(
+                "Signed",
+                &format!("{repo}/repodata/repomd.xml with {}", rp.fingerprint),
+            );
+        }
+        human.push_str(&format!(
+            "\nrpm: {} package(s) added, {} unchanged, in {}. To use a repository, copy its .repo file:\n",
+            rp.added.len(),
+            rp.unchanged.len(),
+            rp.repos.join(", ")
+        ));
+        for f in &rp.repo_files {
+            human.push_str(&format!("  cp {} /etc/yum.repos.d/\n", root.join(f).display()));
+        }
+        human.push_str(&format!(
+            "  (the key is {}; dnf imports it from the .repo file's gpgkey=)\n",
+            root.join(key_file(&apt.origin)).display()
+        ));
+    }
+    human
 }
 
 fn default_apt() -> AptConfig {

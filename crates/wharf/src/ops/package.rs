@@ -5,10 +5,12 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_config::{DebCompression, Project};
+use wharf_config::{DebCompression, FormatChoice, Project, RpmCompression};
 use wharf_core::{Arch, PackageSpec, SourceDate, TargetArch};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
+use wharf_package::rpm::{self, RpmOptions};
+use wharf_sign::OpenPgpKey;
 
 use crate::cli::Format;
 
@@ -30,8 +32,21 @@ pub fn build(
     targets: &[String],
     out_dir: &Path,
     date: SourceDate,
+    key: Option<&OpenPgpKey>,
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<Built>> {
+    let formats: Vec<Format> = if formats.is_empty() {
+        project
+            .formats
+            .iter()
+            .map(|f| match f {
+                FormatChoice::Deb => Format::Deb,
+                FormatChoice::Rpm => Format::Rpm,
+            })
+            .collect()
+    } else {
+        formats.to_vec()
+    };
     let targets: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -55,10 +70,11 @@ pub fn build(
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
     let mut built = Vec::new();
     for spec in &specs {
-        for format in formats {
-            match format {
-                Format::Deb => built.push(write_deb(project, spec, out_dir, date)?),
-            }
+        for format in &formats {
+            built.push(match format {
+                Format::Deb => write_deb(project, spec, out_dir, date)?,
+                Format::Rpm => write_rpm(project, spec, out_dir, date, key)?,
+            });
         }
     }
     Ok(built)
@@ -76,20 +92,77 @@ fn write_deb(
         DebCompression::Zstd => Compression::Zstd,
     };
     let name = deb::file_name(spec.name.as_str(), spec.version.as_str(), spec.arch.deb());
-    let dest = out_dir.join(&name);
-    let tmp = out_dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        let mut w =
-            BufWriter::new(File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+    let path = write_atomically(out_dir, &name, |w| {
         deb::write_deb(
             spec,
             DebOptions {
                 compression,
                 source_date: date,
             },
-            &mut w,
+            w,
         )
-        .with_context(|| format!("building {name}"))?;
+        .map_err(Into::into)
+    })?;
+    Ok(Built {
+        path,
+        name: spec.name.to_string(),
+        version: spec.version.to_string(),
+        arch: spec.arch.deb().to_owned(),
+        format: "deb",
+    })
+}
+
+fn write_rpm(
+    project: &Project,
+    spec: &PackageSpec,
+    out_dir: &Path,
+    date: SourceDate,
+    key: Option<&OpenPgpKey>,
+) -> anyhow::Result<Built> {
+    let compression = match project.rpm.compression {
+        RpmCompression::Gzip => Compression::Gzip,
+        RpmCompression::Xz => Compression::Xz,
+        RpmCompression::Zstd => Compression::Zstd,
+    };
+    let evr = wharf_core::rpmver::Evr::from_version(&spec.version);
+    let name = rpm::file_name(spec.name.as_str(), &evr.version, &evr.release, spec.arch.rpm());
+    let path = write_atomically(out_dir, &name, |w| {
+        rpm::write_rpm(
+            spec,
+            RpmOptions {
+                compression,
+                source_date: date,
+                key,
+            },
+            w,
+        )
+        .map_err(Into::into)
+    })?;
+    let version = match evr.epoch {
+        0 => format!("{}-{}", evr.version, evr.release),
+        e => format!("{e}:{}-{}", evr.version, evr.release),
+    };
+    Ok(Built {
+        path,
+        name: spec.name.to_string(),
+        version,
+        arch: spec.arch.rpm().to_owned(),
+        format: "rpm",
+    })
+}
+
+/// Writes `name` in `out_dir` through a temporary file renamed into place: a failed build leaves nothing.
+fn write_atomically(
+    out_dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>,
+) -> anyhow::Result<PathBuf> {
+    let dest = out_dir.join(name);
+    let tmp = out_dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut w =
+            BufWriter::new(File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+        write(&mut w).with_context(|| format!("building {name}"))?;
         w.into_inner()
             .map_err(|e| e.into_error())
             .and_then(|f| f.sync_all())
@@ -100,12 +173,5 @@ fn write_deb(
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result?;
-    Ok(Built {
-        path: dest,
-        name: spec.name.to_string(),
-        version: spec.version.to_string(),
-        arch: spec.arch.deb().to_owned(),
-        format: "deb",
-    })
+    result.map(|()| dest)
 }

@@ -1,11 +1,14 @@
-//! Publishing: open the store, inspect the packages, run the apt transaction.
+//! Publishing: sort the packages by kind, open the store, run each repository format's transaction.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wharf_config::AptConfig;
+use anyhow::bail;
+use wharf_config::{AptConfig, MetadataCompression};
 use wharf_core::SourceDate;
+use wharf_index::rpmmd::MdCompression;
 use wharf_publish::apt::{self, AptReport, AptSettings};
+use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
 use wharf_sign::OpenPgpKey;
 use wharf_store::StoreUrl;
 
@@ -18,29 +21,98 @@ pub struct PublishOptions<'a> {
     pub apt: &'a AptConfig,
     pub suite: &'a str,
     pub component: &'a str,
+    pub rpm_repos: &'a [String],
+    pub metadata_compression: MetadataCompression,
+    pub base_url: Option<&'a str>,
+    pub sign_unsigned: bool,
     pub date: SourceDate,
     pub packages: &'a [PathBuf],
 }
 
-/// Validates every package, then publishes them all in one transaction.
-pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<AptReport> {
-    let debs = apt::inspect_debs(o.packages)?;
-    let store = StoreUrl::parse(o.to)?.open()?;
-    let settings = AptSettings {
-        origin: o.apt.origin.clone(),
-        label: o.apt.label.clone(),
-        description: o.apt.description.clone(),
-        valid_for: o.apt.valid_for_days.map(|d| u64::from(d) * 86_400),
-        default_architectures: o.apt.architectures.clone(),
-        date: o.date,
-        lock_wait: LOCK_WAIT,
+#[derive(Debug, serde::Serialize)]
+pub struct Reports {
+    pub apt: Option<AptReport>,
+    pub rpm: Option<RpmReport>,
+}
+
+fn extension(p: &Path) -> &str {
+    p.extension().and_then(|e| e.to_str()).unwrap_or("")
+}
+
+/// The URL clients reach a store at when none is configured: `file://` for a directory.
+pub fn default_base_url(to: &str) -> String {
+    let p = to.strip_prefix("file://").unwrap_or(to);
+    let abs = std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p));
+    format!("file://{}", abs.display())
+}
+
+/// Validates every package (all kinds) first, then publishes each kind in its own transaction.
+pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
+    let (mut debs, mut rpms) = (Vec::new(), Vec::new());
+    for p in o.packages {
+        match extension(p) {
+            "deb" => debs.push(p.clone()),
+            "rpm" => rpms.push(p.clone()),
+            _ => bail!(
+                "{}: not a .deb or .rpm file; wharf publishes .deb and .rpm packages",
+                p.display()
+            ),
+        }
+    }
+    let debs = apt::inspect_debs(&debs)?;
+    let mut rpms = rpmmd::inspect_rpms(&rpms)?;
+    if o.sign_unsigned {
+        rpmmd::sign_unsigned(&mut rpms, o.key, o.date)?;
+    }
+    let repos: Vec<String> = if o.rpm_repos.is_empty() {
+        // One repository per architecture by default (`linux-x86_64`, …); noarch-only goes to `linux-noarch`.
+        let mut archs: Vec<String> = rpms.iter().map(|r| format!("linux-{}", r.info.arch)).collect();
+        archs.sort();
+        archs.dedup();
+        if archs.len() > 1 {
+            archs.retain(|a| a != "linux-noarch");
+        }
+        archs
+    } else {
+        o.rpm_repos.to_vec()
     };
-    Ok(apt::publish(
-        store.as_ref(),
-        o.key,
-        &settings,
-        o.suite,
-        o.component,
-        &debs,
-    )?)
+    let store = StoreUrl::parse(o.to)?.open()?;
+    let apt = if debs.is_empty() {
+        None
+    } else {
+        let settings = AptSettings {
+            origin: o.apt.origin.clone(),
+            label: o.apt.label.clone(),
+            description: o.apt.description.clone(),
+            valid_for: o.apt.valid_for_days.map(|d| u64::from(d) * 86_400),
+            default_architectures: o.apt.architectures.clone(),
+            date: o.date,
+            lock_wait: LOCK_WAIT,
+        };
+        Some(apt::publish(
+            store.as_ref(),
+            o.key,
+            &settings,
+            o.suite,
+            o.component,
+            &debs,
+        )?)
+    };
+    let rpm = if rpms.is_empty() {
+        None
+    } else {
+        let settings = RpmSettings {
+            origin: o.apt.origin.clone(),
+            label: o.apt.label.clone(),
+            base_url: o.base_url.map_or_else(|| default_base_url(o.to), str::to_owned),
+            compression: match o.metadata_compression {
+                MetadataCompression::Gzip => MdCompression::Gzip,
+                MetadataCompression::Zstd => MdCompression::Zstd,
+            },
+            date: o.date,
+            lock_wait: LOCK_WAIT,
+        };
+        Some(rpmmd::publish(store.as_ref(), o.key, &settings, &repos, &rpms)?)
+    };
+    Ok(Reports { apt, rpm })
 }

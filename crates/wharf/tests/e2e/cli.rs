@@ -80,6 +80,6 @@ fn publish_json_report() {
     .success();
     assert!(out.stderr.is_empty(), "-q printed: {}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!(v["report"]["added"].as_array().unwrap().len(), 2, "{v}");
-    assert!(v["sources"].as_str().unwrap().contains("Signed-By: "), "{v}");
+    assert_eq!(v["reports"]["apt"]["added"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["apt_sources"].as_str().unwrap().contains("Signed-By: "), "{v}");
 }

@@ -9,6 +9,7 @@ mod cli;
 mod lint;
 mod multi;
 mod reproducible;
+mod rpm_repo;
 mod signatures;
 mod versions;
 mod zero_config;

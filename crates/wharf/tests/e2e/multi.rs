@@ -43,7 +43,7 @@ fn suites_components_and_architectures() {
     )
     .success();
     assert!(
-        out.stderr.contains("demo 1.0.0 (arm64)") && out.stderr.contains("demo 1.0.0 (amd64)"),
+        out.stderr.contains("demo 1.0.0 (arm64, deb)") && out.stderr.contains("demo 1.0.0 (amd64, deb)"),
         "{}",
         out.stderr
     );

@@ -70,3 +70,58 @@ fn known_tricky_pairs() {
         );
     }
 }
+
+/// rpm's own answers for many EVR pairs at once (one `rpm --eval` with a Lua loop).
+fn rpm_vercmp(pairs: &[(String, String)]) -> Vec<Ordering> {
+    let table: String = pairs
+        .iter()
+        .map(|(a, b)| format!("{{\"{a}\",\"{b}\"}},"))
+        .collect();
+    let lua =
+        format!("%{{lua: for _, p in ipairs({{{table}}}) do print(rpm.vercmp(p[1], p[2]) .. \"\\n\") end}}");
+    let out = wharf_test::run(Command::new("rpm").arg("--eval").arg(lua)).success();
+    out.stdout
+        .split_whitespace()
+        .map(|n| match n {
+            "-1" => Ordering::Less,
+            "0" => Ordering::Equal,
+            "1" => Ordering::Greater,
+            other => panic!("rpm.vercmp printed {other}"),
+        })
+        .collect()
+}
+
+fn evr() -> impl Strategy<Value = String> {
+    // Tildes, carets, letters, separators, leading zeros: everything rpmvercmp treats specially.
+    (
+        "(0:|1:|3:)?",
+        "[0-9a-c][0-9a-c.~^_+]{0,6}",
+        "[0-9a-c][0-9a-c.~^]{0,3}",
+    )
+        .prop_map(|(e, v, r)| format!("{e}{v}-{r}"))
+}
+
+fn parse_evr(s: &str) -> wharf_core::rpmver::Evr {
+    let (epoch, rest) = s.split_once(':').map_or((0, s), |(e, r)| (e.parse().unwrap(), r));
+    let (version, release) = rest.rsplit_once('-').unwrap();
+    wharf_core::rpmver::Evr {
+        epoch,
+        version: version.into(),
+        release: release.into(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #[test]
+    fn ordering_matches_rpm(pairs in proptest::collection::vec((evr(), evr()), 200)) {
+        if !require(&["rpm"]) {
+            return Ok(());
+        }
+        let theirs = rpm_vercmp(&pairs);
+        prop_assert_eq!(theirs.len(), pairs.len());
+        for ((a, b), want) in pairs.iter().zip(theirs) {
+            prop_assert_eq!(parse_evr(a).cmp(&parse_evr(b)), want, "{} vs {}", a, b);
+        }
+    }
+}

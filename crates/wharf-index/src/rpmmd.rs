@@ -1,0 +1,350 @@
+//! rpm-md repositories (what dnf, yum and zypper read): `repodata/repomd.xml` pointing at content-addressed
+//! `repodata/<sha256>-{primary,filelists,other}.xml.{gz,zst}`.
+//!
+//! The reference is createrepo_c (`src/xml_dump_primary.c`, `xml_dump_filelists.c`, `xml_dump_other.c`,
+//! `repomd.c`) and what librepo checks (formats.md §5): `<checksum>` is the SHA-256 of the compressed file
+//! and names it; `<open-checksum>` that of the XML; `pkgid` is the SHA-256 of the whole .rpm; primary lists
+//! only the files dependency solvers look for (`/etc/…`, `…bin/…`, `/usr/lib/sendmail`, as createrepo_c's
+//! `cr_is_primary`). The optional sqlite databases are not written: dnf 4 and zypper build their own.
+//! The signature (`repomd.xml.asc`) is added by the publisher.
+
+use std::fmt::Write;
+
+use wharf_core::SourceDate;
+use wharf_core::digest::Checksums;
+use wharf_package::compress::{self, Compression, Profile};
+use wharf_package::rpm::{RpmDependency, RpmInfo};
+
+use crate::IndexFile;
+
+/// One .rpm as the index needs it: what its header says, where it lives, when it was added.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RpmRecord {
+    /// Header data and checksums.
+    pub info: RpmInfo,
+    /// Path relative to the repository directory (`Packages/h/hello-1.0-1.x86_64.rpm`).
+    pub location: String,
+    /// `<time file>`: when the package was added (never a filesystem mtime, so indexes are reproducible).
+    pub time_file: u64,
+}
+
+/// Metadata compression: gzip reaches every client; zstd is read by dnf ≥ 4.x and zypper ≥ 1.14.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MdCompression {
+    /// `.xml.gz`.
+    Gzip,
+    /// `.xml.zst`.
+    Zstd,
+}
+
+/// Everything one repository publishes, unsigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoIndex {
+    /// The content-addressed metadata files (paths relative to the repository directory).
+    pub files: Vec<IndexFile>,
+    /// The text of `repodata/repomd.xml`.
+    pub repomd: String,
+}
+
+/// XML-escapes text and attribute values (and drops characters XML 1.0 cannot carry).
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// createrepo_c's `cr_is_primary`: the files dependency solvers need without filelists.
+fn is_primary(path: &str) -> bool {
+    path.starts_with("/etc/") || path.contains("bin/") || path == "/usr/lib/sendmail"
+}
+
+fn entries(out: &mut String, tag: &str, deps: &[RpmDependency]) {
+    if deps.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "    <rpm:{tag}>");
+    for d in deps {
+        let _ = write!(out, "      <rpm:entry name=\"{}\"", esc(&d.name));
+        if let Some(f) = &d.flags {
+            let _ = write!(out, " flags=\"{f}\"");
+        }
+        for (k, v) in [("epoch", &d.epoch), ("ver", &d.ver), ("rel", &d.rel)] {
+            if let Some(v) = v {
+                let _ = write!(out, " {k}=\"{}\"", esc(v));
+            }
+        }
+        if d.pre {
+            out.push_str(" pre=\"1\"");
+        }
+        out.push_str("/>\n");
+    }
+    let _ = writeln!(out, "    </rpm:{tag}>");
+}
+
+fn version_tag(i: &RpmInfo) -> String {
+    format!(
+        "<version epoch=\"{}\" ver=\"{}\" rel=\"{}\"/>",
+        i.epoch,
+        esc(&i.version),
+        esc(&i.release)
+    )
+}
+
+fn file_line(out: &mut String, f: &wharf_package::rpm::RpmFile, indent: &str) {
+    match &f.kind {
+        Some(k) => {
+            let _ = writeln!(out, "{indent}<file type=\"{k}\">{}</file>", esc(&f.path));
+        }
+        None => {
+            let _ = writeln!(out, "{indent}<file>{}</file>", esc(&f.path));
+        }
+    }
+}
+
+/// The `requires` rpm-md lists for a package, filtered as createrepo_c does (`src/parsehdr.c`): no
+/// `rpmlib(…)`; none on the package's own primary files; none whose name the package itself provides;
+/// no exact duplicates; of the `libc.so.6(…)` requirements only the highest, placed last.
+fn index_requires(i: &RpmInfo) -> Vec<RpmDependency> {
+    let provided: std::collections::BTreeSet<&str> = i.provides.iter().map(|d| d.name.as_str()).collect();
+    let own_primary: std::collections::BTreeSet<&str> = i
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| is_primary(p))
+        .collect();
+    let mut out: Vec<RpmDependency> = Vec::new();
+    let mut libc: Option<RpmDependency> = None;
+    for d in &i.requires {
+        let name = d.name.as_str();
+        if name.starts_with("rpmlib(") || own_primary.contains(name) || provided.contains(name) {
+            continue;
+        }
+        if out.iter().any(|o| {
+            o.name == d.name
+                && o.flags == d.flags
+                && o.ver == d.ver
+                && o.rel == d.rel
+                && o.epoch == d.epoch
+                && o.pre == d.pre
+        }) {
+            continue;
+        }
+        if name.starts_with("libc.so.6") {
+            let newer = libc
+                .as_ref()
+                .is_none_or(|l| wharf_core::rpmver::rpmvercmp(&d.name, &l.name).is_gt());
+            if newer {
+                libc = Some(d.clone());
+            }
+            continue;
+        }
+        out.push(d.clone());
+    }
+    out.extend(libc);
+    out
+}
+
+/// `primary.xml`.
+#[must_use]
+pub fn primary(records: &[&RpmRecord]) -> String {
+    let mut o = String::new();
+    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{}\">",
+        records.len()
+    );
+    for r in records {
+        let i = &r.info;
+        o.push_str("<package type=\"rpm\">\n");
+        let _ = writeln!(o, "  <name>{}</name>", esc(&i.name));
+        let _ = writeln!(o, "  <arch>{}</arch>", esc(&i.arch));
+        let _ = writeln!(o, "  {}", version_tag(i));
+        let _ = writeln!(
+            o,
+            "  <checksum type=\"sha256\" pkgid=\"YES\">{}</checksum>",
+            i.checksums.sha256
+        );
+        let _ = writeln!(o, "  <summary>{}</summary>", esc(&i.summary));
+        let _ = writeln!(o, "  <description>{}</description>", esc(&i.description));
+        let _ = writeln!(o, "  <packager>{}</packager>", esc(&i.packager));
+        let _ = writeln!(o, "  <url>{}</url>", esc(&i.url));
+        let _ = writeln!(o, "  <time file=\"{}\" build=\"{}\"/>", r.time_file, i.build_time);
+        let _ = writeln!(
+            o,
+            "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>",
+            i.checksums.size, i.installed_size, i.archive_size
+        );
+        let _ = writeln!(o, "  <location href=\"{}\"/>", esc(&r.location));
+        o.push_str("  <format>\n");
+        for (tag, v) in [
+            ("license", &i.license),
+            ("vendor", &i.vendor),
+            ("group", &i.group),
+            ("buildhost", &i.buildhost),
+            ("sourcerpm", &i.sourcerpm),
+        ] {
+            let _ = writeln!(o, "    <rpm:{tag}>{}</rpm:{tag}>", esc(v));
+        }
+        let _ = writeln!(
+            o,
+            "    <rpm:header-range start=\"{}\" end=\"{}\"/>",
+            i.header_start, i.header_end
+        );
+        entries(&mut o, "provides", &i.provides);
+        entries(&mut o, "requires", &index_requires(i));
+        entries(&mut o, "conflicts", &i.conflicts);
+        entries(&mut o, "obsoletes", &i.obsoletes);
+        entries(&mut o, "suggests", &i.suggests);
+        entries(&mut o, "enhances", &i.enhances);
+        entries(&mut o, "recommends", &i.recommends);
+        entries(&mut o, "supplements", &i.supplements);
+        for f in i.files.iter().filter(|f| is_primary(&f.path)) {
+            file_line(&mut o, f, "    ");
+        }
+        o.push_str("  </format>\n</package>\n");
+    }
+    o.push_str("</metadata>\n");
+    o
+}
+
+/// `filelists.xml`.
+#[must_use]
+pub fn filelists(records: &[&RpmRecord]) -> String {
+    let mut o = String::new();
+    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\" packages=\"{}\">",
+        records.len()
+    );
+    for r in records {
+        let i = &r.info;
+        let _ = writeln!(
+            o,
+            "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
+            i.checksums.sha256,
+            esc(&i.name),
+            esc(&i.arch)
+        );
+        let _ = writeln!(o, "  {}", version_tag(i));
+        for f in &i.files {
+            file_line(&mut o, f, "  ");
+        }
+        o.push_str("</package>\n");
+    }
+    o.push_str("</filelists>\n");
+    o
+}
+
+/// `other.xml` (changelogs).
+#[must_use]
+pub fn other(records: &[&RpmRecord]) -> String {
+    let mut o = String::new();
+    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\" packages=\"{}\">",
+        records.len()
+    );
+    for r in records {
+        let i = &r.info;
+        let _ = writeln!(
+            o,
+            "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
+            i.checksums.sha256,
+            esc(&i.name),
+            esc(&i.arch)
+        );
+        let _ = writeln!(o, "  {}", version_tag(i));
+        for (author, date, text) in &i.changelog {
+            let _ = writeln!(
+                o,
+                "  <changelog author=\"{}\" date=\"{date}\">{}</changelog>",
+                esc(author),
+                esc(text)
+            );
+        }
+        o.push_str("</package>\n");
+    }
+    o.push_str("</otherdata>\n");
+    o
+}
+
+/// Builds the repository's metadata from its records (sorted by name, EVR, arch).
+pub fn build(
+    records: &[&RpmRecord],
+    date: SourceDate,
+    compression: MdCompression,
+) -> std::io::Result<RepoIndex> {
+    let mut sorted: Vec<&RpmRecord> = records.to_vec();
+    sorted.sort_by(|a, b| {
+        let evr = |r: &RpmRecord| wharf_core::rpmver::Evr {
+            epoch: r.info.epoch,
+            version: r.info.version.clone(),
+            release: r.info.release.clone(),
+        };
+        a.info
+            .name
+            .cmp(&b.info.name)
+            .then_with(|| evr(a).cmp(&evr(b)))
+            .then_with(|| a.info.arch.cmp(&b.info.arch))
+    });
+    let (comp, ext) = match compression {
+        MdCompression::Gzip => (Compression::Gzip, "gz"),
+        MdCompression::Zstd => (Compression::Zstd, "zst"),
+    };
+    let mut files = Vec::new();
+    let mut repomd = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n",
+    );
+    let _ = writeln!(repomd, "  <revision>{}</revision>", date.unix());
+    for (kind, xml) in [
+        ("primary", primary(&sorted)),
+        ("filelists", filelists(&sorted)),
+        ("other", other(&sorted)),
+    ] {
+        let bytes = compress::compress(xml.as_bytes(), comp, Profile::Index)?;
+        let open = Checksums::of(xml.as_bytes());
+        let sums = Checksums::of(&bytes);
+        let path = format!("repodata/{}-{kind}.xml.{ext}", sums.sha256);
+        let _ = write!(
+            repomd,
+            "  <data type=\"{kind}\">\n    <checksum type=\"sha256\">{}</checksum>\n    <open-checksum type=\"sha256\">{}</open-checksum>\n    <location href=\"{path}\"/>\n    <timestamp>{}</timestamp>\n    <size>{}</size>\n    <open-size>{}</open-size>\n  </data>\n",
+            sums.sha256,
+            open.sha256,
+            date.unix(),
+            sums.size,
+            open.size
+        );
+        files.push(IndexFile {
+            path: path.clone(),
+            by_hash: Vec::new(),
+            bytes,
+        });
+    }
+    repomd.push_str("</repomd>\n");
+    Ok(RepoIndex { files, repomd })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_primary_files() {
+        assert_eq!(esc("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+        assert!(is_primary("/etc/x.conf") && is_primary("/usr/sbin/d") && is_primary("/usr/lib/sendmail"));
+        assert!(!is_primary("/usr/share/doc/x/README"));
+    }
+}

@@ -1,0 +1,269 @@
+//! The .rpm reader: lead, signature header and main header parsed, the payload only streamed through the
+//! hash — one pass over the file, memory bounded by the header size.
+
+use std::io::{self, BufReader, Read};
+
+use wharf_core::digest::{Checksums, Hasher};
+
+use crate::PackageError;
+
+const FORMAT: &str = ".rpm";
+
+/// One dependency as rpm-md lists it (`<rpm:entry name flags epoch ver rel pre/>`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RpmDependency {
+    /// Name (or rich dependency).
+    pub name: String,
+    /// `EQ`, `LT`, `LE`, `GT`, `GE`, or none.
+    pub flags: Option<String>,
+    /// Epoch of the version, if any.
+    pub epoch: Option<String>,
+    /// Version, if any.
+    pub ver: Option<String>,
+    /// Release, if any.
+    pub rel: Option<String>,
+    /// Needed before install scripts run (`pre="1"`).
+    pub pre: bool,
+}
+
+/// One payload entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RpmFile {
+    /// Absolute path.
+    pub path: String,
+    /// `dir`, `ghost`, or none for files and symlinks.
+    pub kind: Option<String>,
+}
+
+/// What an rpm-md index needs from an .rpm.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RpmInfo {
+    /// Name.
+    pub name: String,
+    /// Epoch (0 when absent).
+    pub epoch: u32,
+    /// Version.
+    pub version: String,
+    /// Release.
+    pub release: String,
+    /// Architecture (`noarch` for independent packages; `src` never: source rpms are refused).
+    pub arch: String,
+    /// Summary.
+    pub summary: String,
+    /// Description.
+    pub description: String,
+    /// Packager.
+    pub packager: String,
+    /// URL.
+    pub url: String,
+    /// Licence.
+    pub license: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Group.
+    pub group: String,
+    /// Build host.
+    pub buildhost: String,
+    /// Source rpm.
+    pub sourcerpm: String,
+    /// Build time.
+    pub build_time: u64,
+    /// Installed size.
+    pub installed_size: u64,
+    /// Uncompressed payload size.
+    pub archive_size: u64,
+    /// Offset of the main header.
+    pub header_start: u64,
+    /// Offset of the payload (end of the main header).
+    pub header_end: u64,
+    /// Provides.
+    pub provides: Vec<RpmDependency>,
+    /// Requires (without `rpmlib(…)`).
+    pub requires: Vec<RpmDependency>,
+    /// Conflicts.
+    pub conflicts: Vec<RpmDependency>,
+    /// Obsoletes.
+    pub obsoletes: Vec<RpmDependency>,
+    /// Recommends.
+    pub recommends: Vec<RpmDependency>,
+    /// Suggests.
+    pub suggests: Vec<RpmDependency>,
+    /// Supplements.
+    pub supplements: Vec<RpmDependency>,
+    /// Enhances.
+    pub enhances: Vec<RpmDependency>,
+    /// Files.
+    pub files: Vec<RpmFile>,
+    /// Changelog: author, time, text.
+    pub changelog: Vec<(String, u64, String)>,
+    /// Whether the header carries an OpenPGP signature.
+    pub signed: bool,
+    /// Checksums of the whole file.
+    pub checksums: Checksums,
+}
+
+fn bad(why: impl std::fmt::Display) -> PackageError {
+    PackageError::invalid(FORMAT, why.to_string())
+}
+
+struct Tee<'a, R: Read> {
+    inner: R,
+    hasher: &'a mut Hasher,
+}
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn evr_parts(v: &str) -> (Option<String>, Option<String>, Option<String>) {
+    if v.is_empty() {
+        return (None, None, None);
+    }
+    let (epoch, rest) = match v.split_once(':') {
+        Some((e, r)) if e.bytes().all(|b| b.is_ascii_digit()) => (Some(e.to_owned()), r),
+        _ => (None, v),
+    };
+    let (ver, rel) = match rest.rsplit_once('-') {
+        Some((v, r)) => (Some(v.to_owned()), Some(r.to_owned())),
+        None => (Some(rest.to_owned()), None),
+    };
+    // rpm-md writes epoch="0" whenever there is a version.
+    (Some(epoch.unwrap_or_else(|| "0".to_owned())), ver, rel)
+}
+
+fn deps(list: Result<Vec<rpm::Dependency>, rpm::Error>) -> Vec<RpmDependency> {
+    use rpm::DependencyFlags as F;
+    list.unwrap_or_default()
+        .into_iter()
+        .filter(|d| !d.name.starts_with("rpmlib(") && !d.flags.contains(F::RPMLIB))
+        .map(|d| {
+            let f = d.flags;
+            let cmp = f & (F::LESS | F::GREATER | F::EQUAL);
+            let flags = match cmp {
+                c if c == F::EQUAL => Some("EQ"),
+                c if c == F::LESS => Some("LT"),
+                c if c == F::GREATER => Some("GT"),
+                c if c == F::LE => Some("LE"),
+                c if c == F::GE => Some("GE"),
+                _ => None,
+            };
+            let (epoch, ver, rel) = evr_parts(&d.version);
+            RpmDependency {
+                name: d.name,
+                flags: flags.map(str::to_owned),
+                epoch,
+                ver,
+                rel,
+                pre: f.intersects(F::PREREQ | F::SCRIPT_PRE | F::SCRIPT_POST),
+            }
+        })
+        .collect()
+}
+
+/// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
+pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
+    let mut hasher = Hasher::new();
+    let mut r = BufReader::new(Tee {
+        inner: reader,
+        hasher: &mut hasher,
+    });
+    let meta = rpm::PackageMetadata::parse(&mut r).map_err(|e| match e {
+        rpm::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => bad("the file is truncated"),
+        e => bad(e),
+    })?;
+    // Hash the rest: the payload is streamed through the hasher, never held.
+    io::copy(&mut r, &mut io::sink()).map_err(|e| bad(format!("reading the payload: {e}")))?;
+    drop(r);
+    if meta.is_source_package() {
+        return Err(bad("this is a source rpm; publish binary rpms"));
+    }
+    let h = &meta.header;
+    let s = |t| {
+        h.get_entry_data_as_string(t)
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    use rpm::IndexTag as T;
+    let name = meta.get_name().map_err(bad)?.to_owned();
+    let files = meta.get_file_entries().map_err(bad)?;
+    let mut out_files = Vec::with_capacity(files.len());
+    for f in &files {
+        let path = f.path().to_string_lossy().into_owned();
+        let clean = path.starts_with('/')
+            && !path.contains('\0')
+            && path[1..]
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..");
+        if !clean {
+            return Err(bad(format!(
+                "file path `{path}` is not a clean absolute path (`..`, `.` or empty parts)"
+            )));
+        }
+        let kind = if f.flags().contains(rpm::FileFlags::GHOST) {
+            Some("ghost".to_owned())
+        } else if f.file_type() == rpm::FileType::Dir {
+            Some("dir".to_owned())
+        } else {
+            None
+        };
+        out_files.push(RpmFile { path, kind });
+    }
+    let sig = &meta.signature;
+    let archive_size = sig
+        .get_entry_data_as_u64(rpm::IndexSignatureTag::RPMSIGTAG_LONGARCHIVESIZE)
+        .or_else(|_| {
+            sig.get_entry_data_as_u32(rpm::IndexSignatureTag::RPMSIGTAG_PAYLOADSIZE)
+                .map(u64::from)
+        })
+        .unwrap_or(0);
+    let signed = [
+        rpm::IndexSignatureTag::RPMSIGTAG_RSA,
+        rpm::IndexSignatureTag::RPMSIGTAG_DSA,
+    ]
+    .into_iter()
+    .any(|t| sig.entry_is_present(t));
+    let offsets = meta.get_package_segment_offsets();
+    let info = RpmInfo {
+        name,
+        epoch: meta.get_epoch().unwrap_or(0),
+        version: meta.get_version().map_err(bad)?.to_owned(),
+        release: meta.get_release().map_err(bad)?.to_owned(),
+        arch: meta.get_arch().map_err(bad)?.to_owned(),
+        // I18NSTRING tags: read through the accessors that understand them.
+        summary: meta.get_summary().map(str::to_owned).unwrap_or_default(),
+        description: meta.get_description().map(str::to_owned).unwrap_or_default(),
+        packager: s(T::RPMTAG_PACKAGER),
+        url: s(T::RPMTAG_URL),
+        license: s(T::RPMTAG_LICENSE),
+        vendor: s(T::RPMTAG_VENDOR),
+        group: meta.get_group().map(str::to_owned).unwrap_or_default(),
+        buildhost: s(T::RPMTAG_BUILDHOST),
+        sourcerpm: s(T::RPMTAG_SOURCERPM),
+        build_time: meta.get_build_time().unwrap_or(0),
+        installed_size: meta.get_installed_size().unwrap_or(0),
+        archive_size,
+        header_start: offsets.header,
+        header_end: offsets.payload,
+        provides: deps(meta.get_provides()),
+        requires: deps(meta.get_requires()),
+        conflicts: deps(meta.get_conflicts()),
+        obsoletes: deps(meta.get_obsoletes()),
+        recommends: deps(meta.get_recommends()),
+        suggests: deps(meta.get_suggests()),
+        supplements: deps(meta.get_supplements()),
+        enhances: deps(meta.get_enhances()),
+        files: out_files,
+        changelog: meta
+            .get_changelog_entries()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.name, c.timestamp, c.description))
+            .collect(),
+        signed,
+        checksums: hasher.finish(),
+    };
+    Ok(info)
+}

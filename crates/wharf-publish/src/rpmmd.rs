@@ -1,0 +1,324 @@
+//! Publishing .rpm packages into rpm-md repositories named by chroot (`fedora-43-x86_64`,
+//! `almalinux-10-x86_64_v2`, …), each `<repo>/Packages/<letter>/<file>.rpm` + `<repo>/repodata/`.
+//!
+//! Pointer files are `repodata/repomd.xml` and its signature `repomd.xml.asc`, written last and back to
+//! back. Unlike apt, dnf cannot fetch repomd.xml by hash, so a client that reads repomd.xml in the few
+//! milliseconds between the two writes sees a signature mismatch and retries on its next refresh; the
+//! content-addressed `repodata/<sha256>-*.xml.*` files it points at always exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wharf_core::SourceDate;
+use wharf_index::rpmmd::{self, MdCompression, RpmRecord};
+use wharf_package::rpm::{self, RpmInfo};
+use wharf_sign::OpenPgpKey;
+use wharf_store::{PutMode, Store};
+
+use crate::{PublishError, apt::LOCK_KEY};
+
+/// Where the rpm state manifest lives in the store.
+pub const STATE_KEY: &str = ".wharf/rpm/state.json";
+
+/// Settings for an rpm-md publish.
+#[derive(Debug, Clone)]
+pub struct RpmSettings {
+    /// Names the key file (`RPM-GPG-KEY-<origin>`) and the `.repo` section.
+    pub origin: String,
+    /// Human name in the `.repo` file.
+    pub label: String,
+    /// Where clients reach the store's root (`https://…`, or `file:///…` for a local directory).
+    pub base_url: String,
+    /// Metadata compression.
+    pub compression: MdCompression,
+    /// `revision`, timestamps and signature time.
+    pub date: SourceDate,
+    /// How long to wait for another publisher's lock.
+    pub lock_wait: Duration,
+}
+
+/// An .rpm checked and ready to publish.
+#[derive(Debug, Clone)]
+pub struct IncomingRpm {
+    /// The file.
+    pub path: PathBuf,
+    /// What its header says.
+    pub info: RpmInfo,
+    /// The package signed by wharf, when it arrived unsigned and signing was asked for.
+    pub signed: Option<Vec<u8>>,
+}
+
+impl IncomingRpm {
+    /// Signs the package in memory with `key` (its checksums change; its header does not).
+    pub fn sign(&mut self, key: &OpenPgpKey, date: SourceDate) -> Result<(), PublishError> {
+        let f = std::fs::File::open(&self.path).map_err(|source| PublishError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut out = Vec::new();
+        rpm::sign_rpm(&mut std::io::BufReader::new(f), key, date, &mut out).map_err(|source| {
+            PublishError::Package {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        self.info = rpm::inspect(&out[..]).map_err(|source| PublishError::Package {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.signed = Some(out);
+        Ok(())
+    }
+}
+
+/// Signs, in memory, every package that arrived without a signature (`wharf publish --sign`).
+pub fn sign_unsigned(
+    rpms: &mut [IncomingRpm],
+    key: &OpenPgpKey,
+    date: SourceDate,
+) -> Result<(), PublishError> {
+    for p in rpms.iter_mut().filter(|p| !p.info.signed) {
+        p.sign(key, date)?;
+    }
+    Ok(())
+}
+
+/// Reads and validates .rpm files (any valid binary rpm, signed or not).
+pub fn inspect_rpms(paths: &[PathBuf]) -> Result<Vec<IncomingRpm>, PublishError> {
+    Ok(crate::inspect_files(paths, rpm::inspect)?
+        .into_iter()
+        .map(|(path, info)| IncomingRpm {
+            path,
+            info,
+            signed: None,
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct State {
+    format: u32,
+    generation: u64,
+    key_fingerprint: Option<String>,
+    repos: BTreeMap<String, Vec<RpmRecord>>,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RpmReport {
+    /// The store.
+    pub store: String,
+    /// `<repo>/<location>` of packages newly added.
+    pub added: Vec<String>,
+    /// Already present with identical bytes.
+    pub unchanged: Vec<String>,
+    /// Packages published without a signature (dnf with gpgcheck=1 refuses them).
+    pub unsigned: Vec<String>,
+    /// Repositories whose metadata was rewritten.
+    pub repos: Vec<String>,
+    /// Signing key fingerprint.
+    pub fingerprint: String,
+    /// The `.repo` files written, one per repository.
+    pub repo_files: Vec<String>,
+}
+
+/// The architecture a chroot-style repository name ends with (`fedora-43-x86_64_v2` → `x86_64_v2`).
+#[must_use]
+pub fn repo_arch(repo: &str) -> &str {
+    repo.rsplit_once('-').map_or(repo, |(_, a)| a)
+}
+
+/// Whether a package of `arch` belongs in a repository of `repo_arch`: same arch, `noarch` everywhere, and
+/// baseline `x86_64` in `x86_64_v2`…`v4` repositories too (it runs there).
+#[must_use]
+pub fn accepts(repo_arch: &str, arch: &str) -> bool {
+    arch == "noarch" || repo_arch == arch || (arch == "x86_64" && repo_arch.starts_with("x86_64_v"))
+}
+
+/// The key file at the store root.
+#[must_use]
+pub fn key_file(origin: &str) -> String {
+    format!("RPM-GPG-KEY-{origin}")
+}
+
+/// Publishes `rpms` into every repository of `repos` that accepts their architecture.
+pub fn publish(
+    store: &dyn Store,
+    key: &OpenPgpKey,
+    settings: &RpmSettings,
+    repos: &[String],
+    rpms: &[IncomingRpm],
+) -> Result<RpmReport, PublishError> {
+    if repos.is_empty() {
+        return Err(PublishError::Settings(
+            "no rpm repository named; pass --repo NAME (e.g. fedora-43-x86_64)".into(),
+        ));
+    }
+    for r in repos {
+        crate::check_name("repository", r)?;
+    }
+    crate::check_name("origin", &settings.origin)?;
+    // Every package must land somewhere.
+    let mut targets: Vec<(&IncomingRpm, Vec<&String>)> = Vec::new();
+    for p in rpms {
+        let into: Vec<&String> = repos
+            .iter()
+            .filter(|r| accepts(repo_arch(r), &p.info.arch))
+            .collect();
+        if into.is_empty() {
+            return Err(PublishError::Settings(format!(
+                "`{}` is for {}, but none of the repositories ({}) takes that architecture; add --repo <distro>-<version>-{}",
+                p.path.display(),
+                p.info.arch,
+                repos.join(", "),
+                p.info.arch
+            )));
+        }
+        targets.push((p, into));
+    }
+
+    let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
+    let mut state: State = crate::load_state(store, STATE_KEY)?;
+    let fingerprint = crate::check_key(store, state.key_fingerprint.as_ref(), key)?;
+
+    let mut uploads: Vec<(&IncomingRpm, String)> = Vec::new();
+    let mut added = Vec::new();
+    let mut unchanged = Vec::new();
+    let mut touched = BTreeSet::new();
+    for (p, into) in &targets {
+        let i = &p.info;
+        let file = rpm::file_name(&i.name, &i.version, &i.release, &i.arch);
+        let letter = i.name.chars().next().unwrap_or('_').to_ascii_lowercase();
+        let location = format!("Packages/{letter}/{file}");
+        for repo in into {
+            let key_path = format!("{repo}/{location}");
+            let records = state.repos.entry((*repo).clone()).or_default();
+            match records.iter().find(|r| r.location == location) {
+                Some(r) if r.info.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
+                Some(r) => {
+                    return Err(PublishError::Conflict {
+                        what: format!(
+                            "{} {}:{}-{} ({}) in {repo}",
+                            i.name, i.epoch, i.version, i.release, i.arch
+                        ),
+                        existing: r.info.checksums.sha256.clone(),
+                    });
+                }
+                None => {
+                    records.push(RpmRecord {
+                        info: i.clone(),
+                        location: location.clone(),
+                        time_file: u64::try_from(settings.date.unix()).unwrap_or(0),
+                    });
+                    uploads.push((p, key_path.clone()));
+                    added.push(key_path);
+                    touched.insert((*repo).clone());
+                }
+            }
+        }
+    }
+    // Repositories named but still without metadata get (empty) metadata too, so clients can use them.
+    for repo in repos {
+        if !state.repos.contains_key(repo) || store.head(&format!("{repo}/repodata/repomd.xml"))?.is_none() {
+            state.repos.entry(repo.clone()).or_default();
+            touched.insert(repo.clone());
+        }
+    }
+
+    let public = key.public_key();
+    let armored = public.to_armored()?;
+    let mut indexes = Vec::new();
+    for repo in &touched {
+        let records: Vec<&RpmRecord> = state
+            .repos
+            .get(repo)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        let index =
+            rpmmd::build(&records, settings.date, settings.compression).map_err(PublishError::Index)?;
+        let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
+        indexes.push((repo, index, asc));
+    }
+    state.format = 1;
+    state.generation += 1;
+    state.key_fingerprint = Some(fingerprint.clone());
+    let state_bytes = crate::state_bytes(store, STATE_KEY, &state)?;
+
+    // 1. Immutable blobs: packages and content-addressed metadata.
+    for (p, key_path) in &uploads {
+        match &p.signed {
+            Some(bytes) => store.put(key_path, bytes, PutMode::Overwrite)?,
+            None => store.put_file(key_path, &p.path, PutMode::Overwrite)?,
+        };
+    }
+    for (repo, index, _) in &indexes {
+        for f in &index.files {
+            store.put(&format!("{repo}/{}", f.path), &f.bytes, PutMode::Create)?;
+        }
+    }
+    // 2. Keys, .repo files, state.
+    let key_name = key_file(&settings.origin);
+    store.put(&key_name, armored.as_bytes(), PutMode::Overwrite)?;
+    let base = settings.base_url.trim_end_matches('/');
+    let mut repo_files = Vec::new();
+    for (repo, _, _) in &indexes {
+        store.put(
+            &format!("{repo}/repodata/repomd.xml.key"),
+            armored.as_bytes(),
+            PutMode::Overwrite,
+        )?;
+        let text = format!(
+            "[{origin}-{repo}]\nname={label} ({repo})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
+            origin = settings.origin,
+            label = settings.label,
+        );
+        let path = format!("{repo}/{}.repo", settings.origin);
+        store.put(&path, text.as_bytes(), PutMode::Overwrite)?;
+        repo_files.push(path);
+    }
+    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
+    // 3. Pointers last, back to back per repository.
+    for (repo, index, asc) in &indexes {
+        store.put(
+            &format!("{repo}/repodata/repomd.xml"),
+            index.repomd.as_bytes(),
+            PutMode::Overwrite,
+        )?;
+        store.put(
+            &format!("{repo}/repodata/repomd.xml.asc"),
+            asc.as_bytes(),
+            PutMode::Overwrite,
+        )?;
+    }
+
+    let unsigned = uploads
+        .iter()
+        .filter(|(p, _)| !p.info.signed)
+        .map(|(_, k)| k.clone())
+        .collect();
+    Ok(RpmReport {
+        store: store.describe(),
+        added,
+        unchanged,
+        unsigned,
+        repos: touched.into_iter().collect(),
+        fingerprint,
+        repo_files,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_routing() {
+        assert_eq!(repo_arch("almalinux-10-x86_64_v2"), "x86_64_v2");
+        assert_eq!(repo_arch("fedora-43-aarch64"), "aarch64");
+        assert!(accepts("x86_64_v2", "x86_64"));
+        assert!(accepts("aarch64", "noarch"));
+        assert!(!accepts("aarch64", "x86_64"));
+        assert!(!accepts("x86_64", "x86_64_v2"));
+    }
+}
