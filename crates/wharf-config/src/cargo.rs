@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
-use wharf_core::{InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
+use wharf_core::{Family, InstallPath, Owner, PackageMeta, PackageName, Relations, ScriptKind, Version};
 
-use crate::template::{FileTemplate, PackageTemplate, copyright_file, debianize_version, parse_mode};
+use crate::template::{
+    FileTemplate, PackageTemplate, ScriptSource, copyright_file, debianize_version, parse_mode,
+};
 use crate::wharf_toml::{apt_defaults, destination};
 use crate::{ConfigError, DebCompression, Project, PublishConfig, value_err};
 
@@ -270,11 +272,24 @@ pub(crate) fn load(
         }
     }
 
+    let gen_rpm = match package.get("metadata").and_then(|m| m.get("generate-rpm")) {
+        None => GenerateRpm::default(),
+        Some(Value::Table(t)) => generate_rpm(path, t, &dir, &mut warnings)?,
+        Some(_) => {
+            return Err(value_err(
+                path,
+                "package.metadata.generate-rpm",
+                "expected a table",
+            ));
+        }
+    };
+
     let crate_name = ctx
         .string("name")?
         .ok_or_else(|| value_err(path, "package.name", "missing"))?;
-    let name_text =
-        meta_string(path, deb, "name")?.unwrap_or_else(|| crate_name.replace('_', "-").to_lowercase());
+    let name_text = meta_string(path, deb, "name")?
+        .or_else(|| gen_rpm.name.clone())
+        .unwrap_or_else(|| crate_name.replace('_', "-").to_lowercase());
     let name: PackageName = name_text.parse().map_err(|e| {
         value_err(
             path,
@@ -284,7 +299,7 @@ pub(crate) fn load(
     })?;
     let cargo_version = ctx.string("version")?.unwrap_or_else(|| "0.0.0".into());
     let revision = match deb.get("revision") {
-        None => Some("1".to_owned()),
+        None => Some(gen_rpm.release.clone().unwrap_or_else(|| "1".to_owned())),
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => {
             return Err(value_err(
@@ -294,7 +309,12 @@ pub(crate) fn load(
             ));
         }
     };
-    let version: Version = debianize_version(&cargo_version, revision.as_deref())
+    let version = debianize_version(&cargo_version, revision.as_deref());
+    let version = match gen_rpm.epoch {
+        Some(e) if e > 0 => format!("{e}:{version}"),
+        _ => version,
+    };
+    let version: Version = version
         .parse()
         .map_err(|e| value_err(path, "package.version", format!("{e}")))?;
     let authors = ctx.strings("authors")?;
@@ -341,6 +361,8 @@ pub(crate) fn load(
     let mut files = Vec::new();
     let default_assets;
     let assets: &[Value] = match deb.get("assets") {
+        // cargo-generate-rpm's assets serve when cargo-deb has none.
+        None if gen_rpm.assets.is_some() => &[],
         Some(Value::Array(a)) => a,
         Some(_) => {
             return Err(value_err(
@@ -371,56 +393,9 @@ pub(crate) fn load(
             &default_assets
         }
     };
-    for (i, a) in assets.iter().enumerate() {
-        let key = format!("package.metadata.deb.assets[{i}]");
-        let (src, dst, mode) = match a {
-            Value::Array(parts) if parts.len() == 3 => {
-                (parts[0].as_str(), parts[1].as_str(), parts[2].as_str())
-            }
-            Value::Table(t) => (
-                t.get("source").and_then(Value::as_str),
-                t.get("dest").and_then(Value::as_str),
-                t.get("mode").and_then(Value::as_str),
-            ),
-            _ => (None, None, None),
-        };
-        let (Some(src), Some(dst), Some(mode)) = (src, dst, mode) else {
-            return Err(value_err(
-                path,
-                key,
-                "write each asset as [\"source\", \"dest\", \"mode\"]",
-            ));
-        };
-        let mode = parse_mode(mode)
-            .ok_or_else(|| value_err(path, &key, "the mode must be octal text, e.g. \"755\""))?;
-        let dst_abs = if dst.starts_with('/') {
-            dst.to_owned()
-        } else {
-            format!("/{dst}")
-        };
-        let sources = expand(src, &dir);
-        if sources.is_empty() {
-            return Err(value_err(path, &key, format!("`{src}` matches no file")));
-        }
-        if sources.len() > 1 && !dst_abs.ends_with('/') {
-            return Err(value_err(
-                path,
-                &key,
-                "a pattern with several matches needs a destination ending in `/`",
-            ));
-        }
-        for s in sources {
-            let d = destination(&dst_abs, &s)
-                .ok_or_else(|| value_err(path, &key, "cannot derive a file name"))?;
-            let dst = InstallPath::parse(&d).map_err(|e| value_err(path, &key, format!("{e}")))?;
-            files.push(FileTemplate {
-                src: s,
-                dst,
-                mode,
-                config: false,
-                origin: key.clone(),
-            });
-        }
+    files.extend(parse_assets(path, "package.metadata.deb.assets", assets, &dir)?);
+    if deb.get("assets").is_none() {
+        files.extend(gen_rpm.assets.iter().flatten().cloned());
     }
     if let Some(conf) = deb.get("conf-files") {
         let Some(list) = conf.as_array() else {
@@ -511,9 +486,11 @@ pub(crate) fn load(
         }
         for kind in ScriptKind::ALL {
             if base.join(kind.deb_name()).is_file() {
-                scripts.insert(kind, Path::new(&d).join(kind.deb_name()));
+                scripts.insert(kind, ScriptSource::File(Path::new(&d).join(kind.deb_name())));
             }
         }
+    } else {
+        scripts.extend(gen_rpm.scripts.clone());
     }
     let relations = Relations {
         depends: relation(path, deb, "depends", &mut warnings)?,
@@ -524,6 +501,7 @@ pub(crate) fn load(
         breaks: relation(path, deb, "breaks", &mut warnings)?,
         replaces: relation(path, deb, "replaces", &mut warnings)?,
         provides: relation(path, deb, "provides", &mut warnings)?,
+        obsoletes: Vec::new(),
     };
     let template = PackageTemplate {
         name: name.clone(),
@@ -539,12 +517,19 @@ pub(crate) fn load(
             section: meta_string(path, deb, "section")?.or_else(|| Some("utils".into())),
             priority: meta_string(path, deb, "priority")?.or_else(|| Some("optional".into())),
             relations,
-            family_relations: BTreeMap::new(),
+            family_relations: gen_rpm
+                .relations
+                .clone()
+                .map(|r| (Family::Rpm, r))
+                .into_iter()
+                .collect(),
+            changelog: Vec::new(),
         },
         files,
         generated,
         symlinks: Vec::new(),
         dirs: Vec::new(),
+        ghosts: Vec::new(),
         scripts,
     };
     Ok(Project {
@@ -559,6 +544,228 @@ pub(crate) fn load(
         publish: PublishConfig::default(),
         warnings,
     })
+}
+
+/// Assets in cargo-deb's array form (`["source", "dest", "mode"]`) or the table form cargo-deb and
+/// cargo-generate-rpm share (`{ source, dest, mode, config, doc, user, group }`). `*` in the last part of
+/// a source expands; a destination ending in `/` takes the source's file name.
+fn parse_assets(
+    path: &Path,
+    prefix: &str,
+    assets: &[Value],
+    dir: &Path,
+) -> Result<Vec<FileTemplate>, ConfigError> {
+    let mut files = Vec::new();
+    for (i, a) in assets.iter().enumerate() {
+        let key = format!("{prefix}[{i}]");
+        let (src, dst, mode, table) = match a {
+            Value::Array(parts) if parts.len() == 3 => {
+                (parts[0].as_str(), parts[1].as_str(), parts[2].as_str(), None)
+            }
+            Value::Table(t) => (
+                t.get("source").and_then(Value::as_str),
+                t.get("dest").and_then(Value::as_str),
+                t.get("mode").and_then(Value::as_str),
+                Some(t),
+            ),
+            _ => (None, None, None, None),
+        };
+        let (Some(src), Some(dst)) = (src, dst) else {
+            return Err(value_err(
+                path,
+                key,
+                "write each asset as [\"source\", \"dest\", \"mode\"] or { source, dest, mode }",
+            ));
+        };
+        let mode = match mode {
+            Some(m) => parse_mode(m)
+                .ok_or_else(|| value_err(path, &key, "the mode must be octal text, e.g. \"755\""))?,
+            None => 0o644,
+        };
+        let config = match table.and_then(|t| t.get("config")) {
+            None | Some(Value::Boolean(false)) => false,
+            Some(Value::Boolean(true)) => true,
+            Some(Value::String(s)) if s == "noreplace" || s == "missingok" => true,
+            Some(_) => {
+                return Err(value_err(
+                    path,
+                    format!("{key}.config"),
+                    "expected true, false or \"noreplace\"",
+                ));
+            }
+        };
+        let user = table.and_then(|t| t.get("user")).and_then(Value::as_str);
+        let group = table.and_then(|t| t.get("group")).and_then(Value::as_str);
+        let owner = match (user, group) {
+            (None, None) => None,
+            (u, g) => Some(
+                Owner::new(u.unwrap_or("root"), g.unwrap_or("root"))
+                    .map_err(|e| value_err(path, &key, format!("{e}")))?,
+            )
+            .filter(|o| !o.is_root()),
+        };
+        let dst_abs = if dst.starts_with('/') {
+            dst.to_owned()
+        } else {
+            format!("/{dst}")
+        };
+        let sources = expand(src, dir);
+        if sources.is_empty() {
+            return Err(value_err(path, &key, format!("`{src}` matches no file")));
+        }
+        if sources.len() > 1 && !dst_abs.ends_with('/') {
+            return Err(value_err(
+                path,
+                &key,
+                "a pattern with several matches needs a destination ending in `/`",
+            ));
+        }
+        for s in sources {
+            let d = destination(&dst_abs, &s)
+                .ok_or_else(|| value_err(path, &key, "cannot derive a file name"))?;
+            let dst = InstallPath::parse(&d).map_err(|e| value_err(path, &key, format!("{e}")))?;
+            files.push(FileTemplate {
+                src: s,
+                dst,
+                mode,
+                config,
+                origin: key.clone(),
+                owner: owner.clone(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// What cargo-generate-rpm's `[package.metadata.generate-rpm]` contributes (its README is the reference).
+#[derive(Default)]
+struct GenerateRpm {
+    name: Option<String>,
+    release: Option<String>,
+    epoch: Option<u32>,
+    assets: Option<Vec<FileTemplate>>,
+    scripts: BTreeMap<ScriptKind, ScriptSource>,
+    relations: Option<Relations>,
+}
+
+const GENERATE_RPM_KEYS: &[&str] = &[
+    "name",
+    "summary",
+    "release",
+    "epoch",
+    "assets",
+    "pre_install_script",
+    "post_install_script",
+    "pre_uninstall_script",
+    "post_uninstall_script",
+    "requires",
+    "conflicts",
+    "obsoletes",
+    "provides",
+    "recommends",
+    "suggests",
+];
+
+fn generate_rpm(
+    path: &Path,
+    table: &Table,
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<GenerateRpm, ConfigError> {
+    let key = |k: &str| format!("package.metadata.generate-rpm.{k}");
+    for k in table.keys().filter(|k| !GENERATE_RPM_KEYS.contains(&k.as_str())) {
+        warnings.push(format!(
+            "{}: {} is a cargo-generate-rpm key wharf does not honour; it is ignored",
+            path.display(),
+            key(k)
+        ));
+    }
+    let string = |k: &str| -> Result<Option<String>, ConfigError> {
+        match table.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(value_err(path, key(k), "expected a string")),
+        }
+    };
+    let mut out = GenerateRpm {
+        name: string("name")?,
+        release: string("release")?,
+        ..GenerateRpm::default()
+    };
+    out.epoch = match table.get("epoch") {
+        None => None,
+        Some(Value::Integer(e)) => Some(
+            u32::try_from(*e)
+                .map_err(|_| value_err(path, key("epoch"), "expected a small non-negative number"))?,
+        ),
+        Some(_) => return Err(value_err(path, key("epoch"), "expected a number")),
+    };
+    if let Some(a) = table.get("assets") {
+        let list = a
+            .as_array()
+            .ok_or_else(|| value_err(path, key("assets"), "expected an array of tables"))?;
+        out.assets = Some(parse_assets(path, &key("assets"), list, dir)?);
+    }
+    for (k, kind) in [
+        ("pre_install_script", ScriptKind::PreInst),
+        ("post_install_script", ScriptKind::PostInst),
+        ("pre_uninstall_script", ScriptKind::PreRm),
+        ("post_uninstall_script", ScriptKind::PostRm),
+    ] {
+        if let Some(v) = string(k)? {
+            // cargo-generate-rpm takes a file path or the script itself.
+            let src = if dir.join(&v).is_file() {
+                ScriptSource::File(PathBuf::from(v))
+            } else {
+                ScriptSource::Inline(v)
+            };
+            out.scripts.insert(kind, src);
+        }
+    }
+    let deps = |k: &str| -> Result<Vec<String>, ConfigError> {
+        match table.get(k) {
+            None => Ok(Vec::new()),
+            Some(Value::Table(t)) => t
+                .iter()
+                .map(|(name, req)| match req.as_str().map(str::trim) {
+                    Some("*" | "") => Ok(name.clone()),
+                    Some(req) => Ok(format!("{name} ({req})")),
+                    None => Err(value_err(
+                        path,
+                        key(k),
+                        format!("`{name}`: expected a version requirement such as \">= 1.0\" or \"*\""),
+                    )),
+                })
+                .collect(),
+            Some(_) => Err(value_err(
+                path,
+                key(k),
+                "expected a table of name = \"version requirement\"",
+            )),
+        }
+    };
+    if [
+        "requires",
+        "conflicts",
+        "obsoletes",
+        "provides",
+        "recommends",
+        "suggests",
+    ]
+    .iter()
+    .any(|k| table.contains_key(*k))
+    {
+        out.relations = Some(Relations {
+            depends: deps("requires")?,
+            conflicts: deps("conflicts")?,
+            obsoletes: deps("obsoletes")?,
+            provides: deps("provides")?,
+            recommends: deps("recommends")?,
+            suggests: deps("suggests")?,
+            ..Relations::default()
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod wharf_toml;
 
 use std::path::{Path, PathBuf};
 
-pub use template::{FileTemplate, PackageTemplate, ResolveError};
+pub use template::{EntryTemplate, FileTemplate, PackageTemplate, ResolveError, ScriptSource};
 pub use wharf_toml::init_template;
 
 /// Repository compression choice for .deb members.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wharf_core::{
-    Arch, Content, FileEntry, FileKind, InstallPath, PackageMeta, PackageName, PackageSpec, ScriptKind,
-    Version,
+    Arch, Content, FileEntry, FileKind, InstallPath, Owner, PackageMeta, PackageName, PackageSpec,
+    ScriptKind, Version,
 };
 
 /// A file to install.
@@ -23,6 +23,19 @@ pub struct FileTemplate {
     pub config: bool,
     /// Where in the config this came from, for error messages (e.g. `package[0].files[2]`).
     pub origin: String,
+    /// Owner (`None`: root:root).
+    pub owner: Option<Owner>,
+}
+
+/// A directory or ghost file: a path the package owns without shipping content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryTemplate {
+    /// Path.
+    pub path: InstallPath,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner (`None`: root:root).
+    pub owner: Option<Owner>,
 }
 
 /// A package as configured.
@@ -42,10 +55,21 @@ pub struct PackageTemplate {
     pub generated: Vec<(InstallPath, Vec<u8>)>,
     /// Symlinks: path → target.
     pub symlinks: Vec<(InstallPath, String)>,
-    /// Empty directories.
-    pub dirs: Vec<(InstallPath, u32)>,
-    /// Maintainer scripts (files relative to the project directory).
-    pub scripts: BTreeMap<ScriptKind, PathBuf>,
+    /// Directories the package owns.
+    pub dirs: Vec<EntryTemplate>,
+    /// Ghost files (rpm `%ghost`; left out of formats without the concept).
+    pub ghosts: Vec<EntryTemplate>,
+    /// Maintainer scripts.
+    pub scripts: BTreeMap<ScriptKind, ScriptSource>,
+}
+
+/// Where a maintainer script comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptSource {
+    /// A file, relative to the project directory.
+    File(PathBuf),
+    /// Text written in the configuration.
+    Inline(String),
 }
 
 /// Why a template could not be resolved for a target.
@@ -125,6 +149,7 @@ impl PackageTemplate {
                     config: f.config,
                 },
                 mode: f.mode,
+                owner: f.owner.clone(),
             });
         }
         for (dst, bytes) in &self.generated {
@@ -136,6 +161,7 @@ impl PackageTemplate {
                         config: false,
                     },
                     mode: 0o644,
+                    owner: None,
                 });
             }
         }
@@ -146,25 +172,34 @@ impl PackageTemplate {
                     target: target.clone(),
                 },
                 mode: 0o777,
+                owner: None,
             });
         }
-        for (path, mode) in &self.dirs {
-            files.push(FileEntry {
-                path: path.clone(),
-                kind: FileKind::Dir,
-                mode: *mode,
-            });
+        for (entries, kind) in [(&self.dirs, FileKind::Dir), (&self.ghosts, FileKind::Ghost)] {
+            for e in entries {
+                files.push(FileEntry {
+                    path: e.path.clone(),
+                    kind: kind.clone(),
+                    mode: e.mode,
+                    owner: e.owner.clone(),
+                });
+            }
         }
         let mut scripts = BTreeMap::new();
         for (kind, src) in &self.scripts {
-            let path = project_dir.join(src);
-            let bytes = std::fs::read(&path).map_err(|_| {
-                missing(
-                    &format!("scripts.{}", kind.deb_name()),
-                    path.clone(),
-                    "; fix the path".into(),
-                )
-            })?;
+            let bytes = match src {
+                ScriptSource::Inline(text) => text.clone().into_bytes(),
+                ScriptSource::File(src) => {
+                    let path = project_dir.join(src);
+                    std::fs::read(&path).map_err(|_| {
+                        missing(
+                            &format!("scripts.{}", kind.deb_name()),
+                            path.clone(),
+                            "; fix the path".into(),
+                        )
+                    })?
+                }
+            };
             scripts.insert(*kind, bytes);
         }
         Ok(PackageSpec {

@@ -4,9 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use wharf_core::{Family, InstallPath, PackageMeta, PackageName, Relations, ScriptKind, Version};
+use wharf_core::{
+    ChangelogEntry, Family, InstallPath, Owner, PackageMeta, PackageName, Relations, ScriptKind, Version,
+};
 
-use crate::template::{FileTemplate, PackageTemplate, copyright_file, parse_mode};
+use crate::template::{
+    EntryTemplate, FileTemplate, PackageTemplate, ScriptSource, copyright_file, parse_mode,
+};
 use crate::{
     AptConfig, ConfigError, DebCompression, FormatChoice, MetadataCompression, Project, PublishConfig,
     RpmCompression, RpmConfig, value_err,
@@ -26,6 +30,8 @@ struct File {
     apt: AptSection,
     #[serde(default)]
     publish: PublishSection,
+    #[serde(default)]
+    changelog: Vec<ChangelogSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +74,8 @@ pub(crate) struct RelationsSection {
     pub replaces: Vec<String>,
     #[serde(default)]
     pub provides: Vec<String>,
+    #[serde(default)]
+    pub obsoletes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +95,9 @@ struct PackageSection {
     #[serde(default)]
     symlinks: Vec<SymlinkSection>,
     #[serde(default)]
-    dirs: Vec<DirSection>,
+    dirs: Vec<PathSection>,
+    #[serde(default)]
+    ghosts: Vec<PathSection>,
     #[serde(default)]
     scripts: ScriptsSection,
     /// Relations for rpm, replacing the Debian-named ones (`depends = ["glibc"]`).
@@ -102,6 +112,8 @@ struct FileSection {
     mode: Option<String>,
     #[serde(default)]
     config: bool,
+    user: Option<String>,
+    group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,9 +125,20 @@ struct SymlinkSection {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DirSection {
+struct PathSection {
     path: String,
     mode: Option<String>,
+    user: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangelogSection {
+    version: String,
+    date: String,
+    author: Option<String>,
+    changes: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +200,7 @@ impl RelationsSection {
             breaks: self.breaks,
             replaces: self.replaces,
             provides: self.provides,
+            obsoletes: self.obsoletes,
         }
     }
 }
@@ -241,6 +265,7 @@ pub(crate) fn load(
     } else {
         file.package
     };
+    let changelog = changelog_entries(path, &file.changelog, &p.maintainer)?;
     let mut packages: Vec<PackageTemplate> = Vec::new();
     for (i, s) in sections.into_iter().enumerate() {
         let key = |k: &str| format!("package[{i}].{k}");
@@ -280,12 +305,14 @@ pub(crate) fn load(
                 None if dst.as_str().contains("/bin/") || dst.as_str().contains("/sbin/") => 0o755,
                 None => 0o644,
             };
+            let owner = owner(path, &origin, f.user.as_deref(), f.group.as_deref())?;
             files.push(FileTemplate {
                 src: f.src,
                 dst,
                 mode,
                 config: f.config,
                 origin,
+                owner,
             });
         }
         let mut symlinks = Vec::new();
@@ -301,22 +328,8 @@ pub(crate) fn load(
             }
             symlinks.push((p, l.target));
         }
-        let mut dirs = Vec::new();
-        for (j, d) in s.dirs.into_iter().enumerate() {
-            let p = InstallPath::parse(&d.path)
-                .map_err(|e| value_err(path, key(&format!("dirs[{j}].path")), format!("{e}")))?;
-            let mode = match &d.mode {
-                Some(m) => parse_mode(m).ok_or_else(|| {
-                    value_err(
-                        path,
-                        key(&format!("dirs[{j}].mode")),
-                        "write the mode as octal text, e.g. \"0755\"",
-                    )
-                })?,
-                None => 0o755,
-            };
-            dirs.push((p, mode));
-        }
+        let dirs = path_entries(path, &key("dirs"), &s.dirs, 0o755)?;
+        let ghosts = path_entries(path, &key("ghosts"), &s.ghosts, 0o644)?;
         let mut scripts = BTreeMap::new();
         for (kind, v) in [
             (ScriptKind::PreInst, s.scripts.preinst),
@@ -325,7 +338,7 @@ pub(crate) fn load(
             (ScriptKind::PostRm, s.scripts.postrm),
         ] {
             if let Some(v) = v {
-                scripts.insert(kind, v);
+                scripts.insert(kind, ScriptSource::File(v));
             }
         }
         let generated = match &p.license {
@@ -360,11 +373,13 @@ pub(crate) fn load(
                     .map(|r| (Family::Rpm, r.into_relations()))
                     .into_iter()
                     .collect(),
+                changelog: changelog.clone(),
             },
             files,
             generated,
             symlinks,
             dirs,
+            ghosts,
             scripts,
         });
     }
@@ -399,6 +414,87 @@ pub(crate) fn load(
         },
         warnings: Vec::new(),
     })
+}
+
+/// An owner from optional `user`/`group` keys (both default to root).
+fn owner(
+    path: &Path,
+    origin: &str,
+    user: Option<&str>,
+    group: Option<&str>,
+) -> Result<Option<Owner>, ConfigError> {
+    if user.is_none() && group.is_none() {
+        return Ok(None);
+    }
+    Owner::new(user.unwrap_or("root"), group.unwrap_or("root"))
+        .map(|o| if o.is_root() { None } else { Some(o) })
+        .map_err(|e| value_err(path, format!("{origin}.user"), format!("{e}")))
+}
+
+/// `[[package.dirs]]` / `[[package.ghosts]]` entries.
+fn path_entries(
+    path: &Path,
+    key: &str,
+    list: &[PathSection],
+    default_mode: u32,
+) -> Result<Vec<EntryTemplate>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(j, d)| {
+            let origin = format!("{key}[{j}]");
+            let p = InstallPath::parse(&d.path)
+                .map_err(|e| value_err(path, format!("{origin}.path"), format!("{e}")))?;
+            let mode = match &d.mode {
+                Some(m) => parse_mode(m).ok_or_else(|| {
+                    value_err(
+                        path,
+                        format!("{origin}.mode"),
+                        "write the mode as octal text, e.g. \"0755\"",
+                    )
+                })?,
+                None => default_mode,
+            };
+            Ok(EntryTemplate {
+                path: p,
+                mode,
+                owner: owner(path, &origin, d.user.as_deref(), d.group.as_deref())?,
+            })
+        })
+        .collect()
+}
+
+/// `[[changelog]]` entries, newest first as written; dates are `YYYY-MM-DD` (midnight UTC).
+fn changelog_entries(
+    path: &Path,
+    list: &[ChangelogSection],
+    maintainer: &str,
+) -> Result<Vec<ChangelogEntry>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let date = chrono::NaiveDate::parse_from_str(&c.date, "%Y-%m-%d").map_err(|_| {
+                value_err(
+                    path,
+                    format!("changelog[{i}].date"),
+                    "write the date as YYYY-MM-DD",
+                )
+            })?;
+            let time = date.and_hms_opt(0, 0, 0).map_or(0, |d| d.and_utc().timestamp());
+            if c.changes.is_empty() {
+                return Err(value_err(
+                    path,
+                    format!("changelog[{i}].changes"),
+                    "list at least one change",
+                ));
+            }
+            Ok(ChangelogEntry {
+                version: c.version.clone(),
+                author: c.author.clone().unwrap_or_else(|| maintainer.to_owned()),
+                time,
+                changes: c.changes.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A commented `wharf.toml` for a project called `name` with binaries `bins`.

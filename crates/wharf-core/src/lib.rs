@@ -17,7 +17,8 @@ pub mod version;
 pub use arch::{Arch, TargetArch};
 pub use name::PackageName;
 pub use spec::{
-    Content, Family, FileEntry, FileKind, InstallPath, PackageMeta, PackageSpec, Relations, ScriptKind,
+    ChangelogEntry, Content, Family, FileEntry, FileKind, InstallPath, Owner, PackageMeta, PackageSpec,
+    Relations, ScriptKind,
 };
 pub use time::SourceDate;
 pub use version::{DebVersion, Version};

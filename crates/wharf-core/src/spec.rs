@@ -98,6 +98,48 @@ pub enum FileKind {
         /// The link target, as written.
         target: String,
     },
+    /// A file the package owns but does not ship (rpm `%ghost`: logs, caches); formats without the
+    /// concept leave it out.
+    Ghost,
+}
+
+/// The owner of an installed file, by name (resolved on the target system).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// User name.
+    pub user: String,
+    /// Group name.
+    pub group: String,
+}
+
+impl Owner {
+    /// Validates `user` and `group` as POSIX-portable names (`[a-z_][a-z0-9_-]*`, at most 32 characters).
+    pub fn new(user: &str, group: &str) -> Result<Self, Invalid> {
+        for (what, v) in [("user name", user), ("group name", group)] {
+            let ok = !v.is_empty()
+                && v.len() <= 32
+                && v.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && v.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            if !ok {
+                return Err(Invalid::new(
+                    what,
+                    v,
+                    "use lower-case letters, digits, `_` and `-`, starting with a letter",
+                ));
+            }
+        }
+        Ok(Self {
+            user: user.to_owned(),
+            group: group.to_owned(),
+        })
+    }
+
+    /// Whether this is root:root (the default).
+    #[must_use]
+    pub fn is_root(&self) -> bool {
+        self.user == "root" && self.group == "root"
+    }
 }
 
 /// One entry of a package's payload. Owned by root.
@@ -109,6 +151,8 @@ pub struct FileEntry {
     pub kind: FileKind,
     /// Permission bits (e.g. 0o755); ignored for symlinks.
     pub mode: u32,
+    /// Owner; `None` is root:root.
+    pub owner: Option<Owner>,
 }
 
 /// Maintainer scripts, named as dpkg names them; each family maps them to its own hooks.
@@ -159,6 +203,8 @@ pub struct Relations {
     pub replaces: Vec<String>,
     /// `Provides`.
     pub provides: Vec<String>,
+    /// rpm `Obsoletes` (Debian expresses this with `Replaces` + `Conflicts`; .deb leaves it out).
+    pub obsoletes: Vec<String>,
 }
 
 impl Relations {
@@ -203,6 +249,21 @@ pub struct PackageMeta {
     /// Per-family replacements for `relations` (package names differ between distributions: `libc6`
     /// on Debian is `glibc` on Fedora).
     pub family_relations: BTreeMap<Family, Relations>,
+    /// Changelog, newest first.
+    pub changelog: Vec<ChangelogEntry>,
+}
+
+/// One release's changelog entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangelogEntry {
+    /// The version it describes.
+    pub version: String,
+    /// `Name <email>`.
+    pub author: String,
+    /// When (Unix seconds).
+    pub time: i64,
+    /// One line per change.
+    pub changes: Vec<String>,
 }
 
 impl PackageMeta {

@@ -23,6 +23,7 @@ pub enum EntryType {
 pub struct TarWriter<W: Write> {
     out: W,
     written: u64,
+    owner: (String, String),
 }
 
 fn octal(field: &mut [u8], value: u64) {
@@ -46,7 +47,17 @@ fn octal(field: &mut [u8], value: u64) {
 impl<W: Write> TarWriter<W> {
     /// A writer over `out`.
     pub fn new(out: W) -> Self {
-        Self { out, written: 0 }
+        Self {
+            out,
+            written: 0,
+            owner: ("root".into(), "root".into()),
+        }
+    }
+
+    /// The user and group names written for the following entries (uid/gid stay 0; dpkg resolves the
+    /// names on the target system). `root`/`root` by default.
+    pub fn set_owner(&mut self, user: &str, group: &str) {
+        self.owner = (user.to_owned(), group.to_owned());
     }
 
     fn raw(&mut self, data: &[u8]) -> io::Result<()> {
@@ -82,8 +93,9 @@ impl<W: Write> TarWriter<W> {
         h[156] = typ;
         h[157..157 + link.len().min(100)].copy_from_slice(&link[..link.len().min(100)]);
         h[257..265].copy_from_slice(b"ustar  \0");
-        h[265..269].copy_from_slice(b"root");
-        h[297..301].copy_from_slice(b"root");
+        let (user, group) = (self.owner.0.as_bytes(), self.owner.1.as_bytes());
+        h[265..265 + user.len().min(31)].copy_from_slice(&user[..user.len().min(31)]);
+        h[297..297 + group.len().min(31)].copy_from_slice(&group[..group.len().min(31)]);
         h[148..156].fill(b' ');
         let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
         let s = format!("{sum:06o}\0 ");

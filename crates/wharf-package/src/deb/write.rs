@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 
 use md5::{Digest, Md5};
 use wharf_core::deb822::{self, Paragraph};
-use wharf_core::{Content, FileKind, PackageSpec, ScriptKind, SourceDate};
+use wharf_core::{Content, FileKind, Owner, PackageSpec, ScriptKind, SourceDate};
 
 use crate::compress::{self, Compression, Profile};
 use crate::tar::TarWriter;
@@ -24,52 +24,58 @@ pub struct DebOptions {
 /// One payload entry after parent directories are filled in, in archive order.
 enum Node<'a> {
     Dir,
-    File {
-        content: &'a Content,
-        mode: u32,
-        config: bool,
-    },
-    Symlink {
-        target: &'a str,
-    },
+    File { content: &'a Content, config: bool },
+    Symlink { target: &'a str },
 }
 
-fn plan(spec: &PackageSpec) -> Result<BTreeMap<String, (Node<'_>, u32)>, PackageError> {
-    let mut nodes: BTreeMap<String, (Node<'_>, u32)> = BTreeMap::new();
+/// A node with its permission bits and owner.
+struct Planned<'a> {
+    node: Node<'a>,
+    mode: u32,
+    owner: Option<&'a Owner>,
+}
+
+fn plan(spec: &PackageSpec) -> Result<BTreeMap<String, Planned<'_>>, PackageError> {
+    let mut nodes: BTreeMap<String, Planned<'_>> = BTreeMap::new();
     for entry in &spec.files {
-        for dir in entry.path.ancestors() {
-            nodes
-                .entry(format!("./{}/", dir.relative()))
-                .or_insert((Node::Dir, 0o755));
-        }
+        let rel = entry.path.relative();
         let (key, node) = match &entry.kind {
-            FileKind::Dir => (format!("./{}/", entry.path.relative()), Node::Dir),
+            // dpkg has no ghost files: the package does not ship them.
+            FileKind::Ghost => continue,
+            FileKind::Dir => (format!("./{rel}/"), Node::Dir),
             FileKind::File { content, config } => (
-                format!("./{}", entry.path.relative()),
+                format!("./{rel}"),
                 Node::File {
                     content,
-                    mode: entry.mode,
                     config: *config,
                 },
             ),
-            FileKind::Symlink { target } => {
-                (format!("./{}", entry.path.relative()), Node::Symlink { target })
-            }
+            FileKind::Symlink { target } => (format!("./{rel}"), Node::Symlink { target }),
         };
-        let mode = entry.mode;
+        for dir in entry.path.ancestors() {
+            nodes.entry(format!("./{}/", dir.relative())).or_insert(Planned {
+                node: Node::Dir,
+                mode: 0o755,
+                owner: None,
+            });
+        }
+        let planned = Planned {
+            node,
+            mode: entry.mode,
+            owner: entry.owner.as_ref(),
+        };
         match nodes.get(&key) {
-            // An explicit directory entry refines an implied one (its mode wins).
-            Some((Node::Dir, _)) if matches!(node, Node::Dir) => {
-                nodes.insert(key, (node, mode));
+            // An explicit directory entry refines an implied one (its mode and owner win).
+            Some(Planned { node: Node::Dir, .. }) if matches!(planned.node, Node::Dir) => {
+                nodes.insert(key, planned);
             }
             Some(_) => return Err(PackageError::Duplicate(entry.path.to_string())),
             None => {
                 // A file whose path is also some other entry's parent directory.
-                let as_dir = format!("{key}/");
-                if !key.ends_with('/') && nodes.contains_key(&as_dir) {
+                if !key.ends_with('/') && nodes.contains_key(&format!("{key}/")) {
                     return Err(PackageError::Duplicate(entry.path.to_string()));
                 }
-                nodes.insert(key, (node, mode));
+                nodes.insert(key, planned);
             }
         }
     }
@@ -107,7 +113,7 @@ fn open_content(content: &Content, clamp: u64) -> Result<(Box<dyn Read + '_>, u6
 }
 
 fn write_data(
-    nodes: &BTreeMap<String, (Node<'_>, u32)>,
+    nodes: &BTreeMap<String, Planned<'_>>,
     opts: DebOptions,
     out: &mut Vec<u8>,
 ) -> Result<DataSummary, PackageError> {
@@ -118,7 +124,11 @@ fn write_data(
     let mut conffiles = String::new();
     let mut installed_kib = 0u64;
     tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?;
-    for (name, (node, mode)) in nodes {
+    for (name, Planned { node, mode, owner }) in nodes {
+        match owner {
+            Some(o) => tar.set_owner(&o.user, &o.group),
+            None => tar.set_owner("root", "root"),
+        }
         match node {
             Node::Dir => {
                 tar.dir(name, *mode, clamp).map_err(PackageError::Write)?;
@@ -128,11 +138,7 @@ fn write_data(
                 tar.symlink(name, target, clamp).map_err(PackageError::Write)?;
                 installed_kib += 1;
             }
-            Node::File {
-                content,
-                mode,
-                config,
-            } => {
+            Node::File { content, config } => {
                 let (mut reader, size, mtime) = open_content(content, clamp)?;
                 let mut hashing = HashingReader {
                     inner: &mut reader,

@@ -88,4 +88,22 @@ mod tests {
         assert!(!inspect(&a[..]).unwrap().signed);
         assert!(inspect(&a[..200]).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+        /// Corrupted and truncated packages give an error, never a panic (flips land in the lead and headers,
+        /// where the parser works).
+        #[test]
+        fn reader_never_panics(flips in proptest::collection::vec((0usize..8192, 0u8..=255), 1..6), cut in 0usize..8192) {
+            let opts = RpmOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap(), key: None };
+            let mut rpm = Vec::new();
+            write_rpm(&spec(), opts, &mut rpm).unwrap();
+            let header_end = rpm.len().min(8192);
+            for (at, byte) in flips {
+                rpm[at % header_end] = byte;
+            }
+            rpm.truncate(rpm.len() - cut % rpm.len());
+            let _ = inspect(&rpm[..]);
+        }
+    }
 }

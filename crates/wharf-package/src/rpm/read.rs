@@ -163,6 +163,83 @@ fn deps(list: Result<Vec<rpm::Dependency>, rpm::Error>) -> Vec<RpmDependency> {
         .collect()
 }
 
+/// rpm's own limits on a header (`lib/header.c`: `HEADER_TAGS_MAX`, `HEADER_DATA_MAX`).
+const MAX_ENTRIES: u32 = 0xffff;
+const MAX_STORE: u32 = 0x0fff_ffff;
+
+fn read_exact(r: &mut impl Read, n: usize, into: &mut Vec<u8>) -> Result<(), PackageError> {
+    let start = into.len();
+    into.resize(start + n, 0);
+    r.read_exact(&mut into[start..]).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            bad("the file is truncated")
+        } else {
+            bad(e)
+        }
+    })
+}
+
+fn be32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Reads one header structure (rpm `format_header.md`: magic, entry count, store size, 16-byte entries,
+/// store) into `into`, checking every entry's type, bounds and string terminators, so the parser that
+/// follows only ever sees a well-formed header. Returns the store size.
+fn read_header(r: &mut impl Read, into: &mut Vec<u8>, which: &str) -> Result<usize, PackageError> {
+    let at = into.len();
+    read_exact(r, 16, into)?;
+    let h = &into[at..];
+    if h[..4] != [0x8e, 0xad, 0xe8, 0x01] {
+        return Err(bad(format!("the {which} header has no header magic")));
+    }
+    let (count, store) = (be32(&h[8..12]), be32(&h[12..16]));
+    if count == 0 || count > MAX_ENTRIES || store > MAX_STORE {
+        return Err(bad(format!(
+            "the {which} header declares {count} entries and {store} bytes, beyond rpm's limits"
+        )));
+    }
+    let index_at = into.len();
+    read_exact(r, count as usize * 16 + store as usize, into)?;
+    let (index, data) = into[index_at..].split_at(count as usize * 16);
+    let len = data.len() as u64;
+    for e in index.chunks_exact(16) {
+        let (ty, offset, n) = (
+            be32(&e[4..8]),
+            u64::from(be32(&e[8..12])),
+            u64::from(be32(&e[12..16])),
+        );
+        // Every entry's offset must lie in the store, whatever its type: the parser slices at it.
+        let fits = offset <= len
+            && match ty {
+                0 => true,
+                1 | 2 | 7 => offset + n <= len,
+                3 => offset + 2 * n <= len,
+                4 => offset + 4 * n <= len,
+                5 => offset + 8 * n <= len,
+                // `n` NUL-terminated strings must fit in the store (a STRING holds exactly one).
+                6 | 8 | 9 => {
+                    offset < len
+                        && (ty != 6 || n == 1)
+                        && data[offset as usize..]
+                            .iter()
+                            .filter(|b| **b == 0)
+                            .take(n as usize)
+                            .count() as u64
+                            == n
+                }
+                _ => false,
+            };
+        if !fits {
+            return Err(bad(format!(
+                "the {which} header has a corrupt entry (tag {})",
+                be32(&e[..4])
+            )));
+        }
+    }
+    Ok(store as usize)
+}
+
 /// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let mut hasher = Hasher::new();
@@ -170,10 +247,16 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
         inner: reader,
         hasher: &mut hasher,
     });
-    let meta = rpm::PackageMetadata::parse(&mut r).map_err(|e| match e {
-        rpm::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => bad("the file is truncated"),
-        e => bad(e),
-    })?;
+    // Lead, signature header (padded to 8 bytes), main header: validated here, then parsed.
+    let mut head = Vec::with_capacity(8192);
+    read_exact(&mut r, 96, &mut head)?;
+    if head[..4] != [0xed, 0xab, 0xee, 0xdb] {
+        return Err(bad("no rpm lead magic (this is not an .rpm file)"));
+    }
+    let sig_store = read_header(&mut r, &mut head, "signature")?;
+    read_exact(&mut r, (8 - sig_store % 8) % 8, &mut head)?;
+    read_header(&mut r, &mut head, "main")?;
+    let meta = rpm::PackageMetadata::parse(&mut &head[..]).map_err(bad)?;
     // Hash the rest: the payload is streamed through the hasher, never held.
     io::copy(&mut r, &mut io::sink()).map_err(|e| bad(format!("reading the payload: {e}")))?;
     drop(r);

@@ -81,6 +81,14 @@ fn dependency(clause: &str) -> Result<rpm::Dependency, PackageError> {
     })
 }
 
+/// Applies a file's owner (root:root when none).
+fn own(o: rpm::FileOptionsBuilder, owner: Option<&wharf_core::Owner>) -> rpm::FileOptionsBuilder {
+    match owner {
+        Some(owner) => o.user(owner.user.clone()).group(owner.group.clone()),
+        None => o,
+    }
+}
+
 /// Writes `spec` as a v4 .rpm into `out`. Deterministic for the same spec, inputs and options (Ed25519 and
 /// RSA signatures are deterministic too).
 pub fn write_rpm(spec: &PackageSpec, opts: RpmOptions<'_>, out: &mut impl Write) -> Result<(), PackageError> {
@@ -141,12 +149,28 @@ pub fn write_rpm(spec: &PackageSpec, opts: RpmOptions<'_>, out: &mut impl Write)
     for c in &r.provides {
         b.provides(dependency(c)?);
     }
+    for c in &r.obsoletes {
+        b.obsoletes(dependency(c)?);
+    }
+    for entry in &meta.changelog {
+        let text: Vec<String> = entry.changes.iter().map(|c| format!("- {c}")).collect();
+        let time = u32::try_from(entry.time)
+            .map_err(|_| bad(format!("changelog time {} out of range", entry.time)))?;
+        b.add_changelog_entry(
+            format!("{} - {}", entry.author, entry.version),
+            text.join("\n"),
+            time,
+        );
+    }
     let mode = |m: u32| u16::try_from(m & 0o7777).unwrap_or(0o644);
     for f in &spec.files {
         let dst = f.path.as_str();
         let res = match &f.kind {
             FileKind::File { content, config } => {
-                let mut o = rpm::FileOptions::new(dst).permissions(mode(f.mode));
+                let mut o = own(
+                    rpm::FileOptions::new(dst).permissions(mode(f.mode)),
+                    f.owner.as_ref(),
+                );
                 if *config {
                     o = o.config().noreplace();
                 }
@@ -166,8 +190,18 @@ pub fn write_rpm(spec: &PackageSpec, opts: RpmOptions<'_>, out: &mut impl Write)
                     Content::Bytes(bytes) => b.with_file_contents(bytes.clone(), o),
                 }
             }
-            FileKind::Dir => b.with_dir_entry(rpm::FileOptions::dir(dst).permissions(mode(f.mode))),
-            FileKind::Symlink { target } => b.with_symlink(rpm::FileOptions::symlink(dst, target.clone())),
+            FileKind::Dir => b.with_dir_entry(own(
+                rpm::FileOptions::dir(dst).permissions(mode(f.mode)),
+                f.owner.as_ref(),
+            )),
+            FileKind::Symlink { target } => b.with_symlink(own(
+                rpm::FileOptions::symlink(dst, target.clone()),
+                f.owner.as_ref(),
+            )),
+            FileKind::Ghost => b.with_ghost(own(
+                rpm::FileOptions::ghost(dst).permissions(mode(f.mode)),
+                f.owner.as_ref(),
+            )),
         };
         res.map_err(|e| match (&f.kind, e) {
             (

@@ -493,3 +493,188 @@ fn bad_rpm_input_is_refused_without_touching_the_repository() {
     );
     assert!(!dir.join("repo").exists());
 }
+
+#[test]
+fn owners_ghosts_obsoletes_and_changelog() {
+    if !require(&["rpm", "dpkg-deb"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    let text = fs::read_to_string(&cfg).unwrap().replace(
+        "config = true\n",
+        "config = true\nuser = \"root\"\ngroup = \"adm\"\nmode = \"0640\"\n\n[[package.ghosts]]\npath = \"/var/log/demo.log\"\n\n[package.rpm]\nobsoletes = [\"demo-legacy (< 1.0)\"]\n",
+    ) + "\n[[changelog]]\nversion = \"1.0.0\"\ndate = \"2026-11-01\"\nchanges = [\"First release.\", \"Ships a conffile.\"]\n";
+    fs::write(&cfg, text).unwrap();
+    wharf_run(
+        dir,
+        &[
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "rpm",
+            "--format",
+            "deb",
+            "-o",
+            "out",
+        ],
+    )
+    .success();
+    let rpm_file = find(&dir.join("out"), "demo-1.0.0");
+    let q = |args: &[&str]| {
+        run(Command::new("rpm")
+            .args(["-qp", "--nosignature"])
+            .args(args)
+            .arg(&rpm_file))
+        .success()
+        .stdout
+    };
+    let dump = q(&["--dump"]);
+    assert!(
+        dump.lines()
+            .any(|l| l.starts_with("/etc/demo/demo.conf ") && l.contains(" root adm ")),
+        "{dump}"
+    );
+    let ghosts = q(&["--qf", "[%{FILENAMES} %{FILEFLAGS:fflags}\\n]"]);
+    assert!(
+        ghosts.contains("/var/log/demo.log g"),
+        "ghost flag missing:\n{ghosts}"
+    );
+    assert!(
+        ghosts.contains("/etc/demo/demo.conf cn"),
+        "config(noreplace) missing:\n{ghosts}"
+    );
+    assert!(q(&["--obsoletes"]).contains("demo-legacy < 1.0"));
+    let log = q(&["--changelog"]);
+    assert!(
+        log.contains("Demo Maintainer <demo@example.org> - 1.0.0") && log.contains("- Ships a conffile."),
+        "{log}"
+    );
+    let deb = crate::find_deb(&dir.join("out"), "demo");
+    let contents = run(Command::new("dpkg-deb").arg("--contents").arg(&deb))
+        .success()
+        .stdout;
+    assert!(
+        contents
+            .lines()
+            .any(|l| l.starts_with("-rw-r----- root/adm") && l.ends_with("./etc/demo/demo.conf")),
+        "{contents}"
+    );
+    assert!(
+        !contents.contains("demo.log"),
+        "a ghost file reached the .deb:\n{contents}"
+    );
+}
+
+#[test]
+fn cargo_generate_rpm_metadata_zero_config() {
+    if !require(&["rpm"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let proj = dir.join("proj");
+    write(
+        &proj.join("Cargo.toml"),
+        r#"[package]
+name = "genrpm"
+version = "2.1.0"
+edition = "2021"
+authors = ["Gen <gen@example.org>"]
+description = "Configured through cargo-generate-rpm metadata"
+license = "MIT"
+
+[package.metadata.generate-rpm]
+release = "3"
+assets = [
+    { source = "target/release/genrpm", dest = "/usr/bin/genrpm", mode = "755" },
+    { source = "genrpm.conf", dest = "/etc/genrpm.conf", mode = "600", config = "noreplace", user = "root", group = "wheel" },
+]
+post_install_script = "echo genrpm installed"
+requires = { filesystem = ">= 3", bash = "*" }
+obsoletes = { genrpm-old = "< 2" }
+auto-req = "no"
+"#,
+    );
+    write(&proj.join("src/main.rs"), "fn main() {}\n");
+    write(&proj.join("target/release/genrpm"), "#!/bin/sh\n");
+    write(&proj.join("genrpm.conf"), "x=1\n");
+    let out = wharf_run(&proj, &["package", "--format", "rpm", "-o", "../out"]).success();
+    assert!(
+        out.stderr.contains("generate-rpm.auto-req") && out.stderr.contains("ignored"),
+        "{}",
+        out.stderr
+    );
+    let rpm_file = find(&dir.join("out"), "genrpm-2.1.0-3.");
+    let q = |args: &[&str]| {
+        run(Command::new("rpm")
+            .args(["-qp", "--nosignature"])
+            .args(args)
+            .arg(&rpm_file))
+        .success()
+        .stdout
+    };
+    let requires = q(&["--requires"]);
+    assert!(
+        requires.contains("filesystem >= 3") && requires.contains("bash\n"),
+        "{requires}"
+    );
+    assert!(q(&["--obsoletes"]).contains("genrpm-old < 2"));
+    assert!(q(&["--scripts"]).contains("echo genrpm installed"));
+    let dump = q(&["--dump"]);
+    assert!(
+        dump.lines()
+            .any(|l| l.starts_with("/etc/genrpm.conf ") && l.contains(" root wheel ")),
+        "{dump}"
+    );
+    assert!(dump.lines().any(|l| l.starts_with("/usr/bin/genrpm ")), "{dump}");
+}
+
+#[test]
+fn dnf_and_zypper_read_zstd_metadata() {
+    if !require(&["dnf", "zypper", "rpmkeys"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    let text = fs::read_to_string(&cfg).unwrap()
+        + "\n[rpm]\nmetadata-compression = \"zstd\"\nrepos = [\"el-10-x86_64\"]\n";
+    fs::write(&cfg, text).unwrap();
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "keys"]).success();
+    wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "rpm",
+            "--to",
+            "repo",
+            "--key",
+            "keys/secret.asc",
+        ],
+    )
+    .success();
+    let repo = dir.join("repo");
+    let repomd = fs::read_to_string(repo.join("el-10-x86_64/repodata/repomd.xml")).unwrap();
+    assert!(
+        repomd.contains("-primary.xml.zst\"") && !repomd.contains(".xml.gz"),
+        "{repomd}"
+    );
+    let url = format!("file://{}/el-10-x86_64", repo.display());
+    let dnf = Dnf::new(
+        &dir.join("dnf"),
+        &url,
+        &format!("file://{}/RPM-GPG-KEY-demo", repo.display()),
+    );
+    dnf.run(&["install", "demo-data"]).success();
+    assert!(dnf.root().join("usr/share/demo-data/example.conf").is_file());
+    let z = Zypper::new(&dir.join("zypper"), &url, &repo.join("RPM-GPG-KEY-demo"));
+    z.run(&["refresh"]).success();
+    z.run(&["install", "--no-recommends", "demo-data"]).success();
+    assert!(z.root().join("usr/share/demo-data/example.conf").is_file());
+}
