@@ -64,9 +64,6 @@ mod tests {
                 info.requires
             );
             assert!(info.files.iter().any(|f| f.path == "/etc/hello.conf"));
-            if let Ok(dir) = std::env::var("WHARF_DUMP_RPM") {
-                std::fs::write(format!("{dir}/hello-{c:?}.rpm"), &a).unwrap();
-            }
         }
     }
 

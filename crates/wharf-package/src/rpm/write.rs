@@ -127,6 +127,10 @@ pub fn write_rpm(spec: &PackageSpec, opts: RpmOptions<'_>, out: &mut impl Write)
     if evr.epoch > 0 {
         b.epoch(evr.epoch);
     }
+    if opts.compression == Compression::Xz {
+        // rpm ≥ 4.6 reads xz payloads; older ones then fail on this requirement, not on a corrupt payload.
+        b.requires(rpm::Dependency::rpmlib("PayloadIsXz", "5.2-1"));
+    }
     if let Some(url) = &meta.homepage {
         b.url(url.clone());
     }

@@ -209,6 +209,11 @@ fn dnf_and_zypper_install_from_the_repository() {
                 && dnf.root().join("usr/share/demo-data/example.conf").is_file()
         );
         assert!(dnf.root().join("etc/demo/demo.conf").is_file());
+        // The nFPM-built package (signed on publish with --sign) came in as demo's /bin/sh provider.
+        assert!(
+            dnf.root().join("usr/bin/shstub").is_file(),
+            "{name}: the nFPM package was not installed"
+        );
         // The unsigned nFPM package is refused by gpgcheck=1.
         let refused = dnf.run(&["install", "peer"]);
         assert!(
@@ -233,13 +238,19 @@ fn dnf_and_zypper_install_from_the_repository() {
             "{}",
             refresh.all()
         );
-        let install = z.run(&["install", "--no-recommends", "demo-data"]).success();
+        let install = z
+            .run(&["install", "--no-recommends", "demo-data", "shstub"])
+            .success();
         assert!(
             install.all().contains("Installing: demo-data-1.0.0-1.noarch"),
             "{}",
             install.all()
         );
         assert!(z.root().join("usr/share/demo-data/example.conf").is_file());
+        assert!(
+            z.root().join("usr/bin/shstub").is_file(),
+            "{name}: zypper did not install the nFPM package"
+        );
         let refused = z.run(&["install", "--no-recommends", "peer"]);
         assert!(
             !refused.ok,
