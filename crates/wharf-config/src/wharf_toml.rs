@@ -294,17 +294,13 @@ pub(crate) fn load(
             })?;
             let dst = InstallPath::parse(&dst)
                 .map_err(|e| value_err(path, format!("{origin}.dst"), format!("{e}")))?;
-            let mode = match &f.mode {
-                Some(m) => parse_mode(m).ok_or_else(|| {
-                    value_err(
-                        path,
-                        format!("{origin}.mode"),
-                        "write the mode as octal text, e.g. \"0755\"",
-                    )
-                })?,
-                None if dst.as_str().contains("/bin/") || dst.as_str().contains("/sbin/") => 0o755,
-                None => 0o644,
-            };
+            let executable = dst.as_str().contains("/bin/") || dst.as_str().contains("/sbin/");
+            let mode = mode(
+                path,
+                &origin,
+                f.mode.as_deref(),
+                if executable { 0o755 } else { 0o644 },
+            )?;
             let owner = owner(path, &origin, f.user.as_deref(), f.group.as_deref())?;
             files.push(FileTemplate {
                 src: f.src,
@@ -416,6 +412,20 @@ pub(crate) fn load(
     })
 }
 
+/// A `mode` key (octal text such as `"0755"`), or `default` when absent.
+fn mode(path: &Path, origin: &str, text: Option<&str>, default: u32) -> Result<u32, ConfigError> {
+    match text {
+        None => Ok(default),
+        Some(m) => parse_mode(m).ok_or_else(|| {
+            value_err(
+                path,
+                format!("{origin}.mode"),
+                "write the mode as octal text, e.g. \"0755\"",
+            )
+        }),
+    }
+}
+
 /// An owner from optional `user`/`group` keys (both default to root).
 fn owner(
     path: &Path,
@@ -444,16 +454,7 @@ fn path_entries(
             let origin = format!("{key}[{j}]");
             let p = InstallPath::parse(&d.path)
                 .map_err(|e| value_err(path, format!("{origin}.path"), format!("{e}")))?;
-            let mode = match &d.mode {
-                Some(m) => parse_mode(m).ok_or_else(|| {
-                    value_err(
-                        path,
-                        format!("{origin}.mode"),
-                        "write the mode as octal text, e.g. \"0755\"",
-                    )
-                })?,
-                None => default_mode,
-            };
+            let mode = mode(path, &origin, d.mode.as_deref(), default_mode)?;
             Ok(EntryTemplate {
                 path: p,
                 mode,

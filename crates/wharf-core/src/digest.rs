@@ -86,3 +86,24 @@ impl Checksums {
 pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(Md5::digest(data))
 }
+
+/// A reader that feeds everything read through it to a [`Hasher`]: one pass both parses and hashes a file.
+pub struct HashingReader<'a, R: Read> {
+    inner: R,
+    hasher: &'a mut Hasher,
+}
+
+impl<'a, R: Read> HashingReader<'a, R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, hasher: &'a mut Hasher) -> Self {
+        Self { inner, hasher }
+    }
+}
+
+impl<R: Read> Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

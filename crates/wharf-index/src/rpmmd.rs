@@ -218,14 +218,14 @@ pub fn primary(records: &[&RpmRecord]) -> String {
     o
 }
 
-/// `filelists.xml`.
-#[must_use]
-pub fn filelists(records: &[&RpmRecord]) -> String {
+/// A per-package document (`filelists.xml`, `other.xml`): root element `root` in namespace `ns`, one
+/// `<package pkgid name arch>` with its `<version/>` per record, then what `body` writes.
+fn per_package(records: &[&RpmRecord], root: &str, ns: &str, body: impl Fn(&mut String, &RpmInfo)) -> String {
     let mut o = String::new();
     o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         o,
-        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\" packages=\"{}\">",
+        "<{root} xmlns=\"http://linux.duke.edu/metadata/{ns}\" packages=\"{}\">",
         records.len()
     );
     for r in records {
@@ -238,35 +238,27 @@ pub fn filelists(records: &[&RpmRecord]) -> String {
             esc(&i.arch)
         );
         let _ = writeln!(o, "  {}", version_tag(i));
-        for f in &i.files {
-            file_line(&mut o, f, "  ");
-        }
+        body(&mut o, i);
         o.push_str("</package>\n");
     }
-    o.push_str("</filelists>\n");
+    let _ = writeln!(o, "</{root}>");
     o
 }
 
-/// `other.xml` (changelogs).
+/// `filelists.xml`: every file of every package.
+#[must_use]
+pub fn filelists(records: &[&RpmRecord]) -> String {
+    per_package(records, "filelists", "filelists", |o, i| {
+        for f in &i.files {
+            file_line(o, f, "  ");
+        }
+    })
+}
+
+/// `other.xml`: changelogs.
 #[must_use]
 pub fn other(records: &[&RpmRecord]) -> String {
-    let mut o = String::new();
-    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        o,
-        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\" packages=\"{}\">",
-        records.len()
-    );
-    for r in records {
-        let i = &r.info;
-        let _ = writeln!(
-            o,
-            "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
-            i.checksums.sha256,
-            esc(&i.name),
-            esc(&i.arch)
-        );
-        let _ = writeln!(o, "  {}", version_tag(i));
+    per_package(records, "otherdata", "other", |o, i| {
         for (author, date, text) in &i.changelog {
             let _ = writeln!(
                 o,
@@ -275,10 +267,7 @@ pub fn other(records: &[&RpmRecord]) -> String {
                 esc(text)
             );
         }
-        o.push_str("</package>\n");
-    }
-    o.push_str("</otherdata>\n");
-    o
+    })
 }
 
 /// Builds the repository's metadata from its records (sorted by name, EVR, arch).

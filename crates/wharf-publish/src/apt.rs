@@ -57,14 +57,6 @@ pub fn inspect_debs(paths: &[PathBuf]) -> Result<Vec<IncomingDeb>, PublishError>
         .collect())
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct State {
-    format: u32,
-    generation: u64,
-    key_fingerprint: Option<String>,
-    suites: BTreeMap<String, Vec<AptRecord>>,
-}
-
 /// What a publish did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AptReport {
@@ -96,12 +88,11 @@ pub fn publish(
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let mut state: State = crate::load_state(store, STATE_KEY)?;
-    let fingerprint = crate::check_key(store, state.key_fingerprint.as_ref(), key)?;
+    let (mut state, fingerprint) = crate::Manifest::<AptRecord>::load(store, STATE_KEY, key)?;
 
     // Every pool path already published, in any suite, with its checksum.
     let published: BTreeMap<&str, &str> = state
-        .suites
+        .groups
         .values()
         .flatten()
         .map(|r| (r.filename.as_str(), r.checksums.sha256.as_str()))
@@ -132,7 +123,7 @@ pub fn publish(
             filename: pool.clone(),
             checksums: i.checksums.clone(),
         };
-        let records = state.suites.get(suite).map(Vec::as_slice).unwrap_or_default();
+        let records = state.groups.get(suite).map(Vec::as_slice).unwrap_or_default();
         if records
             .iter()
             .any(|r| r.filename == pool && r.component == component)
@@ -145,7 +136,7 @@ pub fn publish(
     let added: Vec<String> = new_records.iter().map(|r| r.filename.clone()).collect();
 
     // Same name/version/arch in the same suite+component replaces the old record (its pool path is the same).
-    let records = state.suites.entry(suite.to_owned()).or_default();
+    let records = state.groups.entry(suite.to_owned()).or_default();
     records.extend(new_records);
 
     let suite_settings = SuiteSettings {
@@ -174,10 +165,7 @@ pub fn publish(
     let keyring = public.to_binary()?;
     let armored = public.to_armored()?;
 
-    state.format = 1;
-    state.generation += 1;
-    state.key_fingerprint = Some(fingerprint.clone());
-    let state_bytes = crate::state_bytes(store, STATE_KEY, &state)?;
+    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
 
     // 1. Immutable blobs: packages, then content-addressed indexes.
     let mut writes = 0;

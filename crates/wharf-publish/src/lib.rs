@@ -12,6 +12,7 @@
 pub mod apt;
 pub mod rpmmd;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 
@@ -110,48 +111,66 @@ pub(crate) fn inspect_files<T>(
         .collect()
 }
 
-/// Loads a JSON state manifest, or a fresh one when the store has none.
-pub(crate) fn load_state<T: Default + serde::de::DeserializeOwned>(
-    store: &dyn Store,
-    key: &str,
-) -> Result<T, PublishError> {
-    match store.get(key)? {
-        None => Ok(T::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
+/// A repository kind's state manifest (`.wharf/<kind>/state.json`): every published record, grouped (by apt
+/// suite, by rpm repository), plus the generation counter and the fingerprint of the key that signs it.
+/// Index files are a pure function of it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Manifest<R> {
+    format: u32,
+    generation: u64,
+    key_fingerprint: Option<String>,
+    pub(crate) groups: BTreeMap<String, Vec<R>>,
+}
+
+impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
+    const FORMAT: u32 = 1;
+
+    /// Loads the manifest at `key` (empty when the store has none) and checks that `signer` is the key
+    /// the repository is signed with: clients trust only that one. Returns the signer's fingerprint.
+    pub(crate) fn load(
+        store: &dyn Store,
+        key: &str,
+        signer: &OpenPgpKey,
+    ) -> Result<(Self, String), PublishError> {
+        let manifest = match store.get(key)? {
+            None => Self {
+                format: Self::FORMAT,
+                generation: 0,
+                key_fingerprint: None,
+                groups: BTreeMap::new(),
+            },
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
+                store: store.describe(),
+                key: key.into(),
+                why: e.to_string(),
+            })?,
+        };
+        let given = signer.fingerprint();
+        match &manifest.key_fingerprint {
+            Some(existing) if *existing != given => Err(PublishError::KeyMismatch {
+                store: store.describe(),
+                existing: existing.clone(),
+                given,
+            }),
+            _ => Ok((manifest, given)),
+        }
+    }
+
+    /// Starts the next generation, signed by `fingerprint`, and serialises it for writing.
+    pub(crate) fn next_generation(
+        &mut self,
+        store: &dyn Store,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Vec<u8>, PublishError> {
+        self.format = Self::FORMAT;
+        self.generation += 1;
+        self.key_fingerprint = Some(fingerprint.to_owned());
+        serde_json::to_vec_pretty(self).map_err(|e| PublishError::State {
             store: store.describe(),
             key: key.into(),
             why: e.to_string(),
-        }),
-    }
-}
-
-/// Serialises a state manifest.
-pub(crate) fn state_bytes<T: serde::Serialize>(
-    store: &dyn Store,
-    key: &str,
-    state: &T,
-) -> Result<Vec<u8>, PublishError> {
-    serde_json::to_vec_pretty(state).map_err(|e| PublishError::State {
-        store: store.describe(),
-        key: key.into(),
-        why: e.to_string(),
-    })
-}
-
-/// A repository stays signed by one key: clients trust only that one.
-pub(crate) fn check_key(
-    store: &dyn Store,
-    recorded: Option<&String>,
-    key: &OpenPgpKey,
-) -> Result<String, PublishError> {
-    let given = key.fingerprint();
-    match recorded {
-        Some(existing) if *existing != given => Err(PublishError::KeyMismatch {
-            store: store.describe(),
-            existing: existing.clone(),
-            given,
-        }),
-        _ => Ok(given),
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 //! milliseconds between the two writes sees a signature mismatch and retries on its next refresh; the
 //! content-addressed `repodata/<sha256>-*.xml.*` files it points at always exist.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -96,14 +96,6 @@ pub fn inspect_rpms(paths: &[PathBuf]) -> Result<Vec<IncomingRpm>, PublishError>
         .collect())
 }
 
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct State {
-    format: u32,
-    generation: u64,
-    key_fingerprint: Option<String>,
-    repos: BTreeMap<String, Vec<RpmRecord>>,
-}
-
 /// What a publish did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RpmReport {
@@ -179,8 +171,7 @@ pub fn publish(
     }
 
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let mut state: State = crate::load_state(store, STATE_KEY)?;
-    let fingerprint = crate::check_key(store, state.key_fingerprint.as_ref(), key)?;
+    let (mut state, fingerprint) = crate::Manifest::<RpmRecord>::load(store, STATE_KEY, key)?;
 
     let mut uploads: Vec<(&IncomingRpm, String)> = Vec::new();
     let mut added = Vec::new();
@@ -193,7 +184,7 @@ pub fn publish(
         let location = format!("Packages/{letter}/{file}");
         for repo in into {
             let key_path = format!("{repo}/{location}");
-            let records = state.repos.entry((*repo).clone()).or_default();
+            let records = state.groups.entry((*repo).clone()).or_default();
             match records.iter().find(|r| r.location == location) {
                 Some(r) if r.info.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
                 Some(r) => {
@@ -220,8 +211,8 @@ pub fn publish(
     }
     // Repositories named but still without metadata get (empty) metadata too, so clients can use them.
     for repo in repos {
-        if !state.repos.contains_key(repo) || store.head(&format!("{repo}/repodata/repomd.xml"))?.is_none() {
-            state.repos.entry(repo.clone()).or_default();
+        if !state.groups.contains_key(repo) || store.head(&format!("{repo}/repodata/repomd.xml"))?.is_none() {
+            state.groups.entry(repo.clone()).or_default();
             touched.insert(repo.clone());
         }
     }
@@ -231,7 +222,7 @@ pub fn publish(
     let mut indexes = Vec::new();
     for repo in &touched {
         let records: Vec<&RpmRecord> = state
-            .repos
+            .groups
             .get(repo)
             .map(|v| v.iter().collect())
             .unwrap_or_default();
@@ -240,10 +231,7 @@ pub fn publish(
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
         indexes.push((repo, index, asc));
     }
-    state.format = 1;
-    state.generation += 1;
-    state.key_fingerprint = Some(fingerprint.clone());
-    let state_bytes = crate::state_bytes(store, STATE_KEY, &state)?;
+    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
 
     // 1. Immutable blobs: packages and content-addressed metadata.
     for (p, key_path) in &uploads {

@@ -291,28 +291,49 @@ pub fn sqv_cleartext(keyring: &Path, inrelease: &Path, scratch: &Path) -> Done {
         .arg(&data))
 }
 
-/// Builds a .deb with nFPM (the reference producer) containing one script at `/usr/bin/<name>` that
-/// prints `says`.
-pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
+/// Builds a package with nFPM (the reference producer): `/usr/bin/<name>`, a script printing `says`, with
+/// extra `provides`. rpm packages get release 1 (nFPM's rpm needs one); debs carry the version as given.
+fn nfpm(dir: &Path, packager: &str, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.sh"));
     write(&src, format!("#!/bin/sh\necho {says}\n"));
     let cfg = dir.join(format!("{name}-nfpm.yaml"));
+    let release = if packager == "rpm" { "release: 1\n" } else { "" };
+    let provides: String = provides.iter().map(|p| format!("  - {p}\n")).collect();
+    let provides = if provides.is_empty() {
+        String::new()
+    } else {
+        format!("provides:\n{provides}")
+    };
     write(
         &cfg,
         format!(
-            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\nmaintainer: Peer <peer@example.org>\ndescription: built by nFPM\nsection: utils\nlicense: MIT\ncontents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
+            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\n{release}maintainer: Peer <peer@example.org>\ndescription: built by nFPM\nsection: utils\nlicense: MIT\n{provides}contents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
             src.display()
         ),
     );
-    let out = dir.join("nfpm-out");
+    let out = dir.join(format!("nfpm-{packager}-out"));
     fs::create_dir_all(&out).unwrap();
     run(Command::new("nfpm")
-        .args(["pkg", "-p", "deb", "-f"])
+        .args(["pkg", "-p", packager, "-f"])
         .arg(&cfg)
         .arg("-t")
         .arg(&out))
     .success();
-    find_deb(&out, name)
+    fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == packager))
+        .unwrap_or_else(|| panic!("nfpm wrote no {name} {packager}"))
+}
+
+/// Builds a .deb with nFPM holding `/usr/bin/<name>` (printing `says`).
+pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
+    nfpm(dir, "deb", name, version, says, &[])
+}
+
+/// Builds an .rpm with nFPM holding `/usr/bin/<name>` (printing `says`), with extra `provides`.
+pub fn nfpm_rpm(dir: &Path, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
+    nfpm(dir, "rpm", name, version, says, provides)
 }
 
 /// The .deb in `dir` whose file name starts with `<name>_`.
@@ -382,44 +403,6 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// Builds an .rpm with nFPM holding `/usr/bin/<name>` (printing `says`), with extra `provides`.
-pub fn nfpm_rpm(dir: &Path, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
-    let src = dir.join(format!("{name}.sh"));
-    write(&src, format!("#!/bin/sh\necho {says}\n"));
-    let cfg = dir.join(format!("{name}-nfpm.yaml"));
-    let provides: String = provides.iter().map(|p| format!("  - {p}\n")).collect();
-    let provides = if provides.is_empty() {
-        String::new()
-    } else {
-        format!("provides:\n{provides}")
-    };
-    write(
-        &cfg,
-        format!(
-            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\nrelease: 1\nmaintainer: Peer <peer@example.org>\ndescription: built by nFPM\nlicense: MIT\n{provides}contents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
-            src.display()
-        ),
-    );
-    let out = dir.join("nfpm-rpm-out");
-    fs::create_dir_all(&out).unwrap();
-    run(Command::new("nfpm")
-        .args(["pkg", "-p", "rpm", "-f"])
-        .arg(&cfg)
-        .arg("-t")
-        .arg(&out))
-    .success();
-    fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&format!("{name}-"))
-        })
-        .unwrap_or_else(|| panic!("nfpm wrote no {name} rpm"))
 }
 
 /// A dnf that sees one repository, installs into its own root, with package and repository signature

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use wharf_core::deb822::Paragraph;
-use wharf_core::digest::{Checksums, Hasher};
+use wharf_core::digest::{Checksums, Hasher, HashingReader};
 use wharf_core::{PackageName, Version};
 
 use super::member_compression;
@@ -29,18 +29,6 @@ pub struct DebInfo {
     pub arch: String,
 }
 
-struct Tee<'a, R: Read> {
-    inner: R,
-    hasher: &'a mut Hasher,
-}
-impl<R: Read> Read for Tee<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 fn bad(why: impl Into<String>) -> PackageError {
     PackageError::invalid(FORMAT, why)
 }
@@ -57,10 +45,7 @@ fn io_bad(e: &io::Error) -> PackageError {
 /// control paragraph, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
     let mut hasher = Hasher::new();
-    let mut r = Tee {
-        inner: reader,
-        hasher: &mut hasher,
-    };
+    let mut r = HashingReader::new(reader, &mut hasher);
     ar::read_magic(&mut r).map_err(|e| io_bad(&e))?;
 
     let mut stage = 0; // 0: want debian-binary, 1: want control, 2: want data, 3: done

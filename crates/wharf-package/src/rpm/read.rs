@@ -3,7 +3,7 @@
 
 use std::io::{self, BufReader, Read};
 
-use wharf_core::digest::{Checksums, Hasher};
+use wharf_core::digest::{Checksums, Hasher, HashingReader};
 
 use crate::PackageError;
 
@@ -104,18 +104,6 @@ pub struct RpmInfo {
 
 fn bad(why: impl std::fmt::Display) -> PackageError {
     PackageError::invalid(FORMAT, why.to_string())
-}
-
-struct Tee<'a, R: Read> {
-    inner: R,
-    hasher: &'a mut Hasher,
-}
-impl<R: Read> Read for Tee<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 fn evr_parts(v: &str) -> (Option<String>, Option<String>, Option<String>) {
@@ -243,10 +231,7 @@ fn read_header(r: &mut impl Read, into: &mut Vec<u8>, which: &str) -> Result<usi
 /// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let mut hasher = Hasher::new();
-    let mut r = BufReader::new(Tee {
-        inner: reader,
-        hasher: &mut hasher,
-    });
+    let mut r = BufReader::new(HashingReader::new(reader, &mut hasher));
     // Lead, signature header (padded to 8 bytes), main header: validated here, then parsed.
     let mut head = Vec::with_capacity(8192);
     read_exact(&mut r, 96, &mut head)?;

@@ -24,6 +24,16 @@ const ALLOWED_RPMLINT: &[(&str, &str)] = &[
     ),
 ];
 
+/// `rpm -qp --nosignature ARGS FILE`, its stdout.
+fn rpm_query(file: &Path, args: &[&str]) -> String {
+    run(Command::new("rpm")
+        .args(["-qp", "--nosignature"])
+        .args(args)
+        .arg(file))
+    .success()
+    .stdout
+}
+
 fn find(dir: &Path, prefix: &str) -> std::path::PathBuf {
     fs::read_dir(dir)
         .unwrap()
@@ -534,14 +544,7 @@ fn owners_ghosts_obsoletes_and_changelog() {
     )
     .success();
     let rpm_file = find(&dir.join("out"), "demo-1.0.0");
-    let q = |args: &[&str]| {
-        run(Command::new("rpm")
-            .args(["-qp", "--nosignature"])
-            .args(args)
-            .arg(&rpm_file))
-        .success()
-        .stdout
-    };
+    let q = |args: &[&str]| rpm_query(&rpm_file, args);
     let dump = q(&["--dump"]);
     assert!(
         dump.lines()
@@ -619,14 +622,7 @@ auto-req = "no"
         out.stderr
     );
     let rpm_file = find(&dir.join("out"), "genrpm-2.1.0-3.");
-    let q = |args: &[&str]| {
-        run(Command::new("rpm")
-            .args(["-qp", "--nosignature"])
-            .args(args)
-            .arg(&rpm_file))
-        .success()
-        .stdout
-    };
+    let q = |args: &[&str]| rpm_query(&rpm_file, args);
     let requires = q(&["--requires"]);
     assert!(
         requires.contains("filesystem >= 3") && requires.contains("bash\n"),
