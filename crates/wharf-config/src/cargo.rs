@@ -658,6 +658,10 @@ const GENERATE_RPM_KEYS: &[&str] = &[
     "post_install_script",
     "pre_uninstall_script",
     "post_uninstall_script",
+];
+
+/// cargo-generate-rpm's relation tables (`name = "version requirement"`).
+const GENERATE_RPM_RELATIONS: [&str; 6] = [
     "requires",
     "conflicts",
     "obsoletes",
@@ -673,7 +677,10 @@ fn generate_rpm(
     warnings: &mut Vec<String>,
 ) -> Result<GenerateRpm, ConfigError> {
     let key = |k: &str| format!("package.metadata.generate-rpm.{k}");
-    for k in table.keys().filter(|k| !GENERATE_RPM_KEYS.contains(&k.as_str())) {
+    for k in table
+        .keys()
+        .filter(|k| !GENERATE_RPM_KEYS.contains(&k.as_str()) && !GENERATE_RPM_RELATIONS.contains(&k.as_str()))
+    {
         warnings.push(format!(
             "{}: {} is a cargo-generate-rpm key wharf does not honour; it is ignored",
             path.display(),
@@ -744,17 +751,7 @@ fn generate_rpm(
             )),
         }
     };
-    if [
-        "requires",
-        "conflicts",
-        "obsoletes",
-        "provides",
-        "recommends",
-        "suggests",
-    ]
-    .iter()
-    .any(|k| table.contains_key(*k))
-    {
+    if GENERATE_RPM_RELATIONS.iter().any(|k| table.contains_key(*k)) {
         out.relations = Some(Relations {
             depends: deps("requires")?,
             conflicts: deps("conflicts")?,
