@@ -11,6 +11,8 @@
 pub mod ar;
 pub mod compress;
 pub mod deb;
+pub mod ipk;
+mod payload;
 pub mod rpm;
 pub mod tar;
 #[cfg(test)]

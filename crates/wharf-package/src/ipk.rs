@@ -1,0 +1,239 @@
+//! OpenWrt `.ipk` packages: writer and reader.
+//!
+//! Layout from OpenWrt's `scripts/ipkg-build` and opkg-lede's `libbb/unarchive.c` (formats.md §8): the
+//! outer container is a **gzip'd GNU tar** (not ar) holding `./control.tar.gz`, `./data.tar.gz` and
+//! `./debian-binary` (`2.0\n`), sorted by name, numeric owner 0:0, every mtime `SOURCE_DATE_EPOCH`, gzip
+//! without name or time. Inner members are gzip too. `Installed-Size` is the byte length of the
+//! uncompressed data tarball, as ipkg-build computes it; `Architecture` is an OpenWrt package
+//! architecture (`x86_64`, `mipsel_24kc`, …) or `all`.
+
+use std::io::{self, Read, Write};
+
+use wharf_core::deb822::{self, Paragraph};
+use wharf_core::digest::{Checksums, Hasher, HashingReader};
+use wharf_core::{Family, PackageName, PackageSpec, SourceDate, Version};
+
+use crate::compress::{self, Compression, Profile};
+use crate::tar::TarWriter;
+use crate::{PackageError, payload};
+
+const FORMAT: &str = ".ipk";
+
+/// The canonical file name: `<name>_<version without epoch>_<arch>.ipk`.
+#[must_use]
+pub fn file_name(name: &str, version: &str, arch: &str) -> String {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    format!("{name}_{version}_{arch}.ipk")
+}
+
+/// The `control` paragraph, in the field order OpenWrt's `package-ipkg.mk` writes.
+#[must_use]
+pub fn control(spec: &PackageSpec, arch: &str, installed_size: u64, source_date: SourceDate) -> Paragraph {
+    let m = &spec.meta;
+    let r = m.relations_for(Family::Deb);
+    let mut p = Paragraph::new();
+    p.set("Package", spec.name.as_str());
+    p.set("Version", spec.version.as_str());
+    for (field, clauses) in [
+        ("Depends", &r.depends),
+        ("Conflicts", &r.conflicts),
+        ("Provides", &r.provides),
+    ] {
+        if !clauses.is_empty() {
+            p.set(field, clauses.join(", "));
+        }
+    }
+    p.set_nonempty("License", m.license.as_deref().unwrap_or(""));
+    p.set_nonempty("Section", m.section.as_deref().unwrap_or(""));
+    p.set("SourceDateEpoch", source_date.unix().to_string());
+    p.set_nonempty("URL", m.homepage.as_deref().unwrap_or(""));
+    p.set("Maintainer", m.maintainer.trim());
+    p.set("Architecture", arch);
+    p.set("Installed-Size", installed_size.to_string());
+    p.set("Description", deb822::description(&m.summary, &m.description));
+    p
+}
+
+/// Writes `spec` as an .ipk for OpenWrt architecture `arch` (`all` for architecture-independent packages).
+pub fn write_ipk(
+    spec: &PackageSpec,
+    arch: &str,
+    source_date: SourceDate,
+    out: &mut impl Write,
+) -> Result<(), PackageError> {
+    let nodes = payload::plan(spec)?;
+    let mut data = Vec::new();
+    let summary = payload::write_data(&nodes, Compression::Gzip, source_date, &mut data)?;
+    let mtime = u64::try_from(source_date.unix()).unwrap_or(0);
+    let control_text = control(spec, arch, summary.tar_size, source_date).to_string();
+    let mut members: Vec<(&str, u32, &[u8])> = vec![("./control", 0o644, control_text.as_bytes())];
+    if !summary.conffiles.is_empty() {
+        members.push(("./conffiles", 0o644, summary.conffiles.as_bytes()));
+    }
+    members.extend(payload::scripts(spec));
+    let control_tar = payload::control_tar(members, Compression::Gzip, mtime)?;
+
+    let enc = compress::encoder(out, Compression::Gzip, Profile::Payload).map_err(PackageError::Write)?;
+    let mut tar = TarWriter::new(enc);
+    let mut write = |name: &str, body: &[u8]| {
+        tar.file(name, 0o644, mtime, body.len() as u64, &mut &body[..])
+            .map(drop)
+    };
+    write("./control.tar.gz", &control_tar).map_err(PackageError::Write)?;
+    write("./data.tar.gz", &data).map_err(PackageError::Write)?;
+    write("./debian-binary", b"2.0\n").map_err(PackageError::Write)?;
+    tar.finish()
+        .map_err(PackageError::Write)?
+        .finish_box()
+        .map_err(PackageError::Write)
+}
+
+/// What an opkg feed needs from an .ipk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpkInfo {
+    /// The control paragraph.
+    pub control: Paragraph,
+    /// Checksums of the whole file.
+    pub checksums: Checksums,
+    /// Package name.
+    pub name: PackageName,
+    /// Version.
+    pub version: Version,
+    /// OpenWrt architecture (or `all`).
+    pub arch: String,
+}
+
+fn bad(why: impl std::fmt::Display) -> PackageError {
+    PackageError::invalid(FORMAT, why.to_string())
+}
+
+/// Reads any valid .ipk (wharf's, ipkg-build's, nFPM's): the outer gzip'd tar, its gzip'd control
+/// tarball, the control paragraph; and hashes the whole file in the same pass.
+pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
+    let mut hasher = Hasher::new();
+    let mut control = None;
+    let mut found_data = false;
+    {
+        let mut r = io::BufReader::new(HashingReader::new(reader, &mut hasher));
+        let head = io::BufRead::fill_buf(&mut r).map_err(bad)?;
+        if !head.starts_with(&[0x1f, 0x8b]) {
+            let ar = head.starts_with(b"!<arch>");
+            return Err(bad(if ar {
+                "this is an ar archive; an OpenWrt .ipk is a gzip'd tar (opkg rejects ar-format .ipk files)"
+            } else {
+                "not a gzip'd tar"
+            }));
+        }
+        let mut outer = ::tar::Archive::new(flate2::read::GzDecoder::new(r));
+        let entries = outer
+            .entries()
+            .map_err(|e| bad(format!("not a gzip'd tar ({e})")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(bad)?;
+            let path = entry.path().map_err(bad)?.display().to_string();
+            match path.trim_start_matches("./") {
+                "control.tar.gz" => control = Some(read_control(&mut entry)?),
+                "data.tar.gz" => {
+                    found_data = true;
+                    io::copy(&mut entry, &mut io::sink()).map_err(bad)?;
+                }
+                _ => {}
+            }
+        }
+        // Hash whatever follows the tar's end (padding) too: the checksum covers the whole file.
+        let mut rest = outer.into_inner();
+        io::copy(&mut rest, &mut io::sink())
+            .map_err(|e| bad(format!("the file is truncated or corrupt ({e})")))?;
+    }
+    let control = control.ok_or_else(|| bad("no control.tar.gz member"))?;
+    if !found_data {
+        return Err(bad("no data.tar.gz member"));
+    }
+    let field = |f: &str| {
+        control
+            .get(f)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("control has no `{f}` field")))
+    };
+    let name: PackageName = field("Package")?.parse().map_err(bad)?;
+    let version: Version = field("Version")?.parse().map_err(bad)?;
+    let arch = field("Architecture")?;
+    if arch.is_empty() || arch.contains(char::is_whitespace) || arch.contains('/') {
+        return Err(bad(format!("invalid Architecture `{arch}`")));
+    }
+    Ok(IpkInfo {
+        control,
+        checksums: hasher.finish(),
+        name,
+        version,
+        arch,
+    })
+}
+
+fn read_control(member: &mut impl Read) -> Result<Paragraph, PackageError> {
+    let mut inner = ::tar::Archive::new(flate2::read::GzDecoder::new(member));
+    for entry in inner.entries().map_err(|e| bad(format!("control.tar.gz: {e}")))? {
+        let mut entry = entry.map_err(|e| bad(format!("control.tar.gz: {e}")))?;
+        let path = entry.path().map_err(bad)?.display().to_string();
+        if path.trim_start_matches("./") == "control" {
+            let mut text = String::new();
+            entry
+                .read_to_string(&mut text)
+                .map_err(|_| bad("control is not UTF-8 text"))?;
+            return Paragraph::parse_one(&text).map_err(|e| bad(format!("control: {e}")));
+        }
+    }
+    Err(bad("control.tar.gz has no `control` file"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::spec;
+
+    #[test]
+    fn write_then_inspect() {
+        let date = SourceDate::from_unix(1_700_000_000).unwrap();
+        let mut a = Vec::new();
+        write_ipk(&spec(), "mipsel_24kc", date, &mut a).unwrap();
+        let mut b = Vec::new();
+        write_ipk(&spec(), "mipsel_24kc", date, &mut b).unwrap();
+        assert_eq!(a, b, "not reproducible");
+        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "outer container is gzip");
+        let info = inspect(&a[..]).unwrap();
+        assert_eq!(info.arch, "mipsel_24kc");
+        assert_eq!(info.control.get("SourceDateEpoch"), Some("1700000000"));
+        assert_eq!(info.checksums.size, a.len() as u64);
+        // Members, names and order as ipkg-build writes them.
+        let mut outer = ::tar::Archive::new(flate2::read::GzDecoder::new(&a[..]));
+        let names: Vec<String> = outer
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["./control.tar.gz", "./data.tar.gz", "./debian-binary"]);
+        assert!(inspect(&a[..a.len() / 2]).is_err());
+        assert!(
+            inspect(&b"!<arch>\n"[..])
+                .unwrap_err()
+                .to_string()
+                .contains("opkg rejects ar-format")
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+        /// Corrupted and truncated packages give an error, never a panic.
+        #[test]
+        fn reader_never_panics(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..8), cut in 0usize..4096) {
+            let mut ipk = Vec::new();
+            write_ipk(&spec(), "x86_64", SourceDate::from_unix(0).unwrap(), &mut ipk).unwrap();
+            for (at, byte) in flips {
+                let i = at % ipk.len();
+                ipk[i] = byte;
+            }
+            ipk.truncate(ipk.len() - cut % ipk.len());
+            let _ = inspect(&ipk[..]);
+        }
+    }
+}
