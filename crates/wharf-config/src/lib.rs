@@ -74,6 +74,8 @@ pub enum FormatChoice {
     Deb,
     /// .rpm.
     Rpm,
+    /// OpenWrt .ipk (one per OpenWrt architecture of each target).
+    Ipk,
 }
 
 /// apt repository settings.

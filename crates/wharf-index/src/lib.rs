@@ -5,6 +5,7 @@
 //! writing, in the right order, is wharf-publish's.
 
 pub mod apt;
+pub mod opkg;
 pub mod rpmmd;
 
 /// One file of a repository index, with every name it must be reachable under.

@@ -88,7 +88,7 @@ pub fn publish(
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let (mut state, fingerprint) = crate::Manifest::<AptRecord>::load(store, STATE_KEY, key)?;
+    let (mut state, fingerprint) = crate::Manifest::<AptRecord>::load(store, STATE_KEY, key.fingerprint())?;
 
     // Every pool path already published, in any suite, with its checksum.
     let published: BTreeMap<&str, &str> = state

@@ -10,13 +10,13 @@
 //! publish leaves the previous repository fully readable.
 
 pub mod apt;
+pub mod opkg;
 pub mod rpmmd;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 
-use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use std::path::PathBuf;
@@ -125,13 +125,9 @@ pub(crate) struct Manifest<R> {
 impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
     const FORMAT: u32 = 1;
 
-    /// Loads the manifest at `key` (empty when the store has none) and checks that `signer` is the key
-    /// the repository is signed with: clients trust only that one. Returns the signer's fingerprint.
-    pub(crate) fn load(
-        store: &dyn Store,
-        key: &str,
-        signer: &OpenPgpKey,
-    ) -> Result<(Self, String), PublishError> {
+    /// Loads the manifest at `key` (empty when the store has none) and checks that `given` is the fingerprint
+    /// of the key the repository is signed with: clients trust only that one. Returns `given`.
+    pub(crate) fn load(store: &dyn Store, key: &str, given: String) -> Result<(Self, String), PublishError> {
         let manifest = match store.get(key)? {
             None => Self {
                 format: Self::FORMAT,
@@ -145,7 +141,6 @@ impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
                 why: e.to_string(),
             })?,
         };
-        let given = signer.fingerprint();
         match &manifest.key_fingerprint {
             Some(existing) if *existing != given => Err(PublishError::KeyMismatch {
                 store: store.describe(),

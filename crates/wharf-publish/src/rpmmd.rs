@@ -171,7 +171,7 @@ pub fn publish(
     }
 
     let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let (mut state, fingerprint) = crate::Manifest::<RpmRecord>::load(store, STATE_KEY, key)?;
+    let (mut state, fingerprint) = crate::Manifest::<RpmRecord>::load(store, STATE_KEY, key.fingerprint())?;
 
     let mut uploads: Vec<(&IncomingRpm, String)> = Vec::new();
     let mut added = Vec::new();

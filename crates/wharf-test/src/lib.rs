@@ -331,6 +331,11 @@ pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
     nfpm(dir, "deb", name, version, says, &[])
 }
 
+/// Builds an OpenWrt .ipk with nFPM holding `/usr/bin/<name>` (printing `says`).
+pub fn nfpm_ipk(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
+    nfpm(dir, "ipk", name, version, says, &[])
+}
+
 /// Builds an .rpm with nFPM holding `/usr/bin/<name>` (printing `says`), with extra `provides`.
 pub fn nfpm_rpm(dir: &Path, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
     nfpm(dir, "rpm", name, version, says, provides)

@@ -76,6 +76,8 @@ pub enum Format {
     Deb,
     /// RPM v4 .rpm.
     Rpm,
+    /// OpenWrt .ipk, one per OpenWrt architecture of each target.
+    Ipk,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +118,14 @@ pub struct PublishArgs {
     /// Each package goes into every named repository that takes its architecture.
     #[arg(long = "repo", value_name = "NAME")]
     pub repos: Vec<String>,
+    /// usign secret key for opkg feeds (`wharf key generate usign`). Without one, a throwaway key is made
+    /// under .wharf/.
+    #[arg(long = "usign-key", value_name = "FILE")]
+    pub usign_key: Option<PathBuf>,
+    /// OpenWrt architecture feed to publish into (architecture-independent .ipk files go into every feed);
+    /// repeatable. Default: the packages' own architectures and the feeds already published.
+    #[arg(long = "feed", value_name = "ARCH")]
+    pub feeds: Vec<String>,
     /// Sign .rpm files that arrive unsigned with the repository key (signed ones are kept as they are).
     #[arg(long = "sign")]
     pub sign: bool,
@@ -128,7 +138,7 @@ pub struct PublishArgs {
     /// Rust target triples to package when no PACKAGE is given.
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
-    /// Package files to publish (any valid .deb or .rpm). None: package the project first.
+    /// Package files to publish (any valid .deb, .rpm or .ipk). None: package the project first.
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<PathBuf>,
 }
@@ -144,6 +154,15 @@ pub enum KeyCommand {
 pub enum GenerateKind {
     /// An OpenPGP v4 key for apt (and rpm) repositories.
     Openpgp(OpenPgpArgs),
+    /// A usign (Ed25519) key for opkg feeds.
+    Usign(UsignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsignArgs {
+    /// Directory for `key-build` (secret) and `key-build.pub`, as OpenWrt's build system names them.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,15 +2,18 @@
 
 use anyhow::Context;
 use serde_json::json;
-use wharf_sign::{KeyAlgorithm, OpenPgpKey};
+use wharf_sign::{KeyAlgorithm, OpenPgpKey, UsignKey};
 
 use super::display;
-use crate::cli::{Algorithm, GenerateKind, KeyCommand};
+use crate::cli::{Algorithm, GenerateKind, KeyCommand, UsignArgs};
 use crate::ops::keys::write_secret;
 use crate::output::Output;
 
 pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
-    let KeyCommand::Generate(GenerateKind::Openpgp(a)) = cmd;
+    let a = match cmd {
+        KeyCommand::Generate(GenerateKind::Openpgp(a)) => a,
+        KeyCommand::Generate(GenerateKind::Usign(u)) => return usign(&u, out),
+    };
     let algorithm = match a.algorithm {
         Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
         Algorithm::Rsa4096 => KeyAlgorithm::Rsa4096,
@@ -47,6 +50,37 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     out.result(
         &human,
         &json!({ "fingerprint": key.fingerprint(), "secret": display(&secret), "public": display(&public), "keyring": display(&keyring) }),
+    );
+    Ok(())
+}
+
+/// `wharf key generate usign`: `key-build` and `key-build.pub`, as OpenWrt's build system names them.
+fn usign(a: &UsignArgs, out: &Output) -> anyhow::Result<()> {
+    let secret = a.out.join("key-build");
+    let public = a.out.join("key-build.pub");
+    for p in [&secret, &public] {
+        if p.exists() {
+            anyhow::bail!(
+                "{} already exists; choose another --out directory (keys are never overwritten)",
+                p.display()
+            );
+        }
+    }
+    let key = UsignKey::generate();
+    write_secret(&secret, &key.secret_file())?;
+    std::fs::write(&public, key.public_file())
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    out.status("Generated", &format!("usign key {}", key.fingerprint()));
+    let human = format!(
+        "fingerprint: {}\nsecret key:  {}  (keep it private)\npublic key:  {}  (install on routers as /etc/opkg/keys/{})\n",
+        key.fingerprint(),
+        display(&secret),
+        display(&public),
+        key.fingerprint()
+    );
+    out.result(
+        &human,
+        &json!({ "fingerprint": key.fingerprint(), "secret": display(&secret), "public": display(&public) }),
     );
     Ok(())
 }

@@ -68,6 +68,19 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         args.packages.clone()
     };
 
+    // opkg feeds are signed with usign: load (or make) that key only when there is an .ipk to publish.
+    let usign = if packages.iter().any(|p| p.extension().is_some_and(|e| e == "ipk")) {
+        let (key, source) = keys::load_usign(args.usign_key.as_deref(), &project_dir)?;
+        if let KeySource::Throwaway { path, .. } = &source {
+            out.warn(&format!(
+                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
+                display(path)
+            ));
+        }
+        Some(key)
+    } else {
+        None
+    };
     let apt = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
     let to = args
         .to
@@ -98,6 +111,8 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             .unwrap_or_default(),
         base_url: base_url.as_deref(),
         sign_unsigned: args.sign,
+        usign: usign.as_ref(),
+        feeds: &args.feeds,
         date: env.date(),
         packages: &packages,
     })?;
@@ -177,6 +192,25 @@ fn describe(
         human.push_str(&format!(
             "  (the key is {}; dnf imports it from the .repo file's gpgkey=)\n",
             root.join(key_file(&apt.origin)).display()
+        ));
+    }
+    if let Some(o) = &r.opkg {
+        for p in &o.added {
+            out.status("Published", p);
+        }
+        for f in &o.feeds {
+            out.status(
+                "Signed",
+                &format!("opkg/{f}/Packages.sig with usign key {}", o.fingerprint),
+            );
+        }
+        human.push_str(&format!(
+            "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  install the key {} as /etc/opkg/keys/{}\n  and add to /etc/opkg/customfeeds.conf: src/gz wharf <base-url>/opkg/<arch>\n",
+            o.added.len(),
+            o.unchanged.len(),
+            o.feeds.join(", "),
+            root.join("opkg/keys").join(&o.fingerprint).display(),
+            o.fingerprint
         ));
     }
     human

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_sign::{KeyAlgorithm, OpenPgpKey};
+use wharf_sign::{KeyAlgorithm, OpenPgpKey, UsignKey};
 
 /// Where the signing key came from.
 #[derive(Debug, Clone)]
@@ -43,6 +43,30 @@ pub fn load(
         "wharf throwaway key <throwaway@wharf.invalid>",
     )?;
     write_secret(&path, &key.to_armored_secret()?)?;
+    Ok((key, KeySource::Throwaway { path, created: true }))
+}
+
+/// The throwaway usign key's file, relative to the project directory.
+pub const THROWAWAY_USIGN: &str = ".wharf/throwaway-usign-key";
+
+/// Loads a usign secret key, or the throwaway one in `project_dir` (creating it on first use).
+pub fn load_usign(explicit: Option<&Path>, project_dir: &Path) -> anyhow::Result<(UsignKey, KeySource)> {
+    if let Some(path) = explicit {
+        let bytes =
+            fs::read(path).with_context(|| format!("cannot read the usign key {}", path.display()))?;
+        let key = UsignKey::from_secret_file(&bytes)
+            .with_context(|| format!("cannot use the usign key {}", path.display()))?;
+        return Ok((key, KeySource::Given(path.to_path_buf())));
+    }
+    let path = project_dir.join(THROWAWAY_USIGN);
+    if path.is_file() {
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let key =
+            UsignKey::from_secret_file(&bytes).with_context(|| format!("cannot use {}", path.display()))?;
+        return Ok((key, KeySource::Throwaway { path, created: false }));
+    }
+    let key = UsignKey::generate();
+    write_secret(&path, &key.secret_file())?;
     Ok((key, KeySource::Throwaway { path, created: true }))
 }
 

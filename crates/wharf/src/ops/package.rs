@@ -9,6 +9,7 @@ use wharf_config::{DebCompression, FormatChoice, Project, RpmCompression};
 use wharf_core::{Arch, PackageSpec, SourceDate, TargetArch};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
+use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
 use wharf_sign::OpenPgpKey;
 
@@ -42,6 +43,7 @@ pub fn build(
             .map(|f| match f {
                 FormatChoice::Deb => Format::Deb,
                 FormatChoice::Rpm => Format::Rpm,
+                FormatChoice::Ipk => Format::Ipk,
             })
             .collect()
     } else {
@@ -71,10 +73,11 @@ pub fn build(
     let mut built = Vec::new();
     for spec in &specs {
         for format in &formats {
-            built.push(match format {
-                Format::Deb => write_deb(project, spec, out_dir, date)?,
-                Format::Rpm => write_rpm(project, spec, out_dir, date, key)?,
-            });
+            match format {
+                Format::Deb => built.push(write_deb(project, spec, out_dir, date)?),
+                Format::Rpm => built.push(write_rpm(project, spec, out_dir, date, key)?),
+                Format::Ipk => built.extend(write_ipks(spec, out_dir, date)?),
+            }
         }
     }
     Ok(built)
@@ -149,6 +152,38 @@ fn write_rpm(
         arch: spec.arch.rpm().to_owned(),
         format: "rpm",
     })
+}
+
+/// One .ipk per OpenWrt package architecture of the spec's target (or one `all` package).
+fn write_ipks(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow::Result<Vec<Built>> {
+    let archs: Vec<&str> = match spec.arch {
+        Arch::All => vec!["all"],
+        Arch::Target(t) if t.openwrt.is_empty() => {
+            anyhow::bail!(
+                "{}: OpenWrt has no package architecture for {} ({}); leave ipk out for this target",
+                spec.name,
+                t.deb,
+                t.triples[0]
+            )
+        }
+        Arch::Target(t) => t.openwrt.to_vec(),
+    };
+    archs
+        .into_iter()
+        .map(|arch| {
+            let name = ipk::file_name(spec.name.as_str(), spec.version.as_str(), arch);
+            let path = write_atomically(out_dir, &name, |w| {
+                ipk::write_ipk(spec, arch, date, w).map_err(Into::into)
+            })?;
+            Ok(Built {
+                path,
+                name: spec.name.to_string(),
+                version: spec.version.to_string(),
+                arch: arch.to_owned(),
+                format: "ipk",
+            })
+        })
+        .collect()
 }
 
 /// Writes `name` in `out_dir` through a temporary file renamed into place: a failed build leaves nothing.

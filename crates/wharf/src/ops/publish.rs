@@ -8,8 +8,9 @@ use wharf_config::{AptConfig, MetadataCompression};
 use wharf_core::SourceDate;
 use wharf_index::rpmmd::MdCompression;
 use wharf_publish::apt::{self, AptReport, AptSettings};
+use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_sign::OpenPgpKey;
+use wharf_sign::{OpenPgpKey, UsignKey};
 use wharf_store::StoreUrl;
 
 /// How long a publish waits for another publisher's lock.
@@ -25,6 +26,8 @@ pub struct PublishOptions<'a> {
     pub metadata_compression: MetadataCompression,
     pub base_url: Option<&'a str>,
     pub sign_unsigned: bool,
+    pub usign: Option<&'a UsignKey>,
+    pub feeds: &'a [String],
     pub date: SourceDate,
     pub packages: &'a [PathBuf],
 }
@@ -33,6 +36,7 @@ pub struct PublishOptions<'a> {
 pub struct Reports {
     pub apt: Option<AptReport>,
     pub rpm: Option<RpmReport>,
+    pub opkg: Option<OpkgReport>,
 }
 
 fn extension(p: &Path) -> &str {
@@ -48,17 +52,24 @@ pub fn default_base_url(to: &str) -> String {
 
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
 pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
-    let (mut debs, mut rpms) = (Vec::new(), Vec::new());
+    let (mut debs, mut rpms, mut ipks) = (Vec::new(), Vec::new(), Vec::new());
     for p in o.packages {
         match extension(p) {
             "deb" => debs.push(p.clone()),
             "rpm" => rpms.push(p.clone()),
+            "ipk" => ipks.push(p.clone()),
             _ => bail!(
-                "{}: not a .deb or .rpm file; wharf publishes .deb and .rpm packages",
+                "{}: not a .deb, .rpm or .ipk file; wharf publishes those",
                 p.display()
             ),
         }
     }
+    let ipks = opkg::inspect_ipks(&ipks)?;
+    let usign = match (ipks.is_empty(), o.usign) {
+        (true, _) => None,
+        (false, Some(k)) => Some(k),
+        (false, None) => bail!("publishing .ipk files needs a usign key (--usign-key)"),
+    };
     let debs = apt::inspect_debs(&debs)?;
     let mut rpms = rpmmd::inspect_rpms(&rpms)?;
     if o.sign_unsigned {
@@ -114,5 +125,9 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         };
         Some(rpmmd::publish(store.as_ref(), o.key, &settings, &repos, &rpms)?)
     };
-    Ok(Reports { apt, rpm })
+    let opkg = match usign {
+        Some(key) => Some(opkg::publish(store.as_ref(), key, o.feeds, &ipks, LOCK_WAIT)?),
+        None => None,
+    };
+    Ok(Reports { apt, rpm, opkg })
 }

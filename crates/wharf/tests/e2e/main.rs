@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod lint;
 mod multi;
+mod opkg;
 mod reproducible;
 mod rpm_repo;
 mod signatures;

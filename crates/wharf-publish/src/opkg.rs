@@ -1,0 +1,164 @@
+//! Publishing .ipk packages into opkg feeds, one per OpenWrt package architecture: `opkg/<arch>/` holds
+//! the .ipk files and the feed's `Packages`, `Packages.gz` and `Packages.sig`; the usign public key is at
+//! `opkg/keys/<fingerprint>` (what `/etc/opkg/keys/` holds on the router).
+//!
+//! opkg fetches fixed names only (no by-hash), so the three index files are pointers: they are written
+//! after every package they list, in the order `Packages.gz`, `Packages`, `Packages.sig`. A router that
+//! runs `opkg update` in the instant between the first and the last sees a signature failure ("Signature
+//! check failed", and opkg keeps its previous lists) and succeeds on its next update.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wharf_index::opkg::{self, OpkgRecord};
+use wharf_package::ipk::{self, IpkInfo};
+use wharf_sign::UsignKey;
+use wharf_store::{PutMode, Store};
+
+use crate::{Manifest, PublishError, apt::LOCK_KEY};
+
+/// Where the opkg state manifest lives in the store.
+pub const STATE_KEY: &str = ".wharf/opkg/state.json";
+/// The directory feeds live under.
+pub const ROOT: &str = "opkg";
+
+/// An .ipk checked and ready to publish.
+#[derive(Debug, Clone)]
+pub struct IncomingIpk {
+    /// The file.
+    pub path: PathBuf,
+    /// What its control says.
+    pub info: IpkInfo,
+}
+
+/// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's).
+pub fn inspect_ipks(paths: &[PathBuf]) -> Result<Vec<IncomingIpk>, PublishError> {
+    Ok(crate::inspect_files(paths, ipk::inspect)?
+        .into_iter()
+        .map(|(path, info)| IncomingIpk { path, info })
+        .collect())
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpkgReport {
+    /// The store.
+    pub store: String,
+    /// Packages newly added (`opkg/<arch>/<file>`).
+    pub added: Vec<String>,
+    /// Already present with identical bytes.
+    pub unchanged: Vec<String>,
+    /// Feeds whose index was rewritten.
+    pub feeds: Vec<String>,
+    /// The usign fingerprint (the key's file name under `opkg/keys/`).
+    pub fingerprint: String,
+}
+
+/// Publishes `ipks` into the feeds of their architectures; `Architecture: all` packages go into every feed
+/// named in `feeds` or already published. Feeds named in `feeds` are created even when empty.
+pub fn publish(
+    store: &dyn Store,
+    key: &UsignKey,
+    feeds: &[String],
+    ipks: &[IncomingIpk],
+    lock_wait: Duration,
+) -> Result<OpkgReport, PublishError> {
+    for f in feeds {
+        crate::check_name("feed architecture", f)?;
+    }
+    for p in ipks {
+        crate::check_name("architecture", &p.info.arch)?;
+    }
+    let _lock = store.lock(LOCK_KEY, lock_wait)?;
+    let (mut state, fingerprint) = Manifest::<OpkgRecord>::load(store, STATE_KEY, key.fingerprint())?;
+    let mut all_feeds: BTreeSet<String> = state.groups.keys().cloned().collect();
+    all_feeds.extend(feeds.iter().cloned());
+    all_feeds.extend(
+        ipks.iter()
+            .filter(|p| p.info.arch != "all")
+            .map(|p| p.info.arch.clone()),
+    );
+    if all_feeds.is_empty() {
+        return Err(PublishError::Settings(
+            "only architecture-independent packages and no feed: name the feeds with --feed ARCH (e.g. --feed mipsel_24kc)".into(),
+        ));
+    }
+    let mut uploads: Vec<(&IncomingIpk, String)> = Vec::new();
+    let (mut added, mut unchanged) = (Vec::new(), Vec::new());
+    let mut touched: BTreeSet<String> = feeds.iter().cloned().collect();
+    for p in ipks {
+        let i = &p.info;
+        let file = ipk::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
+        let targets: Vec<&String> = if i.arch == "all" {
+            all_feeds.iter().collect()
+        } else {
+            all_feeds.iter().filter(|f| **f == i.arch).collect()
+        };
+        for feed in targets {
+            let key_path = format!("{ROOT}/{feed}/{file}");
+            let records = state.groups.entry(feed.clone()).or_default();
+            match records.iter().find(|r| r.filename == file) {
+                Some(r) if r.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
+                Some(r) => {
+                    return Err(PublishError::Conflict {
+                        what: format!("{} {} ({}) in feed {feed}", i.name, i.version, i.arch),
+                        existing: r.checksums.sha256.clone(),
+                    });
+                }
+                None => {
+                    records.push(OpkgRecord {
+                        control: i.control.clone(),
+                        filename: file.clone(),
+                        checksums: i.checksums.clone(),
+                    });
+                    uploads.push((p, key_path.clone()));
+                    added.push(key_path);
+                    touched.insert(feed.clone());
+                }
+            }
+        }
+    }
+    let mut indexes = Vec::new();
+    for feed in &touched {
+        let records: Vec<&OpkgRecord> = state.groups.entry(feed.clone()).or_default().iter().collect();
+        let index = opkg::build(&records).map_err(PublishError::Index)?;
+        let sig = key.sign(&index.packages);
+        indexes.push((feed, index, sig));
+    }
+    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
+
+    for (p, key_path) in &uploads {
+        store.put_file(key_path, &p.path, PutMode::Overwrite)?;
+    }
+    store.put(
+        &format!("{ROOT}/keys/{fingerprint}"),
+        key.public_file().as_bytes(),
+        PutMode::Overwrite,
+    )?;
+    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
+    for (feed, index, sig) in &indexes {
+        store.put(
+            &format!("{ROOT}/{feed}/Packages.gz"),
+            &index.packages_gz,
+            PutMode::Overwrite,
+        )?;
+        store.put(
+            &format!("{ROOT}/{feed}/Packages"),
+            &index.packages,
+            PutMode::Overwrite,
+        )?;
+        store.put(
+            &format!("{ROOT}/{feed}/Packages.sig"),
+            sig.as_bytes(),
+            PutMode::Overwrite,
+        )?;
+    }
+    Ok(OpkgReport {
+        store: store.describe(),
+        added,
+        unchanged,
+        feeds: touched.into_iter().collect(),
+        fingerprint,
+    })
+}

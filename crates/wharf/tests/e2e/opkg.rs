@@ -1,0 +1,210 @@
+//! OpenWrt .ipk packages and signed opkg feeds. opkg and usign are not installable here (formats.md
+//! §11.3), so the feed is checked the way opkg checks it: `signify-openbsd -V` (usign's format is
+//! signify's) over the uncompressed `Packages`, every `Size`/`SHA256sum` recomputed, and the .ipk layout
+//! opkg-lede's unarchiver expects.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::Digest;
+use wharf_core::deb822::Paragraph;
+use wharf_test::{TempDir, nfpm_ipk, require, run, write};
+
+use crate::{demo_project, wharf_run};
+
+fn signify(public: &Path, feed: &Path) -> wharf_test::Done {
+    run(Command::new("signify-openbsd")
+        .arg("-V")
+        .arg("-p")
+        .arg(public)
+        .arg("-x")
+        .arg(feed.join("Packages.sig"))
+        .arg("-m")
+        .arg(feed.join("Packages")))
+}
+
+#[test]
+fn openwrt_feeds_per_architecture_signed_with_usign() {
+    if !require(&["signify-openbsd", "nfpm", "tar", "gzip"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    for triple in ["x86_64-unknown-linux-musl", "mipsel-unknown-linux-musl"] {
+        write(
+            &dir.join(format!("proj/target/{triple}/release/demo")),
+            format!("#!/bin/sh\necho {triple}\n"),
+        );
+    }
+    let keygen = wharf_run(dir, &["key", "generate", "usign", "-o", "ukeys"]).success();
+    let fp = keygen
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("fingerprint: ")
+        .to_owned();
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "pkeys"]).success();
+    let c = cfg.to_str().unwrap();
+    let out = wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            c,
+            "--format",
+            "ipk",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--target",
+            "mipsel-unknown-linux-musl",
+            "--to",
+            "repo",
+            "--key",
+            "pkeys/secret.asc",
+            "--usign-key",
+            "ukeys/key-build",
+        ],
+    )
+    .success();
+    assert!(
+        out.stderr.contains("demo 1.0.0 (mips_siflower, ipk)"),
+        "{}",
+        out.stderr
+    );
+    // nFPM's .ipk is accepted too (the reader is calibrated on the reference producer).
+    let peer = nfpm_ipk(&dir.join("peer"), "peer", "3.1.0", "peer");
+    wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            c,
+            "--to",
+            "repo",
+            "--key",
+            "pkeys/secret.asc",
+            "--usign-key",
+            "ukeys/key-build",
+            peer.to_str().unwrap(),
+        ],
+    )
+    .success();
+
+    let repo = dir.join("repo/opkg");
+    let published_key = repo.join("keys").join(&fp);
+    assert_eq!(
+        fs::read_to_string(&published_key).unwrap(),
+        fs::read_to_string(dir.join("ukeys/key-build.pub")).unwrap()
+    );
+    for feed in ["x86_64", "mipsel_24kc", "mips_siflower"] {
+        let f = repo.join(feed);
+        for key in [&published_key, &dir.join("ukeys/key-build.pub")] {
+            let v = signify(key, &f);
+            assert!(
+                v.ok && v.stdout.contains("Signature Verified"),
+                "{feed}: {}",
+                v.all()
+            );
+        }
+        let packages = fs::read(f.join("Packages")).unwrap();
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&fs::read(f.join("Packages.gz")).unwrap()[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, packages, "{feed}: Packages.gz is not Packages");
+        let text = String::from_utf8(packages).unwrap();
+        let stanzas = Paragraph::parse_all(&text).unwrap();
+        let names: Vec<&str> = stanzas.iter().map(|s| s.get("Package").unwrap()).collect();
+        assert!(
+            names.contains(&"demo") && names.contains(&"demo-data"),
+            "{feed}: {names:?}"
+        );
+        for s in &stanzas {
+            let file = f.join(s.get("Filename").unwrap());
+            let bytes = fs::read(&file).unwrap();
+            assert_eq!(
+                s.get("Size").unwrap(),
+                bytes.len().to_string(),
+                "{feed}: Size of {}",
+                file.display()
+            );
+            assert_eq!(
+                s.get("SHA256sum").unwrap(),
+                hex::encode(sha2::Sha256::digest(&bytes)),
+                "{feed}: SHA256sum"
+            );
+            assert!(
+                s.get("SourceDateEpoch").is_none() && s.get("Maintainer").is_none(),
+                "fields OpenWrt strips"
+            );
+            let arch = s.get("Architecture").unwrap();
+            assert!(arch == feed || arch == "all", "{feed}: {arch}");
+        }
+        // The layout opkg-lede unpacks: a gzip'd tar of gzip'd members.
+        let demo = f.join(
+            stanzas
+                .iter()
+                .find(|s| s.get("Package") == Some("demo"))
+                .unwrap()
+                .get("Filename")
+                .unwrap(),
+        );
+        let listing = run(Command::new("tar").arg("-tzf").arg(&demo)).success().stdout;
+        assert_eq!(
+            listing, "./control.tar.gz\n./data.tar.gz\n./debian-binary\n",
+            "{feed}"
+        );
+        // A tampered index fails verification (the check is not vacuous).
+        let tampered = dir.join(format!("tampered-{feed}"));
+        fs::create_dir_all(&tampered).unwrap();
+        fs::write(
+            tampered.join("Packages"),
+            text.replace("Package: demo\n", "Package: evil\n"),
+        )
+        .unwrap();
+        fs::copy(f.join("Packages.sig"), tampered.join("Packages.sig")).unwrap();
+        assert!(
+            !signify(&published_key, &tampered).ok,
+            "{feed}: a tampered Packages verified"
+        );
+    }
+    // nFPM's package lands in the feed of its own architecture.
+    let x86 = fs::read_to_string(repo.join("x86_64/Packages")).unwrap();
+    assert!(x86.contains("Package: peer\n"), "{x86}");
+}
+
+#[test]
+fn targets_without_openwrt_architecture_are_refused() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    write(
+        &dir.join("proj/target/s390x-unknown-linux-gnu/release/demo"),
+        "#!/bin/sh\n",
+    );
+    let d = wharf_run(
+        dir,
+        &[
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "ipk",
+            "--target",
+            "s390x-unknown-linux-gnu",
+            "-o",
+            "out",
+        ],
+    );
+    assert_eq!(d.code, Some(1), "{}", d.all());
+    assert!(
+        d.stderr.contains("OpenWrt has no package architecture"),
+        "{}",
+        d.stderr
+    );
+}
