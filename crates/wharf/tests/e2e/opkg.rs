@@ -208,3 +208,52 @@ fn targets_without_openwrt_architecture_are_refused() {
         d.stderr
     );
 }
+
+#[test]
+fn feeds_are_reproducible() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    wharf_run(dir, &["key", "generate", "usign", "-o", "ukeys"]).success();
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "pkeys"]).success();
+    let mut trees = Vec::new();
+    for run_name in ["a", "b"] {
+        let cfg = demo_project(&dir.join(format!("proj-{run_name}")));
+        write(
+            &dir.join(format!(
+                "proj-{run_name}/target/aarch64-unknown-linux-musl/release/demo"
+            )),
+            "#!/bin/sh\n",
+        );
+        let repo = dir.join(format!("repo-{run_name}"));
+        wharf_test::run(crate::wharf(dir).env("SOURCE_DATE_EPOCH", "1700000000").args([
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "ipk",
+            "--target",
+            "aarch64-unknown-linux-musl",
+            "--to",
+            repo.to_str().unwrap(),
+            "--key",
+            "pkeys/secret.asc",
+            "--usign-key",
+            "ukeys/key-build",
+        ]))
+        .success();
+        trees.push(wharf_test::tree(&repo));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    assert!(
+        trees[0]
+            .iter()
+            .any(|(p, _)| p == "opkg/aarch64_cortex-a53/Packages.sig"),
+        "{:?}",
+        trees[0].iter().map(|t| &t.0).collect::<Vec<_>>()
+    );
+    assert_eq!(trees[0].len(), trees[1].len());
+    for ((pa, a), (pb, b)) in trees[0].iter().zip(&trees[1]) {
+        assert_eq!(pa, pb);
+        assert!(a == b, "{pa} differs between runs");
+    }
+}
