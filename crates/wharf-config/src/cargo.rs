@@ -540,6 +540,7 @@ pub(crate) fn load(
         formats: vec![crate::FormatChoice::Deb],
         deb_compression: DebCompression::default(),
         rpm: crate::RpmConfig::default(),
+        ipk_ship_key: false,
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
         warnings,

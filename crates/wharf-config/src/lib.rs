@@ -125,6 +125,8 @@ pub struct Project {
     pub deb_compression: DebCompression,
     /// rpm settings.
     pub rpm: RpmConfig,
+    /// Ship the opkg feed's usign public key in every .ipk, at `/etc/opkg/keys/<fingerprint>`.
+    pub ipk_ship_key: bool,
     /// apt settings.
     pub apt: AptConfig,
     /// publish settings.

@@ -27,6 +27,8 @@ struct File {
     #[serde(default)]
     rpm: RpmSection,
     #[serde(default)]
+    ipk: IpkSection,
+    #[serde(default)]
     apt: AptSection,
     #[serde(default)]
     publish: PublishSection,
@@ -155,6 +157,14 @@ struct ScriptsSection {
 struct DebSection {
     #[serde(default)]
     compression: DebCompression,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct IpkSection {
+    /// Ship the feed's usign public key in the packages (OpenWrt routers then trust the feed).
+    #[serde(default)]
+    ship_key: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -397,6 +407,7 @@ pub(crate) fn load(
         packages,
         formats: file.project.formats,
         deb_compression: file.deb.compression,
+        ipk_ship_key: file.ipk.ship_key,
         rpm: RpmConfig {
             compression: file.rpm.compression,
             repos: file.rpm.repos,

@@ -93,6 +93,9 @@ pub struct PackageArgs {
     /// OpenPGP secret key to sign packages that carry their own signature (rpm).
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// usign key whose public half `[ipk] ship-key` puts into .ipk packages.
+    #[arg(long = "usign-key", value_name = "FILE")]
+    pub usign_key: Option<PathBuf>,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,

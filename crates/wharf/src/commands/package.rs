@@ -14,13 +14,20 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         Some(path) => Some(keys::load(Some(path), &project.dir, env.key_passphrase.as_deref())?.0),
         None => None,
     };
+    let usign = match &args.usign_key {
+        Some(path) => Some(keys::load_usign(Some(path), &project.dir)?.0),
+        None => None,
+    };
     let built = package::build(
         &project,
-        &args.formats,
-        &args.targets,
-        &args.out,
-        env.date(),
-        key.as_ref(),
+        &package::BuildOptions {
+            formats: &args.formats,
+            targets: &args.targets,
+            out_dir: &args.out,
+            date: env.date(),
+            key: key.as_ref(),
+            usign: usign.as_ref(),
+        },
         &mut |w| out.warn(&w),
     )?;
     let mut human = String::new();

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use wharf_config::AptConfig;
+use wharf_config::{AptConfig, FormatChoice};
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{display, load_project};
-use crate::cli::PublishArgs;
+use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::ops::package;
@@ -44,17 +44,47 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         )),
     }
 
+    // opkg feeds are signed with usign: load (or make) that key only when .ipk files are built or published.
+    let building_ipk = args.packages.is_empty()
+        && project.as_ref().is_some_and(|p| {
+            if args.formats.is_empty() {
+                p.formats.contains(&FormatChoice::Ipk)
+            } else {
+                args.formats.contains(&Format::Ipk)
+            }
+        });
+    let usign = if building_ipk
+        || args
+            .packages
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "ipk"))
+    {
+        let (key, source) = keys::load_usign(args.usign_key.as_deref(), &project_dir)?;
+        if let KeySource::Throwaway { path, .. } = &source {
+            out.warn(&format!(
+                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
+                display(path)
+            ));
+        }
+        Some(key)
+    } else {
+        None
+    };
+
     let packages: Vec<PathBuf> = if args.packages.is_empty() {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
         })?;
         let built = package::build(
             p,
-            &args.formats,
-            &args.targets,
-            Path::new("dist"),
-            env.date(),
-            Some(&key),
+            &package::BuildOptions {
+                formats: &args.formats,
+                targets: &args.targets,
+                out_dir: Path::new("dist"),
+                date: env.date(),
+                key: Some(&key),
+                usign: usign.as_ref(),
+            },
             &mut |w| out.warn(&w),
         )?;
         for b in &built {
@@ -68,19 +98,6 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         args.packages.clone()
     };
 
-    // opkg feeds are signed with usign: load (or make) that key only when there is an .ipk to publish.
-    let usign = if packages.iter().any(|p| p.extension().is_some_and(|e| e == "ipk")) {
-        let (key, source) = keys::load_usign(args.usign_key.as_deref(), &project_dir)?;
-        if let KeySource::Throwaway { path, .. } = &source {
-            out.warn(&format!(
-                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
-                display(path)
-            ));
-        }
-        Some(key)
-    } else {
-        None
-    };
     let apt = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
     let to = args
         .to

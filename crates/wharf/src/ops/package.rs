@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use wharf_config::{DebCompression, FormatChoice, Project, RpmCompression};
-use wharf_core::{Arch, PackageSpec, SourceDate, TargetArch};
+use wharf_core::{Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate, TargetArch};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
 use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
-use wharf_sign::OpenPgpKey;
+use wharf_sign::{OpenPgpKey, UsignKey};
 
 use crate::cli::Format;
 
@@ -25,17 +25,37 @@ pub struct Built {
     pub format: &'static str,
 }
 
+/// What to build, where, and with which keys.
+pub struct BuildOptions<'a> {
+    /// Formats (empty: the project's `formats`).
+    pub formats: &'a [Format],
+    /// Rust target triples (empty: the host).
+    pub targets: &'a [String],
+    /// Output directory.
+    pub out_dir: &'a Path,
+    /// The one clock value.
+    pub date: SourceDate,
+    /// Signs rpm headers.
+    pub key: Option<&'a OpenPgpKey>,
+    /// The opkg feed key `[ipk] ship-key` puts into .ipk packages.
+    pub usign: Option<&'a UsignKey>,
+}
+
 /// Resolves every package for every target first (so a missing input fails before anything is written),
 /// then writes each package to a temporary name and renames it into place.
 pub fn build(
     project: &Project,
-    formats: &[Format],
-    targets: &[String],
-    out_dir: &Path,
-    date: SourceDate,
-    key: Option<&OpenPgpKey>,
+    o: &BuildOptions<'_>,
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<Built>> {
+    let BuildOptions {
+        formats,
+        targets,
+        out_dir,
+        date,
+        key,
+        usign,
+    } = *o;
     let formats: Vec<Format> = if formats.is_empty() {
         project
             .formats
@@ -76,7 +96,9 @@ pub fn build(
             match format {
                 Format::Deb => built.push(write_deb(project, spec, out_dir, date)?),
                 Format::Rpm => built.push(write_rpm(project, spec, out_dir, date, key)?),
-                Format::Ipk => built.extend(write_ipks(spec, out_dir, date)?),
+                Format::Ipk => {
+                    built.extend(write_ipks(&with_feed_key(project, spec, usign)?, out_dir, date)?)
+                }
             }
         }
     }
@@ -152,6 +174,34 @@ fn write_rpm(
         arch: spec.arch.rpm().to_owned(),
         format: "rpm",
     })
+}
+
+/// With `[ipk] ship-key`, the spec plus the feed's usign public key at `/etc/opkg/keys/<fingerprint>`, so
+/// routers that install the package trust the feed it came from.
+fn with_feed_key(
+    project: &Project,
+    spec: &PackageSpec,
+    usign: Option<&UsignKey>,
+) -> anyhow::Result<PackageSpec> {
+    let mut spec = spec.clone();
+    if project.ipk_ship_key {
+        let key = usign.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: [ipk] ship-key needs the feed's usign key: pass --usign-key FILE",
+                project.source.display()
+            )
+        })?;
+        spec.files.push(FileEntry {
+            path: InstallPath::parse(&format!("/etc/opkg/keys/{}", key.fingerprint()))?,
+            kind: FileKind::File {
+                content: Content::Bytes(key.public_file().into_bytes()),
+                config: false,
+            },
+            mode: 0o644,
+            owner: None,
+        });
+    }
+    Ok(spec)
 }
 
 /// One .ipk per OpenWrt package architecture of the spec's target (or one `all` package).

@@ -32,6 +32,12 @@ fn openwrt_feeds_per_architecture_signed_with_usign() {
     let t = TempDir::new().unwrap();
     let dir = t.path();
     let cfg = demo_project(&dir.join("proj"));
+    // Seed 000 ships the feed's key inside its packages.
+    fs::write(
+        &cfg,
+        fs::read_to_string(&cfg).unwrap() + "\n[ipk]\nship-key = true\n",
+    )
+    .unwrap();
     for triple in ["x86_64-unknown-linux-musl", "mipsel-unknown-linux-musl"] {
         write(
             &dir.join(format!("proj/target/{triple}/release/demo")),
@@ -158,6 +164,18 @@ fn openwrt_feeds_per_architecture_signed_with_usign() {
         assert_eq!(
             listing, "./control.tar.gz\n./data.tar.gz\n./debian-binary\n",
             "{feed}"
+        );
+        // The feed's public key travels inside the package, where opkg looks for it.
+        let shipped = run(Command::new("sh").arg("-c").arg(format!(
+            "tar -xzOf '{}' ./data.tar.gz | tar -xzOf - ./etc/opkg/keys/{fp}",
+            demo.display()
+        )))
+        .success()
+        .stdout;
+        assert_eq!(
+            shipped,
+            fs::read_to_string(&published_key).unwrap(),
+            "{feed}: shipped key"
         );
         // A tampered index fails verification (the check is not vacuous).
         let tampered = dir.join(format!("tampered-{feed}"));
