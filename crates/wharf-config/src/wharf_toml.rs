@@ -532,7 +532,7 @@ summary = "{summary}"
 # """
 # homepage = "https://example.org/{name}"
 # license = "MIT"               # also writes /usr/share/doc/<package>/copyright
-# formats = ["deb", "rpm"]      # what `wharf package` and `wharf publish` build by default (deb)
+# formats = ["deb", "rpm", "ipk"]   # what `wharf package` and `wharf publish` build by default (deb)
 
 # One [[package]] per package. Several are fine (a daemon, a CLI, docs…); each shares [project].
 [[package]]
@@ -556,6 +556,9 @@ compression = "xz"               # gzip | xz | zstd
 compression = "gzip"             # gzip | xz | zstd
 # repos = ["fedora-43-x86_64", "almalinux-10-x86_64_v2"]   # chroot-named rpm-md repositories
 # metadata-compression = "gzip"  # gzip | zstd
+
+# [ipk]
+# ship-key = true               # put the opkg feed's usign key into every .ipk (/etc/opkg/keys/<fp>)
 
 [apt]
 suite = "stable"
