@@ -28,6 +28,11 @@ pub enum SignError {
         "not an OpenPGP secret key ({0}); pass an armored or binary secret key, e.g. from `wharf key generate openpgp`"
     )]
     NotASecretKey(String),
+    /// The bytes are not a usign secret key.
+    #[error(
+        "not a usign secret key ({0}); pass the `key-build` file `wharf key generate usign` (or `usign -G`) wrote"
+    )]
+    NotAUsignKey(String),
     /// The key is protected by a passphrase that was not given or is wrong.
     #[error(
         "the key is passphrase-protected and the passphrase is missing or wrong; set WHARF_KEY_PASSPHRASE"

@@ -34,17 +34,17 @@ impl fmt::Debug for UsignKey {
 /// Splits a usign file into its comment and decoded payload.
 fn decode(text: &[u8], what: &str) -> Result<Vec<u8>, SignError> {
     let text =
-        std::str::from_utf8(text).map_err(|_| SignError::NotASecretKey(format!("the {what} is not text")))?;
+        std::str::from_utf8(text).map_err(|_| SignError::NotAUsignKey(format!("the {what} is not text")))?;
     let mut lines = text.lines();
     let first = lines.next().unwrap_or("");
     if !first.starts_with("untrusted comment:") {
-        return Err(SignError::NotASecretKey(format!(
+        return Err(SignError::NotAUsignKey(format!(
             "a usign {what} starts with `untrusted comment:`"
         )));
     }
     let body = lines.next().unwrap_or("").trim();
     B64.decode(body)
-        .map_err(|_| SignError::NotASecretKey(format!("the {what} is not valid base64")))
+        .map_err(|_| SignError::NotAUsignKey(format!("the {what} is not valid base64")))
 }
 
 fn file(comment: &str, payload: &[u8]) -> String {
@@ -66,7 +66,7 @@ impl UsignKey {
     pub fn from_secret_file(bytes: &[u8]) -> Result<Self, SignError> {
         let raw = decode(bytes, "secret key")?;
         if raw.len() != 104 || &raw[..2] != b"Ed" || &raw[2..4] != b"BK" {
-            return Err(SignError::NotASecretKey(
+            return Err(SignError::NotAUsignKey(
                 "not a usign secret key (expected `Ed`/`BK`, 104 bytes)".into(),
             ));
         }
@@ -75,7 +75,7 @@ impl UsignKey {
         }
         let secret = &raw[40..104];
         if Sha512::digest(secret)[..8] != raw[24..32] {
-            return Err(SignError::NotASecretKey(
+            return Err(SignError::NotAUsignKey(
                 "the usign secret key's checksum does not match".into(),
             ));
         }
@@ -85,7 +85,7 @@ impl UsignKey {
         seed.copy_from_slice(&secret[..32]);
         let key = SigningKey::from_bytes(&seed);
         if key.verifying_key().as_bytes() != &secret[32..] {
-            return Err(SignError::NotASecretKey(
+            return Err(SignError::NotAUsignKey(
                 "the usign secret key's public half does not match".into(),
             ));
         }

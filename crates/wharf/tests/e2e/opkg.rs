@@ -275,3 +275,41 @@ fn feeds_are_reproducible() {
         assert!(a == b, "{pa} differs between runs");
     }
 }
+
+#[test]
+fn wrong_key_type_for_the_feed_is_one_clear_error() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    write(
+        &dir.join("proj/target/x86_64-unknown-linux-musl/release/demo"),
+        "#!/bin/sh\n",
+    );
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "pkeys"]).success();
+    // An OpenPGP key where the usign key belongs.
+    let d = wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "ipk",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--to",
+            "repo",
+            "--key",
+            "pkeys/secret.asc",
+            "--usign-key",
+            "pkeys/secret.asc",
+        ],
+    );
+    assert_eq!(d.code, Some(1), "{}", d.all());
+    assert!(
+        d.stderr.contains("not a usign secret key") && d.stderr.contains("pkeys/secret.asc"),
+        "{}",
+        d.stderr
+    );
+    assert!(!dir.join("repo").exists(), "the store was touched");
+}
