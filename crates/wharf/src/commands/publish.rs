@@ -148,6 +148,16 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One progress line per package published; unchanged ones only with -v.
+fn announce(out: &Output, added: &[String], unchanged: &[String]) {
+    for p in added {
+        out.status("Published", p);
+    }
+    for u in unchanged {
+        out.detail(&format!("unchanged: {u}"));
+    }
+}
+
 /// Progress lines on stderr, and the "how to use it" text for stdout.
 fn describe(
     r: &Reports,
@@ -161,12 +171,7 @@ fn describe(
     let root = std::path::absolute(to).unwrap_or_else(|_| PathBuf::from(to));
     let mut human = format!("Repository: {}\n", root.display());
     if let Some(a) = &r.apt {
-        for p in &a.added {
-            out.status("Published", p);
-        }
-        for u in &a.unchanged {
-            out.detail(&format!("unchanged: {u}"));
-        }
+        announce(out, &a.added, &a.unchanged);
         out.status(
             "Signed",
             &format!("dists/{suite}/InRelease with {}", a.fingerprint),
@@ -183,9 +188,7 @@ fn describe(
         ));
     }
     if let Some(rp) = &r.rpm {
-        for p in &rp.added {
-            out.status("Published", p);
-        }
+        announce(out, &rp.added, &rp.unchanged);
         for u in &rp.unsigned {
             out.warn(&format!(
                 "{u} is not signed: dnf and zypper with gpgcheck=1 will refuse it"
@@ -212,9 +215,7 @@ fn describe(
         ));
     }
     if let Some(o) = &r.opkg {
-        for p in &o.added {
-            out.status("Published", p);
-        }
+        announce(out, &o.added, &o.unchanged);
         for f in &o.feeds {
             out.status(
                 "Signed",
