@@ -5,6 +5,7 @@
 //! (`SOURCE_DATE_EPOCH`), Debian control paragraphs, and the [`PackageSpec`] every package writer takes.
 //! Leaf crate: no I/O, no formats beyond these shared vocabularies.
 
+pub mod apkver;
 pub mod arch;
 pub mod deb822;
 pub mod digest;

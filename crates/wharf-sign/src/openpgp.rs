@@ -33,6 +33,11 @@ pub enum SignError {
         "not a usign secret key ({0}); pass the `key-build` file `wharf key generate usign` (or `usign -G`) wrote"
     )]
     NotAUsignKey(String),
+    /// The bytes are not an apk signing key of the expected kind.
+    #[error(
+        "not a usable apk key ({0}); pass the secret key `wharf key generate apk-rsa` (apk v2) or `apk-ec` (apk v3) wrote"
+    )]
+    NotAnApkKey(String),
     /// The key is protected by a passphrase that was not given or is wrong.
     #[error(
         "the key is passphrase-protected and the passphrase is missing or wrong; set WHARF_KEY_PASSPHRASE"

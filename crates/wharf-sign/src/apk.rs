@@ -1,0 +1,308 @@
+//! apk signing keys: RSA for apk v2 (`.SIGN.RSA.<keyname>` / `.SIGN.RSA256.<keyname>` members of packages
+//! and `APKINDEX.tar.gz`) and ECDSA P-256 for apk v3 (the SIG block of ADB files, as OpenWrt signs
+//! `packages.adb`).
+//!
+//! - v2 (abuild-sign, apk-tools `extract_v2.c`): RSA PKCS#1 v1.5 over SHA-1 (`RSA`, abuild's default) or
+//!   SHA-256 (`RSA256`) of the signed bytes. apk finds the key by the *file name* in `/etc/apk/keys`, so a
+//!   key carries its public file name (`wharf.rsa.pub`). Keys are PEM: the secret as PKCS#8 (PKCS#1
+//!   `RSA PRIVATE KEY`, what `openssl genrsa` wrote before OpenSSL 3, is read too), the public as SPKI.
+//! - v3 (apk-tools `adb.c`, `crypto_openssl.c`): the key is matched by `key_id` = the first 16 bytes of
+//!   SHA-512 over the public key's `i2d_PublicKey` form (the 65-byte uncompressed point for EC); the
+//!   signature is ECDSA over SHA-512 of the caller's message, DER-encoded as OpenSSL's `EVP_DigestSign`
+//!   writes it. Nonces are RFC 6979, so signatures are deterministic. OpenWrt's key files are PEM with an
+//!   `untrusted comment:` line first (OpenSSL skips text before `-----BEGIN`); both are read and written.
+
+use std::fmt;
+
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::SignError;
+
+/// The digest of an apk v2 RSA signature; it names the signature member (`.SIGN.RSA.` / `.SIGN.RSA256.`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RsaDigest {
+    /// SHA-1 (`.SIGN.RSA.`): abuild's default, read by every apk-tools.
+    Sha1,
+    /// SHA-256 (`.SIGN.RSA256.`): apk-tools ≥ 2.10.
+    #[default]
+    Sha256,
+}
+
+impl RsaDigest {
+    /// The algorithm part of the signature member's name.
+    #[must_use]
+    pub fn member_tag(self) -> &'static str {
+        match self {
+            Self::Sha1 => "RSA",
+            Self::Sha256 => "RSA256",
+        }
+    }
+}
+
+/// Returns the base64 body of the PEM block labelled `label` in `text` (other blocks and any text around
+/// them, such as an `untrusted comment:` line, are skipped), re-wrapped as a bare PEM document.
+fn pem_block(text: &str, label: &str) -> Option<String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(format!("{}\n", &text[start..stop]))
+}
+
+fn not_key(kind: &str, why: impl fmt::Display) -> SignError {
+    SignError::NotAnApkKey(format!("{kind}: {why}"))
+}
+
+/// An RSA key pair for apk v2 signatures, with the file name apk knows its public half by.
+pub struct ApkRsaKey {
+    key: RsaPrivateKey,
+    name: String,
+}
+
+impl fmt::Debug for ApkRsaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApkRsaKey({})", self.name)
+    }
+}
+
+/// Checks a key file name as apk will look it up in `/etc/apk/keys/`.
+fn check_key_name(name: &str) -> Result<(), SignError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+'));
+    if ok {
+        Ok(())
+    } else {
+        Err(not_key(
+            "key name",
+            format!("`{name}` must be a plain file name (letters, digits, `.-_@+`), e.g. `wharf.rsa.pub`"),
+        ))
+    }
+}
+
+impl ApkRsaKey {
+    /// A new key of `bits` bits (2048 or more) whose public file will be called `name`.
+    pub fn generate(bits: usize, name: &str) -> Result<Self, SignError> {
+        check_key_name(name)?;
+        if bits < 2048 {
+            return Err(SignError::Generate(format!(
+                "{bits}-bit RSA is too weak; use 2048 or more"
+            )));
+        }
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
+            .map_err(|e| SignError::Generate(e.to_string()))?;
+        Ok(Self {
+            key,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Loads a PEM secret key (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`); `name` is the file name
+    /// of its public half on the clients (`/etc/apk/keys/<name>`).
+    pub fn from_pem(pem: &[u8], name: &str) -> Result<Self, SignError> {
+        check_key_name(name)?;
+        let text = std::str::from_utf8(pem).map_err(|_| not_key("RSA", "the key file is not text"))?;
+        let key = if let Some(doc) = pem_block(text, "PRIVATE KEY") {
+            RsaPrivateKey::from_pkcs8_pem(&doc).map_err(|e| not_key("RSA", e))?
+        } else if let Some(doc) = pem_block(text, "RSA PRIVATE KEY") {
+            RsaPrivateKey::from_pkcs1_pem(&doc).map_err(|e| not_key("RSA", e))?
+        } else {
+            return Err(not_key(
+                "RSA",
+                "no `PRIVATE KEY` or `RSA PRIVATE KEY` PEM block (is this a public key, or an EC key?)",
+            ));
+        };
+        Ok(Self {
+            key,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The file name clients know the public key by (`/etc/apk/keys/<name>`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The secret key as PKCS#8 PEM.
+    pub fn secret_pem(&self) -> Result<String, SignError> {
+        rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&self.key, LineEnding::LF)
+            .map(|s| s.to_string())
+            .map_err(|e| SignError::Generate(e.to_string()))
+    }
+
+    /// The public key as SPKI PEM (`openssl rsa -pubout`), what `/etc/apk/keys/<name>` holds.
+    pub fn public_pem(&self) -> Result<String, SignError> {
+        rsa::pkcs8::EncodePublicKey::to_public_key_pem(&self.key.to_public_key(), LineEnding::LF)
+            .map_err(|e| SignError::Generate(e.to_string()))
+    }
+
+    /// RSA PKCS#1 v1.5 signature of `data` with `digest` (deterministic).
+    pub fn sign(&self, digest: RsaDigest, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        let result = match digest {
+            RsaDigest::Sha1 => self.key.sign(Pkcs1v15Sign::new::<Sha1>(), &Sha1::digest(data)),
+            RsaDigest::Sha256 => self
+                .key
+                .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(data)),
+        };
+        result.map_err(|e| SignError::Sign(e.to_string()))
+    }
+}
+
+/// An ECDSA P-256 key pair for apk v3 (ADB) signatures.
+pub struct ApkEcKey {
+    key: SigningKey,
+}
+
+impl fmt::Debug for ApkEcKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApkEcKey({})", hex::encode(self.key_id()))
+    }
+}
+
+impl ApkEcKey {
+    /// A new random key.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self {
+            key: SigningKey::random(&mut rand::rngs::OsRng),
+        }
+    }
+
+    /// Loads a PEM secret key: SEC1 `EC PRIVATE KEY` (what `openssl ecparam -genkey` and OpenWrt's build
+    /// write) or PKCS#8 `PRIVATE KEY`, on the P-256 curve; an `untrusted comment:` line is allowed.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, SignError> {
+        let text = std::str::from_utf8(pem).map_err(|_| not_key("EC", "the key file is not text"))?;
+        let secret = if let Some(doc) = pem_block(text, "EC PRIVATE KEY") {
+            p256::SecretKey::from_sec1_pem(&doc).map_err(|e| not_key("EC P-256", e))?
+        } else if let Some(doc) = pem_block(text, "PRIVATE KEY") {
+            p256::SecretKey::from_pkcs8_pem(&doc).map_err(|_| {
+                not_key(
+                    "EC P-256",
+                    "the PKCS#8 key is not an EC P-256 (prime256v1) key (an RSA key is for apk v2)",
+                )
+            })?
+        } else {
+            return Err(not_key(
+                "EC P-256",
+                "no `EC PRIVATE KEY` or `PRIVATE KEY` PEM block (is this a public key?)",
+            ));
+        };
+        Ok(Self {
+            key: SigningKey::from(secret),
+        })
+    }
+
+    /// apk's key id: the first 16 bytes of SHA-512 over the uncompressed public point.
+    #[must_use]
+    pub fn key_id(&self) -> [u8; 16] {
+        let point = self.key.verifying_key().to_encoded_point(false);
+        let digest = Sha512::digest(point.as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        id
+    }
+
+    /// The secret key as SEC1 PEM, after an `untrusted comment:` line as OpenWrt writes its keys.
+    pub fn secret_pem(&self) -> Result<String, SignError> {
+        let secret = p256::SecretKey::from(&self.key);
+        let pem = secret
+            .to_sec1_pem(LineEnding::LF)
+            .map_err(|e| SignError::Generate(e.to_string()))?;
+        Ok(format!(
+            "untrusted comment: apk private key {}\n{}",
+            hex::encode(self.key_id()),
+            pem.as_str()
+        ))
+    }
+
+    /// The public key as SPKI PEM after an `untrusted comment:` line: what `/etc/apk/keys/` holds.
+    pub fn public_pem(&self) -> Result<String, SignError> {
+        let pem = self
+            .key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| SignError::Generate(e.to_string()))?;
+        Ok(format!(
+            "untrusted comment: apk public key {}\n{pem}",
+            hex::encode(self.key_id())
+        ))
+    }
+
+    /// The PKCS#8 form of the secret key (for tools that want it).
+    pub fn secret_pkcs8_pem(&self) -> Result<String, SignError> {
+        p256::SecretKey::from(&self.key)
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|s| s.to_string())
+            .map_err(|e| SignError::Generate(e.to_string()))
+    }
+
+    /// ECDSA over SHA-512(`message`), DER-encoded (`openssl dgst -sha512 -verify` checks it).
+    pub fn sign_sha512(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        let sig: Signature = self
+            .key
+            .sign_prehash(&Sha512::digest(message))
+            .map_err(|e| SignError::Sign(e.to_string()))?;
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use rsa::pkcs8::DecodePublicKey;
+
+    #[test]
+    fn rsa_round_trip_and_verify() {
+        let key = ApkRsaKey::generate(2048, "test.rsa.pub").unwrap();
+        let again = ApkRsaKey::from_pem(key.secret_pem().unwrap().as_bytes(), "test.rsa.pub").unwrap();
+        let public = rsa::RsaPublicKey::from_public_key_pem(&key.public_pem().unwrap()).unwrap();
+        for digest in [RsaDigest::Sha1, RsaDigest::Sha256] {
+            let sig = again.sign(digest, b"control").unwrap();
+            assert_eq!(sig, key.sign(digest, b"control").unwrap(), "deterministic");
+            let ok = match digest {
+                RsaDigest::Sha1 => {
+                    public.verify(Pkcs1v15Sign::new::<Sha1>(), &Sha1::digest(b"control"), &sig)
+                }
+                RsaDigest::Sha256 => {
+                    public.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(b"control"), &sig)
+                }
+            };
+            ok.unwrap();
+        }
+        assert!(ApkRsaKey::from_pem(key.public_pem().unwrap().as_bytes(), "x").is_err());
+        assert!(ApkRsaKey::generate(2048, "../evil").is_err());
+    }
+
+    #[test]
+    fn ec_round_trip_key_id_and_verify() {
+        let key = ApkEcKey::generate();
+        let pem = key.secret_pem().unwrap();
+        assert!(pem.starts_with("untrusted comment:"));
+        let again = ApkEcKey::from_pem(pem.as_bytes()).unwrap();
+        assert_eq!(again.key_id(), key.key_id());
+        let pkcs8 = ApkEcKey::from_pem(key.secret_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        assert_eq!(pkcs8.key_id(), key.key_id());
+        let sig = key.sign_sha512(b"message").unwrap();
+        assert_eq!(sig, again.sign_sha512(b"message").unwrap(), "RFC 6979");
+        let sig = Signature::from_der(&sig).unwrap();
+        key.key
+            .verifying_key()
+            .verify_prehash(&Sha512::digest(b"message"), &sig)
+            .unwrap();
+        // An RSA key is refused with a message that says so.
+        let rsa = ApkRsaKey::generate(2048, "k.rsa.pub").unwrap();
+        let err = ApkEcKey::from_pem(rsa.secret_pem().unwrap().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("apk v2"), "{err}");
+    }
+}
