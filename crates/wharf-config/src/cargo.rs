@@ -541,6 +541,7 @@ pub(crate) fn load(
         deb_compression: DebCompression::default(),
         rpm: crate::RpmConfig::default(),
         ipk_ship_key: false,
+        apk: crate::ApkConfig::default(),
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
         warnings,

@@ -76,6 +76,41 @@ pub enum FormatChoice {
     Rpm,
     /// OpenWrt .ipk (one per OpenWrt architecture of each target).
     Ipk,
+    /// Alpine apk v2 (signed RSA; one per apk architecture of each target, see `[apk] arch-names`).
+    Apk,
+}
+
+/// Which architecture names apk packages are built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApkArchNames {
+    /// Alpine's (`x86_64`, `aarch64`, `armv7`, …): one package per target.
+    #[default]
+    Alpine,
+    /// OpenWrt's package architectures (`aarch64_cortex-a53`, `mipsel_24kc`, …): one per variant.
+    Openwrt,
+}
+
+/// The digest of apk v2 RSA signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApkSignature {
+    /// `.SIGN.RSA.` (SHA-1): abuild's default, for apk-tools older than 2.10.
+    Sha1,
+    /// `.SIGN.RSA256.` (SHA-256).
+    #[default]
+    Sha256,
+}
+
+/// apk settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApkConfig {
+    /// Architecture naming.
+    pub arch_names: ApkArchNames,
+    /// Signature digest (packages and APKINDEX).
+    pub signature: ApkSignature,
+    /// Ship the repository's public key in every package, at `/etc/apk/keys/<keyname>`.
+    pub ship_key: bool,
 }
 
 /// apt repository settings.
@@ -127,6 +162,8 @@ pub struct Project {
     pub rpm: RpmConfig,
     /// Ship the opkg feed's usign public key in every .ipk, at `/etc/opkg/keys/<fingerprint>`.
     pub ipk_ship_key: bool,
+    /// apk settings.
+    pub apk: ApkConfig,
     /// apt settings.
     pub apt: AptConfig,
     /// publish settings.

@@ -12,8 +12,8 @@ use crate::template::{
     EntryTemplate, FileTemplate, PackageTemplate, ScriptSource, copyright_file, parse_mode,
 };
 use crate::{
-    AptConfig, ConfigError, DebCompression, FormatChoice, MetadataCompression, Project, PublishConfig,
-    RpmCompression, RpmConfig, value_err,
+    ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression, FormatChoice,
+    MetadataCompression, Project, PublishConfig, RpmCompression, RpmConfig, value_err,
 };
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +28,8 @@ struct File {
     rpm: RpmSection,
     #[serde(default)]
     ipk: IpkSection,
+    #[serde(default)]
+    apk: ApkSection,
     #[serde(default)]
     apt: AptSection,
     #[serde(default)]
@@ -104,6 +106,8 @@ struct PackageSection {
     scripts: ScriptsSection,
     /// Relations for rpm, replacing the Debian-named ones (`depends = ["glibc"]`).
     rpm: Option<RelationsSection>,
+    /// Relations for apk (Alpine and OpenWrt), replacing the Debian-named ones (`depends = ["musl"]`).
+    apk: Option<RelationsSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +167,17 @@ struct DebSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct IpkSection {
     /// Ship the feed's usign public key in the packages (OpenWrt routers then trust the feed).
+    #[serde(default)]
+    ship_key: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ApkSection {
+    #[serde(default)]
+    arch_names: ApkArchNames,
+    #[serde(default)]
+    signature: ApkSignature,
     #[serde(default)]
     ship_key: bool,
 }
@@ -374,11 +389,13 @@ pub(crate) fn load(
                 section: s.section,
                 priority: s.priority.or_else(|| Some("optional".into())),
                 relations: s.relations.into_relations(),
-                family_relations: s
-                    .rpm
-                    .map(|r| (Family::Rpm, r.into_relations()))
-                    .into_iter()
-                    .collect(),
+                family_relations: [
+                    s.rpm.map(|r| (Family::Rpm, r.into_relations())),
+                    s.apk.map(|r| (Family::Apk, r.into_relations())),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
                 changelog: changelog.clone(),
             },
             files,
@@ -408,6 +425,11 @@ pub(crate) fn load(
         formats: file.project.formats,
         deb_compression: file.deb.compression,
         ipk_ship_key: file.ipk.ship_key,
+        apk: ApkConfig {
+            arch_names: file.apk.arch_names,
+            signature: file.apk.signature,
+            ship_key: file.apk.ship_key,
+        },
         rpm: RpmConfig {
             compression: file.rpm.compression,
             repos: file.rpm.repos,
@@ -532,7 +554,7 @@ summary = "{summary}"
 # """
 # homepage = "https://example.org/{name}"
 # license = "MIT"               # also writes /usr/share/doc/<package>/copyright
-# formats = ["deb", "rpm", "ipk"]   # what `wharf package` and `wharf publish` build by default (deb)
+# formats = ["deb", "rpm", "ipk", "apk"]   # what `wharf package` and `wharf publish` build by default (deb)
 
 # One [[package]] per package. Several are fine (a daemon, a CLI, docs…); each shares [project].
 [[package]]
@@ -559,6 +581,11 @@ compression = "gzip"             # gzip | xz | zstd
 
 # [ipk]
 # ship-key = true               # put the opkg feed's usign key into every .ipk (/etc/opkg/keys/<fp>)
+#
+# [apk]
+# arch-names = "alpine"         # or "openwrt": one .apk per OpenWrt package architecture (mipsel_24kc, …)
+# signature = "sha256"          # RSA signature digest; "sha1" for apk-tools older than 2.10
+# ship-key = true               # put the repository's RSA public key into every .apk (/etc/apk/keys/<name>)
 
 [apt]
 suite = "stable"

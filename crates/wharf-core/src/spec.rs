@@ -281,6 +281,8 @@ pub enum Family {
     Deb,
     /// rpm / dnf / zypper.
     Rpm,
+    /// apk (Alpine, and OpenWrt ≥ 25.12).
+    Apk,
 }
 
 /// Everything a package writer needs.

@@ -4,6 +4,7 @@
 //! settings): no package is re-read, nothing is signed here, nothing is written. Signing is wharf-sign's;
 //! writing, in the right order, is wharf-publish's.
 
+pub mod apk;
 pub mod apt;
 pub mod opkg;
 pub mod rpmmd;

@@ -63,7 +63,13 @@ pub fn write_ipk(
 ) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
     let mut data = Vec::new();
-    let summary = payload::write_data(&nodes, Compression::Gzip, source_date, &mut data)?;
+    let summary = payload::write_data(
+        &nodes,
+        payload::Layout::Dpkg,
+        Compression::Gzip,
+        source_date,
+        &mut data,
+    )?;
     let mtime = u64::try_from(source_date.unix()).unwrap_or(0);
     let control_text = control(spec, arch, summary.tar_size, source_date).to_string();
     let mut members: Vec<(&str, u32, &[u8])> = vec![("./control", 0o644, control_text.as_bytes())];
@@ -135,7 +141,7 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
                 "control.tar.gz" => control = Some(read_control(&mut entry)?),
                 "data.tar.gz" => {
                     found_data = true;
-                    io::copy(&mut entry, &mut io::sink()).map_err(bad)?;
+                    check_data(&mut entry)?;
                 }
                 _ => {}
             }
@@ -168,6 +174,23 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
         version,
         arch,
     })
+}
+
+/// Reads the data tarball through, refusing entries that would land outside the install root.
+fn check_data(member: &mut impl Read) -> Result<(), PackageError> {
+    let mut inner = ::tar::Archive::new(flate2::read::GzDecoder::new(member));
+    let corrupt = |e: io::Error| bad(format!("data.tar.gz is truncated or corrupt ({e})"));
+    for entry in inner.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if crate::unsafe_path(path.trim_start_matches("./")) {
+            return Err(bad(format!(
+                "`{path}` in data.tar.gz would be installed outside the root; the package is unsafe"
+            )));
+        }
+        io::copy(&mut entry, &mut io::sink()).map_err(corrupt)?;
+    }
+    Ok(())
 }
 
 fn read_control(member: &mut impl Read) -> Result<Paragraph, PackageError> {
@@ -219,6 +242,33 @@ mod tests {
                 .to_string()
                 .contains("opkg rejects ar-format")
         );
+    }
+
+    /// A gzip'd tar of `files` (our writer accepts any name, even a hostile one).
+    fn tgz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let enc = compress::encoder(&mut out, Compression::Gzip, Profile::Payload).unwrap();
+        let mut t = TarWriter::new(enc);
+        for (name, body) in files {
+            t.file(name, 0o644, 0, body.len() as u64, &mut &body[..]).unwrap();
+        }
+        t.finish().unwrap().finish_box().unwrap();
+        out
+    }
+
+    #[test]
+    fn escaping_paths_are_refused() {
+        let control = tgz(&[("./control", b"Package: evil\nVersion: 1\nArchitecture: all\n")]);
+        for hostile in ["./../../etc/shadow", "/etc/shadow"] {
+            let data = tgz(&[(hostile, b"x")]);
+            let ipk = tgz(&[
+                ("./control.tar.gz", &control),
+                ("./data.tar.gz", &data),
+                ("./debian-binary", b"2.0\n"),
+            ]);
+            let err = inspect(&ipk[..]).unwrap_err().to_string();
+            assert!(err.contains("outside the root"), "{hostile}: {err}");
+        }
     }
 
     proptest::proptest! {

@@ -8,6 +8,7 @@
 //! Shared layers: [`compress`] (pinned gzip/xz/zstd backends), [`tar`] (deterministic GNU tar writer),
 //! [`ar`] (the Unix archive .deb wraps).
 
+pub mod apk;
 pub mod ar;
 pub mod compress;
 pub mod deb;
@@ -53,6 +54,11 @@ pub enum PackageError {
         /// What is wrong.
         why: String,
     },
+}
+
+/// A path inside a package that would escape the install root (absolute, `..`, NUL).
+pub(crate) fn unsafe_path(path: &str) -> bool {
+    path.starts_with('/') || path.split('/').any(|c| c == "..") || path.contains('\0')
 }
 
 impl PackageError {

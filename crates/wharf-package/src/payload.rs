@@ -1,12 +1,14 @@
-//! The payload every dpkg-family package carries (.deb and .ipk): a data tarball with `./`-prefixed names,
-//! explicit parent directories, owners, clamped mtimes; and a control tarball of small members. Shared so
-//! both formats lay files out exactly as dpkg-deb and OpenWrt's ipkg-build do.
+//! The payload tarball packages carry: explicit parent directories, owners, clamped mtimes; plus the control
+//! tarball of small members. Shared so .deb and .ipk lay files out exactly as dpkg-deb and OpenWrt's
+//! ipkg-build do (`./`-prefixed names), and apk v2 as abuild does (bare names, a pax
+//! `APK-TOOLS.checksum.SHA1` record before every file and symlink, as `abuild-tar --hash` adds them).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 
 use md5::{Digest, Md5};
+use sha1::Sha1;
 use wharf_core::{Content, FileKind, Owner, PackageSpec, ScriptKind, SourceDate};
 
 use crate::PackageError;
@@ -74,6 +76,16 @@ pub(crate) fn plan(spec: &PackageSpec) -> Result<BTreeMap<String, Planned<'_>>, 
     Ok(nodes)
 }
 
+/// How the data tarball names and annotates its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// dpkg-deb and ipkg-build: a `./` root entry and `./`-prefixed names.
+    Dpkg,
+    /// abuild: bare names (`usr/bin/x`), no root entry, and a pax `APK-TOOLS.checksum.SHA1` record (sha1
+    /// of the content, or of the link target) before every file and symlink.
+    Apk,
+}
+
 /// What writing the data member learned about the payload.
 pub(crate) struct DataSummary {
     /// dpkg's `md5sums`.
@@ -84,9 +96,14 @@ pub(crate) struct DataSummary {
     pub(crate) installed_kib: u64,
     /// The uncompressed data tarball's size (ipkg-build's `Installed-Size`).
     pub(crate) tar_size: u64,
+    /// The sum of the regular files' sizes (apk's `size`).
+    pub(crate) file_bytes: u64,
 }
 
-fn open_content(content: &Content, clamp: u64) -> Result<(Box<dyn Read + '_>, u64, u64), PackageError> {
+pub(crate) fn open_content(
+    content: &Content,
+    clamp: u64,
+) -> Result<(Box<dyn Read + '_>, u64, u64), PackageError> {
     match content {
         Content::Bytes(b) => Ok((Box::new(&b[..]), b.len() as u64, clamp)),
         Content::Path(p) => {
@@ -125,9 +142,48 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
+/// The error for a failed read of `content` while writing it.
+fn content_error(content: &Content, e: io::Error, size: u64) -> PackageError {
+    match content {
+        Content::Path(p) if e.kind() == io::ErrorKind::UnexpectedEof => PackageError::Changed {
+            path: p.clone(),
+            expected: size,
+        },
+        Content::Path(p) => PackageError::Input {
+            path: p.clone(),
+            source: e,
+        },
+        Content::Bytes(_) => PackageError::Write(e),
+    }
+}
+
+/// SHA-1 of a file's content, read once before it is written (the pax record precedes the data).
+fn sha1_of(content: &Content, clamp: u64) -> Result<(String, u64), PackageError> {
+    let (mut reader, size, _) = open_content(content, clamp)?;
+    let mut hasher = Sha1::new();
+    let copied = io::copy(&mut (&mut reader).take(size), &mut HashWriter(&mut hasher))
+        .map_err(|e| content_error(content, e, size))?;
+    if copied != size {
+        return Err(content_error(content, io::ErrorKind::UnexpectedEof.into(), size));
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+struct HashWriter<'a, D: Digest>(&'a mut D);
+impl<D: Digest> Write for HashWriter<'_, D> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes the data tarball of `nodes`, compressed, into `out`.
 pub(crate) fn write_data(
     nodes: &BTreeMap<String, Planned<'_>>,
+    layout: Layout,
     compression: Compression,
     source_date: SourceDate,
     out: &mut Vec<u8>,
@@ -138,8 +194,15 @@ pub(crate) fn write_data(
     let mut md5sums = String::new();
     let mut conffiles = String::new();
     let mut installed_kib = 0u64;
-    tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?;
-    for (name, Planned { node, mode, owner }) in nodes {
+    let mut file_bytes = 0u64;
+    if layout == Layout::Dpkg {
+        tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?;
+    }
+    for (key, Planned { node, mode, owner }) in nodes {
+        let name = match layout {
+            Layout::Dpkg => key.as_str(),
+            Layout::Apk => &key[2..],
+        };
         match owner {
             Some(o) => tar.set_owner(&o.user, &o.group),
             None => tar.set_owner("root", "root"),
@@ -150,30 +213,40 @@ pub(crate) fn write_data(
                 installed_kib += 1;
             }
             Node::Symlink { target } => {
+                if layout == Layout::Apk {
+                    let sha1 = hex::encode(Sha1::digest(target.as_bytes()));
+                    tar.pax(&[(APK_SHA1, &sha1)], clamp)
+                        .map_err(PackageError::Write)?;
+                }
                 tar.symlink(name, target, clamp).map_err(PackageError::Write)?;
                 installed_kib += 1;
             }
             Node::File { content, config } => {
+                let expected_sha1 = match layout {
+                    Layout::Apk => {
+                        let (sha1, _) = sha1_of(content, clamp)?;
+                        tar.pax(&[(APK_SHA1, &sha1)], clamp)
+                            .map_err(PackageError::Write)?;
+                        Some(sha1)
+                    }
+                    Layout::Dpkg => None,
+                };
                 let (mut reader, size, mtime) = open_content(content, clamp)?;
                 let mut hashing = HashingReader {
                     inner: &mut reader,
                     md5: Md5::new(),
+                    sha1: expected_sha1.as_ref().map(|_| Sha1::new()),
                 };
                 tar.file(name, *mode, mtime, size, &mut hashing)
-                    .map_err(|e| match content {
-                        Content::Path(p) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            PackageError::Changed {
-                                path: p.clone(),
-                                expected: size,
-                            }
-                        }
-                        Content::Path(p) => PackageError::Input {
-                            path: p.clone(),
-                            source: e,
-                        },
-                        Content::Bytes(_) => PackageError::Write(e),
-                    })?;
-                let rel = &name[2..];
+                    .map_err(|e| content_error(content, e, size))?;
+                if let (Some(want), Some(got)) = (&expected_sha1, hashing.sha1.take()) {
+                    // The file changed between the checksum pass and the copy.
+                    if *want != hex::encode(got.finalize()) {
+                        return Err(content_error(content, io::ErrorKind::UnexpectedEof.into(), size));
+                    }
+                }
+                file_bytes += size;
+                let rel = &key[2..];
                 md5sums.push_str(&format!("{}  {rel}\n", hex::encode(hashing.md5.finalize())));
                 if *config {
                     conffiles.push_str(&format!("/{rel}\n"));
@@ -190,17 +263,25 @@ pub(crate) fn write_data(
         conffiles,
         installed_kib,
         tar_size,
+        file_bytes,
     })
 }
+
+/// The pax key abuild-tar writes.
+const APK_SHA1: &str = "APK-TOOLS.checksum.SHA1";
 
 struct HashingReader<'a> {
     inner: &'a mut dyn Read,
     md5: Md5,
+    sha1: Option<Sha1>,
 }
 impl Read for HashingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.md5.update(&buf[..n]);
+        if let Some(s) = &mut self.sha1 {
+            s.update(&buf[..n]);
+        }
         Ok(n)
     }
 }

@@ -166,6 +166,31 @@ impl<W: Write> TarWriter<W> {
         Ok(copied)
     }
 
+    /// A POSIX.1-2001 extended header (type `x`) carrying `records` for the entry that follows, as
+    /// abuild-tar writes `APK-TOOLS.checksum.SHA1`. Each record is `"<len> <key>=<value>\n"`, where `len`
+    /// counts the whole record including its own digits.
+    pub fn pax(&mut self, records: &[(&str, &str)], mtime: u64) -> io::Result<()> {
+        let mut body = Vec::new();
+        for (key, value) in records {
+            let base = key.len() + value.len() + 3; // ' ', '=', '\n'
+            let mut len = base + base.to_string().len();
+            if len.to_string().len() != base.to_string().len() {
+                len += 1;
+            }
+            body.extend_from_slice(format!("{len} {key}={value}\n").as_bytes());
+        }
+        self.header(b"PaxHeader", b'x', 0o644, body.len() as u64, mtime, b"")?;
+        self.raw(&body)?;
+        self.pad()
+    }
+
+    /// Returns the inner writer without the end-of-archive blocks: apk's signature and control members
+    /// are such "cut" tarballs (`abuild-tar --cut`), so that the concatenated gzip members read as one tar.
+    pub fn finish_cut(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
     /// Writes the two zero blocks that end an archive and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.raw(&[0; BLOCK * 2])?;
@@ -213,6 +238,38 @@ mod tests {
             })
             .collect();
         assert_eq!(got, [("./".into(), 5, 0), (long, 5, 3), ("./link".into(), 5, 0)]);
+    }
+
+    #[test]
+    fn pax_records_and_cut_archives() {
+        let mut t = TarWriter::new(Vec::new());
+        let sha = "a".repeat(40);
+        t.pax(&[("APK-TOOLS.checksum.SHA1", &sha)], 0).unwrap();
+        t.file("usr/bin/x", 0o755, 0, 2, &mut &b"hi"[..]).unwrap();
+        let cut = t.finish_cut().unwrap();
+        assert_eq!(
+            cut.len(),
+            4 * 512,
+            "pax header + record + file header + data, no EOF blocks"
+        );
+        let record = format!("68 APK-TOOLS.checksum.SHA1={sha}\n");
+        assert_eq!(record.len(), 68);
+        assert_eq!(&cut[512..512 + 68], record.as_bytes());
+        let mut a = ::tar::Archive::new(&cut[..]);
+        let mut entries = a.entries().unwrap();
+        let mut e = entries.next().unwrap().unwrap();
+        assert_eq!(e.path().unwrap().to_str(), Some("usr/bin/x"));
+        let pax: Vec<(String, String)> = e
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|x| {
+                let x = x.unwrap();
+                (x.key().unwrap().to_owned(), x.value().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(pax, [("APK-TOOLS.checksum.SHA1".to_owned(), sha)]);
+        assert!(entries.next().is_none(), "a cut archive reads to its end");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! pointer files last. A reader therefore never finds a pointer to something missing, and a failed
 //! publish leaves the previous repository fully readable.
 
+pub mod apk;
 pub mod apt;
 pub mod opkg;
 pub mod rpmmd;
@@ -167,6 +168,101 @@ impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
             why: e.to_string(),
         })
     }
+}
+
+/// A record in a per-architecture feed (opkg, apk): its file name and content hash.
+pub(crate) trait FeedRecord {
+    fn filename(&self) -> &str;
+    fn sha256(&self) -> &str;
+}
+
+/// A package offered to per-architecture feeds.
+pub(crate) struct FeedItem<R> {
+    /// Its architecture (`noarch`/`all` goes into every feed).
+    pub(crate) arch: String,
+    /// Its file name in the feed directory.
+    pub(crate) filename: String,
+    /// "name version (arch)", for messages.
+    pub(crate) what: String,
+    /// The record to add.
+    pub(crate) record: R,
+}
+
+/// Where packages went: uploads (item index, store key), what was added or already there, and the feeds
+/// whose index must be rewritten.
+pub(crate) struct Placement {
+    pub(crate) uploads: Vec<(usize, String)>,
+    pub(crate) added: Vec<String>,
+    pub(crate) unchanged: Vec<String>,
+    pub(crate) touched: std::collections::BTreeSet<String>,
+}
+
+/// Adds `items` to the feeds of their architecture under `root/<feed>/`; an architecture-independent item
+/// (`any_arch`) goes into every feed named in `feeds`, already published, or used by another item. A
+/// file already present with the same bytes is left alone; with other bytes it is a conflict.
+pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
+    groups: &mut BTreeMap<String, Vec<R>>,
+    root: &str,
+    feeds: &[String],
+    any_arch: &str,
+    items: &[FeedItem<R>],
+) -> Result<Placement, PublishError> {
+    for f in feeds {
+        check_name("feed architecture", f)?;
+    }
+    for i in items {
+        check_name("architecture", &i.arch)?;
+    }
+    let mut all_feeds: std::collections::BTreeSet<String> = groups.keys().cloned().collect();
+    all_feeds.extend(feeds.iter().cloned());
+    all_feeds.extend(
+        items
+            .iter()
+            .filter(|i| i.arch != any_arch)
+            .map(|i| i.arch.clone()),
+    );
+    if all_feeds.is_empty() && !items.is_empty() {
+        return Err(PublishError::Settings(format!(
+            "only architecture-independent packages and no feed: name the architectures with --feed ARCH (e.g. --feed {})",
+            if any_arch == "all" {
+                "mipsel_24kc"
+            } else {
+                "x86_64"
+            }
+        )));
+    }
+    let mut p = Placement {
+        uploads: Vec::new(),
+        added: Vec::new(),
+        unchanged: Vec::new(),
+        touched: feeds.iter().cloned().collect(),
+    };
+    for (n, item) in items.iter().enumerate() {
+        let targets: Vec<&String> = all_feeds
+            .iter()
+            .filter(|f| item.arch == any_arch || **f == item.arch)
+            .collect();
+        for feed in targets {
+            let key = format!("{root}/{feed}/{}", item.filename);
+            let records = groups.entry(feed.clone()).or_default();
+            match records.iter().find(|r| r.filename() == item.filename) {
+                Some(r) if r.sha256() == item.record.sha256() => p.unchanged.push(key),
+                Some(r) => {
+                    return Err(PublishError::Conflict {
+                        what: format!("{} in feed {feed}", item.what),
+                        existing: r.sha256().to_owned(),
+                    });
+                }
+                None => {
+                    records.push(item.record.clone());
+                    p.uploads.push((n, key.clone()));
+                    p.added.push(key);
+                    p.touched.insert(feed.clone());
+                }
+            }
+        }
+    }
+    Ok(p)
 }
 
 /// Checks a suite, component or repository name: letters, digits, `-`, `.`, `_`, `+`, not starting with `.`.

@@ -7,7 +7,6 @@
 //! runs `opkg update` in the instant between the first and the last sees a signature failure ("Signature
 //! check failed", and opkg keeps its previous lists) and succeeds on its next update.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,7 +15,16 @@ use wharf_package::ipk::{self, IpkInfo};
 use wharf_sign::UsignKey;
 use wharf_store::{PutMode, Store};
 
-use crate::{Manifest, PublishError, apt::LOCK_KEY};
+use crate::{FeedItem, FeedRecord, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds};
+
+impl FeedRecord for OpkgRecord {
+    fn filename(&self) -> &str {
+        &self.filename
+    }
+    fn sha256(&self) -> &str {
+        &self.checksums.sha256
+    }
+}
 
 /// Where the opkg state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/opkg/state.json";
@@ -64,61 +72,31 @@ pub fn publish(
     ipks: &[IncomingIpk],
     lock_wait: Duration,
 ) -> Result<OpkgReport, PublishError> {
-    for f in feeds {
-        crate::check_name("feed architecture", f)?;
-    }
-    for p in ipks {
-        crate::check_name("architecture", &p.info.arch)?;
-    }
     let _lock = store.lock(LOCK_KEY, lock_wait)?;
     let (mut state, fingerprint) = Manifest::<OpkgRecord>::load(store, STATE_KEY, key.fingerprint())?;
-    let mut all_feeds: BTreeSet<String> = state.groups.keys().cloned().collect();
-    all_feeds.extend(feeds.iter().cloned());
-    all_feeds.extend(
-        ipks.iter()
-            .filter(|p| p.info.arch != "all")
-            .map(|p| p.info.arch.clone()),
-    );
-    if all_feeds.is_empty() {
-        return Err(PublishError::Settings(
-            "only architecture-independent packages and no feed: name the feeds with --feed ARCH (e.g. --feed mipsel_24kc)".into(),
-        ));
-    }
-    let mut uploads: Vec<(&IncomingIpk, String)> = Vec::new();
-    let (mut added, mut unchanged) = (Vec::new(), Vec::new());
-    let mut touched: BTreeSet<String> = feeds.iter().cloned().collect();
-    for p in ipks {
-        let i = &p.info;
-        let file = ipk::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
-        let targets: Vec<&String> = if i.arch == "all" {
-            all_feeds.iter().collect()
-        } else {
-            all_feeds.iter().filter(|f| **f == i.arch).collect()
-        };
-        for feed in targets {
-            let key_path = format!("{ROOT}/{feed}/{file}");
-            let records = state.groups.entry(feed.clone()).or_default();
-            match records.iter().find(|r| r.filename == file) {
-                Some(r) if r.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
-                Some(r) => {
-                    return Err(PublishError::Conflict {
-                        what: format!("{} {} ({}) in feed {feed}", i.name, i.version, i.arch),
-                        existing: r.checksums.sha256.clone(),
-                    });
-                }
-                None => {
-                    records.push(OpkgRecord {
-                        control: i.control.clone(),
-                        filename: file.clone(),
-                        checksums: i.checksums.clone(),
-                    });
-                    uploads.push((p, key_path.clone()));
-                    added.push(key_path);
-                    touched.insert(feed.clone());
-                }
+    let items: Vec<FeedItem<OpkgRecord>> = ipks
+        .iter()
+        .map(|p| {
+            let i = &p.info;
+            let filename = ipk::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
+            FeedItem {
+                arch: i.arch.clone(),
+                what: format!("{} {} ({})", i.name, i.version, i.arch),
+                record: OpkgRecord {
+                    control: i.control.clone(),
+                    filename: filename.clone(),
+                    checksums: i.checksums.clone(),
+                },
+                filename,
             }
-        }
-    }
+        })
+        .collect();
+    let Placement {
+        uploads,
+        added,
+        unchanged,
+        touched,
+    } = place_in_feeds(&mut state.groups, ROOT, feeds, "all", &items)?;
     let mut indexes = Vec::new();
     for feed in &touched {
         let records: Vec<&OpkgRecord> = state.groups.entry(feed.clone()).or_default().iter().collect();
@@ -128,8 +106,8 @@ pub fn publish(
     }
     let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
 
-    for (p, key_path) in &uploads {
-        store.put_file(key_path, &p.path, PutMode::Overwrite)?;
+    for (n, key_path) in &uploads {
+        store.put_file(key_path, &ipks[*n].path, PutMode::Overwrite)?;
     }
     store.put(
         &format!("{ROOT}/keys/{fingerprint}"),

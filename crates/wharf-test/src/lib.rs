@@ -294,6 +294,19 @@ pub fn sqv_cleartext(keyring: &Path, inrelease: &Path, scratch: &Path) -> Done {
 /// Builds a package with nFPM (the reference producer): `/usr/bin/<name>`, a script printing `says`, with
 /// extra `provides`. rpm packages get release 1 (nFPM's rpm needs one); debs carry the version as given.
 fn nfpm(dir: &Path, packager: &str, name: &str, version: &str, says: &str, provides: &[&str]) -> PathBuf {
+    nfpm_with(dir, packager, name, version, says, provides, "")
+}
+
+/// [`nfpm`] with extra YAML appended to the configuration.
+fn nfpm_with(
+    dir: &Path,
+    packager: &str,
+    name: &str,
+    version: &str,
+    says: &str,
+    provides: &[&str],
+    extra: &str,
+) -> PathBuf {
     let src = dir.join(format!("{name}.sh"));
     write(&src, format!("#!/bin/sh\necho {says}\n"));
     let cfg = dir.join(format!("{name}-nfpm.yaml"));
@@ -307,7 +320,7 @@ fn nfpm(dir: &Path, packager: &str, name: &str, version: &str, says: &str, provi
     write(
         &cfg,
         format!(
-            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\n{release}maintainer: Peer <peer@example.org>\ndescription: built by nFPM\nsection: utils\nlicense: MIT\n{provides}contents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n",
+            "name: {name}\narch: amd64\nplatform: linux\nversion: {version}\n{release}maintainer: Peer <peer@example.org>\ndescription: built by nFPM\nsection: utils\nlicense: MIT\n{provides}contents:\n  - src: {}\n    dst: /usr/bin/{name}\n    file_info:\n      mode: 0755\n{extra}",
             src.display()
         ),
     );
@@ -334,6 +347,23 @@ pub fn nfpm_deb(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
 /// Builds an OpenWrt .ipk with nFPM holding `/usr/bin/<name>` (printing `says`).
 pub fn nfpm_ipk(dir: &Path, name: &str, version: &str, says: &str) -> PathBuf {
     nfpm(dir, "ipk", name, version, says, &[])
+}
+
+/// Builds an apk v2 package with nFPM holding `/usr/bin/<name>` (printing `says`), signed with the RSA
+/// secret key `key_file` under `key_name` (nFPM names the member `.SIGN.RSA.<key_name>.rsa.pub`).
+pub fn nfpm_apk(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    says: &str,
+    key_file: &Path,
+    key_name: &str,
+) -> PathBuf {
+    let extra = format!(
+        "apk:\n  signature:\n    key_file: {}\n    key_name: {key_name}\n",
+        key_file.display()
+    );
+    nfpm_with(dir, "apk", name, version, says, &[], &extra)
 }
 
 /// Builds an .rpm with nFPM holding `/usr/bin/<name>` (printing `says`), with extra `provides`.

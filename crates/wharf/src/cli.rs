@@ -78,6 +78,8 @@ pub enum Format {
     Rpm,
     /// OpenWrt .ipk, one per OpenWrt architecture of each target.
     Ipk,
+    /// Alpine apk v2, signed with an RSA key.
+    Apk,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +98,11 @@ pub struct PackageArgs {
     /// usign key whose public half `[ipk] ship-key` puts into .ipk packages.
     #[arg(long = "usign-key", value_name = "FILE")]
     pub usign_key: Option<PathBuf>,
+    /// RSA secret key (PEM) that signs apk v2 packages (`wharf key generate apk-rsa`). Its public half is
+    /// expected on clients as `/etc/apk/keys/<file name>.pub`. Without one, a throwaway key is made under
+    /// .wharf/.
+    #[arg(long = "apk-key", value_name = "FILE")]
+    pub apk_key: Option<PathBuf>,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
@@ -125,8 +132,12 @@ pub struct PublishArgs {
     /// under .wharf/.
     #[arg(long = "usign-key", value_name = "FILE")]
     pub usign_key: Option<PathBuf>,
-    /// OpenWrt architecture feed to publish into (architecture-independent .ipk files go into every feed);
-    /// repeatable. Default: the packages' own architectures and the feeds already published.
+    /// RSA secret key (PEM) for apk v2 packages and APKINDEX (`wharf key generate apk-rsa`). Without one, a
+    /// throwaway key is made under .wharf/.
+    #[arg(long = "apk-key", value_name = "FILE")]
+    pub apk_key: Option<PathBuf>,
+    /// Architecture feed to publish into (architecture-independent .ipk and .apk files go into every
+    /// feed); repeatable. Default: the packages' own architectures and the feeds already published.
     #[arg(long = "feed", value_name = "ARCH")]
     pub feeds: Vec<String>,
     /// Sign .rpm files that arrive unsigned with the repository key (signed ones are kept as they are).
@@ -141,7 +152,7 @@ pub struct PublishArgs {
     /// Rust target triples to package when no PACKAGE is given.
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
-    /// Package files to publish (any valid .deb, .rpm or .ipk). None: package the project first.
+    /// Package files to publish (any valid .deb, .rpm, .ipk or .apk). None: package the project first.
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<PathBuf>,
 }
@@ -159,6 +170,22 @@ pub enum GenerateKind {
     Openpgp(OpenPgpArgs),
     /// A usign (Ed25519) key for opkg feeds.
     Usign(UsignArgs),
+    /// An RSA key for apk v2 packages and APKINDEX (`<name>.rsa` and `<name>.rsa.pub`, as abuild-keygen
+    /// names them).
+    ApkRsa(ApkRsaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApkRsaArgs {
+    /// Directory for `<name>.rsa` (secret) and `<name>.rsa.pub`.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Key name: clients hold the public key as `/etc/apk/keys/<name>.rsa.pub`.
+    #[arg(long, default_value = "wharf")]
+    pub name: String,
+    /// Modulus size in bits.
+    #[arg(long, default_value_t = 4096)]
+    pub bits: usize,
 }
 
 #[derive(Debug, Args)]

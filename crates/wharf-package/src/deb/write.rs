@@ -45,7 +45,13 @@ pub fn control(spec: &PackageSpec, installed_kib: u64) -> Paragraph {
 pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
     let mut data = Vec::new();
-    let summary = payload::write_data(&nodes, opts.compression, opts.source_date, &mut data)?;
+    let summary = payload::write_data(
+        &nodes,
+        payload::Layout::Dpkg,
+        opts.compression,
+        opts.source_date,
+        &mut data,
+    )?;
 
     let mtime = u64::try_from(opts.source_date.unix()).unwrap_or(0);
     let control_text = control(spec, summary.installed_kib).to_string();

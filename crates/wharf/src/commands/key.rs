@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use serde_json::json;
-use wharf_sign::{KeyAlgorithm, OpenPgpKey, UsignKey};
+use wharf_sign::{ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
 use super::display;
-use crate::cli::{Algorithm, GenerateKind, KeyCommand, UsignArgs};
+use crate::cli::{Algorithm, ApkRsaArgs, GenerateKind, KeyCommand, UsignArgs};
 use crate::ops::keys::write_secret;
 use crate::output::Output;
 
@@ -13,6 +13,7 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let a = match cmd {
         KeyCommand::Generate(GenerateKind::Openpgp(a)) => a,
         KeyCommand::Generate(GenerateKind::Usign(u)) => return usign(&u, out),
+        KeyCommand::Generate(GenerateKind::ApkRsa(r)) => return apk_rsa(&r, out),
     };
     let algorithm = match a.algorithm {
         Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
@@ -25,14 +26,7 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let secret = a.out.join("secret.asc");
     let public = a.out.join("public.asc");
     let keyring = a.out.join("keyring.gpg");
-    for p in [&secret, &public, &keyring] {
-        if p.exists() {
-            anyhow::bail!(
-                "{} already exists; choose another --out directory (keys are never overwritten)",
-                p.display()
-            );
-        }
-    }
+    refuse_existing(&[&secret, &public, &keyring])?;
     write_secret(&secret, &key.to_armored_secret()?)?;
     let pk = key.public_key();
     std::fs::write(&public, pk.to_armored()?)
@@ -54,11 +48,9 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wharf key generate usign`: `key-build` and `key-build.pub`, as OpenWrt's build system names them.
-fn usign(a: &UsignArgs, out: &Output) -> anyhow::Result<()> {
-    let secret = a.out.join("key-build");
-    let public = a.out.join("key-build.pub");
-    for p in [&secret, &public] {
+/// Refuses to overwrite any of `paths`.
+fn refuse_existing(paths: &[&std::path::Path]) -> anyhow::Result<()> {
+    for p in paths {
         if p.exists() {
             anyhow::bail!(
                 "{} already exists; choose another --out directory (keys are never overwritten)",
@@ -66,6 +58,40 @@ fn usign(a: &UsignArgs, out: &Output) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `wharf key generate apk-rsa`: `<name>.rsa` and `<name>.rsa.pub`, as abuild-keygen names them.
+fn apk_rsa(a: &ApkRsaArgs, out: &Output) -> anyhow::Result<()> {
+    let secret = a.out.join(format!("{}.rsa", a.name));
+    let public = a.out.join(format!("{}.rsa.pub", a.name));
+    refuse_existing(&[&secret, &public])?;
+    let key = ApkRsaKey::generate(a.bits, &format!("{}.rsa.pub", a.name))?;
+    write_secret(&secret, &key.secret_pem()?)?;
+    std::fs::write(&public, key.public_pem()?)
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    out.status(
+        "Generated",
+        &format!("apk RSA key {} ({} bits)", key.name(), a.bits),
+    );
+    let human = format!(
+        "secret key:  {}  (keep it private; pass it as --apk-key)\npublic key:  {}  (install on clients as /etc/apk/keys/{})\n",
+        display(&secret),
+        display(&public),
+        key.name()
+    );
+    out.result(
+        &human,
+        &json!({ "name": key.name(), "secret": display(&secret), "public": display(&public) }),
+    );
+    Ok(())
+}
+
+/// `wharf key generate usign`: `key-build` and `key-build.pub`, as OpenWrt's build system names them.
+fn usign(a: &UsignArgs, out: &Output) -> anyhow::Result<()> {
+    let secret = a.out.join("key-build");
+    let public = a.out.join("key-build.pub");
+    refuse_existing(&[&secret, &public])?;
     let key = UsignKey::generate();
     write_secret(&secret, &key.secret_file())?;
     std::fs::write(&public, key.public_file())

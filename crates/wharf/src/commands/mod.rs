@@ -7,10 +7,11 @@ mod publish;
 
 use std::path::Path;
 
-use wharf_config::{Environment, Project};
+use wharf_config::{Environment, FormatChoice, Project};
 
-use crate::cli::{Command, ProjectArgs};
+use crate::cli::{Command, Format, ProjectArgs};
 use crate::env::Env;
+use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
 
 pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -33,6 +34,35 @@ fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<P
         out.warn(w);
     }
     Ok(project)
+}
+
+/// Whether packaging `project` with the command line's `formats` (empty: the project's) builds `format`.
+fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
+    if formats.is_empty() {
+        project.formats.iter().any(|f| {
+            matches!(
+                (f, format),
+                (FormatChoice::Deb, Format::Deb)
+                    | (FormatChoice::Rpm, Format::Rpm)
+                    | (FormatChoice::Ipk, Format::Ipk)
+                    | (FormatChoice::Apk, Format::Apk)
+            )
+        })
+    } else {
+        formats.contains(&format)
+    }
+}
+
+/// Loads the apk RSA key (given, or the project's throwaway one, with a warning).
+fn apk_rsa_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::ApkRsaKey> {
+    let (key, source) = keys::load_apk_rsa(explicit, dir)?;
+    if let KeySource::Throwaway { path, .. } = &source {
+        out.warn(&format!(
+            "signing apk packages with a throwaway RSA key ({}); generate one with `wharf key generate apk-rsa -o keys` and pass --apk-key keys/wharf.rsa",
+            display(path)
+        ));
+    }
+    Ok(key)
 }
 
 fn display(p: &Path) -> String {

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{display, load_project};
-use crate::cli::PackageArgs;
+use super::{apk_rsa_key, builds, display, load_project};
+use crate::cli::{Format, PackageArgs};
 use crate::env::Env;
 use crate::ops::{keys, package};
 use crate::output::Output;
@@ -18,6 +18,11 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         Some(path) => Some(keys::load_usign(Some(path), &project.dir)?.0),
         None => None,
     };
+    let apk = if builds(&project, &args.formats, Format::Apk) {
+        Some(apk_rsa_key(args.apk_key.as_deref(), &project.dir, out)?)
+    } else {
+        None
+    };
     let built = package::build(
         &project,
         &package::BuildOptions {
@@ -27,6 +32,7 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             date: env.date(),
             key: key.as_ref(),
             usign: usign.as_ref(),
+            apk: apk.as_ref(),
         },
         &mut |w| out.warn(&w),
     )?;

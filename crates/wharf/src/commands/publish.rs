@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use wharf_config::{AptConfig, FormatChoice};
+use wharf_config::{ApkSignature, AptConfig};
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
+use wharf_sign::RsaDigest;
 
-use super::{display, load_project};
+use super::{apk_rsa_key, builds, display, load_project};
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
@@ -25,40 +26,38 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project_dir = project
         .as_ref()
         .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    let key_file_path = args.key.clone().or_else(|| {
-        project
-            .as_ref()
-            .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
-    });
-    let (key, source) = keys::load(
-        key_file_path.as_deref(),
-        &project_dir,
-        env.key_passphrase.as_deref(),
-    )?;
-    match &source {
-        KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
-        KeySource::Throwaway { path, created } => out.warn(&format!(
-            "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
-            display(path),
-            if *created { ", just created" } else { "" }
-        )),
-    }
-
-    // opkg feeds are signed with usign: load (or make) that key only when .ipk files are built or published.
-    let building_ipk = args.packages.is_empty()
-        && project.as_ref().is_some_and(|p| {
-            if args.formats.is_empty() {
-                p.formats.contains(&FormatChoice::Ipk)
-            } else {
-                args.formats.contains(&Format::Ipk)
-            }
-        });
-    let usign = if building_ipk
-        || args
-            .packages
+    let building =
+        |f: Format| args.packages.is_empty() && project.as_ref().is_some_and(|p| builds(p, &args.formats, f));
+    let given = |ext: &str| {
+        args.packages
             .iter()
-            .any(|p| p.extension().is_some_and(|e| e == "ipk"))
-    {
+            .any(|p| p.extension().is_some_and(|e| e == ext))
+    };
+    // Each repository kind has its own key: load (or make) only the ones this publish signs with.
+    let key = if building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm") {
+        let key_file_path = args.key.clone().or_else(|| {
+            project
+                .as_ref()
+                .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
+        });
+        let (key, source) = keys::load(
+            key_file_path.as_deref(),
+            &project_dir,
+            env.key_passphrase.as_deref(),
+        )?;
+        match &source {
+            KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
+            KeySource::Throwaway { path, created } => out.warn(&format!(
+                "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
+                display(path),
+                if *created { ", just created" } else { "" }
+            )),
+        }
+        Some(key)
+    } else {
+        None
+    };
+    let usign = if building(Format::Ipk) || given("ipk") {
         let (key, source) = keys::load_usign(args.usign_key.as_deref(), &project_dir)?;
         if let KeySource::Throwaway { path, .. } = &source {
             out.warn(&format!(
@@ -67,6 +66,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             ));
         }
         Some(key)
+    } else {
+        None
+    };
+
+    let apk = if building(Format::Apk) || given("apk") {
+        Some(apk_rsa_key(args.apk_key.as_deref(), &project_dir, out)?)
     } else {
         None
     };
@@ -82,8 +87,9 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
                 targets: &args.targets,
                 out_dir: Path::new("dist"),
                 date: env.date(),
-                key: Some(&key),
+                key: key.as_ref(),
                 usign: usign.as_ref(),
+                apk: apk.as_ref(),
             },
             &mut |w| out.warn(&w),
         )?;
@@ -117,7 +123,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
     let reports = publish(&PublishOptions {
         to: &to,
-        key: &key,
+        key: key.as_ref(),
         apt: &apt,
         suite: &suite,
         component: &component,
@@ -129,6 +135,11 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         base_url: base_url.as_deref(),
         sign_unsigned: args.sign,
         usign: usign.as_ref(),
+        apk: apk.as_ref(),
+        apk_digest: match project.as_ref().map(|p| p.apk.signature).unwrap_or_default() {
+            ApkSignature::Sha1 => RsaDigest::Sha1,
+            ApkSignature::Sha256 => RsaDigest::Sha256,
+        },
         feeds: &args.feeds,
         date: env.date(),
         packages: &packages,
@@ -229,6 +240,24 @@ fn describe(
             o.feeds.join(", "),
             root.join("opkg/keys").join(&o.fingerprint).display(),
             o.fingerprint
+        ));
+    }
+    if let Some(a) = &r.apk {
+        announce(out, &a.added, &a.unchanged);
+        for arch in &a.archs {
+            out.status(
+                "Signed",
+                &format!("apk/{arch}/APKINDEX.tar.gz with {}", a.key_name),
+            );
+        }
+        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        human.push_str(&format!(
+            "\napk: {} package(s) added, {} unchanged, for {}. On the client:\n  install -m 0644 {} /etc/apk/keys/{}\n  echo {uri}/apk >> /etc/apk/repositories\n",
+            a.added.len(),
+            a.unchanged.len(),
+            a.archs.join(", "),
+            root.join("apk/keys").join(&a.key_name).display(),
+            a.key_name
         ));
     }
     human

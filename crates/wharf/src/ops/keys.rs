@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_sign::{KeyAlgorithm, OpenPgpKey, UsignKey};
+use wharf_sign::{ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
 /// Where the signing key came from.
 #[derive(Debug, Clone)]
@@ -67,6 +67,38 @@ pub fn load_usign(explicit: Option<&Path>, project_dir: &Path) -> anyhow::Result
     }
     let key = UsignKey::generate();
     write_secret(&path, &key.secret_file())?;
+    Ok((key, KeySource::Throwaway { path, created: true }))
+}
+
+/// The throwaway apk RSA key's file, relative to the project directory.
+pub const THROWAWAY_APK_RSA: &str = ".wharf/throwaway-apk.rsa";
+
+/// The name clients know an apk RSA key's public half by: the secret file's name plus `.pub`
+/// (abuild-keygen's `<name>.rsa` / `<name>.rsa.pub`).
+fn apk_key_name(secret: &Path) -> String {
+    let file = secret
+        .file_name()
+        .map_or_else(|| "wharf.rsa".into(), |f| f.to_string_lossy().into_owned());
+    format!("{file}.pub")
+}
+
+/// Loads an apk RSA secret key, or the throwaway one in `project_dir` (creating a 2048-bit one on first use).
+pub fn load_apk_rsa(explicit: Option<&Path>, project_dir: &Path) -> anyhow::Result<(ApkRsaKey, KeySource)> {
+    if let Some(path) = explicit {
+        let bytes = fs::read(path).with_context(|| format!("cannot read the apk key {}", path.display()))?;
+        let key = ApkRsaKey::from_pem(&bytes, &apk_key_name(path))
+            .with_context(|| format!("cannot use the apk key {}", path.display()))?;
+        return Ok((key, KeySource::Given(path.to_path_buf())));
+    }
+    let path = project_dir.join(THROWAWAY_APK_RSA);
+    if path.is_file() {
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let key = ApkRsaKey::from_pem(&bytes, &apk_key_name(&path))
+            .with_context(|| format!("cannot use {}", path.display()))?;
+        return Ok((key, KeySource::Throwaway { path, created: false }));
+    }
+    let key = ApkRsaKey::generate(2048, &apk_key_name(&path))?;
+    write_secret(&path, &key.secret_pem()?)?;
     Ok((key, KeySource::Throwaway { path, created: true }))
 }
 

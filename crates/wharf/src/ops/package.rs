@@ -5,13 +5,14 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_config::{DebCompression, FormatChoice, Project, RpmCompression};
+use wharf_config::{ApkArchNames, ApkSignature, DebCompression, FormatChoice, Project, RpmCompression};
 use wharf_core::{Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate, TargetArch};
+use wharf_package::apk::{self, ApkOptions};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
 use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
-use wharf_sign::{OpenPgpKey, UsignKey};
+use wharf_sign::{ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
 use crate::cli::Format;
 
@@ -39,6 +40,8 @@ pub struct BuildOptions<'a> {
     pub key: Option<&'a OpenPgpKey>,
     /// The opkg feed key `[ipk] ship-key` puts into .ipk packages.
     pub usign: Option<&'a UsignKey>,
+    /// Signs apk v2 packages (needed when apk is built).
+    pub apk: Option<&'a ApkRsaKey>,
 }
 
 /// Resolves every package for every target first (so a missing input fails before anything is written),
@@ -55,6 +58,7 @@ pub fn build(
         date,
         key,
         usign,
+        apk,
     } = *o;
     let formats: Vec<Format> = if formats.is_empty() {
         project
@@ -64,6 +68,7 @@ pub fn build(
                 FormatChoice::Deb => Format::Deb,
                 FormatChoice::Rpm => Format::Rpm,
                 FormatChoice::Ipk => Format::Ipk,
+                FormatChoice::Apk => Format::Apk,
             })
             .collect()
     } else {
@@ -98,6 +103,11 @@ pub fn build(
                 Format::Rpm => built.push(write_rpm(project, spec, out_dir, date, key)?),
                 Format::Ipk => {
                     built.extend(write_ipks(&with_feed_key(project, spec, usign)?, out_dir, date)?)
+                }
+                Format::Apk => {
+                    let key =
+                        apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
+                    built.extend(write_apks(project, spec, key, out_dir, date)?);
                 }
             }
         }
@@ -183,41 +193,110 @@ fn with_feed_key(
     spec: &PackageSpec,
     usign: Option<&UsignKey>,
 ) -> anyhow::Result<PackageSpec> {
-    let mut spec = spec.clone();
-    if project.ipk_ship_key {
-        let key = usign.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: [ipk] ship-key needs the feed's usign key: pass --usign-key FILE",
-                project.source.display()
-            )
-        })?;
-        spec.files.push(FileEntry {
-            path: InstallPath::parse(&format!("/etc/opkg/keys/{}", key.fingerprint()))?,
-            kind: FileKind::File {
-                content: Content::Bytes(key.public_file().into_bytes()),
-                config: false,
-            },
-            mode: 0o644,
-            owner: None,
-        });
+    if !project.ipk_ship_key {
+        return Ok(spec.clone());
     }
+    let key = usign.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: [ipk] ship-key needs the feed's usign key: pass --usign-key FILE",
+            project.source.display()
+        )
+    })?;
+    with_file(
+        spec,
+        &format!("/etc/opkg/keys/{}", key.fingerprint()),
+        key.public_file().into_bytes(),
+    )
+}
+
+/// The spec plus `file` at `path` (a public key shipped in the package).
+fn with_file(spec: &PackageSpec, path: &str, content: Vec<u8>) -> anyhow::Result<PackageSpec> {
+    let mut spec = spec.clone();
+    spec.files.push(FileEntry {
+        path: InstallPath::parse(path)?,
+        kind: FileKind::File {
+            content: Content::Bytes(content),
+            config: false,
+        },
+        mode: 0o644,
+        owner: None,
+    });
     Ok(spec)
+}
+
+/// The OpenWrt package architectures of a spec's target (`all` for an architecture-independent package).
+fn openwrt_archs(spec: &PackageSpec, format: &str) -> anyhow::Result<Vec<&'static str>> {
+    match spec.arch {
+        Arch::All => Ok(vec!["all"]),
+        Arch::Target(t) if t.openwrt.is_empty() => anyhow::bail!(
+            "{}: OpenWrt has no package architecture for {} ({}); leave {format} out for this target",
+            spec.name,
+            t.deb,
+            t.triples[0]
+        ),
+        Arch::Target(t) => Ok(t.openwrt.to_vec()),
+    }
+}
+
+/// One apk v2 package per apk architecture of the spec's target (Alpine's name, or every OpenWrt variant
+/// with `[apk] arch-names = "openwrt"`), signed with `key`; with `[apk] ship-key`, the key's public half
+/// is installed at `/etc/apk/keys/<name>`.
+fn write_apks(
+    project: &Project,
+    spec: &PackageSpec,
+    key: &ApkRsaKey,
+    out_dir: &Path,
+    date: SourceDate,
+) -> anyhow::Result<Vec<Built>> {
+    let spec = if project.apk.ship_key {
+        with_file(
+            spec,
+            &format!("/etc/apk/keys/{}", key.name()),
+            key.public_pem()?.into_bytes(),
+        )?
+    } else {
+        spec.clone()
+    };
+    let archs: Vec<&str> = match (project.apk.arch_names, spec.arch) {
+        (_, Arch::All) => vec!["noarch"],
+        (ApkArchNames::Alpine, Arch::Target(t)) => vec![t.apk],
+        (ApkArchNames::Openwrt, _) => openwrt_archs(&spec, "apk")?,
+    };
+    let digest = match project.apk.signature {
+        ApkSignature::Sha1 => RsaDigest::Sha1,
+        ApkSignature::Sha256 => RsaDigest::Sha256,
+    };
+    let version = wharf_core::apkver::from_version(&spec.version)?;
+    archs
+        .into_iter()
+        .map(|arch| {
+            // apk file names carry no architecture: each architecture's packages go to `<out>/<arch>/`,
+            // as in a repository.
+            let dir = out_dir.join(arch);
+            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let opts = ApkOptions {
+                source_date: date,
+                key,
+                digest,
+            };
+            let name = apk::file_name(spec.name.as_str(), &version);
+            let path = write_atomically(&dir, &name, |w| {
+                apk::write_apk(&spec, arch, opts, w).map_err(Into::into)
+            })?;
+            Ok(Built {
+                path,
+                name: spec.name.to_string(),
+                version: version.clone(),
+                arch: arch.to_owned(),
+                format: "apk",
+            })
+        })
+        .collect()
 }
 
 /// One .ipk per OpenWrt package architecture of the spec's target (or one `all` package).
 fn write_ipks(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow::Result<Vec<Built>> {
-    let archs: Vec<&str> = match spec.arch {
-        Arch::All => vec!["all"],
-        Arch::Target(t) if t.openwrt.is_empty() => {
-            anyhow::bail!(
-                "{}: OpenWrt has no package architecture for {} ({}); leave ipk out for this target",
-                spec.name,
-                t.deb,
-                t.triples[0]
-            )
-        }
-        Arch::Target(t) => t.openwrt.to_vec(),
-    };
+    let archs = openwrt_archs(spec, "ipk")?;
     archs
         .into_iter()
         .map(|arch| {

@@ -7,10 +7,11 @@ use anyhow::bail;
 use wharf_config::{AptConfig, MetadataCompression};
 use wharf_core::SourceDate;
 use wharf_index::rpmmd::MdCompression;
+use wharf_publish::apk::{self, ApkReport, ApkSettings};
 use wharf_publish::apt::{self, AptReport, AptSettings};
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_sign::{OpenPgpKey, UsignKey};
+use wharf_sign::{ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 use wharf_store::StoreUrl;
 
 /// How long a publish waits for another publisher's lock.
@@ -18,7 +19,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(300);
 
 pub struct PublishOptions<'a> {
     pub to: &'a str,
-    pub key: &'a OpenPgpKey,
+    pub key: Option<&'a OpenPgpKey>,
     pub apt: &'a AptConfig,
     pub suite: &'a str,
     pub component: &'a str,
@@ -27,6 +28,8 @@ pub struct PublishOptions<'a> {
     pub base_url: Option<&'a str>,
     pub sign_unsigned: bool,
     pub usign: Option<&'a UsignKey>,
+    pub apk: Option<&'a ApkRsaKey>,
+    pub apk_digest: RsaDigest,
     pub feeds: &'a [String],
     pub date: SourceDate,
     pub packages: &'a [PathBuf],
@@ -37,6 +40,7 @@ pub struct Reports {
     pub apt: Option<AptReport>,
     pub rpm: Option<RpmReport>,
     pub opkg: Option<OpkgReport>,
+    pub apk: Option<ApkReport>,
 }
 
 fn extension(p: &Path) -> &str {
@@ -52,14 +56,15 @@ pub fn default_base_url(to: &str) -> String {
 
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
 pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
-    let (mut debs, mut rpms, mut ipks) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut debs, mut rpms, mut ipks, mut apks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for p in o.packages {
         match extension(p) {
             "deb" => debs.push(p.clone()),
             "rpm" => rpms.push(p.clone()),
             "ipk" => ipks.push(p.clone()),
+            "apk" => apks.push(p.clone()),
             _ => bail!(
-                "{}: not a .deb, .rpm or .ipk file; wharf publishes those",
+                "{}: not a .deb, .rpm, .ipk or .apk file; wharf publishes those",
                 p.display()
             ),
         }
@@ -70,10 +75,20 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .ipk files needs a usign key (--usign-key)"),
     };
+    let apks = apk::inspect_apks(&apks)?;
+    let apk_key = match (apks.is_empty(), o.apk) {
+        (true, _) => None,
+        (false, Some(k)) => Some(k),
+        (false, None) => bail!("publishing .apk files needs an RSA key (--apk-key)"),
+    };
     let debs = apt::inspect_debs(&debs)?;
     let mut rpms = rpmmd::inspect_rpms(&rpms)?;
+    let openpgp = || {
+        o.key
+            .ok_or_else(|| anyhow::anyhow!("publishing .deb or .rpm files needs an OpenPGP key (--key)"))
+    };
     if o.sign_unsigned {
-        rpmmd::sign_unsigned(&mut rpms, o.key, o.date)?;
+        rpmmd::sign_unsigned(&mut rpms, openpgp()?, o.date)?;
     }
     let repos: Vec<String> = if o.rpm_repos.is_empty() {
         // One repository per architecture by default (`linux-x86_64`, …); noarch-only goes to `linux-noarch`.
@@ -102,7 +117,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         };
         Some(apt::publish(
             store.as_ref(),
-            o.key,
+            openpgp()?,
             &settings,
             o.suite,
             o.component,
@@ -123,11 +138,29 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             date: o.date,
             lock_wait: LOCK_WAIT,
         };
-        Some(rpmmd::publish(store.as_ref(), o.key, &settings, &repos, &rpms)?)
+        Some(rpmmd::publish(
+            store.as_ref(),
+            openpgp()?,
+            &settings,
+            &repos,
+            &rpms,
+        )?)
     };
     let opkg = match usign {
         Some(key) => Some(opkg::publish(store.as_ref(), key, o.feeds, &ipks, LOCK_WAIT)?),
         None => None,
     };
-    Ok(Reports { apt, rpm, opkg })
+    let apk = match apk_key {
+        Some(key) => {
+            let settings = ApkSettings {
+                description: o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone()),
+                digest: o.apk_digest,
+                mtime: u64::try_from(o.date.unix()).unwrap_or(0),
+                lock_wait: LOCK_WAIT,
+            };
+            Some(apk::publish(store.as_ref(), key, &settings, o.feeds, &apks)?)
+        }
+        None => None,
+    };
+    Ok(Reports { apt, rpm, opkg, apk })
 }
