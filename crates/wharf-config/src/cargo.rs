@@ -542,6 +542,7 @@ pub(crate) fn load(
         rpm: crate::RpmConfig::default(),
         ipk_ship_key: false,
         apk: crate::ApkConfig::default(),
+        apk3: crate::Apk3Config::default(),
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
         warnings,

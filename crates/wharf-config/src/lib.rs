@@ -78,6 +78,8 @@ pub enum FormatChoice {
     Ipk,
     /// Alpine apk v2 (signed RSA; one per apk architecture of each target, see `[apk] arch-names`).
     Apk,
+    /// apk v3 / ADB (OpenWrt ≥ 25.12; one per OpenWrt architecture of each target, see `[apk3]`).
+    Apk3,
 }
 
 /// Which architecture names apk packages are built for.
@@ -100,6 +102,27 @@ pub enum ApkSignature {
     /// `.SIGN.RSA256.` (SHA-256).
     #[default]
     Sha256,
+}
+
+/// apk v3 settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Apk3Config {
+    /// Architecture naming (OpenWrt's by default).
+    pub arch_names: ApkArchNames,
+    /// Sign every package too, not only `packages.adb` (OpenWrt signs only the index).
+    pub sign_packages: bool,
+    /// Ship the repository's EC public key in every package, at `/etc/apk/keys/<key id>.pem`.
+    pub ship_key: bool,
+}
+
+impl Default for Apk3Config {
+    fn default() -> Self {
+        Self {
+            arch_names: ApkArchNames::Openwrt,
+            sign_packages: false,
+            ship_key: false,
+        }
+    }
 }
 
 /// apk settings.
@@ -164,6 +187,8 @@ pub struct Project {
     pub ipk_ship_key: bool,
     /// apk settings.
     pub apk: ApkConfig,
+    /// apk v3 settings.
+    pub apk3: Apk3Config,
     /// apt settings.
     pub apt: AptConfig,
     /// publish settings.

@@ -12,7 +12,7 @@ use crate::template::{
     EntryTemplate, FileTemplate, PackageTemplate, ScriptSource, copyright_file, parse_mode,
 };
 use crate::{
-    ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression, FormatChoice,
+    Apk3Config, ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression, FormatChoice,
     MetadataCompression, Project, PublishConfig, RpmCompression, RpmConfig, value_err,
 };
 
@@ -30,6 +30,8 @@ struct File {
     ipk: IpkSection,
     #[serde(default)]
     apk: ApkSection,
+    #[serde(default)]
+    apk3: Apk3Section,
     #[serde(default)]
     apt: AptSection,
     #[serde(default)]
@@ -178,6 +180,16 @@ struct ApkSection {
     arch_names: ApkArchNames,
     #[serde(default)]
     signature: ApkSignature,
+    #[serde(default)]
+    ship_key: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Apk3Section {
+    arch_names: Option<ApkArchNames>,
+    #[serde(default)]
+    sign_packages: bool,
     #[serde(default)]
     ship_key: bool,
 }
@@ -430,6 +442,11 @@ pub(crate) fn load(
             signature: file.apk.signature,
             ship_key: file.apk.ship_key,
         },
+        apk3: Apk3Config {
+            arch_names: file.apk3.arch_names.unwrap_or(ApkArchNames::Openwrt),
+            sign_packages: file.apk3.sign_packages,
+            ship_key: file.apk3.ship_key,
+        },
         rpm: RpmConfig {
             compression: file.rpm.compression,
             repos: file.rpm.repos,
@@ -554,7 +571,7 @@ summary = "{summary}"
 # """
 # homepage = "https://example.org/{name}"
 # license = "MIT"               # also writes /usr/share/doc/<package>/copyright
-# formats = ["deb", "rpm", "ipk", "apk"]   # what `wharf package` and `wharf publish` build by default (deb)
+# formats = ["deb", "rpm", "ipk", "apk", "apk3"]   # what `wharf package` and `wharf publish` build by default (deb)
 
 # One [[package]] per package. Several are fine (a daemon, a CLI, docs…); each shares [project].
 [[package]]
@@ -586,6 +603,11 @@ compression = "gzip"             # gzip | xz | zstd
 # arch-names = "alpine"         # or "openwrt": one .apk per OpenWrt package architecture (mipsel_24kc, …)
 # signature = "sha256"          # RSA signature digest; "sha1" for apk-tools older than 2.10
 # ship-key = true               # put the repository's RSA public key into every .apk (/etc/apk/keys/<name>)
+#
+# [apk3]                        # apk v3 / ADB, as OpenWrt 25.12+ installs it
+# arch-names = "openwrt"        # or "alpine"
+# sign-packages = false         # the signed packages.adb pins every package (OpenWrt's practice)
+# ship-key = true               # put the repository's EC public key into every package (/etc/apk/keys/)
 
 [apt]
 suite = "stable"

@@ -5,6 +5,7 @@
 //! writing, in the right order, is wharf-publish's.
 
 pub mod apk;
+pub mod apk3;
 pub mod apt;
 pub mod opkg;
 pub mod rpmmd;

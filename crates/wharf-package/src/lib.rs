@@ -8,7 +8,9 @@
 //! Shared layers: [`compress`] (pinned gzip/xz/zstd backends), [`tar`] (deterministic GNU tar writer),
 //! [`ar`] (the Unix archive .deb wraps).
 
+pub mod adb;
 pub mod apk;
+pub mod apk3;
 pub mod ar;
 pub mod compress;
 pub mod deb;

@@ -24,9 +24,9 @@ pub(crate) enum Node<'a> {
 
 /// A node with its permission bits and owner.
 pub(crate) struct Planned<'a> {
-    node: Node<'a>,
-    mode: u32,
-    owner: Option<&'a Owner>,
+    pub(crate) node: Node<'a>,
+    pub(crate) mode: u32,
+    pub(crate) owner: Option<&'a Owner>,
 }
 
 pub(crate) fn plan(spec: &PackageSpec) -> Result<BTreeMap<String, Planned<'_>>, PackageError> {

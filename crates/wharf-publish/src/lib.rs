@@ -10,6 +10,7 @@
 //! publish leaves the previous repository fully readable.
 
 pub mod apk;
+pub mod apk3;
 pub mod apt;
 pub mod opkg;
 pub mod rpmmd;

@@ -80,6 +80,8 @@ pub enum Format {
     Ipk,
     /// Alpine apk v2, signed with an RSA key.
     Apk,
+    /// apk v3 / ADB (OpenWrt ≥ 25.12), one per OpenWrt architecture of each target.
+    Apk3,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +105,10 @@ pub struct PackageArgs {
     /// .wharf/.
     #[arg(long = "apk-key", value_name = "FILE")]
     pub apk_key: Option<PathBuf>,
+    /// EC P-256 secret key (PEM) for apk v3 (`wharf key generate apk-ec`); used when `[apk3] sign-packages`
+    /// or `ship-key` is set. Without one, a throwaway key is made under .wharf/.
+    #[arg(long = "apk3-key", value_name = "FILE")]
+    pub apk3_key: Option<PathBuf>,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
@@ -136,6 +142,10 @@ pub struct PublishArgs {
     /// throwaway key is made under .wharf/.
     #[arg(long = "apk-key", value_name = "FILE")]
     pub apk_key: Option<PathBuf>,
+    /// EC P-256 secret key (PEM) that signs apk v3 `packages.adb` (`wharf key generate apk-ec`). Without
+    /// one, a throwaway key is made under .wharf/.
+    #[arg(long = "apk3-key", value_name = "FILE")]
+    pub apk3_key: Option<PathBuf>,
     /// Architecture feed to publish into (architecture-independent .ipk and .apk files go into every
     /// feed); repeatable. Default: the packages' own architectures and the feeds already published.
     #[arg(long = "feed", value_name = "ARCH")]
@@ -173,6 +183,16 @@ pub enum GenerateKind {
     /// An RSA key for apk v2 packages and APKINDEX (`<name>.rsa` and `<name>.rsa.pub`, as abuild-keygen
     /// names them).
     ApkRsa(ApkRsaArgs),
+    /// An ECDSA P-256 key for apk v3 / ADB repositories (`private-key.pem` and `public-key.pem`, as OpenWrt's
+    /// build names them).
+    ApkEc(ApkEcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApkEcArgs {
+    /// Directory for `private-key.pem` (secret) and `public-key.pem`.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use serde_json::json;
-use wharf_sign::{ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
+use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
 use super::display;
-use crate::cli::{Algorithm, ApkRsaArgs, GenerateKind, KeyCommand, UsignArgs};
+use crate::cli::{Algorithm, ApkEcArgs, ApkRsaArgs, GenerateKind, KeyCommand, UsignArgs};
 use crate::ops::keys::write_secret;
 use crate::output::Output;
 
@@ -14,6 +14,7 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
         KeyCommand::Generate(GenerateKind::Openpgp(a)) => a,
         KeyCommand::Generate(GenerateKind::Usign(u)) => return usign(&u, out),
         KeyCommand::Generate(GenerateKind::ApkRsa(r)) => return apk_rsa(&r, out),
+        KeyCommand::Generate(GenerateKind::ApkEc(e)) => return apk_ec(&e, out),
     };
     let algorithm = match a.algorithm {
         Algorithm::Ed25519 => KeyAlgorithm::Ed25519,
@@ -83,6 +84,29 @@ fn apk_rsa(a: &ApkRsaArgs, out: &Output) -> anyhow::Result<()> {
     out.result(
         &human,
         &json!({ "name": key.name(), "secret": display(&secret), "public": display(&public) }),
+    );
+    Ok(())
+}
+
+/// `wharf key generate apk-ec`: `private-key.pem` and `public-key.pem`, as OpenWrt's build names them.
+fn apk_ec(a: &ApkEcArgs, out: &Output) -> anyhow::Result<()> {
+    let secret = a.out.join("private-key.pem");
+    let public = a.out.join("public-key.pem");
+    refuse_existing(&[&secret, &public])?;
+    let key = ApkEcKey::generate();
+    write_secret(&secret, &key.secret_pem()?)?;
+    std::fs::write(&public, key.public_pem()?)
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    let id = hex::encode(key.key_id());
+    out.status("Generated", &format!("apk v3 EC P-256 key {id}"));
+    let human = format!(
+        "key id:      {id}\nsecret key:  {}  (keep it private; pass it as --apk3-key)\npublic key:  {}  (install on clients in /etc/apk/keys/)\n",
+        display(&secret),
+        display(&public)
+    );
+    out.result(
+        &human,
+        &json!({ "key_id": id, "secret": display(&secret), "public": display(&public) }),
     );
     Ok(())
 }

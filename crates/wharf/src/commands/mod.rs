@@ -46,6 +46,7 @@ fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
                     | (FormatChoice::Rpm, Format::Rpm)
                     | (FormatChoice::Ipk, Format::Ipk)
                     | (FormatChoice::Apk, Format::Apk)
+                    | (FormatChoice::Apk3, Format::Apk3)
             )
         })
     } else {
@@ -59,6 +60,18 @@ fn apk_rsa_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Res
     if let KeySource::Throwaway { path, .. } = &source {
         out.warn(&format!(
             "signing apk packages with a throwaway RSA key ({}); generate one with `wharf key generate apk-rsa -o keys` and pass --apk-key keys/wharf.rsa",
+            display(path)
+        ));
+    }
+    Ok(key)
+}
+
+/// Loads the apk v3 EC key (given, or the project's throwaway one, with a warning).
+fn apk_ec_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::ApkEcKey> {
+    let (key, source) = keys::load_apk_ec(explicit, dir)?;
+    if let KeySource::Throwaway { path, .. } = &source {
+        out.warn(&format!(
+            "signing apk v3 with a throwaway EC key ({}); generate one with `wharf key generate apk-ec -o keys` and pass --apk3-key keys/private-key.pem",
             display(path)
         ));
     }

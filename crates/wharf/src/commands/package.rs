@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{apk_rsa_key, builds, display, load_project};
+use super::{apk_ec_key, apk_rsa_key, builds, display, load_project};
 use crate::cli::{Format, PackageArgs};
 use crate::env::Env;
 use crate::ops::{keys, package};
@@ -23,6 +23,13 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     } else {
         None
     };
+    let apk3_cfg = project.apk3;
+    let apk3 =
+        if builds(&project, &args.formats, Format::Apk3) && (apk3_cfg.ship_key || apk3_cfg.sign_packages) {
+            Some(apk_ec_key(args.apk3_key.as_deref(), &project.dir, out)?)
+        } else {
+            None
+        };
     let built = package::build(
         &project,
         &package::BuildOptions {
@@ -33,6 +40,7 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             key: key.as_ref(),
             usign: usign.as_ref(),
             apk: apk.as_ref(),
+            apk3: apk3.as_ref(),
         },
         &mut |w| out.warn(&w),
     )?;

@@ -8,12 +8,12 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 use wharf_sign::RsaDigest;
 
-use super::{apk_rsa_key, builds, display, load_project};
+use super::{apk_ec_key, apk_rsa_key, builds, display, load_project};
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::ops::package;
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish};
 use crate::output::Output;
 
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -29,9 +29,14 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let building =
         |f: Format| args.packages.is_empty() && project.as_ref().is_some_and(|p| builds(p, &args.formats, f));
     let given = |ext: &str| {
-        args.packages
-            .iter()
-            .any(|p| p.extension().is_some_and(|e| e == ext))
+        args.packages.iter().any(|p| {
+            p.extension().is_some_and(|e| e == ext.trim_end_matches('3'))
+                && match ext {
+                    "apk" => !is_apk3(p),
+                    "apk3" => is_apk3(p),
+                    _ => true,
+                }
+        })
     };
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
     let key = if building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm") {
@@ -76,6 +81,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         None
     };
 
+    let apk3 = if building(Format::Apk3) || given("apk3") {
+        Some(apk_ec_key(args.apk3_key.as_deref(), &project_dir, out)?)
+    } else {
+        None
+    };
+
     let packages: Vec<PathBuf> = if args.packages.is_empty() {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
@@ -90,6 +101,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
                 key: key.as_ref(),
                 usign: usign.as_ref(),
                 apk: apk.as_ref(),
+                apk3: apk3.as_ref(),
             },
             &mut |w| out.warn(&w),
         )?;
@@ -140,6 +152,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             ApkSignature::Sha1 => RsaDigest::Sha1,
             ApkSignature::Sha256 => RsaDigest::Sha256,
         },
+        apk3: apk3.as_ref(),
         feeds: &args.feeds,
         date: env.date(),
         packages: &packages,
@@ -258,6 +271,20 @@ fn describe(
             a.archs.join(", "),
             root.join("apk/keys").join(&a.key_name).display(),
             a.key_name
+        ));
+    }
+    if let Some(a) = &r.apk3 {
+        announce(out, &a.added, &a.unchanged);
+        for arch in &a.archs {
+            out.status("Signed", &format!("apk3/{arch}/packages.adb with {}", a.key_id));
+        }
+        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        human.push_str(&format!(
+            "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {} /etc/apk/keys/\n  echo {uri}/apk3/<arch>/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
+            a.added.len(),
+            a.unchanged.len(),
+            a.archs.join(", "),
+            root.join("apk3/keys").join(format!("{}.pem", a.key_id)).display()
         ));
     }
     human

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_sign::{ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
+use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
 /// Where the signing key came from.
 #[derive(Debug, Clone)]
@@ -98,6 +98,29 @@ pub fn load_apk_rsa(explicit: Option<&Path>, project_dir: &Path) -> anyhow::Resu
         return Ok((key, KeySource::Throwaway { path, created: false }));
     }
     let key = ApkRsaKey::generate(2048, &apk_key_name(&path))?;
+    write_secret(&path, &key.secret_pem()?)?;
+    Ok((key, KeySource::Throwaway { path, created: true }))
+}
+
+/// The throwaway apk v3 (EC) key's file, relative to the project directory.
+pub const THROWAWAY_APK_EC: &str = ".wharf/throwaway-apk3.pem";
+
+/// Loads an apk v3 EC secret key, or the throwaway one in `project_dir` (creating it on first use).
+pub fn load_apk_ec(explicit: Option<&Path>, project_dir: &Path) -> anyhow::Result<(ApkEcKey, KeySource)> {
+    if let Some(path) = explicit {
+        let bytes =
+            fs::read(path).with_context(|| format!("cannot read the apk v3 key {}", path.display()))?;
+        let key = ApkEcKey::from_pem(&bytes)
+            .with_context(|| format!("cannot use the apk v3 key {}", path.display()))?;
+        return Ok((key, KeySource::Given(path.to_path_buf())));
+    }
+    let path = project_dir.join(THROWAWAY_APK_EC);
+    if path.is_file() {
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let key = ApkEcKey::from_pem(&bytes).with_context(|| format!("cannot use {}", path.display()))?;
+        return Ok((key, KeySource::Throwaway { path, created: false }));
+    }
+    let key = ApkEcKey::generate();
     write_secret(&path, &key.secret_pem()?)?;
     Ok((key, KeySource::Throwaway { path, created: true }))
 }

@@ -8,11 +8,12 @@ use anyhow::Context;
 use wharf_config::{ApkArchNames, ApkSignature, DebCompression, FormatChoice, Project, RpmCompression};
 use wharf_core::{Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate, TargetArch};
 use wharf_package::apk::{self, ApkOptions};
+use wharf_package::apk3::{self, Apk3Options};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
 use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
-use wharf_sign::{ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
+use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
 use crate::cli::Format;
 
@@ -42,6 +43,8 @@ pub struct BuildOptions<'a> {
     pub usign: Option<&'a UsignKey>,
     /// Signs apk v2 packages (needed when apk is built).
     pub apk: Option<&'a ApkRsaKey>,
+    /// The apk v3 repository key (shipped or signing packages per `[apk3]`).
+    pub apk3: Option<&'a ApkEcKey>,
 }
 
 /// Resolves every package for every target first (so a missing input fails before anything is written),
@@ -59,6 +62,7 @@ pub fn build(
         key,
         usign,
         apk,
+        apk3,
     } = *o;
     let formats: Vec<Format> = if formats.is_empty() {
         project
@@ -69,6 +73,7 @@ pub fn build(
                 FormatChoice::Rpm => Format::Rpm,
                 FormatChoice::Ipk => Format::Ipk,
                 FormatChoice::Apk => Format::Apk,
+                FormatChoice::Apk3 => Format::Apk3,
             })
             .collect()
     } else {
@@ -109,6 +114,7 @@ pub fn build(
                         apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
                     built.extend(write_apks(project, spec, key, out_dir, date)?);
                 }
+                Format::Apk3 => built.extend(write_apk3s(project, spec, apk3, out_dir, date)?),
             }
         }
     }
@@ -257,11 +263,7 @@ fn write_apks(
     } else {
         spec.clone()
     };
-    let archs: Vec<&str> = match (project.apk.arch_names, spec.arch) {
-        (_, Arch::All) => vec!["noarch"],
-        (ApkArchNames::Alpine, Arch::Target(t)) => vec![t.apk],
-        (ApkArchNames::Openwrt, _) => openwrt_archs(&spec, "apk")?,
-    };
+    let archs = apk_archs(&spec, project.apk.arch_names, "apk")?;
     let digest = match project.apk.signature {
         ApkSignature::Sha1 => RsaDigest::Sha1,
         ApkSignature::Sha256 => RsaDigest::Sha256,
@@ -270,9 +272,9 @@ fn write_apks(
     archs
         .into_iter()
         .map(|arch| {
-            // apk file names carry no architecture: each architecture's packages go to `<out>/<arch>/`,
-            // as in a repository.
-            let dir = out_dir.join(arch);
+            // apk file names carry no architecture: each architecture's packages go to
+            // `<out>/apk/<arch>/`, as in a repository.
+            let dir = out_dir.join("apk").join(arch);
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let opts = ApkOptions {
                 source_date: date,
@@ -289,6 +291,71 @@ fn write_apks(
                 version: version.clone(),
                 arch: arch.to_owned(),
                 format: "apk",
+            })
+        })
+        .collect()
+}
+
+/// The apk architectures of a spec: `noarch`, Alpine's name, or every OpenWrt variant.
+fn apk_archs(spec: &PackageSpec, names: ApkArchNames, format: &str) -> anyhow::Result<Vec<&'static str>> {
+    Ok(match (names, spec.arch) {
+        (_, Arch::All) => vec!["noarch"],
+        (ApkArchNames::Alpine, Arch::Target(t)) => vec![t.apk],
+        (ApkArchNames::Openwrt, _) => openwrt_archs(spec, format)?,
+    })
+}
+
+/// One apk v3 package per architecture (OpenWrt's variants by default), under `<out>/apk3/<arch>/`; with
+/// `[apk3] ship-key` the repository key is installed at `/etc/apk/keys/<key id>.pem`, with `sign-packages`
+/// each package is signed too.
+fn write_apk3s(
+    project: &Project,
+    spec: &PackageSpec,
+    key: Option<&ApkEcKey>,
+    out_dir: &Path,
+    date: SourceDate,
+) -> anyhow::Result<Vec<Built>> {
+    let cfg = project.apk3;
+    let need_key = || {
+        key.ok_or_else(|| {
+            anyhow::anyhow!("[apk3] ship-key and sign-packages need the repository key (--apk3-key)")
+        })
+    };
+    let spec = if cfg.ship_key {
+        let key = need_key()?;
+        with_file(
+            spec,
+            &format!("/etc/apk/keys/{}.pem", hex::encode(key.key_id())),
+            key.public_pem()?.into_bytes(),
+        )?
+    } else {
+        spec.clone()
+    };
+    let signer = if cfg.sign_packages {
+        Some(need_key()?)
+    } else {
+        None
+    };
+    let version = wharf_core::apkver::from_version(&spec.version)?;
+    apk_archs(&spec, cfg.arch_names, "apk3")?
+        .into_iter()
+        .map(|arch| {
+            let dir = out_dir.join("apk3").join(arch);
+            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let name = apk::file_name(spec.name.as_str(), &version);
+            let opts = Apk3Options {
+                source_date: date,
+                key: signer,
+            };
+            let path = write_atomically(&dir, &name, |w| {
+                apk3::write_apk3(&spec, arch, opts, w).map_err(Into::into)
+            })?;
+            Ok(Built {
+                path,
+                name: spec.name.to_string(),
+                version: version.clone(),
+                arch: arch.to_owned(),
+                format: "apk3",
             })
         })
         .collect()

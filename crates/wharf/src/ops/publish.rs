@@ -8,10 +8,11 @@ use wharf_config::{AptConfig, MetadataCompression};
 use wharf_core::SourceDate;
 use wharf_index::rpmmd::MdCompression;
 use wharf_publish::apk::{self, ApkReport, ApkSettings};
+use wharf_publish::apk3::{self, Apk3Report};
 use wharf_publish::apt::{self, AptReport, AptSettings};
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_sign::{ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
+use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 use wharf_store::StoreUrl;
 
 /// How long a publish waits for another publisher's lock.
@@ -30,6 +31,7 @@ pub struct PublishOptions<'a> {
     pub usign: Option<&'a UsignKey>,
     pub apk: Option<&'a ApkRsaKey>,
     pub apk_digest: RsaDigest,
+    pub apk3: Option<&'a ApkEcKey>,
     pub feeds: &'a [String],
     pub date: SourceDate,
     pub packages: &'a [PathBuf],
@@ -41,6 +43,16 @@ pub struct Reports {
     pub rpm: Option<RpmReport>,
     pub opkg: Option<OpkgReport>,
     pub apk: Option<ApkReport>,
+    pub apk3: Option<Apk3Report>,
+}
+
+/// Whether the file is an apk v3 (ADB) package rather than v2 (gzip); both end in `.apk`.
+pub fn is_apk3(p: &Path) -> bool {
+    let mut head = [0u8; 3];
+    std::fs::File::open(p)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && wharf_package::apk3::is_adb(&head)
 }
 
 fn extension(p: &Path) -> &str {
@@ -56,12 +68,14 @@ pub fn default_base_url(to: &str) -> String {
 
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
 pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
-    let (mut debs, mut rpms, mut ipks, mut apks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut debs, mut rpms, mut ipks, mut apks, mut apk3s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for p in o.packages {
         match extension(p) {
             "deb" => debs.push(p.clone()),
             "rpm" => rpms.push(p.clone()),
             "ipk" => ipks.push(p.clone()),
+            "apk" if is_apk3(p) => apk3s.push(p.clone()),
             "apk" => apks.push(p.clone()),
             _ => bail!(
                 "{}: not a .deb, .rpm, .ipk or .apk file; wharf publishes those",
@@ -80,6 +94,12 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .apk files needs an RSA key (--apk-key)"),
+    };
+    let apk3s = apk3::inspect_apk3s(&apk3s)?;
+    let apk3_key = match (apk3s.is_empty(), o.apk3) {
+        (true, _) => None,
+        (false, Some(k)) => Some(k),
+        (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
     };
     let debs = apt::inspect_debs(&debs)?;
     let mut rpms = rpmmd::inspect_rpms(&rpms)?;
@@ -162,5 +182,25 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         }
         None => None,
     };
-    Ok(Reports { apt, rpm, opkg, apk })
+    let apk3 = match apk3_key {
+        Some(key) => {
+            let description = o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone());
+            Some(apk3::publish(
+                store.as_ref(),
+                key,
+                &description,
+                o.feeds,
+                &apk3s,
+                LOCK_WAIT,
+            )?)
+        }
+        None => None,
+    };
+    Ok(Reports {
+        apt,
+        rpm,
+        opkg,
+        apk,
+        apk3,
+    })
 }

@@ -345,7 +345,7 @@ fn bad_apk_input_gets_one_error_and_nothing_written() {
         ],
     )
     .success();
-    let good = dir.join("dist/noarch/demo-data-1.0.0-r0.apk");
+    let good = dir.join("dist/apk/noarch/demo-data-1.0.0-r0.apk");
     assert!(good.is_file());
     let fails = |args: &[&str], needles: &[&str]| {
         let mut all = vec!["publish", "--to", "repo"];
@@ -386,6 +386,45 @@ fn bad_apk_input_gets_one_error_and_nothing_written() {
             cut.to_str().unwrap(),
         ],
         &["cut-1.0-r0.apk", "truncated or corrupt"],
+    );
+    // apk v3: an RSA key where the EC key belongs, and a truncated package.
+    wharf_run(
+        dir,
+        &[
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "apk3",
+            "-o",
+            "dist",
+        ],
+    )
+    .success();
+    let v3 = dir.join("dist/apk3/noarch/demo-data-1.0.0-r0.apk");
+    fails(
+        &[
+            "--apk3-key",
+            "keys/wharf.rsa",
+            "--feed",
+            "x86_64",
+            v3.to_str().unwrap(),
+        ],
+        &["keys/wharf.rsa", "not a usable apk key", "apk v2"],
+    );
+    let bytes3 = fs::read(&v3).unwrap();
+    let cut3 = dir.join("cut3-1.0-r0.apk");
+    fs::write(&cut3, &bytes3[..bytes3.len() / 2]).unwrap();
+    wharf_run(dir, &["key", "generate", "apk-ec", "-o", "ekeys"]).success();
+    fails(
+        &[
+            "--apk3-key",
+            "ekeys/private-key.pem",
+            "--feed",
+            "x86_64",
+            cut3.to_str().unwrap(),
+        ],
+        &["cut3-1.0-r0.apk", "truncated"],
     );
     // A foreign package whose data would land outside the root.
     let pkginfo = b"pkgname = evil\npkgver = 1.0-r0\narch = x86_64\nsize = 1\n";

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod apk;
+mod apk3;
 mod apt;
 mod bad_input;
 mod cli;

@@ -1,0 +1,140 @@
+//! Publishing apk v3 packages into OpenWrt-style (apk-tools 3) repositories: `apk3/<arch>/` holds the
+//! `.apk` files and the signed `packages.adb`; the EC public key is at `apk3/keys/<key id>.pem` (any file
+//! name works in `/etc/apk/keys/`: apk 3 matches keys by id). A client lists
+//! `<base-url>/apk3/<arch>/packages.adb` in `/etc/apk/repositories.d/`.
+//!
+//! `packages.adb` is the one pointer per architecture and is written last, in one object write. The
+//! packages themselves need no signature: the signed index pins each one by the sha256 of its ADB block
+//! (OpenWrt's practice since 2025).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wharf_index::apk3::{self as index, Apk3Record};
+use wharf_package::apk::file_name;
+use wharf_package::apk3::{self, Apk3Info};
+use wharf_sign::ApkEcKey;
+use wharf_store::{PutMode, Store};
+
+use crate::{FeedItem, FeedRecord, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds};
+
+/// Where the apk v3 state manifest lives in the store.
+pub const STATE_KEY: &str = ".wharf/apk3/state.json";
+/// The directory the per-architecture repositories live under.
+pub const ROOT: &str = "apk3";
+
+impl FeedRecord for Apk3Record {
+    fn filename(&self) -> &str {
+        &self.filename
+    }
+    fn sha256(&self) -> &str {
+        &self.checksums.sha256
+    }
+}
+
+/// An apk v3 package checked and ready to publish.
+#[derive(Debug, Clone)]
+pub struct IncomingApk3 {
+    /// The file.
+    pub path: PathBuf,
+    /// What its ADB block says.
+    pub info: Apk3Info,
+}
+
+/// Reads and validates apk v3 files.
+pub fn inspect_apk3s(paths: &[PathBuf]) -> Result<Vec<IncomingApk3>, PublishError> {
+    Ok(crate::inspect_files(paths, apk3::inspect)?
+        .into_iter()
+        .map(|(path, info)| IncomingApk3 { path, info })
+        .collect())
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Apk3Report {
+    /// The store.
+    pub store: String,
+    /// Packages newly added (`apk3/<arch>/<file>`).
+    pub added: Vec<String>,
+    /// Already present with identical bytes.
+    pub unchanged: Vec<String>,
+    /// Architectures whose index was rewritten.
+    pub archs: Vec<String>,
+    /// The key id (hex) and the key's file under `apk3/keys/`.
+    pub key_id: String,
+}
+
+/// The key's file name under `apk3/keys/`.
+#[must_use]
+pub fn key_file(key: &ApkEcKey) -> String {
+    format!("{}.pem", hex::encode(key.key_id()))
+}
+
+/// Publishes `apks` into the repositories of their architectures (`noarch` into every one named in `archs`
+/// or already published), and signs each touched `packages.adb` with `key`.
+pub fn publish(
+    store: &dyn Store,
+    key: &ApkEcKey,
+    description: &str,
+    archs: &[String],
+    apks: &[IncomingApk3],
+    lock_wait: Duration,
+) -> Result<Apk3Report, PublishError> {
+    let _lock = store.lock(LOCK_KEY, lock_wait)?;
+    let key_id = hex::encode(key.key_id());
+    let (mut state, fp) = Manifest::<Apk3Record>::load(store, STATE_KEY, key_id.clone())?;
+    let items: Vec<FeedItem<Apk3Record>> = apks
+        .iter()
+        .map(|p| {
+            let i = &p.info.info;
+            let filename = file_name(&i.name, &i.version);
+            let mut info = i.clone();
+            info.unique_id.clone_from(&p.info.adb_sha256);
+            info.file_size = p.info.checksums.size;
+            FeedItem {
+                arch: i.arch.clone(),
+                what: format!("{} {} ({})", i.name, i.version, i.arch),
+                record: Apk3Record {
+                    info,
+                    filename: filename.clone(),
+                    checksums: p.info.checksums.clone(),
+                },
+                filename,
+            }
+        })
+        .collect();
+    let Placement {
+        uploads,
+        added,
+        unchanged,
+        touched,
+    } = place_in_feeds(&mut state.groups, ROOT, archs, "noarch", &items)?;
+    let mut indexes = Vec::new();
+    for arch in &touched {
+        let records: Vec<&Apk3Record> = state.groups.entry(arch.clone()).or_default().iter().collect();
+        let adb = index::packages_adb(&records, description, key)
+            .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
+        indexes.push((arch, adb));
+    }
+    let state_bytes = state.next_generation(store, STATE_KEY, &fp)?;
+
+    for (n, key_path) in &uploads {
+        store.put_file(key_path, &apks[*n].path, PutMode::Overwrite)?;
+    }
+    store.put(
+        &format!("{ROOT}/keys/{}", key_file(key)),
+        key.public_pem()?.as_bytes(),
+        PutMode::Overwrite,
+    )?;
+    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
+    for (arch, adb) in &indexes {
+        store.put(&format!("{ROOT}/{arch}/packages.adb"), adb, PutMode::Overwrite)?;
+    }
+    Ok(Apk3Report {
+        store: store.describe(),
+        added,
+        unchanged,
+        archs: touched.into_iter().collect(),
+        key_id,
+    })
+}
