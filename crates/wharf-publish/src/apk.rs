@@ -13,9 +13,12 @@ use sha2::{Digest, Sha256};
 use wharf_index::apk::{self as index, ApkRecord};
 use wharf_package::apk::{self, ApkInfo};
 use wharf_sign::{ApkRsaKey, RsaDigest};
-use wharf_store::{PutMode, Store};
+use wharf_store::Store;
 
-use crate::{FeedItem, FeedRecord, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds};
+use crate::{
+    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
+    write_feeds,
+};
 
 /// Where the apk state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk/state.json";
@@ -32,20 +35,11 @@ impl FeedRecord for ApkRecord {
 }
 
 /// An .apk checked and ready to publish.
-#[derive(Debug, Clone)]
-pub struct IncomingApk {
-    /// The file.
-    pub path: PathBuf,
-    /// What its `.PKGINFO` says.
-    pub info: ApkInfo,
-}
+pub type IncomingApk = crate::Incoming<ApkInfo>;
 
 /// Reads and validates apk v2 files (wharf's, abuild's, nFPM's).
 pub fn inspect_apks(paths: &[PathBuf]) -> Result<Vec<IncomingApk>, PublishError> {
-    Ok(crate::inspect_files(paths, apk::inspect)?
-        .into_iter()
-        .map(|(path, info)| IncomingApk { path, info })
-        .collect())
+    crate::inspect_incoming(paths, apk::inspect)
 }
 
 /// How the indexes are signed and described.
@@ -133,22 +127,24 @@ pub fn publish(
     }
     let state_bytes = state.next_generation(store, STATE_KEY, &fp)?;
 
-    for (n, key_path) in &uploads {
-        store.put_file(key_path, &apks[*n].path, PutMode::Overwrite)?;
-    }
-    store.put(
-        &format!("{ROOT}/keys/{}", key.name()),
-        key.public_pem()?.as_bytes(),
-        PutMode::Overwrite,
+    write_feeds(
+        store,
+        FeedWrites {
+            packages: uploads
+                .iter()
+                .map(|(n, k)| (apks[*n].path.as_path(), k.clone()))
+                .collect(),
+            key: (
+                format!("{ROOT}/keys/{}", key.name()),
+                key.public_pem()?.into_bytes(),
+            ),
+            state: (STATE_KEY, state_bytes),
+            pointers: indexes
+                .into_iter()
+                .map(|(arch, signed)| (format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed))
+                .collect(),
+        },
     )?;
-    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
-    for (arch, signed) in &indexes {
-        store.put(
-            &format!("{ROOT}/{arch}/APKINDEX.tar.gz"),
-            signed,
-            PutMode::Overwrite,
-        )?;
-    }
     Ok(ApkReport {
         store: store.describe(),
         added,

@@ -14,9 +14,12 @@ use wharf_index::apk3::{self as index, Apk3Record};
 use wharf_package::apk::file_name;
 use wharf_package::apk3::{self, Apk3Info};
 use wharf_sign::ApkEcKey;
-use wharf_store::{PutMode, Store};
+use wharf_store::Store;
 
-use crate::{FeedItem, FeedRecord, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds};
+use crate::{
+    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
+    write_feeds,
+};
 
 /// Where the apk v3 state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk3/state.json";
@@ -33,20 +36,11 @@ impl FeedRecord for Apk3Record {
 }
 
 /// An apk v3 package checked and ready to publish.
-#[derive(Debug, Clone)]
-pub struct IncomingApk3 {
-    /// The file.
-    pub path: PathBuf,
-    /// What its ADB block says.
-    pub info: Apk3Info,
-}
+pub type IncomingApk3 = crate::Incoming<Apk3Info>;
 
 /// Reads and validates apk v3 files.
 pub fn inspect_apk3s(paths: &[PathBuf]) -> Result<Vec<IncomingApk3>, PublishError> {
-    Ok(crate::inspect_files(paths, apk3::inspect)?
-        .into_iter()
-        .map(|(path, info)| IncomingApk3 { path, info })
-        .collect())
+    crate::inspect_incoming(paths, apk3::inspect)
 }
 
 /// What a publish did.
@@ -118,18 +112,24 @@ pub fn publish(
     }
     let state_bytes = state.next_generation(store, STATE_KEY, &fp)?;
 
-    for (n, key_path) in &uploads {
-        store.put_file(key_path, &apks[*n].path, PutMode::Overwrite)?;
-    }
-    store.put(
-        &format!("{ROOT}/keys/{}", key_file(key)),
-        key.public_pem()?.as_bytes(),
-        PutMode::Overwrite,
+    write_feeds(
+        store,
+        FeedWrites {
+            packages: uploads
+                .iter()
+                .map(|(n, k)| (apks[*n].path.as_path(), k.clone()))
+                .collect(),
+            key: (
+                format!("{ROOT}/keys/{}", key_file(key)),
+                key.public_pem()?.into_bytes(),
+            ),
+            state: (STATE_KEY, state_bytes),
+            pointers: indexes
+                .into_iter()
+                .map(|(arch, adb)| (format!("{ROOT}/{arch}/packages.adb"), adb))
+                .collect(),
+        },
     )?;
-    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
-    for (arch, adb) in &indexes {
-        store.put(&format!("{ROOT}/{arch}/packages.adb"), adb, PutMode::Overwrite)?;
-    }
     Ok(Apk3Report {
         store: store.describe(),
         added,

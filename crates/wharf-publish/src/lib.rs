@@ -171,6 +171,48 @@ impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
     }
 }
 
+/// A package file checked and ready to publish: its path and what its metadata says.
+#[derive(Debug, Clone)]
+pub struct Incoming<I> {
+    /// The file.
+    pub path: PathBuf,
+    /// What the package says about itself.
+    pub info: I,
+}
+
+/// Reads and validates package files into [`Incoming`] (any valid package of the format).
+pub(crate) fn inspect_incoming<I>(
+    paths: &[PathBuf],
+    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError>,
+) -> Result<Vec<Incoming<I>>, PublishError> {
+    Ok(inspect_files(paths, inspect)?
+        .into_iter()
+        .map(|(path, info)| Incoming { path, info })
+        .collect())
+}
+
+/// What one feed publish writes, in the order that keeps readers safe: package files, the public key,
+/// the state, then the pointer files (indexes) last.
+pub(crate) struct FeedWrites<'a> {
+    pub(crate) packages: Vec<(&'a std::path::Path, String)>,
+    pub(crate) key: (String, Vec<u8>),
+    pub(crate) state: (&'static str, Vec<u8>),
+    pub(crate) pointers: Vec<(String, Vec<u8>)>,
+}
+
+pub(crate) fn write_feeds(store: &dyn Store, w: FeedWrites<'_>) -> Result<(), PublishError> {
+    use wharf_store::PutMode::Overwrite;
+    for (path, key) in &w.packages {
+        store.put_file(key, path, Overwrite)?;
+    }
+    store.put(&w.key.0, &w.key.1, Overwrite)?;
+    store.put(w.state.0, &w.state.1, Overwrite)?;
+    for (key, bytes) in &w.pointers {
+        store.put(key, bytes, Overwrite)?;
+    }
+    Ok(())
+}
+
 /// A record in a per-architecture feed (opkg, apk): its file name and content hash.
 pub(crate) trait FeedRecord {
     fn filename(&self) -> &str;

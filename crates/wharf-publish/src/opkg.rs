@@ -13,9 +13,12 @@ use std::time::Duration;
 use wharf_index::opkg::{self, OpkgRecord};
 use wharf_package::ipk::{self, IpkInfo};
 use wharf_sign::UsignKey;
-use wharf_store::{PutMode, Store};
+use wharf_store::Store;
 
-use crate::{FeedItem, FeedRecord, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds};
+use crate::{
+    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
+    write_feeds,
+};
 
 impl FeedRecord for OpkgRecord {
     fn filename(&self) -> &str {
@@ -32,20 +35,11 @@ pub const STATE_KEY: &str = ".wharf/opkg/state.json";
 pub const ROOT: &str = "opkg";
 
 /// An .ipk checked and ready to publish.
-#[derive(Debug, Clone)]
-pub struct IncomingIpk {
-    /// The file.
-    pub path: PathBuf,
-    /// What its control says.
-    pub info: IpkInfo,
-}
+pub type IncomingIpk = crate::Incoming<IpkInfo>;
 
 /// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's).
 pub fn inspect_ipks(paths: &[PathBuf]) -> Result<Vec<IncomingIpk>, PublishError> {
-    Ok(crate::inspect_files(paths, ipk::inspect)?
-        .into_iter()
-        .map(|(path, info)| IncomingIpk { path, info })
-        .collect())
+    crate::inspect_incoming(paths, ipk::inspect)
 }
 
 /// What a publish did.
@@ -106,32 +100,27 @@ pub fn publish(
     }
     let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
 
-    for (n, key_path) in &uploads {
-        store.put_file(key_path, &ipks[*n].path, PutMode::Overwrite)?;
+    let mut pointers = Vec::new();
+    for (feed, index, sig) in indexes {
+        pointers.push((format!("{ROOT}/{feed}/Packages.gz"), index.packages_gz));
+        pointers.push((format!("{ROOT}/{feed}/Packages"), index.packages));
+        pointers.push((format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()));
     }
-    store.put(
-        &format!("{ROOT}/keys/{fingerprint}"),
-        key.public_file().as_bytes(),
-        PutMode::Overwrite,
+    write_feeds(
+        store,
+        FeedWrites {
+            packages: uploads
+                .iter()
+                .map(|(n, k)| (ipks[*n].path.as_path(), k.clone()))
+                .collect(),
+            key: (
+                format!("{ROOT}/keys/{fingerprint}"),
+                key.public_file().into_bytes(),
+            ),
+            state: (STATE_KEY, state_bytes),
+            pointers,
+        },
     )?;
-    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
-    for (feed, index, sig) in &indexes {
-        store.put(
-            &format!("{ROOT}/{feed}/Packages.gz"),
-            &index.packages_gz,
-            PutMode::Overwrite,
-        )?;
-        store.put(
-            &format!("{ROOT}/{feed}/Packages"),
-            &index.packages,
-            PutMode::Overwrite,
-        )?;
-        store.put(
-            &format!("{ROOT}/{feed}/Packages.sig"),
-            sig.as_bytes(),
-            PutMode::Overwrite,
-        )?;
-    }
     Ok(OpkgReport {
         store: store.describe(),
         added,
