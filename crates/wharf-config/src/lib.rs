@@ -164,6 +164,41 @@ pub struct PublishConfig {
     pub key: Option<PathBuf>,
     /// The URL clients reach the store's root at (written into `.repo` files).
     pub base_url: Option<String>,
+    /// S3 endpoint (`s3://` stores; else `AWS_ENDPOINT_URL`, else AWS).
+    pub s3_endpoint: Option<String>,
+    /// S3 region (else `AWS_REGION`).
+    pub s3_region: Option<String>,
+    /// Keep this many newest versions per package name, architecture and channel.
+    pub keep: Option<usize>,
+    /// How long unreferenced files stay before they are deleted.
+    pub grace_period: Option<std::time::Duration>,
+    /// How long a publish waits for another one's lock.
+    pub lock_wait: Option<std::time::Duration>,
+    /// The default channel.
+    pub channel: Option<String>,
+}
+
+/// Parses a duration written as seconds or with a unit: `90`, `90s`, `15m`, `24h`, `7d`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. `90s`, `15m`, `24h` or `7d`"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}`; use s, m, h or d (e.g. `24h`)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
 }
 
 /// A loaded project.

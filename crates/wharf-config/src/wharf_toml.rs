@@ -224,6 +224,12 @@ struct PublishSection {
     to: Option<String>,
     key: Option<PathBuf>,
     base_url: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    keep: Option<usize>,
+    grace_period: Option<String>,
+    lock_wait: Option<String>,
+    channel: Option<String>,
 }
 
 impl RelationsSection {
@@ -457,9 +463,35 @@ pub(crate) fn load(
             to: file.publish.to,
             key: file.publish.key,
             base_url: file.publish.base_url,
+            s3_endpoint: file.publish.s3_endpoint,
+            s3_region: file.publish.s3_region,
+            keep: match file.publish.keep {
+                Some(0) => {
+                    return Err(ConfigError::Value {
+                        path: path.to_path_buf(),
+                        key: "publish.keep".into(),
+                        message: "must be at least 1 (remove the key to keep every version)".into(),
+                    });
+                }
+                k => k,
+            },
+            grace_period: duration(path, "publish.grace-period", file.publish.grace_period.as_deref())?,
+            lock_wait: duration(path, "publish.lock-wait", file.publish.lock_wait.as_deref())?,
+            channel: file.publish.channel,
         },
         warnings: Vec::new(),
     })
+}
+
+fn duration(path: &Path, key: &str, v: Option<&str>) -> Result<Option<std::time::Duration>, ConfigError> {
+    v.map(|v| {
+        crate::parse_duration(v).map_err(|message| ConfigError::Value {
+            path: path.to_path_buf(),
+            key: key.into(),
+            message,
+        })
+    })
+    .transpose()
 }
 
 /// A `mode` key (octal text such as `"0755"`), or `default` when absent.
@@ -618,9 +650,15 @@ component = "main"
 # architectures = ["amd64", "arm64"]
 
 [publish]
-to = "public"                    # a directory (S3 stores come later)
+to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R2, MinIO, Garage)
 # key = "keys/signing-key.asc"   # without one, wharf makes a throwaway key under .wharf/
 # base-url = "https://packages.example.org"   # where clients reach `to` (for .repo files)
+# s3-endpoint = "https://<account>.r2.cloudflarestorage.com"   # else AWS_ENDPOINT_URL, else AWS
+# s3-region = "auto"             # else AWS_REGION
+# channel = "stable"             # apt: the suite; rpm, apk, opkg: a <channel>/ prefix
+# keep = 3                       # newest versions kept per package, architecture and channel
+# grace-period = "24h"           # how long replaced files stay for clients with old indexes
+# lock-wait = "5m"               # how long a publish waits for another one
 "#
     )
 }

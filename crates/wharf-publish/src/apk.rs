@@ -7,18 +7,36 @@
 //! package; one that cached an older index still finds every package it lists (nothing is deleted).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use wharf_core::apkver;
 use wharf_index::apk::{self as index, ApkRecord};
 use wharf_package::apk::{self, ApkInfo};
 use wharf_sign::{ApkRsaKey, RsaDigest};
 use wharf_store::Store;
 
-use crate::{
-    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
-    write_feeds,
-};
+use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+
+impl Record for ApkRecord {
+    fn object_key(&self, arch: &str) -> String {
+        format!("{ROOT}/{arch}/{}", self.filename)
+    }
+    fn identity(&self) -> (String, String) {
+        (self.get("pkgname").to_owned(), self.get("arch").to_owned())
+    }
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
+        apkver::compare(self.get("pkgver"), other.get("pkgver"))
+    }
+    fn describe(&self) -> String {
+        format!(
+            "{} {} ({})",
+            self.get("pkgname"),
+            self.get("pkgver"),
+            self.get("arch")
+        )
+    }
+}
 
 /// Where the apk state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk/state.json";
@@ -51,8 +69,6 @@ pub struct ApkSettings {
     pub digest: RsaDigest,
     /// The one clock value (tar mtimes).
     pub mtime: u64,
-    /// How long to wait for another publisher.
-    pub lock_wait: Duration,
 }
 
 /// What a publish did.
@@ -68,6 +84,10 @@ pub struct ApkReport {
     pub archs: Vec<String>,
     /// The key's file name (under `apk/keys/` and, on clients, `/etc/apk/keys/`).
     pub key_name: String,
+    /// Records removed by retention (`keep`).
+    pub pruned: Vec<String>,
+    /// Garbage deleted (or still waiting) after its grace period.
+    pub collected: Collected,
 }
 
 /// The key's identity in the state: its name and a hash of its public half.
@@ -86,17 +106,18 @@ pub fn publish(
     store: &dyn Store,
     key: &ApkRsaKey,
     settings: &ApkSettings,
+    options: &TxnOptions,
     archs: &[String],
     apks: &[IncomingApk],
 ) -> Result<ApkReport, PublishError> {
-    let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let (mut state, fp) = Manifest::<ApkRecord>::load(store, STATE_KEY, fingerprint(key)?)?;
+    let txn = Txn::<ApkRecord>::begin(store, "apk", STATE_KEY, fingerprint(key)?, options)?;
     let items: Vec<FeedItem<ApkRecord>> = apks
         .iter()
         .map(|p| {
             let i = &p.info;
             let filename = apk::file_name(&i.name, &i.version);
             FeedItem {
+                path: p.path.clone(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: ApkRecord {
@@ -109,47 +130,31 @@ pub fn publish(
             }
         })
         .collect();
-    let Placement {
-        uploads,
+    let public = (
+        format!("{ROOT}/keys/{}", key.name()),
+        key.public_pem()?.into_bytes(),
+    );
+    let FeedOutcome {
         added,
         unchanged,
-        touched,
-    } = place_in_feeds(&mut state.groups, ROOT, archs, "noarch", &items)?;
-    let mut indexes = Vec::new();
-    for arch in &touched {
-        let records: Vec<&ApkRecord> = state.groups.entry(arch.clone()).or_default().iter().collect();
-        let unsigned = index::unsigned_index(&records, &settings.description, settings.mtime)
+        feeds,
+        pruned,
+        collected,
+    } = publish_feeds(txn, ROOT, archs, "noarch", &items, public, |arch, records| {
+        let unsigned = index::unsigned_index(records, &settings.description, settings.mtime)
             .map_err(PublishError::Index)?;
         let mut signed = apk::signature_member(key, settings.digest, &unsigned, settings.mtime)
             .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
         signed.extend_from_slice(&unsigned);
-        indexes.push((arch, signed));
-    }
-    let state_bytes = state.next_generation(store, STATE_KEY, &fp)?;
-
-    write_feeds(
-        store,
-        FeedWrites {
-            packages: uploads
-                .iter()
-                .map(|(n, k)| (apks[*n].path.as_path(), k.clone()))
-                .collect(),
-            key: (
-                format!("{ROOT}/keys/{}", key.name()),
-                key.public_pem()?.into_bytes(),
-            ),
-            state: (STATE_KEY, state_bytes),
-            pointers: indexes
-                .into_iter()
-                .map(|(arch, signed)| (format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed))
-                .collect(),
-        },
-    )?;
+        Ok(vec![(format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed)])
+    })?;
     Ok(ApkReport {
         store: store.describe(),
         added,
         unchanged,
-        archs: touched.into_iter().collect(),
+        archs: feeds,
         key_name: key.name().to_owned(),
+        pruned,
+        collected,
     })
 }

@@ -8,18 +8,31 @@
 //! (OpenWrt's practice since 2025).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use wharf_core::apkver;
 use wharf_index::apk3::{self as index, Apk3Record};
 use wharf_package::apk::file_name;
 use wharf_package::apk3::{self, Apk3Info};
 use wharf_sign::ApkEcKey;
 use wharf_store::Store;
 
-use crate::{
-    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
-    write_feeds,
-};
+use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+
+impl Record for Apk3Record {
+    fn object_key(&self, arch: &str) -> String {
+        format!("{ROOT}/{arch}/{}", self.filename)
+    }
+    fn identity(&self) -> (String, String) {
+        (self.info.name.clone(), self.info.arch.clone())
+    }
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
+        apkver::compare(&self.info.version, &other.info.version)
+    }
+    fn describe(&self) -> String {
+        format!("{} {} ({})", self.info.name, self.info.version, self.info.arch)
+    }
+}
 
 /// Where the apk v3 state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk3/state.json";
@@ -56,6 +69,10 @@ pub struct Apk3Report {
     pub archs: Vec<String>,
     /// The key id (hex) and the key's file under `apk3/keys/`.
     pub key_id: String,
+    /// Records removed by retention (`keep`).
+    pub pruned: Vec<String>,
+    /// Garbage deleted (or still waiting) after its grace period.
+    pub collected: Collected,
 }
 
 /// The key's file name under `apk3/keys/`.
@@ -70,13 +87,12 @@ pub fn publish(
     store: &dyn Store,
     key: &ApkEcKey,
     description: &str,
+    options: &TxnOptions,
     archs: &[String],
     apks: &[IncomingApk3],
-    lock_wait: Duration,
 ) -> Result<Apk3Report, PublishError> {
-    let _lock = store.lock(LOCK_KEY, lock_wait)?;
     let key_id = hex::encode(key.key_id());
-    let (mut state, fp) = Manifest::<Apk3Record>::load(store, STATE_KEY, key_id.clone())?;
+    let txn = Txn::<Apk3Record>::begin(store, "apk3", STATE_KEY, key_id.clone(), options)?;
     let items: Vec<FeedItem<Apk3Record>> = apks
         .iter()
         .map(|p| {
@@ -86,6 +102,7 @@ pub fn publish(
             info.unique_id.clone_from(&p.info.adb_sha256);
             info.file_size = p.info.checksums.size;
             FeedItem {
+                path: p.path.clone(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: Apk3Record {
@@ -97,44 +114,28 @@ pub fn publish(
             }
         })
         .collect();
-    let Placement {
-        uploads,
+    let public = (
+        format!("{ROOT}/keys/{}", key_file(key)),
+        key.public_pem()?.into_bytes(),
+    );
+    let FeedOutcome {
         added,
         unchanged,
-        touched,
-    } = place_in_feeds(&mut state.groups, ROOT, archs, "noarch", &items)?;
-    let mut indexes = Vec::new();
-    for arch in &touched {
-        let records: Vec<&Apk3Record> = state.groups.entry(arch.clone()).or_default().iter().collect();
-        let adb = index::packages_adb(&records, description, key)
+        feeds,
+        pruned,
+        collected,
+    } = publish_feeds(txn, ROOT, archs, "noarch", &items, public, |arch, records| {
+        let adb = index::packages_adb(records, description, key)
             .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
-        indexes.push((arch, adb));
-    }
-    let state_bytes = state.next_generation(store, STATE_KEY, &fp)?;
-
-    write_feeds(
-        store,
-        FeedWrites {
-            packages: uploads
-                .iter()
-                .map(|(n, k)| (apks[*n].path.as_path(), k.clone()))
-                .collect(),
-            key: (
-                format!("{ROOT}/keys/{}", key_file(key)),
-                key.public_pem()?.into_bytes(),
-            ),
-            state: (STATE_KEY, state_bytes),
-            pointers: indexes
-                .into_iter()
-                .map(|(arch, adb)| (format!("{ROOT}/{arch}/packages.adb"), adb))
-                .collect(),
-        },
-    )?;
+        Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
+    })?;
     Ok(Apk3Report {
         store: store.describe(),
         added,
         unchanged,
-        archs: touched.into_iter().collect(),
+        archs: feeds,
         key_id,
+        pruned,
+        collected,
     })
 }

@@ -2,20 +2,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use wharf_core::SourceDate;
+use wharf_core::version::DebVersion;
 use wharf_index::apt::{self, AptRecord, SuiteSettings};
 use wharf_package::deb::{self, DebInfo};
 use wharf_sign::OpenPgpKey;
-use wharf_store::{PutMode, Store};
+use wharf_store::Store;
 
 use crate::PublishError;
+use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn, TxnOptions};
 
 /// Where the apt state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apt/state.json";
-/// The publish lock.
-pub const LOCK_KEY: &str = ".wharf/lock";
+
+impl Record for AptRecord {
+    fn object_key(&self, _suite: &str) -> String {
+        self.filename.clone()
+    }
+    fn identity(&self) -> (String, String) {
+        (self.name().to_owned(), self.arch().to_owned())
+    }
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
+        match (
+            DebVersion::parse(self.version()),
+            DebVersion::parse(other.version()),
+        ) {
+            (Ok(a), Ok(b)) => a.cmp(&b),
+            _ => self.version().cmp(other.version()),
+        }
+    }
+    fn describe(&self) -> String {
+        format!("{} {} ({})", self.name(), self.version(), self.arch())
+    }
+}
 /// The binary keyring at the repository root (for `Signed-By:`).
 pub const KEYRING_KEY: &str = "archive-keyring.gpg";
 /// The armored public key at the repository root.
@@ -36,8 +56,6 @@ pub struct AptSettings {
     pub default_architectures: Vec<String>,
     /// The `Date:` and every signature's time.
     pub date: SourceDate,
-    /// How long to wait for another publisher's lock.
-    pub lock_wait: Duration,
 }
 
 /// A .deb checked and ready to publish.
@@ -70,8 +88,10 @@ pub struct AptReport {
     pub suites: Vec<String>,
     /// Signing key fingerprint.
     pub fingerprint: String,
-    /// Objects written, for the curious (and for the O(changed) tests).
-    pub objects_written: usize,
+    /// Records removed by retention (`keep`).
+    pub pruned: Vec<String>,
+    /// Garbage deleted (or still waiting) after its grace period.
+    pub collected: Collected,
 }
 
 /// Publishes `debs` into `suite`/`component` of the apt repository in `store`, signing with `key`.
@@ -81,25 +101,26 @@ pub fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
     settings: &AptSettings,
+    options: &TxnOptions,
     suite: &str,
     component: &str,
     debs: &[IncomingDeb],
 ) -> Result<AptReport, PublishError> {
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
-    let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let (mut state, fingerprint) = crate::Manifest::<AptRecord>::load(store, STATE_KEY, key.fingerprint())?;
+    let mut txn = Txn::<AptRecord>::begin(store, "apt", STATE_KEY, key.fingerprint(), options)?;
 
     // Every pool path already published, in any suite, with its checksum.
-    let published: BTreeMap<&str, &str> = state
+    let published: BTreeMap<String, String> = txn
+        .state
         .groups
         .values()
         .flatten()
-        .map(|r| (r.filename.as_str(), r.checksums.sha256.as_str()))
+        .map(|r| (r.filename.clone(), r.checksums.sha256.clone()))
         .collect();
 
     // Decide everything before writing anything.
-    let mut uploads: Vec<(&IncomingDeb, String)> = Vec::new();
+    let mut uploads = Vec::new();
     let mut unchanged = Vec::new();
     let mut new_records = Vec::new();
     let mut seen = BTreeSet::new();
@@ -111,109 +132,118 @@ pub fn publish(
             if *existing != i.checksums.sha256 {
                 return Err(PublishError::Conflict {
                     what: format!("{} {} ({})", i.name, i.version, i.arch),
-                    existing: (*existing).to_owned(),
+                    existing: existing.clone(),
                 });
             }
         } else if seen.insert(pool.clone()) {
-            uploads.push((d, pool.clone()));
+            uploads.push((pool.clone(), Source::File(d.path.clone())));
         }
-        let record = AptRecord {
-            component: component.to_owned(),
-            control: i.control.clone(),
-            filename: pool.clone(),
-            checksums: i.checksums.clone(),
-        };
-        let records = state.groups.get(suite).map(Vec::as_slice).unwrap_or_default();
+        let records = txn.state.groups.get(suite).map(Vec::as_slice).unwrap_or_default();
         if records
             .iter()
             .any(|r| r.filename == pool && r.component == component)
         {
             unchanged.push(pool);
         } else if !new_records.iter().any(|r: &AptRecord| r.filename == pool) {
-            new_records.push(record);
+            new_records.push(AptRecord {
+                component: component.to_owned(),
+                control: i.control.clone(),
+                filename: pool.clone(),
+                checksums: i.checksums.clone(),
+            });
         }
     }
     let added: Vec<String> = new_records.iter().map(|r| r.filename.clone()).collect();
+    txn.state
+        .groups
+        .entry(suite.to_owned())
+        .or_default()
+        .extend(new_records);
+    let touched = BTreeSet::from([suite.to_owned()]);
+    let pruned = txn
+        .apply_retention(&touched)
+        .iter()
+        .map(|(_, r)| r.describe())
+        .collect();
 
-    // Same name/version/arch in the same suite+component replaces the old record (its pool path is the same).
-    let records = state.groups.entry(suite.to_owned()).or_default();
-    records.extend(new_records);
+    let public = key.public_key();
+    let mut plan = Plan {
+        uploads,
+        shared: vec![
+            (KEYRING_KEY.to_owned(), public.to_binary()?),
+            (ARMORED_KEY.to_owned(), public.to_armored()?.into_bytes()),
+        ],
+        groups: Vec::new(),
+    };
+    let regenerate = txn.to_regenerate(&touched);
+    for s in &regenerate {
+        let records: Vec<&AptRecord> = txn
+            .state
+            .groups
+            .get(s)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        let extra = (s == suite).then_some(component);
+        plan.groups.push(suite_files(key, settings, s, extra, &records)?);
+    }
+    let collected = txn.commit(plan)?;
+    Ok(AptReport {
+        store: store.describe(),
+        added,
+        unchanged,
+        suites: regenerate.into_iter().collect(),
+        fingerprint: key.fingerprint(),
+        pruned,
+        collected,
+    })
+}
 
+/// One suite's index files: by-hash blobs, the plain-named indexes, and the signed Release files.
+pub(crate) fn suite_files(
+    key: &OpenPgpKey,
+    settings: &AptSettings,
+    suite: &str,
+    component: Option<&str>,
+    records: &[&AptRecord],
+) -> Result<GroupFiles, PublishError> {
+    let mut components: BTreeSet<String> = records.iter().map(|r| r.component.clone()).collect();
+    components.extend(component.map(str::to_owned));
+    if components.is_empty() {
+        components.insert("main".to_owned());
+    }
     let suite_settings = SuiteSettings {
         suite: suite.to_owned(),
         codename: suite.to_owned(),
         origin: settings.origin.clone(),
         label: settings.label.clone(),
         description: settings.description.clone(),
-        components: vec![component.to_owned()],
+        components: components.into_iter().collect(),
         architectures: settings.default_architectures.clone(),
         date: settings.date,
         valid_for: settings.valid_for,
     };
-    let refs: Vec<&AptRecord> = records.iter().collect();
-    let mut components: BTreeSet<String> = refs.iter().map(|r| r.component.clone()).collect();
-    components.insert(component.to_owned());
-    let suite_settings = SuiteSettings {
-        components: components.into_iter().collect(),
-        ..suite_settings
-    };
-    let index = apt::build_suite(&suite_settings, &refs).map_err(PublishError::Index)?;
+    let index = apt::build_suite(&suite_settings, records).map_err(PublishError::Index)?;
     let release = index.release.clone();
     let detached = key.detached(release.as_bytes(), settings.date.unix())?;
     let inline = key.cleartext(&release, settings.date.unix())?;
-    let public = key.public_key();
-    let keyring = public.to_binary()?;
-    let armored = public.to_armored()?;
-
-    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
-
-    // 1. Immutable blobs: packages, then content-addressed indexes.
-    let mut writes = 0;
-    for (d, pool) in &uploads {
-        store.put_file(pool, &d.path, PutMode::Overwrite)?;
-        writes += 1;
-    }
-    for f in &index.files {
+    let mut g = GroupFiles {
+        group: suite.to_owned(),
+        ..GroupFiles::default()
+    };
+    for f in index.files {
         for h in &f.by_hash {
-            store.put(h, &f.bytes, PutMode::Create)?;
-            writes += 1;
+            g.blobs.push((h.clone(), f.bytes.clone()));
         }
+        g.fixed.push((f.path, f.bytes));
     }
-    // 2. Fixed-name indexes (clients with Acquire-By-Hash never need them mid-publish), keys, state.
-    for f in &index.files {
-        store.put(&f.path, &f.bytes, PutMode::Overwrite)?;
-        writes += 1;
-    }
-    store.put(KEYRING_KEY, &keyring, PutMode::Overwrite)?;
-    store.put(ARMORED_KEY, armored.as_bytes(), PutMode::Overwrite)?;
-    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
-    // 3. Pointers last: Release and its detached signature, then InRelease (what apt reads first).
+    // Release and its detached signature, then InRelease (what apt reads first).
     let dists = format!("dists/{suite}");
-    store.put(
-        &format!("{dists}/Release"),
-        release.as_bytes(),
-        PutMode::Overwrite,
-    )?;
-    store.put(
-        &format!("{dists}/Release.gpg"),
-        detached.as_bytes(),
-        PutMode::Overwrite,
-    )?;
-    store.put(
-        &format!("{dists}/InRelease"),
-        inline.as_bytes(),
-        PutMode::Overwrite,
-    )?;
-    writes += 6;
-
-    Ok(AptReport {
-        store: store.describe(),
-        added,
-        unchanged,
-        suites: vec![suite.to_owned()],
-        fingerprint,
-        objects_written: writes,
-    })
+    g.pointers = vec![
+        (format!("{dists}/Release"), release.into_bytes()),
+        (format!("{dists}/Release.gpg"), detached.into_bytes()),
+        (format!("{dists}/InRelease"), inline.into_bytes()),
+    ];
+    Ok(g)
 }
 
 /// The deb822 `.sources` stanza a user adds under `/etc/apt/sources.list.d/` to use the repository.

@@ -4,24 +4,24 @@
 //! it lives and its checksums. Index files are a pure function of that state, so adding a package reads
 //! the state and the new package only — never the rest of the repository.
 //!
-//! Order of writes (design.md §4): everything is validated first; then, under the store's lock, immutable
-//! blobs (pool files, by-hash indexes), then the fixed-name index files, then the state, and the signed
-//! pointer files last. A reader therefore never finds a pointer to something missing, and a failed
-//! publish leaves the previous repository fully readable.
+//! Every kind (apt, rpm-md, opkg, apk v2, apk v3) decides what to add, remove and regenerate, then hands
+//! [`txn`] a plan; the transaction writes it in the order that keeps every reader safe, fenced by the
+//! store's lock, journaled in the state so a crashed publish is rolled forward by the next one.
 
 pub mod apk;
 pub mod apk3;
 pub mod apt;
 pub mod opkg;
 pub mod rpmmd;
+pub mod txn;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 
-use wharf_store::Store;
-
 use std::path::PathBuf;
+
+use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn};
 
 /// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
 /// pointer files are written.
@@ -113,64 +113,6 @@ pub(crate) fn inspect_files<T>(
         .collect()
 }
 
-/// A repository kind's state manifest (`.wharf/<kind>/state.json`): every published record, grouped (by apt
-/// suite, by rpm repository), plus the generation counter and the fingerprint of the key that signs it.
-/// Index files are a pure function of it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Manifest<R> {
-    format: u32,
-    generation: u64,
-    key_fingerprint: Option<String>,
-    pub(crate) groups: BTreeMap<String, Vec<R>>,
-}
-
-impl<R: serde::Serialize + serde::de::DeserializeOwned> Manifest<R> {
-    const FORMAT: u32 = 1;
-
-    /// Loads the manifest at `key` (empty when the store has none) and checks that `given` is the fingerprint
-    /// of the key the repository is signed with: clients trust only that one. Returns `given`.
-    pub(crate) fn load(store: &dyn Store, key: &str, given: String) -> Result<(Self, String), PublishError> {
-        let manifest = match store.get(key)? {
-            None => Self {
-                format: Self::FORMAT,
-                generation: 0,
-                key_fingerprint: None,
-                groups: BTreeMap::new(),
-            },
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
-                store: store.describe(),
-                key: key.into(),
-                why: e.to_string(),
-            })?,
-        };
-        match &manifest.key_fingerprint {
-            Some(existing) if *existing != given => Err(PublishError::KeyMismatch {
-                store: store.describe(),
-                existing: existing.clone(),
-                given,
-            }),
-            _ => Ok((manifest, given)),
-        }
-    }
-
-    /// Starts the next generation, signed by `fingerprint`, and serialises it for writing.
-    pub(crate) fn next_generation(
-        &mut self,
-        store: &dyn Store,
-        key: &str,
-        fingerprint: &str,
-    ) -> Result<Vec<u8>, PublishError> {
-        self.format = Self::FORMAT;
-        self.generation += 1;
-        self.key_fingerprint = Some(fingerprint.to_owned());
-        serde_json::to_vec_pretty(self).map_err(|e| PublishError::State {
-            store: store.describe(),
-            key: key.into(),
-            why: e.to_string(),
-        })
-    }
-}
-
 /// A package file checked and ready to publish: its path and what its metadata says.
 #[derive(Debug, Clone)]
 pub struct Incoming<I> {
@@ -191,28 +133,6 @@ pub(crate) fn inspect_incoming<I>(
         .collect())
 }
 
-/// What one feed publish writes, in the order that keeps readers safe: package files, the public key,
-/// the state, then the pointer files (indexes) last.
-pub(crate) struct FeedWrites<'a> {
-    pub(crate) packages: Vec<(&'a std::path::Path, String)>,
-    pub(crate) key: (String, Vec<u8>),
-    pub(crate) state: (&'static str, Vec<u8>),
-    pub(crate) pointers: Vec<(String, Vec<u8>)>,
-}
-
-pub(crate) fn write_feeds(store: &dyn Store, w: FeedWrites<'_>) -> Result<(), PublishError> {
-    use wharf_store::PutMode::Overwrite;
-    for (path, key) in &w.packages {
-        store.put_file(key, path, Overwrite)?;
-    }
-    store.put(&w.key.0, &w.key.1, Overwrite)?;
-    store.put(w.state.0, &w.state.1, Overwrite)?;
-    for (key, bytes) in &w.pointers {
-        store.put(key, bytes, Overwrite)?;
-    }
-    Ok(())
-}
-
 /// A record in a per-architecture feed (opkg, apk): its file name and content hash.
 pub(crate) trait FeedRecord {
     fn filename(&self) -> &str;
@@ -221,6 +141,8 @@ pub(crate) trait FeedRecord {
 
 /// A package offered to per-architecture feeds.
 pub(crate) struct FeedItem<R> {
+    /// The package file.
+    pub(crate) path: PathBuf,
     /// Its architecture (`noarch`/`all` goes into every feed).
     pub(crate) arch: String,
     /// Its file name in the feed directory.
@@ -308,8 +230,71 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
     Ok(p)
 }
 
+/// What a feed publish did.
+pub(crate) struct FeedOutcome {
+    pub(crate) added: Vec<String>,
+    pub(crate) unchanged: Vec<String>,
+    pub(crate) feeds: Vec<String>,
+    pub(crate) pruned: Vec<String>,
+    pub(crate) collected: Collected,
+}
+
+/// The publish every feed kind (opkg, apk, apk v3) shares: place the items, apply retention, build each
+/// feed's pointer files with `index` (feed, records) and commit with the public key beside them.
+pub(crate) fn publish_feeds<R: FeedRecord + Record>(
+    mut txn: Txn<'_, R>,
+    root: &str,
+    feeds: &[String],
+    any_arch: &str,
+    items: &[FeedItem<R>],
+    public_key: (String, Vec<u8>),
+    index: impl Fn(&str, &[&R]) -> Result<Vec<(String, Vec<u8>)>, PublishError>,
+) -> Result<FeedOutcome, PublishError> {
+    let Placement {
+        uploads,
+        added,
+        unchanged,
+        touched,
+    } = place_in_feeds(&mut txn.state.groups, root, feeds, any_arch, items)?;
+    let pruned = txn
+        .apply_retention(&touched)
+        .iter()
+        .map(|(g, r)| format!("{} in {g}", r.describe()))
+        .collect();
+    let mut plan = Plan {
+        uploads: uploads
+            .into_iter()
+            .map(|(n, key)| (key, Source::File(items[n].path.clone())))
+            .collect(),
+        shared: vec![public_key],
+        groups: Vec::new(),
+    };
+    let regenerate = txn.to_regenerate(&touched);
+    for feed in &regenerate {
+        let records: Vec<&R> = txn
+            .state
+            .groups
+            .get(feed)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        plan.groups.push(GroupFiles {
+            group: feed.clone(),
+            pointers: index(feed, &records)?,
+            ..GroupFiles::default()
+        });
+    }
+    let collected = txn.commit(plan)?;
+    Ok(FeedOutcome {
+        added,
+        unchanged,
+        feeds: regenerate.into_iter().collect(),
+        pruned,
+        collected,
+    })
+}
+
 /// Checks a suite, component or repository name: letters, digits, `-`, `.`, `_`, `+`, not starting with `.`.
-pub(crate) fn check_name(kind: &str, value: &str) -> Result<(), PublishError> {
+pub fn check_name(kind: &str, value: &str) -> Result<(), PublishError> {
     let ok = !value.is_empty()
         && value
             .chars()

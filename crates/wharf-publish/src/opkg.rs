@@ -8,17 +8,37 @@
 //! check failed", and opkg keeps its previous lists) and succeeds on its next update.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use wharf_core::version::DebVersion;
 use wharf_index::opkg::{self, OpkgRecord};
 use wharf_package::ipk::{self, IpkInfo};
 use wharf_sign::UsignKey;
 use wharf_store::Store;
 
-use crate::{
-    FeedItem, FeedRecord, FeedWrites, Manifest, Placement, PublishError, apt::LOCK_KEY, place_in_feeds,
-    write_feeds,
-};
+use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+
+impl Record for OpkgRecord {
+    fn object_key(&self, feed: &str) -> String {
+        format!("{ROOT}/{feed}/{}", self.filename)
+    }
+    fn identity(&self) -> (String, String) {
+        let f = |k: &str| self.control.get(k).unwrap_or("").to_owned();
+        (f("Package"), f("Architecture"))
+    }
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
+        // opkg-lede's `pkg_version_satisfied` orders versions as dpkg does.
+        let v = |r: &Self| r.control.get("Version").unwrap_or("").to_owned();
+        match (DebVersion::parse(&v(self)), DebVersion::parse(&v(other))) {
+            (Ok(a), Ok(b)) => a.cmp(&b),
+            _ => v(self).cmp(&v(other)),
+        }
+    }
+    fn describe(&self) -> String {
+        let (n, a) = self.identity();
+        format!("{n} {} ({a})", self.control.get("Version").unwrap_or(""))
+    }
+}
 
 impl FeedRecord for OpkgRecord {
     fn filename(&self) -> &str {
@@ -55,6 +75,10 @@ pub struct OpkgReport {
     pub feeds: Vec<String>,
     /// The usign fingerprint (the key's file name under `opkg/keys/`).
     pub fingerprint: String,
+    /// Records removed by retention (`keep`).
+    pub pruned: Vec<String>,
+    /// Garbage deleted (or still waiting) after its grace period.
+    pub collected: Collected,
 }
 
 /// Publishes `ipks` into the feeds of their architectures; `Architecture: all` packages go into every feed
@@ -62,18 +86,19 @@ pub struct OpkgReport {
 pub fn publish(
     store: &dyn Store,
     key: &UsignKey,
+    options: &TxnOptions,
     feeds: &[String],
     ipks: &[IncomingIpk],
-    lock_wait: Duration,
 ) -> Result<OpkgReport, PublishError> {
-    let _lock = store.lock(LOCK_KEY, lock_wait)?;
-    let (mut state, fingerprint) = Manifest::<OpkgRecord>::load(store, STATE_KEY, key.fingerprint())?;
+    let fingerprint = key.fingerprint();
+    let txn = Txn::<OpkgRecord>::begin(store, "opkg", STATE_KEY, fingerprint.clone(), options)?;
     let items: Vec<FeedItem<OpkgRecord>> = ipks
         .iter()
         .map(|p| {
             let i = &p.info;
             let filename = ipk::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
             FeedItem {
+                path: p.path.clone(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: OpkgRecord {
@@ -85,47 +110,32 @@ pub fn publish(
             }
         })
         .collect();
-    let Placement {
-        uploads,
+    let public = (
+        format!("{ROOT}/keys/{fingerprint}"),
+        key.public_file().into_bytes(),
+    );
+    let FeedOutcome {
         added,
         unchanged,
-        touched,
-    } = place_in_feeds(&mut state.groups, ROOT, feeds, "all", &items)?;
-    let mut indexes = Vec::new();
-    for feed in &touched {
-        let records: Vec<&OpkgRecord> = state.groups.entry(feed.clone()).or_default().iter().collect();
-        let index = opkg::build(&records).map_err(PublishError::Index)?;
+        feeds,
+        pruned,
+        collected,
+    } = publish_feeds(txn, ROOT, feeds, "all", &items, public, |feed, records| {
+        let index = opkg::build(records).map_err(PublishError::Index)?;
         let sig = key.sign(&index.packages);
-        indexes.push((feed, index, sig));
-    }
-    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
-
-    let mut pointers = Vec::new();
-    for (feed, index, sig) in indexes {
-        pointers.push((format!("{ROOT}/{feed}/Packages.gz"), index.packages_gz));
-        pointers.push((format!("{ROOT}/{feed}/Packages"), index.packages));
-        pointers.push((format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()));
-    }
-    write_feeds(
-        store,
-        FeedWrites {
-            packages: uploads
-                .iter()
-                .map(|(n, k)| (ipks[*n].path.as_path(), k.clone()))
-                .collect(),
-            key: (
-                format!("{ROOT}/keys/{fingerprint}"),
-                key.public_file().into_bytes(),
-            ),
-            state: (STATE_KEY, state_bytes),
-            pointers,
-        },
-    )?;
+        Ok(vec![
+            (format!("{ROOT}/{feed}/Packages.gz"), index.packages_gz),
+            (format!("{ROOT}/{feed}/Packages"), index.packages),
+            (format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()),
+        ])
+    })?;
     Ok(OpkgReport {
         store: store.describe(),
         added,
         unchanged,
-        feeds: touched.into_iter().collect(),
+        feeds,
         fingerprint,
+        pruned,
+        collected,
     })
 }

@@ -8,18 +8,40 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use wharf_core::SourceDate;
+use wharf_core::rpmver::Evr;
 use wharf_index::rpmmd::{self, MdCompression, RpmRecord};
 use wharf_package::rpm::{self, RpmInfo};
 use wharf_sign::OpenPgpKey;
-use wharf_store::{PutMode, Store};
+use wharf_store::Store;
 
-use crate::{PublishError, apt::LOCK_KEY};
+use crate::PublishError;
+use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn, TxnOptions};
 
 /// Where the rpm state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/rpm/state.json";
+
+impl Record for RpmRecord {
+    fn object_key(&self, repo: &str) -> String {
+        format!("{repo}/{}", self.location)
+    }
+    fn identity(&self) -> (String, String) {
+        (self.info.name.clone(), self.info.arch.clone())
+    }
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
+        let evr = |i: &RpmInfo| Evr {
+            epoch: i.epoch,
+            version: i.version.clone(),
+            release: i.release.clone(),
+        };
+        evr(&self.info).cmp(&evr(&other.info))
+    }
+    fn describe(&self) -> String {
+        let i = &self.info;
+        format!("{} {}:{}-{} ({})", i.name, i.epoch, i.version, i.release, i.arch)
+    }
+}
 
 /// Settings for an rpm-md publish.
 #[derive(Debug, Clone)]
@@ -34,8 +56,6 @@ pub struct RpmSettings {
     pub compression: MdCompression,
     /// `revision`, timestamps and signature time.
     pub date: SourceDate,
-    /// How long to wait for another publisher's lock.
-    pub lock_wait: Duration,
 }
 
 /// An .rpm checked and ready to publish.
@@ -113,6 +133,10 @@ pub struct RpmReport {
     pub fingerprint: String,
     /// The `.repo` files written, one per repository.
     pub repo_files: Vec<String>,
+    /// Records removed by retention (`keep`).
+    pub pruned: Vec<String>,
+    /// Garbage deleted (or still waiting) after its grace period.
+    pub collected: Collected,
 }
 
 /// The architecture a chroot-style repository name ends with (`fedora-43-x86_64_v2` → `x86_64_v2`).
@@ -139,6 +163,7 @@ pub fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
     settings: &RpmSettings,
+    options: &TxnOptions,
     repos: &[String],
     rpms: &[IncomingRpm],
 ) -> Result<RpmReport, PublishError> {
@@ -170,12 +195,12 @@ pub fn publish(
         targets.push((p, into));
     }
 
-    let _lock = store.lock(LOCK_KEY, settings.lock_wait)?;
-    let (mut state, fingerprint) = crate::Manifest::<RpmRecord>::load(store, STATE_KEY, key.fingerprint())?;
+    let mut txn = Txn::<RpmRecord>::begin(store, "rpm", STATE_KEY, key.fingerprint(), options)?;
 
-    let mut uploads: Vec<(&IncomingRpm, String)> = Vec::new();
+    let mut uploads = Vec::new();
     let mut added = Vec::new();
     let mut unchanged = Vec::new();
+    let mut unsigned = Vec::new();
     let mut touched = BTreeSet::new();
     for (p, into) in &targets {
         let i = &p.info;
@@ -184,7 +209,7 @@ pub fn publish(
         let location = format!("Packages/{letter}/{file}");
         for repo in into {
             let key_path = format!("{repo}/{location}");
-            let records = state.groups.entry((*repo).clone()).or_default();
+            let records = txn.state.groups.entry((*repo).clone()).or_default();
             match records.iter().find(|r| r.location == location) {
                 Some(r) if r.info.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
                 Some(r) => {
@@ -202,7 +227,14 @@ pub fn publish(
                         location: location.clone(),
                         time_file: u64::try_from(settings.date.unix()).unwrap_or(0),
                     });
-                    uploads.push((p, key_path.clone()));
+                    let source = match &p.signed {
+                        Some(bytes) => Source::Bytes(bytes.clone()),
+                        None => Source::File(p.path.clone()),
+                    };
+                    if !i.signed {
+                        unsigned.push(key_path.clone());
+                    }
+                    uploads.push((key_path.clone(), source));
                     added.push(key_path);
                     touched.insert((*repo).clone());
                 }
@@ -211,17 +243,32 @@ pub fn publish(
     }
     // Repositories named but still without metadata get (empty) metadata too, so clients can use them.
     for repo in repos {
-        if !state.groups.contains_key(repo) || store.head(&format!("{repo}/repodata/repomd.xml"))?.is_none() {
-            state.groups.entry(repo.clone()).or_default();
+        if !txn.state.groups.contains_key(repo)
+            || store.head(&format!("{repo}/repodata/repomd.xml"))?.is_none()
+        {
+            txn.state.groups.entry(repo.clone()).or_default();
             touched.insert(repo.clone());
         }
     }
+    let pruned = txn
+        .apply_retention(&touched)
+        .iter()
+        .map(|(g, r)| format!("{} in {g}", r.describe()))
+        .collect();
 
-    let public = key.public_key();
-    let armored = public.to_armored()?;
-    let mut indexes = Vec::new();
-    for repo in &touched {
-        let records: Vec<&RpmRecord> = state
+    let armored = key.public_key().to_armored()?;
+    let key_name = key_file(&settings.origin);
+    let mut plan = Plan {
+        uploads,
+        shared: vec![(key_name.clone(), armored.clone().into_bytes())],
+        groups: Vec::new(),
+    };
+    let base = settings.base_url.trim_end_matches('/');
+    let mut repo_files = Vec::new();
+    let regenerate = txn.to_regenerate(&touched);
+    for repo in &regenerate {
+        let records: Vec<&RpmRecord> = txn
+            .state
             .groups
             .get(repo)
             .map(|v| v.iter().collect())
@@ -229,70 +276,46 @@ pub fn publish(
         let index =
             rpmmd::build(&records, settings.date, settings.compression).map_err(PublishError::Index)?;
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
-        indexes.push((repo, index, asc));
-    }
-    let state_bytes = state.next_generation(store, STATE_KEY, &fingerprint)?;
-
-    // 1. Immutable blobs: packages and content-addressed metadata.
-    for (p, key_path) in &uploads {
-        match &p.signed {
-            Some(bytes) => store.put(key_path, bytes, PutMode::Overwrite)?,
-            None => store.put_file(key_path, &p.path, PutMode::Overwrite)?,
-        };
-    }
-    for (repo, index, _) in &indexes {
-        for f in &index.files {
-            store.put(&format!("{repo}/{}", f.path), &f.bytes, PutMode::Create)?;
-        }
-    }
-    // 2. Keys, .repo files, state.
-    let key_name = key_file(&settings.origin);
-    store.put(&key_name, armored.as_bytes(), PutMode::Overwrite)?;
-    let base = settings.base_url.trim_end_matches('/');
-    let mut repo_files = Vec::new();
-    for (repo, _, _) in &indexes {
-        store.put(
-            &format!("{repo}/repodata/repomd.xml.key"),
-            armored.as_bytes(),
-            PutMode::Overwrite,
-        )?;
         let text = format!(
-            "[{origin}-{repo}]\nname={label} ({repo})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
+            "[{origin}-{section}]\nname={label} ({repo})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
             origin = settings.origin,
+            section = repo.replace('/', "-"),
             label = settings.label,
         );
-        let path = format!("{repo}/{}.repo", settings.origin);
-        store.put(&path, text.as_bytes(), PutMode::Overwrite)?;
-        repo_files.push(path);
+        let repo_file = format!("{repo}/{}.repo", settings.origin);
+        repo_files.push(repo_file.clone());
+        plan.groups.push(GroupFiles {
+            group: repo.clone(),
+            blobs: index
+                .files
+                .into_iter()
+                .map(|f| (format!("{repo}/{}", f.path), f.bytes))
+                .collect(),
+            fixed: vec![
+                (
+                    format!("{repo}/repodata/repomd.xml.key"),
+                    armored.clone().into_bytes(),
+                ),
+                (repo_file, text.into_bytes()),
+            ],
+            // Back to back: dnf cannot fetch repomd.xml by hash (see the module doc).
+            pointers: vec![
+                (format!("{repo}/repodata/repomd.xml"), index.repomd.into_bytes()),
+                (format!("{repo}/repodata/repomd.xml.asc"), asc.into_bytes()),
+            ],
+        });
     }
-    store.put(STATE_KEY, &state_bytes, PutMode::Overwrite)?;
-    // 3. Pointers last, back to back per repository.
-    for (repo, index, asc) in &indexes {
-        store.put(
-            &format!("{repo}/repodata/repomd.xml"),
-            index.repomd.as_bytes(),
-            PutMode::Overwrite,
-        )?;
-        store.put(
-            &format!("{repo}/repodata/repomd.xml.asc"),
-            asc.as_bytes(),
-            PutMode::Overwrite,
-        )?;
-    }
-
-    let unsigned = uploads
-        .iter()
-        .filter(|(p, _)| !p.info.signed)
-        .map(|(_, k)| k.clone())
-        .collect();
+    let collected = txn.commit(plan)?;
     Ok(RpmReport {
         store: store.describe(),
         added,
         unchanged,
         unsigned,
-        repos: touched.into_iter().collect(),
-        fingerprint,
+        repos: regenerate.into_iter().collect(),
+        fingerprint: key.fingerprint(),
         repo_files,
+        pruned,
+        collected,
     })
 }
 

@@ -1,19 +1,26 @@
 //! wharf-store: where published bytes go. Knows no package formats.
 //!
-//! [`Store`] is a small object interface — `get`, `head`, `put` (overwrite or create-only), `list`,
-//! `delete` — plus an exclusive publish `lock`, so the same publish transaction runs over a local
-//! directory or an S3-compatible bucket. Every `put` is atomic for readers: a client sees the old
-//! object or the new one, never a partial one.
+//! [`Store`] is a small object interface — `get`, `head`, `put` (overwrite or create-only), a
+//! compare-and-write `put_if`, `copy`, `list`, `delete` — plus an exclusive publish `lock` with a fencing
+//! `check`, so the same publish transaction runs over a local directory or an S3-compatible bucket.
+//! Every `put` is atomic for readers: a client sees the old object or the new one, never a partial one.
 //!
-//! Backends: [`local::LocalStore`] (a directory; temp file + `rename`, an OS file lock). The S3 backend
-//! (object_store, with a capability probe for conditional writes) plugs into the same trait.
+//! Backends: [`local::LocalStore`] (a directory; temp file + `rename`, an OS file lock) and
+//! [`s3::S3Store`] (object_store over rustls/ring, with a capability probe for conditional writes that
+//! picks the lock strategy of [`lock`]). [`Counted`] wraps any store and counts its calls, which is how
+//! the tests prove a publish costs O(changed).
 
+pub mod counted;
 pub mod local;
+pub mod lock;
+pub mod s3;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+pub use counted::{Counted, Prefixed, StoreCalls};
 pub use local::LocalStore;
+pub use s3::{S3Options, S3Store};
 
 /// Why a store operation failed. Every variant names the store and the object.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +44,17 @@ pub enum StoreError {
         /// The store.
         store: String,
         /// Why, and the fix.
+        why: String,
+    },
+    /// This publisher lost its lock (lease ran out, or another publisher broke it): it must stop before
+    /// writing the state or any pointer.
+    #[error(
+        "{store}: lost the publish lock ({why}); nothing after the package files was written — run the publish again"
+    )]
+    LockLost {
+        /// The store.
+        store: String,
+        /// What happened.
         why: String,
     },
     /// Another publisher held the lock for longer than we waited.
@@ -71,17 +89,34 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
-/// An object's size.
+/// An object's size, time and version tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// The key.
     pub key: String,
     /// Size in bytes.
     pub size: u64,
+    /// Last modification (the server's clock for S3).
+    pub modified: Option<SystemTime>,
+    /// A version tag (S3 ETag; for a directory, inode + mtime + size).
+    pub tag: Option<String>,
+}
+
+/// An object's bytes and version tag, for a later [`Store::put_if`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The version they are.
+    pub tag: String,
 }
 
 /// A held publish lock; released when dropped.
-pub trait LockGuard: Send {}
+pub trait LockGuard: Send {
+    /// The fencing test: `Err(LockLost)` when this holder can no longer be sure it holds the lock.
+    /// The publish transaction calls it before writing the state and again before the pointer files.
+    fn check(&self) -> Result<(), StoreError>;
+}
 
 /// Where bytes are published.
 pub trait Store: Send + Sync {
@@ -95,12 +130,29 @@ pub trait Store: Send + Sync {
     fn put(&self, key: &str, data: &[u8], mode: PutMode) -> Result<PutOutcome, StoreError>;
     /// Writes an object from a local file atomically, streaming it.
     fn put_file(&self, key: &str, path: &std::path::Path, mode: PutMode) -> Result<PutOutcome, StoreError>;
+    /// Writes many files (overwriting), as many at once as the backend does well.
+    fn put_files(&self, files: &[(String, PathBuf)]) -> Result<(), StoreError> {
+        for (key, path) in files {
+            self.put_file(key, path, PutMode::Overwrite)?;
+        }
+        Ok(())
+    }
+    /// An object's bytes with its version tag, or `None` when absent.
+    fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError>;
+    /// Writes only if the object is still the version `expected` (`None`: still absent). Returns the
+    /// new version's tag, or `None` when the object had changed. Exact where the store honours
+    /// conditional writes, and under the publish lock (then the only writer) everywhere.
+    fn put_if(&self, key: &str, data: &[u8], expected: Option<&str>) -> Result<Option<String>, StoreError>;
+    /// Copies an object inside the store (server-side where possible).
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
     /// Every object whose key starts with `prefix`, sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
     /// Deletes an object (absent is fine).
     fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Takes the exclusive lock `key`, waiting up to `wait` for another holder to finish.
     fn lock(&self, key: &str, wait: Duration) -> Result<Box<dyn LockGuard>, StoreError>;
+    /// How this store locks (probing it if needed), for `-v` output.
+    fn locking(&self) -> Result<String, StoreError>;
 }
 
 /// Checks an object key: relative, `/`-separated, no `.`/`..`/empty components, no backslash or control
@@ -123,29 +175,55 @@ pub fn check_key(key: &str) -> Result<(), StoreError> {
 pub enum StoreUrl {
     /// A local directory (a plain path or `file://`).
     Local(PathBuf),
+    /// An S3-compatible bucket and key prefix (`s3://bucket/prefix`).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix, without slashes at either end (may be empty).
+        prefix: String,
+    },
 }
 
 impl StoreUrl {
-    /// Parses `--to` values: a path or `file:///abs/path`.
+    /// Parses `--to` values: a path, `file:///abs/path` or `s3://bucket[/prefix]`.
     pub fn parse(s: &str) -> Result<Self, StoreError> {
         if let Some(rest) = s.strip_prefix("file://") {
             return Ok(Self::Local(PathBuf::from(rest)));
+        }
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let prefix = prefix.trim_matches('/');
+            let bucket_ok = (3..=63).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'));
+            if !bucket_ok || (!prefix.is_empty() && check_key(prefix).is_err()) {
+                return Err(StoreError::Unavailable {
+                    store: s.to_owned(),
+                    why: "write s3://BUCKET or s3://BUCKET/PREFIX (bucket: 3-63 of a-z 0-9 . -; prefix: relative, no `..`)".into(),
+                });
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            });
         }
         if let Some((scheme, _)) = s.split_once("://") {
             return Err(StoreError::Unavailable {
                 store: s.to_owned(),
                 why: format!(
-                    "`{scheme}://` stores are not supported by this build; use a directory path or file://"
+                    "`{scheme}://` stores are not supported; use a directory path, file:// or s3://"
                 ),
             });
         }
         Ok(Self::Local(PathBuf::from(s)))
     }
 
-    /// Opens the store.
-    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+    /// Opens the store (for S3, checking that the bucket is reachable with these credentials).
+    pub fn open(&self, s3: &S3Options) -> Result<Box<dyn Store>, StoreError> {
         match self {
             Self::Local(p) => Ok(Box::new(LocalStore::open(p)?)),
+            Self::S3 { bucket, prefix } => Ok(Box::new(S3Store::open(bucket, prefix, s3)?)),
         }
     }
 }
@@ -190,5 +268,22 @@ mod tests {
                 .to_string()
                 .contains("not supported")
         );
+        assert_eq!(
+            StoreUrl::parse("s3://my-bucket/repo/stable/").unwrap(),
+            StoreUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "repo/stable".into()
+            }
+        );
+        assert_eq!(
+            StoreUrl::parse("s3://my-bucket").unwrap(),
+            StoreUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: String::new()
+            }
+        );
+        for bad in ["s3://", "s3://UPPER", "s3://b/../x", "s3://bucket/a//b"] {
+            assert!(StoreUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, check_key};
+use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, Tagged, check_key};
 
 /// A directory used as a store.
 #[derive(Debug)]
@@ -103,8 +103,28 @@ fn set_mode(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
-struct FileLock(#[allow(dead_code)] File);
-impl LockGuard for FileLock {}
+/// A file's version: every write is a new inode (rename), so inode, mtime and size change together.
+fn tag_of(m: &fs::Metadata) -> String {
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(m);
+    #[cfg(not(unix))]
+    let ino = 0u64;
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{ino:x}-{mtime:x}-{:x}", m.len())
+}
+
+struct FileLock(File);
+/// The kernel drops an `flock` when its holder dies, and nobody can break a live one: the holder never
+/// loses it.
+impl LockGuard for FileLock {
+    fn check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
 impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.0.unlock();
@@ -129,6 +149,8 @@ impl Store for LocalStore {
             Ok(m) if m.is_file() => Ok(Some(ObjectMeta {
                 key: key.to_owned(),
                 size: m.len(),
+                modified: m.modified().ok(),
+                tag: Some(tag_of(&m)),
             })),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -143,6 +165,42 @@ impl Store for LocalStore {
     fn put_file(&self, key: &str, path: &Path, mode: PutMode) -> Result<PutOutcome, StoreError> {
         let mut src = File::open(path).map_err(|e| self.io(key, e))?;
         self.atomic_write(key, mode, |f| io::copy(&mut src, f).map(drop))
+    }
+
+    fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
+        let path = self.path(key)?;
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(key, e)),
+        };
+        // Tag and bytes from the same open file: a concurrent rename cannot mix two versions.
+        let meta = f.metadata().map_err(|e| self.io(key, e))?;
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| self.io(key, e))?;
+        Ok(Some(Tagged {
+            bytes,
+            tag: tag_of(&meta),
+        }))
+    }
+
+    fn put_if(&self, key: &str, data: &[u8], expected: Option<&str>) -> Result<Option<String>, StoreError> {
+        // Every writer of a directory store holds its flock, so compare-then-rename is exact.
+        let now = self.head(key)?.and_then(|m| m.tag);
+        if now.as_deref() != expected {
+            return Ok(None);
+        }
+        self.put(key, data, PutMode::Overwrite)?;
+        Ok(self.head(key)?.and_then(|m| m.tag))
+    }
+
+    fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let src = self.path(from)?;
+        self.put_file(to, &src, PutMode::Overwrite).map(drop)
+    }
+
+    fn locking(&self) -> Result<String, StoreError> {
+        Ok("local directory: OS file lock (flock) and atomic rename".into())
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -171,8 +229,13 @@ impl Store for LocalStore {
                     && rel.starts_with(prefix)
                     && !rel.rsplit('/').next().unwrap_or("").starts_with(".wharf-tmp-")
                 {
-                    let size = entry.metadata().map_err(|e| self.io(&rel, e))?.len();
-                    out.push(ObjectMeta { key: rel, size });
+                    let m = entry.metadata().map_err(|e| self.io(&rel, e))?;
+                    out.push(ObjectMeta {
+                        key: rel,
+                        size: m.len(),
+                        modified: m.modified().ok(),
+                        tag: Some(tag_of(&m)),
+                    });
                 }
             }
         }

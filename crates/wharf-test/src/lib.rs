@@ -525,3 +525,180 @@ impl Zypper {
         self.root.clone()
     }
 }
+
+/// A single-node Garage (the S3 server the storage tests use, design.md §7) on loopback ports, with one
+/// bucket served by Garage's web endpoint too. Stopped and deleted on drop.
+pub struct Garage {
+    child: Child,
+    config: PathBuf,
+    _dir: TempDir,
+    /// The S3 API port.
+    pub s3_port: u16,
+    /// The website port: `http://localhost:<port>/<key>` serves the bucket `localhost`.
+    pub web_port: u16,
+    /// Access key id.
+    pub key_id: String,
+    /// Secret key.
+    pub secret: String,
+}
+
+/// The bucket every [`Garage`] has; its name doubles as the website host name.
+pub const GARAGE_BUCKET: &str = "localhost";
+
+impl Garage {
+    /// Starts Garage, lays out the node, creates the bucket and a key with read/write on it. `None` only
+    /// when `garage` is missing and the run opted out of missing tools.
+    #[must_use]
+    pub fn start() -> Option<Self> {
+        if !require(&["garage"]) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (rpc, s3, web, admin) = (free_port(), free_port(), free_port(), free_port());
+        let config = dir.path().join("garage.toml");
+        let secret: String = (0..64)
+            .map(|i| b"0123456789abcdef"[(i * 7 + rpc as usize) % 16] as char)
+            .collect();
+        write(
+            &config,
+            format!(
+                r#"metadata_dir = "{d}/meta"
+data_dir = "{d}/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:{rpc}"
+rpc_public_addr = "127.0.0.1:{rpc}"
+rpc_secret = "{secret}"
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:{s3}"
+root_domain = ".s3.garage.localhost"
+[s3_web]
+bind_addr = "127.0.0.1:{web}"
+root_domain = ".web.garage.localhost"
+index = "index.html"
+[admin]
+api_bind_addr = "127.0.0.1:{admin}"
+"#,
+                d = dir.path().display()
+            ),
+        );
+        let child = Command::new("garage")
+            .arg("-c")
+            .arg(&config)
+            .arg("server")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.path().join("server.log")).unwrap())
+            .spawn()
+            .expect("garage server");
+        let mut g = Self {
+            child,
+            config,
+            _dir: dir,
+            s3_port: s3,
+            web_port: web,
+            key_id: String::new(),
+            secret: String::new(),
+        };
+        let start = Instant::now();
+        while !g.cli(&["status"]).ok {
+            assert!(start.elapsed() < Duration::from_secs(30), "garage did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let id = g.cli(&["node", "id", "-q"]).success().stdout;
+        let id = id.trim().split('@').next().unwrap().to_owned();
+        g.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &id])
+            .success();
+        g.cli(&["layout", "apply", "--version", "1"]).success();
+        // The layout takes a moment to apply: retry bucket creation until it does.
+        let start = Instant::now();
+        loop {
+            let d = g.cli(&["bucket", "create", GARAGE_BUCKET]);
+            if d.ok {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "garage bucket create: {}",
+                d.all()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let key = g.cli(&["key", "create", "wharf-test"]).success().stdout;
+        let field = |name: &str| {
+            key.lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{key}"))
+        };
+        g.key_id = field("Key ID:");
+        g.secret = field("Secret key:");
+        g.cli(&[
+            "bucket",
+            "allow",
+            "--read",
+            "--write",
+            "--owner",
+            GARAGE_BUCKET,
+            "--key",
+            "wharf-test",
+        ])
+        .success();
+        g.cli(&["bucket", "website", "--allow", GARAGE_BUCKET]).success();
+        Some(g)
+    }
+
+    /// Runs `garage -c <config> ARGS`.
+    pub fn cli(&self, args: &[&str]) -> Done {
+        run(Command::new("garage").arg("-c").arg(&self.config).args(args))
+    }
+
+    /// `http://127.0.0.1:<s3 port>`.
+    #[must_use]
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// `s3://localhost/<prefix>`.
+    #[must_use]
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{GARAGE_BUCKET}/{prefix}")
+    }
+
+    /// Where apt and dnf read the bucket: Garage's web endpoint.
+    #[must_use]
+    pub fn web_url(&self, prefix: &str) -> String {
+        format!("http://localhost:{}/{prefix}", self.web_port)
+    }
+
+    /// Sets the credentials, region and endpoint as the standard `AWS_*` variables.
+    pub fn env<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("AWS_ACCESS_KEY_ID", &self.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_REGION", "garage")
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+    }
+
+    /// Fetches an object through the web endpoint (`None` on 404).
+    #[must_use]
+    pub fn fetch(&self, key: &str) -> Option<Vec<u8>> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.web_port)).unwrap();
+        write!(s, "GET /{key} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+        if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") {
+            Some(buf[split..].to_vec())
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for Garage {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -50,7 +50,7 @@ pub enum Command {
     /// Build packages from the project's binaries.
     Package(PackageArgs),
     /// Publish packages into a signed repository (packaging the project first when none are given).
-    Publish(PublishArgs),
+    Publish(Box<PublishArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -115,12 +115,36 @@ pub struct PackageArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// S3 endpoint URL for s3:// stores (default: the config's, else AWS_ENDPOINT_URL, else AWS).
+    #[arg(long = "s3-endpoint", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default: the config's, else AWS_REGION).
+    #[arg(long = "s3-region", value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Keep only the N newest versions per package name, architecture and channel.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+    /// How long replaced or pruned files stay for clients holding older indexes (e.g. 24h, 0).
+    #[arg(long = "grace", value_name = "DURATION", value_parser = wharf_config::parse_duration)]
+    pub grace: Option<std::time::Duration>,
+    /// How long to wait for another publisher's lock (e.g. 5m).
+    #[arg(long = "lock-wait", value_name = "DURATION", value_parser = wharf_config::parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
 pub struct PublishArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// The store: a directory (default: the config's publish.to, else ./public).
+    /// The store: a directory or s3://bucket/prefix (default: the config's publish.to, else ./public).
     #[arg(long = "to", value_name = "STORE")]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk and opkg trees.
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
     /// OpenPGP secret key (armored or binary). Without one, a throwaway key is made under .wharf/.
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,

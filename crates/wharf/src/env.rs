@@ -16,6 +16,8 @@ pub struct Env {
     pub key_passphrase: Option<String>,
     /// The current directory.
     pub cwd: PathBuf,
+    /// `WHARF_LOCK_LEASE`: how long a remote publish lock lives without renewal (default 30s).
+    pub lock_lease: Option<std::time::Duration>,
 }
 
 impl Env {
@@ -32,6 +34,12 @@ impl Env {
             cargo_target_dir: std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from),
             key_passphrase: std::env::var("WHARF_KEY_PASSPHRASE").ok(),
             cwd: std::env::current_dir().context("cannot read the current directory")?,
+            lock_lease: match std::env::var("WHARF_LOCK_LEASE") {
+                Ok(v) => Some(
+                    wharf_config::parse_duration(&v).map_err(|e| anyhow::anyhow!("WHARF_LOCK_LEASE: {e}"))?,
+                ),
+                Err(_) => None,
+            },
         })
     }
 

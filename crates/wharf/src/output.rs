@@ -45,6 +45,11 @@ impl Output {
         }
     }
 
+    /// Whether -v was given.
+    pub fn verbose(&self) -> bool {
+        self.verbose > 0 && !self.quiet
+    }
+
     /// Detail on stderr with -v.
     pub fn detail(&self, text: &str) {
         if self.verbose > 0 && !self.quiet {

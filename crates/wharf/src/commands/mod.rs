@@ -8,8 +8,10 @@ mod publish;
 use std::path::Path;
 
 use wharf_config::{Environment, FormatChoice, Project};
+use wharf_publish::txn::TxnOptions;
+use wharf_store::{Counted, S3Options, Store, StoreUrl};
 
-use crate::cli::{Command, Format, ProjectArgs};
+use crate::cli::{Command, Format, ProjectArgs, StoreArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
@@ -20,6 +22,54 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Package(a) => package::run(&a, env, out),
         Command::Publish(a) => publish::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
+    }
+}
+
+/// Opens the store at `to` (flags first, then the project's `[publish]`, then `AWS_*`), counting its
+/// calls, and says with `-v` how it locks.
+fn open_store(
+    to: &str,
+    args: &StoreArgs,
+    project: Option<&Project>,
+    env: &Env,
+    out: &Output,
+) -> anyhow::Result<Counted<Box<dyn Store>>> {
+    let publish = project.map(|p| &p.publish);
+    let options = S3Options {
+        endpoint: args
+            .s3_endpoint
+            .clone()
+            .or_else(|| publish.and_then(|p| p.s3_endpoint.clone())),
+        region: args
+            .s3_region
+            .clone()
+            .or_else(|| publish.and_then(|p| p.s3_region.clone())),
+        lock_lease: env.lock_lease,
+    };
+    let store = Counted::new(StoreUrl::parse(to)?.open(&options)?);
+    if out.verbose() {
+        out.detail(&format!("store {}: {}", store.describe(), store.locking()?));
+    }
+    Ok(store)
+}
+
+/// The transaction settings: flags first, then the project's `[publish]`, then the defaults.
+fn txn_options(args: &StoreArgs, project: Option<&Project>) -> TxnOptions {
+    let publish = project.map(|p| &p.publish);
+    let d = TxnOptions::default();
+    TxnOptions {
+        lock_wait: args
+            .lock_wait
+            .or_else(|| publish.and_then(|p| p.lock_wait))
+            .unwrap_or(d.lock_wait),
+        grace: args
+            .grace
+            .or_else(|| publish.and_then(|p| p.grace_period))
+            .unwrap_or(d.grace),
+        keep: args
+            .keep
+            .map(|k| k as usize)
+            .or_else(|| publish.and_then(|p| p.keep)),
     }
 }
 

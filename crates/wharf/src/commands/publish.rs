@@ -8,12 +8,12 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 use wharf_sign::RsaDigest;
 
-use super::{apk_ec_key, apk_rsa_key, builds, display, load_project};
+use super::{apk_ec_key, apk_rsa_key, builds, display, load_project, open_store, txn_options};
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::ops::package;
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish, store_root};
 use crate::output::Output;
 
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -133,8 +133,21 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .base_url
         .clone()
         .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
+    let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
+    if to.starts_with("s3://") && base_url.is_none() {
+        out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
+    }
+    let txn = txn_options(&args.store, project.as_ref());
+    let channel = args
+        .channel
+        .clone()
+        .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone()));
+    let suite = channel.clone().unwrap_or(suite);
     let reports = publish(&PublishOptions {
+        store: &store,
         to: &to,
+        txn: &txn,
+        channel: channel.as_deref(),
         key: key.as_ref(),
         apt: &apt,
         suite: &suite,
@@ -160,14 +173,17 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let human = describe(&reports, &to, &suite, &component, &apt, base_url.as_deref(), out);
     let apt_sources = reports.apt.as_ref().map(|_| {
         let uri = base_url.clone().unwrap_or_else(|| default_base_url(&to));
-        let keyring = std::path::absolute(&to)
-            .unwrap_or_else(|_| PathBuf::from(&to))
-            .join(KEYRING_KEY);
+        let keyring = store_root(&to).join(KEYRING_KEY);
         sources_entry(&uri, &suite, &[&component], &keyring)
     });
+    let calls = store.calls();
+    out.detail(&format!(
+        "store calls: {} reads, {} writes ({} bytes), {} lists, {} deletes",
+        calls.reads, calls.writes, calls.bytes_written, calls.lists, calls.deletes
+    ));
     out.result(
         &human,
-        &json!({ "reports": reports, "repository": to, "apt_sources": apt_sources }),
+        &json!({ "reports": reports, "repository": to, "channel": channel, "apt_sources": apt_sources, "store_calls": calls }),
     );
     Ok(())
 }
@@ -192,7 +208,7 @@ fn describe(
     base: Option<&str>,
     out: &Output,
 ) -> String {
-    let root = std::path::absolute(to).unwrap_or_else(|_| PathBuf::from(to));
+    let root = store_root(to);
     let mut human = format!("Repository: {}\n", root.display());
     if let Some(a) = &r.apt {
         announce(out, &a.added, &a.unchanged);

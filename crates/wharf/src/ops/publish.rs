@@ -1,7 +1,6 @@
 //! Publishing: sort the packages by kind, open the store, run each repository format's transaction.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::bail;
 use wharf_config::{AptConfig, MetadataCompression};
@@ -12,14 +11,17 @@ use wharf_publish::apk3::{self, Apk3Report};
 use wharf_publish::apt::{self, AptReport, AptSettings};
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
+use wharf_publish::txn::TxnOptions;
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
-use wharf_store::StoreUrl;
-
-/// How long a publish waits for another publisher's lock.
-pub const LOCK_WAIT: Duration = Duration::from_secs(300);
+use wharf_store::{Prefixed, Store};
 
 pub struct PublishOptions<'a> {
+    pub store: &'a dyn Store,
+    /// Where clients reach the store when no base URL is given (a directory path).
     pub to: &'a str,
+    pub txn: &'a TxnOptions,
+    /// The channel: the apt suite, and a prefix for the other kinds' trees.
+    pub channel: Option<&'a str>,
     pub key: Option<&'a OpenPgpKey>,
     pub apt: &'a AptConfig,
     pub suite: &'a str,
@@ -59,8 +61,22 @@ fn extension(p: &Path) -> &str {
     p.extension().and_then(|e| e.to_str()).unwrap_or("")
 }
 
+/// Where a store's files are, for messages: the absolute directory, or the store URL.
+pub fn store_root(to: &str) -> PathBuf {
+    if to.starts_with("s3://") {
+        PathBuf::from(to.trim_end_matches('/'))
+    } else {
+        let p = to.strip_prefix("file://").unwrap_or(to);
+        std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p))
+    }
+}
+
 /// The URL clients reach a store at when none is configured: `file://` for a directory.
 pub fn default_base_url(to: &str) -> String {
+    if to.starts_with("s3://") {
+        // Clients cannot read s3:// URLs; the publish warns that --base-url is needed.
+        return to.trim_end_matches('/').to_owned();
+    }
     let p = to.strip_prefix("file://").unwrap_or(to);
     let abs = std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p));
     format!("file://{}", abs.display())
@@ -122,7 +138,19 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     } else {
         o.rpm_repos.to_vec()
     };
-    let store = StoreUrl::parse(o.to)?.open()?;
+    let prefixed = match o.channel {
+        Some(c) => {
+            wharf_publish::check_name("channel", c)?;
+            Some(Prefixed::new(o.store, c)?)
+        }
+        None => None,
+    };
+    // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
+    let tree: &dyn Store = match &prefixed {
+        Some(p) => p,
+        None => o.store,
+    };
+    let suite = o.channel.unwrap_or(o.suite);
     let apt = if debs.is_empty() {
         None
     } else {
@@ -133,13 +161,13 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             valid_for: o.apt.valid_for_days.map(|d| u64::from(d) * 86_400),
             default_architectures: o.apt.architectures.clone(),
             date: o.date,
-            lock_wait: LOCK_WAIT,
         };
         Some(apt::publish(
-            store.as_ref(),
+            o.store,
             openpgp()?,
             &settings,
-            o.suite,
+            o.txn,
+            suite,
             o.component,
             &debs,
         )?)
@@ -150,24 +178,23 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         let settings = RpmSettings {
             origin: o.apt.origin.clone(),
             label: o.apt.label.clone(),
-            base_url: o.base_url.map_or_else(|| default_base_url(o.to), str::to_owned),
+            base_url: {
+                let base = o.base_url.map_or_else(|| default_base_url(o.to), str::to_owned);
+                match o.channel {
+                    Some(c) => format!("{}/{c}", base.trim_end_matches('/')),
+                    None => base,
+                }
+            },
             compression: match o.metadata_compression {
                 MetadataCompression::Gzip => MdCompression::Gzip,
                 MetadataCompression::Zstd => MdCompression::Zstd,
             },
             date: o.date,
-            lock_wait: LOCK_WAIT,
         };
-        Some(rpmmd::publish(
-            store.as_ref(),
-            openpgp()?,
-            &settings,
-            &repos,
-            &rpms,
-        )?)
+        Some(rpmmd::publish(tree, openpgp()?, &settings, o.txn, &repos, &rpms)?)
     };
     let opkg = match usign {
-        Some(key) => Some(opkg::publish(store.as_ref(), key, o.feeds, &ipks, LOCK_WAIT)?),
+        Some(key) => Some(opkg::publish(tree, key, o.txn, o.feeds, &ipks)?),
         None => None,
     };
     let apk = match apk_key {
@@ -176,23 +203,15 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
                 description: o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone()),
                 digest: o.apk_digest,
                 mtime: u64::try_from(o.date.unix()).unwrap_or(0),
-                lock_wait: LOCK_WAIT,
             };
-            Some(apk::publish(store.as_ref(), key, &settings, o.feeds, &apks)?)
+            Some(apk::publish(tree, key, &settings, o.txn, o.feeds, &apks)?)
         }
         None => None,
     };
     let apk3 = match apk3_key {
         Some(key) => {
             let description = o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone());
-            Some(apk3::publish(
-                store.as_ref(),
-                key,
-                &description,
-                o.feeds,
-                &apk3s,
-                LOCK_WAIT,
-            )?)
+            Some(apk3::publish(tree, key, &description, o.txn, o.feeds, &apk3s)?)
         }
         None => None,
     };

@@ -1,0 +1,437 @@
+//! The publish transaction every repository kind runs (design.md §4).
+//!
+//! ```text
+//! lock → read state → (caller: add/remove records, build indexes) → package files → content-addressed
+//! index blobs → fixed-name files → state (pending = groups being switched) → pointer files → collect
+//! garbage past its grace period → state (pending cleared) → unlock
+//! ```
+//!
+//! - **Pointers last.** A reader finds the old or the new pointer; everything either references exists.
+//! - **Journal.** The state is written *before* the pointers with the groups about to switch listed in
+//!   `pending`, and again after them with `pending` empty. A publish killed anywhere in between leaves
+//!   `pending` set; the next publish regenerates those groups too, rolling the crashed one forward.
+//!   Killed before the first state write, nothing a client reads has changed.
+//! - **Fencing.** The lock guard's `check` runs before each state write and before the pointers, and the
+//!   state itself is written with [`Store::put_if`] against the version read at the start, so a publisher
+//!   that lost its lock (lease expired while it was paused) stops instead of overwriting a newer state.
+//! - **Grace period.** Objects that leave the state (old index blobs, pruned packages) are recorded as
+//!   garbage with the time they left, and deleted by a later publish or `wharf prune` only once the grace
+//!   period has passed and nothing references them again — a client holding an old pointer still finds
+//!   every file it names.
+//! - **Failpoints.** `WHARF_FAILPOINT=<kind>:<step>` makes the process exit (code [`FAILPOINT_EXIT`], no
+//!   clean-up, lock left behind) right after that step; the crash tests use it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use wharf_store::{LockGuard, PutMode, Store};
+
+use crate::PublishError;
+
+/// The lock every publish of a store takes (one per store: a promotion touches two channels).
+pub const LOCK_KEY: &str = ".wharf/lock";
+/// How a failpoint ends the process.
+pub const FAILPOINT_EXIT: i32 = 86;
+
+/// Exits the process when `WHARF_FAILPOINT` names this step (test-only crash injection).
+pub fn failpoint(kind: &str, step: &str) {
+    if let Some(v) = std::env::var_os("WHARF_FAILPOINT")
+        && v.to_str()
+            .is_some_and(|v| v.split_once(':') == Some((kind, step)))
+    {
+        std::process::exit(FAILPOINT_EXIT);
+    }
+}
+
+/// Every failpoint, `<kind>:<step>`, in transaction order.
+pub const STEPS: [&str; 7] = ["planned", "packages", "blobs", "fixed", "state", "pointers", "gc"];
+
+/// Settings shared by every kind's transaction.
+#[derive(Debug, Clone)]
+pub struct TxnOptions {
+    /// How long to wait for another publisher's lock.
+    pub lock_wait: Duration,
+    /// How long unreferenced objects stay before they are deleted.
+    pub grace: Duration,
+    /// Keep only this many newest versions per (group, name, arch); `None` keeps all.
+    pub keep: Option<usize>,
+}
+
+impl Default for TxnOptions {
+    fn default() -> Self {
+        Self {
+            lock_wait: Duration::from_secs(300),
+            grace: Duration::from_secs(24 * 3600),
+            keep: None,
+        }
+    }
+}
+
+/// What the state knows about one published package, for retention and garbage collection.
+pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
+    /// Where the package file lives in the store, for a record of `group`.
+    fn object_key(&self, group: &str) -> String;
+    /// Package name and architecture: retention keeps N versions of each.
+    fn identity(&self) -> (String, String);
+    /// The family's version ordering.
+    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering;
+    /// `name version (arch)` for messages.
+    fn describe(&self) -> String;
+}
+
+/// A repository kind's state manifest (`.wharf/<kind>/state.json`): every published record, grouped (by
+/// apt suite, rpm repository, feed architecture), plus the bookkeeping of the transaction.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Manifest<R> {
+    format: u32,
+    pub(crate) generation: u64,
+    key_fingerprint: Option<String>,
+    pub(crate) groups: BTreeMap<String, Vec<R>>,
+    /// Groups whose pointer files may lag the state (a publish stopped between the two state writes).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pending: BTreeSet<String>,
+    /// The content-addressed index blobs each group's pointers reference.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    blobs: BTreeMap<String, BTreeSet<String>>,
+    /// Objects no longer referenced, with the Unix time they left the state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) garbage: BTreeMap<String, u64>,
+}
+
+impl<R: Record> Manifest<R> {
+    const FORMAT: u32 = 1;
+
+    fn empty() -> Self {
+        Self {
+            format: Self::FORMAT,
+            generation: 0,
+            key_fingerprint: None,
+            groups: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            blobs: BTreeMap::new(),
+            garbage: BTreeMap::new(),
+        }
+    }
+
+    /// Every object the state references: package files and index blobs.
+    pub(crate) fn referenced(&self) -> BTreeSet<String> {
+        let mut keys: BTreeSet<String> = self
+            .groups
+            .iter()
+            .flat_map(|(g, rs)| rs.iter().map(move |r| r.object_key(g)))
+            .collect();
+        keys.extend(self.blobs.values().flatten().cloned());
+        keys
+    }
+
+    /// Applies `keep` newest versions per (name, arch) to `group`; returns the records removed.
+    pub(crate) fn retain_newest(&mut self, group: &str, keep: usize) -> Vec<R> {
+        let Some(records) = self.groups.get_mut(group) else {
+            return Vec::new();
+        };
+        let mut by_id: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_id.entry(r.identity()).or_default().push(i);
+        }
+        let mut drop = BTreeSet::new();
+        for idx in by_id.values_mut() {
+            idx.sort_by(|a, b| records[*b].cmp_version(&records[*a]));
+            drop.extend(idx.iter().skip(keep.max(1)).copied());
+        }
+        let mut removed = Vec::new();
+        let mut n = 0;
+        records.retain(|r| {
+            let gone = drop.contains(&n);
+            n += 1;
+            if gone {
+                removed.push(r.clone());
+            }
+            !gone
+        });
+        removed
+    }
+}
+
+/// Where an uploaded package's bytes come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// A local file.
+    File(PathBuf),
+    /// Bytes made in memory (an rpm signed during the publish).
+    Bytes(Vec<u8>),
+}
+
+/// The files one group (suite, repository, feed) needs for its new index.
+#[derive(Debug, Default)]
+pub(crate) struct GroupFiles {
+    pub(crate) group: String,
+    /// Content-addressed blobs (by-hash indexes, `repodata/<sha256>-…`): written create-only.
+    pub(crate) blobs: Vec<(String, Vec<u8>)>,
+    /// Fixed-name files clients do not start from (apt's plain `Packages`, `.repo` files).
+    pub(crate) fixed: Vec<(String, Vec<u8>)>,
+    /// The pointer files, written last and in this order.
+    pub(crate) pointers: Vec<(String, Vec<u8>)>,
+}
+
+/// Everything a commit writes.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) uploads: Vec<(String, Source)>,
+    /// Fixed-name files outside any group (public keys).
+    pub(crate) shared: Vec<(String, Vec<u8>)>,
+    pub(crate) groups: Vec<GroupFiles>,
+}
+
+/// What a commit did to the store, beyond the packages.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Collected {
+    /// Objects deleted because their grace period had passed.
+    pub deleted: Vec<String>,
+    /// Objects waiting for their grace period.
+    pub waiting: usize,
+}
+
+/// A transaction in progress: the lock is held and the state read.
+pub(crate) struct Txn<'a, R> {
+    store: &'a dyn Store,
+    guard: Box<dyn LockGuard>,
+    kind: &'static str,
+    state_key: &'static str,
+    tag: Option<String>,
+    pub(crate) state: Manifest<R>,
+    pub(crate) fingerprint: String,
+    pub(crate) options: &'a TxnOptions,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl<'a, R: Record> Txn<'a, R> {
+    /// Takes the lock and reads the state. `fingerprint` identifies the signing key; a repository signed
+    /// with another key is refused (clients trust only that one).
+    pub(crate) fn begin(
+        store: &'a dyn Store,
+        kind: &'static str,
+        state_key: &'static str,
+        fingerprint: String,
+        options: &'a TxnOptions,
+    ) -> Result<Self, PublishError> {
+        let guard = store.lock(LOCK_KEY, options.lock_wait)?;
+        let (state, tag) = match store.get_tagged(state_key)? {
+            None => (Manifest::empty(), None),
+            Some(t) => (
+                serde_json::from_slice(&t.bytes).map_err(|e| PublishError::State {
+                    store: store.describe(),
+                    key: state_key.into(),
+                    why: e.to_string(),
+                })?,
+                Some(t.tag),
+            ),
+        };
+        if let Some(existing) = &state.key_fingerprint
+            && *existing != fingerprint
+        {
+            return Err(PublishError::KeyMismatch {
+                store: store.describe(),
+                existing: existing.clone(),
+                given: fingerprint,
+            });
+        }
+        Ok(Self {
+            store,
+            guard,
+            kind,
+            state_key,
+            tag,
+            state,
+            fingerprint,
+            options,
+        })
+    }
+
+    /// The groups whose indexes this publish must write: those it changed, and those a crashed publish
+    /// left pending.
+    pub(crate) fn to_regenerate(&self, touched: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut all = touched.clone();
+        all.extend(self.state.pending.iter().cloned());
+        all
+    }
+
+    /// Applies the retention setting to `groups`; returns what it removed.
+    pub(crate) fn apply_retention<'g>(
+        &mut self,
+        groups: impl IntoIterator<Item = &'g String>,
+    ) -> Vec<(String, R)> {
+        let Some(keep) = self.options.keep else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for g in groups {
+            for r in self.state.retain_newest(g, keep) {
+                removed.push((g.clone(), r));
+            }
+        }
+        let now = unix_now();
+        for (g, r) in &removed {
+            self.state.garbage.entry(r.object_key(g)).or_insert(now);
+        }
+        removed
+    }
+
+    fn write_state(&mut self) -> Result<(), PublishError> {
+        self.guard.check()?;
+        self.state.format = Manifest::<R>::FORMAT;
+        self.state.key_fingerprint = Some(self.fingerprint.clone());
+        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| PublishError::State {
+            store: self.store.describe(),
+            key: self.state_key.into(),
+            why: e.to_string(),
+        })?;
+        match self.store.put_if(self.state_key, &bytes, self.tag.as_deref())? {
+            Some(tag) => {
+                self.tag = Some(tag);
+                Ok(())
+            }
+            None => Err(PublishError::Store(wharf_store::StoreError::LockLost {
+                store: self.store.describe(),
+                why: format!("`{}` was changed by another publisher", self.state_key),
+            })),
+        }
+    }
+
+    /// Writes `plan` in the safe order and records it in the state; returns what garbage was collected.
+    pub(crate) fn commit(mut self, plan: Plan) -> Result<Collected, PublishError> {
+        let (store, kind) = (self.store, self.kind);
+        failpoint(kind, "planned");
+        // 1. Package files (in parallel where the store can).
+        let mut files = Vec::new();
+        for (key, source) in &plan.uploads {
+            match source {
+                Source::File(p) => files.push((key.clone(), p.clone())),
+                Source::Bytes(b) => drop(store.put(key, b, PutMode::Overwrite)?),
+            }
+        }
+        store.put_files(&files)?;
+        failpoint(kind, "packages");
+        // 2. Content-addressed index blobs.
+        for g in &plan.groups {
+            for (key, bytes) in &g.blobs {
+                store.put(key, bytes, PutMode::Create)?;
+            }
+        }
+        failpoint(kind, "blobs");
+        // 3. Fixed-name files nobody starts from.
+        for (key, bytes) in plan
+            .shared
+            .iter()
+            .chain(plan.groups.iter().flat_map(|g| &g.fixed))
+        {
+            store.put(key, bytes, PutMode::Overwrite)?;
+        }
+        failpoint(kind, "fixed");
+        // 4. The state, with the groups about to switch marked pending.
+        let now = unix_now();
+        for g in &plan.groups {
+            let new: BTreeSet<String> = g.blobs.iter().map(|(k, _)| k.clone()).collect();
+            let old = self
+                .state
+                .blobs
+                .insert(g.group.clone(), new.clone())
+                .unwrap_or_default();
+            for k in old.difference(&new) {
+                self.state.garbage.entry(k.clone()).or_insert(now);
+            }
+            self.state.pending.insert(g.group.clone());
+        }
+        self.state.blobs.retain(|_, v| !v.is_empty());
+        self.state.generation += 1;
+        self.write_state()?;
+        failpoint(kind, "state");
+        // 5. Pointers, group by group.
+        self.guard.check()?;
+        for g in &plan.groups {
+            for (key, bytes) in &g.pointers {
+                store.put(key, bytes, PutMode::Overwrite)?;
+            }
+        }
+        failpoint(kind, "pointers");
+        // 6. Garbage past its grace period that nothing references again.
+        let collected = self.collect(now)?;
+        failpoint(kind, "gc");
+        // 7. The state again, nothing pending.
+        self.state.pending.clear();
+        self.write_state()?;
+        Ok(collected)
+    }
+
+    fn collect(&mut self, now: u64) -> Result<Collected, PublishError> {
+        let referenced = self.state.referenced();
+        let grace = self.options.grace.as_secs();
+        let mut out = Collected::default();
+        let mut keep = BTreeMap::new();
+        for (key, since) in std::mem::take(&mut self.state.garbage) {
+            if referenced.contains(&key) {
+                continue;
+            }
+            if now.saturating_sub(since) >= grace {
+                self.store.delete(&key)?;
+                out.deleted.push(key);
+            } else {
+                keep.insert(key, since);
+            }
+        }
+        out.waiting = keep.len();
+        self.state.garbage = keep;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    struct R(String, String);
+    impl Record for R {
+        fn object_key(&self, g: &str) -> String {
+            format!("{g}/{}-{}", self.0, self.1)
+        }
+        fn identity(&self) -> (String, String) {
+            (self.0.clone(), "all".into())
+        }
+        fn cmp_version(&self, o: &Self) -> std::cmp::Ordering {
+            wharf_core::apkver::compare(&self.1, &o.1)
+        }
+        fn describe(&self) -> String {
+            format!("{} {}", self.0, self.1)
+        }
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_by_family_order() {
+        let mut m = Manifest::<R>::empty();
+        let vs = ["1.0_rc1", "1.0", "1.0-r1", "0.9", "1.1_alpha"];
+        m.groups.insert(
+            "x86_64".into(),
+            vs.iter()
+                .map(|v| R("a".into(), (*v).into()))
+                .chain([R("b".into(), "1".into())])
+                .collect(),
+        );
+        let removed: Vec<String> = m.retain_newest("x86_64", 3).iter().map(|r| r.1.clone()).collect();
+        assert_eq!(removed, ["1.0_rc1", "0.9"]);
+        let kept: Vec<&str> = m.groups["x86_64"].iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(kept, ["1.0", "1.0-r1", "1.1_alpha", "1"]);
+    }
+
+    #[test]
+    fn failpoint_names_are_kind_and_step() {
+        // Not set: nothing happens.
+        failpoint("apt", "state");
+        assert_eq!(STEPS.len(), 7);
+    }
+}
