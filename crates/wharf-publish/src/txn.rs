@@ -34,13 +34,20 @@ pub const LOCK_KEY: &str = ".wharf/lock";
 /// How a failpoint ends the process.
 pub const FAILPOINT_EXIT: i32 = 86;
 
-/// Exits the process when `WHARF_FAILPOINT` names this step (test-only crash injection).
+/// Exits the process when `WHARF_FAILPOINT` names this step (test-only crash injection); with
+/// `WHARF_FAILPOINT_SLEEP=<seconds>` it pauses there instead (a slow publisher holding its lock).
 pub fn failpoint(kind: &str, step: &str) {
     if let Some(v) = std::env::var_os("WHARF_FAILPOINT")
         && v.to_str()
             .is_some_and(|v| v.split_once(':') == Some((kind, step)))
     {
-        std::process::exit(FAILPOINT_EXIT);
+        match std::env::var("WHARF_FAILPOINT_SLEEP")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            Some(secs) => std::thread::sleep(Duration::from_secs(secs)),
+            None => std::process::exit(FAILPOINT_EXIT),
+        }
     }
 }
 

@@ -187,6 +187,10 @@ impl OpenPgpKey {
 
     fn subpackets(&self, created: i64) -> Result<SubpacketConfig, SignError> {
         let key = &self.key.primary_key;
+        // A signature dated before its key is invalid to rpm and gpg ("Bad GPG signature"): with a
+        // SOURCE_DATE_EPOCH older than a fresh key, sign at the key's creation instead — still the same
+        // bytes on every run with that key.
+        let created = created.max(i64::from(key.created_at().as_secs()));
         let map = |e: pgp::errors::Error| SignError::Sign(other(e));
         Ok(SubpacketConfig::UserDefined {
             hashed: vec![

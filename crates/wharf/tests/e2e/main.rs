@@ -13,6 +13,7 @@ mod multi;
 mod opkg;
 mod reproducible;
 mod rpm_repo;
+mod s3;
 mod signatures;
 mod versions;
 mod zero_config;
