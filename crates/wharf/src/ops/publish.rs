@@ -123,7 +123,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         o.key
             .ok_or_else(|| anyhow::anyhow!("publishing .deb or .rpm files needs an OpenPGP key (--key)"))
     };
-    if o.sign_unsigned {
+    if o.sign_unsigned && !rpms.is_empty() {
         rpmmd::sign_unsigned(&mut rpms, openpgp()?, o.date)?;
     }
     let repos: Vec<String> = if o.rpm_repos.is_empty() {

@@ -8,6 +8,7 @@ mod apk3;
 mod apt;
 mod bad_input;
 mod cli;
+mod crash;
 mod lint;
 mod multi;
 mod opkg;

@@ -11,7 +11,7 @@ use wharf_test::{Apt, Dnf, Garage, TempDir, apt_problems, require, tree, write};
 use crate::{demo_project, wharf};
 
 /// One fixed clock value per test run, recent enough that the demo's `valid-for-days = 7` has not passed.
-fn today() -> String {
+pub(crate) fn today() -> String {
     static TODAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TODAY
         .get_or_init(|| {
@@ -25,7 +25,7 @@ fn today() -> String {
 }
 
 /// The demo project with a musl binary too, so one project yields all five kinds.
-fn five_kind_project(dir: &Path) -> PathBuf {
+pub(crate) fn five_kind_project(dir: &Path) -> PathBuf {
     let cfg = demo_project(dir);
     write(
         &dir.join("target/x86_64-unknown-linux-musl/release/demo"),
