@@ -1,16 +1,17 @@
 //! The publish transaction every repository kind runs (design.md §4).
 //!
 //! ```text
-//! lock → read state → (caller: add/remove records, build indexes) → package files → content-addressed
-//! index blobs → fixed-name files → state (pending = groups being switched) → pointer files → collect
-//! garbage past its grace period → state (pending cleared) → unlock
+//! lock → read state and journal → (caller: add/remove records, build indexes) → package files →
+//! content-addressed index blobs → fixed-name files → journal (groups being switched) → state → pointer
+//! files → collect garbage past its grace period → journal cleared → unlock
 //! ```
 //!
 //! - **Pointers last.** A reader finds the old or the new pointer; everything either references exists.
-//! - **Journal.** The state is written *before* the pointers with the groups about to switch listed in
-//!   `pending`, and again after them with `pending` empty. A publish killed anywhere in between leaves
-//!   `pending` set; the next publish regenerates those groups too, rolling the crashed one forward.
-//!   Killed before the first state write, nothing a client reads has changed.
+//! - **Journal.** Before the state, a small `pending.json` beside it lists the groups about to switch; it
+//!   is deleted once their pointers are written. A publish killed anywhere in between leaves it behind,
+//!   and the next publish regenerates those groups too, rolling the crashed one forward. (The journal,
+//!   not a second write of the state, so a large state is written once per publish.) Killed before the
+//!   journal, nothing a client reads has changed.
 //! - **Fencing.** The lock guard's `check` runs before each state write and before the pointers, and the
 //!   state itself is written with [`Store::put_if`] against the version read at the start, so a publisher
 //!   that lost its lock (lease expired while it was paused) stops instead of overwriting a newer state.
@@ -95,9 +96,6 @@ pub(crate) struct Manifest<R> {
     pub(crate) generation: u64,
     key_fingerprint: Option<String>,
     pub(crate) groups: BTreeMap<String, Vec<R>>,
-    /// Groups whose pointer files may lag the state (a publish stopped between the two state writes).
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pending: BTreeSet<String>,
     /// The content-addressed index blobs each group's pointers reference.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     blobs: BTreeMap<String, BTreeSet<String>>,
@@ -115,7 +113,6 @@ impl<R: Record> Manifest<R> {
             generation: 0,
             key_fingerprint: None,
             groups: BTreeMap::new(),
-            pending: BTreeSet::new(),
             blobs: BTreeMap::new(),
             garbage: BTreeMap::new(),
         }
@@ -206,9 +203,19 @@ pub(crate) struct Txn<'a, R> {
     kind: &'static str,
     state_key: &'static str,
     tag: Option<String>,
+    /// Groups a crashed publish left half-switched (from the journal).
+    pending: BTreeSet<String>,
     pub(crate) state: Manifest<R>,
     pub(crate) fingerprint: String,
     pub(crate) options: &'a TxnOptions,
+}
+
+/// The journal beside a state (`.wharf/apt/state.json` → `.wharf/apt/pending.json`).
+fn journal_key(state_key: &str) -> String {
+    match state_key.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/pending.json"),
+        None => "pending.json".to_owned(),
+    }
 }
 
 fn unix_now() -> u64 {
@@ -239,6 +246,14 @@ impl<'a, R: Record> Txn<'a, R> {
                 Some(t.tag),
             ),
         };
+        let pending = match store.get(&journal_key(state_key))? {
+            None => BTreeSet::new(),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
+                store: store.describe(),
+                key: journal_key(state_key),
+                why: e.to_string(),
+            })?,
+        };
         if let Some(existing) = &state.key_fingerprint
             && *existing != fingerprint
         {
@@ -254,6 +269,7 @@ impl<'a, R: Record> Txn<'a, R> {
             kind,
             state_key,
             tag,
+            pending,
             state,
             fingerprint,
             options,
@@ -264,7 +280,7 @@ impl<'a, R: Record> Txn<'a, R> {
     /// left pending.
     pub(crate) fn to_regenerate(&self, touched: &BTreeSet<String>) -> BTreeSet<String> {
         let mut all = touched.clone();
-        all.extend(self.state.pending.iter().cloned());
+        all.extend(self.pending.iter().cloned());
         all
     }
 
@@ -293,7 +309,7 @@ impl<'a, R: Record> Txn<'a, R> {
         self.guard.check()?;
         self.state.format = Manifest::<R>::FORMAT;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
-        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| PublishError::State {
+        let bytes = serde_json::to_vec(&self.state).map_err(|e| PublishError::State {
             store: self.store.describe(),
             key: self.state_key.into(),
             why: e.to_string(),
@@ -340,7 +356,17 @@ impl<'a, R: Record> Txn<'a, R> {
             store.put(key, bytes, PutMode::Overwrite)?;
         }
         failpoint(kind, "fixed");
-        // 4. The state, with the groups about to switch marked pending.
+        // 4. The journal: these groups are about to switch. Then the state.
+        let journal = journal_key(self.state_key);
+        let mut pending = self.pending.clone();
+        pending.extend(plan.groups.iter().map(|g| g.group.clone()));
+        self.guard.check()?;
+        let bytes = serde_json::to_vec(&pending).map_err(|e| PublishError::State {
+            store: store.describe(),
+            key: journal.clone(),
+            why: e.to_string(),
+        })?;
+        store.put(&journal, &bytes, PutMode::Overwrite)?;
         let now = unix_now();
         for g in &plan.groups {
             let new: BTreeSet<String> = g.blobs.iter().map(|(k, _)| k.clone()).collect();
@@ -352,7 +378,6 @@ impl<'a, R: Record> Txn<'a, R> {
             for k in old.difference(&new) {
                 self.state.garbage.entry(k.clone()).or_insert(now);
             }
-            self.state.pending.insert(g.group.clone());
         }
         self.state.blobs.retain(|_, v| !v.is_empty());
         self.state.generation += 1;
@@ -366,12 +391,14 @@ impl<'a, R: Record> Txn<'a, R> {
             }
         }
         failpoint(kind, "pointers");
-        // 6. Garbage past its grace period that nothing references again.
+        // 6. Garbage past its grace period that nothing references again (then recorded in the state).
         let collected = self.collect(now)?;
         failpoint(kind, "gc");
-        // 7. The state again, nothing pending.
-        self.state.pending.clear();
-        self.write_state()?;
+        if !collected.deleted.is_empty() {
+            self.write_state()?;
+        }
+        // 7. Every pointer is written: the journal goes.
+        store.delete(&journal)?;
         Ok(collected)
     }
 

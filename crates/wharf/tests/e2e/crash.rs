@@ -52,7 +52,7 @@ fn kind(name: &str) -> (Vec<&'static str>, Vec<&'static str>) {
 }
 
 /// Packages the demo at `version` for the kind.
-fn package(dir: &Path, cfg: &Path, version: &str, args: &[&str]) -> Vec<String> {
+pub(crate) fn package(dir: &Path, cfg: &Path, version: &str, args: &[&str]) -> Vec<String> {
     let text = std::fs::read_to_string(cfg).unwrap();
     let text = text
         .lines()

@@ -9,6 +9,7 @@ mod apt;
 mod bad_input;
 mod cli;
 mod crash;
+mod incremental;
 mod lint;
 mod multi;
 mod opkg;

@@ -1,0 +1,91 @@
+//! Incremental cost: adding one package to a repository of 10,000 records reads the state and nothing
+//! else, and writes as many objects as adding it to a repository of 10 — counted by the store wrapper
+//! (`store_calls` in `wharf publish --json`). Indexes are regenerated from the records alone: the
+//! 10,000 inflated records have no package files behind them, yet every one is listed.
+
+use std::path::Path;
+use std::time::Instant;
+
+use wharf_test::{TempDir, write};
+
+use crate::crash::package;
+use crate::s3::{five_kind_project, today};
+use crate::wharf;
+
+/// Kind, its state file, packaging arguments, the index that lists packages, and how it names one.
+const KINDS: [(&str, &str, &[&str], &str, &str); 5] = [
+    ("apt", ".wharf/apt/state.json", &["--format", "deb"], "dists/stable/main/binary-amd64/Packages", "Package: d"),
+    ("rpm", ".wharf/rpm/state.json", &["--format", "rpm"], "", ""),
+    ("opkg", ".wharf/opkg/state.json", &["--format", "ipk", "--target", "x86_64-unknown-linux-musl"], "opkg/x86_64/Packages", "Package: d"),
+    ("apk", ".wharf/apk/state.json", &["--format", "apk", "--target", "x86_64-unknown-linux-musl"], "", ""),
+    ("apk3", ".wharf/apk3/state.json", &["--format", "apk3", "--target", "x86_64-unknown-linux-musl"], "", ""),
+];
+
+/// Replaces the state's records by `n` copies of its first record, each renamed (`demo` → `d<i>mo`).
+fn inflate(repo: &Path, state_key: &str, n: usize) {
+    let path = repo.join(state_key);
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let groups = state["groups"].as_object_mut().unwrap();
+    for records in groups.values_mut() {
+        let first = serde_json::to_string(&records[0]).unwrap();
+        let copies: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::from_str(&first.replace("demo", &format!("d{i}mo"))).unwrap())
+            .collect();
+        *records = serde_json::Value::Array(copies);
+    }
+    write(&path, serde_json::to_vec(&state).unwrap());
+}
+
+/// Publishes `files` into `repo`; returns the store calls and the wall time.
+fn publish(dir: &Path, cfg: &Path, repo: &Path, files: &[String]) -> (serde_json::Value, f64) {
+    let start = Instant::now();
+    let d = wharf_test::run(
+        wharf(dir)
+            .env("SOURCE_DATE_EPOCH", today())
+            .args(["--json", "publish", "-c", cfg.to_str().unwrap(), "--to", repo.to_str().unwrap(), "--sign"])
+            .args(files),
+    )
+    .success();
+    let secs = start.elapsed().as_secs_f64();
+    let out: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+    (out["store_calls"].clone(), secs)
+}
+
+#[test]
+fn adding_one_package_costs_the_same_at_10_and_10000_records() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = five_kind_project(&dir.join("proj"));
+    for (kind, state_key, args, index, marker) in KINDS {
+        let v1 = package(dir, &cfg, "1.0.0", args);
+        let v2 = package(dir, &cfg, "2.0.0", args);
+        let mut costs = Vec::new();
+        for n in [10, 10_000] {
+            let repo = dir.join(format!("{kind}-{n}"));
+            publish(dir, &cfg, &repo, &v1);
+            inflate(&repo, state_key, n);
+            let (calls, secs) = publish(dir, &cfg, &repo, &v2);
+            eprintln!("{kind}: adding one version to {n} records: {secs:.2}s, store calls {calls}");
+            assert!(calls["reads"].as_u64().unwrap() <= 3, "{kind}: {calls}");
+            assert_eq!(calls["lists"], 0, "{kind}: {calls}");
+            if !index.is_empty() {
+                let text = std::fs::read_to_string(repo.join(index)).unwrap();
+                assert!(
+                    text.matches(marker).count() >= n,
+                    "{kind}: the index does not list the {n} records"
+                );
+            }
+            let state: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(repo.join(state_key)).unwrap()).unwrap();
+            let total: usize = state["groups"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_array().unwrap().len())
+                .sum();
+            assert!(total > n, "{kind}: state lost records ({total})");
+            costs.push((calls["reads"].clone(), calls["writes"].clone(), calls["deletes"].clone()));
+        }
+        assert_eq!(costs[0], costs[1], "{kind}: store calls depend on the repository size");
+    }
+}
