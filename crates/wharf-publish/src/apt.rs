@@ -154,14 +154,18 @@ pub fn publish(
         }
     }
     let added: Vec<String> = new_records.iter().map(|r| r.filename.clone()).collect();
-    txn.state
-        .groups
-        .entry(suite.to_owned())
-        .or_default()
-        .extend(new_records);
-    let touched = BTreeSet::from([suite.to_owned()]);
+    // A publish (even of nothing new) rewrites its suite; a prune only the suites it changes.
+    let mut touched = BTreeSet::new();
+    if !debs.is_empty() {
+        txn.state
+            .groups
+            .entry(suite.to_owned())
+            .or_default()
+            .extend(new_records);
+        touched.insert(suite.to_owned());
+    }
     let pruned = txn
-        .apply_retention(&touched)
+        .apply_retention(&mut touched)
         .iter()
         .map(|(_, r)| r.describe())
         .collect();

@@ -254,10 +254,10 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
         uploads,
         added,
         unchanged,
-        touched,
+        mut touched,
     } = place_in_feeds(&mut txn.state.groups, root, feeds, any_arch, items)?;
     let pruned = txn
-        .apply_retention(&touched)
+        .apply_retention(&mut touched)
         .iter()
         .map(|(g, r)| format!("{} in {g}", r.describe()))
         .collect();

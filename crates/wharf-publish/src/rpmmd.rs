@@ -167,7 +167,7 @@ pub fn publish(
     repos: &[String],
     rpms: &[IncomingRpm],
 ) -> Result<RpmReport, PublishError> {
-    if repos.is_empty() {
+    if repos.is_empty() && !rpms.is_empty() {
         return Err(PublishError::Settings(
             "no rpm repository named; pass --repo NAME (e.g. fedora-43-x86_64)".into(),
         ));
@@ -251,7 +251,7 @@ pub fn publish(
         }
     }
     let pruned = txn
-        .apply_retention(&touched)
+        .apply_retention(&mut touched)
         .iter()
         .map(|(g, r)| format!("{} in {g}", r.describe()))
         .collect();

@@ -64,6 +64,10 @@ pub struct TxnOptions {
     pub grace: Duration,
     /// Keep only this many newest versions per (group, name, arch); `None` keeps all.
     pub keep: Option<usize>,
+    /// Apply `keep` to every group, not only the ones this publish adds to (`wharf prune`).
+    pub prune: bool,
+    /// Decide everything, write nothing (`--dry-run`): the report lists what would be removed.
+    pub dry_run: bool,
 }
 
 impl Default for TxnOptions {
@@ -72,6 +76,8 @@ impl Default for TxnOptions {
             lock_wait: Duration::from_secs(300),
             grace: Duration::from_secs(24 * 3600),
             keep: None,
+            prune: false,
+            dry_run: false,
         }
     }
 }
@@ -190,7 +196,7 @@ pub(crate) struct Plan {
 /// What a commit did to the store, beyond the packages.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Collected {
-    /// Objects deleted because their grace period had passed.
+    /// Objects deleted (with `dry_run`: that would be) because their grace period had passed.
     pub deleted: Vec<String>,
     /// Objects waiting for their grace period.
     pub waiting: usize,
@@ -284,20 +290,24 @@ impl<'a, R: Record> Txn<'a, R> {
         all
     }
 
-    /// Applies the retention setting to `groups`; returns what it removed.
-    pub(crate) fn apply_retention<'g>(
-        &mut self,
-        groups: impl IntoIterator<Item = &'g String>,
-    ) -> Vec<(String, R)> {
+    /// Applies the retention setting to the `touched` groups (every group when pruning), adds the groups
+    /// it changed to `touched`, and returns what it removed.
+    pub(crate) fn apply_retention(&mut self, touched: &mut BTreeSet<String>) -> Vec<(String, R)> {
         let Some(keep) = self.options.keep else {
             return Vec::new();
         };
+        let groups: Vec<String> = if self.options.prune {
+            self.state.groups.keys().cloned().collect()
+        } else {
+            touched.iter().cloned().collect()
+        };
         let mut removed = Vec::new();
         for g in groups {
-            for r in self.state.retain_newest(g, keep) {
+            for r in self.state.retain_newest(&g, keep) {
                 removed.push((g.clone(), r));
             }
         }
+        touched.extend(removed.iter().map(|(g, _)| g.clone()));
         let now = unix_now();
         for (g, r) in &removed {
             self.state.garbage.entry(r.object_key(g)).or_insert(now);
@@ -327,9 +337,32 @@ impl<'a, R: Record> Txn<'a, R> {
     }
 
     /// Writes `plan` in the safe order and records it in the state; returns what garbage was collected.
+    /// With `dry_run`, writes nothing and returns what would have been deleted.
     pub(crate) fn commit(mut self, plan: Plan) -> Result<Collected, PublishError> {
         let (store, kind) = (self.store, self.kind);
         failpoint(kind, "planned");
+        // The state's bookkeeping first (in memory): index blobs no longer referenced become garbage.
+        let now = unix_now();
+        for g in &plan.groups {
+            let new: BTreeSet<String> = g.blobs.iter().map(|(k, _)| k.clone()).collect();
+            let old = self
+                .state
+                .blobs
+                .insert(g.group.clone(), new.clone())
+                .unwrap_or_default();
+            for k in old.difference(&new) {
+                self.state.garbage.entry(k.clone()).or_insert(now);
+            }
+        }
+        self.state.blobs.retain(|_, v| !v.is_empty());
+        self.state.generation += 1;
+        let (collectable, waiting) = self.collectable(now);
+        if self.options.dry_run {
+            return Ok(Collected {
+                deleted: collectable,
+                waiting: waiting.len(),
+            });
+        }
         // 1. Package files (in parallel where the store can).
         let mut files = Vec::new();
         for (key, source) in &plan.uploads {
@@ -356,7 +389,7 @@ impl<'a, R: Record> Txn<'a, R> {
             store.put(key, bytes, PutMode::Overwrite)?;
         }
         failpoint(kind, "fixed");
-        // 4. The journal: these groups are about to switch. Then the state.
+        // 4. The journal (these groups are about to switch), then the state.
         let journal = journal_key(self.state_key);
         let mut pending = self.pending.clone();
         pending.extend(plan.groups.iter().map(|g| g.group.clone()));
@@ -367,20 +400,6 @@ impl<'a, R: Record> Txn<'a, R> {
             why: e.to_string(),
         })?;
         store.put(&journal, &bytes, PutMode::Overwrite)?;
-        let now = unix_now();
-        for g in &plan.groups {
-            let new: BTreeSet<String> = g.blobs.iter().map(|(k, _)| k.clone()).collect();
-            let old = self
-                .state
-                .blobs
-                .insert(g.group.clone(), new.clone())
-                .unwrap_or_default();
-            for k in old.difference(&new) {
-                self.state.garbage.entry(k.clone()).or_insert(now);
-            }
-        }
-        self.state.blobs.retain(|_, v| !v.is_empty());
-        self.state.generation += 1;
         self.write_state()?;
         failpoint(kind, "state");
         // 5. Pointers, group by group.
@@ -391,36 +410,40 @@ impl<'a, R: Record> Txn<'a, R> {
             }
         }
         failpoint(kind, "pointers");
-        // 6. Garbage past its grace period that nothing references again (then recorded in the state).
-        let collected = self.collect(now)?;
+        // 6. Garbage past its grace period that nothing references again; then the state without it.
+        for key in &collectable {
+            store.delete(key)?;
+        }
         failpoint(kind, "gc");
-        if !collected.deleted.is_empty() {
+        if !collectable.is_empty() {
+            self.state.garbage = waiting.clone();
             self.write_state()?;
         }
         // 7. Every pointer is written: the journal goes.
         store.delete(&journal)?;
-        Ok(collected)
+        Ok(Collected {
+            deleted: collectable,
+            waiting: waiting.len(),
+        })
     }
 
-    fn collect(&mut self, now: u64) -> Result<Collected, PublishError> {
+    /// Garbage whose grace period has passed and that the state does not reference again, and the rest.
+    fn collectable(&self, now: u64) -> (Vec<String>, BTreeMap<String, u64>) {
         let referenced = self.state.referenced();
         let grace = self.options.grace.as_secs();
-        let mut out = Collected::default();
-        let mut keep = BTreeMap::new();
-        for (key, since) in std::mem::take(&mut self.state.garbage) {
-            if referenced.contains(&key) {
+        let mut due = Vec::new();
+        let mut waiting = BTreeMap::new();
+        for (key, since) in &self.state.garbage {
+            if referenced.contains(key) {
                 continue;
             }
-            if now.saturating_sub(since) >= grace {
-                self.store.delete(&key)?;
-                out.deleted.push(key);
+            if now.saturating_sub(*since) >= grace {
+                due.push(key.clone());
             } else {
-                keep.insert(key, since);
+                waiting.insert(key.clone(), *since);
             }
         }
-        out.waiting = keep.len();
-        self.state.garbage = keep;
-        Ok(out)
+        (due, waiting)
     }
 }
 

@@ -51,6 +51,9 @@ pub enum Command {
     Package(PackageArgs),
     /// Publish packages into a signed repository (packaging the project first when none are given).
     Publish(Box<PublishArgs>),
+    /// Apply retention (`--keep N`) to every package in a store, and delete replaced files whose grace
+    /// period has passed; `--dry-run` lists exactly what would go.
+    Prune(Box<PruneArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -131,6 +134,42 @@ pub struct StoreArgs {
     /// How long to wait for another publisher's lock (e.g. 5m).
     #[arg(long = "lock-wait", value_name = "DURATION", value_parser = wharf_config::parse_duration)]
     pub lock_wait: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store (default: the config's publish.to, else ./public).
+    #[arg(long = "to", value_name = "STORE")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only this channel's rpm-md, apk and opkg trees (apt suites are all pruned, each on its own).
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+    /// List what would be removed and deleted; change nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// The signing keys of each repository kind (indexes are re-signed after a change).
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// OpenPGP secret key for apt and rpm-md (default: the config's, else the project's throwaway key).
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// usign secret key for opkg feeds.
+    #[arg(long = "usign-key", value_name = "FILE")]
+    pub usign_key: Option<PathBuf>,
+    /// RSA secret key for apk v2 indexes.
+    #[arg(long = "apk-key", value_name = "FILE")]
+    pub apk_key: Option<PathBuf>,
+    /// EC P-256 secret key for apk v3 indexes.
+    #[arg(long = "apk3-key", value_name = "FILE")]
+    pub apk3_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod init;
 mod key;
 mod package;
+mod prune;
 mod publish;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Init(a) => init::run(&a, env, out),
         Command::Package(a) => package::run(&a, env, out),
         Command::Publish(a) => publish::run(&a, env, out),
+        Command::Prune(a) => prune::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
     }
 }
@@ -70,6 +72,7 @@ fn txn_options(args: &StoreArgs, project: Option<&Project>) -> TxnOptions {
             .keep
             .map(|k| k as usize)
             .or_else(|| publish.and_then(|p| p.keep)),
+        ..d
     }
 }
 

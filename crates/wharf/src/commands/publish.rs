@@ -167,6 +167,8 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         },
         apk3: apk3.as_ref(),
         feeds: &args.feeds,
+        prune_apt: false,
+        prune_rpm: false,
         date: env.date(),
         packages: &packages,
     })?;
@@ -306,7 +308,7 @@ fn describe(
     human
 }
 
-fn default_apt() -> AptConfig {
+pub(super) fn default_apt() -> AptConfig {
     AptConfig {
         origin: "wharf".into(),
         label: "wharf".into(),

@@ -35,6 +35,9 @@ pub struct PublishOptions<'a> {
     pub apk_digest: RsaDigest,
     pub apk3: Option<&'a ApkEcKey>,
     pub feeds: &'a [String],
+    /// With `txn.prune`: whether the store has apt / rpm-md states to prune (both use `key`).
+    pub prune_apt: bool,
+    pub prune_rpm: bool,
     pub date: SourceDate,
     pub packages: &'a [PathBuf],
 }
@@ -100,19 +103,24 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         }
     }
     let ipks = opkg::inspect_ipks(&ipks)?;
+    // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
+    let prune = o.txn.prune;
     let usign = match (ipks.is_empty(), o.usign) {
+        (true, k) if prune => k,
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .ipk files needs a usign key (--usign-key)"),
     };
     let apks = apk::inspect_apks(&apks)?;
     let apk_key = match (apks.is_empty(), o.apk) {
+        (true, k) if prune => k,
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .apk files needs an RSA key (--apk-key)"),
     };
     let apk3s = apk3::inspect_apk3s(&apk3s)?;
     let apk3_key = match (apk3s.is_empty(), o.apk3) {
+        (true, k) if prune => k,
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
@@ -151,7 +159,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         None => o.store,
     };
     let suite = o.channel.unwrap_or(o.suite);
-    let apt = if debs.is_empty() {
+    let apt = if debs.is_empty() && !(prune && o.prune_apt) {
         None
     } else {
         let settings = AptSettings {
@@ -172,7 +180,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             &debs,
         )?)
     };
-    let rpm = if rpms.is_empty() {
+    let rpm = if rpms.is_empty() && !(prune && o.prune_rpm) {
         None
     } else {
         let settings = RpmSettings {

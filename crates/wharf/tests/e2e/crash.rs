@@ -99,8 +99,10 @@ fn publish(dir: &Path, cfg: &Path, to: &str, files: &[String], garage: &Garage) 
 /// Files a reader may rely on: everything but the state and apt's plain-named indexes (apt fetches those
 /// by hash).
 fn relied_on(path: &str) -> bool {
-    !path.starts_with(".wharf/")
-        && !(path.starts_with("dists/") && !path.contains("by-hash") && !path.contains("Release"))
+    let state = path.starts_with(".wharf/");
+    let plain_apt_index =
+        path.starts_with("dists/") && !path.contains("by-hash") && !path.contains("Release");
+    !state && !plain_apt_index
 }
 
 fn crash_kind(name: &str) {

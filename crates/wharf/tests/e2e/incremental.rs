@@ -14,11 +14,35 @@ use crate::wharf;
 
 /// Kind, its state file, packaging arguments, the index that lists packages, and how it names one.
 const KINDS: [(&str, &str, &[&str], &str, &str); 5] = [
-    ("apt", ".wharf/apt/state.json", &["--format", "deb"], "dists/stable/main/binary-amd64/Packages", "Package: d"),
+    (
+        "apt",
+        ".wharf/apt/state.json",
+        &["--format", "deb"],
+        "dists/stable/main/binary-amd64/Packages",
+        "Package: d",
+    ),
     ("rpm", ".wharf/rpm/state.json", &["--format", "rpm"], "", ""),
-    ("opkg", ".wharf/opkg/state.json", &["--format", "ipk", "--target", "x86_64-unknown-linux-musl"], "opkg/x86_64/Packages", "Package: d"),
-    ("apk", ".wharf/apk/state.json", &["--format", "apk", "--target", "x86_64-unknown-linux-musl"], "", ""),
-    ("apk3", ".wharf/apk3/state.json", &["--format", "apk3", "--target", "x86_64-unknown-linux-musl"], "", ""),
+    (
+        "opkg",
+        ".wharf/opkg/state.json",
+        &["--format", "ipk", "--target", "x86_64-unknown-linux-musl"],
+        "opkg/x86_64/Packages",
+        "Package: d",
+    ),
+    (
+        "apk",
+        ".wharf/apk/state.json",
+        &["--format", "apk", "--target", "x86_64-unknown-linux-musl"],
+        "",
+        "",
+    ),
+    (
+        "apk3",
+        ".wharf/apk3/state.json",
+        &["--format", "apk3", "--target", "x86_64-unknown-linux-musl"],
+        "",
+        "",
+    ),
 ];
 
 /// Replaces the state's records by `n` copies of its first record, each renamed (`demo` → `d<i>mo`).
@@ -42,7 +66,15 @@ fn publish(dir: &Path, cfg: &Path, repo: &Path, files: &[String]) -> (serde_json
     let d = wharf_test::run(
         wharf(dir)
             .env("SOURCE_DATE_EPOCH", today())
-            .args(["--json", "publish", "-c", cfg.to_str().unwrap(), "--to", repo.to_str().unwrap(), "--sign"])
+            .args([
+                "--json",
+                "publish",
+                "-c",
+                cfg.to_str().unwrap(),
+                "--to",
+                repo.to_str().unwrap(),
+                "--sign",
+            ])
             .args(files),
     )
     .success();
@@ -84,8 +116,15 @@ fn adding_one_package_costs_the_same_at_10_and_10000_records() {
                 .map(|v| v.as_array().unwrap().len())
                 .sum();
             assert!(total > n, "{kind}: state lost records ({total})");
-            costs.push((calls["reads"].clone(), calls["writes"].clone(), calls["deletes"].clone()));
+            costs.push((
+                calls["reads"].clone(),
+                calls["writes"].clone(),
+                calls["deletes"].clone(),
+            ));
         }
-        assert_eq!(costs[0], costs[1], "{kind}: store calls depend on the repository size");
+        assert_eq!(
+            costs[0], costs[1],
+            "{kind}: store calls depend on the repository size"
+        );
     }
 }

@@ -14,6 +14,7 @@ mod lint;
 mod multi;
 mod opkg;
 mod reproducible;
+mod retention;
 mod rpm_repo;
 mod s3;
 mod signatures;

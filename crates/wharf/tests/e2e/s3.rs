@@ -339,7 +339,8 @@ fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
     let files = package_all(dir, &cfg);
     let base = garage.web_url("x");
     let dead = format!("http://127.0.0.1:{}", wharf_test::free_port());
-    let cases: [(&str, Vec<(&str, String)>, &str); 3] = [
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+    let cases: [Case<'_>; 3] = [
         (
             "unreachable endpoint",
             vec![("AWS_ENDPOINT_URL", dead)],
