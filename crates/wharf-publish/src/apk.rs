@@ -36,6 +36,25 @@ impl Record for ApkRecord {
             self.get("arch")
         )
     }
+    fn version(&self) -> String {
+        self.get("pkgver").to_owned()
+    }
+    fn version_is(&self, v: &str) -> bool {
+        let wharf = v
+            .parse::<wharf_core::Version>()
+            .ok()
+            .and_then(|v| apkver::from_version(&v).ok());
+        Record::version(self) == v || wharf.is_some_and(|w| w == Record::version(self))
+    }
+}
+
+/// The files of `name` at `version` (apk's `1.0_rc1-r0`, or wharf's `1.0~rc1`) in this store.
+pub fn find(
+    store: &dyn Store,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
+    crate::txn::find::<ApkRecord>(store, STATE_KEY, None, name, version)
 }
 
 /// Where the apk state manifest lives in the store.

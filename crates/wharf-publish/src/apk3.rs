@@ -32,6 +32,25 @@ impl Record for Apk3Record {
     fn describe(&self) -> String {
         format!("{} {} ({})", self.info.name, self.info.version, self.info.arch)
     }
+    fn version(&self) -> String {
+        self.info.version.clone()
+    }
+    fn version_is(&self, v: &str) -> bool {
+        let wharf = v
+            .parse::<wharf_core::Version>()
+            .ok()
+            .and_then(|v| apkver::from_version(&v).ok());
+        Record::version(self) == v || wharf.is_some_and(|w| w == Record::version(self))
+    }
+}
+
+/// The files of `name` at `version` (apk's `1.0_rc1-r0`, or wharf's `1.0~rc1`) in this store.
+pub fn find(
+    store: &dyn Store,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
+    crate::txn::find::<Apk3Record>(store, STATE_KEY, None, name, version)
 }
 
 /// Where the apk v3 state manifest lives in the store.

@@ -35,6 +35,19 @@ impl Record for AptRecord {
     fn describe(&self) -> String {
         format!("{} {} ({})", self.name(), self.version(), self.arch())
     }
+    fn version(&self) -> String {
+        AptRecord::version(self).to_owned()
+    }
+}
+
+/// The files of `name` at `version` in `suite`, and every version of `name` there.
+pub fn find(
+    store: &dyn Store,
+    suite: &str,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<crate::txn::Found>, BTreeSet<String>), PublishError> {
+    crate::txn::find::<AptRecord>(store, STATE_KEY, Some(suite), name, version)
 }
 /// The binary keyring at the repository root (for `Signed-By:`).
 pub const KEYRING_KEY: &str = "archive-keyring.gpg";

@@ -38,6 +38,18 @@ impl Record for OpkgRecord {
         let (n, a) = self.identity();
         format!("{n} {} ({a})", self.control.get("Version").unwrap_or(""))
     }
+    fn version(&self) -> String {
+        self.control.get("Version").unwrap_or("").to_owned()
+    }
+}
+
+/// The files of `name` at `version` in this store's feeds.
+pub fn find(
+    store: &dyn Store,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
+    crate::txn::find::<OpkgRecord>(store, STATE_KEY, None, name, version)
 }
 
 impl FeedRecord for OpkgRecord {

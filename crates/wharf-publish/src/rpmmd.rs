@@ -41,6 +41,28 @@ impl Record for RpmRecord {
         let i = &self.info;
         format!("{} {}:{}-{} ({})", i.name, i.epoch, i.version, i.release, i.arch)
     }
+    fn version(&self) -> String {
+        format!("{}-{}", self.info.version, self.info.release)
+    }
+    fn version_is(&self, v: &str) -> bool {
+        let i = &self.info;
+        let wharf = v
+            .parse::<wharf_core::Version>()
+            .ok()
+            .map(|v| Evr::from_version(&v));
+        v == i.version
+            || v == Record::version(self)
+            || wharf.is_some_and(|e| e.epoch == i.epoch && e.version == i.version && e.release == i.release)
+    }
+}
+
+/// The files of `name` at `version` (`1.0`, `1.0-1`, or wharf's syntax) in this store's repositories.
+pub fn find(
+    store: &dyn Store,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<crate::txn::Found>, BTreeSet<String>), PublishError> {
+    crate::txn::find::<RpmRecord>(store, STATE_KEY, None, name, version)
 }
 
 /// Settings for an rpm-md publish.

@@ -92,6 +92,60 @@ pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone 
     fn cmp_version(&self, other: &Self) -> std::cmp::Ordering;
     /// `name version (arch)` for messages.
     fn describe(&self) -> String;
+    /// The version as the family writes it.
+    fn version(&self) -> String;
+    /// Whether `v` names this record's version: the family's own spelling, or wharf's (Debian) syntax
+    /// converted to the family's.
+    fn version_is(&self, v: &str) -> bool {
+        self.version() == v
+    }
+}
+
+/// A published package file found in a state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Found {
+    /// Its group (suite, repository, feed).
+    pub group: String,
+    /// Its key in the store the state belongs to.
+    pub key: String,
+    /// `name version (arch)`.
+    pub what: String,
+}
+
+/// The files of `name` at `version` in the state at `state_key`, and every version of `name` there.
+pub(crate) fn find<R: Record>(
+    store: &dyn Store,
+    state_key: &str,
+    groups: Option<&str>,
+    name: &str,
+    version: &str,
+) -> Result<(Vec<Found>, BTreeSet<String>), PublishError> {
+    let Some(bytes) = store.get(state_key)? else {
+        return Ok((Vec::new(), BTreeSet::new()));
+    };
+    let state: Manifest<R> = serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
+        store: store.describe(),
+        key: state_key.into(),
+        why: e.to_string(),
+    })?;
+    let mut found = Vec::new();
+    let mut versions = BTreeSet::new();
+    for (g, records) in &state.groups {
+        if groups.is_some_and(|only| only != g) {
+            continue;
+        }
+        for r in records.iter().filter(|r| r.identity().0 == name) {
+            versions.insert(r.version());
+            if r.version_is(version) {
+                found.push(Found {
+                    group: g.clone(),
+                    key: r.object_key(g),
+                    what: r.describe(),
+                });
+            }
+        }
+    }
+    Ok((found, versions))
 }
 
 /// A repository kind's state manifest (`.wharf/<kind>/state.json`): every published record, grouped (by
@@ -465,6 +519,9 @@ mod tests {
         }
         fn describe(&self) -> String {
             format!("{} {}", self.0, self.1)
+        }
+        fn version(&self) -> String {
+            self.1.clone()
         }
     }
 

@@ -343,6 +343,18 @@ mod tests {
     #[test]
     fn signature_time_out_of_range_is_an_error() {
         let key = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "T <t@e.org>").unwrap();
-        assert!(matches!(key.detached(b"x", -1), Err(SignError::Time(-1))));
+        let late = 1i64 << 33;
+        assert!(matches!(key.detached(b"x", late), Err(SignError::Time(t)) if t == late));
+    }
+
+    #[test]
+    fn signatures_never_predate_their_key() {
+        let key = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "T <t@e.org>").unwrap();
+        let created = i64::from(key.key.primary_key.created_at().as_secs());
+        // A SOURCE_DATE_EPOCH older than the key signs at the key's creation, the same bytes every time.
+        let old = key.detached(b"x", 1_000_000).unwrap();
+        assert_eq!(old, key.detached(b"x", created).unwrap());
+        assert_eq!(old, key.detached(b"x", 2_000_000).unwrap());
+        assert_ne!(old, key.detached(b"x", created + 10).unwrap());
     }
 }

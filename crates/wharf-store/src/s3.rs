@@ -48,6 +48,8 @@ pub struct S3Options {
     pub region: Option<String>,
     /// How long a publish lock lives without renewal before others may break it.
     pub lock_lease: Option<Duration>,
+    /// Access key id and secret (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+    pub credentials: Option<(String, String)>,
 }
 
 /// The default lock lease: a holder renews every third of it.
@@ -95,6 +97,9 @@ impl S3Store {
         }
         if let Some(r) = &options.region {
             b = b.with_region(r);
+        }
+        if let Some((id, secret)) = &options.credentials {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
         }
         let endpoint = options
             .endpoint

@@ -54,6 +54,9 @@ pub enum Command {
     /// Apply retention (`--keep N`) to every package in a store, and delete replaced files whose grace
     /// period has passed; `--dry-run` lists exactly what would go.
     Prune(Box<PruneArgs>),
+    /// Copy a published version from one channel to another (`--from dev --to stable`): the same bytes,
+    /// re-indexed and re-signed, never rebuilt.
+    Promote(Box<PromoteArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -134,6 +137,29 @@ pub struct StoreArgs {
     /// How long to wait for another publisher's lock (e.g. 5m).
     #[arg(long = "lock-wait", value_name = "DURATION", value_parser = wharf_config::parse_duration)]
     pub lock_wait: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Package name.
+    pub name: String,
+    /// Version: the family's own spelling (`1.0-1`, `1.0_rc1-r0`) or wharf's (`1.0~rc1`).
+    pub version: String,
+    /// The channel it is in.
+    #[arg(long, value_name = "CHANNEL")]
+    pub from: String,
+    /// The channel to promote it to.
+    #[arg(long = "to", value_name = "CHANNEL")]
+    pub to: String,
+    /// The store (default: the config's publish.to, else ./public).
+    #[arg(long = "store", value_name = "STORE")]
+    pub store_url: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod init;
 mod key;
 mod package;
+mod promote;
 mod prune;
 mod publish;
 
@@ -23,6 +24,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Package(a) => package::run(&a, env, out),
         Command::Publish(a) => publish::run(&a, env, out),
         Command::Prune(a) => prune::run(&a, env, out),
+        Command::Promote(a) => promote::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
     }
 }
@@ -47,6 +49,7 @@ fn open_store(
             .clone()
             .or_else(|| publish.and_then(|p| p.s3_region.clone())),
         lock_lease: env.lock_lease,
+        credentials: None,
     };
     let store = Counted::new(StoreUrl::parse(to)?.open(&options)?);
     if out.verbose() {
@@ -74,6 +77,56 @@ fn txn_options(args: &StoreArgs, project: Option<&Project>) -> TxnOptions {
             .or_else(|| publish.and_then(|p| p.keep)),
         ..d
     }
+}
+
+/// The signing keys of the repository kinds a command re-signs.
+pub(crate) struct KindKeys {
+    pub openpgp: Option<wharf_sign::OpenPgpKey>,
+    pub usign: Option<wharf_sign::UsignKey>,
+    pub apk: Option<wharf_sign::ApkRsaKey>,
+    pub apk3: Option<wharf_sign::ApkEcKey>,
+}
+
+/// Loads the keys for the kinds named in `need` (OpenPGP, usign, apk RSA, apk EC): the flags, else the
+/// project's configured or throwaway ones.
+fn kind_keys(
+    k: &crate::cli::KeyArgs,
+    project: Option<&Project>,
+    env: &Env,
+    out: &Output,
+    need: [bool; 4],
+) -> anyhow::Result<KindKeys> {
+    let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
+    let openpgp = if need[0] {
+        let file = k
+            .key
+            .clone()
+            .or_else(|| project.and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f))));
+        Some(keys::load(file.as_deref(), &dir, env.key_passphrase.as_deref())?.0)
+    } else {
+        None
+    };
+    let usign = if need[1] {
+        Some(keys::load_usign(k.usign_key.as_deref(), &dir)?.0)
+    } else {
+        None
+    };
+    let apk = if need[2] {
+        Some(apk_rsa_key(k.apk_key.as_deref(), &dir, out)?)
+    } else {
+        None
+    };
+    let apk3 = if need[3] {
+        Some(apk_ec_key(k.apk3_key.as_deref(), &dir, out)?)
+    } else {
+        None
+    };
+    Ok(KindKeys {
+        openpgp,
+        usign,
+        apk,
+        apk3,
+    })
 }
 
 /// Loads the project named by `-c`, or found in the current directory.

@@ -10,18 +10,14 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_sign::RsaDigest;
 use wharf_store::{Prefixed, Store};
 
-use super::{apk_ec_key, apk_rsa_key, load_project, open_store, txn_options};
+use super::{kind_keys, load_project, open_store, txn_options};
 use crate::cli::PruneArgs;
 use crate::env::Env;
-use crate::ops::keys;
 use crate::ops::publish::{PublishOptions, publish};
 use crate::output::Output;
 
 pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out).ok();
-    let project_dir = project
-        .as_ref()
-        .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
     let to = args
         .to
         .clone()
@@ -50,39 +46,20 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         has(tree, apk::STATE_KEY)?,
         has(tree, apk3::STATE_KEY)?,
     );
-    let k = &args.keys;
-    let key = if has_apt || has_rpm {
-        let file = k.key.clone().or_else(|| {
-            project
-                .as_ref()
-                .and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f)))
-        });
-        Some(keys::load(file.as_deref(), &project_dir, env.key_passphrase.as_deref())?.0)
-    } else {
-        None
-    };
-    let usign = if has_opkg {
-        Some(keys::load_usign(k.usign_key.as_deref(), &project_dir)?.0)
-    } else {
-        None
-    };
-    let apk_key = if has_apk {
-        Some(apk_rsa_key(k.apk_key.as_deref(), &project_dir, out)?)
-    } else {
-        None
-    };
-    let apk3_key = if has_apk3 {
-        Some(apk_ec_key(k.apk3_key.as_deref(), &project_dir, out)?)
-    } else {
-        None
-    };
+    let keys = kind_keys(
+        &args.keys,
+        project.as_ref(),
+        env,
+        out,
+        [has_apt || has_rpm, has_opkg, has_apk, has_apk3],
+    )?;
     let apt_cfg = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
     let reports = publish(&PublishOptions {
         store: &store,
         to: &to,
         txn: &txn,
         channel: channel.as_deref(),
-        key: key.as_ref(),
+        key: keys.openpgp.as_ref(),
         apt: &apt_cfg,
         suite: &apt_cfg.suite,
         component: &apt_cfg.component,
@@ -93,13 +70,13 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             .unwrap_or_default(),
         base_url: project.as_ref().and_then(|p| p.publish.base_url.as_deref()),
         sign_unsigned: false,
-        usign: usign.as_ref(),
-        apk: apk_key.as_ref(),
+        usign: keys.usign.as_ref(),
+        apk: keys.apk.as_ref(),
         apk_digest: match project.as_ref().map(|p| p.apk.signature).unwrap_or_default() {
             ApkSignature::Sha1 => RsaDigest::Sha1,
             ApkSignature::Sha256 => RsaDigest::Sha256,
         },
-        apk3: apk3_key.as_ref(),
+        apk3: keys.apk3.as_ref(),
         feeds: &[],
         prune_apt: has_apt,
         prune_rpm: has_rpm,

@@ -7,6 +7,7 @@ mod apk;
 mod apk3;
 mod apt;
 mod bad_input;
+mod channels;
 mod cli;
 mod crash;
 mod incremental;
