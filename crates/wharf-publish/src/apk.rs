@@ -40,11 +40,7 @@ impl Record for ApkRecord {
         self.get("pkgver").to_owned()
     }
     fn version_is(&self, v: &str) -> bool {
-        let wharf = v
-            .parse::<wharf_core::Version>()
-            .ok()
-            .and_then(|v| apkver::from_version(&v).ok());
-        Record::version(self) == v || wharf.is_some_and(|w| w == Record::version(self))
+        crate::apk_version_is(&Record::version(self), v)
     }
 }
 

@@ -293,6 +293,15 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     })
 }
 
+/// Whether `v` (apk's spelling, or wharf's, converted) names the apk version `have`.
+pub(crate) fn apk_version_is(have: &str, v: &str) -> bool {
+    have == v
+        || v.parse::<wharf_core::Version>()
+            .ok()
+            .and_then(|w| wharf_core::apkver::from_version(&w).ok())
+            .is_some_and(|w| w == have)
+}
+
 /// Checks a suite, component or repository name: letters, digits, `-`, `.`, `_`, `+`, not starting with `.`.
 pub fn check_name(kind: &str, value: &str) -> Result<(), PublishError> {
     let ok = !value.is_empty()

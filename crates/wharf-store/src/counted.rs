@@ -1,5 +1,7 @@
 //! A store wrapper that counts calls by kind: what a publish cost in object reads, writes, lists and
-//! deletes. `wharf publish --json` reports it, and the incremental-cost tests assert on it.
+//! deletes. `wharf publish --json` reports it, and the incremental-cost tests assert on it. The lock's own
+//! traffic (tickets, renewals) goes to the backend directly and is not counted. Also [`Prefixed`], a
+//! channel's tree inside a store.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -208,8 +210,7 @@ impl Store for Prefixed<'_> {
         self.inner.put_files(&files)
     }
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        // `from` may name an object outside this prefix (another channel): it is given from the root.
-        self.inner.copy(from, &self.k(to))
+        self.inner.copy(&self.k(from), &self.k(to))
     }
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         Ok(self

@@ -103,10 +103,13 @@ pub fn unique_id() -> String {
     )
 }
 
+/// A lock object's body. Every write differs (a fresh nonce), so its etag changes on every write even
+/// where the etag is the MD5 of the content: a live contender or holder never looks unchanged.
 fn body(owner: &str, renewal: u64) -> Vec<u8> {
     format!(
-        "{{\"owner\":\"{owner}\",\"pid\":{},\"renewal\":{renewal}}}\n",
-        std::process::id()
+        "{{\"owner\":\"{owner}\",\"pid\":{},\"renewal\":{renewal},\"nonce\":\"{:016x}\"}}\n",
+        std::process::id(),
+        rand::random::<u64>()
     )
     .into_bytes()
 }
@@ -181,8 +184,10 @@ fn acquire_held(
                 let mine = format!("{dir}/{owner}");
                 store.write(&mine, &body(&owner, 0), Expect::Any)?;
                 let mut others = false;
+                let mut listed_mine = false;
                 for (name, tag) in store.list(&dir)? {
                     if name == owner {
+                        listed_mine = true;
                         continue;
                     }
                     if observed.stale(&name, &tag, lease) {
@@ -191,7 +196,8 @@ fn acquire_held(
                         others = true;
                     }
                 }
-                if !others {
+                // Our own ticket must be in the list we decide on: one broken meanwhile proves nothing.
+                if !others && listed_mine {
                     break (mine, renewed_at);
                 }
                 store.remove(&mine)?;
@@ -339,10 +345,10 @@ impl Drop for Held {
 mod tests {
     use super::*;
 
-    /// An in-memory store with honest (or ignored) conditional writes and a consistent list.
+    /// An in-memory store with honest (or ignored) conditional writes and a consistent list, whose tags
+    /// derive from the content as S3's MD5 etags do.
     struct Mem {
         objects: Mutex<HashMap<String, (Vec<u8>, u64)>>,
-        version: AtomicU64,
         conditional: bool,
     }
 
@@ -350,10 +356,16 @@ mod tests {
         fn new(conditional: bool) -> Arc<Self> {
             Arc::new(Self {
                 objects: Mutex::new(HashMap::new()),
-                version: AtomicU64::new(0),
                 conditional,
             })
         }
+    }
+
+    fn content_tag(body: &[u8]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut h);
+        h.finish()
     }
 
     impl TicketStore for Mem {
@@ -373,8 +385,7 @@ mod tests {
                     return Ok(false);
                 }
             }
-            let v = self.version.fetch_add(1, Ordering::SeqCst) + 1;
-            o.insert(key.into(), (body.to_vec(), v));
+            o.insert(key.into(), (body.to_vec(), content_tag(body)));
             Ok(true)
         }
         fn list(&self, dir: &str) -> Result<Vec<(String, String)>, StoreError> {
@@ -395,7 +406,7 @@ mod tests {
         }
     }
 
-    fn exclusive(strategy: Locking, conditional: bool) {
+    fn exclusive(strategy: Locking, conditional: bool, lease: Duration, hold: Duration) {
         let mem = Mem::new(conditional);
         let inside = Arc::new(AtomicU64::new(0));
         let total = Arc::new(AtomicU64::new(0));
@@ -405,16 +416,10 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..5 {
                         let store: Arc<dyn TicketStore> = mem.clone();
-                        let g = acquire(
-                            store,
-                            strategy,
-                            ".wharf/lock",
-                            Duration::from_secs(60),
-                            Duration::from_secs(5),
-                        )
-                        .unwrap();
+                        let g =
+                            acquire(store, strategy, ".wharf/lock", Duration::from_secs(60), lease).unwrap();
                         assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
-                        std::thread::sleep(Duration::from_millis(3));
+                        std::thread::sleep(hold);
                         g.check().unwrap();
                         inside.fetch_sub(1, Ordering::SeqCst);
                         total.fetch_add(1, Ordering::SeqCst);
@@ -435,12 +440,31 @@ mod tests {
 
     #[test]
     fn tickets_are_exclusive_without_conditional_writes() {
-        exclusive(Locking::Tickets, false);
+        exclusive(
+            Locking::Tickets,
+            false,
+            Duration::from_secs(5),
+            Duration::from_millis(3),
+        );
     }
 
     #[test]
     fn conditional_lock_is_exclusive() {
-        exclusive(Locking::Conditional, true);
+        exclusive(
+            Locking::Conditional,
+            true,
+            Duration::from_secs(5),
+            Duration::from_millis(3),
+        );
+    }
+
+    /// Holders keep the lock for several leases (renewing it) while others wait far longer than a lease:
+    /// no live holder or waiter may ever be taken for dead.
+    #[test]
+    fn waiting_longer_than_a_lease_breaks_nothing() {
+        let (lease, hold) = (Duration::from_millis(90), Duration::from_millis(200));
+        exclusive(Locking::Tickets, false, lease, hold);
+        exclusive(Locking::Conditional, true, lease, hold);
     }
 
     #[test]

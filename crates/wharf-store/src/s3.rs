@@ -107,8 +107,9 @@ impl S3Store {
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
             .or_else(|| std::env::var("AWS_ENDPOINT").ok());
         let http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+        // About 6 s of retries (0.1 s doubling) for a busy or briefly unreachable server.
         let retry = RetryConfig {
-            max_retries: 4,
+            max_retries: 6,
             retry_timeout: Duration::from_secs(30),
             ..RetryConfig::default()
         };
@@ -294,8 +295,18 @@ impl Store for S3Store {
     }
 
     fn put(&self, key: &str, data: &[u8], mode: PutMode) -> Result<PutOutcome, StoreError> {
-        if mode == PutMode::Create && self.head(key)?.is_some() {
-            return Ok(PutOutcome::AlreadyExists);
+        if mode == PutMode::Create {
+            if self.conditional_writes()? {
+                return Ok(match self.put_if(key, data, None)? {
+                    Some(_) => PutOutcome::Written,
+                    None => PutOutcome::AlreadyExists,
+                });
+            }
+            // Ignored headers: look first. Create-only writes are content-addressed blobs, so a racing
+            // writer of the same key writes the same bytes.
+            if self.head(key)?.is_some() {
+                return Ok(PutOutcome::AlreadyExists);
+            }
         }
         let path = self.path(key)?;
         self.rt

@@ -101,6 +101,21 @@ pub fn throwaway_key(dir: &Path) -> PathBuf {
     path
 }
 
+/// A loopback port for a server that binds it a moment later: below Linux's ephemeral range
+/// (32768–60999), so an outgoing connection of another test cannot take it in between.
+#[must_use]
+pub fn server_port() -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = (std::process::id() % 1000) as u16 * 11;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + (seed + n) % 12_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// A loopback port nobody listens on right now.
 #[must_use]
 pub fn free_port() -> u16 {
@@ -554,7 +569,7 @@ impl Garage {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let (rpc, s3, web, admin) = (free_port(), free_port(), free_port(), free_port());
+        let (rpc, s3, web, admin) = (server_port(), server_port(), server_port(), server_port());
         let config = dir.path().join("garage.toml");
         let secret: String = (0..64)
             .map(|i| b"0123456789abcdef"[(i * 7 + rpc as usize) % 16] as char)
@@ -604,6 +619,16 @@ api_bind_addr = "127.0.0.1:{admin}"
         while !g.cli(&["status"]).ok {
             assert!(start.elapsed() < Duration::from_secs(30), "garage did not start");
             std::thread::sleep(Duration::from_millis(100));
+        }
+        // The S3 and web endpoints must listen too (a port taken meanwhile would leave them dead).
+        for port in [s3, web] {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "garage does not listen on 127.0.0.1:{port}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         let id = g.cli(&["node", "id", "-q"]).success().stdout;
         let id = id.trim().split('@').next().unwrap().to_owned();

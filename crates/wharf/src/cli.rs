@@ -156,6 +156,9 @@ pub struct PromoteArgs {
     /// The store (default: the config's publish.to, else ./public).
     #[arg(long = "store", value_name = "STORE")]
     pub store_url: Option<String>,
+    /// The URL clients reach the store at, for the rewritten `.repo` files (default: the config's).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -177,6 +180,9 @@ pub struct PruneArgs {
     /// List what would be removed and deleted; change nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// The URL clients reach the store at, for the rewritten `.repo` files (default: the config's).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
 }

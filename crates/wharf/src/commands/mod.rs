@@ -79,6 +79,19 @@ fn txn_options(args: &StoreArgs, project: Option<&Project>) -> TxnOptions {
     }
 }
 
+/// The `[rpm]` and `[apk]` settings every re-indexing command passes on (defaults without a project).
+pub(crate) fn md_compression(project: Option<&Project>) -> wharf_config::MetadataCompression {
+    project.map(|p| p.rpm.metadata_compression).unwrap_or_default()
+}
+
+/// The apk v2 signature digest the project asks for.
+pub(crate) fn apk_digest(project: Option<&Project>) -> wharf_sign::RsaDigest {
+    match project.map(|p| p.apk.signature).unwrap_or_default() {
+        wharf_config::ApkSignature::Sha1 => wharf_sign::RsaDigest::Sha1,
+        wharf_config::ApkSignature::Sha256 => wharf_sign::RsaDigest::Sha256,
+    }
+}
+
 /// The signing keys of the repository kinds a command re-signs.
 pub(crate) struct KindKeys {
     pub openpgp: Option<wharf_sign::OpenPgpKey>,

@@ -6,13 +6,11 @@ use std::collections::BTreeSet;
 
 use anyhow::bail;
 use serde_json::json;
-use wharf_config::ApkSignature;
 use wharf_publish::txn::Found;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
-use wharf_sign::RsaDigest;
 use wharf_store::{Prefixed, Store};
 
-use super::{kind_keys, load_project, open_store, txn_options};
+use super::{apk_digest, kind_keys, load_project, md_compression, open_store, txn_options};
 use crate::cli::PromoteArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -131,18 +129,15 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         suite: &args.to,
         component: &apt_cfg.component,
         rpm_repos: &rpm_repos,
-        metadata_compression: project
-            .as_ref()
-            .map(|p| p.rpm.metadata_compression)
-            .unwrap_or_default(),
-        base_url: project.as_ref().and_then(|p| p.publish.base_url.as_deref()),
+        metadata_compression: md_compression(project.as_ref()),
+        base_url: args
+            .base_url
+            .as_deref()
+            .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.as_deref())),
         sign_unsigned: false,
         usign: keys.usign.as_ref(),
         apk: keys.apk.as_ref(),
-        apk_digest: match project.as_ref().map(|p| p.apk.signature).unwrap_or_default() {
-            ApkSignature::Sha1 => RsaDigest::Sha1,
-            ApkSignature::Sha256 => RsaDigest::Sha256,
-        },
+        apk_digest: apk_digest(project.as_ref()),
         apk3: keys.apk3.as_ref(),
         feeds: &feeds,
         prune_apt: false,

@@ -5,12 +5,11 @@
 //! repository before or after, never between. `--dry-run` runs the same decisions and writes nothing.
 
 use serde_json::json;
-use wharf_config::{ApkSignature, AptConfig};
+use wharf_config::AptConfig;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
-use wharf_sign::RsaDigest;
 use wharf_store::{Prefixed, Store};
 
-use super::{kind_keys, load_project, open_store, txn_options};
+use super::{apk_digest, kind_keys, load_project, md_compression, open_store, txn_options};
 use crate::cli::PruneArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -64,18 +63,15 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         suite: &apt_cfg.suite,
         component: &apt_cfg.component,
         rpm_repos: &[],
-        metadata_compression: project
-            .as_ref()
-            .map(|p| p.rpm.metadata_compression)
-            .unwrap_or_default(),
-        base_url: project.as_ref().and_then(|p| p.publish.base_url.as_deref()),
+        metadata_compression: md_compression(project.as_ref()),
+        base_url: args
+            .base_url
+            .as_deref()
+            .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.as_deref())),
         sign_unsigned: false,
         usign: keys.usign.as_ref(),
         apk: keys.apk.as_ref(),
-        apk_digest: match project.as_ref().map(|p| p.apk.signature).unwrap_or_default() {
-            ApkSignature::Sha1 => RsaDigest::Sha1,
-            ApkSignature::Sha256 => RsaDigest::Sha256,
-        },
+        apk_digest: apk_digest(project.as_ref()),
         apk3: keys.apk3.as_ref(),
         feeds: &[],
         prune_apt: has_apt,

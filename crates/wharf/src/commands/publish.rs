@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use wharf_config::{ApkSignature, AptConfig};
+use wharf_config::AptConfig;
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
-use wharf_sign::RsaDigest;
 
-use super::{apk_ec_key, apk_rsa_key, builds, display, load_project, open_store, txn_options};
+use super::{
+    apk_digest, apk_ec_key, apk_rsa_key, builds, display, load_project, md_compression, open_store,
+    txn_options,
+};
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
@@ -153,18 +155,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         suite: &suite,
         component: &component,
         rpm_repos: &repos,
-        metadata_compression: project
-            .as_ref()
-            .map(|p| p.rpm.metadata_compression)
-            .unwrap_or_default(),
+        metadata_compression: md_compression(project.as_ref()),
         base_url: base_url.as_deref(),
         sign_unsigned: args.sign,
         usign: usign.as_ref(),
         apk: apk.as_ref(),
-        apk_digest: match project.as_ref().map(|p| p.apk.signature).unwrap_or_default() {
-            ApkSignature::Sha1 => RsaDigest::Sha1,
-            ApkSignature::Sha256 => RsaDigest::Sha256,
-        },
+        apk_digest: apk_digest(project.as_ref()),
         apk3: apk3.as_ref(),
         feeds: &args.feeds,
         prune_apt: false,

@@ -3,23 +3,24 @@
 
 use std::fs;
 
-use wharf_test::{Apt, Dnf, Garage, TempDir, apt_problems, require};
+use wharf_test::{Apt, Dnf, apt_problems};
 
 use crate::crash::package;
-use crate::s3::{five_kind_project, today};
-use crate::wharf;
+use crate::s3::{Setup, on_garage, setup};
 
 #[test]
 fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
-    if !require(&["apt-get", "dnf"]) {
-        return;
-    }
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&["apt-get", "dnf"])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let c = cfg.to_str().unwrap();
     let musl = ["--target", "x86_64-unknown-linux-musl"];
     let build = |v: &str| {
@@ -39,21 +40,16 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     let to = garage.url("ch");
     let base = garage.web_url("ch");
     let wharf_in = |args: &[&str], files: &[String]| {
-        let mut cmd = wharf(dir);
-        garage
-            .env(&mut cmd)
-            .env("SOURCE_DATE_EPOCH", today())
-            .args(args)
-            .args(["-c", c, "--base-url", &base])
-            .args(files);
+        let mut cmd = on_garage(dir, &garage);
+        cmd.args(args).args(["-c", c, "--base-url", &base]).args(files);
         wharf_test::run(&mut cmd)
     };
     wharf_in(&["publish", "--to", &to, "--sign", "--channel", "stable"], &old).success();
     wharf_in(&["publish", "--to", &to, "--sign", "--channel", "dev"], &new).success();
 
     // A version the channel does not have: one error naming what it has.
-    let mut miss = wharf(dir);
-    garage.env(&mut miss).args([
+    let mut miss = on_garage(dir, &garage);
+    miss.args([
         "promote", "-c", c, "demo", "7.0", "--from", "dev", "--to", "stable", "--store", &to,
     ]);
     let d = wharf_test::run(&mut miss);
@@ -65,9 +61,21 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     );
 
     for name in ["demo", "demo-data"] {
-        let mut p = wharf(dir);
-        garage.env(&mut p).env("SOURCE_DATE_EPOCH", today()).args([
-            "promote", "-c", c, name, "1.0", "--from", "dev", "--to", "stable", "--store", &to,
+        let mut p = on_garage(dir, &garage);
+        p.args([
+            "promote",
+            "-c",
+            c,
+            name,
+            "1.0",
+            "--from",
+            "dev",
+            "--to",
+            "stable",
+            "--store",
+            &to,
+            "--base-url",
+            &base,
         ]);
         let d = wharf_test::run(&mut p).success();
         assert!(d.stderr.contains("Promoted"), "{}", d.stderr);

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use wharf_test::{Apt, Dnf, Garage, TempDir, apt_problems, require, tree, write};
+use wharf_test::{Apt, Dnf, Garage, apt_problems, tree, write};
 
-use crate::s3::{five_kind_project, today};
+use crate::s3::{Setup, on_garage, setup, today};
 use crate::wharf;
 
 /// The failpoint's exit code (wharf_publish::txn::FAILPOINT_EXIT).
@@ -84,11 +84,8 @@ pub(crate) fn package(dir: &Path, cfg: &Path, version: &str, args: &[&str]) -> V
 }
 
 fn publish(dir: &Path, cfg: &Path, to: &str, files: &[String], garage: &Garage) -> std::process::Command {
-    let mut c = wharf(dir);
-    garage
-        .env(&mut c)
-        .env("SOURCE_DATE_EPOCH", today())
-        .env("WHARF_LOCK_LEASE", "1s")
+    let mut c = on_garage(dir, garage);
+    c.env("WHARF_LOCK_LEASE", "1s")
         .args(["publish", "-c", cfg.to_str().unwrap(), "--to", to, "--sign"])
         // One base URL for every copy, so the .repo files are equal too.
         .args(["--base-url", "http://packages.example.invalid"])
@@ -106,15 +103,17 @@ fn relied_on(path: &str) -> bool {
 }
 
 fn crash_kind(name: &str) {
-    if !require(&["apt-get", "dnf"]) {
-        return;
-    }
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&["apt-get", "dnf"])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let (args, pointers) = kind(name);
     let old = package(dir, &cfg, "1.0.0", &args);
     let new = package(dir, &cfg, "2.0.0", &args);

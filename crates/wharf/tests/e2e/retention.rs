@@ -4,11 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use wharf_test::{Garage, TempDir};
-
 use crate::crash::package;
-use crate::s3::{five_kind_project, today};
-use crate::wharf;
+use crate::s3::{Setup, on_garage, setup};
 
 /// Versions in wharf's (Debian) syntax, oldest first: a pre-release before its release, a packaging
 /// revision after it (`-1` → apk `-r1`), and a pre-release of the next one. A lexical sort keeps the
@@ -112,30 +109,32 @@ fn expected(kind: &str) -> BTreeSet<String> {
 
 #[test]
 fn keep_three_follows_each_familys_version_order_and_prune_does_what_its_dry_run_says() {
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&[])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let kinds = all_versions(dir, &cfg);
     let publish = |to: &str, files: &[String], extra: &[&str]| {
-        let mut c = wharf(dir);
-        garage
-            .env(&mut c)
-            .env("SOURCE_DATE_EPOCH", today())
-            .args([
-                "publish",
-                "-c",
-                cfg.to_str().unwrap(),
-                "--to",
-                to,
-                "--sign",
-                "--grace",
-                "0",
-            ])
-            .args(extra)
-            .args(files);
+        let mut c = on_garage(dir, &garage);
+        c.args([
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--to",
+            to,
+            "--sign",
+            "--grace",
+            "0",
+        ])
+        .args(extra)
+        .args(files);
         wharf_test::run(&mut c).success()
     };
 
@@ -160,8 +159,8 @@ fn keep_three_follows_each_familys_version_order_and_prune_does_what_its_dry_run
         publish(&to, files, &[]);
     }
     let prune = |dry: bool| {
-        let mut c = wharf(dir);
-        garage.env(&mut c).env("SOURCE_DATE_EPOCH", today()).args([
+        let mut c = on_garage(dir, &garage);
+        c.args([
             "--json",
             "prune",
             "-c",

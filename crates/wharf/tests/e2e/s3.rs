@@ -24,6 +24,39 @@ pub(crate) fn today() -> String {
         .clone()
 }
 
+/// A Garage, a scratch directory and the five-kind demo project in it.
+pub(crate) struct Setup {
+    pub garage: Garage,
+    pub cfg: PathBuf,
+    pub dir: PathBuf,
+    /// Keeps the scratch directory alive: bind it (`tmp: _tmp`) when destructuring.
+    pub tmp: TempDir,
+}
+
+/// Checks the client `tools`, starts Garage and writes the demo project (`None`: skipped knowingly).
+pub(crate) fn setup(tools: &[&str]) -> Option<Setup> {
+    if !require(tools) {
+        return None;
+    }
+    let garage = Garage::start()?;
+    let t = TempDir::new().unwrap();
+    let dir = t.path().to_path_buf();
+    let cfg = five_kind_project(&dir.join("proj"));
+    Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: t,
+    })
+}
+
+/// `wharf` with the Garage credentials and today's fixed date.
+pub(crate) fn on_garage(dir: &Path, garage: &Garage) -> Command {
+    let mut c = wharf(dir);
+    garage.env(&mut c).env("SOURCE_DATE_EPOCH", today());
+    c
+}
+
 /// The demo project with a musl binary too, so one project yields all five kinds.
 pub(crate) fn five_kind_project(dir: &Path) -> PathBuf {
     let cfg = demo_project(dir);
@@ -80,15 +113,17 @@ fn publish_cmd(dir: &Path, cfg: &Path, to: &str, base: &str, files: &[String]) -
 
 #[test]
 fn five_kinds_on_garage_equal_a_directory_and_install_through_its_web_endpoint() {
-    if !require(&["apt-get", "dnf"]) {
-        return;
-    }
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&["apt-get", "dnf"])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let files = package_all(dir, &cfg);
     assert_eq!(files.len(), 10, "{files:?}");
     let base = garage.web_url("r");
@@ -297,16 +332,17 @@ fn race(dir: &Path, garage: Option<&Garage>, round: usize, batches: &[Vec<String
 
 #[test]
 fn eight_concurrent_publishers_lose_nothing_on_garage_and_in_a_directory() {
-    if !require(&["apt-get", "dnf"]) {
-        return;
-    }
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&["apt-get", "dnf"])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let key = wharf_test::throwaway_key(&dir.join("key"));
-    let _ = key;
+    let dir = dir.as_path();
+    wharf_test::throwaway_key(&dir.join("key"));
     let batches: Vec<Vec<String>> = (0..8)
         .map(|b| many_packages(&dir.join(format!("p{b}")), &format!("r{b}"), 25))
         .collect();
@@ -330,12 +366,17 @@ fn eight_concurrent_publishers_lose_nothing_on_garage_and_in_a_directory() {
 
 #[test]
 fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&[])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let files = package_all(dir, &cfg);
     let base = garage.web_url("x");
     let dead = format!("http://127.0.0.1:{}", wharf_test::free_port());
@@ -378,12 +419,17 @@ fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
 
 #[test]
 fn a_live_lock_makes_the_next_publisher_wait_with_a_bounded_timeout() {
-    let Some(garage) = Garage::start() else {
+    let Some(Setup {
+        garage,
+        cfg,
+        dir,
+        tmp: _tmp,
+        ..
+    }) = setup(&[])
+    else {
         return;
     };
-    let t = TempDir::new().unwrap();
-    let dir = t.path();
-    let cfg = five_kind_project(&dir.join("proj"));
+    let dir = dir.as_path();
     let files = package_all(dir, &cfg);
     let debs: Vec<String> = files.iter().filter(|f| f.ends_with(".deb")).cloned().collect();
     let base = garage.web_url("w");
