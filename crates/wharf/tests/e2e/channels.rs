@@ -6,28 +6,21 @@ use std::fs;
 use wharf_test::{Apt, Dnf, apt_problems};
 
 use crate::crash::package;
-use crate::s3::{Setup, on_garage, setup};
+use crate::s3::{on_garage, setup};
 
 #[test]
 fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&["apt-get", "dnf"])
-    else {
+    let Some(s) = setup(&["apt-get", "dnf"]) else {
         return;
     };
-    let dir = dir.as_path();
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
     let c = cfg.to_str().unwrap();
     let musl = ["--target", "x86_64-unknown-linux-musl"];
     let build = |v: &str| {
-        let mut files = package(dir, &cfg, v, &["--format", "deb", "--format", "rpm"]);
+        let mut files = package(dir, cfg, v, &["--format", "deb", "--format", "rpm"]);
         files.extend(package(
             dir,
-            &cfg,
+            cfg,
             v,
             &[
                 "--format", "ipk", "--format", "apk", "--format", "apk3", musl[0], musl[1],
@@ -40,7 +33,7 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     let to = garage.url("ch");
     let base = garage.web_url("ch");
     let wharf_in = |args: &[&str], files: &[String]| {
-        let mut cmd = on_garage(dir, &garage);
+        let mut cmd = on_garage(dir, garage);
         cmd.args(args).args(["-c", c, "--base-url", &base]).args(files);
         wharf_test::run(&mut cmd)
     };
@@ -48,7 +41,7 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     wharf_in(&["publish", "--to", &to, "--sign", "--channel", "dev"], &new).success();
 
     // A version the channel does not have: one error naming what it has.
-    let mut miss = on_garage(dir, &garage);
+    let mut miss = on_garage(dir, garage);
     miss.args([
         "promote", "-c", c, "demo", "7.0", "--from", "dev", "--to", "stable", "--store", &to,
     ]);
@@ -61,7 +54,7 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     );
 
     for name in ["demo", "demo-data"] {
-        let mut p = on_garage(dir, &garage);
+        let mut p = on_garage(dir, garage);
         p.args([
             "promote",
             "-c",

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use wharf_test::{Apt, Dnf, Garage, apt_problems, tree, write};
 
-use crate::s3::{Setup, on_garage, setup, today};
+use crate::s3::{on_garage, setup, today};
 use crate::wharf;
 
 /// The failpoint's exit code (wharf_publish::txn::FAILPOINT_EXIT).
@@ -103,26 +103,19 @@ fn relied_on(path: &str) -> bool {
 }
 
 fn crash_kind(name: &str) {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&["apt-get", "dnf"])
-    else {
+    let Some(s) = setup(&["apt-get", "dnf"]) else {
         return;
     };
-    let dir = dir.as_path();
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
     let (args, pointers) = kind(name);
-    let old = package(dir, &cfg, "1.0.0", &args);
-    let new = package(dir, &cfg, "2.0.0", &args);
+    let old = package(dir, cfg, "1.0.0", &args);
+    let new = package(dir, cfg, "2.0.0", &args);
 
     // Reference repositories in directories: the old set, and the old set plus the new.
     let reference = |label: &str, batches: &[&[String]]| {
         let to = dir.join(label).display().to_string();
         for files in batches {
-            wharf_test::run(&mut publish(dir, &cfg, &to, files, &garage)).success();
+            wharf_test::run(&mut publish(dir, cfg, &to, files, garage)).success();
         }
         tree(&dir.join(label))
     };
@@ -132,9 +125,9 @@ fn crash_kind(name: &str) {
     for step in STEPS {
         let prefix = format!("{name}-{step}");
         let to = garage.url(&prefix);
-        wharf_test::run(&mut publish(dir, &cfg, &to, &old, &garage)).success();
+        wharf_test::run(&mut publish(dir, cfg, &to, &old, garage)).success();
         let crashed = wharf_test::run(
-            publish(dir, &cfg, &to, &new, &garage).env("WHARF_FAILPOINT", format!("{name}:{step}")),
+            publish(dir, cfg, &to, &new, garage).env("WHARF_FAILPOINT", format!("{name}:{step}")),
         );
         assert_eq!(
             crashed.code,
@@ -172,17 +165,17 @@ fn crash_kind(name: &str) {
         } else {
             "2.0.0"
         };
-        client_reads(name, dir, &garage, &prefix, &format!("{step}-crashed"), versions);
+        client_reads(name, dir, garage, &prefix, &format!("{step}-crashed"), versions);
 
         // The next publish completes the crashed one.
-        wharf_test::run(&mut publish(dir, &cfg, &to, &new, &garage)).success();
+        wharf_test::run(&mut publish(dir, cfg, &to, &new, garage)).success();
         for (path, bytes) in after.iter().filter(|(p, _)| relied_on(p)) {
             assert!(
                 garage.fetch(&format!("{prefix}/{path}")).as_deref() == Some(bytes.as_slice()),
                 "{name}:{step}: after recovery, {path} is missing or differs"
             );
         }
-        client_reads(name, dir, &garage, &prefix, &format!("{step}-recovered"), "2.0.0");
+        client_reads(name, dir, garage, &prefix, &format!("{step}-recovered"), "2.0.0");
     }
 }
 

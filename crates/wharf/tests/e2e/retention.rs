@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::crash::package;
-use crate::s3::{Setup, on_garage, setup};
+use crate::s3::{on_garage, setup};
 
 /// Versions in wharf's (Debian) syntax, oldest first: a pre-release before its release, a packaging
 /// revision after it (`-1` → apk `-r1`), and a pre-release of the next one. A lexical sort keeps the
@@ -109,20 +109,13 @@ fn expected(kind: &str) -> BTreeSet<String> {
 
 #[test]
 fn keep_three_follows_each_familys_version_order_and_prune_does_what_its_dry_run_says() {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&[])
-    else {
+    let Some(s) = setup(&[]) else {
         return;
     };
-    let dir = dir.as_path();
-    let kinds = all_versions(dir, &cfg);
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
+    let kinds = all_versions(dir, cfg);
     let publish = |to: &str, files: &[String], extra: &[&str]| {
-        let mut c = on_garage(dir, &garage);
+        let mut c = on_garage(dir, garage);
         c.args([
             "publish",
             "-c",
@@ -159,7 +152,7 @@ fn keep_three_follows_each_familys_version_order_and_prune_does_what_its_dry_run
         publish(&to, files, &[]);
     }
     let prune = |dry: bool| {
-        let mut c = on_garage(dir, &garage);
+        let mut c = on_garage(dir, garage);
         c.args([
             "--json",
             "prune",

@@ -29,8 +29,8 @@ pub(crate) struct Setup {
     pub garage: Garage,
     pub cfg: PathBuf,
     pub dir: PathBuf,
-    /// Keeps the scratch directory alive: bind it (`tmp: _tmp`) when destructuring.
-    pub tmp: TempDir,
+    /// Keeps the scratch directory alive as long as the setup.
+    _tmp: TempDir,
 }
 
 /// Checks the client `tools`, starts Garage and writes the demo project (`None`: skipped knowingly).
@@ -46,7 +46,7 @@ pub(crate) fn setup(tools: &[&str]) -> Option<Setup> {
         garage,
         cfg,
         dir,
-        tmp: t,
+        _tmp: t,
     })
 }
 
@@ -113,26 +113,19 @@ fn publish_cmd(dir: &Path, cfg: &Path, to: &str, base: &str, files: &[String]) -
 
 #[test]
 fn five_kinds_on_garage_equal_a_directory_and_install_through_its_web_endpoint() {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&["apt-get", "dnf"])
-    else {
+    let Some(s) = setup(&["apt-get", "dnf"]) else {
         return;
     };
-    let dir = dir.as_path();
-    let files = package_all(dir, &cfg);
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
+    let files = package_all(dir, cfg);
     assert_eq!(files.len(), 10, "{files:?}");
     let base = garage.web_url("r");
 
     // The same packages into a directory and into the bucket: the same bytes, object for object.
-    wharf_test::run(&mut publish_cmd(dir, &cfg, "local", &base, &files)).success();
+    wharf_test::run(&mut publish_cmd(dir, cfg, "local", &base, &files)).success();
     let s3 = wharf_test::run(
         garage
-            .env(&mut publish_cmd(dir, &cfg, &garage.url("r"), &base, &files))
+            .env(&mut publish_cmd(dir, cfg, &garage.url("r"), &base, &files))
             .arg("-v"),
     )
     .success();
@@ -332,16 +325,10 @@ fn race(dir: &Path, garage: Option<&Garage>, round: usize, batches: &[Vec<String
 
 #[test]
 fn eight_concurrent_publishers_lose_nothing_on_garage_and_in_a_directory() {
-    let Some(Setup {
-        garage,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&["apt-get", "dnf"])
-    else {
+    let Some(s) = setup(&["apt-get", "dnf"]) else {
         return;
     };
-    let dir = dir.as_path();
+    let (garage, dir) = (&s.garage, s.dir.as_path());
     wharf_test::throwaway_key(&dir.join("key"));
     let batches: Vec<Vec<String>> = (0..8)
         .map(|b| many_packages(&dir.join(format!("p{b}")), &format!("r{b}"), 25))
@@ -360,24 +347,17 @@ fn eight_concurrent_publishers_lose_nothing_on_garage_and_in_a_directory() {
     fs::copy(probe.join("archive-keyring.gpg"), dir.join("keyring.gpg")).unwrap();
     for round in 0..5 {
         race(dir, None, round, &batches);
-        race(dir, Some(&garage), round, &batches);
+        race(dir, Some(garage), round, &batches);
     }
 }
 
 #[test]
 fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&[])
-    else {
+    let Some(s) = setup(&[]) else {
         return;
     };
-    let dir = dir.as_path();
-    let files = package_all(dir, &cfg);
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
+    let files = package_all(dir, cfg);
     let base = garage.web_url("x");
     let dead = format!("http://127.0.0.1:{}", wharf_test::free_port());
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
@@ -400,7 +380,7 @@ fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
         } else {
             garage.url("x")
         };
-        let mut c = publish_cmd(dir, &cfg, &to, &base, &files);
+        let mut c = publish_cmd(dir, cfg, &to, &base, &files);
         garage.env(&mut c);
         for (k, v) in env {
             c.env(k, v);
@@ -419,23 +399,16 @@ fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
 
 #[test]
 fn a_live_lock_makes_the_next_publisher_wait_with_a_bounded_timeout() {
-    let Some(Setup {
-        garage,
-        cfg,
-        dir,
-        tmp: _tmp,
-        ..
-    }) = setup(&[])
-    else {
+    let Some(s) = setup(&[]) else {
         return;
     };
-    let dir = dir.as_path();
-    let files = package_all(dir, &cfg);
+    let (garage, cfg, dir) = (&s.garage, &s.cfg, s.dir.as_path());
+    let files = package_all(dir, cfg);
     let debs: Vec<String> = files.iter().filter(|f| f.ends_with(".deb")).cloned().collect();
     let base = garage.web_url("w");
     for to in [garage.url("w"), dir.join("w").display().to_string()] {
         // The first publisher holds the lock for 4 s (paused at a failpoint), renewing it meanwhile.
-        let mut first = publish_cmd(dir, &cfg, &to, &base, &debs);
+        let mut first = publish_cmd(dir, cfg, &to, &base, &debs);
         garage
             .env(&mut first)
             .env("WHARF_FAILPOINT", "apt:planned")
@@ -446,7 +419,7 @@ fn a_live_lock_makes_the_next_publisher_wait_with_a_bounded_timeout() {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1500));
-        let mut impatient = publish_cmd(dir, &cfg, &to, &base, &debs);
+        let mut impatient = publish_cmd(dir, cfg, &to, &base, &debs);
         garage.env(&mut impatient).args(["--lock-wait", "1s"]);
         let d = wharf_test::run(&mut impatient);
         assert_eq!(d.code, Some(1), "{}", d.all());
@@ -455,7 +428,7 @@ fn a_live_lock_makes_the_next_publisher_wait_with_a_bounded_timeout() {
             "{}",
             d.stderr
         );
-        let mut patient = publish_cmd(dir, &cfg, &to, &base, &debs);
+        let mut patient = publish_cmd(dir, cfg, &to, &base, &debs);
         garage.env(&mut patient).args(["--lock-wait", "60s"]);
         let d = wharf_test::run(&mut patient).success();
         let out = first.wait_with_output().unwrap();
