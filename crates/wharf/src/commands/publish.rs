@@ -168,7 +168,14 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         date: env.date(),
         packages: &packages,
     })?;
-    let human = describe(&reports, &to, &suite, &component, &apt, base_url.as_deref(), out);
+    let human = describe(
+        &reports,
+        &to,
+        (&suite, &component, channel.as_deref()),
+        &apt,
+        base_url.as_deref(),
+        out,
+    );
     let apt_sources = reports.apt.as_ref().map(|_| {
         let uri = base_url.clone().unwrap_or_else(|| default_base_url(&to));
         let keyring = store_root(&to).join(KEYRING_KEY);
@@ -200,13 +207,21 @@ fn announce(out: &Output, added: &[String], unchanged: &[String]) {
 fn describe(
     r: &Reports,
     to: &str,
-    suite: &str,
-    component: &str,
+    (suite, component, channel): (&str, &str, Option<&str>),
     apt: &AptConfig,
     base: Option<&str>,
     out: &Output,
 ) -> String {
     let root = store_root(to);
+    // The rpm-md, apk and opkg trees of a channel live under `<channel>/`.
+    let tree = channel.map_or_else(|| root.clone(), |c| root.join(c));
+    let tree_uri = || {
+        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        match channel {
+            Some(c) => format!("{}/{c}", uri.trim_end_matches('/')),
+            None => uri,
+        }
+    };
     let mut human = format!("Repository: {}\n", root.display());
     if let Some(a) = &r.apt {
         announce(out, &a.added, &a.unchanged);
@@ -245,11 +260,11 @@ fn describe(
             rp.repos.join(", ")
         ));
         for f in &rp.repo_files {
-            human.push_str(&format!("  cp {} /etc/yum.repos.d/\n", root.join(f).display()));
+            human.push_str(&format!("  cp {} /etc/yum.repos.d/\n", tree.join(f).display()));
         }
         human.push_str(&format!(
             "  (the key is {}; dnf imports it from the .repo file's gpgkey=)\n",
-            root.join(key_file(&apt.origin)).display()
+            tree.join(key_file(&apt.origin)).display()
         ));
     }
     if let Some(o) = &r.opkg {
@@ -265,7 +280,7 @@ fn describe(
             o.added.len(),
             o.unchanged.len(),
             o.feeds.join(", "),
-            root.join("opkg/keys").join(&o.fingerprint).display(),
+            tree.join("opkg/keys").join(&o.fingerprint).display(),
             o.fingerprint
         ));
     }
@@ -277,13 +292,13 @@ fn describe(
                 &format!("apk/{arch}/APKINDEX.tar.gz with {}", a.key_name),
             );
         }
-        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        let uri = tree_uri();
         human.push_str(&format!(
             "\napk: {} package(s) added, {} unchanged, for {}. On the client:\n  install -m 0644 {} /etc/apk/keys/{}\n  echo {uri}/apk >> /etc/apk/repositories\n",
             a.added.len(),
             a.unchanged.len(),
             a.archs.join(", "),
-            root.join("apk/keys").join(&a.key_name).display(),
+            tree.join("apk/keys").join(&a.key_name).display(),
             a.key_name
         ));
     }
@@ -292,13 +307,13 @@ fn describe(
         for arch in &a.archs {
             out.status("Signed", &format!("apk3/{arch}/packages.adb with {}", a.key_id));
         }
-        let uri = base.map_or_else(|| default_base_url(to), str::to_owned);
+        let uri = tree_uri();
         human.push_str(&format!(
             "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {} /etc/apk/keys/\n  echo {uri}/apk3/<arch>/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
             a.added.len(),
             a.unchanged.len(),
             a.archs.join(", "),
-            root.join("apk3/keys").join(format!("{}.pem", a.key_id)).display()
+            tree.join("apk3/keys").join(format!("{}.pem", a.key_id)).display()
         ));
     }
     human
