@@ -72,6 +72,9 @@ pub struct RpmSettings {
     pub origin: String,
     /// Human name in the `.repo` file.
     pub label: String,
+    /// The channel these repositories belong to: part of the `.repo` section, so the files of two
+    /// channels can be installed side by side.
+    pub channel: Option<String>,
     /// Where clients reach the store's root (`https://…`, or `file:///…` for a local directory).
     pub base_url: String,
     /// Metadata compression.
@@ -299,10 +302,17 @@ pub fn publish(
             rpmmd::build(&records, settings.date, settings.compression).map_err(PublishError::Index)?;
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
         let text = format!(
-            "[{origin}-{section}]\nname={label} ({repo})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
+            "[{origin}-{section}]\nname={label} ({repo}{channel})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
             origin = settings.origin,
-            section = repo.replace('/', "-"),
+            section = match &settings.channel {
+                Some(c) => format!("{c}-{repo}"),
+                None => repo.clone(),
+            },
             label = settings.label,
+            channel = settings
+                .channel
+                .as_ref()
+                .map_or_else(String::new, |c| format!(", {c}")),
         );
         let repo_file = format!("{repo}/{}.repo", settings.origin);
         repo_files.push(repo_file.clone());

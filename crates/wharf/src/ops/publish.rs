@@ -186,6 +186,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         let settings = RpmSettings {
             origin: o.apt.origin.clone(),
             label: o.apt.label.clone(),
+            channel: o.channel.map(str::to_owned),
             base_url: {
                 let base = o.base_url.map_or_else(|| default_base_url(o.to), str::to_owned);
                 match o.channel {
