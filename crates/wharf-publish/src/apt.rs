@@ -72,20 +72,11 @@ pub struct AptSettings {
 }
 
 /// A .deb checked and ready to publish.
-#[derive(Debug, Clone)]
-pub struct IncomingDeb {
-    /// The file.
-    pub path: PathBuf,
-    /// What it says about itself.
-    pub info: DebInfo,
-}
+pub type IncomingDeb = crate::Incoming<DebInfo>;
 
 /// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one.
 pub fn inspect_debs(paths: &[PathBuf]) -> Result<Vec<IncomingDeb>, PublishError> {
-    Ok(crate::inspect_files(paths, deb::inspect)?
-        .into_iter()
-        .map(|(path, info)| IncomingDeb { path, info })
-        .collect())
+    crate::inspect_incoming(paths, deb::inspect)
 }
 
 /// What a publish did.
