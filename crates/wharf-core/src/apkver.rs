@@ -178,6 +178,11 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 /// The apk form of a wharf version: Debian pre-release markers `~alpha`, `~beta`, `~pre`, `~rc` (with an
 /// optional `.` before the number, as in SemVer's `-rc.1`) become apk suffixes (`_rc1`), the Debian
 /// revision becomes `-rN` (`-r0` without one). Anything else apk cannot order is an error naming the fix.
+///
+/// Development builds (`wharf release` between tags) end in `.dev.N.gHASH`: `1.3.1~~dev.5.gabc1234` becomes
+/// `1.3.1_alpha0_git5` and `1.3.0~rc.1.dev.2.gabc1234` becomes `1.3.0_rc1_git2` — after every earlier build,
+/// before the next release and its numbered pre-releases, in the same order as dpkg and rpm sort the
+/// Debian forms (apk versions cannot carry the hash; a bare `_alpha` without number sorts before them).
 pub fn from_version(v: &Version) -> Result<String, Invalid> {
     let d = v.deb();
     let fail = |why: &str| Invalid::new("apk version", v.as_str(), why);
@@ -187,7 +192,15 @@ pub fn from_version(v: &Version) -> Result<String, Invalid> {
         ));
     }
     let mut upstream = String::new();
-    let mut rest = d.upstream.as_str();
+    let (mut rest, dev) = split_dev(&d.upstream);
+    // A development build of the next release sorts before its alpha, beta, pre and rc: `_alpha0`.
+    if dev.is_some()
+        && let Some(plain) = rest.strip_suffix("~~dev")
+    {
+        upstream.push_str(plain);
+        upstream.push_str("_alpha0");
+        rest = "";
+    }
     while let Some(i) = rest.find('~') {
         upstream.push_str(&rest[..i]);
         let after = &rest[i + 1..];
@@ -208,6 +221,10 @@ pub fn from_version(v: &Version) -> Result<String, Invalid> {
         rest = tail;
     }
     upstream.push_str(rest);
+    if let Some(n) = dev {
+        upstream.push_str("_git");
+        upstream.push_str(n);
+    }
     let revision = if d.revision.is_empty() {
         "0"
     } else {
@@ -226,6 +243,28 @@ pub fn from_version(v: &Version) -> Result<String, Invalid> {
             "`{out}` is not an apk version (digits and dots, one optional letter, _alpha/_beta/_pre/_rc/_p \
              suffixes, -rN); set a version apk can order, e.g. `1.2.3` or `1.2.3~rc1`"
         )))
+    }
+}
+
+/// Splits a development tail `.dev.N.gHASH` (or `~~dev.N.gHASH`, kept as `~~dev`) off an upstream version.
+fn split_dev(upstream: &str) -> (&str, Option<&str>) {
+    let Some(i) = upstream.rfind("dev.") else {
+        return (upstream, None);
+    };
+    let (head, tail) = (&upstream[..i], &upstream[i + 4..]);
+    let mut parts = tail.splitn(2, '.');
+    let n = parts.next().unwrap_or("");
+    let hash_ok = parts.next().is_some_and(|h| {
+        h.strip_prefix('g')
+            .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || !hash_ok {
+        return (upstream, None);
+    }
+    match (head.strip_suffix('.'), head.strip_suffix('~')) {
+        (Some(h), _) => (h, Some(n)),
+        (_, Some(h)) if h.ends_with('~') => (&upstream[..i + 3], Some(n)),
+        _ => (upstream, None),
     }
 }
 
@@ -278,7 +317,36 @@ mod tests {
         assert_eq!(map("1.0.0~rc.2").unwrap(), "1.0.0_rc2-r0");
         assert_eq!(map("1.0~beta").unwrap(), "1.0_beta-r0");
         assert!(compare(&map("1.0~rc1").unwrap(), &map("1.0").unwrap()).is_lt());
-        for bad in ["1:1.0", "1.0~dev1", "1.0+git5", "1.0-ubuntu1"] {
+        // Development builds: after the previous build, before the next release.
+        assert_eq!(map("1.3.1~~dev.5.gabc1234").unwrap(), "1.3.1_alpha0_git5-r0");
+        assert_eq!(map("1.3.0~rc.1.dev.2.gabc1234").unwrap(), "1.3.0_rc1_git2-r0");
+        let order = [
+            "1.3.0~rc.1",
+            "1.3.0~rc.1.dev.2.gabc1234",
+            "1.3.0~rc.1.dev.10.gabc1234",
+            "1.3.0",
+            "1.3.1~~dev.1.gdef5678",
+            "1.3.1~~dev.5.gabc1234",
+            "1.3.1~alpha.1",
+            "1.3.1~rc.1",
+            "1.3.1",
+        ];
+        for w in order.windows(2) {
+            assert!(
+                compare(&map(w[0]).unwrap(), &map(w[1]).unwrap()).is_lt(),
+                "{} < {}",
+                w[0],
+                w[1]
+            );
+        }
+        for bad in [
+            "1:1.0",
+            "1.0~dev1",
+            "1.0+git5",
+            "1.0-ubuntu1",
+            "1.0~~dev.x.gabc",
+            "1.0~dev.1.gabc",
+        ] {
             let err = map(bad).unwrap_err().to_string();
             assert!(err.contains("apk"), "{bad}: {err}");
         }
