@@ -84,6 +84,22 @@ pub(crate) fn md_compression(project: Option<&Project>) -> wharf_config::Metadat
     project.map(|p| p.rpm.metadata_compression).unwrap_or_default()
 }
 
+/// The project's `[apt]` settings (which also name the rpm key and `.repo` files), or the defaults.
+pub(crate) fn apt_config(project: Option<&Project>) -> wharf_config::AptConfig {
+    project.map_or_else(
+        || wharf_config::AptConfig {
+            origin: "wharf".into(),
+            label: "wharf".into(),
+            suite: "stable".into(),
+            component: "main".into(),
+            description: None,
+            valid_for_days: None,
+            architectures: Vec::new(),
+        },
+        |p| p.apt.clone(),
+    )
+}
+
 /// The apk v2 signature digest the project asks for.
 pub(crate) fn apk_digest(project: Option<&Project>) -> wharf_sign::RsaDigest {
     match project.map(|p| p.apk.signature).unwrap_or_default() {

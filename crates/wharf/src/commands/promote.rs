@@ -10,7 +10,7 @@ use wharf_publish::txn::Found;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
-use super::{apk_digest, kind_keys, load_project, md_compression, open_store, txn_options};
+use super::{apk_digest, apt_config, kind_keys, load_project, md_compression, open_store, txn_options};
 use crate::cli::PromoteArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -106,9 +106,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             !apk3s.is_empty(),
         ],
     )?;
-    let apt_cfg = project
-        .as_ref()
-        .map_or_else(super::publish::default_apt, |p| p.apt.clone());
+    let apt_cfg = apt_config(project.as_ref());
     let groups = |found: &[Found]| -> Vec<String> {
         let set: BTreeSet<String> = found.iter().map(|f| f.group.clone()).collect();
         set.into_iter().collect()

@@ -5,11 +5,10 @@
 //! repository before or after, never between. `--dry-run` runs the same decisions and writes nothing.
 
 use serde_json::json;
-use wharf_config::AptConfig;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
-use super::{apk_digest, kind_keys, load_project, md_compression, open_store, txn_options};
+use super::{apk_digest, apt_config, kind_keys, load_project, md_compression, open_store, txn_options};
 use crate::cli::PruneArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -52,7 +51,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out,
         [has_apt || has_rpm, has_opkg, has_apk, has_apk3],
     )?;
-    let apt_cfg = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
+    let apt_cfg = apt_config(project.as_ref());
     let reports = publish(&PublishOptions {
         store: &store,
         to: &to,
@@ -134,8 +133,4 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &json!({ "dry_run": args.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": reports, "store_calls": store.calls() }),
     );
     Ok(())
-}
-
-fn default_apt() -> AptConfig {
-    super::publish::default_apt()
 }

@@ -8,8 +8,8 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apk_ec_key, apk_rsa_key, builds, display, load_project, md_compression, open_store,
-    txn_options,
+    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, display, load_project, md_compression,
+    open_store, txn_options,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -118,7 +118,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         args.packages.clone()
     };
 
-    let apt = project.as_ref().map_or_else(default_apt, |p| p.apt.clone());
+    let apt = apt_config(project.as_ref());
     let to = args
         .to
         .clone()
@@ -317,16 +317,4 @@ fn describe(
         ));
     }
     human
-}
-
-pub(super) fn default_apt() -> AptConfig {
-    AptConfig {
-        origin: "wharf".into(),
-        label: "wharf".into(),
-        suite: "stable".into(),
-        component: "main".into(),
-        description: None,
-        valid_for_days: None,
-        architectures: Vec::new(),
-    }
 }
