@@ -162,6 +162,7 @@ mod tests {
             body: body.into(),
             parents,
             tags: Vec::new(),
+            time: 0,
         }
     }
 

@@ -203,6 +203,7 @@ mod tests {
             body: String::new(),
             parents: 1,
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            time: 0,
         }
     }
 

@@ -7,11 +7,17 @@
 //! - [`changelog`]: the commits since the previous version tag, grouped by conventional-commit type
 //!   (Features / Bug Fixes / Other, as seed 000 does), breaking changes called out, merge commits skipped.
 //!
-//! Both work on a plain list of [`Commit`]s, newest first, so they are tested without a repository; the
-//! git reader that produces the list is the next step of issue 6.
+//! - [`git`]: the list of [`Commit`]s both work on, read with gix from the repository (HEAD back to the
+//!   nearest version tag).
+//!
+//! Classification and changelog work on a plain list, newest first, so they are unit-tested without a
+//! repository; `tests/history.rs` runs all three over a history scripted with the git CLI.
 
 pub mod changelog;
 pub mod classify;
+pub mod git;
+
+use std::path::PathBuf;
 
 /// One commit of the history, newest first in every list this crate takes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -26,6 +32,8 @@ pub struct Commit {
     pub parents: usize,
     /// Tags pointing at this commit (short names: `v1.2.3`).
     pub tags: Vec<String>,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
 }
 
 /// Why a release cannot be described.
@@ -34,4 +42,21 @@ pub enum ReleaseError {
     /// The history is empty.
     #[error("the repository has no commits; commit first, or set the version in wharf.toml")]
     NoCommits,
+    /// A shallow clone whose history does not reach a version tag.
+    #[error(
+        "{}: a shallow clone without its tags cannot say which release this is; fetch the history and tags with `git fetch --tags --unshallow` (GitHub Actions: actions/checkout with `fetch-depth: 0`)",
+        repo.display()
+    )]
+    Shallow {
+        /// The repository.
+        repo: PathBuf,
+    },
+    /// The repository could not be read.
+    #[error("{}: cannot read the git history: {message}", repo.display())]
+    Git {
+        /// The repository.
+        repo: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
