@@ -18,7 +18,7 @@ use crate::template::{
     FileTemplate, PackageTemplate, ScriptSource, copyright_file, debianize_version, parse_mode,
 };
 use crate::wharf_toml::{apt_defaults, destination};
-use crate::{ConfigError, DebCompression, Project, PublishConfig, value_err};
+use crate::{ConfigError, DebCompression, Project, PublishConfig, ReleaseConfig, value_err};
 
 const IGNORED: &[&str] = &[
     "features",
@@ -545,6 +545,7 @@ pub(crate) fn load(
         apk3: crate::Apk3Config::default(),
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
+        release: ReleaseConfig::default(),
         warnings,
     })
 }

@@ -178,6 +178,60 @@ pub struct PublishConfig {
     pub channel: Option<String>,
 }
 
+/// `[release]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseConfig {
+    /// What version tags start with.
+    pub tag_prefix: String,
+    /// Rust target triples to build for (empty: the host).
+    pub targets: Vec<String>,
+    /// Packages the install script installs (empty: the first package).
+    pub install: Vec<String>,
+    /// Write `<file>.sha256` beside every artifact.
+    pub checksum_files: bool,
+    /// Put the release's changelog into the packages' changelogs.
+    pub package_changelog: bool,
+    /// A template replacing the release page (relative to the project directory).
+    pub page_template: Option<PathBuf>,
+    /// The channel each class of release is published into.
+    pub channels: ReleaseChannels,
+    /// Changelog groups: title and the commit types it takes (empty: the rest).
+    pub groups: Vec<(String, Vec<String>)>,
+}
+
+/// Which channel each class of release goes to; `stable` is the one at the top of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseChannels {
+    /// Stable releases (`vX.Y.Z`).
+    pub stable: String,
+    /// Pre-releases.
+    pub prerelease: String,
+    /// Untagged commits.
+    pub development: String,
+    /// Other tags.
+    pub extra: String,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        Self {
+            tag_prefix: "v".into(),
+            targets: Vec::new(),
+            install: Vec::new(),
+            checksum_files: false,
+            package_changelog: false,
+            page_template: None,
+            channels: ReleaseChannels {
+                stable: "stable".into(),
+                prerelease: "prerelease".into(),
+                development: "dev".into(),
+                extra: "dev".into(),
+            },
+            groups: Vec::new(),
+        }
+    }
+}
+
 /// Parses a duration written as seconds or with a unit: `90`, `90s`, `15m`, `24h`, `7d`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
@@ -228,6 +282,8 @@ pub struct Project {
     pub apt: AptConfig,
     /// publish settings.
     pub publish: PublishConfig,
+    /// release settings.
+    pub release: ReleaseConfig,
     /// Things the user should know (e.g. a cargo-deb key wharf cannot honour).
     pub warnings: Vec<String>,
 }

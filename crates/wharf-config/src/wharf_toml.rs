@@ -13,7 +13,8 @@ use crate::template::{
 };
 use crate::{
     Apk3Config, ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression, FormatChoice,
-    MetadataCompression, Project, PublishConfig, RpmCompression, RpmConfig, value_err,
+    MetadataCompression, Project, PublishConfig, ReleaseChannels, ReleaseConfig, RpmCompression, RpmConfig,
+    value_err,
 };
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +37,8 @@ struct File {
     apt: AptSection,
     #[serde(default)]
     publish: PublishSection,
+    #[serde(default)]
+    release: ReleaseSection,
     #[serde(default)]
     changelog: Vec<ChangelogSection>,
 }
@@ -230,6 +233,41 @@ struct PublishSection {
     grace_period: Option<String>,
     lock_wait: Option<String>,
     channel: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseSection {
+    tag_prefix: Option<String>,
+    #[serde(default)]
+    targets: Vec<String>,
+    install: Option<Vec<String>>,
+    #[serde(default)]
+    checksum_files: bool,
+    #[serde(default)]
+    package_changelog: bool,
+    page_template: Option<PathBuf>,
+    #[serde(default)]
+    channels: ReleaseChannelsSection,
+    #[serde(default)]
+    groups: Vec<ReleaseGroupSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseChannelsSection {
+    stable: Option<String>,
+    prerelease: Option<String>,
+    development: Option<String>,
+    extra: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseGroupSection {
+    title: String,
+    #[serde(default)]
+    types: Vec<String>,
 }
 
 impl RelationsSection {
@@ -435,6 +473,35 @@ pub(crate) fn load(
         valid_for_days: a.valid_for_days,
         architectures: a.architectures,
     };
+    let release = {
+        let r = file.release;
+        let d = ReleaseConfig::default();
+        if let Some(i) = r.install.as_ref().and_then(|i| {
+            i.iter()
+                .find(|n| !packages.iter().any(|p| p.name.as_str() == n.as_str()))
+        }) {
+            return Err(ConfigError::Value {
+                path: path.to_path_buf(),
+                key: "release.install".into(),
+                message: format!("`{i}` is not one of this project's packages"),
+            });
+        }
+        ReleaseConfig {
+            tag_prefix: r.tag_prefix.unwrap_or(d.tag_prefix),
+            targets: r.targets,
+            install: r.install.unwrap_or_default(),
+            checksum_files: r.checksum_files,
+            package_changelog: r.package_changelog,
+            page_template: r.page_template,
+            channels: ReleaseChannels {
+                stable: r.channels.stable.unwrap_or(d.channels.stable),
+                prerelease: r.channels.prerelease.unwrap_or(d.channels.prerelease),
+                development: r.channels.development.unwrap_or(d.channels.development),
+                extra: r.channels.extra.unwrap_or(d.channels.extra),
+            },
+            groups: r.groups.into_iter().map(|g| (g.title, g.types)).collect(),
+        }
+    };
     Ok(Project {
         dir,
         source: path.to_path_buf(),
@@ -479,6 +546,7 @@ pub(crate) fn load(
             lock_wait: duration(path, "publish.lock-wait", file.publish.lock_wait.as_deref())?,
             channel: file.publish.channel,
         },
+        release,
         warnings: Vec::new(),
     })
 }
@@ -659,6 +727,18 @@ to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R
 # keep = 3                       # newest versions kept per package, architecture and channel
 # grace-period = "24h"           # how long replaced files stay for clients with old indexes
 # lock-wait = "5m"               # how long a publish waits for another one
+
+[release]                        # `wharf release`: version from git tags, changelog, assets, page, install.sh
+# tag-prefix = "v"               # version tags: v1.2.3 (stable), v1.3.0-rc.1 (prerelease)
+# targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]   # default: the host
+# install = ["{name}"]           # what install.sh installs (default: the first package)
+# checksum-files = true          # a <file>.sha256 beside every artifact, besides SHA256SUMS
+# package-changelog = true       # the release's changelog into the Debian changelog and rpm %changelog
+# page-template = "release.html" # a minijinja template replacing the release page
+# channels = {{ stable = "stable", prerelease = "prerelease", development = "dev", extra = "dev" }}
+# [[release.groups]]             # changelog sections (default: Features, Bug Fixes, Other)
+# title = "Features"
+# types = ["feat"]
 "#
     )
 }

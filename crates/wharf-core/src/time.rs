@@ -60,6 +60,32 @@ impl SourceDate {
             .format("%a, %d %b %Y %H:%M:%S UTC")
             .to_string()
     }
+
+    /// RFC 5322 with a numeric zone, as Debian changelogs' trailer lines want: `Sat, 21 Nov 2026 19:22:50 +0000`.
+    #[must_use]
+    pub fn rfc5322(self) -> String {
+        DateTime::<Utc>::from_timestamp(self.0, 0)
+            .unwrap_or_default()
+            .format("%a, %d %b %Y %H:%M:%S +0000")
+            .to_string()
+    }
+
+    /// Reads an RFC 3339 time (`2026-11-21T19:22:50Z`, any offset).
+    #[must_use]
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .and_then(|d| Self::from_unix(d.timestamp()).ok())
+    }
+
+    /// RFC 3339 in UTC: `2026-11-21T19:22:50Z`.
+    #[must_use]
+    pub fn rfc3339(self) -> String {
+        DateTime::<Utc>::from_timestamp(self.0, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod ipk;
 mod payload;
 pub mod rpm;
 pub mod tar;
+pub mod tarball;
 #[cfg(test)]
 mod testing;
 

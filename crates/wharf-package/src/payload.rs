@@ -78,12 +78,14 @@ pub(crate) fn plan(spec: &PackageSpec) -> Result<BTreeMap<String, Planned<'_>>, 
 
 /// How the data tarball names and annotates its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Layout {
+pub(crate) enum Layout<'a> {
     /// dpkg-deb and ipkg-build: a `./` root entry and `./`-prefixed names.
     Dpkg,
     /// abuild: bare names (`usr/bin/x`), no root entry, and a pax `APK-TOOLS.checksum.SHA1` record (sha1
     /// of the content, or of the link target) before every file and symlink.
     Apk,
+    /// A release tarball: everything under one top directory (`hello-1.0-amd64/usr/bin/hello`).
+    Archive(&'a str),
 }
 
 /// What writing the data member learned about the payload.
@@ -183,7 +185,7 @@ impl<D: Digest> Write for HashWriter<'_, D> {
 /// Writes the data tarball of `nodes`, compressed, into `out`.
 pub(crate) fn write_data(
     nodes: &BTreeMap<String, Planned<'_>>,
-    layout: Layout,
+    layout: Layout<'_>,
     compression: Compression,
     source_date: SourceDate,
     out: &mut Vec<u8>,
@@ -195,14 +197,20 @@ pub(crate) fn write_data(
     let mut conffiles = String::new();
     let mut installed_kib = 0u64;
     let mut file_bytes = 0u64;
-    if layout == Layout::Dpkg {
-        tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?;
+    match layout {
+        Layout::Dpkg => tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?,
+        Layout::Archive(top) => tar
+            .dir(&format!("{top}/"), 0o755, clamp)
+            .map_err(PackageError::Write)?,
+        Layout::Apk => {}
     }
     for (key, Planned { node, mode, owner }) in nodes {
         let name = match layout {
-            Layout::Dpkg => key.as_str(),
-            Layout::Apk => &key[2..],
+            Layout::Dpkg => std::borrow::Cow::Borrowed(key.as_str()),
+            Layout::Apk => std::borrow::Cow::Borrowed(&key[2..]),
+            Layout::Archive(top) => std::borrow::Cow::Owned(format!("{top}/{}", &key[2..])),
         };
+        let name = name.as_ref();
         match owner {
             Some(o) => tar.set_owner(&o.user, &o.group),
             None => tar.set_owner("root", "root"),
@@ -229,7 +237,7 @@ pub(crate) fn write_data(
                             .map_err(PackageError::Write)?;
                         Some(sha1)
                     }
-                    Layout::Dpkg => None,
+                    Layout::Dpkg | Layout::Archive(_) => None,
                 };
                 let (mut reader, size, mtime) = open_content(content, clamp)?;
                 let mut hashing = HashingReader {

@@ -4,12 +4,13 @@
 //! `fix` → Bug Fixes, everything else → Other, as seed 000's release notes group them); `!` after the type
 //! or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer marks a breaking change, listed again under
 //! "Breaking Changes" first. Merge commits are skipped; a commit that is not conventional goes to the last
-//! group with its whole summary.
+//! group with its whole summary. Commits that did not touch the project's directory (a monorepo's other
+//! projects, see [`crate::git`]) are left out.
 
 use crate::Commit;
 
 /// One changelog entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The conventional type (`feat`), empty when the commit is not conventional.
     pub kind: String,
@@ -24,7 +25,7 @@ pub struct Entry {
 }
 
 /// A group of the changelog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     /// Its heading.
     pub title: String,
@@ -47,7 +48,7 @@ impl Default for Groups {
 }
 
 /// A release's changelog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Changelog {
     /// Breaking changes (also listed in their groups).
     pub breaking: Vec<Entry>,
@@ -82,7 +83,7 @@ pub fn changelog(commits: &[Commit], groups: &Groups) -> Changelog {
         })
         .collect();
     let mut breaking = Vec::new();
-    for c in commits.iter().filter(|c| c.parents < 2) {
+    for c in commits.iter().filter(|c| c.parents < 2 && c.touches) {
         let footer = c
             .body
             .lines()
@@ -163,6 +164,7 @@ mod tests {
             parents,
             tags: Vec::new(),
             time: 0,
+            touches: true,
         }
     }
 

@@ -17,7 +17,7 @@
 use crate::{Commit, ReleaseError};
 
 /// What a release is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// A version tag without a pre-release part.
@@ -204,6 +204,7 @@ mod tests {
             parents: 1,
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             time: 0,
+            touches: true,
         }
     }
 

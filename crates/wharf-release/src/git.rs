@@ -6,6 +6,12 @@
 //! ones reachable from `HEAD` but not from it (as `git log PREV..HEAD` lists them, merges of older branches
 //! included); the tagged commit itself ends the list, so [`crate::classify::classify`] sees where it stops.
 //!
+//! When `dir` is a subdirectory of the work tree (one project of a monorepo, like wharf's own bundled
+//! example), each commit also says whether it changed that directory ([`Commit::touches`]), as
+//! `git log -- DIR` decides it: its tree for `DIR` differs from every parent's (a merge that kept one side's
+//! tree does not count). Versions still count every commit (as `git describe` does); changelogs keep only
+//! the commits that touched the project.
+//!
 //! A shallow clone without the tags (CI's default `fetch-depth: 1`) would silently read as "no release yet";
 //! that is an error naming the fix instead ([`ReleaseError::Shallow`]).
 
@@ -88,9 +94,42 @@ pub fn read(dir: &Path, rules: &Rules) -> Result<Option<History>, ReleaseError> 
         None => first,
     };
     ids.extend(previous);
+    // The project's directory inside the work tree, when it is not the whole tree.
+    let scope: Option<PathBuf> = std::fs::canonicalize(dir)
+        .ok()
+        .zip(std::fs::canonicalize(&root).ok())
+        .and_then(|(d, r)| d.strip_prefix(&r).ok().map(Path::to_path_buf))
+        .filter(|s| !s.as_os_str().is_empty());
+    let subtree = |id: gix::ObjectId, path: &Path| -> Result<Option<gix::ObjectId>, ReleaseError> {
+        let commit = repo.find_commit(id).map_err(|e| err(&e))?;
+        let tree = commit.tree().map_err(|e| err(&e))?;
+        Ok(tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| err(&e))?
+            .map(|e| e.object_id()))
+    };
     let mut commits = Vec::with_capacity(ids.len());
     for id in ids {
         let c = repo.find_commit(id).map_err(|e| err(&e))?;
+        let touches = match &scope {
+            None => true,
+            Some(path) => {
+                let mine = subtree(id, path)?;
+                let mut parents = c.parent_ids().map(|p| p.detach()).peekable();
+                if parents.peek().is_none() {
+                    mine.is_some()
+                } else {
+                    let mut differs = true;
+                    for p in parents {
+                        // A parent outside a shallow clone cannot be read: count the commit.
+                        if let Ok(theirs) = subtree(p, path) {
+                            differs &= theirs != mine;
+                        }
+                    }
+                    differs
+                }
+            }
+        };
         let raw = c.message_raw_sloppy().to_string();
         let raw = raw.trim_start_matches('\n');
         let (summary, body) = raw.split_once("\n\n").unwrap_or((raw, ""));
@@ -101,6 +140,7 @@ pub fn read(dir: &Path, rules: &Rules) -> Result<Option<History>, ReleaseError> 
             parents: c.parent_ids().count(),
             tags: tags.get(&id).cloned().unwrap_or_default(),
             time: c.time().map(|t| t.seconds).unwrap_or_default(),
+            touches,
         });
     }
     Ok(Some(History {

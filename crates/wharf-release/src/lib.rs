@@ -16,6 +16,9 @@
 pub mod changelog;
 pub mod classify;
 pub mod git;
+pub mod install;
+pub mod manifest;
+pub mod page;
 
 use std::path::PathBuf;
 
@@ -34,6 +37,8 @@ pub struct Commit {
     pub tags: Vec<String>,
     /// Committer time, seconds since the epoch.
     pub time: i64,
+    /// Whether it changed the project's directory (always true when the project is the whole repository).
+    pub touches: bool,
 }
 
 /// Why a release cannot be described.

@@ -48,10 +48,13 @@ fn scripted(dir: &Path) {
         "feat(cli)!: rename --to to --store",
     ]);
     g(&["checkout", "-q", "main"]);
+    // The only commit that changes `sub/dir` (a monorepo's project).
+    std::fs::create_dir_all(dir.join("sub/dir")).unwrap();
+    std::fs::write(dir.join("sub/dir/lock.rs"), "// renewed\n").unwrap();
+    g(&["add", "sub/dir/lock.rs"]);
     g(&[
         "commit",
         "-q",
-        "--allow-empty",
         "-m",
         "fix: keep the lock while renewing\n\nThe renewal raced the release.",
     ]);
@@ -68,9 +71,11 @@ fn scripted(dir: &Path) {
     ]);
 }
 
-fn at(dir: &Path, rev: &str) -> git::History {
+/// The history read at `rev`, from the directory `sub` of the work tree.
+fn at(dir: &Path, rev: &str, sub: &str) -> git::History {
     git(dir, &["checkout", "-q", "--detach", rev], 59);
-    git::read(&dir.join("sub/dir"), &Rules::default())
+    std::fs::create_dir_all(dir.join(sub)).unwrap();
+    git::read(&dir.join(sub), &Rules::default())
         .unwrap()
         .expect("a repository")
 }
@@ -83,11 +88,10 @@ fn classification_table_and_changelog() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     scripted(dir);
-    std::fs::create_dir_all(dir.join("sub/dir")).unwrap();
     let rules = Rules::default();
     let mut table = String::from("| at | class | version | previous | since |\n|---|---|---|---|---|\n");
     for rev in ["v1.2.3", "main~3", "v1.3.0-rc.1", "nightly-foo", "main"] {
-        let h = at(dir, rev);
+        let h = at(dir, rev, "");
         let c = classify(&h.commits, &rules).unwrap();
         let class = match c.class {
             Class::Stable => "stable",
@@ -107,15 +111,15 @@ fn classification_table_and_changelog() {
         | at | class | version | previous | since |
         |---|---|---|---|---|
         | v1.2.3 | stable (v1.2.3) | 1.2.3 |  | 1 |
-        | main~3 | development | 1.2.4~~dev.2.gc8462ac | v1.2.3 | 2 |
+        | main~3 | development | 1.2.4~~dev.2.g64b9aa6 | v1.2.3 | 2 |
         | v1.3.0-rc.1 | prerelease (v1.3.0-rc.1) | 1.3.0~rc.1 | v1.2.3 | 4 |
-        | nightly-foo | extra (nightly-foo) | 1.3.0~rc.1.dev.1.g61db5de | v1.3.0-rc.1 | 1 |
-        | main | development | 1.3.0~rc.1.dev.2.g2a5cba3 | v1.3.0-rc.1 | 2 |
+        | nightly-foo | extra (nightly-foo) | 1.3.0~rc.1.dev.1.gf970d16 | v1.3.0-rc.1 | 1 |
+        | main | development | 1.3.0~rc.1.dev.2.gfb91857 | v1.3.0-rc.1 | 2 |
     ");
 
     // The release candidate's notes: everything since v1.2.3, the merge skipped, the topic's breaking
     // change called out; HEAD's: the two commits since the candidate.
-    let rc = at(dir, "v1.3.0-rc.1");
+    let rc = at(dir, "v1.3.0-rc.1", "");
     let since = &rc.commits[..rc.commits.len() - 1];
     insta::assert_snapshot!(changelog(since, &Groups::default()).markdown(), @r"
         ### ⚠ Breaking Changes
@@ -129,22 +133,34 @@ fn classification_table_and_changelog() {
 
         ### Bug Fixes
 
-        - keep the lock while renewing (c8462ac)
+        - keep the lock while renewing (64b9aa6)
     ");
-    let head = at(dir, "main");
+    let head = at(dir, "main", "");
     assert_eq!(head.commits.len(), 3, "{:#?}", head.commits);
     insta::assert_snapshot!(changelog(&head.commits[..2], &Groups::default()).markdown(), @r"
         ### ⚠ Breaking Changes
 
-        - stream the index (2a5cba3)
+        - stream the index (fb91857)
 
         ### Other
 
-        - stream the index (2a5cba3)
-        - explain channels (61db5de)
+        - stream the index (fb91857)
+        - explain channels (f970d16)
     ");
     assert_eq!(head.commits[1].tags, ["nightly-foo"]);
-    assert_eq!(head.commits[0].time, 1_767_225_613);
+    // Read from the project directory `sub/dir`: the same versions (every commit counts), but only the
+    // commit that changed it in the changelog.
+    let sub = at(dir, "v1.3.0-rc.1", "sub/dir");
+    assert_eq!(classify(&sub.commits, &rules).unwrap().version, "1.3.0~rc.1");
+    let since = &sub.commits[..sub.commits.len() - 1];
+    let log = changelog(since, &Groups::default());
+    let texts: Vec<&str> = log
+        .groups
+        .iter()
+        .flat_map(|g| g.entries.iter().map(|e| e.text.as_str()))
+        .collect();
+    assert_eq!(texts, ["keep the lock while renewing"]);
+    assert_eq!(head.commits[0].time, 1_767_225_614);
 }
 
 #[test]

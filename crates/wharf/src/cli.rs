@@ -57,6 +57,10 @@ pub enum Command {
     /// Copy a published version from one channel to another (`--from dev --to stable`): the same bytes,
     /// re-indexed and re-signed, never rebuilt.
     Promote(Box<PromoteArgs>),
+    /// Release the project: version and changelog from git, every package and tarball, the repositories,
+    /// then `releases/<version>/` (SHA256SUMS, manifest.json, notes.md), the channel's `latest` pointer,
+    /// the release page (index.html) and install.sh.
+    Release(Box<ReleaseArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -161,6 +165,32 @@ pub struct PromoteArgs {
     pub base_url: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store: a directory or s3://bucket/prefix (default: the config's publish.to, else ./public).
+    #[arg(long = "to", value_name = "STORE")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The URL clients reach the store at: written into install.sh, the page and the `.repo` files
+    /// (default: the config's, else file:// for a directory).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Release this version (wharf's syntax: `1.3.0~rc.1`) instead of the one git tags say.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Formats to build (default: the config's `formats`).
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<Format>,
+    /// Rust target triples (default: `[release] targets`, else the host).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
 }

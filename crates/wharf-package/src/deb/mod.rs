@@ -53,7 +53,8 @@ mod tests {
             assert_eq!(info.name.as_str(), "hello");
             assert_eq!(info.version.as_str(), "1:1.0-1");
             assert_eq!(info.arch, "amd64");
-            assert_eq!(info.control.get("Installed-Size"), Some("6"));
+            // The payload plus the changelog.Debian.gz made from the spec's changelog entries.
+            assert_eq!(info.control.get("Installed-Size"), Some("10"));
             assert_eq!(info.checksums.size, a.len() as u64);
         }
     }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use wharf_core::deb822::{self, Paragraph};
-use wharf_core::{PackageSpec, SourceDate};
+use wharf_core::{Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate};
 
 use crate::compress::Compression;
 use crate::{PackageError, ar, payload};
@@ -41,8 +41,64 @@ pub fn control(spec: &PackageSpec, installed_kib: u64) -> Paragraph {
     p
 }
 
+/// The Debian changelog of `spec`'s changelog entries (deb-changelog(5)): one stanza per entry, newest
+/// first, as `dpkg-parsechangelog` reads it.
+#[must_use]
+pub fn debian_changelog(spec: &PackageSpec) -> String {
+    let mut text = String::new();
+    for e in &spec.meta.changelog {
+        text.push_str(&format!(
+            "{} ({}) unstable; urgency=medium\n\n",
+            spec.name, e.version
+        ));
+        for change in &e.changes {
+            // A change's continuation lines are indented under its bullet.
+            let mut lines = change.lines();
+            text.push_str(&format!("  * {}\n", lines.next().unwrap_or_default()));
+            for l in lines {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        let when = SourceDate::from_unix(e.time).map_or_else(|_| String::new(), SourceDate::rfc5322);
+        text.push_str(&format!("\n -- {}  {when}\n\n", e.author.trim()));
+    }
+    text
+}
+
 /// Writes `spec` as a .deb into `out`. Deterministic: the same spec, inputs and options give the same bytes.
+/// With changelog entries, the package carries `/usr/share/doc/<name>/changelog.Debian.gz` — or
+/// `changelog.gz` for a native package, one whose version has no Debian revision (Debian policy §12.7,
+/// lintian's `wrong-name-for-changelog-of-native-package`) — unless it ships one itself.
 pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> Result<(), PackageError> {
+    let with_changelog;
+    let file = if spec.version.deb().revision.is_empty() {
+        "changelog.gz"
+    } else {
+        "changelog.Debian.gz"
+    };
+    let spec = match InstallPath::parse(&format!("/usr/share/doc/{}/{file}", spec.name)) {
+        Ok(path) if !spec.meta.changelog.is_empty() && !spec.files.iter().any(|f| f.path == path) => {
+            let gz = crate::compress::compress(
+                debian_changelog(spec).as_bytes(),
+                Compression::Gzip,
+                crate::compress::Profile::Index,
+            )
+            .map_err(PackageError::Write)?;
+            let mut s = spec.clone();
+            s.files.push(FileEntry {
+                path,
+                kind: FileKind::File {
+                    content: Content::Bytes(gz),
+                    config: false,
+                },
+                mode: 0o644,
+                owner: None,
+            });
+            with_changelog = s;
+            &with_changelog
+        }
+        _ => spec,
+    };
     let nodes = payload::plan(spec)?;
     let mut data = Vec::new();
     let summary = payload::write_data(

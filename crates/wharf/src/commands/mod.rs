@@ -6,6 +6,7 @@ mod package;
 mod promote;
 mod prune;
 mod publish;
+mod release;
 
 use std::path::Path;
 
@@ -25,6 +26,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Publish(a) => publish::run(&a, env, out),
         Command::Prune(a) => prune::run(&a, env, out),
         Command::Promote(a) => promote::run(&a, env, out),
+        Command::Release(a) => release::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
     }
 }
@@ -131,12 +133,26 @@ fn kind_keys(
             .key
             .clone()
             .or_else(|| project.and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f))));
-        Some(keys::load(file.as_deref(), &dir, env.key_passphrase.as_deref())?.0)
+        let (key, source) = keys::load(file.as_deref(), &dir, env.key_passphrase.as_deref())?;
+        if let KeySource::Throwaway { path, .. } = &source {
+            out.warn(&format!(
+                "signing with a throwaway OpenPGP key ({}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
+                display(path)
+            ));
+        }
+        Some(key)
     } else {
         None
     };
     let usign = if need[1] {
-        Some(keys::load_usign(k.usign_key.as_deref(), &dir)?.0)
+        let (key, source) = keys::load_usign(k.usign_key.as_deref(), &dir)?;
+        if let KeySource::Throwaway { path, .. } = &source {
+            out.warn(&format!(
+                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
+                display(path)
+            ));
+        }
+        Some(key)
     } else {
         None
     };

@@ -79,25 +79,7 @@ pub fn build(
     } else {
         formats.to_vec()
     };
-    let targets: Vec<Option<&str>> = if targets.is_empty() {
-        vec![None]
-    } else {
-        targets.iter().map(|t| Some(t.as_str())).collect()
-    };
-    let mut specs: Vec<PackageSpec> = Vec::new();
-    for template in &project.packages {
-        for target in &targets {
-            let spec = template.resolve(&project.source, &project.dir, &project.target_dir, *target)?;
-            if let Arch::Target(TargetArch { warning: Some(w), .. }) = spec.arch {
-                warn(format!("{} for {}: {w}", spec.name, target.unwrap_or("the host")));
-            }
-            // An architecture-independent package is the same for every target: build it once.
-            if spec.arch == Arch::All && specs.iter().any(|s| s.name == spec.name) {
-                continue;
-            }
-            specs.push(spec);
-        }
-    }
+    let specs = specs(project, targets, warn)?;
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
     let mut built = Vec::new();
@@ -117,6 +99,62 @@ pub fn build(
                 Format::Apk3 => built.extend(write_apk3s(project, spec, apk3, out_dir, date)?),
             }
         }
+    }
+    Ok(built)
+}
+
+/// Every package template resolved for every target (the host when none), architecture-independent ones
+/// once.
+fn specs(
+    project: &Project,
+    targets: &[String],
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<PackageSpec>> {
+    let targets: Vec<Option<&str>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
+    let mut specs: Vec<PackageSpec> = Vec::new();
+    for template in &project.packages {
+        for target in &targets {
+            let spec = template.resolve(&project.source, &project.dir, &project.target_dir, *target)?;
+            if let Arch::Target(TargetArch { warning: Some(w), .. }) = spec.arch {
+                warn(format!("{} for {}: {w}", spec.name, target.unwrap_or("the host")));
+            }
+            // An architecture-independent package is the same for every target: build it once.
+            if spec.arch == Arch::All && specs.iter().any(|s| s.name == spec.name) {
+                continue;
+            }
+            specs.push(spec);
+        }
+    }
+    Ok(specs)
+}
+
+/// Release tarballs (`<name>-<version>-<arch>.tar.gz`) of every package for every target.
+pub fn build_tarballs(
+    project: &Project,
+    targets: &[String],
+    out_dir: &Path,
+    date: SourceDate,
+    warn: &mut dyn FnMut(String),
+) -> anyhow::Result<Vec<Built>> {
+    fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let mut built = Vec::new();
+    for spec in specs(project, targets, warn)? {
+        let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
+        let path = write_atomically(out_dir, &name, |w| {
+            wharf_package::tarball::write_tarball(&spec, date, w).map_err(Into::into)
+        })?;
+        built.push(Built {
+            path,
+            name: spec.name.to_string(),
+            version: spec.version.to_string(),
+            arch: spec.arch.deb().to_owned(),
+            format: "tarball",
+        });
     }
     Ok(built)
 }

@@ -14,6 +14,7 @@ mod incremental;
 mod lint;
 mod multi;
 mod opkg;
+mod release;
 mod reproducible;
 mod retention;
 mod rpm_repo;

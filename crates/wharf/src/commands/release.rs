@@ -1,0 +1,777 @@
+//! `wharf release`: the version from git, every package and tarball, the repositories, then the release
+//! directory, the release index, the channel pointer, the page and the install script (design.md §5).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+use wharf_config::Project;
+use wharf_core::digest::Checksums;
+use wharf_core::{ChangelogEntry, DebVersion, SourceDate, Version};
+use wharf_publish::apt::KEYRING_KEY;
+use wharf_publish::rpmmd::key_file;
+use wharf_release::changelog::{Changelog, Groups, changelog};
+use wharf_release::classify::{Class, Classified, Rules, classify};
+use wharf_release::install::Script;
+use wharf_release::manifest::{self, Artifact, Manifest};
+use wharf_release::page::{self, Index, Method};
+use wharf_store::{PutMode, PutOutcome, Store};
+
+use super::{
+    apk_digest, apt_config, display, kind_keys, load_project, md_compression, open_store, txn_options,
+};
+use crate::cli::{Format, ReleaseArgs};
+use crate::env::Env;
+use crate::ops::package::{self, Built};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish, store_root};
+use crate::output::Output;
+
+/// The channel published at the top of the store (apt: the configured suite).
+const ROOT_CHANNEL: &str = "stable";
+/// The lock every release takes around the release index and pointers (publishes take `.wharf/lock`).
+const LOCK: &str = ".wharf/releases/lock";
+const INDEX: &str = "releases/index.json";
+
+pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
+    let mut project = load_project(&args.project, env, out)?;
+    let what = what_to_release(&project, args.version.as_deref(), out)?;
+    let channel = match what.class {
+        Class::Stable => &project.release.channels.stable,
+        Class::Prerelease => &project.release.channels.prerelease,
+        Class::Development => &project.release.channels.development,
+        Class::Extra => &project.release.channels.extra,
+    }
+    .clone();
+    // One clock for the packages and the manifest: SOURCE_DATE_EPOCH, else the commit's time, so releasing
+    // the same commit twice gives the same bytes. (The repository indexes are dated at publishing.)
+    let date = env
+        .source_date
+        .or_else(|| what.commit_time.and_then(|t| SourceDate::from_unix(t).ok()))
+        .unwrap_or_else(SourceDate::now);
+    out.status(
+        "Releasing",
+        &format!(
+            "{} {} ({}, channel {channel}{})",
+            project_name(&project),
+            what.version,
+            class_name(what.class),
+            what.tag
+                .as_ref()
+                .map_or_else(String::new, |t| format!(", tag {t}"))
+        ),
+    );
+    let version: Version = what
+        .version
+        .parse()
+        .with_context(|| format!("`{}` cannot be a package version", what.version))?;
+    let to = args
+        .to
+        .clone()
+        .or_else(|| project.publish.to.clone())
+        .unwrap_or_else(|| "public".into());
+    let base_url = args
+        .base_url
+        .clone()
+        .or_else(|| project.publish.base_url.clone())
+        .unwrap_or_else(|| default_base_url(&to));
+    if base_url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        anyhow::bail!(
+            "the base URL `{base_url}` contains whitespace; pass the URL clients read the store at"
+        );
+    }
+    let base_url = base_url.trim_end_matches('/').to_owned();
+    let store = open_store(&to, &args.store, Some(&project), env, out)?;
+    if to.starts_with("s3://") && args.base_url.is_none() && project.publish.base_url.is_none() {
+        out.warn("no --base-url (or [publish] base-url): the page, install.sh and .repo files name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
+    }
+    let (earlier, _) = read_index(&store, &to)?;
+    if project.release.package_changelog {
+        // This release's changes, then every earlier release's from the index (newest first), then the
+        // configured [[changelog]] entries.
+        let maintainer = project
+            .packages
+            .first()
+            .map(|p| p.meta.maintainer.clone())
+            .unwrap_or_default();
+        let mut entries = vec![package_changelog(
+            &what.version,
+            &what.changelog,
+            &maintainer,
+            date.unix(),
+        )];
+        for r in &earlier.releases {
+            if newer_first(&r.version, &what.version) == std::cmp::Ordering::Greater {
+                let time = SourceDate::parse_rfc3339(&r.date).map_or(0, SourceDate::unix);
+                entries.push(package_changelog(&r.version, &r.changelog, &maintainer, time));
+            }
+        }
+        for template in &mut project.packages {
+            template.meta.changelog.splice(0..0, entries.iter().cloned());
+        }
+    }
+    for template in &mut project.packages {
+        template.version = version.clone();
+    }
+
+    let formats: Vec<Format> = if args.formats.is_empty() {
+        project
+            .formats
+            .iter()
+            .map(|f| match f {
+                wharf_config::FormatChoice::Deb => Format::Deb,
+                wharf_config::FormatChoice::Rpm => Format::Rpm,
+                wharf_config::FormatChoice::Ipk => Format::Ipk,
+                wharf_config::FormatChoice::Apk => Format::Apk,
+                wharf_config::FormatChoice::Apk3 => Format::Apk3,
+            })
+            .collect()
+    } else {
+        args.formats.clone()
+    };
+    let has = |f: Format| formats.contains(&f);
+    let keys = kind_keys(
+        &args.keys,
+        Some(&project),
+        env,
+        out,
+        [
+            has(Format::Deb) || has(Format::Rpm),
+            has(Format::Ipk),
+            has(Format::Apk),
+            has(Format::Apk3),
+        ],
+    )?;
+    let targets = if args.targets.is_empty() {
+        project.release.targets.clone()
+    } else {
+        args.targets.clone()
+    };
+    let dist = env.cwd.join("dist").join(&what.version);
+    let mut warn = |w: String| out.warn(&w);
+    let built = package::build(
+        &project,
+        &package::BuildOptions {
+            formats: &formats,
+            targets: &targets,
+            out_dir: &dist,
+            date,
+            key: keys.openpgp.as_ref(),
+            usign: keys.usign.as_ref(),
+            apk: keys.apk.as_ref(),
+            apk3: keys.apk3.as_ref(),
+        },
+        &mut warn,
+    )?;
+    let tarballs = package::build_tarballs(&project, &targets, &dist, date, &mut warn)?;
+    for b in built.iter().chain(&tarballs) {
+        out.status(
+            "Packaged",
+            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+        );
+    }
+
+    // The repositories first: a release's pointer never names packages the repositories lack.
+    let apt = apt_config(Some(&project));
+    let publish_channel = (channel != ROOT_CHANNEL).then_some(channel.as_str());
+    let suite = publish_channel.map_or_else(|| apt.suite.clone(), str::to_owned);
+    let txn = txn_options(&args.store, Some(&project));
+    let packages: Vec<PathBuf> = built.iter().map(|b| b.path.clone()).collect();
+    let reports = publish(&PublishOptions {
+        store: &store,
+        to: &to,
+        txn: &txn,
+        channel: publish_channel,
+        key: keys.openpgp.as_ref(),
+        apt: &apt,
+        suite: &suite,
+        component: &apt.component,
+        rpm_repos: &project.rpm.repos,
+        metadata_compression: md_compression(Some(&project)),
+        base_url: Some(&base_url),
+        sign_unsigned: false,
+        usign: keys.usign.as_ref(),
+        apk: keys.apk.as_ref(),
+        apk_digest: apk_digest(Some(&project)),
+        apk3: keys.apk3.as_ref(),
+        feeds: &[],
+        prune_apt: false,
+        prune_rpm: false,
+        // The repositories are dated now (or SOURCE_DATE_EPOCH): apt's Valid-Until counts from here, and an
+        // index dated at an old commit would already be expired.
+        date: env.date(),
+        packages: &packages,
+    })?;
+    for (kind, added) in [
+        ("apt", reports.apt.as_ref().map(|r| r.added.len())),
+        ("rpm-md", reports.rpm.as_ref().map(|r| r.added.len())),
+        ("opkg", reports.opkg.as_ref().map(|r| r.added.len())),
+        ("apk", reports.apk.as_ref().map(|r| r.added.len())),
+        ("apk v3", reports.apk3.as_ref().map(|r| r.added.len())),
+    ] {
+        if let Some(n) = added {
+            out.status("Published", &format!("{n} package(s) to the {kind} repository"));
+        }
+    }
+
+    // The release directory: every file create-only, so a published release never changes.
+    let dir = format!("releases/{}", what.version);
+    let mut artifacts = Vec::new();
+    for b in built.iter().chain(&tarballs) {
+        artifacts.push(artifact(b)?);
+    }
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        project: project_name(&project),
+        version: what.version.clone(),
+        class: what.class,
+        channel: channel.clone(),
+        tag: what.tag.clone(),
+        commit: what.commit.clone(),
+        previous: what.previous.clone(),
+        date: date.rfc3339(),
+        artifacts: artifacts.clone(),
+        changelog: what.changelog.clone(),
+    };
+    let sums = manifest::sha256sums(&artifacts);
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("SHA256SUMS".into(), sums.clone().into_bytes()),
+        (
+            "manifest.json".into(),
+            serde_json::to_vec_pretty(&manifest).context("writing the manifest")?,
+        ),
+        ("notes.md".into(), manifest.notes().into_bytes()),
+    ];
+    if project.release.checksum_files {
+        for a in &artifacts {
+            files.push((
+                format!("{}.sha256", a.file),
+                format!("{}  {}\n", a.sha256, a.file).into_bytes(),
+            ));
+        }
+    }
+    // Everything from here on under one lock: the release directory (create-only is a look-then-write on
+    // stores that ignore conditional writes, so two releases of one version must not interleave), the
+    // index, the pointer, the page and the script.
+    let guard = store.lock(LOCK, txn.lock_wait)?;
+    for (b, a) in built.iter().chain(&tarballs).zip(&artifacts) {
+        let key = format!("{dir}/{}", a.file);
+        if store.head(&key)?.is_some() {
+            same_or_refuse(&store, &key, &std::fs::read(&b.path)?, &what.version)?;
+        } else {
+            store.put_file(&key, &b.path, PutMode::Create)?;
+        }
+    }
+    for (name, bytes) in &files {
+        let key = format!("{dir}/{name}");
+        if store.put(&key, bytes, PutMode::Create)? == PutOutcome::AlreadyExists {
+            same_or_refuse(&store, &key, bytes, &what.version)?;
+        }
+    }
+    store.put(
+        "releases/manifest.schema.json",
+        manifest::SCHEMA.as_bytes(),
+        PutMode::Overwrite,
+    )?;
+
+    // The release index, the channel's pointer, the page and the install script.
+    // Read again under the lock: another release may have landed since.
+    let (mut index, tag) = read_index(&store, &to)?;
+    index.format = manifest::FORMAT;
+    index.releases.retain(|r| r.version != manifest.version);
+    index.releases.push(manifest.clone());
+    index.releases.sort_by(|a, b| newer_first(&a.version, &b.version));
+    guard.check()?;
+    let index_bytes = serde_json::to_vec_pretty(&index).context("writing the release index")?;
+    if store.put_if(INDEX, &index_bytes, tag.as_deref())?.is_none() {
+        anyhow::bail!("{INDEX} in {to} changed while this release held the lock; run the release again");
+    }
+    let pointer = if channel == ROOT_CHANNEL {
+        "releases/latest".to_owned()
+    } else {
+        format!("releases/latest-{channel}")
+    };
+    let newest = index
+        .releases
+        .iter()
+        .find(|r| r.channel == channel)
+        .map_or(what.version.as_str(), |r| r.version.as_str());
+    store.put(
+        pointer.as_str(),
+        format!("{newest}\n").as_bytes(),
+        PutMode::Overwrite,
+    )?;
+
+    let mut channels: Vec<String> = index.releases.iter().map(|r| r.channel.clone()).collect();
+    channels.sort_by_key(|c| (c != ROOT_CHANNEL, c.clone()));
+    channels.dedup();
+    let install_names: Vec<String> = if project.release.install.is_empty() {
+        project
+            .packages
+            .first()
+            .map(|p| vec![p.name.to_string()])
+            .unwrap_or_default()
+    } else {
+        project.release.install.clone()
+    };
+    let script = install_script(
+        &store,
+        &project,
+        &reports,
+        ScriptInputs {
+            base_url: &base_url,
+            channels: &channels,
+            default_channel: if channels.iter().any(|c| c == ROOT_CHANNEL) {
+                ROOT_CHANNEL
+            } else {
+                &channel
+            },
+            suite: &apt.suite,
+            component: &apt.component,
+            origin: &apt.origin,
+            version: &what.version,
+            sums: sums.as_bytes(),
+            packages: install_names,
+            tree: publish_channel.map_or_else(String::new, |c| format!("{c}/")),
+        },
+    )?;
+    let template = match &project.release.page_template {
+        Some(t) => {
+            let path = project.dir.join(t);
+            Some(std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read the page template {} ([release] page-template)",
+                    path.display()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let page = page::Page {
+        project: project_name(&project),
+        base_url: base_url.clone(),
+        latest: index
+            .releases
+            .iter()
+            .find(|r| r.channel == ROOT_CHANNEL)
+            .map(|r| r.version.clone()),
+        channels: page::channels(&index, &|c| install_methods(&script, c)),
+        generated: manifest.date.clone(),
+    };
+    let html = page::render(&page, template.as_deref())?;
+    guard.check()?;
+    store.put("install.sh", script.render().as_bytes(), PutMode::Overwrite)?;
+    store.put("index.html", html.as_bytes(), PutMode::Overwrite)?;
+    drop(guard);
+
+    let root = store_root(&to);
+    let rel = |p: &str| format!("{base_url}/{p}");
+    out.status(
+        "Released",
+        &format!(
+            "{} {} into {}",
+            manifest.project,
+            manifest.version,
+            display(&root)
+        ),
+    );
+    let mut human = format!(
+        "Release {} {} ({}, channel {channel}):\n  {} files in {}\n",
+        manifest.project,
+        manifest.version,
+        class_name(manifest.class),
+        artifacts.len(),
+        rel(&format!("{dir}/"))
+    );
+    for a in &artifacts {
+        human.push_str(&format!("    {}  {}\n", a.file, manifest::human_size(a.size)));
+    }
+    human.push_str(&format!(
+        "  checksums     {}\n  manifest      {}\n  notes         {}\n  pointer       {} → {newest}\n  release page  {}\n  install       curl -fsSL {} | sh{}\n",
+        rel(&format!("{dir}/SHA256SUMS")),
+        rel(&format!("{dir}/manifest.json")),
+        rel(&format!("{dir}/notes.md")),
+        rel(&pointer),
+        rel("index.html"),
+        rel("install.sh"),
+        if channel == ROOT_CHANNEL { String::new() } else { format!(" -s -- --channel {channel}") }
+    ));
+    out.result(
+        &human,
+        &json!({
+            "manifest": manifest,
+            "release_dir": rel(&dir),
+            "pointer": pointer,
+            "page": rel("index.html"),
+            "install_script": rel("install.sh"),
+            "reports": reports,
+            "store_calls": store.calls(),
+        }),
+    );
+    Ok(())
+}
+
+/// The release index and its version tag (empty when there is none yet).
+fn read_index(store: &dyn Store, to: &str) -> anyhow::Result<(Index, Option<String>)> {
+    Ok(match store.get_tagged(INDEX)? {
+        Some(t) => (
+            serde_json::from_slice::<Index>(&t.bytes)
+                .with_context(|| format!("{INDEX} in {to} is not a wharf release index"))?,
+            Some(t.tag),
+        ),
+        None => (Index::default(), None),
+    })
+}
+
+/// One package changelog entry (Debian changelog stanza, rpm %changelog entry) for a release.
+fn package_changelog(version: &str, log: &Changelog, author: &str, time: i64) -> ChangelogEntry {
+    let changes: Vec<String> = log
+        .groups
+        .iter()
+        .flat_map(|g| g.entries.iter())
+        .map(|e| match &e.scope {
+            Some(s) => format!("{s}: {}", e.text),
+            None => e.text.clone(),
+        })
+        .collect();
+    ChangelogEntry {
+        version: version.to_owned(),
+        author: author.to_owned(),
+        time,
+        changes: if changes.is_empty() {
+            vec![format!("Release {version}.")]
+        } else {
+            changes
+        },
+    }
+}
+
+/// What is being released and why.
+struct What {
+    class: Class,
+    version: String,
+    tag: Option<String>,
+    commit: Option<String>,
+    commit_time: Option<i64>,
+    previous: Option<String>,
+    changelog: Changelog,
+}
+
+/// The version from `--version`, else from git (when a version tag is in reach), else the configuration.
+fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> anyhow::Result<What> {
+    let rules = Rules {
+        tag_prefix: project.release.tag_prefix.clone(),
+    };
+    let groups = if project.release.groups.is_empty() {
+        Groups::default()
+    } else {
+        Groups(project.release.groups.clone())
+    };
+    let history = wharf_release::git::read(&project.dir, &rules)?;
+    let classified: Option<Classified> = match &history {
+        Some(h) => Some(classify(&h.commits, &rules)?),
+        None => None,
+    };
+    let head = history.as_ref().and_then(|h| h.commits.first());
+    let log = |c: &Classified| {
+        history.as_ref().map_or_else(
+            || changelog(&[], &groups),
+            |h| {
+                let since = c.commits_since.min(h.commits.len());
+                changelog(&h.commits[..since], &groups)
+            },
+        )
+    };
+    let configured = || {
+        project
+            .packages
+            .first()
+            .map(|p| p.version.to_string())
+            .unwrap_or_default()
+    };
+    let by_form = |v: &str| {
+        if v.contains('~') {
+            Class::Prerelease
+        } else {
+            Class::Stable
+        }
+    };
+    Ok(match (version, classified) {
+        (Some(v), c) => What {
+            class: by_form(v),
+            version: v.to_owned(),
+            tag: None,
+            commit: head.map(|h| h.id.clone()),
+            commit_time: head.map(|h| h.time),
+            previous: c.as_ref().and_then(|c| c.previous.clone()),
+            changelog: c.as_ref().map_or_else(|| changelog(&[], &groups), log),
+        },
+        (None, Some(c)) if c.previous.is_some() || matches!(c.class, Class::Stable | Class::Prerelease) => {
+            What {
+                class: c.class,
+                version: c.version.clone(),
+                tag: c.tag.clone(),
+                commit: head.map(|h| h.id.clone()),
+                commit_time: head.map(|h| h.time),
+                previous: c.previous.clone(),
+                changelog: log(&c),
+            }
+        }
+        (None, c) => {
+            let v = configured();
+            out.detail(&format!(
+                "{}; releasing the configured version {v}",
+                if history.is_some() {
+                    "no version tag in the git history"
+                } else {
+                    "not in a git repository"
+                }
+            ));
+            What {
+                class: by_form(&v),
+                version: v,
+                tag: None,
+                commit: head.map(|h| h.id.clone()),
+                commit_time: head.map(|h| h.time),
+                previous: None,
+                changelog: c.as_ref().map_or_else(|| changelog(&[], &groups), log),
+            }
+        }
+    })
+}
+
+fn project_name(project: &Project) -> String {
+    project
+        .packages
+        .first()
+        .map(|p| p.name.to_string())
+        .unwrap_or_default()
+}
+
+fn class_name(c: Class) -> &'static str {
+    match c {
+        Class::Stable => "stable",
+        Class::Prerelease => "prerelease",
+        Class::Extra => "extra",
+        Class::Development => "development",
+    }
+}
+
+/// Newest first by dpkg's order (wharf's version syntax is Debian's).
+fn newer_first(a: &str, b: &str) -> std::cmp::Ordering {
+    match (DebVersion::parse(a), DebVersion::parse(b)) {
+        (Ok(a), Ok(b)) => b.cmp(&a),
+        _ => b.cmp(a),
+    }
+}
+
+fn artifact(b: &Built) -> anyhow::Result<Artifact> {
+    let name = b
+        .path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .context("package file name")?;
+    // apk file names carry no architecture (the repository's directory does), and v2 and v3 packages share
+    // one name: in the flat release directory they get both.
+    let file = match (b.format, name.strip_suffix(".apk")) {
+        ("apk", Some(stem)) => format!("{stem}.{}.apk", b.arch),
+        ("apk3", Some(stem)) => format!("{stem}.{}.v3.apk", b.arch),
+        _ => name.to_owned(),
+    };
+    let sums = Checksums::of_reader(
+        std::fs::File::open(&b.path).with_context(|| format!("cannot read {}", b.path.display()))?,
+    )
+    .with_context(|| format!("cannot read {}", b.path.display()))?;
+    Ok(Artifact {
+        file,
+        kind: b.format.into(),
+        package: b.name.clone(),
+        version: b.version.clone(),
+        arch: b.arch.clone(),
+        size: sums.size,
+        sha256: sums.sha256,
+    })
+}
+
+/// An existing release file must hold exactly these bytes: releases are immutable.
+fn same_or_refuse(store: &dyn Store, key: &str, bytes: &[u8], version: &str) -> anyhow::Result<()> {
+    let existing = store.get(key)?.unwrap_or_default();
+    if Checksums::of(&existing).sha256 != Checksums::of(bytes).sha256 {
+        anyhow::bail!(
+            "release {version} is already published and its {key} differs from this build; a release never changes — tag a new version (or build the same commit with the same SOURCE_DATE_EPOCH and keys)"
+        );
+    }
+    Ok(())
+}
+
+struct ScriptInputs<'a> {
+    base_url: &'a str,
+    channels: &'a [String],
+    default_channel: &'a str,
+    suite: &'a str,
+    component: &'a str,
+    origin: &'a str,
+    version: &'a str,
+    sums: &'a [u8],
+    packages: Vec<String>,
+    /// The published channel's tree in the store: `` (root) or `dev/`.
+    tree: String,
+}
+
+/// The install script's values: key hashes read back from the store, as clients will download them.
+fn install_script(
+    store: &dyn Store,
+    project: &Project,
+    reports: &Reports,
+    i: ScriptInputs<'_>,
+) -> anyhow::Result<Script> {
+    let sha = |key: &str| -> anyhow::Result<String> {
+        let bytes = store
+            .get(key)?
+            .with_context(|| format!("{key} is missing from the store after publishing"))?;
+        Ok(Checksums::of(&bytes).sha256)
+    };
+    // The keys are the same bytes in every channel's tree; read them from the one just published.
+    let tree = i.tree;
+    Ok(Script {
+        project: project_name(project),
+        packages: i.packages,
+        base_url: i.base_url.to_owned(),
+        channels: i.channels.to_vec(),
+        default_channel: i.default_channel.to_owned(),
+        root_channel: ROOT_CHANNEL.to_owned(),
+        root_suite: i.suite.to_owned(),
+        version: i.version.to_owned(),
+        sums_sha256: Checksums::of(i.sums).sha256,
+        apt_component: reports.apt.as_ref().map(|_| i.component.to_owned()),
+        origin: i.origin.to_owned(),
+        openpgp_keyring_sha256: match &reports.apt {
+            Some(_) => sha(KEYRING_KEY)?,
+            None => String::new(),
+        },
+        // Every configured repository the channel's tree has (a publish that changed nothing reports none).
+        rpm_repos: match &reports.rpm {
+            Some(_) => {
+                let mut repos = Vec::new();
+                for r in &project.rpm.repos {
+                    if store.head(&format!("{tree}{r}/repodata/repomd.xml"))?.is_some() {
+                        repos.push(r.clone());
+                    }
+                }
+                repos
+            }
+            None => Vec::new(),
+        },
+        rpm_key_sha256: match &reports.rpm {
+            Some(_) => sha(&format!("{tree}{}", key_file(i.origin)))?,
+            None => String::new(),
+        },
+        apk_key: match &reports.apk {
+            Some(a) => {
+                let k = format!("{tree}apk/keys/{}", a.key_name);
+                Some((a.key_name.clone(), sha(&k)?))
+            }
+            None => None,
+        },
+        apk3_key: match &reports.apk3 {
+            Some(a) => {
+                let name = format!("{}.pem", a.key_id);
+                let k = format!("{tree}apk3/keys/{name}");
+                Some((name, sha(&k)?))
+            }
+            None => None,
+        },
+        opkg_key: match &reports.opkg {
+            Some(o) => {
+                let k = format!("{tree}opkg/keys/{}", o.fingerprint);
+                Some((o.fingerprint.clone(), sha(&k)?))
+            }
+            None => None,
+        },
+    })
+}
+
+/// The page's install instructions for one channel.
+fn install_methods(s: &Script, channel: &str) -> Vec<Method> {
+    let root = channel == ROOT_CHANNEL;
+    let tree = if root {
+        s.base_url.clone()
+    } else {
+        format!("{}/{channel}", s.base_url)
+    };
+    let flag = if root {
+        String::new()
+    } else {
+        format!(" -s -- --channel {channel}")
+    };
+    let pkgs = s.packages.join(" ");
+    let mut m = vec![Method {
+        family: "script".into(),
+        title: "Any Linux: the install script (detects apt, dnf, zypper, apk, opkg; verifies every download)"
+            .into(),
+        commands: format!("curl -fsSL {}/install.sh | sh{flag}", s.base_url),
+    }];
+    if let Some(component) = &s.apt_component {
+        let suite = if root {
+            s.root_suite.clone()
+        } else {
+            channel.to_owned()
+        };
+        m.push(Method {
+            family: "apt".into(),
+            title: "Debian and Ubuntu (apt)".into(),
+            commands: format!(
+                "sudo install -d -m 0755 /etc/apt/keyrings\nsudo curl -fsSLo /etc/apt/keyrings/{o}.gpg {b}/{KEYRING_KEY}\nprintf 'Types: deb\\nURIs: {b}\\nSuites: {suite}\\nComponents: {component}\\nSigned-By: /etc/apt/keyrings/{o}.gpg\\n' | sudo tee /etc/apt/sources.list.d/{o}.sources\nsudo apt-get update && sudo apt-get install {pkgs}",
+                o = s.origin,
+                b = s.base_url
+            ),
+        });
+    }
+    if let Some(repo) = s.rpm_repos.first() {
+        m.push(Method {
+            family: "dnf".into(),
+            title: "Fedora, RHEL, AlmaLinux, openSUSE (dnf, zypper)".into(),
+            commands: format!(
+                "sudo curl -fsSLo /etc/yum.repos.d/{o}.repo {tree}/{repo}/{o}.repo   # zypper: /etc/zypp/repos.d/\nsudo dnf install {pkgs}\n# repositories: {}",
+                s.rpm_repos.join(", "),
+                o = s.origin
+            ),
+        });
+    }
+    if let Some((key, _)) = &s.apk_key {
+        m.push(Method {
+            family: "apk".into(),
+            title: "Alpine (apk)".into(),
+            commands: format!(
+                "wget -O /etc/apk/keys/{key} {tree}/apk/keys/{key}\necho {tree}/apk >> /etc/apk/repositories\napk update && apk add {pkgs}"
+            ),
+        });
+    }
+    if let Some((key, _)) = &s.apk3_key {
+        m.push(Method {
+            family: "apk3".into(),
+            title: "OpenWrt 25.12 and later (apk v3)".into(),
+            commands: format!(
+                "wget -O /etc/apk/keys/{key} {tree}/apk3/keys/{key}\necho {tree}/apk3/$(cat /etc/apk/arch)/packages.adb >> /etc/apk/repositories.d/customfeeds.list\napk update && apk add {pkgs}"
+            ),
+        });
+    }
+    if let Some((key, _)) = &s.opkg_key {
+        m.push(Method {
+            family: "opkg".into(),
+            title: "OpenWrt 24.10 and earlier (opkg)".into(),
+            commands: format!(
+                "wget -O /etc/opkg/keys/{key} {tree}/opkg/keys/{key}\necho \"src/gz {o} {tree}/opkg/$(opkg print-architecture | awk 'END {{ print $2 }}')\" >> /etc/opkg/customfeeds.conf\nopkg update && opkg install {pkgs}",
+                o = s.origin
+            ),
+        });
+    }
+    m.push(Method {
+        family: "tarball".into(),
+        title: "Without a package manager (tarball)".into(),
+        commands: format!(
+            "sh install.sh --method tarball{}   # or download from the table below and check it with sha256sum -c SHA256SUMS --ignore-missing",
+            if root { String::new() } else { format!(" --channel {channel}") }
+        ),
+    });
+    m
+}
