@@ -95,3 +95,102 @@ pub fn channels(index: &Index, install: &dyn Fn(&str) -> Vec<Method>) -> Vec<Cha
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changelog::{Changelog, Entry, Group};
+    use crate::classify::Class;
+    use crate::manifest::Artifact;
+
+    fn release(version: &str, channel: &str, text: &str) -> Manifest {
+        Manifest {
+            format: 1,
+            project: "demo".into(),
+            version: version.into(),
+            class: Class::Stable,
+            channel: channel.into(),
+            tag: Some(format!("v{version}")),
+            commit: None,
+            previous: None,
+            date: "2026-01-02T03:04:05Z".into(),
+            artifacts: vec![Artifact {
+                file: format!("demo_{version}_amd64.deb"),
+                kind: "deb".into(),
+                package: "demo".into(),
+                version: version.into(),
+                arch: "amd64".into(),
+                size: 2048,
+                sha256: "0".repeat(64),
+            }],
+            changelog: Changelog {
+                breaking: Vec::new(),
+                groups: vec![Group {
+                    title: "Features".into(),
+                    entries: vec![Entry {
+                        kind: "feat".into(),
+                        scope: None,
+                        text: text.into(),
+                        breaking: false,
+                        commit: "abcdef0".into(),
+                    }],
+                }],
+            },
+        }
+    }
+
+    fn page(index: &Index) -> Page {
+        Page {
+            project: "demo".into(),
+            base_url: "https://example.invalid/repo".into(),
+            channels: channels(index, &|c| {
+                vec![Method {
+                    family: "script".into(),
+                    title: format!("install from {c}"),
+                    commands: "curl … | sh".into(),
+                }]
+            }),
+            latest: Some("1.1.0".into()),
+            generated: "2026-01-02T03:04:05Z".into(),
+        }
+    }
+
+    #[test]
+    fn default_page_groups_by_channel_and_escapes_commit_text() {
+        let index = Index {
+            format: 1,
+            releases: vec![
+                release("1.2.0~rc.1", "prerelease", "preview"),
+                release("1.1.0", "stable", "<script>alert(1)</script> & more"),
+            ],
+        };
+        let html = render(&page(&index), None).unwrap();
+        // stable first, whatever the order of the index
+        let stable = html.find("Channel: stable").unwrap();
+        let pre = html.find("Channel: prerelease").unwrap();
+        assert!(stable < pre);
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; more"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"));
+        assert!(html.contains(r#"<a href="releases/1.1.0/demo_1.1.0_amd64.deb">"#));
+        assert!(html.contains("2.0 KiB"));
+        assert!(html.contains("<html lang=\"en\">") && html.contains("<caption>"));
+    }
+
+    #[test]
+    fn templates_can_be_replaced_and_bad_ones_are_reported() {
+        let index = Index {
+            format: 1,
+            releases: vec![release("1.1.0", "stable", "x")],
+        };
+        let custom = "{% for c in channels %}{{ c.name }}:{% for r in c.releases %}{{ r.version }} {{ r.artifacts[0].size|size }}{% endfor %}{% endfor %}";
+        assert_eq!(
+            render(&page(&index), Some(custom)).unwrap(),
+            "stable:1.1.0 2.0 KiB"
+        );
+        let err = render(&page(&index), Some("{% for %}")).unwrap_err();
+        assert!(err.to_string().starts_with("release page template:"), "{err}");
+    }
+}

@@ -5,28 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 
 use wharf_release::changelog::{Groups, changelog};
 use wharf_release::classify::{Class, Rules, classify};
 use wharf_release::{ReleaseError, git};
-use wharf_test::{require, run};
-
-fn git(dir: &Path, args: &[&str], when: u32) {
-    let date = format!("2026-01-01T00:00:{when:02}Z");
-    run(Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date))
-    .success();
-}
+use wharf_test::{git, require};
 
 /// Builds the history; returns its directory.
 fn scripted(dir: &Path) {

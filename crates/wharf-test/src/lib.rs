@@ -101,6 +101,24 @@ pub fn throwaway_key(dir: &Path) -> PathBuf {
     path
 }
 
+/// The git CLI in `dir` with a fixed identity and clock (`when` seconds into 2026, UTC) and no user or
+/// system configuration, so scripted histories have the same commit ids everywhere.
+pub fn git(dir: &Path, args: &[&str], when: u32) -> Done {
+    let date = format!("2026-01-01T00:{:02}:{:02}Z", when / 60 % 60, when % 60);
+    run(Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date))
+    .success()
+}
+
 /// A loopback port for a server that binds it a moment later: below Linux's ephemeral range
 /// (32768–60999), so an outgoing connection of another test cannot take it in between.
 #[must_use]

@@ -10,7 +10,7 @@ mod release;
 
 use std::path::Path;
 
-use wharf_config::{Environment, FormatChoice, Project};
+use wharf_config::{Environment, Project};
 use wharf_publish::txn::TxnOptions;
 use wharf_store::{Counted, S3Options, Store, StoreUrl};
 
@@ -189,20 +189,7 @@ fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<P
 
 /// Whether packaging `project` with the command line's `formats` (empty: the project's) builds `format`.
 fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
-    if formats.is_empty() {
-        project.formats.iter().any(|f| {
-            matches!(
-                (f, format),
-                (FormatChoice::Deb, Format::Deb)
-                    | (FormatChoice::Rpm, Format::Rpm)
-                    | (FormatChoice::Ipk, Format::Ipk)
-                    | (FormatChoice::Apk, Format::Apk)
-                    | (FormatChoice::Apk3, Format::Apk3)
-            )
-        })
-    } else {
-        formats.contains(&format)
-    }
+    crate::ops::package::formats_to_build(project, formats).contains(&format)
 }
 
 /// Loads the apk RSA key (given, or the project's throwaway one, with a warning).

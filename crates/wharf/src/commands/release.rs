@@ -113,21 +113,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         template.version = version.clone();
     }
 
-    let formats: Vec<Format> = if args.formats.is_empty() {
-        project
-            .formats
-            .iter()
-            .map(|f| match f {
-                wharf_config::FormatChoice::Deb => Format::Deb,
-                wharf_config::FormatChoice::Rpm => Format::Rpm,
-                wharf_config::FormatChoice::Ipk => Format::Ipk,
-                wharf_config::FormatChoice::Apk => Format::Apk,
-                wharf_config::FormatChoice::Apk3 => Format::Apk3,
-            })
-            .collect()
-    } else {
-        args.formats.clone()
-    };
+    let formats = package::formats_to_build(&project, &args.formats);
     let has = |f: Format| formats.contains(&f);
     let keys = kind_keys(
         &args.keys,

@@ -64,21 +64,7 @@ pub fn build(
         apk,
         apk3,
     } = *o;
-    let formats: Vec<Format> = if formats.is_empty() {
-        project
-            .formats
-            .iter()
-            .map(|f| match f {
-                FormatChoice::Deb => Format::Deb,
-                FormatChoice::Rpm => Format::Rpm,
-                FormatChoice::Ipk => Format::Ipk,
-                FormatChoice::Apk => Format::Apk,
-                FormatChoice::Apk3 => Format::Apk3,
-            })
-            .collect()
-    } else {
-        formats.to_vec()
-    };
+    let formats = formats_to_build(project, formats);
     let specs = specs(project, targets, warn)?;
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
@@ -101,6 +87,24 @@ pub fn build(
         }
     }
     Ok(built)
+}
+
+/// The formats named on the command line, else the project's `formats`.
+pub fn formats_to_build(project: &Project, given: &[Format]) -> Vec<Format> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    project
+        .formats
+        .iter()
+        .map(|f| match f {
+            FormatChoice::Deb => Format::Deb,
+            FormatChoice::Rpm => Format::Rpm,
+            FormatChoice::Ipk => Format::Ipk,
+            FormatChoice::Apk => Format::Apk,
+            FormatChoice::Apk3 => Format::Apk3,
+        })
+        .collect()
 }
 
 /// Every package template resolved for every target (the host when none), architecture-independent ones

@@ -7,26 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wharf_test::{Apt, HttpServer, apt_problems, require, run, write};
+use wharf_test::{Apt, HttpServer, apt_problems, git, require, run, write};
 
 use crate::{demo_project, wharf};
-
-/// git with a fixed identity and clock (`when` seconds into 2026).
-fn git(dir: &Path, args: &[&str], when: u32) {
-    let date = format!("2026-01-01T00:{:02}:{:02}Z", when / 60, when % 60);
-    run(Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date))
-    .success();
-}
 
 /// The demo project as deb + rpm (rpm-md repository `linux-x86_64`), committed and tagged `tag`.
 fn tagged_project(dir: &Path, tag: &str, postinst: bool) -> PathBuf {
@@ -39,7 +22,9 @@ fn tagged_project(dir: &Path, tag: &str, postinst: bool) -> PathBuf {
     if !postinst {
         text = text.replace("[package.scripts]\npostinst = \"scripts/postinst\"\n", "");
     }
-    text.push_str("\n[rpm]\nrepos = [\"linux-x86_64\"]\n\n[release]\npackage-changelog = true\n");
+    text.push_str(
+        "\n[rpm]\nrepos = [\"linux-x86_64\"]\n\n[release]\npackage-changelog = true\nchecksum-files = true\n",
+    );
     write(&cfg, text);
     write(&dir.join(".gitignore"), "/dist/\n/public/\n/.wharf/\n/target/\n");
     git(dir, &["init", "-q", "-b", "main"], 1);
@@ -113,6 +98,14 @@ fn release_directory_pointers_and_page() {
         &dir.join("public/releases/manifest.schema.json"),
         &rel.join("manifest.json"),
     );
+    // `checksum-files`: a `.sha256` beside every artifact, each checkable on its own.
+    for a in artifacts {
+        let file = a["file"].as_str().unwrap();
+        run(Command::new("sha256sum")
+            .current_dir(&rel)
+            .args(["--strict", "-c", &format!("{file}.sha256")]))
+        .success();
+    }
     assert_eq!(read(&dir.join("public/releases/latest")), "1.2.3\n");
     // The repositories got the same version.
     assert!(read(&dir.join("public/dists/stable/main/binary-amd64/Packages")).contains("Version: 1.2.3\n"));
@@ -231,6 +224,26 @@ fn release_directory_pointers_and_page() {
     );
 }
 
+/// `sh install.sh`, for more arguments.
+fn install_sh(script: &Path) -> Command {
+    let mut c = Command::new("sh");
+    c.arg(script);
+    c
+}
+
+/// An isolated apt with no source yet: install.sh adds its own.
+fn apt_without_sources(dir: &Path) -> Apt {
+    let apt = Apt::new(
+        dir,
+        "http://127.0.0.1:9/unused",
+        "stable",
+        "main",
+        Path::new("/dev/null"),
+    );
+    fs::remove_file(dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
+    apt
+}
+
 /// Renders `page` headless, writes a screenshot, returns Chromium's log.
 fn chromium(page: &Path, shot: &Path, home: &Path) -> String {
     let done = run(Command::new("chromium")
@@ -283,7 +296,7 @@ fn validate_manifest(schema: &Path, manifest: &Path) {
 
 #[test]
 fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
-    if !require(&["git", "shellcheck", "apt-get", "dnf", "python3"]) {
+    if !require(&["git", "shellcheck", "apt-get", "dnf", "zypper", "rpm", "python3"]) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -301,25 +314,16 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
         "shellcheck: {}",
         sc.all()
     );
-    let help = run(Command::new("sh").arg(&script).arg("--help")).success();
+    let help = run(install_sh(&script).arg("--help")).success();
     assert!(help.stdout.contains("--channel NAME"), "{}", help.stdout);
-    let bad = run(Command::new("sh").arg(&script).args(["--channel", "nightly"]));
+    let bad = run(install_sh(&script).args(["--channel", "nightly"]));
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("no channel 'nightly'"), "{}", bad.stderr);
 
     // apt, in an isolated root (the script reads where apt keeps sources and keys from APT_CONFIG).
     let apt_dir = tmp.path().join("apt");
-    let apt = Apt::new(
-        &apt_dir,
-        "http://127.0.0.1:9/unused",
-        "stable",
-        "main",
-        Path::new("/dev/null"),
-    );
-    fs::remove_file(apt_dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
-    let installed = run(Command::new("sh")
-        .arg(&script)
-        .env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
+    let apt = apt_without_sources(&apt_dir);
+    let installed = run(install_sh(&script).env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
     assert_eq!(installed.code, Some(0), "{}", installed.all());
     assert!(
         installed
@@ -340,8 +344,7 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
 
     // dnf, in an isolated root, with repository and package signatures checked.
     let dnf_root = tmp.path().join("dnf-root");
-    let dnf = run(Command::new("sh")
-        .arg(&script)
+    let dnf = run(install_sh(&script)
         .args(["--method", "dnf", "--root"])
         .arg(&dnf_root));
     assert_eq!(dnf.code, Some(0), "{}", dnf.all());
@@ -355,10 +358,22 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
     .success();
     assert_eq!(q.stdout.trim(), "demo-2.0.0-1.x86_64");
 
+    // zypper, in its own root, trusting only the key the script imported.
+    let zypper_root = tmp.path().join("zypper-root");
+    let zypper = run(install_sh(&script)
+        .args(["--method", "zypper", "--root"])
+        .arg(&zypper_root));
+    assert_eq!(zypper.code, Some(0), "{}", zypper.all());
+    let q = run(Command::new("rpm")
+        .arg("--root")
+        .arg(&zypper_root)
+        .args(["-q", "demo"]))
+    .success();
+    assert_eq!(q.stdout.trim(), "demo-2.0.0-1.x86_64", "{}", zypper.all());
+
     // --dry-run says what it would do and changes nothing.
     let dry_root = tmp.path().join("dry-root");
-    let dry = run(Command::new("sh")
-        .arg(&script)
+    let dry = run(install_sh(&script)
         .args(["--method", "dnf", "--dry-run", "--root"])
         .arg(&dry_root))
     .success();
@@ -367,8 +382,7 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
 
     // The tarball, verified against SHA256SUMS (itself pinned in the script).
     let tar_root = tmp.path().join("tar-root");
-    let tar = run(Command::new("sh")
-        .arg(&script)
+    let tar = run(install_sh(&script)
         .args(["--method", "tarball", "--prefix", "/usr", "--root"])
         .arg(&tar_root));
     assert_eq!(tar.code, Some(0), "{}", tar.all());
@@ -382,8 +396,7 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
     bytes[last] ^= 0xff;
     fs::write(&tarball, bytes).unwrap();
     let tampered_root = tmp.path().join("tampered-root");
-    let refused = run(Command::new("sh")
-        .arg(&script)
+    let refused = run(install_sh(&script)
         .args(["--method", "tarball", "--root"])
         .arg(&tampered_root));
     assert_eq!(refused.code, Some(1), "{}", refused.all());
@@ -411,8 +424,7 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
         })
         .collect();
     fs::write(&sums_path, sums).unwrap();
-    let refused = run(Command::new("sh")
-        .arg(&script)
+    let refused = run(install_sh(&script)
         .args(["--method", "tarball", "--root"])
         .arg(&tampered_root));
     assert_eq!(refused.code, Some(1), "{}", refused.all());
@@ -431,17 +443,8 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
     k.push(0);
     fs::write(&key, k).unwrap();
     let apt2_dir = tmp.path().join("apt2");
-    Apt::new(
-        &apt2_dir,
-        "http://127.0.0.1:9/unused",
-        "stable",
-        "main",
-        Path::new("/dev/null"),
-    );
-    fs::remove_file(apt2_dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
-    let refused = run(Command::new("sh")
-        .arg(&script)
-        .env("APT_CONFIG", apt2_dir.join("etc/apt/apt.conf")));
+    apt_without_sources(&apt2_dir);
+    let refused = run(install_sh(&script).env("APT_CONFIG", apt2_dir.join("etc/apt/apt.conf")));
     assert_eq!(refused.code, Some(1), "{}", refused.all());
     assert!(
         refused
@@ -581,8 +584,7 @@ fn release_to_garage_and_install_from_its_web_endpoint() {
     let script = s.dir.join("install.sh");
     write(&script, s.garage.fetch("rel/install.sh").unwrap());
     let root = s.dir.join("root");
-    let installed = run(Command::new("sh")
-        .arg(&script)
+    let installed = run(install_sh(&script)
         .args(["--method", "tarball", "--root"])
         .arg(&root));
     assert_eq!(installed.code, Some(0), "{}", installed.all());
