@@ -231,6 +231,14 @@ fn install_sh(script: &Path) -> Command {
     c
 }
 
+/// Runs install.sh and checks that it stopped on a checksum mismatch for `what`.
+fn refuses(cmd: &mut Command, what: &str) {
+    let refused = run(cmd);
+    assert_eq!(refused.code, Some(1), "{}", refused.all());
+    let said = format!("checksum mismatch for {what}");
+    assert!(refused.stderr.contains(&said), "{}", refused.stderr);
+}
+
 /// An isolated apt with no source yet: install.sh adds its own.
 fn apt_without_sources(dir: &Path) -> Apt {
     let apt = Apt::new(
@@ -396,16 +404,11 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
     bytes[last] ^= 0xff;
     fs::write(&tarball, bytes).unwrap();
     let tampered_root = tmp.path().join("tampered-root");
-    let refused = run(install_sh(&script)
-        .args(["--method", "tarball", "--root"])
-        .arg(&tampered_root));
-    assert_eq!(refused.code, Some(1), "{}", refused.all());
-    assert!(
-        refused
-            .stderr
-            .contains("checksum mismatch for demo-2.0.0-amd64.tar.gz"),
-        "{}",
-        refused.stderr
+    refuses(
+        install_sh(&script)
+            .args(["--method", "tarball", "--root"])
+            .arg(&tampered_root),
+        "demo-2.0.0-amd64.tar.gz",
     );
     assert!(!tampered_root.join("usr/local/bin/demo").exists());
 
@@ -424,16 +427,11 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
         })
         .collect();
     fs::write(&sums_path, sums).unwrap();
-    let refused = run(install_sh(&script)
-        .args(["--method", "tarball", "--root"])
-        .arg(&tampered_root));
-    assert_eq!(refused.code, Some(1), "{}", refused.all());
-    assert!(
-        refused
-            .stderr
-            .contains("checksum mismatch for releases/2.0.0/SHA256SUMS"),
-        "{}",
-        refused.stderr
+    refuses(
+        install_sh(&script)
+            .args(["--method", "tarball", "--root"])
+            .arg(&tampered_root),
+        "releases/2.0.0/SHA256SUMS",
     );
     assert!(!tampered_root.exists());
 
@@ -444,14 +442,9 @@ fn install_script_sets_up_apt_dnf_or_the_tarball_and_refuses_tampered_files() {
     fs::write(&key, k).unwrap();
     let apt2_dir = tmp.path().join("apt2");
     apt_without_sources(&apt2_dir);
-    let refused = run(install_sh(&script).env("APT_CONFIG", apt2_dir.join("etc/apt/apt.conf")));
-    assert_eq!(refused.code, Some(1), "{}", refused.all());
-    assert!(
-        refused
-            .stderr
-            .contains("checksum mismatch for the repository key"),
-        "{}",
-        refused.stderr
+    refuses(
+        install_sh(&script).env("APT_CONFIG", apt2_dir.join("etc/apt/apt.conf")),
+        "the repository key",
     );
     assert!(!apt2_dir.join("etc/apt/sources.list.d/demo.sources").exists());
     assert!(!apt2_dir.join("etc/apt/keyrings").exists());
