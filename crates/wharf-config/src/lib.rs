@@ -183,6 +183,10 @@ pub struct PublishConfig {
 pub struct ReleaseConfig {
     /// What version tags start with.
     pub tag_prefix: String,
+    /// A pattern stable tags must match (whole tag), if any.
+    pub stable_tags: Option<String>,
+    /// A pattern pre-release tags must match (whole tag), if any.
+    pub prerelease_tags: Option<String>,
     /// Rust target triples to build for (empty: the host).
     pub targets: Vec<String>,
     /// Packages the install script installs (empty: the first package).
@@ -216,6 +220,8 @@ impl Default for ReleaseConfig {
     fn default() -> Self {
         Self {
             tag_prefix: "v".into(),
+            stable_tags: None,
+            prerelease_tags: None,
             targets: Vec::new(),
             install: Vec::new(),
             checksum_files: false,

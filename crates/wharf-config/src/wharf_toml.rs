@@ -239,6 +239,8 @@ struct PublishSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ReleaseSection {
     tag_prefix: Option<String>,
+    stable_tags: Option<String>,
+    prerelease_tags: Option<String>,
     #[serde(default)]
     targets: Vec<String>,
     install: Option<Vec<String>>,
@@ -488,6 +490,8 @@ pub(crate) fn load(
         }
         ReleaseConfig {
             tag_prefix: r.tag_prefix.unwrap_or(d.tag_prefix),
+            stable_tags: r.stable_tags,
+            prerelease_tags: r.prerelease_tags,
             targets: r.targets,
             install: r.install.unwrap_or_default(),
             checksum_files: r.checksum_files,
@@ -730,6 +734,8 @@ to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R
 
 [release]                        # `wharf release`: version from git tags, changelog, assets, page, install.sh
 # tag-prefix = "v"               # version tags: v1.2.3 (stable), v1.3.0-rc.1 (prerelease)
+# stable-tags = 'v[0-9]+\.[0-9]+\.[0-9]+'   # narrow with a pattern (whole tag); non-matching tags are extra
+# prerelease-tags = '^$'         # e.g. no prereleases at all: every pre-release tag is extra
 # targets = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]   # default: the host
 # install = ["{name}"]           # what install.sh installs (default: the first package)
 # checksum-files = true          # a <file>.sha256 beside every artifact, besides SHA256SUMS

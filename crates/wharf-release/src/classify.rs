@@ -1,7 +1,10 @@
 //! Release classification (seed 004's stable / extra / development, seed 000's prereleases).
 //!
 //! A tag is a *version tag* when it is the prefix (`v` by default) followed by a SemVer version; with a
-//! pre-release part (`-rc.1`, `-beta.2`, anything) it is a prerelease. The commit being released is:
+//! pre-release part (`-rc.1`, `-beta.2`, anything) it is a prerelease. `[release] stable-tags` and
+//! `prerelease-tags` narrow that with patterns: a version tag that does not match its pattern is just
+//! another tag (extra) — seed 004's rule is `stable-tags = 'v[0-9]+\.[0-9]+\.[0-9]+'` with
+//! `prerelease-tags = '^$'` (no tag is a prerelease). The commit being released is:
 //!
 //! | HEAD carries | class | version (wharf's Debian syntax) |
 //! |---|---|---|
@@ -35,13 +38,44 @@ pub enum Class {
 pub struct Rules {
     /// What version tags start with (`v`).
     pub tag_prefix: String,
+    /// When set, a stable tag must also match this (whole tag); others are extra.
+    pub stable: Option<regex::Regex>,
+    /// When set, a pre-release tag must also match this (whole tag); others are extra.
+    pub prerelease: Option<regex::Regex>,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Self {
             tag_prefix: "v".into(),
+            stable: None,
+            prerelease: None,
         }
+    }
+}
+
+impl Rules {
+    /// Rules with patterns (regular expressions matched against the whole tag, as seed 004's
+    /// `v[0-9]+\.[0-9]+\.[0-9]+`); an invalid pattern is an error naming `key`.
+    pub fn with_patterns(
+        tag_prefix: &str,
+        stable: Option<&str>,
+        prerelease: Option<&str>,
+    ) -> Result<Self, ReleaseError> {
+        let compile = |key: &str, p: Option<&str>| {
+            p.map(|p| {
+                regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| ReleaseError::Pattern {
+                    key: key.to_owned(),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+        };
+        Ok(Self {
+            tag_prefix: tag_prefix.to_owned(),
+            stable: compile("release.stable-tags", stable)?,
+            prerelease: compile("release.prerelease-tags", prerelease)?,
+        })
     }
 }
 
@@ -101,6 +135,14 @@ pub fn version_tag(tag: &str, rules: &Rules) -> Option<TagVersion> {
         Some(p) => Some(p.to_ascii_lowercase()),
         None => None,
     };
+    let pattern = if pre.is_some() {
+        &rules.prerelease
+    } else {
+        &rules.stable
+    };
+    if pattern.as_ref().is_some_and(|p| !p.is_match(tag)) {
+        return None;
+    }
     Some(TagVersion {
         core: (*major, *minor, *patch),
         pre,
@@ -261,5 +303,22 @@ mod tests {
         let none = [c("eee", &[]), c("fff", &[])];
         assert_eq!(classify(&none, &r).unwrap().version, "0.0.1~~dev.2.geee0000");
         assert!(classify(&[], &r).is_err());
+    }
+
+    #[test]
+    fn patterns_narrow_what_counts() {
+        // Seed 004: only vX.Y.Z is stable; everything else tagged is extra.
+        let r = Rules::with_patterns("v", Some(r"v[0-9]+\.[0-9]+\.[0-9]+"), Some("^$")).unwrap();
+        let history = [c("ccc1234", &["v1.3.0-rc.1"]), c("999", &["v1.2.3"])];
+        let e = classify(&history, &r).unwrap();
+        assert_eq!((e.class, e.tag.as_deref()), (Class::Extra, Some("v1.3.0-rc.1")));
+        assert_eq!(e.version, "1.2.4~~dev.1.gccc1234");
+        // Only release candidates are pre-releases; betas are extra.
+        let r = Rules::with_patterns("v", None, Some(r"v.*-rc\.[0-9]+")).unwrap();
+        assert!(version_tag("v2.0.0-rc.2", &r).is_some());
+        assert!(version_tag("v2.0.0-beta.1", &r).is_none());
+        assert!(version_tag("v2.0.0", &r).is_some());
+        let err = Rules::with_patterns("v", Some("v[0-9"), None).unwrap_err();
+        assert!(err.to_string().contains("release.stable-tags"), "{err}");
     }
 }

@@ -56,6 +56,14 @@ pub enum ReleaseError {
         /// The repository.
         repo: PathBuf,
     },
+    /// A tag pattern is not a valid regular expression.
+    #[error("`{key}` is not a valid pattern: {message}")]
+    Pattern {
+        /// The configuration key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The repository could not be read.
     #[error("{}: cannot read the git history: {message}", repo.display())]
     Git {

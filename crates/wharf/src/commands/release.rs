@@ -444,9 +444,13 @@ struct What {
 
 /// The version from `--version`, else from git (when a version tag is in reach), else the configuration.
 fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> anyhow::Result<What> {
-    let rules = Rules {
-        tag_prefix: project.release.tag_prefix.clone(),
-    };
+    let r = &project.release;
+    let rules = Rules::with_patterns(
+        &r.tag_prefix,
+        r.stable_tags.as_deref(),
+        r.prerelease_tags.as_deref(),
+    )
+    .with_context(|| format!("{}: [release]", project.source.display()))?;
     let groups = if project.release.groups.is_empty() {
         Groups::default()
     } else {

@@ -583,3 +583,24 @@ fn release_to_garage_and_install_from_its_web_endpoint() {
     assert_eq!(installed.code, Some(0), "{}", installed.all());
     assert!(root.join("usr/local/bin/demo").is_file(), "{}", installed.all());
 }
+
+/// A broken `[release]` pattern is one error naming the file and the key; nothing is written.
+#[test]
+fn bad_tag_pattern_is_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = demo_project(tmp.path());
+    let mut text = read(&cfg);
+    text.push_str("\n[release]\nstable-tags = \"v[0-9\"\n");
+    write(&cfg, text);
+    let done = run(wharf(tmp.path()).arg("release"));
+    assert_eq!(done.code, Some(1), "{}", done.all());
+    assert!(
+        done.stderr.contains("wharf.toml: [release]")
+            && done
+                .stderr
+                .contains("`release.stable-tags` is not a valid pattern"),
+        "{}",
+        done.stderr
+    );
+    assert!(!tmp.path().join("public").exists() && !tmp.path().join("dist").exists());
+}
