@@ -21,10 +21,10 @@ pub struct Script {
     pub root_channel: String,
     /// The apt suite of `root_channel`.
     pub root_suite: String,
-    /// The release this script was written with (its SHA256SUMS is pinned).
-    pub version: String,
-    /// SHA-256 of that release's `SHA256SUMS`.
-    pub sums_sha256: String,
+    /// The SHA-256 of `SHA256SUMS` of the newest release of every channel: `(version, sha256)`. The
+    /// tarball method checks a pinned release's sums against it; another version's are taken as
+    /// downloaded (with a note).
+    pub pins: Vec<(String, String)>,
     /// The apt component, when an apt repository is published.
     pub apt_component: Option<String>,
     /// apt origin: the keyring, `.sources` and `.repo` names.
@@ -59,7 +59,8 @@ impl Script {
         let (apk, apk_sha) = pair(&self.apk_key);
         let (apk3, apk3_sha) = pair(&self.apk3_key);
         let (opkg, opkg_sha) = pair(&self.opkg_key);
-        let values: [(&str, String); 21] = [
+        let pins: Vec<String> = self.pins.iter().map(|(v, h)| format!("{v}={h}")).collect();
+        let values: [(&str, String); 20] = [
             ("PROJECT", self.project.clone()),
             ("PACKAGES", self.packages.join(" ")),
             ("BASE_URL", self.base_url.trim_end_matches('/').to_owned()),
@@ -67,8 +68,7 @@ impl Script {
             ("DEFAULT_CHANNEL", self.default_channel.clone()),
             ("ROOT_CHANNEL", self.root_channel.clone()),
             ("ROOT_SUITE", self.root_suite.clone()),
-            ("VERSION", self.version.clone()),
-            ("SUMS_SHA256", self.sums_sha256.clone()),
+            ("SUMS_PINS", pins.join(" ")),
             (
                 "HAS_APT",
                 if self.apt_component.is_some() {

@@ -144,6 +144,17 @@ fetch_verified() {
     verify "$3" "$2" "$4"
 }
 
+# The pinned SHA-256 of release $1's SHA256SUMS, if this script has one.
+pinned_sums() {
+    for pin in $SUMS_PINS; do
+        if [ "${pin%%=*}" = "$1" ]; then
+            printf '%s\n' "${pin#*=}"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # The packages to install, pinned to --version in the family's syntax ($1: the separator).
 package_args() {
     for p in $PACKAGES; do
@@ -297,10 +308,10 @@ install_tarball() {
     fi
     [ -n "$version" ] || die "the channel $CHANNEL has no release yet"
     fetch "$BASE_URL/releases/$version/SHA256SUMS" "$TMP/SHA256SUMS"
-    if [ "$version" = "$VERSION" ]; then
-        verify "$TMP/SHA256SUMS" "$SUMS_SHA256" "releases/$version/SHA256SUMS"
+    if pin=$(pinned_sums "$version"); then
+        verify "$TMP/SHA256SUMS" "$pin" "releases/$version/SHA256SUMS"
     else
-        say "note: $version is not the release this script was written for ($VERSION); its SHA256SUMS is trusted as downloaded"
+        say "note: release $version is not pinned in this script (only each channel's newest is); its SHA256SUMS is trusted as downloaded"
     fi
     arch=$(deb_arch)
     dest=$ROOT$PREFIX

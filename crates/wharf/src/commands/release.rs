@@ -314,8 +314,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             suite: &apt.suite,
             component: &apt.component,
             origin: &apt.origin,
-            version: &what.version,
-            sums: sums.as_bytes(),
+            index: &index,
             packages: install_names,
             tree: publish_channel.map_or_else(String::new, |c| format!("{c}/")),
         },
@@ -600,8 +599,7 @@ struct ScriptInputs<'a> {
     suite: &'a str,
     component: &'a str,
     origin: &'a str,
-    version: &'a str,
-    sums: &'a [u8],
+    index: &'a Index,
     packages: Vec<String>,
     /// The published channel's tree in the store: `` (root) or `dev/`.
     tree: String,
@@ -630,8 +628,17 @@ fn install_script(
         default_channel: i.default_channel.to_owned(),
         root_channel: ROOT_CHANNEL.to_owned(),
         root_suite: i.suite.to_owned(),
-        version: i.version.to_owned(),
-        sums_sha256: Checksums::of(i.sums).sha256,
+        // The index is newest first: the first release of each channel is its newest. SHA256SUMS is a
+        // function of the manifest's artifacts, so no download is needed.
+        pins: i
+            .channels
+            .iter()
+            .filter_map(|c| i.index.releases.iter().find(|r| &r.channel == c))
+            .map(|r| {
+                let sums = manifest::sha256sums(&r.artifacts);
+                (r.version.clone(), Checksums::of(sums.as_bytes()).sha256)
+            })
+            .collect(),
         apt_component: reports.apt.as_ref().map(|_| i.component.to_owned()),
         origin: i.origin.to_owned(),
         openpgp_keyring_sha256: match &reports.apt {

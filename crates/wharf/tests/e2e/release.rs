@@ -133,6 +133,17 @@ fn release_directory_pointers_and_page() {
         "1.3.0~rc.1\n"
     );
     assert!(dir.join("public/dists/prerelease/InRelease").is_file());
+    // install.sh pins each channel's newest SHA256SUMS, whichever release wrote it last.
+    let script = read(&dir.join("public/install.sh"));
+    for v in ["1.2.3", "1.3.0~rc.1"] {
+        let sums =
+            run(Command::new("sha256sum").arg(dir.join(format!("public/releases/{v}/SHA256SUMS")))).success();
+        let hash = sums.stdout.split_whitespace().next().unwrap().to_owned();
+        assert!(
+            script.contains(&format!("{v}={hash}")),
+            "{v} not pinned in\n{script}"
+        );
+    }
     assert!(
         dir.join("public/prerelease/linux-x86_64/repodata/repomd.xml")
             .is_file()
