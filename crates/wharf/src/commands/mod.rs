@@ -129,30 +129,12 @@ fn kind_keys(
 ) -> anyhow::Result<KindKeys> {
     let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
     let openpgp = if need[0] {
-        let file = k
-            .key
-            .clone()
-            .or_else(|| project.and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f))));
-        let (key, source) = keys::load(file.as_deref(), &dir, env.key_passphrase.as_deref())?;
-        if let KeySource::Throwaway { path, .. } = &source {
-            out.warn(&format!(
-                "signing with a throwaway OpenPGP key ({}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
-                display(path)
-            ));
-        }
-        Some(key)
+        Some(openpgp_key(k.key.as_deref(), project, &dir, env, out)?)
     } else {
         None
     };
     let usign = if need[1] {
-        let (key, source) = keys::load_usign(k.usign_key.as_deref(), &dir)?;
-        if let KeySource::Throwaway { path, .. } = &source {
-            out.warn(&format!(
-                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
-                display(path)
-            ));
-        }
-        Some(key)
+        Some(usign_key(k.usign_key.as_deref(), &dir, out)?)
     } else {
         None
     };
@@ -190,6 +172,42 @@ fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<P
 /// Whether packaging `project` with the command line's `formats` (empty: the project's) builds `format`.
 fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
     crate::ops::package::formats_to_build(project, formats).contains(&format)
+}
+
+/// Loads the OpenPGP key: the flag, else the project's `[publish] key`, else the project's throwaway one
+/// (with a warning).
+fn openpgp_key(
+    explicit: Option<&Path>,
+    project: Option<&Project>,
+    dir: &Path,
+    env: &Env,
+    out: &Output,
+) -> anyhow::Result<wharf_sign::OpenPgpKey> {
+    let file = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| project.and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f))));
+    let (key, source) = keys::load(file.as_deref(), dir, env.key_passphrase.as_deref())?;
+    match &source {
+        KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
+        KeySource::Throwaway { path, created } => out.warn(&format!(
+            "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
+            display(path),
+            if *created { ", just created" } else { "" }
+        )),
+    }
+    Ok(key)
+}
+
+/// Loads the usign key (given, or the project's throwaway one, with a warning).
+fn usign_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::UsignKey> {
+    let (key, source) = keys::load_usign(explicit, dir)?;
+    if let KeySource::Throwaway { path, .. } = &source {
+        out.warn(&format!(
+            "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
+            display(path)
+        ));
+    }
+    Ok(key)
 }
 
 /// Loads the apk RSA key (given, or the project's throwaway one, with a warning).

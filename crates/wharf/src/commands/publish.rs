@@ -8,12 +8,11 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, display, load_project, md_compression,
-    open_store, txn_options,
+    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, load_project, md_compression, open_store,
+    openpgp_key, txn_options, usign_key,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
-use crate::ops::keys::{self, KeySource};
 use crate::ops::package;
 use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish, store_root};
 use crate::output::Output;
@@ -42,37 +41,18 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     };
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
     let key = if building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm") {
-        let key_file_path = args.key.clone().or_else(|| {
-            project
-                .as_ref()
-                .and_then(|p| p.publish.key.as_ref().map(|k| p.dir.join(k)))
-        });
-        let (key, source) = keys::load(
-            key_file_path.as_deref(),
+        Some(openpgp_key(
+            args.key.as_deref(),
+            project.as_ref(),
             &project_dir,
-            env.key_passphrase.as_deref(),
-        )?;
-        match &source {
-            KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
-            KeySource::Throwaway { path, created } => out.warn(&format!(
-                "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
-                display(path),
-                if *created { ", just created" } else { "" }
-            )),
-        }
-        Some(key)
+            env,
+            out,
+        )?)
     } else {
         None
     };
     let usign = if building(Format::Ipk) || given("ipk") {
-        let (key, source) = keys::load_usign(args.usign_key.as_deref(), &project_dir)?;
-        if let KeySource::Throwaway { path, .. } = &source {
-            out.warn(&format!(
-                "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
-                display(path)
-            ));
-        }
-        Some(key)
+        Some(usign_key(args.usign_key.as_deref(), &project_dir, out)?)
     } else {
         None
     };
