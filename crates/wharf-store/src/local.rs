@@ -47,6 +47,17 @@ impl LocalStore {
         Ok(self.root.join(key))
     }
 
+    /// The path to read `key` from, or `None` when it resolves outside the directory (a symlink leading
+    /// out): a store only ever hands out what it holds (`wharf serve` relies on it).
+    fn read_path(&self, key: &str) -> Result<Option<PathBuf>, StoreError> {
+        let path = self.path(key)?;
+        match (fs::canonicalize(&path), fs::canonicalize(&self.root)) {
+            (Ok(real), Ok(root)) => Ok(real.starts_with(&root).then_some(path)),
+            // Absent: the read itself says so.
+            _ => Ok(Some(path)),
+        }
+    }
+
     fn io(&self, key: &str, source: io::Error) -> StoreError {
         StoreError::Io {
             store: self.describe(),
@@ -137,7 +148,10 @@ impl Store for LocalStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match fs::read(self.path(key)?) {
+        let Some(path) = self.read_path(key)? else {
+            return Ok(None);
+        };
+        match fs::read(path) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io(key, e)),
@@ -145,7 +159,10 @@ impl Store for LocalStore {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        match fs::metadata(self.path(key)?) {
+        let Some(path) = self.read_path(key)? else {
+            return Ok(None);
+        };
+        match fs::metadata(path) {
             Ok(m) if m.is_file() => Ok(Some(ObjectMeta {
                 key: key.to_owned(),
                 size: m.len(),
@@ -168,7 +185,9 @@ impl Store for LocalStore {
     }
 
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
-        let path = self.path(key)?;
+        let Some(path) = self.read_path(key)? else {
+            return Ok(None);
+        };
         let mut f = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

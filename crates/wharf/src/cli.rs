@@ -61,6 +61,9 @@ pub enum Command {
     /// then `releases/<version>/` (SHA256SUMS, manifest.json, notes.md), the channel's `latest` pointer,
     /// the release page (index.html) and install.sh.
     Release(Box<ReleaseArgs>),
+    /// Serve a published repository over HTTP, read-only (a directory or an s3:// prefix), with one JSON
+    /// access-log line per request on stdout.
+    Serve(Box<ServeArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -193,6 +196,29 @@ pub struct ReleaseArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store to serve: a directory or s3://bucket/prefix (default: the config's publish.to, else
+    /// ./public).
+    #[arg(long = "from", value_name = "STORE")]
+    pub from: Option<String>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Send `Strict-Transport-Security` with this max-age (when clients reach the server over TLS, through
+    /// a terminating proxy), e.g. 365d.
+    #[arg(long, value_name = "DURATION", value_parser = wharf_config::parse_duration)]
+    pub hsts: Option<std::time::Duration>,
+    /// Connections served at once (more wait to be accepted).
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Args)]

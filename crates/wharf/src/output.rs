@@ -71,6 +71,14 @@ impl Output {
     }
 
     /// The command's result: human text, or the JSON document with --json.
+    /// One line of a stream on stdout (an access log), written at once.
+    pub fn line(&self, text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
     pub fn result(&self, human: &str, json: &serde_json::Value) {
         if self.json {
             println!("{json}");

@@ -7,6 +7,7 @@ mod promote;
 mod prune;
 mod publish;
 mod release;
+mod serve;
 
 use std::path::Path;
 
@@ -27,6 +28,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Prune(a) => prune::run(&a, env, out),
         Command::Promote(a) => promote::run(&a, env, out),
         Command::Release(a) => release::run(&a, env, out),
+        Command::Serve(a) => serve::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
     }
 }

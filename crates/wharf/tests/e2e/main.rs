@@ -19,6 +19,7 @@ mod reproducible;
 mod retention;
 mod rpm_repo;
 mod s3;
+mod serve;
 mod signatures;
 mod versions;
 mod zero_config;

@@ -1,0 +1,545 @@
+//! One request → one response, over a [`Store`], with no sockets: the part of `wharf serve` that decides
+//! (and the part the tests drive directly). HTTP semantics from RFC 9110: validators (§8.8: strong ETags
+//! from the store's version tag, Last-Modified), conditional requests (§13: If-None-Match before
+//! If-Modified-Since, If-Range), single byte ranges (§14; several ranges are answered whole, which §14.2
+//! allows), HEAD (§9.3.2), 405 with `Allow` (§15.5.6), 416 with `Content-Range: bytes */len` (§15.5.17).
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use wharf_store::Store;
+
+/// What the response needs to know about the request.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// `GET`, `HEAD`, …
+    pub method: String,
+    /// The request target's path, still percent-encoded (`/dists/stable/InRelease`).
+    pub path: String,
+    /// `If-None-Match`.
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`.
+    pub if_modified_since: Option<String>,
+    /// `Range`.
+    pub range: Option<String>,
+    /// `If-Range`.
+    pub if_range: Option<String>,
+}
+
+/// A response: status, headers, body (empty for HEAD and 304).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name`.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How responses are shaped.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// `Strict-Transport-Security: max-age=N` (only when the server is reached over TLS, e.g. behind a
+    /// terminating proxy).
+    pub hsts_seconds: Option<u64>,
+}
+
+/// How long a client may keep a file, by its role in a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Pointer and index files, pages, scripts, keys: revalidated every time (ETag makes that a 304).
+    Mutable,
+    /// Content-addressed or never-rewritten files (by-hash, repodata blobs, packages, release assets).
+    Immutable,
+}
+
+/// The role of `key` (a store key, no leading `/`).
+#[must_use]
+pub fn role(key: &str) -> Role {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let package = [".deb", ".rpm", ".ipk", ".apk", ".tar.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        && !name.starts_with("APKINDEX");
+    let released =
+        key.starts_with("releases/") && key.matches('/').count() >= 2 && !key.ends_with("/index.json");
+    let blob = key.contains("/by-hash/") || key.contains("/repodata/") && !name.starts_with("repomd.xml");
+    if blob || package || released {
+        Role::Immutable
+    } else {
+        Role::Mutable
+    }
+}
+
+/// The media type of `key`.
+#[must_use]
+pub fn content_type(key: &str) -> &'static str {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "html" => "text/html; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "md" => "text/markdown; charset=utf-8",
+        "gz" => "application/gzip",
+        "xz" => "application/x-xz",
+        "zst" => "application/zstd",
+        "bz2" => "application/x-bzip2",
+        "deb" => "application/vnd.debian.binary-package",
+        "rpm" => "application/x-rpm",
+        "asc" if name.contains("KEY") || name.contains("keyring") => "application/pgp-keys",
+        "asc" | "gpg" if name.starts_with("Release") || name.starts_with("repomd") => {
+            "application/pgp-signature"
+        }
+        "gpg" => "application/pgp-keys",
+        "asc" => "application/pgp-signature",
+        "sh" | "sha256" | "pem" | "pub" | "repo" | "sources" | "txt" => "text/plain; charset=utf-8",
+        _ if matches!(
+            name,
+            "InRelease" | "Release" | "Packages" | "SHA256SUMS" | "latest"
+        ) || name.starts_with("latest-")
+            || name.starts_with("RPM-GPG-KEY") =>
+        {
+            "text/plain; charset=utf-8"
+        }
+        _ => "application/octet-stream",
+    }
+}
+
+/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7).
+fn http_date(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+fn parse_http_date(s: &str) -> Option<SystemTime> {
+    DateTime::parse_from_rfc2822(s.trim())
+        .ok()
+        .map(|d| SystemTime::from(d.with_timezone(&Utc)))
+}
+
+/// Decodes `%XX` escapes; `None` on a malformed escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The store key a request path names, or `None` when it could name something outside the store: a `.`
+/// or `..` segment (decoded), a backslash, a control character (NUL included), an absolute or scheme form,
+/// or wharf's own `.wharf/` state. A trailing `/` is kept (a directory).
+#[must_use]
+pub fn key_of(path: &str) -> Option<String> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let rest = path.strip_prefix('/')?;
+    let decoded = percent_decode(rest)?;
+    if decoded.starts_with('/') || decoded.contains('\\') || decoded.chars().any(char::is_control) {
+        return None;
+    }
+    let dir = decoded.ends_with('/') || decoded.is_empty();
+    let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.iter().any(|s| *s == "." || *s == "..") || segments.first() == Some(&".wharf") {
+        return None;
+    }
+    let mut key = segments.join("/");
+    if dir && !key.is_empty() {
+        key.push('/');
+    }
+    Some(key)
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Percent-encodes a key segment for a link.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~+".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Builds a response with the headers every response carries.
+fn base(status: u16, policy: &Policy) -> Response {
+    let mut headers = vec![
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+        ("Referrer-Policy", "no-referrer".to_owned()),
+    ];
+    if let Some(s) = policy.hsts_seconds {
+        headers.push(("Strict-Transport-Security", format!("max-age={s}")));
+    }
+    Response {
+        status,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+fn text(status: u16, message: &str, policy: &Policy) -> Response {
+    let mut r = base(status, policy);
+    r.headers
+        .push(("Content-Type", "text/plain; charset=utf-8".to_owned()));
+    r.headers.push(("Cache-Control", "no-store".to_owned()));
+    r.body = format!("{message}\n").into_bytes();
+    r
+}
+
+/// The response to `req` from `store`.
+pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
+    let head = req.method == "HEAD";
+    if req.method != "GET" && !head {
+        let mut r = text(405, "method not allowed: this server only reads", policy);
+        r.headers.push(("Allow", "GET, HEAD".to_owned()));
+        return r;
+    }
+    let Some(key) = key_of(&req.path) else {
+        return text(400, "bad path", policy);
+    };
+    let mut r = match lookup(store, &key, req, policy) {
+        Ok(r) => r,
+        Err(e) => text(502, &format!("the store could not be read: {e}"), policy),
+    };
+    if head {
+        r.body.clear();
+    }
+    r
+}
+
+fn lookup(
+    store: &dyn Store,
+    key: &str,
+    req: &Request,
+    policy: &Policy,
+) -> Result<Response, wharf_store::StoreError> {
+    if key.is_empty() || key.ends_with('/') {
+        let index = format!("{key}index.html");
+        if store.head(&index)?.is_some() {
+            return object(store, &index, req, policy);
+        }
+        return listing(store, key, policy);
+    }
+    if store.head(key)?.is_some() {
+        return object(store, key, req, policy);
+    }
+    // A directory named without its slash: send the client to it, so relative links work.
+    if !store.list(&format!("{key}/"))?.is_empty() {
+        let mut r = text(301, "moved", policy);
+        let last = key.rsplit('/').next().unwrap_or(key);
+        r.headers.push(("Location", format!("{}/", encode_segment(last))));
+        return Ok(r);
+    }
+    Ok(text(404, "not found", policy))
+}
+
+fn object(
+    store: &dyn Store,
+    key: &str,
+    req: &Request,
+    policy: &Policy,
+) -> Result<Response, wharf_store::StoreError> {
+    let Some(meta) = store.head(key)? else {
+        return Ok(text(404, "not found", policy));
+    };
+    let etag = meta.tag.as_ref().map(|t| format!("\"{}\"", t.trim_matches('"')));
+    let modified = meta.modified.map(http_date);
+    let mut r = base(200, policy);
+    r.headers.push(("Content-Type", content_type(key).to_owned()));
+    r.headers.push((
+        "Cache-Control",
+        match role(key) {
+            Role::Immutable => "public, max-age=31536000, immutable",
+            Role::Mutable => "no-cache",
+        }
+        .to_owned(),
+    ));
+    if content_type(key).starts_with("text/html") {
+        r.headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+    }
+    if let Some(e) = &etag {
+        r.headers.push(("ETag", e.clone()));
+    }
+    if let Some(m) = &modified {
+        r.headers.push(("Last-Modified", m.clone()));
+    }
+    r.headers.push(("Accept-Ranges", "bytes".to_owned()));
+    // RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it.
+    let not_modified = match (&req.if_none_match, &req.if_modified_since) {
+        (Some(inm), _) => etag
+            .as_ref()
+            .is_some_and(|e| inm.trim() == "*" || inm.split(',').any(|c| weak_eq(c, e))),
+        (None, Some(ims)) => match (meta.modified, parse_http_date(ims)) {
+            // Second resolution: the date sent back is the one we sent.
+            (Some(m), Some(since)) => http_date(m) == http_date(since) || m <= since,
+            _ => false,
+        },
+        (None, None) => false,
+    };
+    if not_modified {
+        r.status = 304;
+        return Ok(r);
+    }
+    let size = meta.size;
+    let range = req.range.as_deref().filter(|_| match &req.if_range {
+        // §13.1.5: a strong ETag match (or the exact date) keeps the range; otherwise the whole object.
+        Some(ir) => etag.as_deref() == Some(ir.trim()) || modified.as_deref() == Some(ir.trim()),
+        None => true,
+    });
+    // HEAD: the headers a GET would send, without reading the object.
+    let body = if req.method == "HEAD" {
+        Vec::new()
+    } else {
+        store.get(key)?.unwrap_or_default()
+    };
+    match range.map(|h| parse_range(h, size)) {
+        Some(RangeSpec::Unsatisfiable) => {
+            let mut r416 = base(416, policy);
+            r416.headers.push(("Content-Range", format!("bytes */{size}")));
+            r416.headers.push(("Cache-Control", "no-store".to_owned()));
+            Ok(r416)
+        }
+        Some(RangeSpec::One(start, end)) => {
+            r.status = 206;
+            r.headers
+                .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
+            r.headers.push(("Content-Length", (end - start + 1).to_string()));
+            let (s, e) = (
+                usize::try_from(start).unwrap_or(0),
+                usize::try_from(end).unwrap_or(0),
+            );
+            r.body = body.get(s..=e).unwrap_or_default().to_vec();
+            Ok(r)
+        }
+        Some(RangeSpec::Whole) | None => {
+            r.headers.push(("Content-Length", size.to_string()));
+            r.body = body;
+            Ok(r)
+        }
+    }
+}
+
+/// Weak comparison (§8.8.3.2): `W/` prefixes ignored.
+fn weak_eq(a: &str, b: &str) -> bool {
+    let strip = |s: &str| s.trim().trim_start_matches("W/").to_owned();
+    strip(a) == strip(b)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeSpec {
+    /// One satisfiable range, inclusive.
+    One(u64, u64),
+    /// Not a byte range we serve partially (several ranges, another unit, malformed): the whole object.
+    Whole,
+    /// No byte of it exists.
+    Unsatisfiable,
+}
+
+/// Parses a `Range` header against an object of `size` bytes (§14.1.2).
+fn parse_range(header: &str, size: u64) -> RangeSpec {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeSpec::Whole;
+    };
+    if spec.contains(',') {
+        return RangeSpec::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeSpec::Whole;
+    };
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match (a.is_empty(), num(a), num(b)) {
+        // bytes=-N: the last N bytes.
+        (true, _, Some(n)) => {
+            if n == 0 || size == 0 {
+                RangeSpec::Unsatisfiable
+            } else {
+                RangeSpec::One(size.saturating_sub(n), size - 1)
+            }
+        }
+        (false, Some(start), end) if b.is_empty() || end.is_some() => {
+            if start >= size {
+                return RangeSpec::Unsatisfiable;
+            }
+            let end = end.map_or(size - 1, |e| e.min(size - 1));
+            if end < start {
+                RangeSpec::Whole
+            } else {
+                RangeSpec::One(start, end)
+            }
+        }
+        _ => RangeSpec::Whole,
+    }
+}
+
+/// A browsable listing of the directory `dir` (`""` or ending in `/`): its subdirectories and files.
+fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wharf_store::StoreError> {
+    let objects = store.list(dir)?;
+    if objects.is_empty() && !dir.is_empty() {
+        return Ok(text(404, "not found", policy));
+    }
+    let mut dirs: Vec<String> = Vec::new();
+    let mut files: Vec<(String, u64)> = Vec::new();
+    for o in &objects {
+        let rest = &o.key[dir.len()..];
+        match rest.split_once('/') {
+            Some((d, _)) => {
+                if d != ".wharf" && dirs.last().map(String::as_str) != Some(d) && !dirs.iter().any(|x| x == d)
+                {
+                    dirs.push(d.to_owned());
+                }
+            }
+            None => files.push((rest.to_owned(), o.size)),
+        }
+    }
+    let title = format!("/{dir}");
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Index of {t}</title>\n<style>body{{font:16px/1.5 system-ui,sans-serif;margin:2rem}}td{{padding:.1rem 1rem .1rem 0}}td.n{{text-align:right}}</style></head>\n<body>\n<main>\n<h1>Index of {t}</h1>\n<table>\n<caption>Files and directories</caption>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Size</th></tr></thead>\n<tbody>\n",
+        t = escape_html(&title)
+    );
+    if !dir.is_empty() {
+        html.push_str("<tr><td><a href=\"../\">../</a></td><td></td></tr>\n");
+    }
+    for d in &dirs {
+        html.push_str(&format!(
+            "<tr><td><a href=\"{}/\">{}/</a></td><td></td></tr>\n",
+            encode_segment(d),
+            escape_html(d)
+        ));
+    }
+    for (f, size) in &files {
+        html.push_str(&format!(
+            "<tr><td><a href=\"{}\">{}</a></td><td class=\"n\">{size}</td></tr>\n",
+            encode_segment(f),
+            escape_html(f)
+        ));
+    }
+    html.push_str("</tbody>\n</table>\n</main>\n</body>\n</html>\n");
+    let mut r = base(200, policy);
+    r.headers
+        .push(("Content-Type", "text/html; charset=utf-8".to_owned()));
+    r.headers.push(("Cache-Control", "no-cache".to_owned()));
+    r.headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+    r.body = html.into_bytes();
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_never_leave_the_store() {
+        for bad in [
+            "/../etc/passwd",
+            "/dists/../../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/%2E%2E%2Fetc%2Fpasswd",
+            "/pool/..%2f..%2fetc",
+            "/pool\\..\\etc",
+            "/pool/%5c..%5cetc",
+            "//etc/passwd",
+            "/%2fetc/passwd",
+            "/a%00b",
+            "/a\u{0}b",
+            "/.wharf/lock",
+            "/./x",
+            "/%zz",
+            "/%c3%28",
+            "relative",
+        ] {
+            assert_eq!(key_of(bad), None, "{bad}");
+        }
+        assert_eq!(key_of("/").as_deref(), Some(""));
+        assert_eq!(
+            key_of("/dists/stable/InRelease").as_deref(),
+            Some("dists/stable/InRelease")
+        );
+        assert_eq!(
+            key_of("/releases/1.0~rc.1/a%20b.deb?x=1").as_deref(),
+            Some("releases/1.0~rc.1/a b.deb")
+        );
+        assert_eq!(key_of("/pool//main/").as_deref(), Some("pool/main/"));
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-0", 10), RangeSpec::One(0, 0));
+        assert_eq!(parse_range("bytes=2-", 10), RangeSpec::One(2, 9));
+        assert_eq!(parse_range("bytes=-3", 10), RangeSpec::One(7, 9));
+        assert_eq!(parse_range("bytes=-30", 10), RangeSpec::One(0, 9));
+        assert_eq!(parse_range("bytes=5-100", 10), RangeSpec::One(5, 9));
+        assert_eq!(parse_range("bytes=10-", 10), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 10), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,4-5", 10), RangeSpec::Whole);
+        assert_eq!(parse_range("items=0-1", 10), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=5-2", 10), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=x-2", 10), RangeSpec::Whole);
+    }
+
+    #[test]
+    fn roles_and_types() {
+        assert_eq!(role("dists/stable/InRelease"), Role::Mutable);
+        assert_eq!(role("dists/stable/main/binary-amd64/Packages.xz"), Role::Mutable);
+        assert_eq!(
+            role("dists/stable/main/binary-amd64/by-hash/SHA256/ab"),
+            Role::Immutable
+        );
+        assert_eq!(role("pool/main/h/hello/hello_1.0_amd64.deb"), Role::Immutable);
+        assert_eq!(role("linux-x86_64/repodata/repomd.xml"), Role::Mutable);
+        assert_eq!(role("linux-x86_64/repodata/ab12-primary.xml.gz"), Role::Immutable);
+        assert_eq!(role("apk/x86_64/APKINDEX.tar.gz"), Role::Mutable);
+        assert_eq!(role("releases/1.0/SHA256SUMS"), Role::Immutable);
+        assert_eq!(role("releases/latest"), Role::Mutable);
+        assert_eq!(role("releases/index.json"), Role::Mutable);
+        assert_eq!(role("index.html"), Role::Mutable);
+        assert_eq!(
+            content_type("dists/stable/InRelease"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(content_type("a/b.deb"), "application/vnd.debian.binary-package");
+        assert_eq!(
+            content_type("dists/stable/Release.gpg"),
+            "application/pgp-signature"
+        );
+        assert_eq!(content_type("archive-keyring.gpg"), "application/pgp-keys");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+    }
+}

@@ -1,0 +1,68 @@
+//! `wharf serve`: one store, read-only, over HTTP until Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{load_project, open_store};
+use crate::cli::ServeArgs;
+use crate::env::Env;
+use crate::output::Output;
+
+pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
+    // A project only supplies defaults (the store, S3 settings); serving needs none.
+    let project = load_project(&args.project, env, out).ok();
+    let from = args
+        .from
+        .clone()
+        .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
+        .unwrap_or_else(|| "public".into());
+    if !from.starts_with("s3://") && !std::path::Path::new(from.trim_start_matches("file://")).is_dir() {
+        anyhow::bail!(
+            "{from} is not a directory; publish into it first, or pass --from DIR or --from s3://bucket/prefix"
+        );
+    }
+    let store = open_store(&from, &args.store, project.as_ref(), env, out)?;
+    let store: Arc<dyn wharf_store::Store> = Arc::new(store);
+    let options = wharf_serve::Options {
+        policy: wharf_serve::Policy {
+            hsts_seconds: args.hsts.map(|d| d.as_secs()),
+        },
+        max_connections: args.max_connections as usize,
+        ..wharf_serve::Options::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr().context("the listening address")?;
+        out.status("Serving", &format!("{from} on http://{addr}/ (Ctrl-C to stop)"));
+        let log_out = *out;
+        let log = Arc::new(move |e: wharf_serve::AccessEntry| {
+            log_out.line(&serde_json::to_string(&e).unwrap_or_default());
+        });
+        wharf_serve::run(store, listener, options, log, shutdown_signal()).await?;
+        out.status("Stopped", "all open requests answered");
+        anyhow::Ok(())
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,362 @@
+//! `wharf serve` as a client sees it: raw HTTP/1.1 over loopback for path traversal, ranges, validators,
+//! HEAD, methods and headers (RFC 9110), then apt-get and dnf installing through it, then a graceful stop.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wharf_test::{Apt, Dnf, apt_problems, require, run, server_port, write};
+
+use crate::s3::today;
+use crate::{demo_project, wharf};
+
+/// A running `wharf serve`; killed on drop if the test did not stop it.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let port = server_port();
+        let child = wharf(dir)
+            .args([
+                "serve",
+                "--from",
+                "public",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "wharf serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response: status, headers (lower-case names), body.
+struct Reply {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// Sends `head` (request line and headers, without the blank line) and reads the whole reply.
+fn http(port: u16, head: &str) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(s, "{head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block")
+        + 4;
+    let text = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = text.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: buf[split..].to_vec(),
+    }
+}
+
+fn get(port: u16, path: &str, extra: &str) -> Reply {
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("\r\n{extra}")
+    };
+    http(port, &format!("GET {path} HTTP/1.1{extra}"))
+}
+
+#[test]
+fn serve_is_read_only_http_that_apt_and_dnf_install_through() {
+    if !require(&["apt-get", "dnf"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = demo_project(dir);
+    let mut text = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[package.scripts]\npostinst = \"scripts/postinst\"\n", "");
+    text.push_str("\n[rpm]\nrepos = [\"linux-x86_64\"]\n");
+    write(&cfg, text);
+    // Something outside the store a traversal would reach, and a symlink inside pointing at it.
+    write(&dir.join("secret.txt"), "TOP SECRET\n");
+    let port = server_port();
+    let base = format!("http://127.0.0.1:{port}");
+    run(wharf(dir).env("SOURCE_DATE_EPOCH", today()).args([
+        "publish",
+        "--format",
+        "deb",
+        "--format",
+        "rpm",
+        "--base-url",
+        &base,
+    ]))
+    .success();
+    std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("public/leak.txt")).unwrap();
+    std::os::unix::fs::symlink(dir, dir.join("public/up")).unwrap();
+
+    let mut server = {
+        let child = wharf(dir)
+            .args([
+                "serve",
+                "--from",
+                "public",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "wharf serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, port }
+    };
+
+    // Traversal, in every spelling: never the secret.
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/dists/..%2f..%2fsecret.txt",
+        "/..\\secret.txt",
+        "/%5c..%5csecret.txt",
+        "//secret.txt",
+        "/%2fsecret.txt",
+        "/secret.txt%00",
+        "/leak.txt",
+        "/up/secret.txt",
+        "/.wharf/apt/state.json",
+        &format!("{}/secret.txt", dir.display()),
+    ] {
+        let r = get(port, path, "");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("TOP SECRET"),
+            "{path} escaped the store"
+        );
+        assert!(matches!(r.status, 400 | 404), "{path}: {}", r.status);
+    }
+
+    // Validators and conditional requests (RFC 9110 §13).
+    let inrelease = fs::read(dir.join("public/dists/stable/InRelease")).unwrap();
+    let r = get(port, "/dists/stable/InRelease", "");
+    assert_eq!((r.status, r.body.as_slice()), (200, inrelease.as_slice()));
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert!(r.header("strict-transport-security").is_none());
+    let etag = r.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let last_modified = r.header("last-modified").unwrap().to_owned();
+    let r304 = get(port, "/dists/stable/InRelease", &format!("If-None-Match: {etag}"));
+    assert_eq!(r304.status, 304);
+    assert!(r304.body.is_empty());
+    assert_eq!(r304.header("etag"), Some(etag.as_str()));
+    let r304 = get(
+        port,
+        "/dists/stable/InRelease",
+        &format!("If-Modified-Since: {last_modified}"),
+    );
+    assert_eq!(r304.status, 304);
+    // If-None-Match wins over If-Modified-Since (§13.2.2).
+    let r200 = get(
+        port,
+        "/dists/stable/InRelease",
+        &format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {last_modified}"),
+    );
+    assert_eq!(r200.status, 200);
+
+    // Ranges (§14).
+    let deb_path = fs::read_dir(dir.join("public/pool/main/d/demo"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap();
+    let deb = fs::read(&deb_path).unwrap();
+    let deb_url = format!(
+        "/{}",
+        deb_path.strip_prefix(dir.join("public")).unwrap().display()
+    );
+    let r = get(port, &deb_url, "Range: bytes=0-9");
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, deb[..10]);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 0-9/{}", deb.len()).as_str())
+    );
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.debian.binary-package")
+    );
+    let r = get(port, &deb_url, "Range: bytes=-7");
+    assert_eq!((r.status, r.body.as_slice()), (206, &deb[deb.len() - 7..]));
+    let r = get(port, &deb_url, &format!("Range: bytes={}-", deb.len()));
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{}", deb.len()).as_str())
+    );
+    let r = get(port, &deb_url, "Range: bytes=0-1,5-6");
+    assert_eq!((r.status, r.body.len()), (200, deb.len()));
+    // If-Range with a stale validator: the whole file.
+    let r = get(port, &deb_url, "Range: bytes=0-9\r\nIf-Range: \"stale\"");
+    assert_eq!((r.status, r.body.len()), (200, deb.len()));
+
+    // HEAD: the GET's headers, no body.
+    let h = http(port, &format!("HEAD {deb_url} HTTP/1.1"));
+    assert_eq!(h.status, 200);
+    assert_eq!(h.header("content-length"), Some(deb.len().to_string().as_str()));
+    assert!(h.body.is_empty());
+    // Only reading.
+    let p = http(port, "POST /dists/stable/InRelease HTTP/1.1\r\nContent-Length: 0");
+    assert_eq!(p.status, 405);
+    assert_eq!(p.header("allow"), Some("GET, HEAD"));
+    // A directory: a listing page with a CSP, links escaped; without the slash, a redirect.
+    let l = get(port, "/dists/stable/", "");
+    assert_eq!(l.status, 200);
+    assert!(
+        l.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(String::from_utf8_lossy(&l.body).contains("<a href=\"InRelease\">InRelease</a>"));
+    let m = get(port, "/dists/stable", "");
+    assert_eq!((m.status, m.header("location")), (301, Some("stable/")));
+
+    // The real clients.
+    let apt = Apt::new(
+        &dir.join("apt"),
+        &server.url(),
+        "stable",
+        "main",
+        &dir.join("public/archive-keyring.gpg"),
+    );
+    let update = apt.update();
+    assert!(apt_problems(&update.all()).is_empty(), "{}", update.all());
+    let installed = apt.install(&["demo"]);
+    assert!(apt_problems(&installed.all()).is_empty(), "{}", installed.all());
+    assert!(apt.root().join("usr/bin/demo").is_file(), "{}", installed.all());
+    let dnf = Dnf::new(
+        &dir.join("dnf"),
+        &format!("{}/linux-x86_64", server.url()),
+        &format!("{}/RPM-GPG-KEY-demo", server.url()),
+    );
+    let d = dnf.run(&["install", "demo"]);
+    assert_eq!(d.code, Some(0), "{}", d.all());
+    assert!(dnf.root().join("usr/bin/demo").is_file(), "{}", d.all());
+
+    // A graceful stop on SIGTERM; the access log has one JSON line per request, apt's and dnf's included.
+    run(Command::new("kill").args(["-TERM", &server.child.id().to_string()])).success();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    server
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let mut stderr = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("Stopped"), "{stderr}");
+    let entries: Vec<serde_json::Value> = BufReader::new(log.as_bytes())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["status"] == 206 && e["range"] == "bytes=0-9")
+    );
+    assert!(entries.iter().any(|e| e["status"] == 304));
+    assert!(entries.iter().any(|e| {
+        e["user_agent"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("Debian APT"))
+    }));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["user_agent"].as_str().is_some_and(|u| u.contains("libdnf")))
+    );
+}
+
+#[test]
+fn hsts_when_asked_and_a_missing_store_is_one_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let missing = run(wharf(dir).args(["serve", "--from", "nowhere"]));
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing.stderr.contains("nowhere is not a directory"),
+        "{}",
+        missing.stderr
+    );
+    write(&dir.join("public/index.html"), "<!DOCTYPE html><title>x</title>");
+    let server = Server::start(dir, &["--hsts", "365d"]);
+    let r = get(server.port, "/", "");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
+    assert!(r.header("content-security-policy").is_some());
+    assert_eq!(r.body, b"<!DOCTYPE html><title>x</title>");
+}
