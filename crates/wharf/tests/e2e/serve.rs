@@ -21,21 +21,24 @@ struct Server {
 }
 
 impl Server {
+    /// `wharf serve --from public` in `dir` on a fresh port.
     fn start(dir: &Path, extra: &[&str]) -> Self {
         let port = server_port();
-        let child = wharf(dir)
-            .args([
-                "serve",
-                "--from",
-                "public",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = wharf(dir);
+        cmd.args([
+            "serve",
+            "--from",
+            "public",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra);
+        Self::spawn(cmd, port)
+    }
+
+    /// Starts `cmd` (a `wharf serve` listening on `port`) and waits until it accepts connections.
+    fn spawn(mut cmd: Command, port: u16) -> Self {
+        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -138,27 +141,15 @@ fn serve_is_read_only_http_that_apt_and_dnf_install_through() {
     std::os::unix::fs::symlink(dir, dir.join("public/up")).unwrap();
 
     let mut server = {
-        let child = wharf(dir)
-            .args([
-                "serve",
-                "--from",
-                "public",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "wharf serve did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, port }
+        let mut cmd = wharf(dir);
+        cmd.args([
+            "serve",
+            "--from",
+            "public",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]);
+        Server::spawn(cmd, port)
     };
 
     // Traversal, in every spelling: never the secret.
@@ -359,4 +350,53 @@ fn hsts_when_asked_and_a_missing_store_is_one_error() {
     assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
     assert!(r.header("content-security-policy").is_some());
     assert_eq!(r.body, b"<!DOCTYPE html><title>x</title>");
+}
+
+/// Serving an S3 prefix (Garage): the store's blocking client runs off the server's async threads.
+#[test]
+fn serves_an_s3_prefix() {
+    let Some(s) = crate::s3::setup(&["apt-get"]) else {
+        return;
+    };
+    let proj = s.dir.join("proj");
+    let port = server_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut publish = wharf(&proj);
+    s.garage
+        .env(&mut publish)
+        .env("SOURCE_DATE_EPOCH", today())
+        .args(["publish", "--to", &s.garage.url("srv"), "--base-url", &base]);
+    run(&mut publish).success();
+    let mut cmd = wharf(&proj);
+    s.garage.env(&mut cmd).args([
+        "serve",
+        "--from",
+        &s.garage.url("srv"),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let server = Server::spawn(cmd, port);
+    let inrelease = s.garage.fetch("srv/dists/stable/InRelease").unwrap();
+    let r = get(port, "/dists/stable/InRelease", "");
+    let etag = r.header("etag").unwrap().to_owned();
+    assert_eq!((r.status, r.body), (200, inrelease));
+    let r304 = get(port, "/dists/stable/InRelease", &format!("If-None-Match: {etag}"));
+    assert_eq!(r304.status, 304);
+    assert_eq!(get(port, "/nothing-here", "").status, 404);
+    // apt trusts the keyring the server hands out.
+    write(
+        &s.dir.join("keyring.gpg"),
+        get(port, "/archive-keyring.gpg", "").body,
+    );
+    let apt = Apt::new(
+        &s.dir.join("apt"),
+        &server.url(),
+        "stable",
+        "main",
+        &s.dir.join("keyring.gpg"),
+    );
+    let update = apt.update();
+    assert!(apt_problems(&update.all()).is_empty(), "{}", update.all());
+    let installed = apt.install(&["demo"]);
+    assert!(apt.root().join("usr/bin/demo").is_file(), "{}", installed.all());
 }
