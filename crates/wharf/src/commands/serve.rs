@@ -1,6 +1,7 @@
 //! `wharf serve`: one store, read-only, over HTTP until Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 
@@ -41,11 +42,35 @@ pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr().context("the listening address")?;
         out.status("Serving", &format!("{from} on http://{addr}/ (Ctrl-C to stop)"));
+        // Requests never wait for stdout: lines go through a bounded queue to a writer thread, and are
+        // counted and dropped if whoever reads stdout falls that far behind.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(16_384);
         let log_out = *out;
+        let writer = std::thread::spawn(move || {
+            for line in rx {
+                log_out.line(&line);
+            }
+        });
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&dropped);
         let log = Arc::new(move |e: wharf_serve::AccessEntry| {
-            log_out.line(&serde_json::to_string(&e).unwrap_or_default());
+            let line = serde_json::to_string(&e).unwrap_or_default();
+            if tx.try_send(line).is_err() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
         });
         wharf_serve::run(store, listener, options, log, shutdown_signal()).await?;
+        // The queue closes when the last request task is gone; give the writer a moment to drain it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !writer.is_finished() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let lost = dropped.load(Ordering::Relaxed);
+        if lost > 0 {
+            out.warn(&format!(
+                "{lost} access-log lines were dropped: stdout was not read fast enough"
+            ));
+        }
         out.status("Stopped", "all open requests answered");
         anyhow::Ok(())
     })

@@ -400,3 +400,42 @@ fn serves_an_s3_prefix() {
     let installed = apt.install(&["demo"]);
     assert!(apt.root().join("usr/bin/demo").is_file(), "{}", installed.all());
 }
+
+/// A bounded load run (wrk, 64 connections, 10 s per file) on a package and on `InRelease`: every
+/// request answered 2xx, no socket error. Throughput is measured by `scripts/bench-serve`, not here.
+#[test]
+fn load_run_has_no_errors() {
+    if !require(&["wrk"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    demo_project(dir);
+    run(wharf(dir).env("SOURCE_DATE_EPOCH", today()).arg("publish")).success();
+    let deb = fs::read_dir(dir.join("public/pool/main/d/demo"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.ends_with(".deb"))
+        .unwrap();
+    // Nobody reads the access log (a piped stdout that fills up): the server must not stall on it.
+    let server = Server::start(dir, &[]);
+    for path in [
+        format!("/pool/main/d/demo/{deb}"),
+        "/dists/stable/InRelease".to_owned(),
+    ] {
+        let w = run(Command::new("wrk")
+            .args(["-t2", "-c64", "-d10s"])
+            .arg(format!("{}{path}", server.url())))
+        .success();
+        assert!(w.stdout.contains("Requests/sec:"), "{}", w.all());
+        assert!(!w.stdout.contains("Socket errors"), "{path}: {}", w.stdout);
+        assert!(!w.stdout.contains("Non-2xx"), "{path}: {}", w.stdout);
+        let requests: u64 = w
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(requests > 100, "{path}: {}", w.stdout);
+    }
+}
