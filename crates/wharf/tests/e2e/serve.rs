@@ -23,7 +23,11 @@ struct Server {
 impl Server {
     /// `wharf serve --from public` in `dir` on a fresh port.
     fn start(dir: &Path, extra: &[&str]) -> Self {
-        let port = server_port();
+        Self::on_port(dir, server_port(), extra)
+    }
+
+    /// `wharf serve --from public` in `dir` on `port`.
+    fn on_port(dir: &Path, port: u16, extra: &[&str]) -> Self {
         let mut cmd = wharf(dir);
         cmd.args([
             "serve",
@@ -140,17 +144,7 @@ fn serve_is_read_only_http_that_apt_and_dnf_install_through() {
     std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("public/leak.txt")).unwrap();
     std::os::unix::fs::symlink(dir, dir.join("public/up")).unwrap();
 
-    let mut server = {
-        let mut cmd = wharf(dir);
-        cmd.args([
-            "serve",
-            "--from",
-            "public",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ]);
-        Server::spawn(cmd, port)
-    };
+    let mut server = Server::on_port(dir, port, &[]);
 
     // Traversal, in every spelling: never the secret.
     for path in [
