@@ -33,6 +33,19 @@ pub enum Class {
     Development,
 }
 
+impl Class {
+    /// Its name, as the manifest spells it (`stable`, `prerelease`, `extra`, `development`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stable => "stable",
+            Self::Prerelease => "prerelease",
+            Self::Extra => "extra",
+            Self::Development => "development",
+        }
+    }
+}
+
 /// How tags are read.
 #[derive(Debug, Clone)]
 pub struct Rules {
@@ -247,6 +260,13 @@ mod tests {
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             time: 0,
             touches: true,
+        }
+    }
+
+    #[test]
+    fn class_names_match_the_manifest() {
+        for c in [Class::Stable, Class::Prerelease, Class::Extra, Class::Development] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }
     }
 

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use wharf_release::changelog::{Groups, changelog};
-use wharf_release::classify::{Class, Rules, classify};
+use wharf_release::classify::{Rules, classify};
 use wharf_release::{ReleaseError, git};
 use wharf_test::{git, require};
 
@@ -76,12 +76,7 @@ fn classification_table_and_changelog() {
     for rev in ["v1.2.3", "main~3", "v1.3.0-rc.1", "nightly-foo", "main"] {
         let h = at(dir, rev, "");
         let c = classify(&h.commits, &rules).unwrap();
-        let class = match c.class {
-            Class::Stable => "stable",
-            Class::Prerelease => "prerelease",
-            Class::Extra => "extra",
-            Class::Development => "development",
-        };
+        let class = c.class.as_str();
         table.push_str(&format!(
             "| {rev} | {class}{} | {} | {} | {} |\n",
             c.tag.map_or_else(String::new, |t| format!(" ({t})")),

@@ -249,13 +249,13 @@ fn lookup(
 ) -> Result<Response, wharf_store::StoreError> {
     if key.is_empty() || key.ends_with('/') {
         let index = format!("{key}index.html");
-        if store.head(&index)?.is_some() {
-            return object(store, &index, req, policy);
+        if let Some(meta) = store.head(&index)? {
+            return object(store, &index, &meta, req, policy);
         }
         return listing(store, key, policy);
     }
-    if store.head(key)?.is_some() {
-        return object(store, key, req, policy);
+    if let Some(meta) = store.head(key)? {
+        return object(store, key, &meta, req, policy);
     }
     // A directory named without its slash: send the client to it, so relative links work.
     if !store.list(&format!("{key}/"))?.is_empty() {
@@ -267,15 +267,14 @@ fn lookup(
     Ok(text(404, "not found", policy))
 }
 
+/// The object `key`, whose metadata the caller has just read.
 fn object(
     store: &dyn Store,
     key: &str,
+    meta: &wharf_store::ObjectMeta,
     req: &Request,
     policy: &Policy,
 ) -> Result<Response, wharf_store::StoreError> {
-    let Some(meta) = store.head(key)? else {
-        return Ok(text(404, "not found", policy));
-    };
     let etag = meta.tag.as_ref().map(|t| format!("\"{}\"", t.trim_matches('"')));
     let modified = meta.modified.map(http_date);
     let mut r = base(200, policy);
@@ -421,8 +420,8 @@ fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wh
         let rest = &o.key[dir.len()..];
         match rest.split_once('/') {
             Some((d, _)) => {
-                if d != ".wharf" && dirs.last().map(String::as_str) != Some(d) && !dirs.iter().any(|x| x == d)
-                {
+                // Keys come sorted, so one directory's keys are adjacent.
+                if d != ".wharf" && dirs.last().map(String::as_str) != Some(d) {
                     dirs.push(d.to_owned());
                 }
             }

@@ -54,7 +54,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             "{} {} ({}, channel {channel}{})",
             project_name(&project),
             what.version,
-            class_name(what.class),
+            what.class.as_str(),
             what.tag
                 .as_ref()
                 .map_or_else(String::new, |t| format!(", tag {t}"))
@@ -363,7 +363,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         "Release {} {} ({}, channel {channel}):\n  {} files in {}\n",
         manifest.project,
         manifest.version,
-        class_name(manifest.class),
+        manifest.class.as_str(),
         artifacts.len(),
         rel(&format!("{dir}/"))
     );
@@ -534,15 +534,6 @@ fn project_name(project: &Project) -> String {
         .first()
         .map(|p| p.name.to_string())
         .unwrap_or_default()
-}
-
-fn class_name(c: Class) -> &'static str {
-    match c {
-        Class::Stable => "stable",
-        Class::Prerelease => "prerelease",
-        Class::Extra => "extra",
-        Class::Development => "development",
-    }
 }
 
 /// Newest first by dpkg's order (wharf's version syntax is Debian's).
