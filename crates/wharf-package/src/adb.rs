@@ -184,14 +184,68 @@ pub fn file_header(schema: u32) -> [u8; 8] {
 pub fn signature(key: &ApkEcKey, schema: u32, adb: &[u8]) -> Result<Vec<u8>, PackageError> {
     let mut head = vec![0u8, 4];
     head.extend_from_slice(&key.key_id());
-    let mut msg = schema.to_le_bytes().to_vec();
-    msg.extend_from_slice(&head);
-    msg.extend_from_slice(&Sha512::digest(adb));
+    let msg = signed_message(schema, &head, &Sha512::digest(adb));
     let sig = key
         .sign_sha512(&msg)
         .map_err(|e| PackageError::Write(io::Error::other(e.to_string())))?;
     head.extend_from_slice(&sig);
     Ok(head)
+}
+
+/// What a SIG block's signature covers: `le32(schema) ‖ the block's first 18 bytes ‖ sha512(ADB payload)`.
+#[must_use]
+pub fn signed_message(schema: u32, sig_head: &[u8], adb_sha512: &[u8]) -> Vec<u8> {
+    let mut msg = schema.to_le_bytes().to_vec();
+    msg.extend_from_slice(sig_head);
+    msg.extend_from_slice(adb_sha512);
+    msg
+}
+
+/// An ADB file's schema, ADB payload and SIG block payloads (DATA blocks are skipped).
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The schema (`SCHEMA_INDEX`, `SCHEMA_PACKAGE`).
+    pub schema: u32,
+    /// The ADB block's payload.
+    pub adb: Vec<u8>,
+    /// Every SIG block's payload.
+    pub signatures: Vec<Vec<u8>>,
+}
+
+/// Reads a whole (possibly compressed) ADB file such as `packages.adb`.
+pub fn read_signed(bytes: &[u8]) -> Result<Signed, PackageError> {
+    let bad = |why: String| PackageError::invalid("ADB", why);
+    let mut raw = Vec::new();
+    decompressor(bytes)?
+        .take(256 << 20)
+        .read_to_end(&mut raw)
+        .map_err(|e| bad(format!("the compressed stream is truncated or corrupt ({e})")))?;
+    if raw.len() < 8 || &raw[..4] != b"ADB." {
+        return Err(bad("no `ADB.` header".into()));
+    }
+    let schema = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+    let mut r = &raw[8..];
+    let mut adb = None;
+    let mut signatures = Vec::new();
+    while let Some((typ, len, hl)) = next_block(&mut r)? {
+        let padded = len as usize + block_padding(hl, len);
+        if len as usize > r.len() {
+            return Err(bad("a block runs past the end of the file (truncated)".into()));
+        }
+        let payload = r[..len as usize].to_vec();
+        r = &r[padded.min(r.len())..];
+        match typ {
+            BLOCK_ADB if adb.is_none() => adb = Some(payload),
+            BLOCK_ADB => return Err(bad("two ADB blocks".into())),
+            BLOCK_SIG => signatures.push(payload),
+            _ => {}
+        }
+    }
+    Ok(Signed {
+        schema,
+        adb: adb.ok_or_else(|| bad("no ADB block".into()))?,
+        signatures,
+    })
 }
 
 /// A writer that compresses as `apk mkpkg` does by default: `ADBd` + raw deflate of the whole stream.

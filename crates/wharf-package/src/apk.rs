@@ -279,8 +279,11 @@ pub struct ApkInfo {
     pub installed_size: u64,
     /// `Q1` + base64(sha1(control member)): APKINDEX's `C:`.
     pub identity: String,
-    /// Names of the signature entries (`.SIGN.RSA256.wharf.rsa.pub`).
-    pub signatures: Vec<String>,
+    /// The signature entries: name (`.SIGN.RSA256.wharf.rsa.pub`) and the raw signature.
+    pub signatures: Vec<(String, Vec<u8>)>,
+    /// sha256 of the control member (what an `RSA256` signature signs; `RSA` signs its sha1, in
+    /// `identity`).
+    pub control_sha256: [u8; 32],
     /// Checksums of the whole file.
     pub checksums: Checksums,
 }
@@ -416,14 +419,19 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
     let mut first_is_control = false;
     read_member(&mut tap, "first", |path, entry| {
         if let Some(sig) = path.strip_prefix(".SIGN.") {
-            signatures.push(format!(".SIGN.{sig}"));
+            let mut value = Vec::new();
+            entry
+                .take(64 * 1024)
+                .read_to_end(&mut value)
+                .map_err(|e| bad(format!("the signature member is corrupt ({e})")))?;
+            signatures.push((format!(".SIGN.{sig}"), value));
         } else if path == ".PKGINFO" {
             first_is_control = true;
             pkginfo = Some(read_text(entry)?);
         }
         Ok(())
     })?;
-    let (mut control_sha1, _) = tap.take_member();
+    let (mut control_sha1, mut control_sha256) = tap.take_member();
     if !first_is_control {
         if tap.at_eof().map_err(bad)? {
             return Err(bad("the control member is missing (the file is truncated)"));
@@ -438,7 +446,7 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
             }
             Ok(())
         })?;
-        control_sha1 = tap.take_member().0;
+        (control_sha1, control_sha256) = tap.take_member();
     }
     let pkginfo = pkginfo.ok_or_else(|| bad("no .PKGINFO"))?;
     if tap.at_eof().map_err(bad)? {
@@ -500,6 +508,7 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
         installed_size,
         identity: format!("Q1{}", B64.encode(control_sha1)),
         signatures,
+        control_sha256,
         checksums: tap.whole.finish(),
     })
 }
@@ -549,12 +558,16 @@ mod tests {
         assert_eq!(info.name, "hello");
         assert_eq!(info.version, "1.0-r1");
         assert_eq!(info.arch, "x86_64");
-        assert_eq!(info.signatures, [".SIGN.RSA256.test.rsa.pub"]);
+        assert_eq!(info.signatures[0].0, ".SIGN.RSA256.test.rsa.pub");
+        let public =
+            wharf_sign::ApkRsaPublicKey::from_pem(key().public_pem().unwrap().as_bytes(), "test.rsa.pub")
+                .unwrap();
+        assert!(public.verify_hashed(RsaDigest::Sha256, &info.control_sha256, &info.signatures[0].1));
         assert_eq!(info.get("depend"), Some("libc6>=2.31"));
         assert_eq!(info.checksums.size, a.len() as u64);
         assert!(info.identity.starts_with("Q1") && info.identity.len() == 30);
         let sha1 = inspect(&build(RsaDigest::Sha1)[..]).unwrap();
-        assert_eq!(sha1.signatures, [".SIGN.RSA.test.rsa.pub"]);
+        assert_eq!(sha1.signatures[0].0, ".SIGN.RSA.test.rsa.pub");
         assert_eq!(
             sha1.identity, info.identity,
             "the control member does not depend on the digest"

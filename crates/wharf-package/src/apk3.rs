@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use wharf_core::digest::{Checksums, Hasher, HashingReader};
 use wharf_core::{PackageSpec, ScriptKind, SourceDate, apkver};
 use wharf_sign::ApkEcKey;
@@ -491,8 +491,10 @@ pub struct Apk3Info {
     pub info: Info,
     /// sha256 of the ADB payload (the index's unique id for it), hex.
     pub adb_sha256: String,
-    /// Whether the package carries a SIG block.
-    pub signed: bool,
+    /// The package's SIG block payloads (none: unsigned, pinned by the index alone).
+    pub signatures: Vec<Vec<u8>>,
+    /// sha512 of the ADB payload (what a SIG block signs, through [`adb::signed_message`]).
+    pub adb_sha512: Vec<u8>,
     /// Checksums of the whole file.
     pub checksums: Checksums,
 }
@@ -512,11 +514,12 @@ pub fn inspect(reader: impl Read) -> Result<Apk3Info, PackageError> {
         let mut r = io::BufReader::new(adb::decompressor(tap).map_err(|e| bad(e.to_string()))?);
         read_package(&mut r)
     };
-    let (info, adb_sha256, signed) = result?;
+    let (info, adb_sha256, adb_sha512, signatures) = result?;
     Ok(Apk3Info {
         info,
         adb_sha256,
-        signed,
+        signatures,
+        adb_sha512,
         checksums: hasher.finish(),
     })
 }
@@ -532,7 +535,9 @@ fn read_exact(r: &mut impl Read, n: u64, what: &str) -> Result<Vec<u8>, PackageE
     Ok(buf)
 }
 
-fn read_package(r: &mut impl Read) -> Result<(Info, String, bool), PackageError> {
+type Read3 = (Info, String, Vec<u8>, Vec<Vec<u8>>);
+
+fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
     let head = read_exact(r, 8, "header")?;
     if &head[..4] != b"ADB." || head[4..] != adb::SCHEMA_PACKAGE.to_le_bytes() {
         return Err(bad("not an apk v3 package (schema is not `pckg`)"));
@@ -567,12 +572,12 @@ fn read_package(r: &mut impl Read) -> Result<(Info, String, bool), PackageError>
         }
         hashes.push(files);
     }
-    let mut signed = false;
+    let mut signatures = Vec::new();
     while let Some((typ, len, hl)) = adb::next_block(r)? {
         match typ {
             adb::BLOCK_SIG => {
-                signed = true;
-                read_exact(r, len, "SIG block")?;
+                signatures.push(read_exact(r, len.min(64 * 1024), "SIG block")?);
+                read_exact(r, len.saturating_sub(64 * 1024), "SIG block")?;
             }
             adb::BLOCK_DATA => {
                 let idx = read_exact(r, 8, "DATA block")?;
@@ -599,7 +604,12 @@ fn read_package(r: &mut impl Read) -> Result<(Info, String, bool), PackageError>
         }
         read_exact(r, adb::block_padding(hl, len) as u64, "padding")?;
     }
-    Ok((info, hex::encode(Sha256::digest(&payload)), signed))
+    Ok((
+        info,
+        hex::encode(Sha256::digest(&payload)),
+        Sha512::digest(&payload).to_vec(),
+        signatures,
+    ))
 }
 
 #[cfg(test)]
@@ -626,14 +636,19 @@ mod tests {
         assert_eq!(a, build(Some(&key)), "not reproducible");
         assert_eq!(&a[..4], b"ADBd");
         let info = inspect(&a[..]).unwrap();
-        assert!(info.signed);
+        assert_eq!(info.signatures.len(), 1);
+        let public = wharf_sign::ApkEcPublicKey::from_pem(key.public_pem().unwrap().as_bytes()).unwrap();
+        let sig = &info.signatures[0];
+        assert_eq!(sig[2..18], key.key_id());
+        let msg = adb::signed_message(adb::SCHEMA_PACKAGE, &sig[..18], &info.adb_sha512);
+        assert!(public.verify_sha512(&msg, &sig[18..]));
         assert_eq!(info.info.name, "hello");
         assert_eq!(info.info.version, "1.0-r1");
         assert_eq!(info.info.arch, "mipsel_24kc");
         assert_eq!(info.info.depends[0].name, "libc6");
         assert_eq!(info.info.depends[0].version, "2.31");
         assert_eq!(info.checksums.size, a.len() as u64);
-        assert!(!inspect(&build(None)[..]).unwrap().signed);
+        assert!(inspect(&build(None)[..]).unwrap().signatures.is_empty());
         for cut in [3, 20, a.len() / 2, a.len() - 3] {
             assert!(inspect(&a[..cut]).is_err(), "truncated at {cut}");
         }

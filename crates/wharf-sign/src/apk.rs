@@ -16,7 +16,9 @@ use std::fmt;
 
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{Signature, SigningKey};
-use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding,
+};
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use sha1::Sha1;
@@ -256,30 +258,117 @@ impl ApkEcKey {
     }
 }
 
+/// The public half of an apk v2 RSA key (`/etc/apk/keys/<name>`), known by its file name as apk knows it.
+#[derive(Debug, Clone)]
+pub struct ApkRsaPublicKey {
+    key: rsa::RsaPublicKey,
+    name: String,
+}
+
+impl ApkRsaPublicKey {
+    /// Reads an SPKI `PUBLIC KEY` (what `openssl rsa -pubout` and abuild write) or PKCS#1 `RSA PUBLIC KEY`.
+    pub fn from_pem(pem: &[u8], name: &str) -> Result<Self, SignError> {
+        let text = std::str::from_utf8(pem).map_err(|_| not_key("RSA", "the key file is not text"))?;
+        let key = if let Some(doc) = pem_block(text, "PUBLIC KEY") {
+            rsa::pkcs8::DecodePublicKey::from_public_key_pem(&doc).map_err(|e| not_key("RSA public", e))?
+        } else if let Some(doc) = pem_block(text, "RSA PUBLIC KEY") {
+            rsa::pkcs1::DecodeRsaPublicKey::from_pkcs1_pem(&doc).map_err(|e| not_key("RSA public", e))?
+        } else {
+            return Err(not_key("RSA public", "no `PUBLIC KEY` PEM block"));
+        };
+        Ok(Self {
+            key,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The file name apk looks the key up by.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether `signature` is this key's RSA PKCS#1 v1.5 signature of `data` with `digest`.
+    #[must_use]
+    pub fn verify(&self, digest: RsaDigest, data: &[u8], signature: &[u8]) -> bool {
+        match digest {
+            RsaDigest::Sha1 => self.verify_hashed(digest, &Sha1::digest(data), signature),
+            RsaDigest::Sha256 => self.verify_hashed(digest, &Sha256::digest(data), signature),
+        }
+    }
+
+    /// [`Self::verify`] for data already hashed with `digest` (a package's control member).
+    #[must_use]
+    pub fn verify_hashed(&self, digest: RsaDigest, hashed: &[u8], signature: &[u8]) -> bool {
+        let scheme = match digest {
+            RsaDigest::Sha1 => Pkcs1v15Sign::new::<Sha1>(),
+            RsaDigest::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
+        };
+        self.key.verify(scheme, hashed, signature).is_ok()
+    }
+}
+
+/// The public half of an apk v3 ECDSA P-256 key, known by apk's key id.
+#[derive(Debug, Clone)]
+pub struct ApkEcPublicKey {
+    key: p256::ecdsa::VerifyingKey,
+}
+
+impl ApkEcPublicKey {
+    /// Reads an SPKI `PUBLIC KEY` PEM (an `untrusted comment:` line first is allowed).
+    pub fn from_pem(pem: &[u8]) -> Result<Self, SignError> {
+        let text = std::str::from_utf8(pem).map_err(|_| not_key("EC", "the key file is not text"))?;
+        let doc =
+            pem_block(text, "PUBLIC KEY").ok_or_else(|| not_key("EC public", "no `PUBLIC KEY` PEM block"))?;
+        let key = p256::PublicKey::from_public_key_pem(&doc)
+            .map_err(|_| not_key("EC public", "not an EC P-256 (prime256v1) public key"))?;
+        Ok(Self { key: key.into() })
+    }
+
+    /// apk's key id (first 16 bytes of SHA-512 over the uncompressed point).
+    #[must_use]
+    pub fn key_id(&self) -> [u8; 16] {
+        let digest = Sha512::digest(self.key.to_encoded_point(false).as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        id
+    }
+
+    /// Whether `der` is this key's ECDSA signature over SHA-512(`message`).
+    #[must_use]
+    pub fn verify_sha512(&self, message: &[u8], der: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        Signature::from_der(der)
+            .is_ok_and(|sig| self.key.verify_prehash(&Sha512::digest(message), &sig).is_ok())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
-    use rsa::pkcs8::DecodePublicKey;
 
     #[test]
     fn rsa_round_trip_and_verify() {
         let key = ApkRsaKey::generate(2048, "test.rsa.pub").unwrap();
         let again = ApkRsaKey::from_pem(key.secret_pem().unwrap().as_bytes(), "test.rsa.pub").unwrap();
-        let public = rsa::RsaPublicKey::from_public_key_pem(&key.public_pem().unwrap()).unwrap();
+        let public = ApkRsaPublicKey::from_pem(key.public_pem().unwrap().as_bytes(), "test.rsa.pub").unwrap();
+        let stranger = ApkRsaKey::generate(2048, "other.rsa.pub").unwrap();
         for digest in [RsaDigest::Sha1, RsaDigest::Sha256] {
             let sig = again.sign(digest, b"control").unwrap();
             assert_eq!(sig, key.sign(digest, b"control").unwrap(), "deterministic");
-            let ok = match digest {
-                RsaDigest::Sha1 => {
-                    public.verify(Pkcs1v15Sign::new::<Sha1>(), &Sha1::digest(b"control"), &sig)
-                }
-                RsaDigest::Sha256 => {
-                    public.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(b"control"), &sig)
-                }
-            };
-            ok.unwrap();
+            assert!(public.verify(digest, b"control", &sig));
+            assert!(!public.verify(digest, b"contro1", &sig), "other data");
+            assert!(
+                !public.verify(digest, b"control", &stranger.sign(digest, b"control").unwrap()),
+                "other key"
+            );
         }
+        assert!(!public.verify(
+            RsaDigest::Sha1,
+            b"control",
+            &key.sign(RsaDigest::Sha256, b"control").unwrap()
+        ));
         assert!(ApkRsaKey::from_pem(key.public_pem().unwrap().as_bytes(), "x").is_err());
         assert!(ApkRsaKey::generate(2048, "../evil").is_err());
     }
@@ -295,6 +384,11 @@ mod tests {
         assert_eq!(pkcs8.key_id(), key.key_id());
         let sig = key.sign_sha512(b"message").unwrap();
         assert_eq!(sig, again.sign_sha512(b"message").unwrap(), "RFC 6979");
+        let public = ApkEcPublicKey::from_pem(key.public_pem().unwrap().as_bytes()).unwrap();
+        assert_eq!(public.key_id(), key.key_id());
+        assert!(public.verify_sha512(b"message", &sig));
+        assert!(!public.verify_sha512(b"massage", &sig));
+        assert!(!public.verify_sha512(b"message", &ApkEcKey::generate().sign_sha512(b"message").unwrap()));
         let sig = Signature::from_der(&sig).unwrap();
         key.key
             .verifying_key()

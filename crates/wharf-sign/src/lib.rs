@@ -14,6 +14,6 @@ pub mod apk;
 pub mod openpgp;
 pub mod usign;
 
-pub use apk::{ApkEcKey, ApkRsaKey, RsaDigest};
-pub use openpgp::{KeyAlgorithm, OpenPgpKey, PublicKey, SignError};
+pub use apk::{ApkEcKey, ApkEcPublicKey, ApkRsaKey, ApkRsaPublicKey, RsaDigest};
+pub use openpgp::{Checked, KeyAlgorithm, Keyring, OpenPgpKey, PublicKey, SignError};
 pub use usign::UsignKey;

@@ -43,6 +43,9 @@ pub enum SignError {
         "the key is passphrase-protected and the passphrase is missing or wrong; set WHARF_KEY_PASSPHRASE"
     )]
     Locked,
+    /// The bytes are not an OpenPGP public key or keyring.
+    #[error("not an OpenPGP public key ({0}); pass an armored (.asc) or binary (.gpg) public key or keyring")]
+    NotAPublicKey(String),
     /// The key exists but cannot make signatures (e.g. an encryption-only key).
     #[error("the key cannot sign ({0}); use a key with signing capability")]
     CannotSign(String),
@@ -287,6 +290,188 @@ impl PublicKey {
     }
 }
 
+/// What checking an OpenPGP signature against a [`Keyring`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// A key of the ring made a signature over exactly these bytes.
+    Good {
+        /// The primary key's fingerprint, upper-case hex.
+        fingerprint: String,
+        /// The signature's digest (`SHA512`, `SHA1`, …): apt and rpm refuse SHA-1 and MD5.
+        hash: String,
+    },
+    /// A key of the ring made the signature, but over other bytes: the data or the signature changed.
+    Bad {
+        /// The primary key's fingerprint.
+        fingerprint: String,
+    },
+    /// No key of the ring made any of the signatures.
+    UnknownKey {
+        /// The signatures' issuers (fingerprints or key ids), upper-case hex.
+        issuers: Vec<String>,
+    },
+    /// The bytes are not an OpenPGP signature.
+    Malformed(String),
+}
+
+/// Public keys to check signatures against, as gpgv's `--keyring` or apt's `Signed-By`.
+#[derive(Debug, Clone, Default)]
+pub struct Keyring {
+    keys: Vec<SignedPublicKey>,
+}
+
+impl Keyring {
+    /// An empty ring.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every public key in `bytes`: binary (a `.gpg` keyring) or armored, one block or several.
+    /// Returns how many keys were added.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<usize, SignError> {
+        let before = self.keys.len();
+        let not_key = |e: String| SignError::NotAPublicKey(e);
+        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let text = std::str::from_utf8(bytes).map_err(|_| not_key("armor that is not text".into()))?;
+            for block in text.split_inclusive("-----END PGP PUBLIC KEY BLOCK-----") {
+                if !block.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+                    continue;
+                }
+                let (keys, _) = SignedPublicKey::from_armor_many(Cursor::new(block.as_bytes()))
+                    .map_err(|e| not_key(other(e)))?;
+                for key in keys {
+                    self.keys.push(key.map_err(|e| not_key(other(e)))?);
+                }
+            }
+        } else {
+            let keys = SignedPublicKey::from_bytes_many(Cursor::new(bytes)).map_err(|e| not_key(other(e)))?;
+            for key in keys {
+                self.keys.push(key.map_err(|e| not_key(other(e)))?);
+            }
+        }
+        if self.keys.len() == before {
+            return Err(not_key("no public key block found".into()));
+        }
+        Ok(self.keys.len() - before)
+    }
+
+    /// Whether the ring has no keys.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The primary fingerprints, upper-case hex.
+    #[must_use]
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|k| hex_upper(k.fingerprint().as_bytes()))
+            .collect()
+    }
+
+    /// Each key armored, for verifiers that take armored certificates (the `rpm` crate's).
+    pub fn armored(&self) -> Result<Vec<String>, SignError> {
+        self.keys
+            .iter()
+            .map(|k| {
+                k.to_armored_string(ArmorOptions::default())
+                    .map_err(|e| SignError::Generate(other(e)))
+            })
+            .collect()
+    }
+
+    /// Checks a detached signature (armored or binary; several signatures: any good one counts, as gpgv)
+    /// over `data`, in binary mode (`Release.gpg`, `repomd.xml.asc`).
+    #[must_use]
+    pub fn detached(&self, data: &[u8], signature: &[u8]) -> Checked {
+        let parsed: Result<Vec<DetachedSignature>, String> =
+            DetachedSignature::from_reader_many(Cursor::new(signature))
+                .map_err(other)
+                .and_then(|(sigs, _)| sigs.collect::<Result<Vec<_>, _>>().map_err(other));
+        match parsed {
+            Ok(sigs) if !sigs.is_empty() => self.check(sigs.iter().map(|s| &s.signature), data),
+            Ok(_) => Checked::Malformed("no signature packet".into()),
+            Err(e) => Checked::Malformed(e),
+        }
+    }
+
+    /// Checks a cleartext-signed message (`InRelease`). Returns the signed text (LF line ends, dash
+    /// escapes removed: what apt parses) when it parses.
+    #[must_use]
+    pub fn cleartext(&self, message: &str) -> (Option<String>, Checked) {
+        match CleartextSignedMessage::from_string(message) {
+            Ok((msg, _)) => {
+                let signed = msg.signed_text();
+                let checked = self.check(msg.signatures().iter(), signed.as_bytes());
+                (Some(signed.replace("\r\n", "\n")), checked)
+            }
+            Err(e) => (None, Checked::Malformed(other(e))),
+        }
+    }
+
+    fn check<'a>(&self, sigs: impl Iterator<Item = &'a pgp::packet::Signature>, data: &[u8]) -> Checked {
+        let mut issuers = Vec::new();
+        let mut bad = None;
+        for sig in sigs {
+            let ids: Vec<Vec<u8>> = sig
+                .issuer_key_id()
+                .iter()
+                .map(|id| id.as_ref().to_vec())
+                .collect();
+            let fprs: Vec<Vec<u8>> = sig
+                .issuer_fingerprint()
+                .iter()
+                .map(|f| f.as_bytes().to_vec())
+                .collect();
+            let names = |k: &dyn KeyDetails| {
+                fprs.iter().any(|f| f.as_slice() == k.fingerprint().as_bytes())
+                    || ids.iter().any(|i| i.as_slice() == k.legacy_key_id().as_ref())
+                    || (fprs.is_empty() && ids.is_empty())
+            };
+            for key in &self.keys {
+                let fingerprint = hex_upper(key.fingerprint().as_bytes());
+                let mut made_by_it = false;
+                if names(&key.primary_key) {
+                    made_by_it = true;
+                    if sig.verify(&key.primary_key, data).is_ok() {
+                        return good(fingerprint, sig);
+                    }
+                }
+                for sub in &key.public_subkeys {
+                    if names(&sub.key) {
+                        made_by_it = true;
+                        if sig.verify(&sub.key, data).is_ok() {
+                            return good(fingerprint, sig);
+                        }
+                    }
+                }
+                if made_by_it && !(fprs.is_empty() && ids.is_empty()) {
+                    bad = Some(fingerprint);
+                }
+            }
+            issuers.extend(fprs.iter().chain(&ids).map(|b| hex_upper(b)));
+        }
+        match bad {
+            Some(fingerprint) => Checked::Bad { fingerprint },
+            None => {
+                issuers.dedup();
+                Checked::UnknownKey { issuers }
+            }
+        }
+    }
+}
+
+fn good(fingerprint: String, sig: &pgp::packet::Signature) -> Checked {
+    Checked::Good {
+        fingerprint,
+        hash: sig
+            .hash_alg()
+            .map_or_else(|| "unknown".to_owned(), |h| format!("{h:?}").to_uppercase()),
+    }
+}
+
 fn hex_upper(bytes: &[u8]) -> String {
     use fmt::Write;
     bytes
@@ -300,6 +485,54 @@ fn hex_upper(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyring_checks_detached_and_cleartext() {
+        let key = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "Test <t@example.org>").unwrap();
+        let stranger = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "Other <o@example.org>").unwrap();
+        let mut ring = Keyring::new();
+        let both = format!(
+            "{}{}",
+            key.public_key().to_armored().unwrap(),
+            stranger.public_key().to_armored().unwrap()
+        );
+        assert_eq!(
+            ring.add(both.as_bytes()).unwrap(),
+            2,
+            "two armored blocks in one file"
+        );
+        let mut only = Keyring::new();
+        assert_eq!(only.add(&key.public_key().to_binary().unwrap()).unwrap(), 1);
+        assert!(only.add(b"not a key").is_err());
+
+        let sig = key.detached(b"data\n", 1_700_000_000).unwrap();
+        let good = Checked::Good {
+            fingerprint: key.fingerprint(),
+            hash: "SHA512".into(),
+        };
+        assert_eq!(ring.detached(b"data\n", sig.as_bytes()), good);
+        assert_eq!(
+            only.detached(b"dat4\n", sig.as_bytes()),
+            Checked::Bad {
+                fingerprint: key.fingerprint()
+            }
+        );
+        let by_stranger = stranger.detached(b"data\n", 1_700_000_000).unwrap();
+        assert_eq!(
+            only.detached(b"data\n", by_stranger.as_bytes()),
+            Checked::UnknownKey {
+                issuers: vec![stranger.fingerprint(), stranger.fingerprint()[24..].to_owned()]
+            }
+        );
+        assert!(matches!(only.detached(b"data\n", b"junk"), Checked::Malformed(_)));
+
+        let msg = key.cleartext("Origin: x\n- dashed\n", 1_700_000_000).unwrap();
+        let (text, checked) = only.cleartext(&msg);
+        assert_eq!(checked, good);
+        assert_eq!(text.unwrap(), "Origin: x\n- dashed\n");
+        let (_, checked) = only.cleartext(&msg.replace("Origin: x", "Origin: y"));
+        assert!(matches!(checked, Checked::Bad { .. }), "{checked:?}");
+    }
 
     #[test]
     fn ed25519_sign_is_deterministic_and_roundtrips() {

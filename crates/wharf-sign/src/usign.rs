@@ -144,6 +144,18 @@ fn public_payload(fingerprint: &[u8; 8], key: &VerifyingKey) -> String {
     )
 }
 
+/// The key fingerprint (as opkg names key files: `%PRIx64`) a usign public key or signature file
+/// carries, or `None` when it is not one (42 bytes for a public key, 74 for a signature).
+#[must_use]
+pub fn fingerprint_of(file: &[u8]) -> Option<String> {
+    let raw = decode(file, "file").ok()?;
+    if !(raw.len() == 42 || raw.len() == 74) || &raw[..2] != b"Ed" {
+        return None;
+    }
+    let fp: [u8; 8] = raw[2..10].try_into().ok()?;
+    Some(format!("{:x}", u64::from_be_bytes(fp)))
+}
+
 /// Verifies a usign signature file over `message` with a public key file (as `usign -V` does).
 pub fn verify(public_file: &[u8], signature_file: &[u8], message: &[u8]) -> Result<(), SignError> {
     let public = decode(public_file, "public key")?;
@@ -177,6 +189,12 @@ mod tests {
         let sig = again.sign(b"Package: x\n");
         assert_eq!(sig, k.sign(b"Package: x\n"), "Ed25519 is deterministic");
         verify(k.public_file().as_bytes(), sig.as_bytes(), b"Package: x\n").unwrap();
+        assert_eq!(fingerprint_of(sig.as_bytes()).unwrap(), k.fingerprint());
+        assert_eq!(
+            fingerprint_of(k.public_file().as_bytes()).unwrap(),
+            k.fingerprint()
+        );
+        assert_eq!(fingerprint_of(k.secret_file().as_bytes()), None);
         assert!(verify(k.public_file().as_bytes(), sig.as_bytes(), b"Package: y\n").is_err());
         let other = UsignKey::generate();
         assert!(verify(other.public_file().as_bytes(), sig.as_bytes(), b"Package: x\n").is_err());

@@ -64,6 +64,10 @@ pub enum Command {
     /// Serve a published repository over HTTP, read-only (a directory or an s3:// prefix), with one JSON
     /// access-log line per request on stdout.
     Serve(Box<ServeArgs>),
+    /// Check a published repository the way apt, dnf, apk and opkg would: signatures against the given
+    /// keys, every hash and size, every file the indexes name, Valid-Until, pointers. Exit status 1 on any
+    /// fault, each named with its file.
+    Verify(Box<VerifyArgs>),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -219,6 +223,28 @@ pub struct ServeArgs {
     #[arg(long = "max-connections", value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_connections: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// What to check: a directory, s3://bucket/prefix, or an http(s):// base URL as clients reach it
+    /// (default: the config's publish.to, else ./public).
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Repositories under TARGET to check (`dists/stable`, `fedora-43-x86_64`, `apk/x86_64`,
+    /// `opkg/mips_24kc`, `releases`); default: every one a listing finds. An http(s) URL cannot be
+    /// listed: name them, or give a repository's own URL as TARGET.
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<String>,
+    /// A public key to check signatures with (repeatable): OpenPGP (.asc or .gpg keyring; apt, rpm-md and
+    /// rpm packages), apk RSA (named as in /etc/apk/keys), apk EC (apk v3), usign (opkg). Without --key,
+    /// the keys the target publishes are used: that proves the files agree, not who made them.
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

@@ -70,7 +70,6 @@ impl Output {
         }
     }
 
-    /// The command's result: human text, or the JSON document with --json.
     /// One line of a stream on stdout (an access log), written at once.
     pub fn line(&self, text: &str) {
         use std::io::Write;
@@ -79,6 +78,7 @@ impl Output {
         let _ = out.flush();
     }
 
+    /// The command's result: human text, or the JSON document with --json.
     pub fn result(&self, human: &str, json: &serde_json::Value) {
         if self.json {
             println!("{json}");

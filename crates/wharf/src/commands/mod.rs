@@ -8,6 +8,7 @@ mod prune;
 mod publish;
 mod release;
 mod serve;
+mod verify;
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Promote(a) => promote::run(&a, env, out),
         Command::Release(a) => release::run(&a, env, out),
         Command::Serve(a) => serve::run(&a, env, out),
+        Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
     }
 }

@@ -1,0 +1,824 @@
+//! wharf-verify: reads a published repository back the way its clients do, and reports every fault.
+//!
+//! One checker per repository kind, each following the client that reads it:
+//! - [`apt`]: apt's acquire logic (`apt-pkg/acquire-item.cc`, `indexfile.cc`, `deb/debmetaindex.cc`):
+//!   InRelease / Release.gpg, Date and Valid-Until, every index's size and hashes (compressed and, through
+//!   the uncompressed entry, decompressed), by-hash, every pool file;
+//! - [`rpmmd`]: dnf/libdnf's repo loading and rpm's package checks: repomd.xml.asc, each data file's
+//!   checksum, size, open-checksum and open-size, primary's packages, and each rpm's digests and header
+//!   signature (`rpmkeys --checksig`);
+//! - [`apk`]: apk-tools 2 (`src/database.c`, `extract_v2.c`): APKINDEX.tar.gz's RSA signature found by key
+//!   *name*, each entry's `S:` and `C:`, each package's signature and `datahash`;
+//! - [`apk3`]: apk-tools 3 (`src/adb.c`, `app_mkndx.c`): packages.adb's SIG block found by key id, each
+//!   package's file size and unique id (sha256 of its ADB block), package SIG blocks when present;
+//! - [`opkg`]: opkg-lede (`libopkg/opkg_download.c`, `pkg_parse.c`) and usign: `Packages.sig` over the
+//!   uncompressed `Packages`, `Packages.gz` the same text, each package's Size and SHA256sum;
+//! - [`releases`]: wharf's own `releases/` tree: every `SHA256SUMS` and every `latest` pointer.
+//!
+//! A [`Source`] is where the bytes come from: any [`wharf_store::Store`] (a directory or an S3 prefix; it
+//! can be listed, so repositories are found) or an `http(s)://` base URL ([`http::HttpSource`]; cannot be
+//! listed, so repositories are named). Checks never stop at the first fault: the [`Report`] names every file
+//! and fault found.
+
+pub mod apk;
+pub mod apk3;
+pub mod apt;
+pub mod http;
+pub mod opkg;
+pub mod releases;
+pub mod rpmmd;
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use md5::Md5;
+use serde::Serialize;
+use sha1::Sha1;
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use wharf_sign::{ApkEcPublicKey, ApkRsaPublicKey, Keyring};
+
+/// Why verification could not run at all (a fault in the repository is a [`Finding`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The target could not be read.
+    #[error("cannot read {target}: {why}")]
+    Source {
+        /// The target (store or URL).
+        target: String,
+        /// Why.
+        why: String,
+    },
+    /// A `--key` file is not a key wharf can use.
+    #[error(
+        "`{file}` is not a public key wharf verify reads ({why}); pass an OpenPGP public key or keyring (apt, rpm-md), an apk RSA public key named as in /etc/apk/keys (apk v2), an apk EC P-256 public key (apk v3) or a usign public key (opkg)"
+    )]
+    Key {
+        /// The key file.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Nothing to verify was found.
+    #[error("no repository found at {target}{hint}")]
+    Nothing {
+        /// The target.
+        target: String,
+        /// How to name one.
+        hint: String,
+    },
+}
+
+/// Where a repository's bytes are read from.
+pub trait Source: Send + Sync {
+    /// A human name for the report.
+    fn describe(&self) -> String;
+    /// An object's bytes, `None` when absent.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VerifyError>;
+    /// Every key, sorted; `None` when this source cannot be listed (HTTP).
+    fn list(&self) -> Result<Option<Vec<String>>, VerifyError>;
+}
+
+/// Any [`wharf_store::Store`] as a [`Source`].
+pub struct StoreSource(pub Box<dyn wharf_store::Store>);
+
+impl Source for StoreSource {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, VerifyError> {
+        if wharf_store::check_key(key).is_err() {
+            return Ok(None);
+        }
+        self.0.get(key).map_err(|e| VerifyError::Source {
+            target: self.describe(),
+            why: e.to_string(),
+        })
+    }
+
+    fn list(&self) -> Result<Option<Vec<String>>, VerifyError> {
+        let all = self.0.list("").map_err(|e| VerifyError::Source {
+            target: self.describe(),
+            why: e.to_string(),
+        })?;
+        Ok(Some(
+            all.into_iter()
+                .map(|o| o.key)
+                .filter(|k| !k.starts_with(".wharf/"))
+                .collect(),
+        ))
+    }
+}
+
+/// A repository kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// An apt suite (`dists/<suite>`).
+    Apt,
+    /// An rpm-md repository (`<dir>/repodata/repomd.xml`).
+    RpmMd,
+    /// An apk v2 repository (`<dir>/APKINDEX.tar.gz`).
+    Apk,
+    /// An apk v3 repository (`<dir>/packages.adb`).
+    Apk3,
+    /// An opkg feed (`<dir>/Packages`).
+    Opkg,
+    /// wharf's release tree (`releases/index.json`).
+    Releases,
+}
+
+impl Kind {
+    /// The name used in reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Apt => "apt",
+            Self::RpmMd => "rpm-md",
+            Self::Apk => "apk",
+            Self::Apk3 => "apk3",
+            Self::Opkg => "opkg",
+            Self::Releases => "releases",
+        }
+    }
+}
+
+/// What is wrong with a file. The kebab-case names are stable (`--json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// No signature where the client requires one.
+    Unsigned,
+    /// A signature by a given key that does not match the data (changed after signing).
+    BadSignature,
+    /// Signed, but by no key given.
+    UnknownKey,
+    /// A signature with a digest the client refuses (SHA-1, MD5).
+    WeakSignature,
+    /// No key given (or published) to check a signature with.
+    NoKey,
+    /// A referenced file is absent.
+    Missing,
+    /// A file's size differs from what its index says.
+    SizeMismatch,
+    /// A file's hash differs from what its index says.
+    HashMismatch,
+    /// A file cannot be parsed (truncated, corrupt, invalid).
+    Malformed,
+    /// `Valid-Until` has passed.
+    Expired,
+    /// `Date` is in the future.
+    NotYetValid,
+    /// Only hashes the client no longer trusts (MD5, SHA-1), or none.
+    NoStrongHash,
+    /// An index variant the signed file does not list (apt checks decompressed indexes against it).
+    Unlisted,
+    /// Two variants of one index (`Packages`, `Packages.gz`) differ.
+    VariantMismatch,
+    /// A by-hash file holds other bytes than its name says.
+    StaleByHash,
+    /// A by-hash file the client will ask for is absent.
+    MissingByHash,
+    /// The index and the package itself disagree (name, version, architecture, listing).
+    Mismatch,
+    /// A pointer names something that does not exist.
+    Orphaned,
+    /// A package's own signature is absent, bad or by an unknown key.
+    PackageSignature,
+}
+
+impl Fault {
+    /// The stable name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsigned => "unsigned",
+            Self::BadSignature => "bad-signature",
+            Self::UnknownKey => "unknown-key",
+            Self::WeakSignature => "weak-signature",
+            Self::NoKey => "no-key",
+            Self::Missing => "missing",
+            Self::SizeMismatch => "size-mismatch",
+            Self::HashMismatch => "hash-mismatch",
+            Self::Malformed => "malformed",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::NoStrongHash => "no-strong-hash",
+            Self::Unlisted => "unlisted",
+            Self::VariantMismatch => "variant-mismatch",
+            Self::StaleByHash => "stale-by-hash",
+            Self::MissingByHash => "missing-by-hash",
+            Self::Mismatch => "mismatch",
+            Self::Orphaned => "orphaned",
+            Self::PackageSignature => "package-signature",
+        }
+    }
+}
+
+/// One fault in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The file, relative to the target.
+    pub file: String,
+    /// What kind of fault.
+    pub fault: Fault,
+    /// What exactly, and what the client would do.
+    pub detail: String,
+}
+
+/// One repository's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoReport {
+    /// The kind.
+    pub kind: Kind,
+    /// Where it is, relative to the target (`dists/stable`, `fedora-43-x86_64`, `apk/x86_64`).
+    pub path: String,
+    /// Who signed its index (fingerprint, key name or id), when a signature checked out.
+    pub signed_by: Vec<String>,
+    /// Index files read.
+    pub indexes: usize,
+    /// Packages (or release files) checked.
+    pub packages: usize,
+    /// Bytes of packages hashed.
+    pub bytes: u64,
+    /// Every fault found.
+    pub findings: Vec<Finding>,
+}
+
+impl RepoReport {
+    fn new(kind: Kind, path: &str) -> Self {
+        Self {
+            kind,
+            path: path.to_owned(),
+            signed_by: Vec::new(),
+            indexes: 0,
+            packages: 0,
+            bytes: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    pub(crate) fn fail(&mut self, file: &str, fault: Fault, detail: impl Into<String>) {
+        self.findings.push(Finding {
+            file: file.to_owned(),
+            fault,
+            detail: detail.into(),
+        });
+    }
+
+    /// Whether nothing was found wrong.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// The whole result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The target.
+    pub target: String,
+    /// Whether the keys came from the target itself (no `--key`): integrity, not authenticity.
+    pub keys_from_target: bool,
+    /// One entry per repository.
+    pub repositories: Vec<RepoReport>,
+}
+
+impl Report {
+    /// Whether every repository passed.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.repositories.iter().all(RepoReport::ok)
+    }
+
+    /// Every finding.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.repositories.iter().flat_map(|r| &r.findings)
+    }
+}
+
+/// Public keys to check signatures with, by kind.
+#[derive(Debug, Default)]
+pub struct Keys {
+    /// OpenPGP (apt, rpm-md, rpm packages).
+    pub openpgp: Keyring,
+    /// apk v2 RSA keys, by file name.
+    pub apk_rsa: Vec<ApkRsaPublicKey>,
+    /// apk v3 EC keys.
+    pub apk_ec: Vec<ApkEcPublicKey>,
+    /// usign public key files, by fingerprint.
+    pub usign: Vec<(String, Vec<u8>)>,
+}
+
+impl Keys {
+    /// Adds the key(s) in file `name` (its base name is what apk v2 looks RSA keys up by); says which kind.
+    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<&'static str, VerifyError> {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let err = |why: String| VerifyError::Key {
+            file: name.to_owned(),
+            why,
+        };
+        if let Some(fp) = wharf_sign::usign::fingerprint_of(bytes) {
+            self.usign.push((fp, bytes.to_vec()));
+            return Ok("usign");
+        }
+        let text = std::str::from_utf8(bytes).unwrap_or("");
+        if text.contains("-----BEGIN PUBLIC KEY-----") || text.contains("-----BEGIN RSA PUBLIC KEY-----") {
+            if let Ok(k) = ApkRsaPublicKey::from_pem(bytes, base) {
+                self.apk_rsa.push(k);
+                return Ok("apk RSA");
+            }
+            return match ApkEcPublicKey::from_pem(bytes) {
+                Ok(k) => {
+                    self.apk_ec.push(k);
+                    Ok("apk EC")
+                }
+                Err(e) => Err(err(e.to_string())),
+            };
+        }
+        if text.contains("PRIVATE KEY") {
+            return Err(err("it is a secret key; pass the public half".into()));
+        }
+        self.openpgp
+            .add(bytes)
+            .map(|_| "OpenPGP")
+            .map_err(|e| err(e.to_string()))
+    }
+
+    /// Whether no key of any kind is loaded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.openpgp.is_empty() && self.apk_rsa.is_empty() && self.apk_ec.is_empty() && self.usign.is_empty()
+    }
+}
+
+/// How to verify.
+pub struct Options {
+    /// Keys to check signatures with.
+    pub keys: Keys,
+    /// When no key is given, take the ones the target publishes (integrity only).
+    pub keys_from_target: bool,
+    /// "Now" for Valid-Until and Date, Unix seconds.
+    pub now: i64,
+}
+
+/// A file already read: its size and the hashes computed.
+type Seen = (u64, HashMap<&'static str, String>);
+
+/// The shared state of one run: the source, keys, clock, and the pool files already checked.
+pub(crate) struct Ctx<'a> {
+    pub src: &'a dyn Source,
+    pub keys: &'a Keys,
+    pub now: i64,
+    checked: HashMap<String, Option<Seen>>,
+}
+
+impl Ctx<'_> {
+    /// Reads `key`; a source failure becomes a finding and `None`.
+    pub fn get(&self, rep: &mut RepoReport, key: &str) -> Option<Vec<u8>> {
+        match self.src.get(key) {
+            Ok(b) => b,
+            Err(e) => {
+                rep.fail(key, Fault::Missing, format!("cannot be read: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Finds the repositories under `repos` (paths relative to the source; empty: list the source, or for a
+/// source that cannot be listed, probe its root) and checks each.
+pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<Report, VerifyError> {
+    let found = find(src, repos)?;
+    let mut keys_from_target = false;
+    let mut target_keys = Keys::default();
+    let keys = if options.keys.is_empty() && options.keys_from_target {
+        keys_from_target = true;
+        if let Some(all) = src.list()? {
+            for key in all.iter().filter(|k| published_key(k)) {
+                if let Some(bytes) = src.get(key)? {
+                    // Not every matching name is a key (a `.asc` signature): skip what does not parse.
+                    let _ = target_keys.add(key, &bytes);
+                }
+            }
+        }
+        &target_keys
+    } else {
+        &options.keys
+    };
+    let mut ctx = Ctx {
+        src,
+        keys,
+        now: options.now,
+        checked: HashMap::new(),
+    };
+    let mut repositories = Vec::new();
+    for (kind, path) in found {
+        let rep = match kind {
+            Kind::Apt => apt::check(&mut ctx, &path),
+            Kind::RpmMd => rpmmd::check(&mut ctx, &path),
+            Kind::Apk => apk::check(&mut ctx, &path),
+            Kind::Apk3 => apk3::check(&mut ctx, &path),
+            Kind::Opkg => opkg::check(&mut ctx, &path),
+            Kind::Releases => releases::check(&mut ctx, &path),
+        };
+        repositories.push(rep);
+    }
+    Ok(Report {
+        target: src.describe(),
+        keys_from_target,
+        repositories,
+    })
+}
+
+/// Key files a repository publishes for its clients (wharf's layout and the usual names).
+fn published_key(key: &str) -> bool {
+    let base = key.rsplit('/').next().unwrap_or(key);
+    key.contains("/keys/")
+        || key.starts_with("keys/")
+        || base.starts_with("RPM-GPG-KEY")
+        || base == "repomd.xml.key"
+        || base.ends_with("-keyring.gpg")
+        || base.ends_with("-keyring.asc")
+        || base.ends_with(".pub")
+}
+
+/// The repositories to check: the named paths (probed), or everything the listing shows.
+fn find(src: &dyn Source, repos: &[String]) -> Result<Vec<(Kind, String)>, VerifyError> {
+    let mut out = Vec::new();
+    if repos.is_empty() {
+        match src.list()? {
+            Some(all) => {
+                for key in &all {
+                    if let Some(found) = kind_of_index(key) {
+                        out.push(found);
+                    }
+                }
+            }
+            None => {
+                if let Some(k) = probe(src, "")? {
+                    out.push((k, String::new()));
+                }
+            }
+        }
+    } else {
+        for r in repos {
+            let path = r.trim_matches('/').to_owned();
+            match probe(src, &path)? {
+                Some(k) => out.push((k, path)),
+                None => {
+                    return Err(VerifyError::Nothing {
+                        target: format!("{}/{path}", src.describe().trim_end_matches('/')),
+                        hint: ": no InRelease/Release, repodata/repomd.xml, APKINDEX.tar.gz, packages.adb, Packages or index.json there".into(),
+                    });
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err(VerifyError::Nothing {
+            target: src.describe(),
+            hint: if src.list()?.is_some() {
+                String::new()
+            } else {
+                "; an http(s) URL cannot be listed: name each repository after it (`wharf verify URL dists/stable fedora-43-x86_64 apk/x86_64 …`)".into()
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The repository an index file belongs to.
+fn kind_of_index(key: &str) -> Option<(Kind, String)> {
+    let (dir, base) = key.rsplit_once('/').unwrap_or(("", key));
+    let parts: Vec<&str> = dir.split('/').collect();
+    if parts.contains(&"by-hash") {
+        return None;
+    }
+    let in_dists = parts.contains(&"dists");
+    match base {
+        "InRelease" | "Release" if in_dists => Some((Kind::Apt, dir.to_owned())),
+        "repomd.xml" if parts.last() == Some(&"repodata") => Some((
+            Kind::RpmMd,
+            dir.strip_suffix("repodata")
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .to_owned(),
+        )),
+        "APKINDEX.tar.gz" => Some((Kind::Apk, dir.to_owned())),
+        "packages.adb" => Some((Kind::Apk3, dir.to_owned())),
+        "Packages" | "Packages.gz" if !in_dists => Some((Kind::Opkg, dir.to_owned())),
+        "index.json" if parts.last() == Some(&"releases") => Some((Kind::Releases, dir.to_owned())),
+        _ => None,
+    }
+}
+
+/// What kind of repository is at `path`, by asking for its index files.
+fn probe(src: &dyn Source, path: &str) -> Result<Option<Kind>, VerifyError> {
+    let at = |f: &str| join(path, f);
+    let has = |f: &str| -> Result<bool, VerifyError> { Ok(src.get(&at(f))?.is_some()) };
+    Ok(if has("InRelease")? || has("Release")? {
+        Some(Kind::Apt)
+    } else if has("repodata/repomd.xml")? {
+        Some(Kind::RpmMd)
+    } else if has("APKINDEX.tar.gz")? {
+        Some(Kind::Apk)
+    } else if has("packages.adb")? {
+        Some(Kind::Apk3)
+    } else if has("Packages")? || has("Packages.gz")? {
+        Some(Kind::Opkg)
+    } else if path.ends_with("releases") && has("index.json")? {
+        Some(Kind::Releases)
+    } else {
+        None
+    })
+}
+
+/// `dir/rel` (dir may be empty).
+pub(crate) fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// Whether an index-given relative path stays inside the repository (no `..`, not absolute).
+pub(crate) fn safe(rel: &str) -> bool {
+    wharf_store::check_key(rel).is_ok()
+}
+
+/// The hex digest of `bytes` with the algorithm an index names (`SHA256`, `sha256`, `MD5Sum`, …).
+pub(crate) fn digest(alg: &str, bytes: &[u8]) -> Option<String> {
+    Some(match alg.to_ascii_lowercase().as_str() {
+        "md5" | "md5sum" => hex::encode(Md5::digest(bytes)),
+        "sha1" | "sha" => hex::encode(Sha1::digest(bytes)),
+        "sha224" => hex::encode(Sha224::digest(bytes)),
+        "sha256" | "sha256sum" => hex::encode(Sha256::digest(bytes)),
+        "sha384" => hex::encode(Sha384::digest(bytes)),
+        "sha512" => hex::encode(Sha512::digest(bytes)),
+        _ => return None,
+    })
+}
+
+/// Decompresses by file extension; `None` for an extension that is not compression.
+pub(crate) fn decompress(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, String>> {
+    use wharf_package::compress::{Compression, decoder};
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let reader: Box<dyn Read + '_> = match ext {
+        "gz" => match decoder(bytes, Compression::Gzip) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.to_string())),
+        },
+        "xz" => match decoder(bytes, Compression::Xz) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.to_string())),
+        },
+        "zst" => match decoder(bytes, Compression::Zstd) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.to_string())),
+        },
+        "bz2" => Box::new(bzip2::read::MultiBzDecoder::new(bytes)),
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    Some(
+        reader
+            .take(4 << 30)
+            .read_to_end(&mut out)
+            .map(|_| out)
+            .map_err(|e| format!("cannot be decompressed ({e}): truncated or corrupt")),
+    )
+}
+
+/// Checks a package file the index describes by size and hashes; returns its bytes the first time the run
+/// meets it (for the format-specific checks), `None` when absent or already read (a second reference is
+/// compared with what the first read found). Records what it finds in `rep`.
+pub(crate) fn check_file(
+    ctx: &mut Ctx<'_>,
+    rep: &mut RepoReport,
+    key: &str,
+    size: Option<u64>,
+    hashes: &[(&'static str, &str)],
+    index: &str,
+) -> Option<Vec<u8>> {
+    if let Some(seen) = ctx.checked.get(key) {
+        match seen {
+            None => rep.fail(
+                key,
+                Fault::Missing,
+                format!("{index} lists it, but it is not there"),
+            ),
+            Some((len, got)) => {
+                let len = *len;
+                let got = got.clone();
+                compare(rep, key, len, size, hashes, index, |alg| got.get(alg).cloned());
+            }
+        }
+        return None;
+    }
+    let Some(bytes) = ctx.get(rep, key) else {
+        ctx.checked.insert(key.to_owned(), None);
+        rep.fail(
+            key,
+            Fault::Missing,
+            format!("{index} lists it, but it is not there"),
+        );
+        return None;
+    };
+    rep.packages += 1;
+    rep.bytes += bytes.len() as u64;
+    let mut got = HashMap::new();
+    for (alg, _) in hashes {
+        if let Some(have) = digest(alg, &bytes) {
+            got.insert(*alg, have);
+        }
+    }
+    let good = compare(rep, key, bytes.len() as u64, size, hashes, index, |alg| {
+        got.get(alg).cloned()
+    });
+    ctx.checked
+        .insert(key.to_owned(), Some((bytes.len() as u64, got)));
+    // A client stops at a size or hash mismatch, before looking inside.
+    good.then_some(bytes)
+}
+
+fn compare(
+    rep: &mut RepoReport,
+    key: &str,
+    len: u64,
+    size: Option<u64>,
+    hashes: &[(&'static str, &str)],
+    index: &str,
+    have: impl Fn(&str) -> Option<String>,
+) -> bool {
+    let before = rep.findings.len();
+    if let Some(want) = size
+        && want != len
+    {
+        rep.fail(
+            key,
+            Fault::SizeMismatch,
+            format!("{len} bytes, {index} says {want}"),
+        );
+    }
+    hash_finding(rep, key, hashes, index, have);
+    rep.findings.len() == before
+}
+
+/// One finding for all the hashes of a file that differ: the strongest one's values, the others named.
+pub(crate) fn hash_finding(
+    rep: &mut RepoReport,
+    key: &str,
+    hashes: &[(&'static str, &str)],
+    index: &str,
+    have: impl Fn(&str) -> Option<String>,
+) {
+    let bad: Vec<(&str, String, &str)> = hashes
+        .iter()
+        .filter_map(|(alg, want)| {
+            have(alg)
+                .filter(|h| !h.eq_ignore_ascii_case(want))
+                .map(|h| (*alg, h, *want))
+        })
+        .collect();
+    if let Some((alg, h, want)) = bad.iter().max_by_key(|(a, _, _)| strength(a)) {
+        let others: Vec<&str> = bad.iter().map(|(a, _, _)| *a).filter(|a| a != alg).collect();
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} differ too)", others.join(", "))
+        };
+        rep.fail(
+            key,
+            Fault::HashMismatch,
+            format!("{alg} {h}, {index} says {want}{also}"),
+        );
+    }
+}
+
+fn strength(alg: &str) -> u32 {
+    match alg {
+        "sha512" => 6,
+        "sha384" => 5,
+        "sha256" => 4,
+        "sha224" => 3,
+        "sha1" => 2,
+        _ => 1,
+    }
+}
+
+/// Records what checking an OpenPGP signature found (apt's and dnf's rules: a good signature by a given
+/// key, with a digest stronger than SHA-1).
+pub(crate) fn openpgp_result(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, checked: wharf_sign::Checked) {
+    use wharf_sign::Checked;
+    if ctx.keys.openpgp.is_empty() {
+        rep.fail(
+            file,
+            Fault::NoKey,
+            "no OpenPGP key to check the signature with; pass the repository's public key with --key",
+        );
+        return;
+    }
+    match checked {
+        Checked::Good { fingerprint, hash } => {
+            if matches!(hash.as_str(), "SHA1" | "MD5") {
+                rep.fail(
+                    file,
+                    Fault::WeakSignature,
+                    format!("signed with {hash}, which apt and rpm refuse; re-sign with SHA-256 or SHA-512"),
+                );
+            }
+            if !rep.signed_by.contains(&fingerprint) {
+                rep.signed_by.push(fingerprint);
+            }
+        }
+        Checked::Bad { fingerprint } => rep.fail(
+            file,
+            Fault::BadSignature,
+            format!("the signature by {fingerprint} does not match the data: it changed after signing (gpgv: BADSIG)"),
+        ),
+        Checked::UnknownKey { issuers } => rep.fail(
+            file,
+            Fault::UnknownKey,
+            format!(
+                "signed by {}, which is none of the given keys ({}) (gpgv: NO_PUBKEY)",
+                if issuers.is_empty() { "an unnamed key".to_owned() } else { issuers.join(", ") },
+                ctx.keys.openpgp.fingerprints().join(", ")
+            ),
+        ),
+        Checked::Malformed(e) => rep.fail(file, Fault::Malformed, format!("not a valid OpenPGP signature ({e})")),
+    }
+}
+
+/// The text of a Debian-style date (`Sun, 22 Nov 2026 10:00:00 UTC`), as Unix seconds.
+pub(crate) fn rfc2822(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let s = s
+        .strip_suffix(" UTC")
+        .map_or_else(|| s.to_owned(), |b| format!("{b} +0000"));
+    chrono::DateTime::parse_from_rfc2822(&s)
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_files_name_their_repository() {
+        assert_eq!(
+            kind_of_index("dists/stable/InRelease"),
+            Some((Kind::Apt, "dists/stable".into()))
+        );
+        assert_eq!(kind_of_index("dists/stable/main/binary-amd64/Packages"), None);
+        assert_eq!(
+            kind_of_index("dists/stable/main/binary-amd64/by-hash/SHA256/ab"),
+            None
+        );
+        assert_eq!(
+            kind_of_index("f43/repodata/repomd.xml"),
+            Some((Kind::RpmMd, "f43".into()))
+        );
+        assert_eq!(
+            kind_of_index("repodata/repomd.xml"),
+            Some((Kind::RpmMd, String::new()))
+        );
+        assert_eq!(
+            kind_of_index("apk/x86_64/APKINDEX.tar.gz"),
+            Some((Kind::Apk, "apk/x86_64".into()))
+        );
+        assert_eq!(
+            kind_of_index("apk3/x86_64/packages.adb"),
+            Some((Kind::Apk3, "apk3/x86_64".into()))
+        );
+        assert_eq!(
+            kind_of_index("opkg/mips_24kc/Packages.gz"),
+            Some((Kind::Opkg, "opkg/mips_24kc".into()))
+        );
+        assert_eq!(
+            kind_of_index("releases/index.json"),
+            Some((Kind::Releases, "releases".into()))
+        );
+        assert_eq!(kind_of_index("releases/1.0/manifest.json"), None);
+    }
+
+    #[test]
+    fn dates_as_apt_writes_them() {
+        assert_eq!(rfc2822("Sun, 22 Nov 2026 10:00:00 UTC"), Some(1_795_341_600));
+        assert_eq!(rfc2822("Sun, 22 Nov 2026 10:00:00 +0000"), Some(1_795_341_600));
+        assert_eq!(rfc2822("yesterday"), None);
+    }
+
+    #[test]
+    fn digests_by_index_names() {
+        assert_eq!(digest("MD5Sum", b"").unwrap(), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(digest("SHA256", b"").unwrap()[..8], *"e3b0c442");
+        assert!(digest("crc32", b"").is_none());
+        assert!(decompress("Packages", b"x").is_none());
+        assert!(decompress("Packages.gz", b"not gzip").unwrap().is_err());
+    }
+}
