@@ -404,6 +404,12 @@ pub fn nfpm_rpm(dir: &Path, name: &str, version: &str, says: &str, provides: &[&
     nfpm(dir, "rpm", name, version, says, provides)
 }
 
+/// [`nfpm_rpm`], signed by nFPM with the armored OpenPGP secret key `key_file` (nFPM's own rpm signer).
+pub fn nfpm_rpm_signed(dir: &Path, name: &str, version: &str, says: &str, key_file: &Path) -> PathBuf {
+    let extra = format!("rpm:\n  signature:\n    key_file: {}\n", key_file.display());
+    nfpm_with(dir, "rpm", name, version, says, &[], &extra)
+}
+
 /// The .deb in `dir` whose file name starts with `<name>_`.
 #[must_use]
 pub fn find_deb(dir: &Path, name: &str) -> PathBuf {

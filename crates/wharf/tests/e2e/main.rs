@@ -21,6 +21,7 @@ mod rpm_repo;
 mod s3;
 mod serve;
 mod signatures;
+mod verify;
 mod versions;
 mod zero_config;
 
