@@ -16,7 +16,7 @@ use crate::{Ctx, Fault, Kind, RepoReport, check_file, join};
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Apk3, dir);
     let key = join(dir, "packages.adb");
-    let Some(bytes) = ctx.get(&mut rep, &key) else {
+    let Some(bytes) = ctx.get(&key) else {
         rep.fail(&key, Fault::Missing, "not there");
         return rep;
     };

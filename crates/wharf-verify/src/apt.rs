@@ -127,7 +127,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
                 "the Release gives it only MD5/SHA1, which apt no longer trusts",
             );
         }
-        let Some(bytes) = ctx.get(&mut rep, &key) else {
+        let Some(bytes) = ctx.get(&key) else {
             let compressed_there = COMPRESSED.iter().any(|ext| {
                 files.contains_key(&format!("{path}{ext}"))
                     && ctx
@@ -243,8 +243,8 @@ fn signed_release(ctx: &mut Ctx<'_>, rep: &mut RepoReport, dir: &str) -> Option<
     let in_key = join(dir, "InRelease");
     let rel_key = join(dir, "Release");
     let gpg_key = join(dir, "Release.gpg");
-    let inrelease = ctx.get(rep, &in_key);
-    let release = ctx.get(rep, &rel_key);
+    let inrelease = ctx.get(&in_key);
+    let release = ctx.get(&rel_key);
     let mut text = None;
     if let Some(b) = &inrelease {
         rep.indexes += 1;
@@ -269,7 +269,7 @@ fn signed_release(ctx: &mut Ctx<'_>, rep: &mut RepoReport, dir: &str) -> Option<
     }
     if let Some(r) = &release {
         rep.indexes += 1;
-        match ctx.get(rep, &gpg_key) {
+        match ctx.get(&gpg_key) {
             Some(sig) => {
                 let checked = ctx.keys.openpgp.detached(r, &sig);
                 openpgp_result(ctx, rep, &gpg_key, checked);
@@ -362,7 +362,7 @@ fn check_by_hash(ctx: &mut Ctx<'_>, rep: &mut RepoReport, dir: &str, path: &str,
     let name = if *alg == "sha512" { "SHA512" } else { "SHA256" };
     let parent = path.rsplit_once('/').map_or("", |(d, _)| d);
     let key = join(dir, &join(parent, &format!("by-hash/{name}/{hash}")));
-    match ctx.get(rep, &key) {
+    match ctx.get(&key) {
         None => rep.fail(
             &key,
             Fault::MissingByHash,

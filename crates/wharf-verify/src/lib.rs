@@ -371,15 +371,18 @@ pub(crate) struct Ctx<'a> {
     pub keys: &'a Keys,
     pub now: i64,
     checked: HashMap<String, Option<Seen>>,
+    /// The first failure to read the source (not a fault of the repository): ends the run.
+    failed: std::cell::RefCell<Option<VerifyError>>,
 }
 
 impl Ctx<'_> {
-    /// Reads `key`; a source failure becomes a finding and `None`.
-    pub fn get(&self, rep: &mut RepoReport, key: &str) -> Option<Vec<u8>> {
+    /// Reads `key`. A failure to read (a server error, not an absent file) is kept to end the run with,
+    /// and reads as absent meanwhile.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         match self.src.get(key) {
             Ok(b) => b,
             Err(e) => {
-                rep.fail(key, Fault::Missing, format!("cannot be read: {e}"));
+                self.failed.borrow_mut().get_or_insert(e);
                 None
             }
         }
@@ -411,6 +414,7 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
         keys,
         now: options.now,
         checked: HashMap::new(),
+        failed: std::cell::RefCell::new(None),
     };
     let mut repositories = Vec::new();
     for (kind, path) in found {
@@ -422,6 +426,9 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
             Kind::Opkg => opkg::check(&mut ctx, &path),
             Kind::Releases => releases::check(&mut ctx, &path),
         };
+        if let Some(e) = ctx.failed.take() {
+            return Err(e);
+        }
         repositories.push(rep);
     }
     Ok(Report {
@@ -499,7 +506,15 @@ fn kind_of_index(key: &str) -> Option<(Kind, String)> {
     }
     let in_dists = parts.contains(&"dists");
     match base {
-        "InRelease" | "Release" if in_dists => Some((Kind::Apt, dir.to_owned())),
+        // Debian also puts a `Release` beside each index (`main/binary-amd64/Release`): not a suite.
+        "InRelease" | "Release"
+            if in_dists
+                && !parts
+                    .last()
+                    .is_some_and(|p| p.starts_with("binary-") || *p == "source" || *p == "i18n") =>
+        {
+            Some((Kind::Apt, dir.to_owned()))
+        }
         "repomd.xml" if parts.last() == Some(&"repodata") => Some((
             Kind::RpmMd,
             dir.strip_suffix("repodata")
@@ -619,7 +634,7 @@ pub(crate) fn check_file(
         }
         return None;
     }
-    let Some(bytes) = ctx.get(rep, key) else {
+    let Some(bytes) = ctx.get(key) else {
         ctx.checked.insert(key.to_owned(), None);
         rep.fail(
             key,
@@ -775,6 +790,11 @@ mod tests {
             Some((Kind::Apt, "dists/stable".into()))
         );
         assert_eq!(kind_of_index("dists/stable/main/binary-amd64/Packages"), None);
+        assert_eq!(
+            kind_of_index("dists/stable/main/binary-amd64/Release"),
+            None,
+            "Debian's per-index Release"
+        );
         assert_eq!(
             kind_of_index("dists/stable/main/binary-amd64/by-hash/SHA256/ab"),
             None

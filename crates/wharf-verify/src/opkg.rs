@@ -16,8 +16,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let plain_key = join(dir, "Packages");
     let gz_key = join(dir, "Packages.gz");
     let sig_key = join(dir, "Packages.sig");
-    let plain = ctx.get(&mut rep, &plain_key);
-    let gz = ctx.get(&mut rep, &gz_key);
+    let plain = ctx.get(&plain_key);
+    let gz = ctx.get(&gz_key);
     let unzipped = match &gz {
         None => None,
         Some(b) => {
@@ -48,7 +48,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         }
         return rep;
     };
-    match ctx.get(&mut rep, &sig_key) {
+    match ctx.get(&sig_key) {
         None => rep.fail(
             &sig_key,
             Fault::Unsigned,

@@ -13,7 +13,7 @@ const ROOT_CHANNEL: &str = "stable";
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Releases, dir);
     let index_key = join(dir, "index.json");
-    let Some(bytes) = ctx.get(&mut rep, &index_key) else {
+    let Some(bytes) = ctx.get(&index_key) else {
         rep.fail(&index_key, Fault::Missing, "not there");
         return rep;
     };
@@ -50,7 +50,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         let rdir = join(dir, &version);
         let sums_key = join(&rdir, "SHA256SUMS");
         let sums = ctx
-            .get(&mut rep, &sums_key)
+            .get(&sums_key)
             .map(|b| String::from_utf8_lossy(&b).into_owned());
         if sums.is_none() {
             rep.fail(
@@ -123,7 +123,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             .collect(),
     };
     for p in pointers {
-        let Some(b) = ctx.get(&mut rep, &p) else { continue };
+        let Some(b) = ctx.get(&p) else { continue };
         let named = String::from_utf8_lossy(&b).trim().to_owned();
         let base = p.rsplit('/').next().unwrap_or(&p);
         let channel = base.strip_prefix("latest-").unwrap_or(ROOT_CHANNEL);

@@ -145,12 +145,12 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::RpmMd, dir);
     let repomd_key = join(dir, "repodata/repomd.xml");
     let asc_key = join(dir, "repodata/repomd.xml.asc");
-    let Some(repomd) = ctx.get(&mut rep, &repomd_key) else {
+    let Some(repomd) = ctx.get(&repomd_key) else {
         rep.fail(&repomd_key, Fault::Missing, "not there");
         return rep;
     };
     rep.indexes += 1;
-    match ctx.get(&mut rep, &asc_key) {
+    match ctx.get(&asc_key) {
         None => rep.fail(
             &asc_key,
             Fault::Unsigned,
@@ -197,7 +197,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             continue;
         }
         let key = join(dir, href);
-        let Some(bytes) = ctx.get(&mut rep, &key) else {
+        let Some(bytes) = ctx.get(&key) else {
             rep.fail(
                 &key,
                 Fault::Missing,
@@ -244,9 +244,12 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         return rep;
     };
     let primary_key = primary_key.clone();
-    let listed = match parse(primary).map(|doc| packages_of(&doc)) {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) | Err(e) => {
+    let listed = match parse(primary).and_then(|doc| {
+        count(&mut rep, &primary_key, &doc);
+        packages_of(&doc)
+    }) {
+        Ok(l) => l,
+        Err(e) => {
             rep.fail(&primary_key, Fault::Malformed, e);
             return rep;
         }
@@ -318,7 +321,7 @@ fn count(rep: &mut RepoReport, key: &str, doc: &Node) {
         Some(Ok(c)) => rep.fail(
             key,
             Fault::Malformed,
-            format!("says packages=\"{c}\" but holds {n}"),
+            format!("says packages=\"{c}\" but holds {n}: dnf reads it as corrupt"),
         ),
         _ => rep.fail(key, Fault::Malformed, "has no packages= count"),
     }
@@ -353,15 +356,6 @@ fn packages_of(doc: &Node) -> Result<Vec<Listed>, String> {
             base: location.attr("xml:base").map(str::to_owned),
             name,
         });
-    }
-    let n = out.len();
-    match doc.attr("packages").map(str::parse::<usize>) {
-        Some(Ok(c)) if c != n => {
-            return Err(format!(
-                "says packages=\"{c}\" but holds {n}: dnf reads it as corrupt"
-            ));
-        }
-        _ => {}
     }
     Ok(out)
 }
@@ -526,6 +520,12 @@ mod tests {
             (Some(3), "ab", "a.rpm")
         );
         assert!(parse(b"<metadata><package>").is_err(), "truncated");
-        assert!(packages_of(&parse(br#"<metadata packages="2"></metadata>"#).unwrap()).is_err());
+        let mut rep = RepoReport::new(Kind::RpmMd, "");
+        count(
+            &mut rep,
+            "p",
+            &parse(br#"<metadata packages="2"></metadata>"#).unwrap(),
+        );
+        assert_eq!(rep.findings[0].fault, Fault::Malformed);
     }
 }

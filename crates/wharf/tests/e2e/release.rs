@@ -527,6 +527,30 @@ fn release_of_the_bundled_example_with_defaults() {
         .args(["--strict", "-c", "SHA256SUMS"]))
     .success();
     assert_eq!(sums.stdout.matches(": OK\n").count(), 6, "{}", sums.stdout);
+
+    // `wharf verify` with defaults reads ./public: the repositories and the release tree pass.
+    let done = run(wharf(dir).arg("verify")).success();
+    assert!(
+        done.stdout
+            .contains("ok    releases releases: 1 index file, 6 files"),
+        "{}",
+        done.all()
+    );
+    assert!(done.stdout.contains("ok    apt dists/stable"), "{}", done.all());
+    // A pointer to a release that is not there, and a changed release file, are each named.
+    fs::write(public.join("releases/latest"), "9.9.9\n").unwrap();
+    let tarball = public.join("releases/1.0.0/hello-1.0.0-amd64.tar.gz");
+    let mut bytes = fs::read(&tarball).unwrap();
+    bytes[100] ^= 1;
+    fs::write(&tarball, bytes).unwrap();
+    let done = run(wharf(dir).arg("verify"));
+    assert_eq!(done.code, Some(1), "{}", done.all());
+    for line in [
+        "releases/latest: orphaned: points to 9.9.9, which index.json does not list",
+        "releases/1.0.0/hello-1.0.0-amd64.tar.gz: hash-mismatch: sha256 ",
+    ] {
+        assert!(done.stdout.contains(line), "{line}\n{}", done.all());
+    }
 }
 
 /// A release into Garage: every kind, the release directory verified after downloading it through the
