@@ -5,41 +5,71 @@ use std::io::{self, Read, Write};
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
-/// MD5, SHA-256 and SHA-512 of one byte stream, plus its length.
+/// MD5, SHA-256 and SHA-512 of one byte stream, plus its length. A package's checksums carry only what its
+/// index uses ([`Hasher::for_package`]): the others are empty, which saves most of the hashing time
+/// (SHA-512 and MD5 have no hardware help; SHA-256 has SHA-NI).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checksums {
     /// Length in bytes.
     pub size: u64,
-    /// Lower-case hex MD5 (apt's `MD5sum`, dpkg's `md5sums`).
+    /// Lower-case hex MD5 (apt's `MD5sum`, dpkg's `md5sums`); empty when not computed.
+    #[serde(default)]
     pub md5: String,
     /// Lower-case hex SHA-256.
     pub sha256: String,
-    /// Lower-case hex SHA-512.
+    /// Lower-case hex SHA-512; empty when not computed.
+    #[serde(default)]
     pub sha512: String,
 }
 
 /// A writer that hashes what passes through it.
-#[derive(Default)]
 pub struct Hasher {
     size: u64,
-    md5: Md5,
+    md5: Option<Md5>,
     sha256: Sha256,
-    sha512: Sha512,
+    sha512: Option<Sha512>,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Hasher {
-    /// A fresh hasher.
+    /// A hasher of every digest (index files: a Release lists MD5, SHA-256 and SHA-512).
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            size: 0,
+            md5: Some(Md5::new()),
+            sha256: Sha256::new(),
+            sha512: Some(Sha512::new()),
+        }
+    }
+
+    /// A hasher of what a package's index entry carries: SHA-256 always (rpm-md, APKINDEX, packages.adb
+    /// and opkg need nothing else), MD5 too for a .deb (`MD5sum`, as Debian's own archive lists it).
+    #[must_use]
+    pub fn for_package(md5: bool) -> Self {
+        Self {
+            size: 0,
+            md5: md5.then(Md5::new),
+            sha256: Sha256::new(),
+            sha512: None,
+        }
     }
 
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         self.size += data.len() as u64;
-        self.md5.update(data);
+        if let Some(h) = &mut self.md5 {
+            h.update(data);
+        }
         self.sha256.update(data);
-        self.sha512.update(data);
+        if let Some(h) = &mut self.sha512 {
+            h.update(data);
+        }
     }
 
     /// The checksums of everything fed so far.
@@ -47,9 +77,9 @@ impl Hasher {
     pub fn finish(self) -> Checksums {
         Checksums {
             size: self.size,
-            md5: hex::encode(self.md5.finalize()),
+            md5: self.md5.map(|h| hex::encode(h.finalize())).unwrap_or_default(),
             sha256: hex::encode(self.sha256.finalize()),
-            sha512: hex::encode(self.sha512.finalize()),
+            sha512: self.sha512.map(|h| hex::encode(h.finalize())).unwrap_or_default(),
         }
     }
 }
@@ -69,6 +99,14 @@ impl Checksums {
     #[must_use]
     pub fn of(data: &[u8]) -> Self {
         let mut h = Hasher::new();
+        h.update(data);
+        h.finish()
+    }
+
+    /// Size and SHA-256 only (rpm-md's checksums of its own metadata).
+    #[must_use]
+    pub fn of_sha256(data: &[u8]) -> Self {
+        let mut h = Hasher::for_package(false);
         h.update(data);
         h.finish()
     }

@@ -64,9 +64,11 @@ impl AptRecord {
         }
         p.set("Filename", &self.filename);
         p.set("Size", self.checksums.size.to_string());
-        p.set("MD5sum", &self.checksums.md5);
+        // MD5sum + SHA256, as Debian's archive lists packages (apt uses the strongest; SHA512 of every
+        // package doubled publish time for nothing). Records from before carry SHA512 and keep it.
+        p.set_nonempty("MD5sum", &self.checksums.md5);
         p.set("SHA256", &self.checksums.sha256);
-        p.set("SHA512", &self.checksums.sha512);
+        p.set_nonempty("SHA512", &self.checksums.sha512);
         p
     }
 }
@@ -159,8 +161,22 @@ pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io:
                 .collect();
             let text = text.join("\n");
             let dir = format!("{comp}/binary-{arch}");
-            for form in FORMS {
-                let bytes = compress::compress(text.as_bytes(), form, Profile::Index)?;
+            // Each form (plain, gzip, xz) compressed at once: xz of a large Packages dominates otherwise.
+            let forms: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
+                let handles: Vec<_> = FORMS
+                    .iter()
+                    .map(|form| {
+                        let text = &text;
+                        s.spawn(move || compress::compress(text.as_bytes(), *form, Profile::Index))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            for (form, bytes) in FORMS.into_iter().zip(forms) {
+                let bytes = bytes?;
                 let sums = Checksums::of(&bytes);
                 let rel = format!("{dir}/Packages{}", form.extension());
                 let base = format!("dists/{}/{dir}/by-hash", settings.suite);

@@ -270,6 +270,11 @@ pub fn other(records: &[&RpmRecord]) -> String {
     })
 }
 
+/// One metadata document built: its kind, compressed bytes, their checksums and the XML's.
+type Built = (&'static str, Vec<u8>, Checksums, Checksums);
+/// Writes one metadata document.
+type Maker = fn(&[&RpmRecord]) -> String;
+
 /// Builds the repository's metadata from its records (sorted by name, EVR, arch).
 pub fn build(
     records: &[&RpmRecord],
@@ -298,14 +303,30 @@ pub fn build(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n",
     );
     let _ = writeln!(repomd, "  <revision>{}</revision>", date.unix());
-    for (kind, xml) in [
-        ("primary", primary(&sorted)),
-        ("filelists", filelists(&sorted)),
-        ("other", other(&sorted)),
-    ] {
-        let bytes = compress::compress(xml.as_bytes(), comp, Profile::Index)?;
-        let open = Checksums::of(xml.as_bytes());
-        let sums = Checksums::of(&bytes);
+    // The three documents are built and compressed at once (index compression is the costly part).
+    let built: Vec<std::io::Result<Built>> = std::thread::scope(|s| {
+        let docs: [(&'static str, Maker); 3] =
+            [("primary", primary), ("filelists", filelists), ("other", other)];
+        let handles: Vec<_> = docs
+            .into_iter()
+            .map(|(kind, make)| {
+                let sorted = &sorted;
+                s.spawn(move || {
+                    let xml = make(sorted);
+                    let bytes = compress::compress(xml.as_bytes(), comp, Profile::Index)?;
+                    let open = Checksums::of_sha256(xml.as_bytes());
+                    let sums = Checksums::of_sha256(&bytes);
+                    Ok((kind, bytes, sums, open))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for doc in built {
+        let (kind, bytes, sums, open) = doc?;
         let path = format!("repodata/{}-{kind}.xml.{ext}", sums.sha256);
         let _ = write!(
             repomd,

@@ -326,7 +326,7 @@ impl<R: Read> Tap<R> {
             buf: vec![0; 64 * 1024],
             pos: 0,
             filled: 0,
-            whole: Hasher::new(),
+            whole: Hasher::for_package(false),
             member_sha1: Sha1::new(),
             member_sha256: Sha256::new(),
         }
