@@ -368,6 +368,8 @@ type Seen = (u64, HashMap<&'static str, String>);
 /// The shared state of one run: the source, keys, clock, and the pool files already checked.
 pub(crate) struct Ctx<'a> {
     pub src: &'a dyn Source,
+    /// Every key of the source, when it can be listed.
+    pub listing: Option<&'a [String]>,
     pub keys: &'a Keys,
     pub now: i64,
     checked: HashMap<String, Option<Seen>>,
@@ -392,17 +394,17 @@ impl Ctx<'_> {
 /// Finds the repositories under `repos` (paths relative to the source; empty: list the source, or for a
 /// source that cannot be listed, probe its root) and checks each.
 pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<Report, VerifyError> {
-    let found = find(src, repos)?;
+    // One listing serves discovery, the published keys and the release pointers.
+    let listing = src.list()?;
+    let found = find(src, listing.as_deref(), repos)?;
     let mut keys_from_target = false;
     let mut target_keys = Keys::default();
     let keys = if options.keys.is_empty() && options.keys_from_target {
         keys_from_target = true;
-        if let Some(all) = src.list()? {
-            for key in all.iter().filter(|k| published_key(k)) {
-                if let Some(bytes) = src.get(key)? {
-                    // Not every matching name is a key (a `.asc` signature): skip what does not parse.
-                    let _ = target_keys.add(key, &bytes);
-                }
+        for key in listing.iter().flatten().filter(|k| published_key(k)) {
+            if let Some(bytes) = src.get(key)? {
+                // Not every matching name is a key (a `.asc` signature): skip what does not parse.
+                let _ = target_keys.add(key, &bytes);
             }
         }
         &target_keys
@@ -411,6 +413,7 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
     };
     let mut ctx = Ctx {
         src,
+        listing: listing.as_deref(),
         keys,
         now: options.now,
         checked: HashMap::new(),
@@ -451,12 +454,16 @@ fn published_key(key: &str) -> bool {
 }
 
 /// The repositories to check: the named paths (probed), or everything the listing shows.
-fn find(src: &dyn Source, repos: &[String]) -> Result<Vec<(Kind, String)>, VerifyError> {
+fn find(
+    src: &dyn Source,
+    listing: Option<&[String]>,
+    repos: &[String],
+) -> Result<Vec<(Kind, String)>, VerifyError> {
     let mut out = Vec::new();
     if repos.is_empty() {
-        match src.list()? {
+        match listing {
             Some(all) => {
-                for key in &all {
+                for key in all {
                     if let Some(found) = kind_of_index(key) {
                         out.push(found);
                     }
@@ -487,7 +494,7 @@ fn find(src: &dyn Source, repos: &[String]) -> Result<Vec<(Kind, String)>, Verif
     if out.is_empty() {
         return Err(VerifyError::Nothing {
             target: src.describe(),
-            hint: if src.list()?.is_some() {
+            hint: if listing.is_some() {
                 String::new()
             } else {
                 "; an http(s) URL cannot be listed: name each repository after it (`wharf verify URL dists/stable fedora-43-x86_64 apk/x86_64 …`)".into()

@@ -100,15 +100,16 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         }
     }
     // Pointers: the listing's `latest*` keys, or (no listing) one per channel the index names.
-    let pointers: Vec<String> = match ctx.src.list() {
-        Ok(Some(all)) => all
-            .into_iter()
+    let pointers: Vec<String> = match ctx.listing {
+        Some(all) => all
+            .iter()
             .filter(|k| {
                 k.strip_prefix(&join(dir, ""))
                     .is_some_and(|b| b == "latest" || b.starts_with("latest-"))
             })
+            .cloned()
             .collect(),
-        _ => newest
+        None => newest
             .iter()
             .map(|(c, _)| {
                 join(
