@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use wharf_core::deb822::Paragraph;
 
 use crate::{
-    Ctx, Fault, Kind, RepoReport, check_file, decompress, digest, hash_finding, join, openpgp_result,
-    rfc2822, safe,
+    Ctx, Fault, Kind, RepoReport, check_file, compare, decompress, digest, join, openpgp_result, rfc2822,
+    safe,
 };
 
 const SECTIONS: [(&str, &str); 4] = [
@@ -118,6 +118,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
 
     // Every listed file: present (or an uncompressed index with a compressed variant), right size and hashes.
     let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut absent = Vec::new();
     for (path, e) in &files {
         let key = join(dir, path);
         if !strong(e) {
@@ -128,30 +129,43 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             );
         }
         let Some(bytes) = ctx.get(&key) else {
-            let compressed_there = COMPRESSED.iter().any(|ext| {
-                files.contains_key(&format!("{path}{ext}"))
-                    && ctx
-                        .src
-                        .get(&join(dir, &format!("{path}{ext}")))
-                        .ok()
-                        .flatten()
-                        .is_some()
-            });
-            if !compressed_there {
-                rep.fail(&key, Fault::Missing, "the Release lists it, but it is not there");
-            }
+            absent.push(path);
             continue;
         };
         rep.indexes += 1;
         let want: Vec<(&'static str, &str)> = e.hashes.iter().map(|(a, h)| (*a, h.as_str())).collect();
-        verify_bytes(&mut rep, &key, &bytes, e.size, &want, "the Release");
+        compare(
+            &mut rep,
+            &key,
+            bytes.len() as u64,
+            e.size,
+            &want,
+            "the Release",
+            |alg| digest(alg, &bytes),
+        );
         if by_hash {
             check_by_hash(ctx, &mut rep, dir, path, e, &bytes);
         }
         contents.insert(path.clone(), bytes);
     }
 
-    // Index variants: each compressed one decompresses to the listed uncompressed entry.
+    // An absent uncompressed index is fine when a compressed variant is there (apt fetches that).
+    for path in absent {
+        if !COMPRESSED
+            .iter()
+            .any(|ext| contents.contains_key(&format!("{path}{ext}")))
+        {
+            rep.fail(
+                &join(dir, path),
+                Fault::Missing,
+                "the Release lists it, but it is not there",
+            );
+        }
+    }
+
+    // Index variants: each compressed one decompresses to the listed uncompressed entry. The first
+    // decompressed text of an index without its plain file is kept for the stanza checks.
+    let mut decompressed: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for (path, bytes) in &contents {
         let Some(base) = COMPRESSED.iter().find_map(|ext| path.strip_suffix(ext)) else {
             continue;
@@ -176,8 +190,13 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             ),
             Some(e) => {
                 let want: Vec<(&'static str, &str)> = e.hashes.iter().map(|(a, h)| (*a, h.as_str())).collect();
-                verify_bytes(&mut rep, &format!("{key} (decompressed)"), &plain, e.size, &want, &format!("the Release's {base} entry"));
+                let index = format!("the Release's {base} entry");
+                let key = format!("{key} (decompressed)");
+                compare(&mut rep, &key, plain.len() as u64, e.size, &want, &index, |alg| digest(alg, &plain));
             }
+        }
+        if !contents.contains_key(base) {
+            decompressed.entry(base).or_insert(plain);
         }
     }
 
@@ -210,33 +229,22 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     }
 
     // Each Packages index (the plain one, or the first variant that decompressed), once.
-    let mut done = Vec::new();
-    for path in files.keys() {
-        let base = COMPRESSED
-            .iter()
-            .find_map(|ext| path.strip_suffix(ext))
-            .unwrap_or(path);
-        if !base.ends_with("/Packages") || done.contains(&base.to_owned()) {
+    let indexes: std::collections::BTreeSet<&str> = files
+        .keys()
+        .map(|p| COMPRESSED.iter().find_map(|ext| p.strip_suffix(ext)).unwrap_or(p))
+        .filter(|b| b.ends_with("/Packages"))
+        .collect();
+    for base in indexes {
+        let Some(text) = contents.get(base).or_else(|| decompressed.get(base)) else {
             continue;
-        }
-        let text = if let Some(b) = contents.get(base) {
-            Some(b.clone())
-        } else {
-            COMPRESSED.iter().find_map(|ext| {
-                contents
-                    .get(&format!("{base}{ext}"))
-                    .and_then(|b| decompress(ext, b).and_then(Result::ok))
-            })
         };
-        let Some(text) = text else { continue };
-        done.push(base.to_owned());
         let arch = base
             .rsplit('/')
             .nth(1)
             .and_then(|d| d.strip_prefix("binary-"))
             .unwrap_or("")
             .to_owned();
-        packages(ctx, &mut rep, &root, &join(dir, base), &arch, &text);
+        packages(ctx, &mut rep, &root, &join(dir, base), &arch, text);
     }
     rep
 }
@@ -329,27 +337,6 @@ fn dates(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, release: &Paragraph) {
             Some(_) => {}
         }
     }
-}
-
-/// Size and hashes of bytes in hand against what an index says.
-fn verify_bytes(
-    rep: &mut RepoReport,
-    key: &str,
-    bytes: &[u8],
-    size: Option<u64>,
-    want: &[(&'static str, &str)],
-    index: &str,
-) {
-    if let Some(s) = size
-        && s != bytes.len() as u64
-    {
-        rep.fail(
-            key,
-            Fault::SizeMismatch,
-            format!("{} bytes, {index} says {s}", bytes.len()),
-        );
-    }
-    hash_finding(rep, key, want, index, |alg| digest(alg, bytes));
 }
 
 /// The by-hash copy apt fetches (the strongest hash the Release gives) must hold these bytes.

@@ -667,7 +667,8 @@ pub(crate) fn check_file(
     good.then_some(bytes)
 }
 
-fn compare(
+/// Size and hashes (as `have` computes them) against what an index says; whether all agreed.
+pub(crate) fn compare(
     rep: &mut RepoReport,
     key: &str,
     len: u64,
@@ -691,7 +692,7 @@ fn compare(
 }
 
 /// One finding for all the hashes of a file that differ: the strongest one's values, the others named.
-pub(crate) fn hash_finding(
+fn hash_finding(
     rep: &mut RepoReport,
     key: &str,
     hashes: &[(&'static str, &str)],
