@@ -155,14 +155,23 @@ pub fn publish(
         feeds,
         pruned,
         collected,
-    } = publish_feeds(txn, ROOT, archs, "noarch", &items, public, |arch, records| {
-        let unsigned = index::unsigned_index(records, &settings.description, settings.mtime)
-            .map_err(PublishError::Index)?;
-        let mut signed = apk::signature_member(key, settings.digest, &unsigned, settings.mtime)
-            .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
-        signed.extend_from_slice(&unsigned);
-        Ok(vec![(format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed)])
-    })?;
+    } = publish_feeds(
+        txn,
+        ROOT,
+        "APKINDEX.tar.gz",
+        archs,
+        "noarch",
+        &items,
+        public,
+        |arch, records| {
+            let unsigned = index::unsigned_index(records, &settings.description, settings.mtime)
+                .map_err(PublishError::Index)?;
+            let mut signed = apk::signature_member(key, settings.digest, &unsigned, settings.mtime)
+                .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
+            signed.extend_from_slice(&unsigned);
+            Ok(vec![(format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed)])
+        },
+    )?;
     Ok(ApkReport {
         store: store.describe(),
         added,

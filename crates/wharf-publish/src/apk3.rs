@@ -139,11 +139,20 @@ pub fn publish(
         feeds,
         pruned,
         collected,
-    } = publish_feeds(txn, ROOT, archs, "noarch", &items, public, |arch, records| {
-        let adb = index::packages_adb(records, description, key)
-            .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
-        Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
-    })?;
+    } = publish_feeds(
+        txn,
+        ROOT,
+        "packages.adb",
+        archs,
+        "noarch",
+        &items,
+        public,
+        |arch, records| {
+            let adb = index::packages_adb(records, description, key)
+                .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
+            Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
+        },
+    )?;
     Ok(Apk3Report {
         store: store.describe(),
         added,

@@ -100,7 +100,7 @@ pub struct AptReport {
 
 /// Publishes `debs` into `suite`/`component` of the apt repository in `store`, signing with `key`.
 ///
-/// Idempotent: republishing identical packages changes nothing but the signatures' date.
+/// Idempotent: republishing identical packages writes nothing (with a Valid-Until, it re-signs the suite).
 pub fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
@@ -158,9 +158,15 @@ pub fn publish(
         }
     }
     let added: Vec<String> = new_records.iter().map(|r| r.filename.clone()).collect();
-    // A publish (even of nothing new) rewrites its suite; a prune only the suites it changes.
+    // A publish rewrites its suite when it adds to it, when the suite has no InRelease yet, and always
+    // when Release carries a Valid-Until (re-signing is what extends it); otherwise nothing changed and
+    // the store is left as it is. A prune rewrites only the suites it changes.
     let mut touched = BTreeSet::new();
-    if !debs.is_empty() {
+    if !debs.is_empty()
+        && (!new_records.is_empty()
+            || settings.valid_for.is_some()
+            || store.head(&format!("dists/{suite}/InRelease"))?.is_none())
+    {
         txn.state
             .groups
             .entry(suite.to_owned())

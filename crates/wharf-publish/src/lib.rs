@@ -15,7 +15,7 @@ pub mod opkg;
 pub mod rpmmd;
 pub mod txn;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufReader;
 
@@ -215,7 +215,7 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
         uploads: Vec::new(),
         added: Vec::new(),
         unchanged: Vec::new(),
-        touched: feeds.iter().cloned().collect(),
+        touched: BTreeSet::new(),
     };
     for (n, item) in items.iter().enumerate() {
         let targets: Vec<&String> = all_feeds
@@ -255,10 +255,14 @@ pub(crate) struct FeedOutcome {
 }
 
 /// The publish every feed kind (opkg, apk, apk v3) shares: place the items, apply retention, build each
-/// feed's pointer files with `index` (feed, records) and commit with the public key beside them.
+/// feed's pointer files with `index` (feed, records) and commit with the public key beside them. A feed
+/// is regenerated when something was added to (or removed from) it, or when it is named but has no
+/// `index_file` yet; otherwise the store is left as it is.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     mut txn: Txn<'_, R>,
     root: &str,
+    index_file: &str,
     feeds: &[String],
     any_arch: &str,
     items: &[FeedItem<R>],
@@ -271,6 +275,16 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
         unchanged,
         mut touched,
     } = place_in_feeds(&mut txn.state.groups, root, feeds, any_arch, items)?;
+    for feed in feeds {
+        if !touched.contains(feed)
+            && txn
+                .store()
+                .head(&format!("{root}/{feed}/{index_file}"))?
+                .is_none()
+        {
+            touched.insert(feed.clone());
+        }
+    }
     let pruned = txn
         .apply_retention(&mut touched)
         .iter()

@@ -132,15 +132,24 @@ pub fn publish(
         feeds,
         pruned,
         collected,
-    } = publish_feeds(txn, ROOT, feeds, "all", &items, public, |feed, records| {
-        let index = opkg::build(records).map_err(PublishError::Index)?;
-        let sig = key.sign(&index.packages);
-        Ok(vec![
-            (format!("{ROOT}/{feed}/Packages.gz"), index.packages_gz),
-            (format!("{ROOT}/{feed}/Packages"), index.packages),
-            (format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()),
-        ])
-    })?;
+    } = publish_feeds(
+        txn,
+        ROOT,
+        "Packages.sig",
+        feeds,
+        "all",
+        &items,
+        public,
+        |feed, records| {
+            let index = opkg::build(records).map_err(PublishError::Index)?;
+            let sig = key.sign(&index.packages);
+            Ok(vec![
+                (format!("{ROOT}/{feed}/Packages.gz"), index.packages_gz),
+                (format!("{ROOT}/{feed}/Packages"), index.packages),
+                (format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()),
+            ])
+        },
+    )?;
     Ok(OpkgReport {
         store: store.describe(),
         added,

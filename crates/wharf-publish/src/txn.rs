@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use wharf_store::{LockGuard, PutMode, Store};
 
@@ -254,6 +254,25 @@ pub struct Collected {
     pub deleted: Vec<String>,
     /// Objects waiting for their grace period.
     pub waiting: usize,
+    /// Nothing changed: the commit wrote nothing at all (not even the state).
+    pub unchanged: bool,
+    /// Where the transaction's time went.
+    pub timings: Timings,
+}
+
+/// Wall-clock time of a transaction's phases, in milliseconds (the benchmark harness reads these).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    /// Taking the lock and reading the state and journal.
+    pub lock_ms: f64,
+    /// Index work: deciding what changes, building and signing the index files.
+    pub index_ms: f64,
+    /// Writing: packages, index files, state, pointers, garbage collection.
+    pub write_ms: f64,
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// A transaction in progress: the lock is held and the state read.
@@ -268,6 +287,8 @@ pub(crate) struct Txn<'a, R> {
     pub(crate) state: Manifest<R>,
     pub(crate) fingerprint: String,
     pub(crate) options: &'a TxnOptions,
+    /// When the lock was held and the state read, and how long that took.
+    ready: (Instant, Duration),
 }
 
 /// The journal beside a state (`.wharf/apt/state.json` → `.wharf/apt/pending.json`).
@@ -294,6 +315,7 @@ impl<'a, R: Record> Txn<'a, R> {
         fingerprint: String,
         options: &'a TxnOptions,
     ) -> Result<Self, PublishError> {
+        let start = Instant::now();
         let guard = store.lock(LOCK_KEY, options.lock_wait)?;
         let (state, tag) = match store.get_tagged(state_key)? {
             None => (Manifest::empty(), None),
@@ -333,7 +355,13 @@ impl<'a, R: Record> Txn<'a, R> {
             state,
             fingerprint,
             options,
+            ready: (Instant::now(), start.elapsed()),
         })
+    }
+
+    /// The store this transaction writes.
+    pub(crate) fn store(&self) -> &'a dyn Store {
+        self.store
     }
 
     /// The groups whose indexes this publish must write: those it changed, and those a crashed publish
@@ -394,6 +422,12 @@ impl<'a, R: Record> Txn<'a, R> {
     /// With `dry_run`, writes nothing and returns what would have been deleted.
     pub(crate) fn commit(mut self, plan: Plan) -> Result<Collected, PublishError> {
         let (store, kind) = (self.store, self.kind);
+        let mut timings = Timings {
+            lock_ms: millis(self.ready.1),
+            index_ms: millis(self.ready.0.elapsed()),
+            write_ms: 0.0,
+        };
+        let writing = Instant::now();
         failpoint(kind, "planned");
         // The state's bookkeeping first (in memory): index blobs no longer referenced become garbage.
         let now = unix_now();
@@ -415,6 +449,24 @@ impl<'a, R: Record> Txn<'a, R> {
             return Ok(Collected {
                 deleted: collectable,
                 waiting: waiting.len(),
+                unchanged: false,
+                timings,
+            });
+        }
+        // Nothing to add, regenerate or delete in a repository that already exists with this key: the
+        // store stays as it is (no state rewrite, no new generation).
+        if plan.uploads.is_empty()
+            && plan.groups.is_empty()
+            && collectable.is_empty()
+            && self.pending.is_empty()
+            && self.tag.is_some()
+            && self.state.key_fingerprint.as_deref() == Some(self.fingerprint.as_str())
+        {
+            return Ok(Collected {
+                deleted: Vec::new(),
+                waiting: waiting.len(),
+                unchanged: true,
+                timings,
             });
         }
         // 1. Package files (in parallel where the store can).
@@ -475,9 +527,12 @@ impl<'a, R: Record> Txn<'a, R> {
         }
         // 7. Every pointer is written: the journal goes.
         store.delete(&journal)?;
+        timings.write_ms = millis(writing.elapsed());
         Ok(Collected {
             deleted: collectable,
             waiting: waiting.len(),
+            unchanged: false,
+            timings,
         })
     }
 

@@ -161,6 +161,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let keyring = store_root(&to).join(KEYRING_KEY);
         sources_entry(&uri, &suite, &[&component], &keyring)
     });
+    out.detail(&timings(&reports));
     let calls = store.calls();
     out.detail(&format!(
         "store calls: {} reads, {} writes ({} bytes), {} lists, {} deletes",
@@ -171,6 +172,31 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &json!({ "reports": reports, "repository": to, "channel": channel, "apt_sources": apt_sources, "store_calls": calls }),
     );
     Ok(())
+}
+
+/// Where the time went, for -v: reading the packages, then each kind's lock, index work and writes.
+fn timings(r: &Reports) -> String {
+    let mut line = format!("time: inspect {:.1} ms", r.inspect_ms);
+    let kinds = [
+        ("apt", r.apt.as_ref().map(|a| &a.collected)),
+        ("rpm-md", r.rpm.as_ref().map(|a| &a.collected)),
+        ("opkg", r.opkg.as_ref().map(|a| &a.collected)),
+        ("apk", r.apk.as_ref().map(|a| &a.collected)),
+        ("apk3", r.apk3.as_ref().map(|a| &a.collected)),
+    ];
+    for (kind, c) in kinds {
+        if let Some(c) = c {
+            let t = &c.timings;
+            line.push_str(&format!(
+                "; {kind}: lock {:.1} ms, index {:.1} ms, write {:.1} ms{}",
+                t.lock_ms,
+                t.index_ms,
+                t.write_ms,
+                if c.unchanged { " (nothing changed)" } else { "" }
+            ));
+        }
+    }
+    line
 }
 
 /// One progress line per package published; unchanged ones only with -v.

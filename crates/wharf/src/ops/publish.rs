@@ -49,6 +49,8 @@ pub struct Reports {
     pub opkg: Option<OpkgReport>,
     pub apk: Option<ApkReport>,
     pub apk3: Option<Apk3Report>,
+    /// Reading, validating and hashing the given packages (every kind), in milliseconds.
+    pub inspect_ms: f64,
 }
 
 /// Whether the file is an apk v3 (ADB) package rather than v2 (gzip); both end in `.apk`.
@@ -102,6 +104,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             ),
         }
     }
+    let inspecting = std::time::Instant::now();
     let ipks = opkg::inspect_ipks(&ipks)?;
     // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
     let prune = o.txn.prune;
@@ -127,6 +130,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     };
     let debs = apt::inspect_debs(&debs)?;
     let mut rpms = rpmmd::inspect_rpms(&rpms)?;
+    let inspect_ms = inspecting.elapsed().as_secs_f64() * 1000.0;
     let openpgp = || {
         o.key
             .ok_or_else(|| anyhow::anyhow!("publishing .deb or .rpm files needs an OpenPGP key (--key)"))
@@ -230,5 +234,6 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         opkg,
         apk,
         apk3,
+        inspect_ms,
     })
 }

@@ -132,11 +132,18 @@ fn republishing_is_idempotent_and_conflicts_are_refused() {
         wharf_run(dir, &a.iter().map(String::as_str).collect::<Vec<_>>())
     };
     run(&a).success();
+    let published = wharf_test::tree(&dir.join("repo"));
     let again = run(&a).success();
     assert!(
         again.stdout.contains("0 package(s) added, 1 unchanged"),
         "{}",
         again.stdout
+    );
+    // No Valid-Until here: nothing changed, so nothing was re-signed or rewritten.
+    assert_eq!(
+        published,
+        wharf_test::tree(&dir.join("repo")),
+        "republishing the same package changed the repository"
     );
     // Same name/version/arch, different bytes: refused before anything changes.
     let before = wharf_test::tree(&dir.join("repo"));
