@@ -48,8 +48,8 @@ impl Hasher {
         }
     }
 
-    /// A hasher of what a package's index entry carries: SHA-256 always (rpm-md, APKINDEX, packages.adb
-    /// and opkg need nothing else), MD5 too for a .deb (`MD5sum`, as Debian's own archive lists it).
+    /// A hasher of what a package's index entry carries: SHA-256 (apt, rpm-md, APKINDEX, packages.adb and
+    /// opkg verify packages with nothing else), MD5 too when asked.
     #[must_use]
     pub fn for_package(md5: bool) -> Self {
         Self {

@@ -64,8 +64,9 @@ impl AptRecord {
         }
         p.set("Filename", &self.filename);
         p.set("Size", self.checksums.size.to_string());
-        // MD5sum + SHA256, as Debian's archive lists packages (apt uses the strongest; SHA512 of every
-        // package doubled publish time for nothing). Records from before carry SHA512 and keep it.
+        // SHA256: what apt verifies packages with (it uses the strongest hash listed and has not accepted
+        // MD5 alone since 1.2). MD5 and SHA512 of every package (no hardware help) were most of the time
+        // of a publish; records from earlier versions carry them and keep them.
         p.set_nonempty("MD5sum", &self.checksums.md5);
         p.set("SHA256", &self.checksums.sha256);
         p.set_nonempty("SHA512", &self.checksums.sha512);

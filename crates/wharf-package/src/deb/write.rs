@@ -81,7 +81,7 @@ pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> 
             let gz = crate::compress::compress(
                 debian_changelog(spec).as_bytes(),
                 Compression::Gzip,
-                crate::compress::Profile::Index,
+                crate::compress::Profile::Payload,
             )
             .map_err(PackageError::Write)?;
             let mut s = spec.clone();
