@@ -68,25 +68,65 @@ pub fn build(
     let specs = specs(project, targets, warn)?;
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
-    let mut built = Vec::new();
-    for spec in &specs {
-        for format in &formats {
-            match format {
-                Format::Deb => built.push(write_deb(project, spec, out_dir, date)?),
-                Format::Rpm => built.push(write_rpm(project, spec, out_dir, date, key)?),
-                Format::Ipk => {
-                    built.extend(write_ipks(&with_feed_key(project, spec, usign)?, out_dir, date)?)
-                }
-                Format::Apk => {
-                    let key =
-                        apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
-                    built.extend(write_apks(project, spec, key, out_dir, date)?);
-                }
-                Format::Apk3 => built.extend(write_apk3s(project, spec, apk3, out_dir, date)?),
+    if formats.contains(&Format::Apk) && apk.is_none() {
+        anyhow::bail!("building .apk needs an RSA key (--apk-key)");
+    }
+    let jobs: Vec<(&PackageSpec, Format)> = specs
+        .iter()
+        .flat_map(|spec| formats.iter().map(move |f| (spec, *f)))
+        .collect();
+    let one = |&(spec, format): &(&PackageSpec, Format)| -> anyhow::Result<Vec<Built>> {
+        match format {
+            Format::Deb => Ok(vec![write_deb(project, spec, out_dir, date)?]),
+            Format::Rpm => Ok(vec![write_rpm(project, spec, out_dir, date, key)?]),
+            Format::Ipk => write_ipks(&with_feed_key(project, spec, usign)?, out_dir, date),
+            Format::Apk => {
+                let key = apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
+                write_apks(project, spec, key, out_dir, date)
             }
+            Format::Apk3 => write_apk3s(project, spec, apk3, out_dir, date),
         }
+    };
+    let mut built = Vec::new();
+    for r in on_every_core(&jobs, one) {
+        built.extend(r?);
     }
     Ok(built)
+}
+
+/// Runs `f` over `jobs` on every core (each package is written by one thread, its compression the bulk
+/// of the time), and returns the results in `jobs` order. The bytes of each package do not depend on
+/// which thread wrote it.
+fn on_every_core<J: Sync, T: Send>(jobs: &[J], f: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len());
+    if threads < 2 {
+        return jobs.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        mine.push((i, f(job)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// The formats named on the command line, else the project's `formats`.
