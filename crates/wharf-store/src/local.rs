@@ -6,8 +6,10 @@
 //! OS advisory lock (`flock`) on a file under `.wharf/`, released by the kernel if the holder dies.
 //!
 //! Many files at once ([`Store::put_files`], a publish's packages) are written to their temporary files on
-//! every core, made durable by one `syncfs(2)` of the store's filesystem instead of an `fsync` each (on
-//! Linux; elsewhere each is synced), and only then renamed into place: the same guarantee, one disk flush.
+//! every core, then flushed by `fsync`s issued from several threads at once (the filesystem folds them
+//! into shared journal commits, and the data of the first files is already on its way while the last are
+//! written), and only then renamed into place: the same guarantee as a file at a time. Not `syncfs(2)`:
+//! it would also wait for every unrelated dirty page on the filesystem — a `cargo build` just before.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -137,9 +139,6 @@ impl LocalStore {
             let mut f = File::create(&staged.tmp)?;
             io::copy(&mut src, &mut f)?;
             set_file_mode(&f)?;
-            if !cfg!(target_os = "linux") {
-                f.sync_all()?;
-            }
             Ok(())
         })();
         match copied {
@@ -151,20 +150,46 @@ impl LocalStore {
         }
     }
 
-    /// Flushes every staged file to disk at once.
+    /// Flushes every staged file to disk, several at once.
     fn sync_staged(&self, staged: &[Staged]) -> Result<(), StoreError> {
-        let Some(first) = staged.first() else {
-            return Ok(());
+        let sync = |s: &Staged| {
+            File::open(&s.tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| self.io(&s.key, e))
         };
-        #[cfg(target_os = "linux")]
-        {
-            let root = File::open(&self.root).map_err(|e| self.io(&first.key, e))?;
-            rustix::fs::syncfs(&root).map_err(|e| self.io(&first.key, e.into()))?;
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = first;
-        Ok(())
+        on_threads(staged, 8, sync).into_iter().collect()
     }
+}
+
+/// `f` over `items` on up to `threads` threads (each takes the next item), results in `items` order.
+fn on_threads<I: Sync, T: Send>(items: &[I], threads: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicU64::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    while let Some(item) = usize::try_from(next.fetch_add(1, Ordering::Relaxed))
+                        .ok()
+                        .and_then(|i| items.get(i).map(|it| (i, it)))
+                    {
+                        mine.push((item.0, f(item.1)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 #[cfg(unix)]
@@ -258,37 +283,12 @@ impl Store for LocalStore {
     }
 
     fn put_files(&self, files: &[(String, PathBuf)]) -> Result<(), StoreError> {
-        // Stage on every core (creating files and directories is most of the cost), one flush, renames.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZeroUsize::get)
-            .clamp(1, 8);
-        let chunk = files.len().div_ceil(threads).max(1);
-        let parts: Vec<Vec<Result<Staged, StoreError>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut done = Vec::new();
-                        for (key, path) in part {
-                            let r = self.stage(key, path);
-                            let failed = r.is_err();
-                            done.push(r);
-                            if failed {
-                                break;
-                            }
-                        }
-                        done
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
+        // Stage on every core (creating files and directories is most of the cost), flush, rename.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let results = on_threads(files, cores, |(key, path)| self.stage(key, path));
         let mut staged = Vec::with_capacity(files.len());
         let mut first_error = None;
-        for r in parts.into_iter().flatten() {
+        for r in results {
             match r {
                 Ok(s) => staged.push(s),
                 Err(e) => {
