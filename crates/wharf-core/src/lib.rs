@@ -10,6 +10,7 @@ pub mod arch;
 pub mod deb822;
 pub mod digest;
 pub mod name;
+pub mod parallel;
 pub mod rpmver;
 pub mod spec;
 pub mod time;

@@ -110,22 +110,9 @@ pub(crate) fn inspect_files<T: Send>(
             })?;
         Ok((path.clone(), info))
     };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if threads < 2 || paths.len() < 2 {
-        return paths.iter().map(one).collect();
-    }
-    let chunk = paths.len().div_ceil(threads);
-    let parts: Vec<Vec<Result<(PathBuf, T), PublishError>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| s.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    parts.into_iter().flatten().collect()
+    wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), one)
+        .into_iter()
+        .collect()
 }
 
 /// A package file checked and ready to publish: its path and what its metadata says.

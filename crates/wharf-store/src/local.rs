@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use wharf_core::parallel::{cores, map_in_order};
+
 use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, Tagged, check_key};
 
 /// A directory used as a store.
@@ -157,39 +159,8 @@ impl LocalStore {
                 .and_then(|f| f.sync_all())
                 .map_err(|e| self.io(&s.key, e))
         };
-        on_threads(staged, 8, sync).into_iter().collect()
+        map_in_order(staged, 8, sync).into_iter().collect()
     }
-}
-
-/// `f` over `items` on up to `threads` threads (each takes the next item), results in `items` order.
-fn on_threads<I: Sync, T: Send>(items: &[I], threads: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    let threads = threads.clamp(1, items.len().max(1));
-    if threads == 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicU64::new(0);
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    while let Some(item) = usize::try_from(next.fetch_add(1, Ordering::Relaxed))
-                        .ok()
-                        .and_then(|i| items.get(i).map(|it| (i, it)))
-                    {
-                        mine.push((item.0, f(item.1)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
 }
 
 #[cfg(unix)]
@@ -284,8 +255,7 @@ impl Store for LocalStore {
 
     fn put_files(&self, files: &[(String, PathBuf)]) -> Result<(), StoreError> {
         // Stage on every core (creating files and directories is most of the cost), flush, rename.
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let results = on_threads(files, cores, |(key, path)| self.stage(key, path));
+        let results = map_in_order(files, cores(), |(key, path)| self.stage(key, path));
         let mut staged = Vec::with_capacity(files.len());
         let mut first_error = None;
         for r in results {

@@ -88,45 +88,11 @@ pub fn build(
         }
     };
     let mut built = Vec::new();
-    for r in on_every_core(&jobs, one) {
+    // Each package is written by one thread: its bytes do not depend on scheduling.
+    for r in wharf_core::parallel::map_in_order(&jobs, wharf_core::parallel::cores(), one) {
         built.extend(r?);
     }
     Ok(built)
-}
-
-/// Runs `f` over `jobs` on every core (each package is written by one thread, its compression the bulk
-/// of the time), and returns the results in `jobs` order. The bytes of each package do not depend on
-/// which thread wrote it.
-fn on_every_core<J: Sync, T: Send>(jobs: &[J], f: impl Fn(&J) -> T + Sync) -> Vec<T> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(jobs.len());
-    if threads < 2 {
-        return jobs.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else { break };
-                        mine.push((i, f(job)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// The formats named on the command line, else the project's `formats`.

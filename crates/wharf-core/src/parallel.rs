@@ -1,0 +1,60 @@
+//! Running independent jobs on every core: the one thread pool pattern wharf uses (packages to inspect,
+//! packages to write, files to copy and flush), so results never depend on scheduling.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The number of cores, at least 1.
+#[must_use]
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Runs `f` on every item on up to `threads` threads — each takes the next item when it is free, so a few
+/// large items do not leave a thread idle — and returns the results in `items` order. A panic in `f` is
+/// resumed on the caller's thread.
+pub fn map_in_order<I: Sync, T: Send>(items: &[I], threads: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_the_items_order_whatever_the_threads() {
+        let items: Vec<u64> = (0..1000).collect();
+        for threads in [1, 2, 7, 64] {
+            let out = map_in_order(&items, threads, |i| {
+                // Uneven work, so threads finish out of order.
+                (0..(i % 13) * 1000).fold(*i, |a, b| a.wrapping_add(b)) - (0..(i % 13) * 1000).sum::<u64>()
+            });
+            assert_eq!(out, items, "{threads} threads");
+        }
+        assert!(map_in_order(&[] as &[u8], 4, |_| ()).is_empty());
+    }
+}
