@@ -26,6 +26,7 @@ use wharf_sign::{ApkRsaKey, RsaDigest};
 use crate::PackageError;
 use crate::compress::{self, Compression, Profile};
 use crate::payload::{self, Layout};
+use crate::spool::Spool;
 use crate::tar::TarWriter;
 
 const FORMAT: &str = ".apk (v2)";
@@ -243,7 +244,7 @@ pub fn write_apk(
 ) -> Result<(), PackageError> {
     let meta = ApkMeta::of(spec, arch, opts.source_date)?;
     let nodes = payload::plan(spec)?;
-    let mut data = Vec::new();
+    let mut data = Spool::new();
     let summary = payload::write_data(
         &nodes,
         Layout::Apk,
@@ -252,16 +253,22 @@ pub fn write_apk(
         &mut data,
     )?;
     let mtime = meta.build_time;
-    let datahash = hex::encode(Sha256::digest(&data));
+    let mut sha = Sha256::new();
+    std::io::copy(
+        &mut data.reader().map_err(PackageError::Write)?,
+        &mut payload::HashWriter(&mut sha),
+    )
+    .map_err(PackageError::Write)?;
+    let datahash = hex::encode(sha.finalize());
     let info = pkginfo(&meta, summary.file_bytes, &datahash);
     let mut members: Vec<(&str, u32, &[u8])> = vec![(".PKGINFO", 0o644, info.as_bytes())];
     members.extend(scripts(spec).into_iter().map(|(n, b)| (n, 0o755, b)));
     let control = small_member(&members, mtime, false)?;
     let signature = signature_member(opts.key, opts.digest, &control, mtime)?;
-    for part in [&signature, &control, &data] {
+    for part in [&signature, &control] {
         out.write_all(part).map_err(PackageError::Write)?;
     }
-    Ok(())
+    data.copy_to(out).map_err(PackageError::Write)
 }
 
 /// What an APKINDEX needs from an apk v2 package.

@@ -30,6 +30,30 @@ pub fn write_member(w: &mut impl Write, name: &str, mtime: u64, data: &[u8]) -> 
     Ok(())
 }
 
+/// Writes one member of `len` bytes read from `data` (a spooled payload, not held in memory).
+pub fn write_member_from(
+    w: &mut impl Write,
+    name: &str,
+    mtime: u64,
+    len: u64,
+    data: &mut impl Read,
+) -> io::Result<()> {
+    let header = format!("{name:<16}{mtime:<12}{:<6}{:<6}{:<8}{len:<10}`\n", 0, 0, 100_644);
+    debug_assert_eq!(header.len(), 60);
+    w.write_all(header.as_bytes())?;
+    let copied = io::copy(&mut data.take(len), w)?;
+    if copied != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("ar member {name}: {copied} of {len} bytes"),
+        ));
+    }
+    if len % 2 == 1 {
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// One member's header as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberHeader {

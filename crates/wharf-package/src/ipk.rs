@@ -3,9 +3,9 @@
 //! Layout from OpenWrt's `scripts/ipkg-build` and opkg-lede's `libbb/unarchive.c` (formats.md §8): the
 //! outer container is a **gzip'd GNU tar** (not ar) holding `./control.tar.gz`, `./data.tar.gz` and
 //! `./debian-binary` (`2.0\n`), sorted by name, numeric owner 0:0, every mtime `SOURCE_DATE_EPOCH`, gzip
-//! without name or time. Inner members are gzip too. `Installed-Size` is the byte length of the
-//! uncompressed data tarball, as ipkg-build computes it; `Architecture` is an OpenWrt package
-//! architecture (`x86_64`, `mipsel_24kc`, …) or `all`.
+//! without name or time, in stored blocks (its members are gzip already). Inner members are gzip -9n.
+//! `Installed-Size` is the byte length of the uncompressed data tarball, as ipkg-build computes it;
+//! `Architecture` is an OpenWrt package architecture (`x86_64`, `mipsel_24kc`, …) or `all`.
 
 use std::io::{self, Read, Write};
 
@@ -14,6 +14,7 @@ use wharf_core::digest::{Checksums, Hasher, HashingReader};
 use wharf_core::{Family, PackageName, PackageSpec, SourceDate, Version};
 
 use crate::compress::{self, Compression, Profile};
+use crate::spool::Spool;
 use crate::tar::TarWriter;
 use crate::{PackageError, payload};
 
@@ -62,7 +63,7 @@ pub fn write_ipk(
     out: &mut impl Write,
 ) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
-    let mut data = Vec::new();
+    let mut data = Spool::new();
     let summary = payload::write_data(
         &nodes,
         payload::Layout::Dpkg,
@@ -79,15 +80,25 @@ pub fn write_ipk(
     members.extend(payload::scripts(spec));
     let control_tar = payload::control_tar(members, Compression::Gzip, mtime)?;
 
-    let enc = compress::encoder(out, Compression::Gzip, Profile::Payload).map_err(PackageError::Write)?;
+    // The outer gzip wraps members that are gzip already: stored blocks (see `Profile::Wrapper`).
+    let enc = compress::encoder(out, Compression::Gzip, Profile::Wrapper).map_err(PackageError::Write)?;
     let mut tar = TarWriter::new(enc);
-    let mut write = |name: &str, body: &[u8]| {
-        tar.file(name, 0o644, mtime, body.len() as u64, &mut &body[..])
-            .map(drop)
-    };
-    write("./control.tar.gz", &control_tar).map_err(PackageError::Write)?;
-    write("./data.tar.gz", &data).map_err(PackageError::Write)?;
-    write("./debian-binary", b"2.0\n").map_err(PackageError::Write)?;
+    let mut write =
+        |name: &str, len: u64, body: &mut dyn Read| tar.file(name, 0o644, mtime, len, body).map(drop);
+    write(
+        "./control.tar.gz",
+        control_tar.len() as u64,
+        &mut &control_tar[..],
+    )
+    .map_err(PackageError::Write)?;
+    let len = data.len();
+    write(
+        "./data.tar.gz",
+        len,
+        &mut data.reader().map_err(PackageError::Write)?,
+    )
+    .map_err(PackageError::Write)?;
+    write("./debian-binary", 4, &mut &b"2.0\n"[..]).map_err(PackageError::Write)?;
     tar.finish()
         .map_err(PackageError::Write)?
         .finish_box()

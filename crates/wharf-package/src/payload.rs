@@ -171,7 +171,8 @@ fn sha1_of(content: &Content, clamp: u64) -> Result<(String, u64), PackageError>
     Ok((hex::encode(hasher.finalize()), size))
 }
 
-struct HashWriter<'a, D: Digest>(&'a mut D);
+/// A writer that feeds a digest.
+pub(crate) struct HashWriter<'a, D: Digest>(pub(crate) &'a mut D);
 impl<D: Digest> Write for HashWriter<'_, D> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.update(buf);
@@ -188,7 +189,7 @@ pub(crate) fn write_data(
     layout: Layout<'_>,
     compression: Compression,
     source_date: SourceDate,
-    out: &mut Vec<u8>,
+    out: &mut impl Write,
 ) -> Result<DataSummary, PackageError> {
     let clamp = u64::try_from(source_date.unix()).unwrap_or(0);
     let enc = compress::encoder(out, compression, Profile::Payload).map_err(PackageError::Write)?;

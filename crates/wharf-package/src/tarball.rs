@@ -23,7 +23,6 @@ pub fn stem(spec: &PackageSpec) -> String {
 pub fn write_tarball(spec: &PackageSpec, date: SourceDate, out: &mut impl Write) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
     let top = stem(spec);
-    let mut bytes = Vec::new();
-    payload::write_data(&nodes, Layout::Archive(&top), Compression::Gzip, date, &mut bytes)?;
-    out.write_all(&bytes).map_err(PackageError::Write)
+    payload::write_data(&nodes, Layout::Archive(&top), Compression::Gzip, date, out)?;
+    out.flush().map_err(PackageError::Write)
 }

@@ -6,6 +6,7 @@ use wharf_core::deb822::{self, Paragraph};
 use wharf_core::{Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate};
 
 use crate::compress::Compression;
+use crate::spool::Spool;
 use crate::{PackageError, ar, payload};
 
 /// How to write a .deb.
@@ -100,7 +101,7 @@ pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> 
         _ => spec,
     };
     let nodes = payload::plan(spec)?;
-    let mut data = Vec::new();
+    let mut data = Spool::new();
     let summary = payload::write_data(
         &nodes,
         payload::Layout::Dpkg,
@@ -126,7 +127,8 @@ pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> 
         ar::write_magic(out)?;
         ar::write_member(out, "debian-binary", mtime, b"2.0\n")?;
         ar::write_member(out, &format!("control.tar{ext}"), mtime, &control_tar)?;
-        ar::write_member(out, &format!("data.tar{ext}"), mtime, &data)?;
+        let len = data.len();
+        ar::write_member_from(out, &format!("data.tar{ext}"), mtime, len, &mut data.reader()?)?;
         out.flush()
     };
     write().map_err(PackageError::Write)
