@@ -139,16 +139,14 @@ pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io:
         archs.extend(FALLBACK_ARCHITECTURES);
     }
     let mut sorted: Vec<&AptRecord> = records.to_vec();
-    sorted.sort_by(|a, b| {
-        a.name()
-            .cmp(b.name())
-            .then_with(
-                || match (DebVersion::parse(a.version()), DebVersion::parse(b.version())) {
-                    (Ok(x), Ok(y)) => x.cmp(&y),
-                    _ => a.version().cmp(b.version()),
-                },
-            )
-            .then_with(|| a.arch().cmp(b.arch()))
+    // Name, then version as dpkg orders it (each parsed once, not per comparison), then arch.
+    sorted.sort_by_cached_key(|r| {
+        (
+            r.name().to_owned(),
+            DebVersion::parse(r.version()).ok(),
+            r.version().to_owned(),
+            r.arch().to_owned(),
+        )
     });
 
     let mut files = Vec::new();

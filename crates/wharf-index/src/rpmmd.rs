@@ -12,6 +12,7 @@ use std::fmt::Write;
 
 use wharf_core::SourceDate;
 use wharf_core::digest::Checksums;
+use wharf_core::rpmver::rpmvercmp;
 use wharf_package::compress::{self, Compression, Profile};
 use wharf_package::rpm::{RpmDependency, RpmInfo};
 
@@ -282,17 +283,15 @@ pub fn build(
     compression: MdCompression,
 ) -> std::io::Result<RepoIndex> {
     let mut sorted: Vec<&RpmRecord> = records.to_vec();
+    // Name, then EVR as rpm orders it (compared in place: no copies per comparison), then arch.
     sorted.sort_by(|a, b| {
-        let evr = |r: &RpmRecord| wharf_core::rpmver::Evr {
-            epoch: r.info.epoch,
-            version: r.info.version.clone(),
-            release: r.info.release.clone(),
-        };
-        a.info
-            .name
-            .cmp(&b.info.name)
-            .then_with(|| evr(a).cmp(&evr(b)))
-            .then_with(|| a.info.arch.cmp(&b.info.arch))
+        let (a, b) = (&a.info, &b.info);
+        a.name
+            .cmp(&b.name)
+            .then_with(|| a.epoch.cmp(&b.epoch))
+            .then_with(|| rpmvercmp(&a.version, &b.version))
+            .then_with(|| rpmvercmp(&a.release, &b.release))
+            .then_with(|| a.arch.cmp(&b.arch))
     });
     let (comp, ext) = match compression {
         MdCompression::Gzip => (Compression::Gzip, "gz"),
