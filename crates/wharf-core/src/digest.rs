@@ -49,12 +49,12 @@ impl Hasher {
     }
 
     /// A hasher of what a package's index entry carries: SHA-256 (apt, rpm-md, APKINDEX, packages.adb and
-    /// opkg verify packages with nothing else), MD5 too when asked.
+    /// opkg verify packages with nothing else).
     #[must_use]
-    pub fn for_package(md5: bool) -> Self {
+    pub fn for_package() -> Self {
         Self {
             size: 0,
-            md5: md5.then(Md5::new),
+            md5: None,
             sha256: Sha256::new(),
             sha512: None,
         }
@@ -106,7 +106,7 @@ impl Checksums {
     /// Size and SHA-256 only (rpm-md's checksums of its own metadata).
     #[must_use]
     pub fn of_sha256(data: &[u8]) -> Self {
-        let mut h = Hasher::for_package(false);
+        let mut h = Hasher::for_package();
         h.update(data);
         h.finish()
     }

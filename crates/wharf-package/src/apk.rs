@@ -333,7 +333,7 @@ impl<R: Read> Tap<R> {
             buf: vec![0; 64 * 1024],
             pos: 0,
             filled: 0,
-            whole: Hasher::for_package(false),
+            whole: Hasher::for_package(),
             member_sha1: Sha1::new(),
             member_sha256: Sha256::new(),
         }

@@ -508,7 +508,7 @@ pub fn is_adb(head: &[u8]) -> bool {
 /// Reads any apk v3 package: the ADB block (its info, its paths: none may leave the root), every DATA
 /// block checked against its file's sha256, and the whole file's checksums, in one pass.
 pub fn inspect(reader: impl Read) -> Result<Apk3Info, PackageError> {
-    let mut hasher = Hasher::for_package(false);
+    let mut hasher = Hasher::for_package();
     let result = {
         let tap = HashingReader::new(reader, &mut hasher);
         let mut r = io::BufReader::new(adb::decompressor(tap).map_err(|e| bad(e.to_string()))?);

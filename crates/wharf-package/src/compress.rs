@@ -125,7 +125,7 @@ pub fn encoder<'a, W: Write + 'a>(
             let mut options = lzma_rust2::XzOptions::with_preset(4);
             options.lzma_options.dict_size = INDEX_XZ_BLOCK;
             options.set_block_size(std::num::NonZeroU64::new(u64::from(INDEX_XZ_BLOCK)));
-            let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            let threads = wharf_core::parallel::cores();
             Box::new(lzma_rust2::XzWriterMt::new(
                 w,
                 options,

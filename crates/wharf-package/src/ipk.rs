@@ -127,7 +127,7 @@ fn bad(why: impl std::fmt::Display) -> PackageError {
 /// Reads any valid .ipk (wharf's, ipkg-build's, nFPM's): the outer gzip'd tar, its gzip'd control
 /// tarball, the control paragraph; and hashes the whole file in the same pass.
 pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
-    let mut hasher = Hasher::for_package(false);
+    let mut hasher = Hasher::for_package();
     let mut control = None;
     let mut found_data = false;
     {

@@ -44,7 +44,7 @@ fn io_bad(e: &io::Error) -> PackageError {
 /// Reads any valid .deb (wharf's, dpkg-deb's, nFPM's): checks the ar layout and member order, extracts the
 /// control paragraph, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
-    let mut hasher = Hasher::for_package(false);
+    let mut hasher = Hasher::for_package();
     let mut r = HashingReader::new(reader, &mut hasher);
     ar::read_magic(&mut r).map_err(|e| io_bad(&e))?;
 

@@ -230,7 +230,7 @@ fn read_header(r: &mut impl Read, into: &mut Vec<u8>, which: &str) -> Result<usi
 
 /// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
-    let mut hasher = Hasher::for_package(false);
+    let mut hasher = Hasher::for_package();
     let mut r = BufReader::new(HashingReader::new(reader, &mut hasher));
     // Lead, signature header (padded to 8 bytes), main header: validated here, then parsed.
     let mut head = Vec::with_capacity(8192);
