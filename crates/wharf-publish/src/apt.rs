@@ -128,6 +128,18 @@ pub fn publish(
     let mut unchanged = Vec::new();
     let mut new_records = Vec::new();
     let mut seen = BTreeSet::new();
+    // (pool path, component) already in this suite, and pool paths this publish adds to it: looked up
+    // per package, so a publish of n packages into a suite of m stays O((n + m) log m).
+    let in_suite: BTreeSet<(&str, &str)> = txn
+        .state
+        .groups
+        .get(suite)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (r.filename.as_str(), r.component.as_str()))
+        .collect();
+    let mut adding = BTreeSet::new();
     for d in debs {
         let i = &d.info;
         let file = deb::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
@@ -142,13 +154,9 @@ pub fn publish(
         } else if seen.insert(pool.clone()) {
             uploads.push((pool.clone(), Source::File(d.path.clone())));
         }
-        let records = txn.state.groups.get(suite).map(Vec::as_slice).unwrap_or_default();
-        if records
-            .iter()
-            .any(|r| r.filename == pool && r.component == component)
-        {
+        if in_suite.contains(&(pool.as_str(), component)) {
             unchanged.push(pool);
-        } else if !new_records.iter().any(|r: &AptRecord| r.filename == pool) {
+        } else if adding.insert(pool.clone()) {
             new_records.push(AptRecord {
                 component: component.to_owned(),
                 control: i.control.clone(),

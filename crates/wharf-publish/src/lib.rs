@@ -204,6 +204,8 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
         unchanged: Vec::new(),
         touched: BTreeSet::new(),
     };
+    // Each feed's records by file name (index into its list), built once per feed.
+    let mut by_name: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (n, item) in items.iter().enumerate() {
         let targets: Vec<&String> = all_feeds
             .iter()
@@ -212,7 +214,14 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
         for feed in targets {
             let key = format!("{root}/{feed}/{}", item.filename);
             let records = groups.entry(feed.clone()).or_default();
-            match records.iter().find(|r| r.filename() == item.filename) {
+            let index = by_name.entry(feed.clone()).or_insert_with(|| {
+                records
+                    .iter()
+                    .enumerate()
+                    .map(|(n, r)| (r.filename().to_owned(), n))
+                    .collect()
+            });
+            match index.get(&item.filename).map(|n| &records[*n]) {
                 Some(r) if r.sha256() == item.record.sha256() => p.unchanged.push(key),
                 Some(r) => {
                     return Err(PublishError::Conflict {
@@ -221,6 +230,7 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
                     });
                 }
                 None => {
+                    index.insert(item.filename.clone(), records.len());
                     records.push(item.record.clone());
                     p.uploads.push((n, key.clone()));
                     p.added.push(key);

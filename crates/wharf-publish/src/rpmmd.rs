@@ -6,7 +6,7 @@
 //! milliseconds between the two writes sees a signature mismatch and retries on its next refresh; the
 //! content-addressed `repodata/<sha256>-*.xml.*` files it points at always exist.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use wharf_core::SourceDate;
@@ -227,6 +227,9 @@ pub fn publish(
     let mut unchanged = Vec::new();
     let mut unsigned = Vec::new();
     let mut touched = BTreeSet::new();
+    // Each repository's records by location (index into its list), built once: a publish of n packages
+    // into repositories of m records stays O((n + m) log m).
+    let mut by_location: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (p, into) in &targets {
         let i = &p.info;
         let file = rpm::file_name(&i.name, &i.version, &i.release, &i.arch);
@@ -235,7 +238,14 @@ pub fn publish(
         for repo in into {
             let key_path = format!("{repo}/{location}");
             let records = txn.state.groups.entry((*repo).clone()).or_default();
-            match records.iter().find(|r| r.location == location) {
+            let index = by_location.entry((*repo).clone()).or_insert_with(|| {
+                records
+                    .iter()
+                    .enumerate()
+                    .map(|(n, r)| (r.location.clone(), n))
+                    .collect()
+            });
+            match index.get(&location).map(|n| &records[*n]) {
                 Some(r) if r.info.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
                 Some(r) => {
                     return Err(PublishError::Conflict {
@@ -247,6 +257,7 @@ pub fn publish(
                     });
                 }
                 None => {
+                    index.insert(location.clone(), records.len());
                     records.push(RpmRecord {
                         info: i.clone(),
                         location: location.clone(),
