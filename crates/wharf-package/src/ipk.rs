@@ -166,25 +166,33 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
     if !found_data {
         return Err(bad("no data.tar.gz member"));
     }
-    let field = |f: &str| {
-        control
-            .get(f)
-            .map(str::to_owned)
-            .ok_or_else(|| bad(format!("control has no `{f}` field")))
-    };
-    let name: PackageName = field("Package")?.parse().map_err(bad)?;
-    let version: Version = field("Version")?.parse().map_err(bad)?;
-    let arch = field("Architecture")?;
-    if arch.is_empty() || arch.contains(char::is_whitespace) || arch.contains('/') {
-        return Err(bad(format!("invalid Architecture `{arch}`")));
+    IpkInfo::from_control(control, hasher.finish())
+}
+
+impl IpkInfo {
+    /// The info of an .ipk with this `control` paragraph and these file checksums (what [`inspect`]
+    /// returns for it): checks `Package`, `Version` and `Architecture`.
+    pub fn from_control(control: Paragraph, checksums: Checksums) -> Result<Self, PackageError> {
+        let field = |f: &str| {
+            control
+                .get(f)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(format!("control has no `{f}` field")))
+        };
+        let name: PackageName = field("Package")?.parse().map_err(bad)?;
+        let version: Version = field("Version")?.parse().map_err(bad)?;
+        let arch = field("Architecture")?;
+        if arch.is_empty() || arch.contains(char::is_whitespace) || arch.contains('/') {
+            return Err(bad(format!("invalid Architecture `{arch}`")));
+        }
+        Ok(Self {
+            control,
+            checksums,
+            name,
+            version,
+            arch,
+        })
     }
-    Ok(IpkInfo {
-        control,
-        checksums: hasher.finish(),
-        name,
-        version,
-        arch,
-    })
 }
 
 /// Reads the data tarball through, refusing entries that would land outside the install root.

@@ -11,7 +11,8 @@ use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use crate::PublishError;
-use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn, TxnOptions};
+use crate::inputs::InputCache;
+use crate::txn::{Collected, GroupFiles, Peeked, Plan, Record, Source, Txn, TxnOptions};
 
 /// Where the apt state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apt/state.json";
@@ -74,9 +75,30 @@ pub struct AptSettings {
 /// A .deb checked and ready to publish.
 pub type IncomingDeb = crate::Incoming<DebInfo>;
 
-/// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one.
-pub fn inspect_debs(paths: &[PathBuf]) -> Result<Vec<IncomingDeb>, PublishError> {
-    crate::inspect_incoming(paths, deb::inspect)
+/// The apt state as it is, read before the lock: what [`inspect_debs`] may take packages from, and what
+/// [`publish`] reuses if it is still current.
+pub fn peek(store: &dyn Store) -> Result<Option<Peeked<AptRecord>>, PublishError> {
+    Peeked::read(store, STATE_KEY)
+}
+
+/// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one. Files
+/// the input `cache` knows unchanged and `published` holds are not read again.
+pub fn inspect_debs(
+    paths: &[PathBuf],
+    cache: &mut InputCache,
+    published: Option<&Peeked<AptRecord>>,
+) -> Result<Vec<IncomingDeb>, PublishError> {
+    let how = crate::Recorded {
+        record_sha256: |r: &AptRecord| r.checksums.sha256.as_str(),
+        info: |r: &AptRecord| DebInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
+        info_sha256: |i: &DebInfo| i.checksums.sha256.as_str(),
+    };
+    Ok(
+        crate::inspect_cached(paths, deb::inspect, cache, published, &how)?
+            .into_iter()
+            .map(|(path, info)| crate::Incoming { path, info })
+            .collect(),
+    )
 }
 
 /// What a publish did.
@@ -101,6 +123,8 @@ pub struct AptReport {
 /// Publishes `debs` into `suite`/`component` of the apt repository in `store`, signing with `key`.
 ///
 /// Idempotent: republishing identical packages writes nothing (with a Valid-Until, it re-signs the suite).
+/// `peeked` is the state [`peek`] read for [`inspect_debs`], reused if still current.
+#[allow(clippy::too_many_arguments)]
 pub fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
@@ -109,10 +133,11 @@ pub fn publish(
     suite: &str,
     component: &str,
     debs: &[IncomingDeb],
+    peeked: Option<Peeked<AptRecord>>,
 ) -> Result<AptReport, PublishError> {
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
-    let mut txn = Txn::<AptRecord>::begin(store, "apt", STATE_KEY, key.fingerprint(), options)?;
+    let mut txn = Txn::<AptRecord>::begin_with(store, "apt", STATE_KEY, key.fingerprint(), options, peeked)?;
 
     // Every pool path already published, in any suite, with its checksum.
     let published: BTreeMap<String, String> = txn

@@ -11,6 +11,7 @@
 pub mod apk;
 pub mod apk3;
 pub mod apt;
+pub mod inputs;
 pub mod opkg;
 pub mod rpmmd;
 pub mod txn;
@@ -21,6 +22,7 @@ use std::io::BufReader;
 
 use std::path::PathBuf;
 
+use crate::inputs::{Entry, Identity, InputCache};
 use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn};
 
 /// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
@@ -91,28 +93,113 @@ pub enum PublishError {
     Index(std::io::Error),
 }
 
+/// How inspection may skip reading a file: the input cache knows its checksum, and `known` finds a
+/// package with that checksum already published (see [`inputs`]).
+pub(crate) struct Shortcut<'a, T> {
+    pub(crate) cache: &'a mut InputCache,
+    /// What inspecting the file with this SHA-256 gave, as the state recorded it.
+    pub(crate) known: &'a (dyn Fn(&str) -> Option<T> + Sync),
+    /// The SHA-256 of the whole file, from what inspecting it gave.
+    pub(crate) sha256: fn(&T) -> &str,
+}
+
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
-/// (each file is read and hashed once, in 128 KiB reads). Fails on the first bad one in `paths` order,
-/// before anything is written.
+/// (each file is read and hashed once, in 128 KiB reads). With a `shortcut`, a file the input cache
+/// knows unchanged and already published is not read at all, and what reading the others found is
+/// remembered. Fails on the first bad one in `paths` order, before anything is written.
 pub(crate) fn inspect_files<T: Send>(
     paths: &[PathBuf],
     inspect: impl Fn(BufReader<File>) -> Result<T, wharf_package::PackageError> + Sync,
+    shortcut: Option<Shortcut<'_, T>>,
 ) -> Result<Vec<(PathBuf, T)>, PublishError> {
-    let one = |path: &PathBuf| -> Result<(PathBuf, T), PublishError> {
-        let f = File::open(path).map_err(|source| PublishError::Read {
-            path: path.clone(),
-            source,
-        })?;
+    let (mut cache, known, sha256) = match shortcut {
+        Some(s) if s.cache.enabled() => (Some(s.cache), Some(s.known), Some(s.sha256)),
+        _ => (None, None, None),
+    };
+    let lookup = cache.as_deref();
+    let read_err = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| PublishError::Read { path, source }
+    };
+    let one = |path: &PathBuf| -> Result<(PathBuf, T, Option<Entry>, bool), PublishError> {
+        let before = match lookup {
+            Some(cache) => {
+                let id = Identity::of(&std::fs::metadata(path).map_err(read_err(path))?);
+                let hit = cache.lookup(&id).and_then(|sha| known.and_then(|k| k(&sha)));
+                if let Some(info) = hit {
+                    return Ok((path.clone(), info, None, true));
+                }
+                Some(id)
+            }
+            None => None,
+        };
+        let read_ns = inputs::now_ns();
+        let f = File::open(path).map_err(read_err(path))?;
         let info =
             inspect(BufReader::with_capacity(128 * 1024, f)).map_err(|source| PublishError::Package {
                 path: path.clone(),
                 source,
             })?;
-        Ok((path.clone(), info))
+        let entry = match (before, sha256) {
+            (Some(before), Some(sha256)) => std::fs::metadata(path)
+                .ok()
+                .and_then(|m| Entry::if_settled(before, Identity::of(&m), read_ns, sha256(&info))),
+            _ => None,
+        };
+        Ok((path.clone(), info, entry, false))
     };
-    wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), one)
-        .into_iter()
-        .collect()
+    let read: Vec<(PathBuf, T, Option<Entry>, bool)> =
+        wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), one)
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(read.len());
+    for (path, info, entry, skipped) in read {
+        if let Some(cache) = cache.as_deref_mut() {
+            if let Some(entry) = entry {
+                cache.insert(entry);
+            }
+            cache.skipped += usize::from(skipped);
+        }
+        out.push((path, info));
+    }
+    Ok(out)
+}
+
+/// How a kind's packages relate to its state's records, for [`inspect_cached`].
+pub(crate) struct Recorded<I, R> {
+    /// The SHA-256 of a record's file.
+    pub(crate) record_sha256: fn(&R) -> &str,
+    /// What inspecting that file gave, rebuilt from the record.
+    pub(crate) info: fn(&R) -> Option<I>,
+    /// The SHA-256 of an inspected file.
+    pub(crate) info_sha256: fn(&I) -> &str,
+}
+
+/// [`inspect_files`] with the input cache: a file the cache knows unchanged and `published` (the state,
+/// read before the lock) already holds is taken from its record instead of being read.
+pub(crate) fn inspect_cached<I: Send, R: Record + Sync>(
+    paths: &[PathBuf],
+    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
+    cache: &mut InputCache,
+    published: Option<&txn::Peeked<R>>,
+    how: &Recorded<I, R>,
+) -> Result<Vec<(PathBuf, I)>, PublishError> {
+    let by_sha: std::collections::HashMap<&str, &R> = match published {
+        Some(p) if cache.enabled() && !paths.is_empty() => {
+            p.records().map(|r| ((how.record_sha256)(r), r)).collect()
+        }
+        _ => std::collections::HashMap::new(),
+    };
+    let known = |sha: &str| by_sha.get(sha).and_then(|r| (how.info)(r));
+    inspect_files(
+        paths,
+        inspect,
+        Some(Shortcut {
+            cache,
+            known: &known,
+            sha256: how.info_sha256,
+        }),
+    )
 }
 
 /// A package file checked and ready to publish: its path and what its metadata says.
@@ -129,7 +216,7 @@ pub(crate) fn inspect_incoming<I: Send>(
     paths: &[PathBuf],
     inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
 ) -> Result<Vec<Incoming<I>>, PublishError> {
-    Ok(inspect_files(paths, inspect)?
+    Ok(inspect_files(paths, inspect, None)?
         .into_iter()
         .map(|(path, info)| Incoming { path, info })
         .collect())

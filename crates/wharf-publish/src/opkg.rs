@@ -15,7 +15,8 @@ use wharf_package::ipk::{self, IpkInfo};
 use wharf_sign::UsignKey;
 use wharf_store::Store;
 
-use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::inputs::InputCache;
+use crate::txn::{Collected, Peeked, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
 
 impl Record for OpkgRecord {
@@ -69,9 +70,30 @@ pub const ROOT: &str = "opkg";
 /// An .ipk checked and ready to publish.
 pub type IncomingIpk = crate::Incoming<IpkInfo>;
 
-/// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's).
-pub fn inspect_ipks(paths: &[PathBuf]) -> Result<Vec<IncomingIpk>, PublishError> {
-    crate::inspect_incoming(paths, ipk::inspect)
+/// The opkg state as it is, read before the lock: what [`inspect_ipks`] may take packages from, and what
+/// [`publish`] reuses if it is still current.
+pub fn peek(store: &dyn Store) -> Result<Option<Peeked<OpkgRecord>>, PublishError> {
+    Peeked::read(store, STATE_KEY)
+}
+
+/// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's). Files the input
+/// `cache` knows unchanged and `published` holds are not read again.
+pub fn inspect_ipks(
+    paths: &[PathBuf],
+    cache: &mut InputCache,
+    published: Option<&Peeked<OpkgRecord>>,
+) -> Result<Vec<IncomingIpk>, PublishError> {
+    let how = crate::Recorded {
+        record_sha256: |r: &OpkgRecord| r.checksums.sha256.as_str(),
+        info: |r: &OpkgRecord| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
+        info_sha256: |i: &IpkInfo| i.checksums.sha256.as_str(),
+    };
+    Ok(
+        crate::inspect_cached(paths, ipk::inspect, cache, published, &how)?
+            .into_iter()
+            .map(|(path, info)| crate::Incoming { path, info })
+            .collect(),
+    )
 }
 
 /// What a publish did.
@@ -101,9 +123,10 @@ pub fn publish(
     options: &TxnOptions,
     feeds: &[String],
     ipks: &[IncomingIpk],
+    peeked: Option<Peeked<OpkgRecord>>,
 ) -> Result<OpkgReport, PublishError> {
     let fingerprint = key.fingerprint();
-    let txn = Txn::<OpkgRecord>::begin(store, "opkg", STATE_KEY, fingerprint.clone(), options)?;
+    let txn = Txn::<OpkgRecord>::begin_with(store, "opkg", STATE_KEY, fingerprint.clone(), options, peeked)?;
     let items: Vec<FeedItem<OpkgRecord>> = ipks
         .iter()
         .map(|p| {

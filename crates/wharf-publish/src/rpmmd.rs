@@ -17,7 +17,8 @@ use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use crate::PublishError;
-use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn, TxnOptions};
+use crate::inputs::InputCache;
+use crate::txn::{Collected, GroupFiles, Peeked, Plan, Record, Source, Txn, TxnOptions};
 
 /// Where the rpm state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/rpm/state.json";
@@ -129,16 +130,34 @@ pub fn sign_unsigned(
     Ok(())
 }
 
-/// Reads and validates .rpm files (any valid binary rpm, signed or not).
-pub fn inspect_rpms(paths: &[PathBuf]) -> Result<Vec<IncomingRpm>, PublishError> {
-    Ok(crate::inspect_files(paths, rpm::inspect)?
-        .into_iter()
-        .map(|(path, info)| IncomingRpm {
-            path,
-            info,
-            signed: None,
-        })
-        .collect())
+/// The rpm-md state as it is, read before the lock: what [`inspect_rpms`] may take packages from, and
+/// what [`publish`] reuses if it is still current.
+pub fn peek(store: &dyn Store) -> Result<Option<Peeked<RpmRecord>>, PublishError> {
+    Peeked::read(store, STATE_KEY)
+}
+
+/// Reads and validates .rpm files (any valid binary rpm, signed or not); files the input `cache` knows
+/// unchanged and `published` holds are not read again.
+pub fn inspect_rpms(
+    paths: &[PathBuf],
+    cache: &mut InputCache,
+    published: Option<&Peeked<RpmRecord>>,
+) -> Result<Vec<IncomingRpm>, PublishError> {
+    let how = crate::Recorded {
+        record_sha256: |r: &RpmRecord| r.info.checksums.sha256.as_str(),
+        info: |r: &RpmRecord| Some(r.info.clone()),
+        info_sha256: |i: &RpmInfo| i.checksums.sha256.as_str(),
+    };
+    Ok(
+        crate::inspect_cached(paths, rpm::inspect, cache, published, &how)?
+            .into_iter()
+            .map(|(path, info)| IncomingRpm {
+                path,
+                info,
+                signed: None,
+            })
+            .collect(),
+    )
 }
 
 /// What a publish did.
@@ -191,6 +210,7 @@ pub fn publish(
     options: &TxnOptions,
     repos: &[String],
     rpms: &[IncomingRpm],
+    peeked: Option<Peeked<RpmRecord>>,
 ) -> Result<RpmReport, PublishError> {
     if repos.is_empty() && !rpms.is_empty() {
         return Err(PublishError::Settings(
@@ -220,7 +240,7 @@ pub fn publish(
         targets.push((p, into));
     }
 
-    let mut txn = Txn::<RpmRecord>::begin(store, "rpm", STATE_KEY, key.fingerprint(), options)?;
+    let mut txn = Txn::<RpmRecord>::begin_with(store, "rpm", STATE_KEY, key.fingerprint(), options, peeked)?;
 
     let mut uploads = Vec::new();
     let mut added = Vec::new();

@@ -123,11 +123,7 @@ pub(crate) fn find<R: Record>(
     let Some(bytes) = store.get(state_key)? else {
         return Ok((Vec::new(), BTreeSet::new()));
     };
-    let state: Manifest<R> = serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
-        store: store.describe(),
-        key: state_key.into(),
-        why: e.to_string(),
-    })?;
+    let state: Manifest<R> = parse_state(store, state_key, &bytes)?;
     let mut found = Vec::new();
     let mut versions = BTreeSet::new();
     for (g, records) in &state.groups {
@@ -305,6 +301,43 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A state read before taking the lock, to find packages already published (see [`crate::inputs`]). The
+/// transaction that follows uses it as it is if the state is still that version, so it is parsed once.
+pub struct Peeked<R> {
+    state: Manifest<R>,
+    tag: String,
+}
+
+impl<R: serde::de::DeserializeOwned> Peeked<R> {
+    /// The state at `state_key`, if there is one.
+    pub(crate) fn read(store: &dyn Store, state_key: &str) -> Result<Option<Self>, PublishError> {
+        Ok(match store.get_tagged(state_key)? {
+            None => None,
+            Some(t) => Some(Self {
+                state: parse_state(store, state_key, &t.bytes)?,
+                tag: t.tag,
+            }),
+        })
+    }
+
+    /// Every published record, in every group.
+    pub(crate) fn records(&self) -> impl Iterator<Item = &R> {
+        self.state.groups.values().flatten()
+    }
+}
+
+fn parse_state<R: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    state_key: &str,
+    bytes: &[u8],
+) -> Result<Manifest<R>, PublishError> {
+    serde_json::from_slice(bytes).map_err(|e| PublishError::State {
+        store: store.describe(),
+        key: state_key.into(),
+        why: e.to_string(),
+    })
+}
+
 impl<'a, R: Record> Txn<'a, R> {
     /// Takes the lock and reads the state. `fingerprint` identifies the signing key; a repository signed
     /// with another key is refused (clients trust only that one).
@@ -315,18 +348,34 @@ impl<'a, R: Record> Txn<'a, R> {
         fingerprint: String,
         options: &'a TxnOptions,
     ) -> Result<Self, PublishError> {
+        Self::begin_with(store, kind, state_key, fingerprint, options, None)
+    }
+
+    /// [`Txn::begin`], reusing `peeked` when the state is still the version it read.
+    pub(crate) fn begin_with(
+        store: &'a dyn Store,
+        kind: &'static str,
+        state_key: &'static str,
+        fingerprint: String,
+        options: &'a TxnOptions,
+        peeked: Option<Peeked<R>>,
+    ) -> Result<Self, PublishError> {
         let start = Instant::now();
         let guard = store.lock(LOCK_KEY, options.lock_wait)?;
-        let (state, tag) = match store.get_tagged(state_key)? {
-            None => (Manifest::empty(), None),
-            Some(t) => (
-                serde_json::from_slice(&t.bytes).map_err(|e| PublishError::State {
-                    store: store.describe(),
-                    key: state_key.into(),
-                    why: e.to_string(),
-                })?,
-                Some(t.tag),
-            ),
+        let current = match peeked {
+            Some(p) => store
+                .head(state_key)?
+                .and_then(|m| m.tag)
+                .is_some_and(|tag| tag == p.tag)
+                .then_some(p),
+            None => None,
+        };
+        let (state, tag) = match current {
+            Some(p) => (p.state, Some(p.tag)),
+            None => match store.get_tagged(state_key)? {
+                None => (Manifest::empty(), None),
+                Some(t) => (parse_state(store, state_key, &t.bytes)?, Some(t.tag)),
+            },
         };
         let pending = match store.get(&journal_key(state_key))? {
             None => BTreeSet::new(),

@@ -98,25 +98,33 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
     }
     let control = control.ok_or_else(|| bad("no control member"))?;
     drop(r);
-    let field = |f: &str| {
-        control
-            .get(f)
-            .map(str::to_owned)
-            .ok_or_else(|| bad(format!("control has no `{f}` field")))
-    };
-    let name: PackageName = field("Package")?.parse().map_err(|e| bad(format!("{e}")))?;
-    let version: Version = field("Version")?.parse().map_err(|e| bad(format!("{e}")))?;
-    let arch = field("Architecture")?;
-    if arch.is_empty() || arch.contains(char::is_whitespace) {
-        return Err(bad(format!("invalid Architecture `{arch}`")));
+    DebInfo::from_control(control, hasher.finish())
+}
+
+impl DebInfo {
+    /// The info of a .deb with this `control` paragraph and these file checksums (what [`inspect`]
+    /// returns for it): checks `Package`, `Version` and `Architecture`.
+    pub fn from_control(control: Paragraph, checksums: Checksums) -> Result<Self, PackageError> {
+        let field = |f: &str| {
+            control
+                .get(f)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(format!("control has no `{f}` field")))
+        };
+        let name: PackageName = field("Package")?.parse().map_err(|e| bad(format!("{e}")))?;
+        let version: Version = field("Version")?.parse().map_err(|e| bad(format!("{e}")))?;
+        let arch = field("Architecture")?;
+        if arch.is_empty() || arch.contains(char::is_whitespace) {
+            return Err(bad(format!("invalid Architecture `{arch}`")));
+        }
+        Ok(Self {
+            control,
+            checksums,
+            name,
+            version,
+            arch,
+        })
     }
-    Ok(DebInfo {
-        control,
-        checksums: hasher.finish(),
-        name,
-        version,
-        arch,
-    })
 }
 
 fn read_control(body: &mut impl Read, c: Compression) -> Result<Paragraph, PackageError> {

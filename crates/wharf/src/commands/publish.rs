@@ -177,6 +177,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 /// Where the time went, for -v: reading the packages, then each kind's lock, index work and writes.
 fn timings(r: &Reports) -> String {
     let mut line = format!("time: inspect {:.1} ms", r.inspect_ms);
+    if r.known_unchanged > 0 {
+        line.push_str(&format!(
+            " ({} of {} packages known unchanged, not read)",
+            r.known_unchanged, r.packages
+        ));
+    }
     let kinds = [
         ("apt", r.apt.as_ref().map(|a| &a.collected)),
         ("rpm-md", r.rpm.as_ref().map(|a| &a.collected)),

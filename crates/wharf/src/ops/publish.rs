@@ -9,6 +9,7 @@ use wharf_index::rpmmd::MdCompression;
 use wharf_publish::apk::{self, ApkReport, ApkSettings};
 use wharf_publish::apk3::{self, Apk3Report};
 use wharf_publish::apt::{self, AptReport, AptSettings};
+use wharf_publish::inputs::InputCache;
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
 use wharf_publish::txn::TxnOptions;
@@ -51,6 +52,10 @@ pub struct Reports {
     pub apk3: Option<Apk3Report>,
     /// Reading, validating and hashing the given packages (every kind), in milliseconds.
     pub inspect_ms: f64,
+    /// Packages given.
+    pub packages: usize,
+    /// Of those, how many the input cache knew unchanged and already published (not read).
+    pub known_unchanged: usize,
 }
 
 /// Whether the file is an apk v3 (ADB) package rather than v2 (gzip); both end in `.apk`.
@@ -104,8 +109,24 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             ),
         }
     }
+    let prefixed = match o.channel {
+        Some(c) => {
+            wharf_publish::check_name("channel", c)?;
+            Some(Prefixed::new(o.store, c)?)
+        }
+        None => None,
+    };
+    // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
+    let tree: &dyn Store = match &prefixed {
+        Some(p) => p,
+        None => o.store,
+    };
+    // Reading the packages: each kind's state is read first (before the lock; its transaction reuses it
+    // if still current) so that files the input cache knows unchanged and already published are not.
     let inspecting = std::time::Instant::now();
-    let ipks = opkg::inspect_ipks(&ipks)?;
+    let mut cache = InputCache::open();
+    let mut ipk_state = if ipks.is_empty() { None } else { opkg::peek(tree)? };
+    let ipks = opkg::inspect_ipks(&ipks, &mut cache, ipk_state.as_ref())?;
     // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
     let prune = o.txn.prune;
     let usign = match (ipks.is_empty(), o.usign) {
@@ -128,8 +149,16 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
     };
-    let debs = apt::inspect_debs(&debs)?;
-    let mut rpms = rpmmd::inspect_rpms(&rpms)?;
+    let deb_state = if debs.is_empty() {
+        None
+    } else {
+        apt::peek(o.store)?
+    };
+    let debs = apt::inspect_debs(&debs, &mut cache, deb_state.as_ref())?;
+    let rpm_state = if rpms.is_empty() { None } else { rpmmd::peek(tree)? };
+    let mut rpms = rpmmd::inspect_rpms(&rpms, &mut cache, rpm_state.as_ref())?;
+    // Best effort: without it the next publish reads the files again, nothing worse.
+    let _ = cache.save();
     let inspect_ms = inspecting.elapsed().as_secs_f64() * 1000.0;
     let openpgp = || {
         o.key
@@ -149,18 +178,6 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         archs
     } else {
         o.rpm_repos.to_vec()
-    };
-    let prefixed = match o.channel {
-        Some(c) => {
-            wharf_publish::check_name("channel", c)?;
-            Some(Prefixed::new(o.store, c)?)
-        }
-        None => None,
-    };
-    // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
-    let tree: &dyn Store = match &prefixed {
-        Some(p) => p,
-        None => o.store,
     };
     let suite = o.channel.unwrap_or(o.suite);
     let apt = if debs.is_empty() && !(prune && o.prune_apt) {
@@ -182,6 +199,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             suite,
             o.component,
             &debs,
+            deb_state,
         )?)
     };
     let rpm = if rpms.is_empty() && !(prune && o.prune_rpm) {
@@ -204,10 +222,18 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
             },
             date: o.date,
         };
-        Some(rpmmd::publish(tree, openpgp()?, &settings, o.txn, &repos, &rpms)?)
+        Some(rpmmd::publish(
+            tree,
+            openpgp()?,
+            &settings,
+            o.txn,
+            &repos,
+            &rpms,
+            rpm_state,
+        )?)
     };
     let opkg = match usign {
-        Some(key) => Some(opkg::publish(tree, key, o.txn, o.feeds, &ipks)?),
+        Some(key) => Some(opkg::publish(tree, key, o.txn, o.feeds, &ipks, ipk_state.take())?),
         None => None,
     };
     let apk = match apk_key {
@@ -235,5 +261,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         apk,
         apk3,
         inspect_ms,
+        packages: o.packages.len(),
+        known_unchanged: cache.skipped(),
     })
 }

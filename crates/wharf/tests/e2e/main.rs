@@ -30,12 +30,17 @@ use std::process::Command;
 
 use wharf_test::{Done, run, write};
 
-/// A `wharf` command with a clean environment (no inherited SOURCE_DATE_EPOCH or CARGO_TARGET_DIR).
+/// A `wharf` command with a clean environment (no inherited SOURCE_DATE_EPOCH or CARGO_TARGET_DIR), and
+/// the tests' own input cache rather than the user's.
 pub fn wharf(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wharf"));
     c.current_dir(cwd)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_TARGET_DIR")
+        .env(
+            "WHARF_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/wharf-cache"),
+        )
         .env("NO_COLOR", "1");
     c
 }
