@@ -12,13 +12,14 @@ use sha2::{Digest, Sha256, Sha512};
 pub struct Checksums {
     /// Length in bytes.
     pub size: u64,
-    /// Lower-case hex MD5 (apt's `MD5sum`, dpkg's `md5sums`); empty when not computed.
-    #[serde(default)]
+    /// Lower-case hex MD5 (apt's `MD5sum`, dpkg's `md5sums`); empty when not computed (and then left
+    /// out of the serialised form).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub md5: String,
     /// Lower-case hex SHA-256.
     pub sha256: String,
-    /// Lower-case hex SHA-512; empty when not computed.
-    #[serde(default)]
+    /// Lower-case hex SHA-512; empty when not computed (and then left out of the serialised form).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha512: String,
 }
 

@@ -15,14 +15,19 @@ pub struct RpmDependency {
     /// Name (or rich dependency).
     pub name: String,
     /// `EQ`, `LT`, `LE`, `GT`, `GE`, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
     /// Epoch of the version, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<String>,
     /// Version, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ver: Option<String>,
     /// Release, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rel: Option<String>,
     /// Needed before install scripts run (`pre="1"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pre: bool,
 }
 
@@ -32,6 +37,7 @@ pub struct RpmFile {
     /// Absolute path.
     pub path: String,
     /// `dir`, `ghost`, or none for files and symlinks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
 
@@ -55,10 +61,12 @@ pub struct RpmInfo {
     /// Packager.
     pub packager: String,
     /// URL.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
     /// Licence.
     pub license: String,
     /// Vendor.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub vendor: String,
     /// Group.
     pub group: String,
@@ -79,22 +87,30 @@ pub struct RpmInfo {
     /// Provides.
     pub provides: Vec<RpmDependency>,
     /// Requires (without `rpmlib(…)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<RpmDependency>,
     /// Conflicts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<RpmDependency>,
     /// Obsoletes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub obsoletes: Vec<RpmDependency>,
     /// Recommends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recommends: Vec<RpmDependency>,
     /// Suggests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggests: Vec<RpmDependency>,
     /// Supplements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supplements: Vec<RpmDependency>,
     /// Enhances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub enhances: Vec<RpmDependency>,
     /// Files.
     pub files: Vec<RpmFile>,
     /// Changelog: author, time, text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changelog: Vec<(String, u64, String)>,
     /// Whether the header carries an OpenPGP signature.
     pub signed: bool,
