@@ -171,20 +171,9 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
 
 impl IpkInfo {
     /// The info of an .ipk with this `control` paragraph and these file checksums (what [`inspect`]
-    /// returns for it): checks `Package`, `Version` and `Architecture`.
+    /// returns for it): checks `Package`, `Version` and `Architecture` (no whitespace, no `/`).
     pub fn from_control(control: Paragraph, checksums: Checksums) -> Result<Self, PackageError> {
-        let field = |f: &str| {
-            control
-                .get(f)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(format!("control has no `{f}` field")))
-        };
-        let name: PackageName = field("Package")?.parse().map_err(bad)?;
-        let version: Version = field("Version")?.parse().map_err(bad)?;
-        let arch = field("Architecture")?;
-        if arch.is_empty() || arch.contains(char::is_whitespace) || arch.contains('/') {
-            return Err(bad(format!("invalid Architecture `{arch}`")));
-        }
+        let (name, version, arch) = crate::control_identity(FORMAT, &control)?;
         Ok(Self {
             control,
             checksums,

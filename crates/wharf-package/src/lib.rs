@@ -73,3 +73,25 @@ impl PackageError {
         }
     }
 }
+
+/// `Package`, `Version` and `Architecture` of a dpkg-style control paragraph (.deb, .ipk), checked:
+/// a valid name and version, an architecture without whitespace or `/`.
+pub(crate) fn control_identity(
+    format: &'static str,
+    control: &wharf_core::deb822::Paragraph,
+) -> Result<(wharf_core::PackageName, wharf_core::Version, String), PackageError> {
+    let bad = |why: String| PackageError::invalid(format, why);
+    let field = |f: &str| {
+        control
+            .get(f)
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("control has no `{f}` field")))
+    };
+    let name = field("Package")?.parse().map_err(|e| bad(format!("{e}")))?;
+    let version = field("Version")?.parse().map_err(|e| bad(format!("{e}")))?;
+    let arch = field("Architecture")?;
+    if arch.is_empty() || arch.contains(char::is_whitespace) || arch.contains('/') {
+        return Err(bad(format!("invalid Architecture `{arch}`")));
+    }
+    Ok((name, version, arch))
+}

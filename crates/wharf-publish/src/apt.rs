@@ -93,12 +93,7 @@ pub fn inspect_debs(
         info: |r: &AptRecord| DebInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
         info_sha256: |i: &DebInfo| i.checksums.sha256.as_str(),
     };
-    Ok(
-        crate::inspect_cached(paths, deb::inspect, cache, published, &how)?
-            .into_iter()
-            .map(|(path, info)| crate::Incoming { path, info })
-            .collect(),
-    )
+    crate::inspect_cached(paths, deb::inspect, cache, published, &how)
 }
 
 /// What a publish did.

@@ -211,9 +211,12 @@ impl InputCache {
         (e.id == *id).then(|| hex::encode(e.sha256))
     }
 
-    /// Remembers what reading a file found.
+    /// Remembers what reading a file found (nothing to write if the cache already says so).
     pub(crate) fn insert(&mut self, entry: Entry) {
-        if self.file.is_some() && self.find(&entry.id.key()) != Some(entry) {
+        let known = self
+            .find(&entry.id.key())
+            .is_some_and(|e| e.id == entry.id && e.sha256 == entry.sha256);
+        if self.file.is_some() && !known {
             self.added.insert(entry.id.key(), entry);
         }
     }

@@ -183,7 +183,7 @@ pub(crate) fn inspect_cached<I: Send, R: Record + Sync>(
     cache: &mut InputCache,
     published: Option<&txn::Peeked<R>>,
     how: &Recorded<I, R>,
-) -> Result<Vec<(PathBuf, I)>, PublishError> {
+) -> Result<Vec<Incoming<I>>, PublishError> {
     let by_sha: std::collections::HashMap<&str, &R> = match published {
         Some(p) if cache.enabled() && !paths.is_empty() => {
             p.records().map(|r| ((how.record_sha256)(r), r)).collect()
@@ -191,15 +191,15 @@ pub(crate) fn inspect_cached<I: Send, R: Record + Sync>(
         _ => std::collections::HashMap::new(),
     };
     let known = |sha: &str| by_sha.get(sha).and_then(|r| (how.info)(r));
-    inspect_files(
-        paths,
-        inspect,
-        Some(Shortcut {
-            cache,
-            known: &known,
-            sha256: how.info_sha256,
-        }),
-    )
+    let shortcut = Shortcut {
+        cache,
+        known: &known,
+        sha256: how.info_sha256,
+    };
+    Ok(inspect_files(paths, inspect, Some(shortcut))?
+        .into_iter()
+        .map(|(path, info)| Incoming { path, info })
+        .collect())
 }
 
 /// A package file checked and ready to publish: its path and what its metadata says.

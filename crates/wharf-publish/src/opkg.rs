@@ -88,12 +88,7 @@ pub fn inspect_ipks(
         info: |r: &OpkgRecord| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
         info_sha256: |i: &IpkInfo| i.checksums.sha256.as_str(),
     };
-    Ok(
-        crate::inspect_cached(paths, ipk::inspect, cache, published, &how)?
-            .into_iter()
-            .map(|(path, info)| crate::Incoming { path, info })
-            .collect(),
-    )
+    crate::inspect_cached(paths, ipk::inspect, cache, published, &how)
 }
 
 /// What a publish did.

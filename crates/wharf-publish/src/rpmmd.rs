@@ -151,9 +151,9 @@ pub fn inspect_rpms(
     Ok(
         crate::inspect_cached(paths, rpm::inspect, cache, published, &how)?
             .into_iter()
-            .map(|(path, info)| IncomingRpm {
-                path,
-                info,
+            .map(|i| IncomingRpm {
+                path: i.path,
+                info: i.info,
                 signed: None,
             })
             .collect(),

@@ -103,20 +103,9 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
 
 impl DebInfo {
     /// The info of a .deb with this `control` paragraph and these file checksums (what [`inspect`]
-    /// returns for it): checks `Package`, `Version` and `Architecture`.
+    /// returns for it): checks `Package`, `Version` and `Architecture` (no whitespace, no `/`).
     pub fn from_control(control: Paragraph, checksums: Checksums) -> Result<Self, PackageError> {
-        let field = |f: &str| {
-            control
-                .get(f)
-                .map(str::to_owned)
-                .ok_or_else(|| bad(format!("control has no `{f}` field")))
-        };
-        let name: PackageName = field("Package")?.parse().map_err(|e| bad(format!("{e}")))?;
-        let version: Version = field("Version")?.parse().map_err(|e| bad(format!("{e}")))?;
-        let arch = field("Architecture")?;
-        if arch.is_empty() || arch.contains(char::is_whitespace) {
-            return Err(bad(format!("invalid Architecture `{arch}`")));
-        }
+        let (name, version, arch) = crate::control_identity(FORMAT, &control)?;
         Ok(Self {
             control,
             checksums,
