@@ -26,6 +26,7 @@ use wharf_sign::{ApkRsaKey, RsaDigest};
 use crate::PackageError;
 use crate::compress::{self, Compression, Profile};
 use crate::payload::{self, Layout};
+use crate::splice::Payloads;
 use crate::spool::Spool;
 use crate::tar::TarWriter;
 
@@ -240,6 +241,7 @@ pub fn write_apk(
     spec: &PackageSpec,
     arch: &str,
     opts: ApkOptions<'_>,
+    payloads: &Payloads,
     out: &mut impl Write,
 ) -> Result<(), PackageError> {
     let meta = ApkMeta::of(spec, arch, opts.source_date)?;
@@ -250,6 +252,7 @@ pub fn write_apk(
         Layout::Apk,
         Compression::Gzip,
         opts.source_date,
+        payloads,
         &mut data,
     )?;
     let mtime = meta.build_time;
@@ -553,7 +556,14 @@ mod tests {
             key: key(),
             digest,
         };
-        write_apk(&spec_for_apk(), "x86_64", opts, &mut out).unwrap();
+        write_apk(
+            &spec_for_apk(),
+            "x86_64",
+            opts,
+            &crate::splice::Payloads::new(),
+            &mut out,
+        )
+        .unwrap();
         out
     }
 

@@ -1,13 +1,16 @@
 //! Compression with pinned backends and settings, so the same input always gives the same bytes
 //! (formats.md §1): gzip via flate2 + zlib-rs with no name, mtime 0 and OS byte 3 — level 9 for payloads
 //! (what `gzip -9n`, dpkg-deb and rpm write) and 6 for indexes (createrepo_c's zlib default and apt's
-//! `-6n`; level 9 took twice as long for 1 % less); xz via lzma-rust2 with a CRC64 check — preset 6 for payloads (xz-utils' default),
+//! `-6n`; level 9 took twice as long for 1 % less) — payload gzip is [`GzSplicer`]'s, the same bytes
+//! until a large file is spliced in; xz via lzma-rust2 with a CRC64 check — preset 6 for payloads (xz-utils' default),
 //! and for indexes preset 4 in independent 256 KiB blocks compressed on every core (what `xz -T0
 //! --block-size` writes; a 750 KB `Packages` compresses 3.6× faster than one `-6` block and within 2 % of
 //! its size; the blocks do not depend on the thread count, so the bytes are reproducible); zstd via the
 //! vendored libzstd at level 19 for indexes and 3 (dpkg-deb's default) for payloads.
 
 use std::io::{self, Read, Write};
+
+use crate::splice::{Fragment, GzSplicer, Payloads};
 
 /// A compression method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +50,23 @@ impl Compression {
 pub trait Encoder: Write {
     /// Writes the trailer and returns the inner writer's bytes count-independent result.
     fn finish_box(self: Box<Self>) -> io::Result<()>;
+
+    /// Places a file's precompressed content next in the stream. Only a payload gzip encoder made with
+    /// [`payload_encoder`] can; callers ask [`Payloads`] for a fragment only when writing gzip.
+    fn splice(&mut self, _fragment: &Fragment) -> io::Result<()> {
+        Err(io::Error::other(
+            "this encoder cannot splice precompressed content",
+        ))
+    }
+}
+
+impl<W: Write> Encoder for GzSplicer<'_, W> {
+    fn finish_box(self: Box<Self>) -> io::Result<()> {
+        (*self).finish().map(drop)
+    }
+    fn splice(&mut self, fragment: &Fragment) -> io::Result<()> {
+        GzSplicer::splice(self, fragment)
+    }
 }
 
 struct Plain<W: Write>(W);
@@ -104,6 +124,19 @@ pub enum Profile {
 
 /// The block (and dictionary) size of an index's xz: blocks are compressed in parallel.
 const INDEX_XZ_BLOCK: u32 = 256 * 1024;
+
+/// A payload's compressing writer over `w`: gzip is written by [`GzSplicer`], so that the large files of
+/// `payloads` are spliced in compressed once (without fragments its bytes are `gzip -9n`'s).
+pub(crate) fn payload_encoder<'a, W: Write + 'a>(
+    w: W,
+    c: Compression,
+    payloads: Option<&'a Payloads>,
+) -> io::Result<Box<dyn Encoder + 'a>> {
+    match c {
+        Compression::Gzip => Ok(Box::new(GzSplicer::new(w, payloads)?)),
+        _ => encoder(w, c, Profile::Payload),
+    }
+}
 
 /// A compressing writer over `w`.
 pub fn encoder<'a, W: Write + 'a>(

@@ -14,6 +14,7 @@ use wharf_core::digest::{Checksums, Hasher, HashingReader};
 use wharf_core::{Family, PackageName, PackageSpec, SourceDate, Version};
 
 use crate::compress::{self, Compression, Profile};
+use crate::splice::Payloads;
 use crate::spool::Spool;
 use crate::tar::TarWriter;
 use crate::{PackageError, payload};
@@ -60,6 +61,7 @@ pub fn write_ipk(
     spec: &PackageSpec,
     arch: &str,
     source_date: SourceDate,
+    payloads: &Payloads,
     out: &mut impl Write,
 ) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
@@ -69,6 +71,7 @@ pub fn write_ipk(
         payload::Layout::Dpkg,
         Compression::Gzip,
         source_date,
+        payloads,
         &mut data,
     )?;
     let mtime = u64::try_from(source_date.unix()).unwrap_or(0);
@@ -226,9 +229,23 @@ mod tests {
     fn write_then_inspect() {
         let date = SourceDate::from_unix(1_700_000_000).unwrap();
         let mut a = Vec::new();
-        write_ipk(&spec(), "mipsel_24kc", date, &mut a).unwrap();
+        write_ipk(
+            &spec(),
+            "mipsel_24kc",
+            date,
+            &crate::splice::Payloads::new(),
+            &mut a,
+        )
+        .unwrap();
         let mut b = Vec::new();
-        write_ipk(&spec(), "mipsel_24kc", date, &mut b).unwrap();
+        write_ipk(
+            &spec(),
+            "mipsel_24kc",
+            date,
+            &crate::splice::Payloads::new(),
+            &mut b,
+        )
+        .unwrap();
         assert_eq!(a, b, "not reproducible");
         assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "outer container is gzip");
         let info = inspect(&a[..]).unwrap();
@@ -285,7 +302,7 @@ mod tests {
         #[test]
         fn reader_never_panics(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..8), cut in 0usize..4096) {
             let mut ipk = Vec::new();
-            write_ipk(&spec(), "x86_64", SourceDate::from_unix(0).unwrap(), &mut ipk).unwrap();
+            write_ipk(&spec(), "x86_64", SourceDate::from_unix(0).unwrap(), &crate::splice::Payloads::new(), &mut ipk).unwrap();
             for (at, byte) in flips {
                 let i = at % ipk.len();
                 ipk[i] = byte;

@@ -17,6 +17,7 @@ pub mod deb;
 pub mod ipk;
 mod payload;
 pub mod rpm;
+pub mod splice;
 mod spool;
 pub mod tar;
 pub mod tarball;

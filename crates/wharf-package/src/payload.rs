@@ -13,6 +13,7 @@ use wharf_core::{Content, FileKind, Owner, PackageSpec, ScriptKind, SourceDate};
 
 use crate::PackageError;
 use crate::compress::{self, Compression, Profile};
+use crate::splice::Payloads;
 use crate::tar::TarWriter;
 
 /// One payload entry after parent directories are filled in, in archive order.
@@ -145,7 +146,7 @@ impl<W: Write> Write for Counting<W> {
 }
 
 /// The error for a failed read of `content` while writing it.
-fn content_error(content: &Content, e: io::Error, size: u64) -> PackageError {
+pub(crate) fn content_error(content: &Content, e: io::Error, size: u64) -> PackageError {
     match content {
         Content::Path(p) if e.kind() == io::ErrorKind::UnexpectedEof => PackageError::Changed {
             path: p.clone(),
@@ -184,15 +185,17 @@ impl<D: Digest> Write for HashWriter<'_, D> {
 }
 
 /// Writes the data tarball of `nodes`, compressed, into `out`.
+/// Large files are spliced in from `payloads` when the compression is gzip (see [`crate::splice`]).
 pub(crate) fn write_data(
     nodes: &BTreeMap<String, Planned<'_>>,
     layout: Layout<'_>,
     compression: Compression,
     source_date: SourceDate,
+    payloads: &Payloads,
     out: &mut impl Write,
 ) -> Result<DataSummary, PackageError> {
     let clamp = u64::try_from(source_date.unix()).unwrap_or(0);
-    let enc = compress::encoder(out, compression, Profile::Payload).map_err(PackageError::Write)?;
+    let enc = compress::payload_encoder(out, compression, Some(payloads)).map_err(PackageError::Write)?;
     let mut tar = TarWriter::new(Counting { inner: enc, count: 0 });
     let mut md5sums = String::new();
     let mut conffiles = String::new();
@@ -231,6 +234,30 @@ pub(crate) fn write_data(
                 installed_kib += 1;
             }
             Node::File { content, config } => {
+                let fragment = match content {
+                    Content::Path(p) if compression == Compression::Gzip => payloads.fragment(p, clamp)?,
+                    _ => None,
+                };
+                if let Some(f) = fragment {
+                    if layout == Layout::Apk {
+                        tar.pax(&[(APK_SHA1, &hex::encode(f.sha1))], clamp)
+                            .map_err(PackageError::Write)?;
+                    }
+                    tar.file_with(name, *mode, f.mtime, f.size, |w| {
+                        w.inner.splice(&f)?;
+                        w.count += f.size;
+                        Ok(())
+                    })
+                    .map_err(PackageError::Write)?;
+                    file_bytes += f.size;
+                    let rel = &key[2..];
+                    md5sums.push_str(&format!("{}  {rel}\n", hex::encode(f.md5)));
+                    if *config {
+                        conffiles.push_str(&format!("/{rel}\n"));
+                    }
+                    installed_kib += f.size.div_ceil(1024);
+                    continue;
+                }
                 let expected_sha1 = match layout {
                     Layout::Apk => {
                         let (sha1, _) = sha1_of(content, clamp)?;

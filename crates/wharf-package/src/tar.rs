@@ -166,6 +166,22 @@ impl<W: Write> TarWriter<W> {
         Ok(copied)
     }
 
+    /// A regular file of `size` bytes that `put` writes straight into the inner writer (a compressed
+    /// fragment spliced into the stream): the header, then `put`, then the padding.
+    pub fn file_with(
+        &mut self,
+        name: &str,
+        mode: u32,
+        mtime: u64,
+        size: u64,
+        put: impl FnOnce(&mut W) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.entry_header(name, EntryType::File, mode, size, mtime, "")?;
+        put(&mut self.out)?;
+        self.written += size;
+        self.pad()
+    }
+
     /// A POSIX.1-2001 extended header (type `x`) carrying `records` for the entry that follows, as
     /// abuild-tar writes `APK-TOOLS.checksum.SHA1`. Each record is `"<len> <key>=<value>\n"`, where `len`
     /// counts the whole record including its own digits.

@@ -11,6 +11,7 @@ use wharf_core::{PackageSpec, SourceDate};
 use crate::PackageError;
 use crate::compress::Compression;
 use crate::payload::{self, Layout};
+use crate::splice::Payloads;
 
 /// The file name (also the top directory, without `.tar.gz`) for `spec`: `<name>-<version>-<arch>`, with
 /// the Debian architecture name (`amd64`, `arm64`, `all`), which the install script derives from `uname -m`.
@@ -20,9 +21,21 @@ pub fn stem(spec: &PackageSpec) -> String {
 }
 
 /// Writes the `.tar.gz` of `spec` into `out`.
-pub fn write_tarball(spec: &PackageSpec, date: SourceDate, out: &mut impl Write) -> Result<(), PackageError> {
+pub fn write_tarball(
+    spec: &PackageSpec,
+    date: SourceDate,
+    payloads: &Payloads,
+    out: &mut impl Write,
+) -> Result<(), PackageError> {
     let nodes = payload::plan(spec)?;
     let top = stem(spec);
-    payload::write_data(&nodes, Layout::Archive(&top), Compression::Gzip, date, out)?;
+    payload::write_data(
+        &nodes,
+        Layout::Archive(&top),
+        Compression::Gzip,
+        date,
+        payloads,
+        out,
+    )?;
     out.flush().map_err(PackageError::Write)
 }

@@ -45,9 +45,9 @@ mod tests {
                 source_date: SourceDate::from_unix(1_700_000_000).unwrap(),
             };
             let mut a = Vec::new();
-            write_deb(&spec(), opts, &mut a).unwrap();
+            write_deb(&spec(), opts, &crate::splice::Payloads::new(), &mut a).unwrap();
             let mut b = Vec::new();
-            write_deb(&spec(), opts, &mut b).unwrap();
+            write_deb(&spec(), opts, &crate::splice::Payloads::new(), &mut b).unwrap();
             assert_eq!(a, b, "{c:?}: not reproducible");
             let info = inspect(&a[..]).unwrap();
             assert_eq!(info.name.as_str(), "hello");
@@ -87,7 +87,7 @@ mod tests {
             source_date: SourceDate::from_unix(0).unwrap(),
         };
         assert!(matches!(
-            write_deb(&s, opts, &mut Vec::new()),
+            write_deb(&s, opts, &crate::splice::Payloads::new(), &mut Vec::new()),
             Err(crate::PackageError::Duplicate(_))
         ));
         assert!(
@@ -97,7 +97,7 @@ mod tests {
                 .contains("not a valid .deb")
         );
         let mut good = Vec::new();
-        write_deb(&spec(), opts, &mut good).unwrap();
+        write_deb(&spec(), opts, &crate::splice::Payloads::new(), &mut good).unwrap();
         let err = inspect(&good[..good.len() - 100]).unwrap_err().to_string();
         assert!(err.contains("truncated"), "{err}");
     }
@@ -109,7 +109,7 @@ mod tests {
         fn reader_never_panics(flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..8), cut in 0usize..4096) {
             let opts = DebOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap() };
             let mut deb = Vec::new();
-            write_deb(&spec(), opts, &mut deb).unwrap();
+            write_deb(&spec(), opts, &crate::splice::Payloads::new(), &mut deb).unwrap();
             for (at, byte) in flips {
                 let i = at % deb.len();
                 deb[i] = byte;

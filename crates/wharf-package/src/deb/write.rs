@@ -6,6 +6,7 @@ use wharf_core::deb822::{self, Paragraph};
 use wharf_core::{Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate};
 
 use crate::compress::Compression;
+use crate::splice::Payloads;
 use crate::spool::Spool;
 use crate::{PackageError, ar, payload};
 
@@ -70,7 +71,14 @@ pub fn debian_changelog(spec: &PackageSpec) -> String {
 /// With changelog entries, the package carries `/usr/share/doc/<name>/changelog.Debian.gz` — or
 /// `changelog.gz` for a native package, one whose version has no Debian revision (Debian policy §12.7,
 /// lintian's `wrong-name-for-changelog-of-native-package`) — unless it ships one itself.
-pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> Result<(), PackageError> {
+/// Large files come compressed from `payloads`, shared with the run's other packages (see
+/// [`crate::splice`]).
+pub fn write_deb(
+    spec: &PackageSpec,
+    opts: DebOptions,
+    payloads: &Payloads,
+    out: &mut impl Write,
+) -> Result<(), PackageError> {
     let with_changelog;
     let file = if spec.version.deb().revision.is_empty() {
         "changelog.gz"
@@ -107,6 +115,7 @@ pub fn write_deb(spec: &PackageSpec, opts: DebOptions, out: &mut impl Write) -> 
         payload::Layout::Dpkg,
         opts.compression,
         opts.source_date,
+        payloads,
         &mut data,
     )?;
 

@@ -1,11 +1,15 @@
 //! `.rpm` packages (v4): writer and reader.
 //!
 //! Format: rpm's `docs/manual/format_v4.md` and `format_header.md` (lead, signature header, main header,
-//! compressed cpio payload), with what formats.md §4 found rpm 4.18 checking. The header and payload
-//! encoding is the `rpm` crate's (rpm-rs); wharf maps its [`PackageSpec`](wharf_core::PackageSpec) onto it,
-//! pins every time and host field for reproducibility, and signs the header with wharf-sign's OpenPGP key:
-//! a v4 signature, SHA-256, issuer fingerprint hashed and key ID unhashed, nothing critical — what
-//! `rpmkeys --checksig` accepts on EL8 and later.
+//! compressed cpio payload), with what formats.md §4 found rpm 4.18 checking. The header's tags and their
+//! encoding are the `rpm` crate's (rpm-rs): wharf maps its [`PackageSpec`](wharf_core::PackageSpec) onto
+//! the crate's builder with each file's metadata but not its content, pins every time and host field for
+//! reproducibility, and signs the header with wharf-sign's OpenPGP key: a v4 signature, SHA-256, issuer
+//! fingerprint hashed and key ID unhashed, nothing critical — what `rpmkeys --checksig` accepts on EL8 and
+//! later. The payload (the "new ASCII" cpio archive, `070701`) is wharf's own, streamed into a spool with
+//! large files spliced in compressed once per run ([`crate::splice`]); its digests then complete the
+//! header. The uncompressed payload's digest (`PAYLOADDIGESTALT`, rpm ≥ 4.16, optional) is not written:
+//! it would mean hashing every file a second time.
 
 mod read;
 mod write;
@@ -38,9 +42,9 @@ mod tests {
                 key: Some(&key),
             };
             let mut a = Vec::new();
-            write_rpm(&spec(), opts, &mut a).unwrap();
+            write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut a).unwrap();
             let mut b = Vec::new();
-            write_rpm(&spec(), opts, &mut b).unwrap();
+            write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut b).unwrap();
             assert_eq!(a, b, "{c:?}: not reproducible");
             let info = inspect(&a[..]).unwrap();
             assert_eq!(
@@ -81,9 +85,12 @@ mod tests {
             key: None,
         };
         let mut a = Vec::new();
-        write_rpm(&spec(), opts, &mut a).unwrap();
+        write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut a).unwrap();
         assert!(!inspect(&a[..]).unwrap().signed);
         assert!(inspect(&a[..200]).is_err());
+        // Headers whole, payload cut short: refused (the signature header's size).
+        let err = inspect(&a[..a.len() - 10]).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
     }
 
     proptest::proptest! {
@@ -94,7 +101,7 @@ mod tests {
         fn reader_never_panics(flips in proptest::collection::vec((0usize..8192, 0u8..=255), 1..6), cut in 0usize..8192) {
             let opts = RpmOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap(), key: None };
             let mut rpm = Vec::new();
-            write_rpm(&spec(), opts, &mut rpm).unwrap();
+            write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut rpm).unwrap();
             let header_end = rpm.len().min(8192);
             for (at, byte) in flips {
                 rpm[at % header_end] = byte;

@@ -256,11 +256,35 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     }
     let sig_store = read_header(&mut r, &mut head, "signature")?;
     read_exact(&mut r, (8 - sig_store % 8) % 8, &mut head)?;
+    let header_start = head.len();
     read_header(&mut r, &mut head, "main")?;
     let meta = rpm::PackageMetadata::parse(&mut &head[..]).map_err(bad)?;
     // Hash the rest: the payload is streamed through the hasher, never held.
-    io::copy(&mut r, &mut io::sink()).map_err(|e| bad(format!("reading the payload: {e}")))?;
+    let payload = io::copy(&mut r, &mut io::sink()).map_err(|e| bad(format!("reading the payload: {e}")))?;
     drop(r);
+    // The signature header's size is the main header's plus the payload's (rpm's `RPMSIGTAG_SIZE`): a
+    // truncated download or upload keeps its headers but not that size. (Checking the payload digest
+    // too would hash every payload a second time; rpm does that when installing.)
+    let sig_size = meta
+        .signature
+        .get_entry_data_as_u64(rpm::IndexSignatureTag::RPMSIGTAG_LONGSIZE)
+        .ok()
+        .or_else(|| {
+            meta.signature
+                .get_entry_data_as_u32(rpm::IndexSignatureTag::RPMSIGTAG_SIZE)
+                .ok()
+                .map(u64::from)
+        });
+    let main_header = head.len() as u64 - header_start as u64;
+    if let Some(want) = sig_size
+        && want != main_header + payload
+    {
+        return Err(bad(format!(
+            "its headers say {want} bytes of header and payload, the file has {}: it is truncated or \
+             damaged; rebuild or download it again",
+            main_header + payload
+        )));
+    }
     if meta.is_source_package() {
         return Err(bad("this is a source rpm; publish binary rpms"));
     }

@@ -84,7 +84,7 @@ fn apt_installs_wharf_and_nfpm_packages() {
         let root = apt.root();
         assert_eq!(
             fs::read_to_string(root.join("usr/bin/demo")).unwrap(),
-            "#!/bin/sh\necho demo says hi\n"
+            crate::demo_binary()
         );
         assert_eq!(
             fs::read_link(root.join("usr/bin/demo-link")).unwrap().to_str(),

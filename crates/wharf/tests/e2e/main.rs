@@ -50,9 +50,27 @@ pub fn wharf_run(cwd: &Path, args: &[&str]) -> Done {
     run(wharf(cwd).args(args))
 }
 
+/// The demo "binary": a script that exits before 1.2 MiB of comment lines, so that every package of it
+/// carries a file large enough to be compressed once and spliced into each format's gzip payload
+/// (wharf_package::splice) — every real client in these tests reads that layout.
+pub fn demo_binary() -> String {
+    let mut s = String::from("#!/bin/sh\necho demo says hi\nexit 0\n");
+    let mut x = 0x2545_f491_u32;
+    while s.len() < 1_200_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s.push_str(&format!(
+            "# {x:08x} {:016x}\n",
+            u64::from(x).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ));
+    }
+    s
+}
+
 /// A wharf.toml project `demo` with a (script) binary already "built" under target/release.
 pub fn demo_project(dir: &Path) -> PathBuf {
-    write(&dir.join("target/release/demo"), "#!/bin/sh\necho demo says hi\n");
+    write(&dir.join("target/release/demo"), demo_binary());
     write(&dir.join("conf/demo.conf"), "level = 1\n");
     write(
         &dir.join("scripts/postinst"),

@@ -121,6 +121,24 @@ fn rpmkeys_verifies_and_rpmlint_accepts() {
                 "{}",
                 check.stdout
             );
+            if name == "demo-1.0.0" {
+                // The 1.2 MiB binary is spliced in compressed (wharf_package::splice): rpm lists the digest
+                // of its content, and rpm2cpio-free extraction by rpm itself is in the dnf tests.
+                let q = run(Command::new("rpm")
+                    .args(["-qp", "--qf", "[%{FILENAMES} %{FILESIZES} %{FILEDIGESTS}\\n]"])
+                    .arg(&rpm))
+                .success();
+                let want = format!(
+                    "/usr/bin/demo {} {}",
+                    crate::demo_binary().len(),
+                    wharf_core::digest::Checksums::of_sha256(crate::demo_binary().as_bytes()).sha256
+                );
+                assert!(
+                    q.stdout.lines().any(|l| l == want),
+                    "want `{want}`:\n{}",
+                    q.stdout
+                );
+            }
             let lint = run(Command::new("rpmlint").arg(&rpm));
             for line in lint.stdout.lines().filter(|l| l.contains(": E: ")) {
                 let tag = line

@@ -62,7 +62,7 @@ pub(crate) fn five_kind_project(dir: &Path) -> PathBuf {
     let cfg = demo_project(dir);
     write(
         &dir.join("target/x86_64-unknown-linux-musl/release/demo"),
-        "#!/bin/sh\necho demo says hi\n",
+        crate::demo_binary(),
     );
     cfg
 }

@@ -39,7 +39,7 @@ impl Fixture {
         demo_project(&dir);
         write(
             &dir.join("target/x86_64-unknown-linux-musl/release/demo"),
-            "#!/bin/sh\necho demo says hi\n",
+            crate::demo_binary(),
         );
         let keys = dir.join("keys");
         for kind in ["openpgp", "usign", "apk-ec"] {
