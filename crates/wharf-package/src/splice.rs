@@ -11,8 +11,13 @@
 //! is pigz's layout (one member, independent blocks), which every inflater reads — unlike a series of
 //! gzip members, which some single-member readers stop after.
 //!
-//! The chunk boundaries depend only on the file, never on the thread count, so the bytes are
-//! reproducible. While the chunks compress, one pass computes what the formats need of the content —
+//! Within a chunk, 64 KiB pieces whose bytes look random (order-0 entropy above 7.95 bits per byte:
+//! compressed or encrypted data embedded in a binary, a `.gz`, an image) are written as stored blocks
+//! instead of searched for matches that deflate cannot use (zlib stores such blocks in the end anyway:
+//! the output is no larger, the ~15 ms per MiB of level 9's search is saved).
+//!
+//! The chunk boundaries and those choices depend only on the file, never on the thread count, so the
+//! bytes are reproducible. While the chunks compress, one pass computes what the formats need of the content —
 //! MD5 (dpkg's `md5sums`), SHA-1 (apk's pax record), SHA-256 (rpm's file digest) and the CRC — so a file
 //! is read once whatever the formats. Compressed chunks go to one unnamed temporary file shared by the
 //! fragments of a run (read back with `pread`): memory does not grow with the file.
@@ -251,14 +256,82 @@ impl Payloads {
     }
 }
 
-/// Raw deflate of `data`, ended by a sync flush (byte-aligned, no final block).
+/// The granularity at which content is judged incompressible.
+const PIECE: usize = 64 * 1024;
+
+/// Order-0 entropy, in bits per byte, above which a piece is stored rather than deflated: random or
+/// already-compressed bytes (an embedded archive, a `.gz`, a `.png`) measure ~7.99, machine code 5–6.5,
+/// text 4–5. Deflate cannot shrink such a piece (zlib itself falls back to stored blocks), but level 9's
+/// match search spends ~15 ms per MiB failing to; stored, the bytes cost a copy. Matches within deflate's
+/// 32 KiB window in otherwise random bytes are lost — rare, and bounded by the piece.
+const INCOMPRESSIBLE_BITS: f64 = 7.95;
+
+fn incompressible(piece: &[u8]) -> bool {
+    // Too few bytes to tell: deflate them.
+    if piece.len() < 4096 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in piece {
+        counts[usize::from(b)] += 1;
+    }
+    let n = piece.len() as f64;
+    let seen = counts.iter().filter(|&&c| c > 0).count();
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum();
+    // Miller–Madow: a sample underestimates entropy by about (K − 1) / (2 n ln 2) bits, so the last, short
+    // piece of random bytes reads as random too.
+    let corrected = bits + (seen.saturating_sub(1)) as f64 / (2.0 * n * std::f64::consts::LN_2);
+    corrected > INCOMPRESSIBLE_BITS
+}
+
+/// Raw deflate of `data`, ended by a sync flush (byte-aligned, no final block): runs of compressible
+/// 64 KiB pieces deflated at [`LEVEL`], runs of incompressible ones as stored blocks (RFC 1951 §3.2.4).
+/// The result depends only on `data`.
 fn deflate_chunk(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(LEVEL), false);
     let mut out = Vec::with_capacity(data.len() + data.len() / 16 + 1024);
-    run(&mut c, data, FlushCompress::Sync, &mut |b| {
-        out.extend_from_slice(b);
-        Ok(())
-    })?;
+    let mut pieces: Vec<&[u8]> = data.chunks(PIECE).collect();
+    // A short last piece is judged with the one before it (too few bytes to tell on its own).
+    if pieces.len() > 1 && pieces[pieces.len() - 1].len() < PIECE / 4 {
+        pieces.pop();
+        let last = pieces.len() - 1;
+        pieces[last] = &data[last * PIECE..];
+    }
+    let mut i = 0;
+    while i < pieces.len() {
+        let stored = incompressible(pieces[i]);
+        let mut j = i + 1;
+        while j < pieces.len() && incompressible(pieces[j]) == stored {
+            j += 1;
+        }
+        let run_start = i * PIECE;
+        let run_end = if j == pieces.len() { data.len() } else { j * PIECE };
+        let bytes = &data[run_start..run_end];
+        if stored {
+            // Each stored block: a byte holding BFINAL=0 and BTYPE=00 (the stream is byte-aligned after
+            // a sync flush, so the header's padding fills the byte), then LEN and its complement.
+            for block in bytes.chunks(usize::from(u16::MAX)) {
+                let len = u16::try_from(block.len()).unwrap_or(u16::MAX);
+                out.push(0);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(block);
+            }
+        } else {
+            let mut c = Compress::new(Compression::new(LEVEL), false);
+            run(&mut c, bytes, FlushCompress::Sync, &mut |b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })?;
+        }
+        i = j;
+    }
     Ok(out)
 }
 
@@ -365,11 +438,11 @@ mod tests {
     use super::*;
 
     fn content(n: usize) -> Vec<u8> {
-        // Half pseudo-random, half repetitive, like a binary.
+        // Pseudo-random (stored), then random and repetitive in turn (deflated), like a binary.
         let mut x = 0x1234_5678u32;
         (0..n)
             .map(|i| {
-                if (i / 4096) % 2 == 0 {
+                if i < n / 3 || (i / 4096) % 2 == 0 {
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
@@ -450,6 +523,30 @@ mod tests {
             theirs.finish().unwrap(),
             "without fragments, the bytes of gzip -9n"
         );
+    }
+
+    #[test]
+    fn incompressible_pieces_are_stored_and_the_rest_deflated() {
+        let random: Vec<u8> = content(3 * 200_000)[..200_000].to_vec();
+        let out = deflate_chunk(&random).unwrap();
+        assert_eq!(
+            out.len(),
+            random.len() + 5 * random.len().div_ceil(65_535),
+            "stored blocks"
+        );
+        let text = b"Package: hello\nVersion: 1.0\n".repeat(10_000);
+        let out = deflate_chunk(&text).unwrap();
+        assert!(out.len() < text.len() / 20, "{}", out.len());
+        let mut both = random.clone();
+        both.extend_from_slice(&text);
+        let mut deflated = deflate_chunk(&both).unwrap();
+        // A whole stream: the chunk, then a final empty block.
+        deflated.extend_from_slice(&[3, 0]);
+        let mut back = Vec::new();
+        flate2::read::DeflateDecoder::new(&deflated[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, both);
     }
 
     #[test]

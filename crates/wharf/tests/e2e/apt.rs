@@ -82,16 +82,17 @@ fn apt_installs_wharf_and_nfpm_packages() {
         );
         assert!(install.all().contains("demo postinst ran"), "{}", install.all());
         let root = apt.root();
-        assert_eq!(
-            fs::read_to_string(root.join("usr/bin/demo")).unwrap(),
-            crate::demo_binary()
-        );
+        assert_eq!(fs::read(root.join("usr/bin/demo")).unwrap(), crate::demo_binary());
         assert_eq!(
             fs::read_link(root.join("usr/bin/demo-link")).unwrap().to_str(),
             Some("demo")
         );
         assert!(root.join("etc/demo/demo.conf").is_file());
         assert!(root.join("usr/share/demo-data/example.conf").is_file());
+        assert_eq!(
+            fs::read(root.join("usr/share/demo-data/blob.bin")).unwrap(),
+            crate::demo_blob()
+        );
         assert!(root.join("usr/bin/peer").is_file());
         assert!(root.join("usr/bin/native").is_file());
         let status = fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();

@@ -53,7 +53,7 @@ pub fn wharf_run(cwd: &Path, args: &[&str]) -> Done {
 /// The demo "binary": a script that exits before 1.2 MiB of comment lines, so that every package of it
 /// carries a file large enough to be compressed once and spliced into each format's gzip payload
 /// (wharf_package::splice) — every real client in these tests reads that layout.
-pub fn demo_binary() -> String {
+pub fn demo_binary() -> Vec<u8> {
     let mut s = String::from("#!/bin/sh\necho demo says hi\nexit 0\n");
     let mut x = 0x2545_f491_u32;
     while s.len() < 1_200_000 {
@@ -65,13 +65,27 @@ pub fn demo_binary() -> String {
             u64::from(x).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         ));
     }
-    s
+    s.into_bytes()
+}
+
+/// `demo-data`'s 1.1 MiB of random bytes: spliced in as stored blocks (incompressible pieces).
+pub fn demo_blob() -> Vec<u8> {
+    let mut x = 0x9e37_79b9_u32;
+    (0..1_100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x.to_le_bytes()[1]
+        })
+        .collect()
 }
 
 /// A wharf.toml project `demo` with a (script) binary already "built" under target/release.
 pub fn demo_project(dir: &Path) -> PathBuf {
     write(&dir.join("target/release/demo"), demo_binary());
     write(&dir.join("conf/demo.conf"), "level = 1\n");
+    write(&dir.join("data/blob.bin"), demo_blob());
     write(
         &dir.join("scripts/postinst"),
         "#!/bin/sh\nset -e\necho demo postinst ran\n",
@@ -121,6 +135,10 @@ arch-all = true
 [[package.files]]
 src = "conf/demo.conf"
 dst = "/usr/share/demo-data/example.conf"
+
+[[package.files]]
+src = "data/blob.bin"
+dst = "/usr/share/demo-data/blob.bin"
 "#,
     );
     cfg

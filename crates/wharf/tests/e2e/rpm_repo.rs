@@ -121,24 +121,26 @@ fn rpmkeys_verifies_and_rpmlint_accepts() {
                 "{}",
                 check.stdout
             );
-            if name == "demo-1.0.0" {
-                // The 1.2 MiB binary is spliced in compressed (wharf_package::splice): rpm lists the digest
-                // of its content, and rpm2cpio-free extraction by rpm itself is in the dnf tests.
-                let q = run(Command::new("rpm")
-                    .args(["-qp", "--qf", "[%{FILENAMES} %{FILESIZES} %{FILEDIGESTS}\\n]"])
-                    .arg(&rpm))
-                .success();
-                let want = format!(
-                    "/usr/bin/demo {} {}",
-                    crate::demo_binary().len(),
-                    wharf_core::digest::Checksums::of_sha256(crate::demo_binary().as_bytes()).sha256
-                );
-                assert!(
-                    q.stdout.lines().any(|l| l == want),
-                    "want `{want}`:\n{}",
-                    q.stdout
-                );
-            }
+            // The large files are spliced in compressed (wharf_package::splice): rpm lists the digests of
+            // their content (rpm itself checks them when dnf installs the packages).
+            let (path, content) = match name {
+                "demo-1.0.0" => ("/usr/bin/demo", crate::demo_binary()),
+                _ => ("/usr/share/demo-data/blob.bin", crate::demo_blob()),
+            };
+            let q = run(Command::new("rpm")
+                .args(["-qp", "--qf", "[%{FILENAMES} %{FILESIZES} %{FILEDIGESTS}\\n]"])
+                .arg(&rpm))
+            .success();
+            let want = format!(
+                "{path} {} {}",
+                content.len(),
+                wharf_core::digest::Checksums::of_sha256(&content).sha256
+            );
+            assert!(
+                q.stdout.lines().any(|l| l == want),
+                "want `{want}`:\n{}",
+                q.stdout
+            );
             let lint = run(Command::new("rpmlint").arg(&rpm));
             for line in lint.stdout.lines().filter(|l| l.contains(": E: ")) {
                 let tag = line
@@ -237,6 +239,14 @@ fn dnf_and_zypper_install_from_the_repository() {
                 && dnf.root().join("usr/share/demo-data/example.conf").is_file()
         );
         assert!(dnf.root().join("etc/demo/demo.conf").is_file());
+        assert_eq!(
+            fs::read(dnf.root().join("usr/bin/demo")).unwrap(),
+            crate::demo_binary()
+        );
+        assert_eq!(
+            fs::read(dnf.root().join("usr/share/demo-data/blob.bin")).unwrap(),
+            crate::demo_blob()
+        );
         // The nFPM-built package (signed on publish with --sign) came in as demo's /bin/sh provider.
         assert!(
             dnf.root().join("usr/bin/shstub").is_file(),
@@ -275,6 +285,10 @@ fn dnf_and_zypper_install_from_the_repository() {
             install.all()
         );
         assert!(z.root().join("usr/share/demo-data/example.conf").is_file());
+        assert_eq!(
+            fs::read(z.root().join("usr/share/demo-data/blob.bin")).unwrap(),
+            crate::demo_blob()
+        );
         assert!(
             z.root().join("usr/bin/shstub").is_file(),
             "{name}: zypper did not install the nFPM package"
