@@ -125,8 +125,14 @@ pub fn pool_path(component: &str, name: &str, file_name: &str) -> String {
     format!("pool/{component}/{prefix}/{name}/{file_name}")
 }
 
-/// Builds every index file of one suite from its records.
-pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io::Result<SuiteIndex> {
+/// Builds every index file of one suite from its records. `previous` reads a file of the suite as it is
+/// now (`dists/<suite>/…`), for unchanged blocks of `Packages.xz` and `Packages.gz` to be carried over
+/// ([`crate::blocks`]).
+pub fn build_suite(
+    settings: &SuiteSettings,
+    records: &[&AptRecord],
+    previous: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
+) -> std::io::Result<SuiteIndex> {
     let mut components: BTreeSet<&str> = settings.components.iter().map(String::as_str).collect();
     let mut archs: BTreeSet<&str> = settings.architectures.iter().map(String::as_str).collect();
     for r in records {
@@ -160,13 +166,22 @@ pub fn build_suite(settings: &SuiteSettings, records: &[&AptRecord]) -> std::io:
                 .collect();
             let text = text.join("\n");
             let dir = format!("{comp}/binary-{arch}");
+            let read = |ext: &str| previous(&format!("dists/{}/{dir}/Packages{ext}", settings.suite));
+            let (old_text, old_xz, old_gz) = (read(""), read(".xz"), read(".gz"));
+            let old_xz = old_text.as_deref().zip(old_xz.as_deref());
+            let old_gz = old_gz.as_deref();
+
             // Each form (plain, gzip, xz) compressed at once: xz of a large Packages dominates otherwise.
             let forms: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
                 let handles: Vec<_> = FORMS
                     .iter()
                     .map(|form| {
                         let text = &text;
-                        s.spawn(move || compress::compress(text.as_bytes(), *form, Profile::Index))
+                        s.spawn(move || match form {
+                            Compression::Xz => crate::blocks::xz(text, "\n\n", old_xz).map(|(xz, _)| xz),
+                            Compression::Gzip => crate::blocks::gz(text, "\n\n", old_gz).map(|(gz, _)| gz),
+                            _ => compress::compress(text.as_bytes(), *form, Profile::Index),
+                        })
                     })
                     .collect();
                 handles
@@ -285,7 +300,7 @@ mod tests {
             record("libdoc", "1", "all"),
         ];
         let refs: Vec<&AptRecord> = recs.iter().collect();
-        let idx = build_suite(&settings(), &refs).unwrap();
+        let idx = build_suite(&settings(), &refs, &|_| None).unwrap();
         let plain = idx
             .files
             .iter()

@@ -7,6 +7,7 @@
 pub mod apk;
 pub mod apk3;
 pub mod apt;
+pub mod blocks;
 pub mod opkg;
 pub mod rpmmd;
 

@@ -276,11 +276,14 @@ type Built = (&'static str, Vec<u8>, Checksums, Checksums);
 /// Writes one metadata document.
 type Maker = fn(&[&RpmRecord]) -> String;
 
-/// Builds the repository's metadata from its records (sorted by name, EVR, arch).
+/// Builds the repository's metadata from its records (sorted by name, EVR, arch). `previous` gives the
+/// repository's current compressed document of a kind (`primary`, …), whose unchanged gzip parts are
+/// carried over ([`crate::blocks`]).
 pub fn build(
     records: &[&RpmRecord],
     date: SourceDate,
     compression: MdCompression,
+    previous: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> std::io::Result<RepoIndex> {
     let mut sorted: Vec<&RpmRecord> = records.to_vec();
     // Name, then EVR as rpm orders it (compared in place: no copies per comparison), then arch.
@@ -312,7 +315,12 @@ pub fn build(
                 let sorted = &sorted;
                 s.spawn(move || {
                     let xml = make(sorted);
-                    let bytes = compress::compress(xml.as_bytes(), comp, Profile::Index)?;
+                    let bytes = match comp {
+                        Compression::Gzip => {
+                            crate::blocks::gz(&xml, "</package>\n", previous(kind).as_deref())?.0
+                        }
+                        _ => compress::compress(xml.as_bytes(), comp, Profile::Index)?,
+                    };
                     let open = Checksums::of_sha256(xml.as_bytes());
                     let sums = Checksums::of_sha256(&bytes);
                     Ok((kind, bytes, sums, open))

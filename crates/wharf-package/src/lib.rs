@@ -14,6 +14,7 @@ pub mod apk3;
 pub mod ar;
 pub mod compress;
 pub mod deb;
+pub mod gzblocks;
 pub mod ipk;
 mod payload;
 pub mod rpm;
@@ -23,6 +24,7 @@ pub mod tar;
 pub mod tarball;
 #[cfg(test)]
 mod testing;
+pub mod xzblocks;
 
 use std::path::PathBuf;
 

@@ -226,7 +226,8 @@ pub fn publish(
             .map(|v| v.iter().collect())
             .unwrap_or_default();
         let extra = (s == suite).then_some(component);
-        plan.groups.push(suite_files(key, settings, s, extra, &records)?);
+        plan.groups
+            .push(suite_files(store, key, settings, s, extra, &records)?);
     }
     let collected = txn.commit(plan)?;
     Ok(AptReport {
@@ -242,6 +243,7 @@ pub fn publish(
 
 /// One suite's index files: by-hash blobs, the plain-named indexes, and the signed Release files.
 pub(crate) fn suite_files(
+    store: &dyn Store,
     key: &OpenPgpKey,
     settings: &AptSettings,
     suite: &str,
@@ -264,7 +266,9 @@ pub(crate) fn suite_files(
         date: settings.date,
         valid_for: settings.valid_for,
     };
-    let index = apt::build_suite(&suite_settings, records).map_err(PublishError::Index)?;
+    // The suite's current files, for unchanged xz blocks to be carried over (any read failure: compress).
+    let previous = |path: &str| store.get(path).ok().flatten();
+    let index = apt::build_suite(&suite_settings, records, &previous).map_err(PublishError::Index)?;
     let release = index.release.clone();
     let detached = key.detached(release.as_bytes(), settings.date.unix())?;
     let inline = key.cleartext(&release, settings.date.unix())?;

@@ -196,6 +196,14 @@ pub fn accepts(repo_arch: &str, arch: &str) -> bool {
     arch == "noarch" || repo_arch == arch || (arch == "x86_64" && repo_arch.starts_with("x86_64_v"))
 }
 
+/// The `<location href>` of the document of `kind` in a `repomd.xml`.
+fn document_location<'a>(repomd: &'a str, kind: &str) -> Option<&'a str> {
+    let data = &repomd[repomd.find(&format!("<data type=\"{kind}\">"))?..];
+    let data = &data[..data.find("</data>")?];
+    let href = &data[data.find("<location href=\"")? + "<location href=\"".len()..];
+    Some(&href[..href.find('"')?])
+}
+
 /// The key file at the store root.
 #[must_use]
 pub fn key_file(origin: &str) -> String {
@@ -329,8 +337,18 @@ pub fn publish(
             .get(repo)
             .map(|v| v.iter().collect())
             .unwrap_or_default();
-        let index =
-            rpmmd::build(&records, settings.date, settings.compression).map_err(PublishError::Index)?;
+        // The current documents, for unchanged gzip parts to be carried over (any read failure: compress).
+        let current = store
+            .get(&format!("{repo}/repodata/repomd.xml"))
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok());
+        let previous = |kind: &str| {
+            let href = document_location(current.as_deref()?, kind)?;
+            store.get(&format!("{repo}/{href}")).ok().flatten()
+        };
+        let index = rpmmd::build(&records, settings.date, settings.compression, &previous)
+            .map_err(PublishError::Index)?;
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
         let text = format!(
             "[{origin}-{section}]\nname={label} ({repo}{channel})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",

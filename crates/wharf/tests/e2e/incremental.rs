@@ -119,8 +119,19 @@ fn adding_one_package_costs_the_same_at_10_and_10000_records() {
             let (calls, secs) = publish(dir, &cfg, &repo, &v2);
             eprintln!("{kind}: adding one version to {n} records: {secs:.2}s, store calls {calls}");
             // The state (read before the lock to find known packages, then only its version checked
-            // under the lock), the journal, and an index's existence: never the records' files.
-            assert!(calls["reads"].as_u64().unwrap() <= 4, "{kind}: {calls}");
+            // under the lock), the journal, and an index's existence: never the records' files. Plus the
+            // current index documents whose unchanged compressed blocks are carried over: apt's
+            // `Packages`, `.gz` and `.xz` (one architecture here), rpm-md's `repomd.xml` and its three
+            // documents.
+            let documents = match kind {
+                "apt" => 3,
+                "rpm" => 4,
+                _ => 0,
+            };
+            assert!(
+                calls["reads"].as_u64().unwrap() <= 4 + documents,
+                "{kind}: {calls}"
+            );
             assert_eq!(calls["lists"], 0, "{kind}: {calls}");
             if !index.is_empty() {
                 let text = std::fs::read_to_string(repo.join(index)).unwrap();
@@ -189,6 +200,12 @@ fn republishing_known_files_reads_none_of_them() {
         ))
         .collect();
     assert_eq!(files.len(), 6, "{files:?}");
+    // Changed just now (the packaging above can take over 2 s, which would settle the first ones): a
+    // permission change moves each file's ctime.
+    for f in &files {
+        let perms = std::fs::metadata(f).unwrap().permissions();
+        std::fs::set_permissions(f, perms).unwrap();
+    }
     let publish = |expect_ok: bool| {
         let d = wharf_test::run(
             wharf(dir)

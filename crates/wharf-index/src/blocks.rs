@@ -1,0 +1,185 @@
+//! Index documents compressed in content-defined blocks, so that publishing one more package recompresses
+//! one block of `Packages.xz` / `Packages.gz` / `primary.xml.gz` rather than the whole document.
+//!
+//! A document is a run of records (apt paragraphs, rpm-md `<package>` elements). It is cut after a record
+//! whose first 64 bytes' FNV-1a hash is 0 modulo [`CUT_EVERY`] (~1,000 records, ~300 KiB of `Packages`),
+//! once the block holds [`BLOCK_MIN`] bytes, and in any case at [`BLOCK_MAX`]: the cuts depend on the
+//! records, not on their offsets, so a record added or changed touches one block (two if it becomes a
+//! cut). Each block is compressed on its own — an xz block (`wharf_package::xzblocks`) or a sync-flushed
+//! deflate part (`wharf_package::gzblocks`) — in parallel. When the document is written again, the
+//! previous compressed file is split into its blocks and a block whose text is unchanged is carried over:
+//! for xz, the previous text is cut the same way and a block is taken only if its own CRC-64 is that of
+//! the new block's text; for gzip, the file's part table holds each part's size and SHA-256 (truncated
+//! to 16 bytes), so the previous text is not needed (rpm-md keeps only compressed documents). The result
+//! is the same bytes as compressing from scratch, whatever the history.
+
+use std::collections::HashMap;
+use std::io;
+
+use wharf_package::{gzblocks, xzblocks};
+
+/// See the module documentation.
+const CUT_EVERY: u64 = 1024;
+const BLOCK_MIN: usize = 32 * 1024;
+const BLOCK_MAX: usize = 1024 * 1024;
+
+/// The xz preset of index blocks: within 2 % of `xz -6` on `Packages`, ~3.6× faster.
+const XZ_PRESET: u32 = 4;
+/// The deflate level of index parts (createrepo_c's zlib default, apt's `gzip -6n`).
+const GZ_LEVEL: u32 = 6;
+
+/// `text` cut into blocks after records ending with `record_end`.
+pub(crate) fn cut<'a>(text: &'a str, record_end: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let end = text[at..]
+            .find(record_end)
+            .map_or(text.len(), |n| at + n + record_end.len());
+        let head = &text.as_bytes()[at..end.min(at + 64)];
+        let hash = head.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let len = end - start;
+        if end == text.len() || (hash % CUT_EVERY == 0 && len >= BLOCK_MIN) || len >= BLOCK_MAX {
+            out.push(&text[start..end]);
+            start = end;
+        }
+        at = end;
+    }
+    out
+}
+
+/// Compresses `parts` on every core, each with `fresh` unless `carried` has it; returns them with how
+/// many were carried over.
+fn make<B: Clone + Send + Sync>(
+    parts: &[&str],
+    carried: &(dyn Fn(&str) -> Option<B> + Sync),
+    fresh: &(dyn Fn(&[u8]) -> io::Result<B> + Sync),
+) -> io::Result<(Vec<B>, usize)> {
+    let made =
+        wharf_core::parallel::map_in_order(parts, wharf_core::parallel::cores(), |part| {
+            match carried(part) {
+                Some(b) => Ok((b, true)),
+                None => fresh(part.as_bytes()).map(|b| (b, false)),
+            }
+        });
+    let made: Vec<(B, bool)> = made.into_iter().collect::<io::Result<_>>()?;
+    let reused = made.iter().filter(|(_, r)| *r).count();
+    Ok((made.into_iter().map(|(b, _)| b).collect(), reused))
+}
+
+/// The `.xz` of `text` (records ending with `record_end`), carrying unchanged blocks over from
+/// `previous` (the document's current text and `.xz`). Returns the file and how many blocks were carried.
+pub fn xz(text: &str, record_end: &str, previous: Option<(&[u8], &[u8])>) -> io::Result<(Vec<u8>, usize)> {
+    let mut old: HashMap<&str, xzblocks::Block> = HashMap::new();
+    if let Some((old_text, old_xz)) = previous
+        && let (Ok(old_text), Some(old_blocks)) = (std::str::from_utf8(old_text), xzblocks::blocks_of(old_xz))
+    {
+        let old_parts = cut(old_text, record_end);
+        if old_parts.len() == old_blocks.len() {
+            old.extend(
+                old_parts
+                    .into_iter()
+                    .zip(old_blocks)
+                    .filter(|(p, b)| b.uncompressed == p.len() as u64),
+            );
+        }
+    }
+    let parts = cut(text, record_end);
+    // Carried over only if the block's own check says it holds exactly this text.
+    let carried = |p: &str| {
+        old.get(p)
+            .filter(|b| b.check == xzblocks::crc64(p.as_bytes()))
+            .cloned()
+    };
+    let fresh = |p: &[u8]| xzblocks::compress_block(p, XZ_PRESET, BLOCK_MAX as u32 * 2);
+    let (blocks, reused) = make(&parts, &carried, &fresh)?;
+    Ok((xzblocks::assemble(&blocks.iter().collect::<Vec<_>>()), reused))
+}
+
+/// The `.gz` of `text` (records ending with `record_end`), carrying unchanged parts over from
+/// `previous` (the document's current `.gz`). Returns the file and how many parts were carried.
+pub fn gz(text: &str, record_end: &str, previous: Option<&[u8]>) -> io::Result<(Vec<u8>, usize)> {
+    let old: HashMap<(u64, [u8; 16]), gzblocks::Part> = previous
+        .and_then(gzblocks::parts_of)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| ((p.len, p.hash), p))
+        .collect();
+    let parts = cut(text, record_end);
+    let carried = |p: &str| {
+        old.get(&(p.len() as u64, gzblocks::part_hash(p.as_bytes())))
+            .cloned()
+    };
+    let fresh = |p: &[u8]| gzblocks::compress_part(p, GZ_LEVEL);
+    let (made, reused) = make(&parts, &carried, &fresh)?;
+    let texts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
+    Ok((
+        gzblocks::assemble(&made.iter().collect::<Vec<_>>(), &texts),
+        reused,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn packages(names: impl Iterator<Item = u32>) -> String {
+        names
+            .map(|i| {
+                format!(
+                    "Package: pkg-{i:05}\nVersion: 1.{i}\nArchitecture: amd64\nSize: {}\nSHA256: {:064x}\n\
+                     Filename: pool/main/p/pkg-{i:05}/pkg-{i:05}_1.{i}_amd64.deb\nDescription: package {i}\n",
+                    1000 + i,
+                    u64::from(i) * 0x9e37_79b9
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn back(bytes: &[u8], c: wharf_package::compress::Compression) -> String {
+        let mut s = String::new();
+        wharf_package::compress::decoder(bytes, c)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    }
+
+    #[test]
+    fn adding_one_record_recompresses_one_block() {
+        use wharf_package::compress::Compression;
+        let before = packages(0..10_000);
+        let after = packages((0..=5000).chain(5000..10_000));
+        for (name, c) in [("xz", Compression::Xz), ("gz", Compression::Gzip)] {
+            let run = |text: &str, prev: Option<(&[u8], &[u8])>| match c {
+                Compression::Xz => xz(text, "\n\n", prev).unwrap(),
+                _ => gz(text, "\n\n", prev.map(|(_, gz)| gz)).unwrap(),
+            };
+            let (first, reused) = run(&before, None);
+            assert_eq!(reused, 0);
+            assert_eq!(back(&first, c), before, "{name}");
+            let n = cut(&before, "\n\n").len();
+            assert!((4..=40).contains(&n), "{n} blocks");
+            // One more package in the middle: every block but the one it lands in is carried over.
+            let (second, reused) = run(&after, Some((before.as_bytes(), &first)));
+            assert_eq!(back(&second, c), after, "{name}");
+            assert!(
+                reused + 2 >= cut(&after, "\n\n").len(),
+                "{name}: {reused} of {n} carried over"
+            );
+            // The same bytes as compressing from scratch: the history does not show.
+            assert_eq!(run(&after, None).0, second, "{name}");
+            // A previous file that is not what the text says: compressed from scratch, same bytes.
+            assert_eq!(run(&after, Some((after.as_bytes(), &first))).0, second, "{name}");
+            assert_eq!(run(&after, Some((b"x", b"y"))).0, second, "{name}");
+            // Empty: a valid empty file.
+            assert_eq!(back(&run("", None).0, c), "", "{name}");
+        }
+    }
+}
