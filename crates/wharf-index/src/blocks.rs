@@ -94,7 +94,15 @@ pub fn xz(text: &str, record_end: &str, previous: Option<(&[u8], &[u8])>) -> io:
             .filter(|b| b.check == xzblocks::crc64(p.as_bytes()))
             .cloned()
     };
-    let fresh = |p: &[u8]| xzblocks::compress_block(p, XZ_PRESET, BLOCK_MAX as u32 * 2);
+    // A dictionary no larger than the block (the encoder's match finder is sized by it: ~11× the
+    // dictionary, zeroed for every block).
+    let fresh = |p: &[u8]| {
+        let dict = u32::try_from(p.len())
+            .unwrap_or(u32::MAX)
+            .next_power_of_two()
+            .clamp(64 * 1024, 2 * BLOCK_MAX as u32);
+        xzblocks::compress_block(p, XZ_PRESET, dict)
+    };
     let (blocks, reused) = make(&parts, &carried, &fresh)?;
     Ok((xzblocks::assemble(&blocks.iter().collect::<Vec<_>>()), reused))
 }
