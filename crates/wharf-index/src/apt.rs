@@ -166,7 +166,12 @@ pub fn build_suite(
                 .collect();
             let text = text.join("\n");
             let dir = format!("{comp}/binary-{arch}");
-            let read = |ext: &str| previous(&format!("dists/{}/{dir}/Packages{ext}", settings.suite));
+            // Only a document of several blocks is worth reading back (a round trip per file on S3).
+            let read = |ext: &str| {
+                (text.len() >= crate::blocks::CARRY_MIN)
+                    .then(|| previous(&format!("dists/{}/{dir}/Packages{ext}", settings.suite)))
+                    .flatten()
+            };
             let (old_text, old_xz, old_gz) = (read(""), read(".xz"), read(".gz"));
             let old_xz = old_text.as_deref().zip(old_xz.as_deref());
             let old_gz = old_gz.as_deref();

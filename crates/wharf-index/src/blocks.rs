@@ -23,6 +23,10 @@ const CUT_EVERY: u64 = 1024;
 const BLOCK_MIN: usize = 32 * 1024;
 const BLOCK_MAX: usize = 1024 * 1024;
 
+/// Documents smaller than this are compressed without reading their previous version: they are a few
+/// blocks at most, cheaper to compress than to fetch back from a remote store.
+pub const CARRY_MIN: usize = 256 * 1024;
+
 /// The xz preset of index blocks: within 2 % of `xz -6` on `Packages`, ~3.6× faster.
 const XZ_PRESET: u32 = 4;
 /// The deflate level of index parts (createrepo_c's zlib default, apt's `gzip -6n`).

@@ -317,7 +317,11 @@ pub fn build(
                     let xml = make(sorted);
                     let bytes = match comp {
                         Compression::Gzip => {
-                            crate::blocks::gz(&xml, "</package>\n", previous(kind).as_deref())?.0
+                            // Only a document of several blocks is worth reading back.
+                            let old = (xml.len() >= crate::blocks::CARRY_MIN)
+                                .then(|| previous(kind))
+                                .flatten();
+                            crate::blocks::gz(&xml, "</package>\n", old.as_deref())?.0
                         }
                         _ => compress::compress(xml.as_bytes(), comp, Profile::Index)?,
                     };

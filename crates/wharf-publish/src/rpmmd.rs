@@ -338,13 +338,17 @@ pub fn publish(
             .map(|v| v.iter().collect())
             .unwrap_or_default();
         // The current documents, for unchanged gzip parts to be carried over (any read failure: compress).
-        let current = store
-            .get(&format!("{repo}/repodata/repomd.xml"))
-            .ok()
-            .flatten()
-            .and_then(|b| String::from_utf8(b).ok());
+        // Read only when a document is large enough to be worth carrying blocks over.
+        let current = std::sync::OnceLock::new();
         let previous = |kind: &str| {
-            let href = document_location(current.as_deref()?, kind)?;
+            let repomd = current.get_or_init(|| {
+                store
+                    .get(&format!("{repo}/repodata/repomd.xml"))
+                    .ok()
+                    .flatten()
+                    .and_then(|b| String::from_utf8(b).ok())
+            });
+            let href = document_location(repomd.as_deref()?, kind)?;
             store.get(&format!("{repo}/{href}")).ok().flatten()
         };
         let index = rpmmd::build(&records, settings.date, settings.compression, &previous)
