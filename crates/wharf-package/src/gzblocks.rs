@@ -13,8 +13,6 @@
 
 use std::io;
 
-use flate2::{Compress, Compression, FlushCompress};
-
 /// One deflated part: its sync-flushed raw deflate bytes, the size of what they inflate to, and that
 /// content's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,25 +41,13 @@ pub fn part_hash(data: &[u8]) -> [u8; 16] {
 
 /// Deflates `data` at `level` as one part.
 pub fn compress_part(data: &[u8], level: u32) -> io::Result<Part> {
-    let mut c = Compress::new(Compression::new(level), false);
     let mut deflate = Vec::with_capacity(data.len() / 3 + 64);
-    let mut input = data;
-    loop {
-        deflate.reserve(64 * 1024);
-        let before = c.total_in();
-        c.compress_vec(input, &mut deflate, FlushCompress::Sync)
-            .map_err(|e| io::Error::other(format!("deflate: {e}")))?;
-        let used = usize::try_from(c.total_in() - before).unwrap_or(input.len());
-        input = &input[used.min(input.len())..];
-        // The flush is complete once deflate returns with output space left.
-        if input.is_empty() && deflate.len() < deflate.capacity() {
-            return Ok(Part {
-                deflate,
-                len: data.len() as u64,
-                hash: part_hash(data),
-            });
-        }
-    }
+    crate::splice::deflate_synced(data, level, &mut deflate)?;
+    Ok(Part {
+        deflate,
+        len: data.len() as u64,
+        hash: part_hash(data),
+    })
 }
 
 /// The parts of a gzip file written by [`assemble`] (from its `WB` table); `None` for any other gzip

@@ -324,15 +324,21 @@ fn deflate_chunk(data: &[u8]) -> io::Result<Vec<u8>> {
                 out.extend_from_slice(block);
             }
         } else {
-            let mut c = Compress::new(Compression::new(LEVEL), false);
-            run(&mut c, bytes, FlushCompress::Sync, &mut |b| {
-                out.extend_from_slice(b);
-                Ok(())
-            })?;
+            deflate_synced(bytes, LEVEL, &mut out)?;
         }
         i = j;
     }
     Ok(out)
+}
+
+/// Appends the raw deflate of `data` at `level` to `out`, ended by a sync flush (byte-aligned, no final
+/// block): a fresh stream that can be placed after any other byte-aligned one.
+pub(crate) fn deflate_synced(data: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<()> {
+    let mut c = Compress::new(Compression::new(level), false);
+    run(&mut c, data, FlushCompress::Sync, &mut |b| {
+        out.extend_from_slice(b);
+        Ok(())
+    })
 }
 
 /// Feeds all of `input` to `c` with `flush`, handing each piece of output to `emit`, until the flush is
