@@ -2,7 +2,7 @@
 //! one block of `Packages.xz` / `Packages.gz` / `primary.xml.gz` rather than the whole document.
 //!
 //! A document is a run of records (apt paragraphs, rpm-md `<package>` elements). It is cut after a record
-//! whose first 64 bytes' FNV-1a hash is 0 modulo [`CUT_EVERY`] (~1,000 records, ~300 KiB of `Packages`),
+//! whose first 64 bytes' FNV-1a hash (mixed) is 0 modulo [`CUT_EVERY`] (~1,000 records, ~300 KiB of `Packages`),
 //! once the block holds [`BLOCK_MIN`] bytes, and in any case at [`BLOCK_MAX`]: the cuts depend on the
 //! records, not on their offsets, so a record added or changed touches one block (two if it becomes a
 //! cut). Each block is compressed on its own — an xz block (`wharf_package::xzblocks`) or a sync-flushed
@@ -42,9 +42,14 @@ pub(crate) fn cut<'a>(text: &'a str, record_end: &str) -> Vec<&'a str> {
             .find(record_end)
             .map_or(text.len(), |n| at + n + record_end.len());
         let head = &text.as_bytes()[at..end.min(at + 64)];
-        let hash = head.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        let fnv = head.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
+        // FNV's low bits are weak (records differing in a few digits can all miss a residue): mix first
+        // (MurmurHash3's 64-bit finalizer).
+        let mut hash = fnv ^ (fnv >> 33);
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
         let len = end - start;
         if end == text.len() || (hash % CUT_EVERY == 0 && len >= BLOCK_MIN) || len >= BLOCK_MAX {
             out.push(&text[start..end]);

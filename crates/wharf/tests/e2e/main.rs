@@ -9,6 +9,7 @@ mod apt;
 mod bad_input;
 mod channels;
 mod cli;
+mod compression;
 mod crash;
 mod incremental;
 mod lint;
