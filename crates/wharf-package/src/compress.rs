@@ -6,7 +6,9 @@
 //! and for indexes preset 4 in independent 256 KiB blocks compressed on every core (what `xz -T0
 //! --block-size` writes; a 750 KB `Packages` compresses 3.6× faster than one `-6` block and within 2 % of
 //! its size; the blocks do not depend on the thread count, so the bytes are reproducible); zstd via the
-//! vendored libzstd at level 19 for indexes and 3 (dpkg-deb's default) for payloads.
+//! vendored libzstd at level 19 for indexes and 3 (dpkg-deb's default) for payloads. apt's
+//! `Packages.{gz,xz}` and rpm-md's `.xml.gz` are compressed in content-defined blocks instead, at the
+//! same settings ([`crate::xzblocks`], [`crate::gzblocks`], assembled by `wharf_index::blocks`).
 
 use std::io::{self, Read, Write};
 
