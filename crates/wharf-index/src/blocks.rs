@@ -5,7 +5,7 @@
 //! whose first 64 bytes' FNV-1a hash (mixed) is 0 modulo [`CUT_EVERY`] (~500 records, ~150 KiB of `Packages`),
 //! once the block holds [`BLOCK_MIN`] bytes, and in any case at [`BLOCK_MAX`]: the cuts depend on the
 //! records, not on their offsets, so a record added or changed touches one block (two if it becomes a
-//! cut). Each block is compressed on its own — an xz block (`wharf_package::xzblocks`) or a sync-flushed
+//! cut; for gzip also the next, whose matches may reach back 32 KiB into it). Each block is compressed on its own — an xz block (`wharf_package::xzblocks`) or a sync-flushed
 //! deflate part (`wharf_package::gzblocks`) — in parallel. When the document is written again, the
 //! previous compressed file is split into its blocks and a block whose text is unchanged is carried over:
 //! for xz, the previous text is cut the same way and a block is taken only if its own CRC-64 is that of
@@ -65,16 +65,16 @@ pub(crate) fn cut<'a>(text: &'a str, record_end: &str) -> Vec<&'a str> {
 
 /// Compresses `parts` on every core, each with `fresh` unless `carried` has it; returns them with how
 /// many were carried over.
-fn make<B: Clone + Send + Sync>(
-    parts: &[&str],
-    carried: &(dyn Fn(&str) -> Option<B> + Sync),
-    fresh: &(dyn Fn(&[u8]) -> io::Result<B> + Sync),
+fn make<T: Sync, B: Clone + Send + Sync>(
+    parts: &[T],
+    carried: &(dyn Fn(&T) -> Option<B> + Sync),
+    fresh: &(dyn Fn(&T) -> io::Result<B> + Sync),
 ) -> io::Result<(Vec<B>, usize)> {
     let made =
         wharf_core::parallel::map_in_order(parts, wharf_core::parallel::cores(), |part| {
             match carried(part) {
                 Some(b) => Ok((b, true)),
-                None => fresh(part.as_bytes()).map(|b| (b, false)),
+                None => fresh(part).map(|b| (b, false)),
             }
         });
     let made: Vec<(B, bool)> = made.into_iter().collect::<io::Result<_>>()?;
@@ -101,14 +101,15 @@ pub fn xz(text: &str, record_end: &str, previous: Option<(&[u8], &[u8])>) -> io:
     }
     let parts = cut(text, record_end);
     // Carried over only if the block's own check says it holds exactly this text.
-    let carried = |p: &str| {
+    let carried = |p: &&str| {
         old.get(p)
             .filter(|b| b.check == xzblocks::crc64(p.as_bytes()))
             .cloned()
     };
     // A dictionary no larger than the block (the encoder's match finder is sized by it: ~11× the
     // dictionary, zeroed for every block).
-    let fresh = |p: &[u8]| {
+    let fresh = |p: &&str| {
+        let p = p.as_bytes();
         let dict = u32::try_from(p.len())
             .unwrap_or(u32::MAX)
             .next_power_of_two()
@@ -129,12 +130,24 @@ pub fn gz(text: &str, record_end: &str, previous: Option<&[u8]>) -> io::Result<(
         .map(|p| ((p.len, p.hash), p))
         .collect();
     let parts = cut(text, record_end);
-    let carried = |p: &str| {
-        old.get(&(p.len() as u64, gzblocks::part_hash(p.as_bytes())))
+    // Each part with the end of the one before, which its matches may refer back into.
+    let items: Vec<(&[u8], &[u8])> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let before = if i == 0 { &b""[..] } else { parts[i - 1].as_bytes() };
+            (
+                &before[before.len().saturating_sub(gzblocks::WINDOW)..],
+                p.as_bytes(),
+            )
+        })
+        .collect();
+    let carried = |&(window, p): &(&[u8], &[u8])| {
+        old.get(&(p.len() as u64, gzblocks::part_hash(window, p)))
             .cloned()
     };
-    let fresh = |p: &[u8]| gzblocks::compress_part(p, GZ_LEVEL);
-    let (made, reused) = make(&parts, &carried, &fresh)?;
+    let fresh = |&(window, p): &(&[u8], &[u8])| gzblocks::compress_part(window, p, GZ_LEVEL);
+    let (made, reused) = make(&items, &carried, &fresh)?;
     let texts: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();
     Ok((
         gzblocks::assemble(&made.iter().collect::<Vec<_>>(), &texts),

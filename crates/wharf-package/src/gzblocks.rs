@@ -6,7 +6,7 @@
 //! the member's CRC-32 and size combine the parts'. This is pigz's layout, and every inflater reads it as
 //! one stream. The header's extra field (`FEXTRA`, §2.3.1.1) carries subfield `WB`: for each part its
 //! compressed and uncompressed size (u32, little-endian) and the first 16 bytes of the SHA-256 of its
-//! uncompressed bytes — dictzip keeps its chunk table the same way (subfield `RA`). Readers ignore
+//! uncompressed bytes, preceded by the up to 32 KiB before them that its matches may refer to — dictzip keeps its chunk table the same way (subfield `RA`). Readers ignore
 //! subfields they do not know; wharf reads it back to find the parts of the previous file, and carries
 //! a part over only when the new text's part has the same size and hash. A table longer than a header
 //! can hold (2,730 parts) is left out: the file is valid, its parts just cannot be carried over.
@@ -31,22 +31,31 @@ const MAX_PARTS: usize = (u16::MAX as usize - 4) / ENTRY;
 
 /// The hash a part is known by.
 #[must_use]
-pub fn part_hash(data: &[u8]) -> [u8; 16] {
+pub fn part_hash(window: &[u8], data: &[u8]) -> [u8; 16] {
     use sha2::Digest;
-    let full = sha2::Sha256::digest(data);
+    let full = sha2::Sha256::new()
+        .chain_update(window)
+        .chain_update(data)
+        .finalize();
     let mut h = [0u8; 16];
     h.copy_from_slice(&full[..16]);
     h
 }
 
-/// Deflates `data` at `level` as one part.
-pub fn compress_part(data: &[u8], level: u32) -> io::Result<Part> {
+/// The most of what precedes a part that its matches may reach back into (deflate's window).
+pub const WINDOW: usize = 32 * 1024;
+
+/// Deflates `data` at `level` as one part that follows `window` (the last [`WINDOW`] bytes before it, or
+/// fewer): it may refer back into them, as pigz primes each block with the end of the one before, which
+/// keeps the parts' output within a fraction of a percent of one stream's. Its hash covers both.
+pub fn compress_part(window: &[u8], data: &[u8], level: u32) -> io::Result<Part> {
+    let window = &window[window.len().saturating_sub(WINDOW)..];
     let mut deflate = Vec::with_capacity(data.len() / 3 + 64);
-    crate::splice::deflate_synced(data, level, &mut deflate)?;
+    crate::splice::deflate_synced_after(window, data, level, &mut deflate)?;
     Ok(Part {
         deflate,
         len: data.len() as u64,
-        hash: part_hash(data),
+        hash: part_hash(window, data),
     })
 }
 
@@ -132,7 +141,11 @@ mod tests {
         let texts: Vec<Vec<u8>> = (0..5)
             .map(|i| format!("<package n=\"{i}\"/>\n").repeat(2000 + i).into_bytes())
             .collect();
-        let parts: Vec<Part> = texts.iter().map(|t| compress_part(t, 6).unwrap()).collect();
+        let parts: Vec<Part> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| compress_part(if i == 0 { &[] } else { &texts[i - 1] }, t, 6).unwrap())
+            .collect();
         let refs: Vec<&Part> = parts.iter().collect();
         let slices: Vec<&[u8]> = texts.iter().map(Vec::as_slice).collect();
         let gz = assemble(&refs, &slices);

@@ -334,7 +334,22 @@ fn deflate_chunk(data: &[u8]) -> io::Result<Vec<u8>> {
 /// Appends the raw deflate of `data` at `level` to `out`, ended by a sync flush (byte-aligned, no final
 /// block): a fresh stream that can be placed after any other byte-aligned one.
 pub(crate) fn deflate_synced(data: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<()> {
+    deflate_synced_after(&[], data, level, out)
+}
+
+/// [`deflate_synced`], for a stream in which `data` follows `window` (up to 32 KiB of what the stream
+/// held just before it): matches may reach back into it, as pigz primes each block with the last one.
+pub(crate) fn deflate_synced_after(
+    window: &[u8],
+    data: &[u8],
+    level: u32,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     let mut c = Compress::new(Compression::new(level), false);
+    if !window.is_empty() {
+        c.set_dictionary(window)
+            .map_err(|e| io::Error::other(format!("deflate dictionary: {e}")))?;
+    }
     run(&mut c, data, FlushCompress::Sync, &mut |b| {
         out.extend_from_slice(b);
         Ok(())
