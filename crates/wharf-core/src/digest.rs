@@ -5,9 +5,10 @@ use std::io::{self, Read, Write};
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 
-/// MD5, SHA-256 and SHA-512 of one byte stream, plus its length. A package's checksums carry only what its
-/// index uses ([`Hasher::for_package`]): the others are empty, which saves most of the hashing time
-/// (SHA-512 and MD5 have no hardware help; SHA-256 has SHA-NI).
+/// SHA-256 and SHA-512 of one byte stream, plus its length. A package's checksums carry only what its
+/// index uses ([`Hasher::for_package`]): SHA-512 is left empty, which saves most of the hashing time
+/// (SHA-512 has no hardware help; SHA-256 has SHA-NI). MD5 is no longer computed: neither apt's `Release`
+/// nor any index wharf writes lists it; records from earlier versions keep theirs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checksums {
     /// Length in bytes.
@@ -26,7 +27,6 @@ pub struct Checksums {
 /// A writer that hashes what passes through it.
 pub struct Hasher {
     size: u64,
-    md5: Option<Md5>,
     sha256: Sha256,
     sha512: Option<Sha512>,
 }
@@ -38,12 +38,11 @@ impl Default for Hasher {
 }
 
 impl Hasher {
-    /// A hasher of every digest (index files: a Release lists MD5, SHA-256 and SHA-512).
+    /// A hasher of every digest an index lists about another file (apt's `Release`: SHA-256 and SHA-512).
     #[must_use]
     pub fn new() -> Self {
         Self {
             size: 0,
-            md5: Some(Md5::new()),
             sha256: Sha256::new(),
             sha512: Some(Sha512::new()),
         }
@@ -55,7 +54,6 @@ impl Hasher {
     pub fn for_package() -> Self {
         Self {
             size: 0,
-            md5: None,
             sha256: Sha256::new(),
             sha512: None,
         }
@@ -64,9 +62,6 @@ impl Hasher {
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         self.size += data.len() as u64;
-        if let Some(h) = &mut self.md5 {
-            h.update(data);
-        }
         self.sha256.update(data);
         if let Some(h) = &mut self.sha512 {
             h.update(data);
@@ -78,7 +73,7 @@ impl Hasher {
     pub fn finish(self) -> Checksums {
         Checksums {
             size: self.size,
-            md5: self.md5.map(|h| hex::encode(h.finalize())).unwrap_or_default(),
+            md5: String::new(),
             sha256: hex::encode(self.sha256.finalize()),
             sha512: self.sha512.map(|h| hex::encode(h.finalize())).unwrap_or_default(),
         }

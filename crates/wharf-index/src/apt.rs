@@ -176,16 +176,23 @@ pub fn build_suite(
             let old_xz = old_text.as_deref().zip(old_xz.as_deref());
             let old_gz = old_gz.as_deref();
 
-            // Each form (plain, gzip, xz) compressed at once: xz of a large Packages dominates otherwise.
-            let forms: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
+            // Each form (plain, gzip, xz) compressed and hashed at once: xz of a large Packages dominates
+            // otherwise, then SHA-512 of the plain text (no hardware help).
+            let forms: Vec<std::io::Result<(Vec<u8>, Checksums)>> = std::thread::scope(|s| {
                 let handles: Vec<_> = FORMS
                     .iter()
                     .map(|form| {
                         let text = &text;
-                        s.spawn(move || match form {
-                            Compression::Xz => crate::blocks::xz(text, "\n\n", old_xz).map(|(xz, _)| xz),
-                            Compression::Gzip => crate::blocks::gz(text, "\n\n", old_gz).map(|(gz, _)| gz),
-                            _ => compress::compress(text.as_bytes(), *form, Profile::Index),
+                        s.spawn(move || {
+                            let bytes = match form {
+                                Compression::Xz => crate::blocks::xz(text, "\n\n", old_xz).map(|(xz, _)| xz),
+                                Compression::Gzip => {
+                                    crate::blocks::gz(text, "\n\n", old_gz).map(|(gz, _)| gz)
+                                }
+                                _ => compress::compress(text.as_bytes(), *form, Profile::Index),
+                            }?;
+                            let sums = Checksums::of(&bytes);
+                            Ok((bytes, sums))
                         })
                     })
                     .collect();
@@ -194,9 +201,8 @@ pub fn build_suite(
                     .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                     .collect()
             });
-            for (form, bytes) in FORMS.into_iter().zip(forms) {
-                let bytes = bytes?;
-                let sums = Checksums::of(&bytes);
+            for (form, built) in FORMS.into_iter().zip(forms) {
+                let (bytes, sums) = built?;
                 let rel = format!("{dir}/Packages{}", form.extension());
                 let base = format!("dists/{}/{dir}/by-hash", settings.suite);
                 files.push(IndexFile {

@@ -575,7 +575,7 @@ fn artifact(b: &Built) -> anyhow::Result<Artifact> {
 /// An existing release file must hold exactly these bytes: releases are immutable.
 fn same_or_refuse(store: &dyn Store, key: &str, bytes: &[u8], version: &str) -> anyhow::Result<()> {
     let existing = store.get(key)?.unwrap_or_default();
-    if Checksums::of(&existing).sha256 != Checksums::of(bytes).sha256 {
+    if Checksums::of_sha256(&existing).sha256 != Checksums::of_sha256(bytes).sha256 {
         anyhow::bail!(
             "release {version} is already published and its {key} differs from this build; a release never changes — tag a new version (or build the same commit with the same SOURCE_DATE_EPOCH and keys)"
         );
@@ -607,7 +607,7 @@ fn install_script(
         let bytes = store
             .get(key)?
             .with_context(|| format!("{key} is missing from the store after publishing"))?;
-        Ok(Checksums::of(&bytes).sha256)
+        Ok(Checksums::of_sha256(&bytes).sha256)
     };
     // The keys are the same bytes in every channel's tree; read them from the one just published.
     let tree = i.tree;
@@ -627,7 +627,7 @@ fn install_script(
             .filter_map(|c| i.index.releases.iter().find(|r| &r.channel == c))
             .map(|r| {
                 let sums = manifest::sha256sums(&r.artifacts);
-                (r.version.clone(), Checksums::of(sums.as_bytes()).sha256)
+                (r.version.clone(), Checksums::of_sha256(sums.as_bytes()).sha256)
             })
             .collect(),
         apt_component: reports.apt.as_ref().map(|_| i.component.to_owned()),
