@@ -72,6 +72,34 @@ impl AptRecord {
         p.set_nonempty("SHA512", &self.checksums.sha512);
         p
     }
+
+    /// This package as [`build_suite`] takes it, with `stanza` (its [`AptRecord::stanza`], written).
+    #[must_use]
+    pub fn entry<'a>(&'a self, stanza: &'a str) -> SuiteEntry<'a> {
+        SuiteEntry {
+            component: &self.component,
+            name: self.name(),
+            version: self.version(),
+            arch: self.arch(),
+            stanza,
+        }
+    }
+}
+
+/// One package as [`build_suite`] needs it: where it is listed, how it sorts, and its stanza. The
+/// publisher stores each record's stanza beside it, so a large suite is assembled, not rendered again.
+#[derive(Debug, Clone, Copy)]
+pub struct SuiteEntry<'a> {
+    /// Component.
+    pub component: &'a str,
+    /// `Package:`.
+    pub name: &'a str,
+    /// `Version:`.
+    pub version: &'a str,
+    /// `Architecture:` (`all` is listed in every architecture's `Packages`).
+    pub arch: &'a str,
+    /// The `Packages` stanza, `Field: value` lines ending in a newline.
+    pub stanza: &'a str,
 }
 
 /// Settings of one suite (`dists/<suite>/`).
@@ -130,41 +158,38 @@ pub fn pool_path(component: &str, name: &str, file_name: &str) -> String {
 /// ([`crate::blocks`]).
 pub fn build_suite(
     settings: &SuiteSettings,
-    records: &[&AptRecord],
+    packages: &[SuiteEntry<'_>],
     previous: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> std::io::Result<SuiteIndex> {
     let mut components: BTreeSet<&str> = settings.components.iter().map(String::as_str).collect();
     let mut archs: BTreeSet<&str> = settings.architectures.iter().map(String::as_str).collect();
-    for r in records {
-        components.insert(&r.component);
-        if r.arch() != "all" {
-            archs.insert(r.arch());
+    for p in packages {
+        components.insert(p.component);
+        if p.arch != "all" {
+            archs.insert(p.arch);
         }
     }
     if archs.is_empty() {
         archs.extend(FALLBACK_ARCHITECTURES);
     }
-    let mut sorted: Vec<&AptRecord> = records.to_vec();
+    let mut sorted: Vec<&SuiteEntry<'_>> = packages.iter().collect();
     // Name, then version as dpkg orders it (each parsed once, not per comparison), then arch.
-    sorted.sort_by_cached_key(|r| {
-        (
-            r.name().to_owned(),
-            DebVersion::parse(r.version()).ok(),
-            r.version().to_owned(),
-            r.arch().to_owned(),
-        )
-    });
+    sorted.sort_by_cached_key(|p| (p.name, DebVersion::parse(p.version).ok(), p.version, p.arch));
 
     let mut files = Vec::new();
     let mut listed: BTreeMap<String, Checksums> = BTreeMap::new();
     for comp in &components {
         for arch in &archs {
-            let text: Vec<String> = sorted
+            let mut text = String::new();
+            for p in sorted
                 .iter()
-                .filter(|r| r.component == *comp && (r.arch() == *arch || r.arch() == "all"))
-                .map(|r| r.stanza().to_string())
-                .collect();
-            let text = text.join("\n");
+                .filter(|p| p.component == *comp && (p.arch == *arch || p.arch == "all"))
+            {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(p.stanza);
+            }
             let dir = format!("{comp}/binary-{arch}");
             // Only a document of several blocks is worth reading back (a round trip per file on S3).
             let read = |ext: &str| {
@@ -310,8 +335,9 @@ mod tests {
             record("hello", "1.9", "amd64"),
             record("libdoc", "1", "all"),
         ];
-        let refs: Vec<&AptRecord> = recs.iter().collect();
-        let idx = build_suite(&settings(), &refs, &|_| None).unwrap();
+        let stanzas: Vec<String> = recs.iter().map(|r| r.stanza().to_string()).collect();
+        let entries: Vec<SuiteEntry<'_>> = recs.iter().zip(&stanzas).map(|(r, s)| r.entry(s)).collect();
+        let idx = build_suite(&settings(), &entries, &|_| None).unwrap();
         let plain = idx
             .files
             .iter()

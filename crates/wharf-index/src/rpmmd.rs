@@ -155,111 +155,108 @@ fn index_requires(i: &RpmInfo) -> Vec<RpmDependency> {
     out
 }
 
-/// `primary.xml`.
-#[must_use]
-pub fn primary(records: &[&RpmRecord]) -> String {
+/// The XML declaration and root element a document starts with.
+fn document_head(root: &str, ns: &str, extra_ns: &str, packages: usize) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"http://linux.duke.edu/metadata/{ns}\"{extra_ns} packages=\"{packages}\">\n"
+    )
+}
+
+/// The documents of a repository, in `repomd.xml` order: kind, root element, namespace, extra namespace.
+const DOCUMENTS: [(&str, &str, &str, &str); 3] = [
+    (
+        "primary",
+        "metadata",
+        "common",
+        " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
+    ),
+    ("filelists", "filelists", "filelists", ""),
+    ("other", "otherdata", "other", ""),
+];
+
+/// A record's `<package>` element in `primary.xml`.
+fn primary_package(r: &RpmRecord) -> String {
+    let i = &r.info;
     let mut o = String::new();
-    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    o.push_str("<package type=\"rpm\">\n");
+    let _ = writeln!(o, "  <name>{}</name>", esc(&i.name));
+    let _ = writeln!(o, "  <arch>{}</arch>", esc(&i.arch));
+    let _ = writeln!(o, "  {}", version_tag(i));
     let _ = writeln!(
         o,
-        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{}\">",
-        records.len()
+        "  <checksum type=\"sha256\" pkgid=\"YES\">{}</checksum>",
+        i.checksums.sha256
     );
-    for r in records {
-        let i = &r.info;
-        o.push_str("<package type=\"rpm\">\n");
-        let _ = writeln!(o, "  <name>{}</name>", esc(&i.name));
-        let _ = writeln!(o, "  <arch>{}</arch>", esc(&i.arch));
-        let _ = writeln!(o, "  {}", version_tag(i));
-        let _ = writeln!(
-            o,
-            "  <checksum type=\"sha256\" pkgid=\"YES\">{}</checksum>",
-            i.checksums.sha256
-        );
-        let _ = writeln!(o, "  <summary>{}</summary>", esc(&i.summary));
-        let _ = writeln!(o, "  <description>{}</description>", esc(&i.description));
-        let _ = writeln!(o, "  <packager>{}</packager>", esc(&i.packager));
-        let _ = writeln!(o, "  <url>{}</url>", esc(&i.url));
-        let _ = writeln!(o, "  <time file=\"{}\" build=\"{}\"/>", r.time_file, i.build_time);
-        let _ = writeln!(
-            o,
-            "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>",
-            i.checksums.size, i.installed_size, i.archive_size
-        );
-        let _ = writeln!(o, "  <location href=\"{}\"/>", esc(&r.location));
-        o.push_str("  <format>\n");
-        for (tag, v) in [
-            ("license", &i.license),
-            ("vendor", &i.vendor),
-            ("group", &i.group),
-            ("buildhost", &i.buildhost),
-            ("sourcerpm", &i.sourcerpm),
-        ] {
-            let _ = writeln!(o, "    <rpm:{tag}>{}</rpm:{tag}>", esc(v));
-        }
-        let _ = writeln!(
-            o,
-            "    <rpm:header-range start=\"{}\" end=\"{}\"/>",
-            i.header_start, i.header_end
-        );
-        entries(&mut o, "provides", &i.provides);
-        entries(&mut o, "requires", &index_requires(i));
-        entries(&mut o, "conflicts", &i.conflicts);
-        entries(&mut o, "obsoletes", &i.obsoletes);
-        entries(&mut o, "suggests", &i.suggests);
-        entries(&mut o, "enhances", &i.enhances);
-        entries(&mut o, "recommends", &i.recommends);
-        entries(&mut o, "supplements", &i.supplements);
-        for f in i.files.iter().filter(|f| is_primary(&f.path)) {
-            file_line(&mut o, f, "    ");
-        }
-        o.push_str("  </format>\n</package>\n");
+    let _ = writeln!(o, "  <summary>{}</summary>", esc(&i.summary));
+    let _ = writeln!(o, "  <description>{}</description>", esc(&i.description));
+    let _ = writeln!(o, "  <packager>{}</packager>", esc(&i.packager));
+    let _ = writeln!(o, "  <url>{}</url>", esc(&i.url));
+    let _ = writeln!(o, "  <time file=\"{}\" build=\"{}\"/>", r.time_file, i.build_time);
+    let _ = writeln!(
+        o,
+        "  <size package=\"{}\" installed=\"{}\" archive=\"{}\"/>",
+        i.checksums.size, i.installed_size, i.archive_size
+    );
+    let _ = writeln!(o, "  <location href=\"{}\"/>", esc(&r.location));
+    o.push_str("  <format>\n");
+    for (tag, v) in [
+        ("license", &i.license),
+        ("vendor", &i.vendor),
+        ("group", &i.group),
+        ("buildhost", &i.buildhost),
+        ("sourcerpm", &i.sourcerpm),
+    ] {
+        let _ = writeln!(o, "    <rpm:{tag}>{}</rpm:{tag}>", esc(v));
     }
-    o.push_str("</metadata>\n");
+    let _ = writeln!(
+        o,
+        "    <rpm:header-range start=\"{}\" end=\"{}\"/>",
+        i.header_start, i.header_end
+    );
+    entries(&mut o, "provides", &i.provides);
+    entries(&mut o, "requires", &index_requires(i));
+    entries(&mut o, "conflicts", &i.conflicts);
+    entries(&mut o, "obsoletes", &i.obsoletes);
+    entries(&mut o, "suggests", &i.suggests);
+    entries(&mut o, "enhances", &i.enhances);
+    entries(&mut o, "recommends", &i.recommends);
+    entries(&mut o, "supplements", &i.supplements);
+    for f in i.files.iter().filter(|f| is_primary(&f.path)) {
+        file_line(&mut o, f, "    ");
+    }
+    o.push_str("  </format>\n</package>\n");
     o
 }
 
-/// A per-package document (`filelists.xml`, `other.xml`): root element `root` in namespace `ns`, one
-/// `<package pkgid name arch>` with its `<version/>` per record, then what `body` writes.
-fn per_package(records: &[&RpmRecord], root: &str, ns: &str, body: impl Fn(&mut String, &RpmInfo)) -> String {
+/// A record's `<package pkgid name arch>` element with its `<version/>`, then what `body` writes
+/// (`filelists.xml`, `other.xml`).
+fn per_package(i: &RpmInfo, body: impl Fn(&mut String)) -> String {
     let mut o = String::new();
-    o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         o,
-        "<{root} xmlns=\"http://linux.duke.edu/metadata/{ns}\" packages=\"{}\">",
-        records.len()
+        "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
+        i.checksums.sha256,
+        esc(&i.name),
+        esc(&i.arch)
     );
-    for r in records {
-        let i = &r.info;
-        let _ = writeln!(
-            o,
-            "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
-            i.checksums.sha256,
-            esc(&i.name),
-            esc(&i.arch)
-        );
-        let _ = writeln!(o, "  {}", version_tag(i));
-        body(&mut o, i);
-        o.push_str("</package>\n");
-    }
-    let _ = writeln!(o, "</{root}>");
+    let _ = writeln!(o, "  {}", version_tag(i));
+    body(&mut o);
+    o.push_str("</package>\n");
     o
 }
 
-/// `filelists.xml`: every file of every package.
+/// What a record contributes to `primary.xml`, `filelists.xml` (every file) and `other.xml`
+/// (changelogs): one `<package>` element each. The publisher stores them beside the record, so the
+/// documents of a large repository are assembled from them, not rendered again.
 #[must_use]
-pub fn filelists(records: &[&RpmRecord]) -> String {
-    per_package(records, "filelists", "filelists", |o, i| {
+pub fn fragments(r: &RpmRecord) -> [String; 3] {
+    let i = &r.info;
+    let filelists = per_package(i, |o| {
         for f in &i.files {
             file_line(o, f, "  ");
         }
-    })
-}
-
-/// `other.xml`: changelogs.
-#[must_use]
-pub fn other(records: &[&RpmRecord]) -> String {
-    per_package(records, "otherdata", "other", |o, i| {
+    });
+    let other = per_package(i, |o| {
         for (author, date, text) in &i.changelog {
             let _ = writeln!(
                 o,
@@ -268,33 +265,48 @@ pub fn other(records: &[&RpmRecord]) -> String {
                 esc(text)
             );
         }
-    })
+    });
+    [primary_package(r), filelists, other]
+}
+
+/// One package as [`build`] needs it: how it sorts, and its [`fragments`].
+#[derive(Debug, Clone, Copy)]
+pub struct MdEntry<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Epoch.
+    pub epoch: u32,
+    /// Version.
+    pub version: &'a str,
+    /// Release.
+    pub release: &'a str,
+    /// Architecture.
+    pub arch: &'a str,
+    /// Its `<package>` elements in primary, filelists and other.
+    pub fragments: [&'a str; 3],
 }
 
 /// One metadata document built: its kind, compressed bytes, their checksums and the XML's.
 type Built = (&'static str, Vec<u8>, Checksums, Checksums);
-/// Writes one metadata document.
-type Maker = fn(&[&RpmRecord]) -> String;
 
-/// Builds the repository's metadata from its records (sorted by name, EVR, arch). `previous` gives the
+/// Builds the repository's metadata from its packages (sorted by name, EVR, arch). `previous` gives the
 /// repository's current compressed document of a kind (`primary`, …), whose unchanged gzip parts are
 /// carried over ([`crate::blocks`]).
 pub fn build(
-    records: &[&RpmRecord],
+    packages: &[MdEntry<'_>],
     date: SourceDate,
     compression: MdCompression,
     previous: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
 ) -> std::io::Result<RepoIndex> {
-    let mut sorted: Vec<&RpmRecord> = records.to_vec();
+    let mut sorted: Vec<&MdEntry<'_>> = packages.iter().collect();
     // Name, then EVR as rpm orders it (compared in place: no copies per comparison), then arch.
     sorted.sort_by(|a, b| {
-        let (a, b) = (&a.info, &b.info);
         a.name
-            .cmp(&b.name)
+            .cmp(b.name)
             .then_with(|| a.epoch.cmp(&b.epoch))
-            .then_with(|| rpmvercmp(&a.version, &b.version))
-            .then_with(|| rpmvercmp(&a.release, &b.release))
-            .then_with(|| a.arch.cmp(&b.arch))
+            .then_with(|| rpmvercmp(a.version, b.version))
+            .then_with(|| rpmvercmp(a.release, b.release))
+            .then_with(|| a.arch.cmp(b.arch))
     });
     let (comp, ext) = match compression {
         MdCompression::Gzip => (Compression::Gzip, "gz"),
@@ -305,16 +317,24 @@ pub fn build(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n",
     );
     let _ = writeln!(repomd, "  <revision>{}</revision>", date.unix());
-    // The three documents are built and compressed at once (index compression is the costly part).
+    // The three documents are assembled and compressed at once (compression is the costly part).
     let built: Vec<std::io::Result<Built>> = std::thread::scope(|s| {
-        let docs: [(&'static str, Maker); 3] =
-            [("primary", primary), ("filelists", filelists), ("other", other)];
-        let handles: Vec<_> = docs
+        let handles: Vec<_> = DOCUMENTS
             .into_iter()
-            .map(|(kind, make)| {
+            .enumerate()
+            .map(|(n, (kind, root, ns, extra_ns))| {
                 let sorted = &sorted;
                 s.spawn(move || {
-                    let xml = make(sorted);
+                    let head = document_head(root, ns, extra_ns, sorted.len());
+                    let tail = format!("</{root}>\n");
+                    let len =
+                        head.len() + tail.len() + sorted.iter().map(|p| p.fragments[n].len()).sum::<usize>();
+                    let mut xml = String::with_capacity(len);
+                    xml.push_str(&head);
+                    for p in sorted {
+                        xml.push_str(p.fragments[n]);
+                    }
+                    xml.push_str(&tail);
                     let bytes = match comp {
                         Compression::Gzip => {
                             // Only a document of several blocks is worth reading back.

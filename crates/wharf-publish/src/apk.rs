@@ -15,32 +15,28 @@ use wharf_package::apk::{self, ApkInfo};
 use wharf_sign::{ApkRsaKey, RsaDigest};
 use wharf_store::Store;
 
-use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::txn::{Collected, Key, KeyFields, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
 
 impl Record for ApkRecord {
-    fn object_key(&self, arch: &str) -> String {
-        format!("{ROOT}/{arch}/{}", self.filename)
+    fn key_fields(&self) -> KeyFields {
+        KeyFields {
+            file: self.filename.clone(),
+            sha256: self.checksums.sha256.clone(),
+            name: self.get("pkgname").to_owned(),
+            arch: self.get("arch").to_owned(),
+            version: self.get("pkgver").to_owned(),
+            extra: String::new(),
+        }
     }
-    fn identity(&self) -> (String, String) {
-        (self.get("pkgname").to_owned(), self.get("arch").to_owned())
+    fn object_key(arch: &str, key: &Key) -> String {
+        format!("{ROOT}/{arch}/{}", key.file)
     }
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
-        apkver::compare(self.get("pkgver"), other.get("pkgver"))
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+        apkver::compare(a.version, b.version)
     }
-    fn describe(&self) -> String {
-        format!(
-            "{} {} ({})",
-            self.get("pkgname"),
-            self.get("pkgver"),
-            self.get("arch")
-        )
-    }
-    fn version(&self) -> String {
-        self.get("pkgver").to_owned()
-    }
-    fn version_is(&self, v: &str) -> bool {
-        crate::apk_version_is(&Record::version(self), v)
+    fn version_is(key: &Key, v: &str) -> bool {
+        crate::apk_version_is(key.version, v)
     }
 }
 
@@ -54,14 +50,11 @@ pub fn find(
 }
 
 /// Where the apk state manifest lives in the store.
-pub const STATE_KEY: &str = ".wharf/apk/state.json";
+pub const STATE_KEY: &str = ".wharf/apk/state";
 /// The directory the per-architecture repositories live under.
 pub const ROOT: &str = "apk";
 
 impl FeedRecord for ApkRecord {
-    fn filename(&self) -> &str {
-        &self.filename
-    }
     fn sha256(&self) -> &str {
         &self.checksums.sha256
     }

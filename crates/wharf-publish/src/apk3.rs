@@ -16,27 +16,28 @@ use wharf_package::apk3::{self, Apk3Info};
 use wharf_sign::ApkEcKey;
 use wharf_store::Store;
 
-use crate::txn::{Collected, Record, Txn, TxnOptions};
+use crate::txn::{Collected, Key, KeyFields, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
 
 impl Record for Apk3Record {
-    fn object_key(&self, arch: &str) -> String {
-        format!("{ROOT}/{arch}/{}", self.filename)
+    fn key_fields(&self) -> KeyFields {
+        KeyFields {
+            file: self.filename.clone(),
+            sha256: self.checksums.sha256.clone(),
+            name: self.info.name.clone(),
+            arch: self.info.arch.clone(),
+            version: self.info.version.clone(),
+            extra: String::new(),
+        }
     }
-    fn identity(&self) -> (String, String) {
-        (self.info.name.clone(), self.info.arch.clone())
+    fn object_key(arch: &str, key: &Key) -> String {
+        format!("{ROOT}/{arch}/{}", key.file)
     }
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
-        apkver::compare(&self.info.version, &other.info.version)
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+        apkver::compare(a.version, b.version)
     }
-    fn describe(&self) -> String {
-        format!("{} {} ({})", self.info.name, self.info.version, self.info.arch)
-    }
-    fn version(&self) -> String {
-        self.info.version.clone()
-    }
-    fn version_is(&self, v: &str) -> bool {
-        crate::apk_version_is(&Record::version(self), v)
+    fn version_is(key: &Key, v: &str) -> bool {
+        crate::apk_version_is(key.version, v)
     }
 }
 
@@ -50,14 +51,11 @@ pub fn find(
 }
 
 /// Where the apk v3 state manifest lives in the store.
-pub const STATE_KEY: &str = ".wharf/apk3/state.json";
+pub const STATE_KEY: &str = ".wharf/apk3/state";
 /// The directory the per-architecture repositories live under.
 pub const ROOT: &str = "apk3";
 
 impl FeedRecord for Apk3Record {
-    fn filename(&self) -> &str {
-        &self.filename
-    }
     fn sha256(&self) -> &str {
         &self.checksums.sha256
     }

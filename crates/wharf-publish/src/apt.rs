@@ -12,32 +12,36 @@ use wharf_store::Store;
 
 use crate::PublishError;
 use crate::inputs::InputCache;
-use crate::txn::{Collected, GroupFiles, Peeked, Plan, Record, Source, Txn, TxnOptions};
+use crate::txn::{
+    Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
+};
 
 /// Where the apt state manifest lives in the store.
-pub const STATE_KEY: &str = ".wharf/apt/state.json";
+pub const STATE_KEY: &str = ".wharf/apt/state";
 
+/// A record's key: the pool path, the component as `extra`; its one text is its `Packages` stanza.
 impl Record for AptRecord {
-    fn object_key(&self, _suite: &str) -> String {
-        self.filename.clone()
-    }
-    fn identity(&self) -> (String, String) {
-        (self.name().to_owned(), self.arch().to_owned())
-    }
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
-        match (
-            DebVersion::parse(self.version()),
-            DebVersion::parse(other.version()),
-        ) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            _ => self.version().cmp(other.version()),
+    fn key_fields(&self) -> KeyFields {
+        KeyFields {
+            file: self.filename.clone(),
+            sha256: self.checksums.sha256.clone(),
+            name: self.name().to_owned(),
+            arch: self.arch().to_owned(),
+            version: self.version().to_owned(),
+            extra: self.component.clone(),
         }
     }
-    fn describe(&self) -> String {
-        format!("{} {} ({})", self.name(), self.version(), self.arch())
+    fn texts(&self) -> Vec<String> {
+        vec![self.stanza().to_string()]
     }
-    fn version(&self) -> String {
-        AptRecord::version(self).to_owned()
+    fn object_key(_suite: &str, key: &Key) -> String {
+        key.file.to_owned()
+    }
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+        match (DebVersion::parse(a.version), DebVersion::parse(b.version)) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => a.version.cmp(b.version),
+        }
     }
 }
 
@@ -78,7 +82,7 @@ pub type IncomingDeb = crate::Incoming<DebInfo>;
 /// The apt state as it is, read before the lock: what [`inspect_debs`] may take packages from, and what
 /// [`publish`] reuses if it is still current.
 pub fn peek(store: &dyn Store) -> Result<Option<Peeked<AptRecord>>, PublishError> {
-    Peeked::read(store, STATE_KEY)
+    crate::txn::peek(store, STATE_KEY)
 }
 
 /// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one. Files
@@ -89,7 +93,6 @@ pub fn inspect_debs(
     published: Option<&Peeked<AptRecord>>,
 ) -> Result<Vec<IncomingDeb>, PublishError> {
     let how = crate::Recorded {
-        record_sha256: |r: &AptRecord| r.checksums.sha256.as_str(),
         info: |r: &AptRecord| DebInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
         info_sha256: |i: &DebInfo| i.checksums.sha256.as_str(),
     };
@@ -140,7 +143,7 @@ pub fn publish(
         .groups
         .values()
         .flatten()
-        .map(|r| (r.filename.clone(), r.checksums.sha256.clone()))
+        .map(|r| (r.key().file.to_owned(), r.key().sha256.to_owned()))
         .collect();
 
     // Decide everything before writing anything.
@@ -157,7 +160,7 @@ pub fn publish(
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .map(|r| (r.filename.as_str(), r.component.as_str()))
+        .map(|r| (r.key().file, r.key().extra))
         .collect();
     let mut adding = BTreeSet::new();
     for d in debs {
@@ -195,6 +198,10 @@ pub fn publish(
             || settings.valid_for.is_some()
             || store.head(&format!("dists/{suite}/InRelease"))?.is_none())
     {
+        let new_records = new_records
+            .into_iter()
+            .map(Stored::new)
+            .collect::<Result<Vec<_>, _>>()?;
         txn.state
             .groups
             .entry(suite.to_owned())
@@ -219,15 +226,10 @@ pub fn publish(
     };
     let regenerate = txn.to_regenerate(&touched);
     for s in &regenerate {
-        let records: Vec<&AptRecord> = txn
-            .state
-            .groups
-            .get(s)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
+        let records = txn.state.groups.get(s).map(Vec::as_slice).unwrap_or_default();
         let extra = (s == suite).then_some(component);
         plan.groups
-            .push(suite_files(store, key, settings, s, extra, &records)?);
+            .push(suite_files(store, key, settings, s, extra, records)?);
     }
     let collected = txn.commit(plan)?;
     Ok(AptReport {
@@ -248,9 +250,9 @@ pub(crate) fn suite_files(
     settings: &AptSettings,
     suite: &str,
     component: Option<&str>,
-    records: &[&AptRecord],
+    records: &[Stored<AptRecord>],
 ) -> Result<GroupFiles, PublishError> {
-    let mut components: BTreeSet<String> = records.iter().map(|r| r.component.clone()).collect();
+    let mut components: BTreeSet<String> = records.iter().map(|r| r.key().extra.to_owned()).collect();
     components.extend(component.map(str::to_owned));
     if components.is_empty() {
         components.insert("main".to_owned());
@@ -268,7 +270,20 @@ pub(crate) fn suite_files(
     };
     // The suite's current files, for unchanged xz blocks to be carried over (any read failure: compress).
     let previous = |path: &str| store.get(path).ok().flatten();
-    let index = apt::build_suite(&suite_settings, records, &previous).map_err(PublishError::Index)?;
+    let entries: Vec<apt::SuiteEntry<'_>> = records
+        .iter()
+        .map(|r| {
+            let k = r.key();
+            apt::SuiteEntry {
+                component: k.extra,
+                name: k.name,
+                version: k.version,
+                arch: k.arch,
+                stanza: r.text(0),
+            }
+        })
+        .collect();
+    let index = apt::build_suite(&suite_settings, &entries, &previous).map_err(PublishError::Index)?;
     let release = index.release.clone();
     let detached = key.detached(release.as_bytes(), settings.date.unix())?;
     let inline = key.cleartext(&release, settings.date.unix())?;

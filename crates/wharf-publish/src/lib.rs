@@ -1,6 +1,6 @@
 //! wharf-publish: the publish transaction.
 //!
-//! A repository's truth is its state manifest (`.wharf/<kind>/state.json`): every package record, where
+//! A repository's truth is its state manifest (`.wharf/<kind>/state`, [`state`]): every package record, where
 //! it lives and its checksums. Index files are a pure function of that state, so adding a package reads
 //! the state and the new package only — never the rest of the repository.
 //!
@@ -14,6 +14,7 @@ pub mod apt;
 pub mod inputs;
 pub mod opkg;
 pub mod rpmmd;
+pub mod state;
 pub mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +24,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use crate::inputs::{Entry, Identity, InputCache};
-use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Txn};
+use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Stored, Txn};
 
 /// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
 /// pointer files are written.
@@ -82,6 +83,16 @@ pub enum PublishError {
         store: String,
         /// The manifest key.
         key: String,
+        /// The parse error.
+        why: String,
+    },
+    /// A record of the state cannot be read back (written by an incompatible wharf).
+    #[error(
+        "the state's record of {what} cannot be read ({why}); publish with the wharf version that wrote the repository"
+    )]
+    Record {
+        /// `name version (arch)`.
+        what: String,
         /// The parse error.
         why: String,
     },
@@ -167,8 +178,6 @@ pub(crate) fn inspect_files<T: Send>(
 
 /// How a kind's packages relate to its state's records, for [`inspect_cached`].
 pub(crate) struct Recorded<I, R> {
-    /// The SHA-256 of a record's file.
-    pub(crate) record_sha256: fn(&R) -> &str,
     /// What inspecting that file gave, rebuilt from the record.
     pub(crate) info: fn(&R) -> Option<I>,
     /// The SHA-256 of an inspected file.
@@ -177,20 +186,19 @@ pub(crate) struct Recorded<I, R> {
 
 /// [`inspect_files`] with the input cache: a file the cache knows unchanged and `published` (the state,
 /// read before the lock) already holds is taken from its record instead of being read.
-pub(crate) fn inspect_cached<I: Send, R: Record + Sync>(
+pub(crate) fn inspect_cached<I: Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
     inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
     cache: &mut InputCache,
     published: Option<&txn::Peeked<R>>,
     how: &Recorded<I, R>,
 ) -> Result<Vec<Incoming<I>>, PublishError> {
-    let by_sha: std::collections::HashMap<&str, &R> = match published {
-        Some(p) if cache.enabled() && !paths.is_empty() => {
-            p.records().map(|r| ((how.record_sha256)(r), r)).collect()
-        }
+    let by_sha: std::collections::HashMap<&str, &Stored<R>> = match published {
+        Some(p) if cache.enabled() && !paths.is_empty() => p.records().map(|r| (r.key().sha256, r)).collect(),
         _ => std::collections::HashMap::new(),
     };
-    let known = |sha: &str| by_sha.get(sha).and_then(|r| (how.info)(r));
+    // A record that cannot be parsed is no shortcut: the file is read instead.
+    let known = |sha: &str| by_sha.get(sha).and_then(|r| r.record().ok()).and_then(how.info);
     let shortcut = Shortcut {
         cache,
         known: &known,
@@ -224,7 +232,6 @@ pub(crate) fn inspect_incoming<I: Send>(
 
 /// A record in a per-architecture feed (opkg, apk): its file name and content hash.
 pub(crate) trait FeedRecord {
-    fn filename(&self) -> &str;
     fn sha256(&self) -> &str;
 }
 
@@ -254,8 +261,8 @@ pub(crate) struct Placement {
 /// Adds `items` to the feeds of their architecture under `root/<feed>/`; an architecture-independent item
 /// (`any_arch`) goes into every feed named in `feeds`, already published, or used by another item. A
 /// file already present with the same bytes is left alone; with other bytes it is a conflict.
-pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
-    groups: &mut BTreeMap<String, Vec<R>>,
+pub(crate) fn place_in_feeds<R: FeedRecord + Record>(
+    groups: &mut BTreeMap<String, Vec<Stored<R>>>,
     root: &str,
     feeds: &[String],
     any_arch: &str,
@@ -305,20 +312,20 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Clone>(
                 records
                     .iter()
                     .enumerate()
-                    .map(|(n, r)| (r.filename().to_owned(), n))
+                    .map(|(n, r)| (r.key().file.to_owned(), n))
                     .collect()
             });
             match index.get(&item.filename).map(|n| &records[*n]) {
-                Some(r) if r.sha256() == item.record.sha256() => p.unchanged.push(key),
+                Some(r) if r.key().sha256 == item.record.sha256() => p.unchanged.push(key),
                 Some(r) => {
                     return Err(PublishError::Conflict {
                         what: format!("{} in feed {feed}", item.what),
-                        existing: r.sha256().to_owned(),
+                        existing: r.key().sha256.to_owned(),
                     });
                 }
                 None => {
                     index.insert(item.filename.clone(), records.len());
-                    records.push(item.record.clone());
+                    records.push(Stored::new(item.record.clone())?);
                     p.uploads.push((n, key.clone()));
                     p.added.push(key);
                     p.touched.insert(feed.clone());
@@ -388,7 +395,8 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
             .state
             .groups
             .get(feed)
-            .map(|v| v.iter().collect())
+            .map(|v| v.iter().map(Stored::record).collect::<Result<_, _>>())
+            .transpose()?
             .unwrap_or_default();
         plan.groups.push(GroupFiles {
             group: feed.clone(),

@@ -16,31 +16,30 @@ use wharf_sign::UsignKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::txn::{Collected, Peeked, Record, Txn, TxnOptions};
+use crate::txn::{Collected, Key, KeyFields, Peeked, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
 
 impl Record for OpkgRecord {
-    fn object_key(&self, feed: &str) -> String {
-        format!("{ROOT}/{feed}/{}", self.filename)
-    }
-    fn identity(&self) -> (String, String) {
+    fn key_fields(&self) -> KeyFields {
         let f = |k: &str| self.control.get(k).unwrap_or("").to_owned();
-        (f("Package"), f("Architecture"))
-    }
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
-        // opkg-lede's `pkg_version_satisfied` orders versions as dpkg does.
-        let v = |r: &Self| r.control.get("Version").unwrap_or("").to_owned();
-        match (DebVersion::parse(&v(self)), DebVersion::parse(&v(other))) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            _ => v(self).cmp(&v(other)),
+        KeyFields {
+            file: self.filename.clone(),
+            sha256: self.checksums.sha256.clone(),
+            name: f("Package"),
+            arch: f("Architecture"),
+            version: f("Version"),
+            extra: String::new(),
         }
     }
-    fn describe(&self) -> String {
-        let (n, a) = self.identity();
-        format!("{n} {} ({a})", self.control.get("Version").unwrap_or(""))
+    fn object_key(feed: &str, key: &Key) -> String {
+        format!("{ROOT}/{feed}/{}", key.file)
     }
-    fn version(&self) -> String {
-        self.control.get("Version").unwrap_or("").to_owned()
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+        // opkg-lede's `pkg_version_satisfied` orders versions as dpkg does.
+        match (DebVersion::parse(a.version), DebVersion::parse(b.version)) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => a.version.cmp(b.version),
+        }
     }
 }
 
@@ -54,16 +53,13 @@ pub fn find(
 }
 
 impl FeedRecord for OpkgRecord {
-    fn filename(&self) -> &str {
-        &self.filename
-    }
     fn sha256(&self) -> &str {
         &self.checksums.sha256
     }
 }
 
 /// Where the opkg state manifest lives in the store.
-pub const STATE_KEY: &str = ".wharf/opkg/state.json";
+pub const STATE_KEY: &str = ".wharf/opkg/state";
 /// The directory feeds live under.
 pub const ROOT: &str = "opkg";
 
@@ -73,7 +69,7 @@ pub type IncomingIpk = crate::Incoming<IpkInfo>;
 /// The opkg state as it is, read before the lock: what [`inspect_ipks`] may take packages from, and what
 /// [`publish`] reuses if it is still current.
 pub fn peek(store: &dyn Store) -> Result<Option<Peeked<OpkgRecord>>, PublishError> {
-    Peeked::read(store, STATE_KEY)
+    crate::txn::peek(store, STATE_KEY)
 }
 
 /// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's). Files the input
@@ -84,7 +80,6 @@ pub fn inspect_ipks(
     published: Option<&Peeked<OpkgRecord>>,
 ) -> Result<Vec<IncomingIpk>, PublishError> {
     let how = crate::Recorded {
-        record_sha256: |r: &OpkgRecord| r.checksums.sha256.as_str(),
         info: |r: &OpkgRecord| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
         info_sha256: |i: &IpkInfo| i.checksums.sha256.as_str(),
     };

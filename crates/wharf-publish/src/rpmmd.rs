@@ -18,43 +18,65 @@ use wharf_store::Store;
 
 use crate::PublishError;
 use crate::inputs::InputCache;
-use crate::txn::{Collected, GroupFiles, Peeked, Plan, Record, Source, Txn, TxnOptions};
+use crate::txn::{
+    Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
+};
 
 /// Where the rpm state manifest lives in the store.
-pub const STATE_KEY: &str = ".wharf/rpm/state.json";
+pub const STATE_KEY: &str = ".wharf/rpm/state";
 
+/// A record's key: its location as the file, `epoch:version-release` as the version; its texts are its
+/// `<package>` elements in primary, filelists and other ([`rpmmd::fragments`]).
 impl Record for RpmRecord {
-    fn object_key(&self, repo: &str) -> String {
-        format!("{repo}/{}", self.location)
+    fn key_fields(&self) -> KeyFields {
+        let i = &self.info;
+        KeyFields {
+            file: self.location.clone(),
+            sha256: i.checksums.sha256.clone(),
+            name: i.name.clone(),
+            arch: i.arch.clone(),
+            version: format!("{}:{}-{}", i.epoch, i.version, i.release),
+            extra: String::new(),
+        }
     }
-    fn identity(&self) -> (String, String) {
-        (self.info.name.clone(), self.info.arch.clone())
+    fn texts(&self) -> Vec<String> {
+        rpmmd::fragments(self).into()
     }
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering {
-        let evr = |i: &RpmInfo| Evr {
-            epoch: i.epoch,
-            version: i.version.clone(),
-            release: i.release.clone(),
+    fn object_key(repo: &str, key: &Key) -> String {
+        format!("{repo}/{}", key.file)
+    }
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+        let evr = |k: &Key| {
+            let (epoch, version, release) = evr(k);
+            Evr {
+                epoch,
+                version: version.to_owned(),
+                release: release.to_owned(),
+            }
         };
-        evr(&self.info).cmp(&evr(&other.info))
+        evr(a).cmp(&evr(b))
     }
-    fn describe(&self) -> String {
-        let i = &self.info;
-        format!("{} {}:{}-{} ({})", i.name, i.epoch, i.version, i.release, i.arch)
+    fn version(key: &Key) -> String {
+        let (_, version, release) = evr(key);
+        format!("{version}-{release}")
     }
-    fn version(&self) -> String {
-        format!("{}-{}", self.info.version, self.info.release)
-    }
-    fn version_is(&self, v: &str) -> bool {
-        let i = &self.info;
+    fn version_is(key: &Key, v: &str) -> bool {
+        let (epoch, version, release) = evr(key);
         let wharf = v
             .parse::<wharf_core::Version>()
             .ok()
             .map(|v| Evr::from_version(&v));
-        v == i.version
-            || v == Record::version(self)
-            || wharf.is_some_and(|e| e.epoch == i.epoch && e.version == i.version && e.release == i.release)
+        v == version
+            || v == Self::version(key)
+            || wharf.is_some_and(|e| e.epoch == epoch && e.version == version && e.release == release)
     }
+}
+
+/// Epoch, version and release of a key's `epoch:version-release` (rpm allows no `-` in either).
+fn evr<'a>(key: &Key<'a>) -> (u32, &'a str, &'a str) {
+    let (epoch, vr) = key.version.split_once(':').unwrap_or(("0", key.version));
+    let (version, release) = vr.rsplit_once('-').unwrap_or((vr, ""));
+    (epoch.parse().unwrap_or(0), version, release)
 }
 
 /// The files of `name` at `version` (`1.0`, `1.0-1`, or wharf's syntax) in this store's repositories.
@@ -133,7 +155,7 @@ pub fn sign_unsigned(
 /// The rpm-md state as it is, read before the lock: what [`inspect_rpms`] may take packages from, and
 /// what [`publish`] reuses if it is still current.
 pub fn peek(store: &dyn Store) -> Result<Option<Peeked<RpmRecord>>, PublishError> {
-    Peeked::read(store, STATE_KEY)
+    crate::txn::peek(store, STATE_KEY)
 }
 
 /// Reads and validates .rpm files (any valid binary rpm, signed or not); files the input `cache` knows
@@ -144,7 +166,6 @@ pub fn inspect_rpms(
     published: Option<&Peeked<RpmRecord>>,
 ) -> Result<Vec<IncomingRpm>, PublishError> {
     let how = crate::Recorded {
-        record_sha256: |r: &RpmRecord| r.info.checksums.sha256.as_str(),
         info: |r: &RpmRecord| Some(r.info.clone()),
         info_sha256: |i: &RpmInfo| i.checksums.sha256.as_str(),
     };
@@ -270,27 +291,27 @@ pub fn publish(
                 records
                     .iter()
                     .enumerate()
-                    .map(|(n, r)| (r.location.clone(), n))
+                    .map(|(n, r)| (r.key().file.to_owned(), n))
                     .collect()
             });
             match index.get(&location).map(|n| &records[*n]) {
-                Some(r) if r.info.checksums.sha256 == i.checksums.sha256 => unchanged.push(key_path),
+                Some(r) if r.key().sha256 == i.checksums.sha256 => unchanged.push(key_path),
                 Some(r) => {
                     return Err(PublishError::Conflict {
                         what: format!(
                             "{} {}:{}-{} ({}) in {repo}",
                             i.name, i.epoch, i.version, i.release, i.arch
                         ),
-                        existing: r.info.checksums.sha256.clone(),
+                        existing: r.key().sha256.to_owned(),
                     });
                 }
                 None => {
                     index.insert(location.clone(), records.len());
-                    records.push(RpmRecord {
+                    records.push(Stored::new(RpmRecord {
                         info: i.clone(),
                         location: location.clone(),
                         time_file: u64::try_from(settings.date.unix()).unwrap_or(0),
-                    });
+                    })?);
                     let source = match &p.signed {
                         Some(bytes) => Source::Bytes(bytes.clone()),
                         None => Source::File(p.path.clone()),
@@ -331,12 +352,26 @@ pub fn publish(
     let mut repo_files = Vec::new();
     let regenerate = txn.to_regenerate(&touched);
     for repo in &regenerate {
-        let records: Vec<&RpmRecord> = txn
+        let records: Vec<rpmmd::MdEntry<'_>> = txn
             .state
             .groups
             .get(repo)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let k = r.key();
+                let (epoch, version, release) = evr(&k);
+                rpmmd::MdEntry {
+                    name: k.name,
+                    epoch,
+                    version,
+                    release,
+                    arch: k.arch,
+                    fragments: [r.text(0), r.text(1), r.text(2)],
+                }
+            })
+            .collect();
         // The current documents, for unchanged gzip parts to be carried over (any read failure: compress).
         // Read only when a document is large enough to be worth carrying blocks over.
         let current = std::sync::OnceLock::new();

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 use wharf_store::{LockGuard, PutMode, Store};
 
 use crate::PublishError;
+pub(crate) use crate::state::{Key, KeyFields, Manifest, Stored};
 
 /// The lock every publish of a store takes (one per store: a promotion touches two channels).
 pub const LOCK_KEY: &str = ".wharf/lock";
@@ -82,22 +83,31 @@ impl Default for TxnOptions {
     }
 }
 
-/// What the state knows about one published package, for retention and garbage collection.
+/// What the state knows about one published package. Retention, garbage collection and lookups work on
+/// its [`Key`] (stored beside it, read without parsing the record); indexes on its stored texts.
 pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
+    /// The short fields stored beside the record.
+    fn key_fields(&self) -> KeyFields;
+    /// The index texts the record renders to, stored beside it (none: the kind renders from records).
+    fn texts(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Where the package file lives in the store, for a record of `group`.
-    fn object_key(&self, group: &str) -> String;
-    /// Package name and architecture: retention keeps N versions of each.
-    fn identity(&self) -> (String, String);
-    /// The family's version ordering.
-    fn cmp_version(&self, other: &Self) -> std::cmp::Ordering;
+    fn object_key(group: &str, key: &Key) -> String;
+    /// The family's version ordering (retention keeps the N newest of each name and architecture).
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering;
     /// `name version (arch)` for messages.
-    fn describe(&self) -> String;
+    fn describe(key: &Key) -> String {
+        format!("{} {} ({})", key.name, key.version, key.arch)
+    }
     /// The version as the family writes it.
-    fn version(&self) -> String;
+    fn version(key: &Key) -> String {
+        key.version.to_owned()
+    }
     /// Whether `v` names this record's version: the family's own spelling, or wharf's (Debian) syntax
     /// converted to the family's.
-    fn version_is(&self, v: &str) -> bool {
-        self.version() == v
+    fn version_is(key: &Key, v: &str) -> bool {
+        Self::version(key) == v
     }
 }
 
@@ -120,19 +130,20 @@ pub(crate) fn find<R: Record>(
     name: &str,
     version: &str,
 ) -> Result<(Vec<Found>, BTreeSet<String>), PublishError> {
-    let Some(bytes) = store.get(state_key)? else {
+    let Some((key, tagged)) = read_state(store, state_key)? else {
         return Ok((Vec::new(), BTreeSet::new()));
     };
-    let state: Manifest<R> = parse_state(store, state_key, &bytes)?;
+    let state: Manifest<R> = parse_state(store, &key, tagged.bytes)?;
     let mut found = Vec::new();
     let mut versions = BTreeSet::new();
     for (g, records) in &state.groups {
         if groups.is_some_and(|only| only != g) {
             continue;
         }
-        for r in records.iter().filter(|r| r.identity().0 == name) {
-            versions.insert(r.version());
-            if r.version_is(version) {
+        for r in records.iter().filter(|r| r.key().name == name) {
+            let k = r.key();
+            versions.insert(R::version(&k));
+            if R::version_is(&k, version) {
                 found.push(Found {
                     group: g.clone(),
                     key: r.object_key(g),
@@ -144,36 +155,24 @@ pub(crate) fn find<R: Record>(
     Ok((found, versions))
 }
 
-/// A repository kind's state manifest (`.wharf/<kind>/state.json`): every published record, grouped (by
-/// apt suite, rpm repository, feed architecture), plus the bookkeeping of the transaction.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Manifest<R> {
-    format: u32,
-    pub(crate) generation: u64,
-    key_fingerprint: Option<String>,
-    pub(crate) groups: BTreeMap<String, Vec<R>>,
-    /// The content-addressed index blobs each group's pointers reference.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    blobs: BTreeMap<String, BTreeSet<String>>,
-    /// Objects no longer referenced, with the Unix time they left the state.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) garbage: BTreeMap<String, u64>,
+/// Where the first state format lived (`.wharf/apt/state` → `.wharf/apt/state.json`).
+fn legacy_key(state_key: &str) -> String {
+    format!("{state_key}.json")
+}
+
+/// The stored state and the key it was found under: the current one, else the first format's.
+fn read_state(
+    store: &dyn Store,
+    state_key: &str,
+) -> Result<Option<(String, wharf_store::Tagged)>, PublishError> {
+    if let Some(t) = store.get_tagged(state_key)? {
+        return Ok(Some((state_key.to_owned(), t)));
+    }
+    let legacy = legacy_key(state_key);
+    Ok(store.get_tagged(&legacy)?.map(|t| (legacy, t)))
 }
 
 impl<R: Record> Manifest<R> {
-    const FORMAT: u32 = 1;
-
-    fn empty() -> Self {
-        Self {
-            format: Self::FORMAT,
-            generation: 0,
-            key_fingerprint: None,
-            groups: BTreeMap::new(),
-            blobs: BTreeMap::new(),
-            garbage: BTreeMap::new(),
-        }
-    }
-
     /// Every object the state references: package files and index blobs.
     pub(crate) fn referenced(&self) -> BTreeSet<String> {
         let mut keys: BTreeSet<String> = self
@@ -186,29 +185,30 @@ impl<R: Record> Manifest<R> {
     }
 
     /// Applies `keep` newest versions per (name, arch) to `group`; returns the records removed.
-    pub(crate) fn retain_newest(&mut self, group: &str, keep: usize) -> Vec<R> {
+    pub(crate) fn retain_newest(&mut self, group: &str, keep: usize) -> Vec<Stored<R>> {
         let Some(records) = self.groups.get_mut(group) else {
             return Vec::new();
         };
-        let mut by_id: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        let mut by_id: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         for (i, r) in records.iter().enumerate() {
-            by_id.entry(r.identity()).or_default().push(i);
+            let k = r.key();
+            by_id.entry((k.name, k.arch)).or_default().push(i);
         }
         let mut drop = BTreeSet::new();
         for idx in by_id.values_mut() {
-            idx.sort_by(|a, b| records[*b].cmp_version(&records[*a]));
+            idx.sort_by(|a, b| R::cmp_version(&records[*b].key(), &records[*a].key()));
             drop.extend(idx.iter().skip(keep.max(1)).copied());
         }
         let mut removed = Vec::new();
-        let mut n = 0;
-        records.retain(|r| {
-            let gone = drop.contains(&n);
-            n += 1;
-            if gone {
-                removed.push(r.clone());
+        let mut kept = Vec::with_capacity(records.len());
+        for (n, r) in std::mem::take(records).into_iter().enumerate() {
+            if drop.contains(&n) {
+                removed.push(r);
+            } else {
+                kept.push(r);
             }
-            !gone
-        });
+        }
+        *records = kept;
         removed
     }
 }
@@ -278,6 +278,9 @@ pub(crate) struct Txn<'a, R> {
     kind: &'static str,
     state_key: &'static str,
     tag: Option<String>,
+    /// The state was read in the first format (`state.json`): the next commit writes the current one and
+    /// deletes it.
+    legacy: bool,
     /// Groups a crashed publish left half-switched (from the journal).
     pending: BTreeSet<String>,
     pub(crate) state: Manifest<R>,
@@ -287,7 +290,7 @@ pub(crate) struct Txn<'a, R> {
     ready: (Instant, Duration),
 }
 
-/// The journal beside a state (`.wharf/apt/state.json` → `.wharf/apt/pending.json`).
+/// The journal beside a state (`.wharf/apt/state` → `.wharf/apt/pending.json`).
 fn journal_key(state_key: &str) -> String {
     match state_key.rsplit_once('/') {
         Some((dir, _)) => format!("{dir}/pending.json"),
@@ -305,36 +308,35 @@ fn unix_now() -> u64 {
 /// transaction that follows uses it as it is if the state is still that version, so it is parsed once.
 pub struct Peeked<R> {
     state: Manifest<R>,
+    /// The key it was read from and its version tag.
+    key: String,
     tag: String,
 }
 
-impl<R: serde::de::DeserializeOwned> Peeked<R> {
-    /// The state at `state_key`, if there is one.
-    pub(crate) fn read(store: &dyn Store, state_key: &str) -> Result<Option<Self>, PublishError> {
-        Ok(match store.get_tagged(state_key)? {
-            None => None,
-            Some(t) => Some(Self {
-                state: parse_state(store, state_key, &t.bytes)?,
-                tag: t.tag,
-            }),
-        })
-    }
+/// The state at `state_key`, if there is one, read before taking the lock.
+pub(crate) fn peek<R: Record>(store: &dyn Store, state_key: &str) -> Result<Option<Peeked<R>>, PublishError> {
+    Ok(match read_state(store, state_key)? {
+        None => None,
+        Some((key, t)) => Some(Peeked {
+            state: parse_state(store, &key, t.bytes)?,
+            key,
+            tag: t.tag,
+        }),
+    })
+}
 
+impl<R> Peeked<R> {
     /// Every published record, in every group.
-    pub(crate) fn records(&self) -> impl Iterator<Item = &R> {
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Stored<R>> {
         self.state.groups.values().flatten()
     }
 }
 
-fn parse_state<R: serde::de::DeserializeOwned>(
-    store: &dyn Store,
-    state_key: &str,
-    bytes: &[u8],
-) -> Result<Manifest<R>, PublishError> {
-    serde_json::from_slice(bytes).map_err(|e| PublishError::State {
+fn parse_state<R: Record>(store: &dyn Store, key: &str, bytes: Vec<u8>) -> Result<Manifest<R>, PublishError> {
+    Manifest::decode(bytes).map_err(|why| PublishError::State {
         store: store.describe(),
-        key: state_key.into(),
-        why: e.to_string(),
+        key: key.into(),
+        why,
     })
 }
 
@@ -362,21 +364,29 @@ impl<'a, R: Record> Txn<'a, R> {
     ) -> Result<Self, PublishError> {
         let start = Instant::now();
         let guard = store.lock(LOCK_KEY, options.lock_wait)?;
+        // The peeked state is current if its key still has its version and, when it was the first
+        // format's, no current-format state has appeared since.
         let current = match peeked {
-            Some(p) => store
-                .head(state_key)?
-                .and_then(|m| m.tag)
-                .is_some_and(|tag| tag == p.tag)
-                .then_some(p),
+            Some(p) => {
+                let same = store
+                    .head(&p.key)?
+                    .and_then(|m| m.tag)
+                    .is_some_and(|tag| tag == p.tag);
+                let superseded = p.key != state_key && store.head(state_key)?.is_some();
+                (same && !superseded).then_some(p)
+            }
             None => None,
         };
-        let (state, tag) = match current {
-            Some(p) => (p.state, Some(p.tag)),
-            None => match store.get_tagged(state_key)? {
-                None => (Manifest::empty(), None),
-                Some(t) => (parse_state(store, state_key, &t.bytes)?, Some(t.tag)),
+        let (state, key, tag) = match current {
+            Some(p) => (p.state, Some(p.key), Some(p.tag)),
+            None => match read_state(store, state_key)? {
+                None => (Manifest::empty(), None, None),
+                Some((key, t)) => (parse_state(store, &key, t.bytes)?, Some(key), Some(t.tag)),
             },
         };
+        let legacy = key.is_some_and(|k| k != state_key);
+        // The current-format state is created (not replaced) when the first format's was read.
+        let tag = if legacy { None } else { tag };
         let pending = match store.get(&journal_key(state_key))? {
             None => BTreeSet::new(),
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| PublishError::State {
@@ -400,6 +410,7 @@ impl<'a, R: Record> Txn<'a, R> {
             kind,
             state_key,
             tag,
+            legacy,
             pending,
             state,
             fingerprint,
@@ -423,7 +434,7 @@ impl<'a, R: Record> Txn<'a, R> {
 
     /// Applies the retention setting to the `touched` groups (every group when pruning), adds the groups
     /// it changed to `touched`, and returns what it removed.
-    pub(crate) fn apply_retention(&mut self, touched: &mut BTreeSet<String>) -> Vec<(String, R)> {
+    pub(crate) fn apply_retention(&mut self, touched: &mut BTreeSet<String>) -> Vec<(String, Stored<R>)> {
         let Some(keep) = self.options.keep else {
             return Vec::new();
         };
@@ -448,12 +459,11 @@ impl<'a, R: Record> Txn<'a, R> {
 
     fn write_state(&mut self) -> Result<(), PublishError> {
         self.guard.check()?;
-        self.state.format = Manifest::<R>::FORMAT;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
-        let bytes = serde_json::to_vec(&self.state).map_err(|e| PublishError::State {
+        let bytes = self.state.encode().map_err(|why| PublishError::State {
             store: self.store.describe(),
             key: self.state_key.into(),
-            why: e.to_string(),
+            why,
         })?;
         match self.store.put_if(self.state_key, &bytes, self.tag.as_deref())? {
             Some(tag) => {
@@ -509,6 +519,7 @@ impl<'a, R: Record> Txn<'a, R> {
             && collectable.is_empty()
             && self.pending.is_empty()
             && self.tag.is_some()
+            && !self.legacy
             && self.state.key_fingerprint.as_deref() == Some(self.fingerprint.as_str())
         {
             return Ok(Collected {
@@ -556,6 +567,10 @@ impl<'a, R: Record> Txn<'a, R> {
         })?;
         store.put(&journal, &bytes, PutMode::Overwrite)?;
         self.write_state()?;
+        if self.legacy {
+            store.delete(&legacy_key(self.state_key))?;
+            self.legacy = false;
+        }
         failpoint(kind, "state");
         // 5. Pointers, group by group.
         self.guard.check()?;
@@ -587,6 +602,9 @@ impl<'a, R: Record> Txn<'a, R> {
 
     /// Garbage whose grace period has passed and that the state does not reference again, and the rest.
     fn collectable(&self, now: u64) -> (Vec<String>, BTreeMap<String, u64>) {
+        if self.state.garbage.is_empty() {
+            return (Vec::new(), BTreeMap::new());
+        }
         let referenced = self.state.referenced();
         let grace = self.options.grace.as_secs();
         let mut due = Vec::new();
@@ -609,41 +627,90 @@ impl<'a, R: Record> Txn<'a, R> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct R(String, String);
     impl Record for R {
-        fn object_key(&self, g: &str) -> String {
-            format!("{g}/{}-{}", self.0, self.1)
+        fn key_fields(&self) -> KeyFields {
+            KeyFields {
+                file: format!("{}-{}", self.0, self.1),
+                sha256: "0".repeat(64),
+                name: self.0.clone(),
+                arch: "all".into(),
+                version: self.1.clone(),
+                extra: String::new(),
+            }
         }
-        fn identity(&self) -> (String, String) {
-            (self.0.clone(), "all".into())
+        fn texts(&self) -> Vec<String> {
+            vec![format!("Package: {}\nVersion: {}\n", self.0, self.1)]
         }
-        fn cmp_version(&self, o: &Self) -> std::cmp::Ordering {
-            wharf_core::apkver::compare(&self.1, &o.1)
+        fn object_key(g: &str, k: &Key) -> String {
+            format!("{g}/{}", k.file)
         }
-        fn describe(&self) -> String {
-            format!("{} {}", self.0, self.1)
-        }
-        fn version(&self) -> String {
-            self.1.clone()
+        fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+            wharf_core::apkver::compare(a.version, b.version)
         }
     }
 
-    #[test]
-    fn retention_keeps_the_newest_by_family_order() {
+    fn manifest(vs: &[&str]) -> Manifest<R> {
         let mut m = Manifest::<R>::empty();
-        let vs = ["1.0_rc1", "1.0", "1.0-r1", "0.9", "1.1_alpha"];
         m.groups.insert(
             "x86_64".into(),
             vs.iter()
                 .map(|v| R("a".into(), (*v).into()))
                 .chain([R("b".into(), "1".into())])
+                .map(|r| Stored::new(r).unwrap())
                 .collect(),
         );
-        let removed: Vec<String> = m.retain_newest("x86_64", 3).iter().map(|r| r.1.clone()).collect();
+        m
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_by_family_order() {
+        let mut m = manifest(&["1.0_rc1", "1.0", "1.0-r1", "0.9", "1.1_alpha"]);
+        let removed: Vec<String> = m
+            .retain_newest("x86_64", 3)
+            .iter()
+            .map(|r| r.key().version.to_owned())
+            .collect();
         assert_eq!(removed, ["1.0_rc1", "0.9"]);
-        let kept: Vec<&str> = m.groups["x86_64"].iter().map(|r| r.1.as_str()).collect();
+        let kept: Vec<&str> = m.groups["x86_64"].iter().map(|r| r.key().version).collect();
         assert_eq!(kept, ["1.0", "1.0-r1", "1.1_alpha", "1"]);
+    }
+
+    #[test]
+    fn a_stored_state_reads_back_part_for_part_and_refuses_damage() {
+        let mut m = manifest(&["1.0", "2.0-é"]);
+        m.generation = 7;
+        m.garbage.insert("old".into(), 5);
+        let bytes = m.encode().unwrap();
+        let back = Manifest::<R>::decode(bytes.clone()).unwrap();
+        assert_eq!(back.generation, 7);
+        assert_eq!(back.garbage["old"], 5);
+        let records = &back.groups["x86_64"];
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[1].key().version, "2.0-é");
+        assert_eq!(records[1].text(0), "Package: a\nVersion: 2.0-é\n");
+        assert_eq!(records[1].text(1), "");
+        assert_eq!(*records[1].record().unwrap(), R("a".into(), "2.0-é".into()));
+        assert_eq!(
+            back.encode().unwrap(),
+            bytes,
+            "re-encoding copies parts as they are"
+        );
+        let json = crate::state::to_json(&bytes).unwrap();
+        assert_eq!(json["groups"]["x86_64"][2], serde_json::json!(["b", "1"]));
+        // Any flipped byte past the header, and any truncation, is refused.
+        for at in [bytes.len() - 1, bytes.len() - 40] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1;
+            assert!(Manifest::<R>::decode(bad).is_err());
+        }
+        assert!(Manifest::<R>::decode(bytes[..bytes.len() - 3].to_vec()).is_err());
+        // The first format (one JSON document) is read and gets its texts rendered.
+        let legacy = br#"{"format":1,"generation":3,"key_fingerprint":null,"groups":{"x":[["c","0.1"]]}}"#;
+        let m = Manifest::<R>::decode(legacy.to_vec()).unwrap();
+        assert_eq!(m.groups["x"][0].text(0), "Package: c\nVersion: 0.1\n");
+        assert_eq!(m.generation, 3);
     }
 
     #[test]

@@ -293,7 +293,8 @@ impl Store for LocalStore {
         };
         // Tag and bytes from the same open file: a concurrent rename cannot mix two versions.
         let meta = f.metadata().map_err(|e| self.io(key, e))?;
-        let mut bytes = Vec::new();
+        // Sized from the metadata: one allocation, no copies while growing (states are megabytes).
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
         io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| self.io(key, e))?;
         Ok(Some(Tagged {
             bytes,

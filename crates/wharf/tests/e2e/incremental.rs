@@ -16,39 +16,41 @@ use crate::wharf;
 const KINDS: [(&str, &str, &[&str], &str, &str); 5] = [
     (
         "apt",
-        ".wharf/apt/state.json",
+        ".wharf/apt/state",
         &["--format", "deb"],
         "dists/stable/main/binary-amd64/Packages",
         "Package: d",
     ),
-    ("rpm", ".wharf/rpm/state.json", &["--format", "rpm"], "", ""),
+    ("rpm", ".wharf/rpm/state", &["--format", "rpm"], "", ""),
     (
         "opkg",
-        ".wharf/opkg/state.json",
+        ".wharf/opkg/state",
         &["--format", "ipk", "--target", "x86_64-unknown-linux-musl"],
         "opkg/x86_64/Packages",
         "Package: d",
     ),
     (
         "apk",
-        ".wharf/apk/state.json",
+        ".wharf/apk/state",
         &["--format", "apk", "--target", "x86_64-unknown-linux-musl"],
         "",
         "",
     ),
     (
         "apk3",
-        ".wharf/apk3/state.json",
+        ".wharf/apk3/state",
         &["--format", "apk3", "--target", "x86_64-unknown-linux-musl"],
         "",
         "",
     ),
 ];
 
-/// Replaces the state's records by `n` copies of its first record, each renamed (`demo` → `d<i>mo`).
+/// Replaces the state's records by `n` copies of its first record, each renamed (`demo` → `d<i>mo`),
+/// written in the first state format (one JSON document, `state.json`), which the next publish reads and
+/// replaces.
 fn inflate(repo: &Path, state_key: &str, n: usize) {
     let path = repo.join(state_key);
-    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut state = wharf_publish::state::to_json(&std::fs::read(&path).unwrap()).unwrap();
     let groups = state["groups"].as_object_mut().unwrap();
     for records in groups.values_mut() {
         let first = serde_json::to_string(&records[0]).unwrap();
@@ -57,7 +59,11 @@ fn inflate(repo: &Path, state_key: &str, n: usize) {
             .collect();
         *records = serde_json::Value::Array(copies);
     }
-    write(&path, serde_json::to_vec(&state).unwrap());
+    std::fs::remove_file(&path).unwrap();
+    write(
+        &repo.join(format!("{state_key}.json")),
+        serde_json::to_vec(&state).unwrap(),
+    );
 }
 
 /// Every file under `root` with its inode (a directory store replaces a file by renaming a new one over it).
@@ -116,6 +122,9 @@ fn adding_one_package_costs_the_same_at_10_and_10000_records() {
             let repo = dir.join(format!("{kind}-{n}"));
             publish(dir, &cfg, &repo, &v1);
             inflate(&repo, state_key, n);
+            // Republishing changes nothing but the state's format (the first one is replaced).
+            publish(dir, &cfg, &repo, &v1);
+            assert!(repo.join(state_key).exists() && !repo.join(format!("{state_key}.json")).exists());
             let (calls, secs) = publish(dir, &cfg, &repo, &v2);
             eprintln!("{kind}: adding one version to {n} records: {secs:.2}s, store calls {calls}");
             // The state (read before the lock to find known packages, then only its version checked
@@ -140,8 +149,7 @@ fn adding_one_package_costs_the_same_at_10_and_10000_records() {
                     "{kind}: the index does not list the {n} records"
                 );
             }
-            let state: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(repo.join(state_key)).unwrap()).unwrap();
+            let state = wharf_publish::state::to_json(&std::fs::read(repo.join(state_key)).unwrap()).unwrap();
             let total: usize = state["groups"]
                 .as_object()
                 .unwrap()

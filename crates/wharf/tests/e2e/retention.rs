@@ -64,7 +64,7 @@ fn all_versions(dir: &Path, cfg: &Path) -> Vec<(String, Vec<String>)> {
 
 /// The `demo` versions a kind's state lists.
 fn kept(state: &[u8]) -> BTreeSet<String> {
-    let state: serde_json::Value = serde_json::from_slice(state).unwrap();
+    let state = wharf_publish::state::to_json(state).unwrap();
     let mut out = BTreeSet::new();
     for records in state["groups"].as_object().unwrap().values() {
         for r in records.as_array().unwrap() {
@@ -91,11 +91,11 @@ fn kept(state: &[u8]) -> BTreeSet<String> {
 }
 
 const STATES: [(&str, &str); 5] = [
-    ("deb", ".wharf/apt/state.json"),
-    ("ipk", ".wharf/opkg/state.json"),
-    ("apk", ".wharf/apk/state.json"),
-    ("apk3", ".wharf/apk3/state.json"),
-    ("rpm", ".wharf/rpm/state.json"),
+    ("deb", ".wharf/apt/state"),
+    ("ipk", ".wharf/opkg/state"),
+    ("apk", ".wharf/apk/state"),
+    ("apk3", ".wharf/apk3/state"),
+    ("rpm", ".wharf/rpm/state"),
 ];
 
 fn expected(kind: &str) -> BTreeSet<String> {

@@ -273,16 +273,16 @@ fn race(dir: &Path, garage: Option<&Garage>, round: usize, batches: &[Vec<String
     // Read the result the way clients do: through the web endpoint, or the directory.
     let web_or_dir = match garage {
         Some(g) => {
-            let state: serde_json::Value =
-                serde_json::from_slice(&g.fetch(&format!("race{round}/.wharf/apt/state.json")).unwrap())
+            let state =
+                wharf_publish::state::to_json(&g.fetch(&format!("race{round}/.wharf/apt/state")).unwrap())
                     .unwrap();
             assert_eq!(
                 state["groups"]["stable"].as_array().unwrap().len(),
                 200,
                 "apt state"
             );
-            let state: serde_json::Value =
-                serde_json::from_slice(&g.fetch(&format!("race{round}/.wharf/rpm/state.json")).unwrap())
+            let state =
+                wharf_publish::state::to_json(&g.fetch(&format!("race{round}/.wharf/rpm/state")).unwrap())
                     .unwrap();
             assert_eq!(
                 state["groups"]["linux-x86_64"].as_array().unwrap().len(),
@@ -391,7 +391,7 @@ fn unusable_stores_are_one_clear_error_and_nothing_is_written() {
         assert_eq!(errors.len(), 1, "{what}: {}", d.stderr);
         assert!(errors[0].contains(needle), "{what}: {}", d.stderr);
         assert!(
-            garage.fetch("x/.wharf/apt/state.json").is_none(),
+            garage.fetch("x/.wharf/apt/state").is_none(),
             "{what}: something was written"
         );
     }

@@ -159,6 +159,7 @@ fn serve_is_read_only_http_that_apt_and_dnf_install_through() {
         "/secret.txt%00",
         "/leak.txt",
         "/up/secret.txt",
+        "/.wharf/apt/state",
         "/.wharf/apt/state.json",
         &format!("{}/secret.txt", dir.display()),
     ] {
