@@ -1,20 +1,22 @@
 //! Publishing .deb packages into an apt repository (layout and rules: wharf-index's `apt` module).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use wharf_core::SourceDate;
+use wharf_core::deb822::Paragraph;
+use wharf_core::digest::Checksums;
 use wharf_core::version::DebVersion;
 use wharf_index::apt::{self, AptRecord, SuiteSettings};
 use wharf_package::deb::{self, DebInfo};
 use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
-use crate::PublishError;
 use crate::inputs::InputCache;
 use crate::txn::{
     Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
 };
+use crate::{Found, PublishError};
 
 /// Where the apt state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apt/state";
@@ -77,26 +79,51 @@ pub struct AptSettings {
 }
 
 /// A .deb checked and ready to publish.
-pub type IncomingDeb = crate::Incoming<DebInfo>;
+#[derive(Debug, Clone)]
+pub struct IncomingDeb {
+    /// The file.
+    pub path: PathBuf,
+    found: Found<DebInfo, AptRecord>,
+}
 
-/// The apt state as it is, read before the lock: what [`inspect_debs`] may take packages from, and what
-/// [`publish`] reuses if it is still current.
-pub fn peek(store: &dyn Store) -> Result<Option<Peeked<AptRecord>>, PublishError> {
-    crate::txn::peek(store, STATE_KEY)
+impl IncomingDeb {
+    /// Name, version, architecture and SHA-256 of the file.
+    fn facts(&self) -> (&str, &str, &str, &str) {
+        match &self.found {
+            Found::Read(i) => (i.name.as_str(), i.version.as_str(), &i.arch, &i.checksums.sha256),
+            Found::Known(r) => {
+                let k = r.key();
+                (k.name, k.version, k.arch, k.sha256)
+            }
+        }
+    }
+
+    /// Its control paragraph and checksums, for a new record (a known file's from its record).
+    fn contents(&self) -> Result<(Paragraph, Checksums), PublishError> {
+        Ok(match &self.found {
+            Found::Read(i) => (i.control.clone(), i.checksums.clone()),
+            Found::Known(r) => {
+                let r = r.record()?;
+                (r.control.clone(), r.checksums.clone())
+            }
+        })
+    }
 }
 
 /// Reads and validates .deb files (any valid .deb, not only wharf's). Fails on the first bad one. Files
-/// the input `cache` knows unchanged and `published` holds are not read again.
+/// the input `cache` knows unchanged and the apt state in `store` holds are not read again. Returns the
+/// state as read too (before the lock): [`publish`] reuses it if it is still current.
 pub fn inspect_debs(
     paths: &[PathBuf],
     cache: &mut InputCache,
-    published: Option<&Peeked<AptRecord>>,
-) -> Result<Vec<IncomingDeb>, PublishError> {
-    let how = crate::Recorded {
-        info: |r: &AptRecord| DebInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
-        info_sha256: |i: &DebInfo| i.checksums.sha256.as_str(),
-    };
-    crate::inspect_cached(paths, deb::inspect, cache, published, &how)
+    store: &dyn Store,
+) -> Result<(Vec<IncomingDeb>, Option<Peeked<AptRecord>>), PublishError> {
+    let (found, state) = crate::inspect_cached(paths, deb::inspect, cache, store, STATE_KEY)?;
+    let debs = found
+        .into_iter()
+        .map(|(path, found)| IncomingDeb { path, found })
+        .collect();
+    Ok((debs, state))
 }
 
 /// What a publish did.
@@ -138,12 +165,12 @@ pub fn publish(
     let mut txn = Txn::<AptRecord>::begin_with(store, "apt", STATE_KEY, key.fingerprint(), options, peeked)?;
 
     // Every pool path already published, in any suite, with its checksum.
-    let published: BTreeMap<String, String> = txn
+    let published: HashMap<&str, &str> = txn
         .state
         .groups
         .values()
         .flatten()
-        .map(|r| (r.key().file.to_owned(), r.key().sha256.to_owned()))
+        .map(|r| (r.key().file, r.key().sha256))
         .collect();
 
     // Decide everything before writing anything.
@@ -164,14 +191,14 @@ pub fn publish(
         .collect();
     let mut adding = BTreeSet::new();
     for d in debs {
-        let i = &d.info;
-        let file = deb::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
-        let pool = apt::pool_path(component, i.name.as_str(), &file);
+        let (name, version, arch, sha256) = d.facts();
+        let file = deb::file_name(name, version, arch);
+        let pool = apt::pool_path(component, name, &file);
         if let Some(existing) = published.get(pool.as_str()) {
-            if *existing != i.checksums.sha256 {
+            if *existing != sha256 {
                 return Err(PublishError::Conflict {
-                    what: format!("{} {} ({})", i.name, i.version, i.arch),
-                    existing: existing.clone(),
+                    what: format!("{name} {version} ({arch})"),
+                    existing: (*existing).to_owned(),
                 });
             }
         } else if seen.insert(pool.clone()) {
@@ -180,11 +207,12 @@ pub fn publish(
         if in_suite.contains(&(pool.as_str(), component)) {
             unchanged.push(pool);
         } else if adding.insert(pool.clone()) {
+            let (control, checksums) = d.contents()?;
             new_records.push(AptRecord {
                 component: component.to_owned(),
-                control: i.control.clone(),
+                control,
                 filename: pool.clone(),
-                checksums: i.checksums.clone(),
+                checksums,
             });
         }
     }

@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::BufReader;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use wharf_store::Store;
 
 use crate::inputs::{Entry, Identity, InputCache};
 use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Stored, Txn};
@@ -108,10 +110,30 @@ pub enum PublishError {
 /// package with that checksum already published (see [`inputs`]).
 pub(crate) struct Shortcut<'a, T> {
     pub(crate) cache: &'a mut InputCache,
+    /// Each file's identity and the SHA-256 the cache remembers for it ([`identify`]), in `paths` order.
+    pub(crate) ids: Vec<(Identity, Option<String>)>,
     /// What inspecting the file with this SHA-256 gave, as the state recorded it.
     pub(crate) known: &'a (dyn Fn(&str) -> Option<T> + Sync),
     /// The SHA-256 of the whole file, from what inspecting it gave.
     pub(crate) sha256: fn(&T) -> &str,
+}
+
+fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + use<> {
+    let path = path.to_path_buf();
+    move |source| PublishError::Read { path, source }
+}
+
+/// Each file's identity (`stat`, on every core) and the SHA-256 the input cache remembers for it.
+pub(crate) fn identify(
+    paths: &[PathBuf],
+    cache: &InputCache,
+) -> Result<Vec<(Identity, Option<String>)>, PublishError> {
+    wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), |path| {
+        let id = Identity::of(&std::fs::metadata(path).map_err(read_err(path))?);
+        Ok((id, cache.lookup(&id)))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
@@ -123,27 +145,26 @@ pub(crate) fn inspect_files<T: Send>(
     inspect: impl Fn(BufReader<File>) -> Result<T, wharf_package::PackageError> + Sync,
     shortcut: Option<Shortcut<'_, T>>,
 ) -> Result<Vec<(PathBuf, T)>, PublishError> {
-    let (mut cache, known, sha256) = match shortcut {
-        Some(s) if s.cache.enabled() => (Some(s.cache), Some(s.known), Some(s.sha256)),
-        _ => (None, None, None),
-    };
-    let lookup = cache.as_deref();
-    let read_err = |path: &PathBuf| {
-        let path = path.clone();
-        move |source| PublishError::Read { path, source }
-    };
-    let one = |path: &PathBuf| -> Result<(PathBuf, T, Option<Entry>, bool), PublishError> {
-        let before = match lookup {
-            Some(cache) => {
-                let id = Identity::of(&std::fs::metadata(path).map_err(read_err(path))?);
-                let hit = cache.lookup(&id).and_then(|sha| known.and_then(|k| k(&sha)));
-                if let Some(info) = hit {
-                    return Ok((path.clone(), info, None, true));
+    let mut shortcut = shortcut.filter(|s| s.cache.enabled() && s.ids.len() == paths.len());
+    // Files the cache and the state answer for are not opened; the rest are read, remembering each
+    // one's identity before the read.
+    let mut found: Vec<Option<T>> = paths.iter().map(|_| None).collect();
+    let mut before: Vec<Option<Identity>> = vec![None; paths.len()];
+    if let Some(s) = &mut shortcut {
+        for (n, (id, sha)) in s.ids.iter().enumerate() {
+            match sha.as_deref().and_then(|sha| (s.known)(sha)) {
+                Some(t) => {
+                    found[n] = Some(t);
+                    s.cache.skipped += 1;
                 }
-                Some(id)
+                None => before[n] = Some(*id),
             }
-            None => None,
-        };
+        }
+    }
+    let to_read: Vec<usize> = (0..paths.len()).filter(|n| found[*n].is_none()).collect();
+    let sha256 = shortcut.as_ref().map(|s| s.sha256);
+    let one = |n: &usize| -> Result<(T, Option<Entry>), PublishError> {
+        let path = &paths[*n];
         let read_ns = inputs::now_ns();
         let f = File::open(path).map_err(read_err(path))?;
         let info =
@@ -151,63 +172,111 @@ pub(crate) fn inspect_files<T: Send>(
                 path: path.clone(),
                 source,
             })?;
-        let entry = match (before, sha256) {
+        let entry = match (before[*n], sha256) {
             (Some(before), Some(sha256)) => std::fs::metadata(path)
                 .ok()
                 .and_then(|m| Entry::if_settled(before, Identity::of(&m), read_ns, sha256(&info))),
             _ => None,
         };
-        Ok((path.clone(), info, entry, false))
+        Ok((info, entry))
     };
-    let read: Vec<(PathBuf, T, Option<Entry>, bool)> =
-        wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), one)
-            .into_iter()
-            .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(read.len());
-    for (path, info, entry, skipped) in read {
-        if let Some(cache) = cache.as_deref_mut() {
-            if let Some(entry) = entry {
-                cache.insert(entry);
-            }
-            cache.skipped += usize::from(skipped);
+    let read = wharf_core::parallel::map_in_order(&to_read, wharf_core::parallel::cores(), one);
+    for (n, r) in to_read.into_iter().zip(read) {
+        let (info, entry) = r?;
+        if let (Some(s), Some(entry)) = (&mut shortcut, entry) {
+            s.cache.insert(entry);
         }
-        out.push((path, info));
+        found[n] = Some(info);
     }
-    Ok(out)
+    Ok(paths.iter().cloned().zip(found.into_iter().flatten()).collect())
 }
 
-/// How a kind's packages relate to its state's records, for [`inspect_cached`].
-pub(crate) struct Recorded<I, R> {
-    /// What inspecting that file gave, rebuilt from the record.
-    pub(crate) info: fn(&R) -> Option<I>,
-    /// The SHA-256 of an inspected file.
-    pub(crate) info_sha256: fn(&I) -> &str,
+/// What inspecting a package gives that [`inspect_cached`] needs: the SHA-256 of the whole file.
+pub(crate) trait PackageInfo {
+    fn sha256(&self) -> &str;
 }
 
-/// [`inspect_files`] with the input cache: a file the cache knows unchanged and `published` (the state,
-/// read before the lock) already holds is taken from its record instead of being read.
-pub(crate) fn inspect_cached<I: Send, R: Record + Send + Sync>(
+impl PackageInfo for wharf_package::deb::DebInfo {
+    fn sha256(&self) -> &str {
+        &self.checksums.sha256
+    }
+}
+
+impl PackageInfo for wharf_package::rpm::RpmInfo {
+    fn sha256(&self) -> &str {
+        &self.checksums.sha256
+    }
+}
+
+impl PackageInfo for wharf_package::ipk::IpkInfo {
+    fn sha256(&self) -> &str {
+        &self.checksums.sha256
+    }
+}
+
+/// What [`inspect_cached`] found for a file.
+#[derive(Debug, Clone)]
+pub(crate) enum Found<I, R> {
+    /// The file was read: what it says.
+    Read(I),
+    /// The input cache knows the file unchanged and the state holds a package with its checksum: that
+    /// record, parsed only if the publish needs more than its key (to add it somewhere new).
+    Known(Stored<R>),
+}
+
+impl<I: PackageInfo, R> Found<I, R> {
+    /// The SHA-256 of the file.
+    pub(crate) fn sha256(&self) -> &str {
+        match self {
+            Self::Read(i) => i.sha256(),
+            Self::Known(r) => r.key().sha256,
+        }
+    }
+}
+
+/// Files of a kind, checked, each with what was found for it, and the kind's state as read.
+pub(crate) type Checked<I, R> = (Vec<(PathBuf, Found<I, R>)>, Option<txn::Peeked<R>>);
+
+/// [`inspect_files`] with the input cache: a file the cache knows unchanged and the state (read before
+/// the lock, while the files are `stat`ed: neither needs the other until both are done) already holds
+/// is not read; its record stands for it. Returns the state too, for the transaction to reuse.
+pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
     inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
     cache: &mut InputCache,
-    published: Option<&txn::Peeked<R>>,
-    how: &Recorded<I, R>,
-) -> Result<Vec<Incoming<I>>, PublishError> {
-    let by_sha: std::collections::HashMap<&str, &Stored<R>> = match published {
-        Some(p) if cache.enabled() && !paths.is_empty() => p.records().map(|r| (r.key().sha256, r)).collect(),
-        _ => std::collections::HashMap::new(),
+    store: &dyn Store,
+    state_key: &str,
+) -> Result<Checked<I, R>, PublishError> {
+    if paths.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let (published, ids) = if cache.enabled() {
+        std::thread::scope(|s| {
+            let peek = s.spawn(|| txn::peek::<R>(store, state_key));
+            let ids = identify(paths, cache);
+            let published = peek.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (published, ids)
+        })
+    } else {
+        (txn::peek::<R>(store, state_key), Ok(Vec::new()))
     };
-    // A record that cannot be parsed is no shortcut: the file is read instead.
-    let known = |sha: &str| by_sha.get(sha).and_then(|r| r.record().ok()).and_then(how.info);
-    let shortcut = Shortcut {
-        cache,
-        known: &known,
-        sha256: how.info_sha256,
+    let (published, ids) = (published?, ids?);
+    let found = {
+        let by_sha: std::collections::HashMap<&str, &Stored<R>> = published
+            .iter()
+            .flat_map(txn::Peeked::records)
+            .map(|r| (r.key().sha256, r))
+            .collect();
+        let known = |sha: &str| by_sha.get(sha).map(|r| Found::Known((*r).clone()));
+        let shortcut = Shortcut {
+            cache,
+            ids,
+            known: &known,
+            sha256: Found::<I, R>::sha256,
+        };
+        inspect_files(paths, |r| inspect(r).map(Found::Read), Some(shortcut))?
     };
-    Ok(inspect_files(paths, inspect, Some(shortcut))?
-        .into_iter()
-        .map(|(path, info)| Incoming { path, info })
-        .collect())
+    Ok((found, published))
 }
 
 /// A package file checked and ready to publish: its path and what its metadata says.

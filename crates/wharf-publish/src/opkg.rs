@@ -66,24 +66,33 @@ pub const ROOT: &str = "opkg";
 /// An .ipk checked and ready to publish.
 pub type IncomingIpk = crate::Incoming<IpkInfo>;
 
-/// The opkg state as it is, read before the lock: what [`inspect_ipks`] may take packages from, and what
-/// [`publish`] reuses if it is still current.
-pub fn peek(store: &dyn Store) -> Result<Option<Peeked<OpkgRecord>>, PublishError> {
-    crate::txn::peek(store, STATE_KEY)
-}
-
 /// Reads and validates .ipk files (any valid .ipk: wharf's, ipkg-build's, nFPM's). Files the input
-/// `cache` knows unchanged and `published` holds are not read again.
+/// `cache` knows unchanged and the opkg state in `store` holds are not read again. Returns the state as
+/// read too (before the lock): [`publish`] reuses it if it is still current.
 pub fn inspect_ipks(
     paths: &[PathBuf],
     cache: &mut InputCache,
-    published: Option<&Peeked<OpkgRecord>>,
-) -> Result<Vec<IncomingIpk>, PublishError> {
-    let how = crate::Recorded {
-        info: |r: &OpkgRecord| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok(),
-        info_sha256: |i: &IpkInfo| i.checksums.sha256.as_str(),
-    };
-    crate::inspect_cached(paths, ipk::inspect, cache, published, &how)
+    store: &dyn Store,
+) -> Result<(Vec<IncomingIpk>, Option<Peeked<OpkgRecord>>), PublishError> {
+    let (found, state): crate::Checked<IpkInfo, OpkgRecord> =
+        crate::inspect_cached(paths, ipk::inspect, cache, store, STATE_KEY)?;
+    let mut out = Vec::with_capacity(found.len());
+    for (path, f) in found {
+        // Feeds list every package's control fields: a known file's are rebuilt from its record, and
+        // read from the file if the record cannot give them.
+        let rebuilt = match f {
+            crate::Found::Read(info) => Some(info),
+            crate::Found::Known(r) => r
+                .record()
+                .ok()
+                .and_then(|r| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok()),
+        };
+        match rebuilt {
+            Some(info) => out.push(crate::Incoming { path, info }),
+            None => out.extend(crate::inspect_incoming(&[path], ipk::inspect)?),
+        }
+    }
+    Ok((out, state))
 }
 
 /// What a publish did.

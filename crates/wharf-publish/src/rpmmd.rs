@@ -16,11 +16,11 @@ use wharf_package::rpm::{self, RpmInfo};
 use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
-use crate::PublishError;
 use crate::inputs::InputCache;
 use crate::txn::{
     Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
 };
+use crate::{Found, PublishError};
 
 /// Where the rpm state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/rpm/state";
@@ -36,7 +36,7 @@ impl Record for RpmRecord {
             name: i.name.clone(),
             arch: i.arch.clone(),
             version: format!("{}:{}-{}", i.epoch, i.version, i.release),
-            extra: String::new(),
+            extra: if i.signed { SIGNED } else { "" }.to_owned(),
         }
     }
     fn texts(&self) -> Vec<String> {
@@ -111,13 +111,62 @@ pub struct RpmSettings {
 pub struct IncomingRpm {
     /// The file.
     pub path: PathBuf,
-    /// What its header says.
-    pub info: RpmInfo,
+    /// What its header says, or the state's record of it (a file the input cache knows).
+    found: Found<RpmInfo, RpmRecord>,
     /// The package signed by wharf, when it arrived unsigned and signing was asked for.
     pub signed: Option<Vec<u8>>,
 }
 
+/// A record's `extra` key field when its package carries a signature.
+const SIGNED: &str = "signed";
+
 impl IncomingRpm {
+    /// The package's architecture.
+    #[must_use]
+    pub fn arch(&self) -> &str {
+        match &self.found {
+            Found::Read(i) => &i.arch,
+            Found::Known(r) => r.key().arch,
+        }
+    }
+
+    /// Whether the package carries a signature.
+    #[must_use]
+    pub fn is_signed(&self) -> bool {
+        match &self.found {
+            Found::Read(i) => i.signed,
+            Found::Known(r) => r.key().extra == SIGNED,
+        }
+    }
+
+    /// Where it lives in a repository (`Packages/h/hello-1.0-1.x86_64.rpm`).
+    fn location(&self) -> String {
+        match &self.found {
+            Found::Read(i) => {
+                let file = rpm::file_name(&i.name, &i.version, &i.release, &i.arch);
+                let letter = i.name.chars().next().unwrap_or('_').to_ascii_lowercase();
+                format!("Packages/{letter}/{file}")
+            }
+            Found::Known(r) => r.key().file.to_owned(),
+        }
+    }
+
+    /// `name epoch:version-release (arch)`.
+    fn describe(&self) -> String {
+        match &self.found {
+            Found::Read(i) => format!("{} {}:{}-{} ({})", i.name, i.epoch, i.version, i.release, i.arch),
+            Found::Known(r) => r.describe(),
+        }
+    }
+
+    /// What its header says (a known file's, from its record: parsed now).
+    fn info(&self) -> Result<&RpmInfo, PublishError> {
+        match &self.found {
+            Found::Read(i) => Ok(i),
+            Found::Known(r) => Ok(&r.record()?.info),
+        }
+    }
+
     /// Signs the package in memory with `key` (its checksums change; its header does not).
     pub fn sign(&mut self, key: &OpenPgpKey, date: SourceDate) -> Result<(), PublishError> {
         let f = std::fs::File::open(&self.path).map_err(|source| PublishError::Read {
@@ -131,10 +180,10 @@ impl IncomingRpm {
                 source,
             }
         })?;
-        self.info = rpm::inspect(&out[..]).map_err(|source| PublishError::Package {
+        self.found = Found::Read(rpm::inspect(&out[..]).map_err(|source| PublishError::Package {
             path: self.path.clone(),
             source,
-        })?;
+        })?);
         self.signed = Some(out);
         Ok(())
     }
@@ -146,39 +195,30 @@ pub fn sign_unsigned(
     key: &OpenPgpKey,
     date: SourceDate,
 ) -> Result<(), PublishError> {
-    for p in rpms.iter_mut().filter(|p| !p.info.signed) {
+    for p in rpms.iter_mut().filter(|p| !p.is_signed()) {
         p.sign(key, date)?;
     }
     Ok(())
 }
 
-/// The rpm-md state as it is, read before the lock: what [`inspect_rpms`] may take packages from, and
-/// what [`publish`] reuses if it is still current.
-pub fn peek(store: &dyn Store) -> Result<Option<Peeked<RpmRecord>>, PublishError> {
-    crate::txn::peek(store, STATE_KEY)
-}
-
 /// Reads and validates .rpm files (any valid binary rpm, signed or not); files the input `cache` knows
-/// unchanged and `published` holds are not read again.
+/// unchanged and the rpm-md state in `store` holds are not read again. Returns the state as read too
+/// (before the lock): [`publish`] reuses it if it is still current.
 pub fn inspect_rpms(
     paths: &[PathBuf],
     cache: &mut InputCache,
-    published: Option<&Peeked<RpmRecord>>,
-) -> Result<Vec<IncomingRpm>, PublishError> {
-    let how = crate::Recorded {
-        info: |r: &RpmRecord| Some(r.info.clone()),
-        info_sha256: |i: &RpmInfo| i.checksums.sha256.as_str(),
-    };
-    Ok(
-        crate::inspect_cached(paths, rpm::inspect, cache, published, &how)?
-            .into_iter()
-            .map(|i| IncomingRpm {
-                path: i.path,
-                info: i.info,
-                signed: None,
-            })
-            .collect(),
-    )
+    store: &dyn Store,
+) -> Result<(Vec<IncomingRpm>, Option<Peeked<RpmRecord>>), PublishError> {
+    let (found, state) = crate::inspect_cached(paths, rpm::inspect, cache, store, STATE_KEY)?;
+    let rpms = found
+        .into_iter()
+        .map(|(path, found)| IncomingRpm {
+            path,
+            found,
+            signed: None,
+        })
+        .collect();
+    Ok((rpms, state))
 }
 
 /// What a publish did.
@@ -253,17 +293,14 @@ pub fn publish(
     // Every package must land somewhere.
     let mut targets: Vec<(&IncomingRpm, Vec<&String>)> = Vec::new();
     for p in rpms {
-        let into: Vec<&String> = repos
-            .iter()
-            .filter(|r| accepts(repo_arch(r), &p.info.arch))
-            .collect();
+        let into: Vec<&String> = repos.iter().filter(|r| accepts(repo_arch(r), p.arch())).collect();
         if into.is_empty() {
             return Err(PublishError::Settings(format!(
                 "`{}` is for {}, but none of the repositories ({}) takes that architecture; add --repo <distro>-<version>-{}",
                 p.path.display(),
-                p.info.arch,
+                p.arch(),
                 repos.join(", "),
-                p.info.arch
+                p.arch()
             )));
         }
         targets.push((p, into));
@@ -280,10 +317,8 @@ pub fn publish(
     // into repositories of m records stays O((n + m) log m).
     let mut by_location: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (p, into) in &targets {
-        let i = &p.info;
-        let file = rpm::file_name(&i.name, &i.version, &i.release, &i.arch);
-        let letter = i.name.chars().next().unwrap_or('_').to_ascii_lowercase();
-        let location = format!("Packages/{letter}/{file}");
+        let location = p.location();
+        let sha256 = p.found.sha256();
         for repo in into {
             let key_path = format!("{repo}/{location}");
             let records = txn.state.groups.entry((*repo).clone()).or_default();
@@ -295,20 +330,17 @@ pub fn publish(
                     .collect()
             });
             match index.get(&location).map(|n| &records[*n]) {
-                Some(r) if r.key().sha256 == i.checksums.sha256 => unchanged.push(key_path),
+                Some(r) if r.key().sha256 == sha256 => unchanged.push(key_path),
                 Some(r) => {
                     return Err(PublishError::Conflict {
-                        what: format!(
-                            "{} {}:{}-{} ({}) in {repo}",
-                            i.name, i.epoch, i.version, i.release, i.arch
-                        ),
+                        what: format!("{} in {repo}", p.describe()),
                         existing: r.key().sha256.to_owned(),
                     });
                 }
                 None => {
                     index.insert(location.clone(), records.len());
                     records.push(Stored::new(RpmRecord {
-                        info: i.clone(),
+                        info: p.info()?.clone(),
                         location: location.clone(),
                         time_file: u64::try_from(settings.date.unix()).unwrap_or(0),
                     })?);
@@ -316,7 +348,7 @@ pub fn publish(
                         Some(bytes) => Source::Bytes(bytes.clone()),
                         None => Source::File(p.path.clone()),
                     };
-                    if !i.signed {
+                    if !p.is_signed() {
                         unsigned.push(key_path.clone());
                     }
                     uploads.push((key_path.clone(), source));

@@ -9,15 +9,18 @@
 //! publish actually opens ([`Stored::record`]), and the index is the stored texts concatenated.
 //!
 //! ```text
-//! "wharf-state\n"  u32 LE header length  header (JSON: generation, key, blobs, garbage, groups with
-//!                                                their record counts, section lengths, CRC-32)
-//! table:  per record, u32 LE part count n ≥ 7, then n × u32 LE part lengths
-//! data:   UTF-8, every part of every record back to back:
-//!         file, sha256, name, arch, version, extra, JSON, text 0, text 1, …
+//! wharf-state 2\n
+//! header\n   one line of JSON: generation, key, blobs, garbage, groups with their record counts,
+//!            the sections' lengths, CRC-32 of both
+//! data       UTF-8: every part of every record back to back
+//!            (file, sha256, name, arch, version, extra, JSON, text 0, text 1, …)
+//! table      per record, u32 LE part count n ≥ 7, then n × u32 LE part lengths
 //! ```
 //!
-//! The CRC-32 covers table and data, so a damaged state is refused when read, never half-used. The first
-//! format (`state.json`, one JSON document) is still read, and replaced by this one on the next publish.
+//! Everything before the table is text, so once the table is cut off the file's own buffer becomes the
+//! records' shared string, validated but never copied. The CRC-32 covers data and table, so a damaged
+//! state is refused when read, never half-used. The first format (`state.json`, one JSON document) is
+//! still read, and replaced by this one on the next publish.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
@@ -25,8 +28,8 @@ use std::sync::{Arc, OnceLock};
 use crate::PublishError;
 use crate::txn::Record;
 
-/// The first bytes of a stored state.
-const MAGIC: &[u8] = b"wharf-state\n";
+/// The first bytes of a stored state, before its format number.
+const MAGIC: &[u8] = b"wharf-state ";
 /// This layout.
 const FORMAT: u32 = 2;
 /// The parts every record has before its texts: the six key fields and the JSON.
@@ -235,20 +238,29 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b))
 }
 
+/// The line starting at `at` (without its newline) and where the next one starts.
+fn line_at(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let rest = bytes.get(at..)?;
+    let n = rest.iter().position(|&b| b == b'\n')?;
+    Some((&rest[..n], at + n + 1))
+}
+
 fn open_raw(mut bytes: Vec<u8>) -> Result<Raw, String> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or("not a wharf state")?;
-    let header_len = u32_at(rest, 0).ok_or("truncated header")? as usize;
-    let header_bytes = rest.get(4..4 + header_len).ok_or("truncated header")?;
-    let header: Header = serde_json::from_slice(header_bytes).map_err(|e| e.to_string())?;
-    if header.format != FORMAT {
+    let (first, at) = line_at(&bytes, 0).ok_or("not a wharf state")?;
+    let format = first
+        .strip_prefix(MAGIC)
+        .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
+        .ok_or("not a wharf state")?;
+    if format != FORMAT {
         return Err(format!(
-            "state format {} (this wharf reads {FORMAT}); publish with the wharf that wrote it",
-            header.format
+            "state format {format} (this wharf reads {FORMAT}); publish with the wharf that wrote it"
         ));
     }
-    let body = &rest[4 + header_len..];
+    let (header, data_start) = line_at(&bytes, at).ok_or("truncated header")?;
+    let header: Header = serde_json::from_slice(header).map_err(|e| e.to_string())?;
     let table_len = usize::try_from(header.table_len).map_err(|e| e.to_string())?;
     let data_len = usize::try_from(header.data_len).map_err(|e| e.to_string())?;
+    let body = &bytes[data_start..];
     if body.len() != table_len.saturating_add(data_len) {
         return Err(format!(
             "{} bytes of records where the header says {}",
@@ -259,15 +271,15 @@ fn open_raw(mut bytes: Vec<u8>) -> Result<Raw, String> {
     if crc32fast::hash(body) != header.crc32 {
         return Err("checksum mismatch: the file is damaged".into());
     }
-    // The data section becomes the records' shared string in place: the table is copied out (it is
-    // small), the bytes before the data are dropped, and the rest is validated as UTF-8 without a copy.
-    let table = body[..table_len].to_vec();
-    let data_start = bytes.len() - data_len;
-    bytes.drain(..data_start);
+    // The table is copied out (it is small) and cut off; what is left — first line, header, data — is
+    // text, and becomes the records' shared string without a copy.
+    let data_end = data_start + data_len;
+    let table = bytes[data_end..].to_vec();
+    bytes.truncate(data_end);
     let data = Arc::new(String::from_utf8(bytes).map_err(|e| e.utf8_error().to_string())?);
     let table = table.as_slice();
     let mut at = 0;
-    let mut start = 0usize;
+    let mut start = data_start;
     let mut records = Vec::with_capacity(header.groups.len());
     for (_, count) in &header.groups {
         let mut group = Vec::with_capacity((*count).min(table_len / 4));
@@ -374,12 +386,12 @@ impl<R: Record> Manifest<R> {
             }
         }
         let mut crc = crc32fast::Hasher::new();
-        crc.update(&table);
         for r in records() {
             for i in 0..r.parts() {
                 crc.update(r.part(i).as_bytes());
             }
         }
+        crc.update(&table);
         let header = Header {
             format: FORMAT,
             generation: self.generation,
@@ -391,18 +403,19 @@ impl<R: Record> Manifest<R> {
             data_len: data_len as u64,
             crc32: crc.finalize(),
         };
+        // Compact JSON: no newline inside.
         let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-        let header_len = u32::try_from(header.len()).map_err(|e| e.to_string())?;
-        let mut out = Vec::with_capacity(MAGIC.len() + 4 + header.len() + table.len() + data_len);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&header_len.to_le_bytes());
+        let first = format!("{}{FORMAT}\n", String::from_utf8_lossy(MAGIC));
+        let mut out = Vec::with_capacity(first.len() + header.len() + 1 + data_len + table.len());
+        out.extend_from_slice(first.as_bytes());
         out.extend_from_slice(&header);
-        out.extend_from_slice(&table);
+        out.push(b'\n');
         for r in records() {
             for i in 0..r.parts() {
                 out.extend_from_slice(r.part(i).as_bytes());
             }
         }
+        out.extend_from_slice(&table);
         Ok(out)
     }
 }

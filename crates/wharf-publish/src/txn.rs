@@ -700,12 +700,21 @@ mod tests {
         let json = crate::state::to_json(&bytes).unwrap();
         assert_eq!(json["groups"]["x86_64"][2], serde_json::json!(["b", "1"]));
         // Any flipped byte past the header, and any truncation, is refused.
-        for at in [bytes.len() - 1, bytes.len() - 40] {
+        let in_data = bytes.windows(10).position(|w| w == b"Version: 2").unwrap();
+        for at in [bytes.len() - 1, bytes.len() - 40, in_data] {
             let mut bad = bytes.clone();
             bad[at] ^= 1;
             assert!(Manifest::<R>::decode(bad).is_err());
         }
         assert!(Manifest::<R>::decode(bytes[..bytes.len() - 3].to_vec()).is_err());
+        let mut newer = bytes.clone();
+        newer[12] = b'3';
+        assert!(
+            Manifest::<R>::decode(newer)
+                .unwrap_err()
+                .contains("state format 3")
+        );
+        assert!(bytes.starts_with(b"wharf-state 2\n{"));
         // The first format (one JSON document) is read and gets its texts rendered.
         let legacy = br#"{"format":1,"generation":3,"key_fingerprint":null,"groups":{"x":[["c","0.1"]]}}"#;
         let m = Manifest::<R>::decode(legacy.to_vec()).unwrap();

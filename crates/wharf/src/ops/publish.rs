@@ -125,8 +125,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     // if still current) so that files the input cache knows unchanged and already published are not.
     let inspecting = std::time::Instant::now();
     let mut cache = InputCache::open();
-    let mut ipk_state = if ipks.is_empty() { None } else { opkg::peek(tree)? };
-    let ipks = opkg::inspect_ipks(&ipks, &mut cache, ipk_state.as_ref())?;
+    let (ipks, mut ipk_state) = opkg::inspect_ipks(&ipks, &mut cache, tree)?;
     // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
     let prune = o.txn.prune;
     let usign = match (ipks.is_empty(), o.usign) {
@@ -149,14 +148,8 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
     };
-    let deb_state = if debs.is_empty() {
-        None
-    } else {
-        apt::peek(o.store)?
-    };
-    let debs = apt::inspect_debs(&debs, &mut cache, deb_state.as_ref())?;
-    let rpm_state = if rpms.is_empty() { None } else { rpmmd::peek(tree)? };
-    let mut rpms = rpmmd::inspect_rpms(&rpms, &mut cache, rpm_state.as_ref())?;
+    let (debs, deb_state) = apt::inspect_debs(&debs, &mut cache, o.store)?;
+    let (mut rpms, rpm_state) = rpmmd::inspect_rpms(&rpms, &mut cache, tree)?;
     // Best effort: without it the next publish reads the files again, nothing worse.
     let _ = cache.save();
     let inspect_ms = inspecting.elapsed().as_secs_f64() * 1000.0;
@@ -169,7 +162,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     }
     let repos: Vec<String> = if o.rpm_repos.is_empty() {
         // One repository per architecture by default (`linux-x86_64`, …); noarch-only goes to `linux-noarch`.
-        let mut archs: Vec<String> = rpms.iter().map(|r| format!("linux-{}", r.info.arch)).collect();
+        let mut archs: Vec<String> = rpms.iter().map(|r| format!("linux-{}", r.arch())).collect();
         archs.sort();
         archs.dedup();
         if archs.len() > 1 {

@@ -210,7 +210,7 @@ fn republishing_known_files_reads_none_of_them() {
         let perms = std::fs::metadata(f).unwrap().permissions();
         std::fs::set_permissions(f, perms).unwrap();
     }
-    let publish = |expect_ok: bool| {
+    let publish_with = |expect_ok: bool, extra: &[&str]| {
         let d = wharf_test::run(
             wharf(dir)
                 .env("SOURCE_DATE_EPOCH", today())
@@ -223,6 +223,7 @@ fn republishing_known_files_reads_none_of_them() {
                     "--to",
                     repo.to_str().unwrap(),
                 ])
+                .args(extra)
                 .args(&files),
         );
         if !expect_ok {
@@ -233,6 +234,7 @@ fn republishing_known_files_reads_none_of_them() {
         let out: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
         (String::new(), out)
     };
+    let publish = |expect_ok: bool| publish_with(expect_ok, &[]);
     let known = |out: &serde_json::Value| out["reports"]["known_unchanged"].as_u64().unwrap();
     // Just built: read (too fresh to be trusted to the cache).
     assert_eq!(known(&publish(true).1), 0);
@@ -255,6 +257,32 @@ fn republishing_known_files_reads_none_of_them() {
         2,
         "{out}"
     );
+    // Known files published somewhere new (another suite, another rpm repository): still none read. Their
+    // state records are opened to make the new ones, which index exactly what the first ones do.
+    let out = publish_with(true, &["--suite", "testing", "--repo", "fedora-43-x86_64"]).1;
+    assert_eq!(known(&out), 6, "{out}");
+    let packages = |suite: &str| {
+        std::fs::read_to_string(repo.join(format!("dists/{suite}/main/binary-amd64/Packages"))).unwrap()
+    };
+    assert!(packages("stable").contains("Package: demo"));
+    assert_eq!(packages("testing"), packages("stable"));
+    let primary = |name: &str| {
+        let dir = repo.join(name).join("repodata");
+        let gz = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+            .unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+            &mut xml,
+        )
+        .unwrap();
+        xml
+    };
+    assert!(primary("linux-x86_64").contains("<name>demo</name>"));
+    assert_eq!(primary("fedora-43-x86_64"), primary("linux-x86_64"));
     // Rewritten with the same bytes: a new ctime, so read again.
     let deb = files.iter().find(|f| f.ends_with(".deb")).unwrap();
     let bytes = std::fs::read(deb).unwrap();
