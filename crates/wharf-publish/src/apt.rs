@@ -207,16 +207,10 @@ pub fn publish(
         if in_suite.contains(&(pool.as_str(), component)) {
             unchanged.push(pool);
         } else if adding.insert(pool.clone()) {
-            let (control, checksums) = d.contents()?;
-            new_records.push(AptRecord {
-                component: component.to_owned(),
-                control,
-                filename: pool.clone(),
-                checksums,
-            });
+            new_records.push((d, pool));
         }
     }
-    let added: Vec<String> = new_records.iter().map(|r| r.filename.clone()).collect();
+    let added: Vec<String> = new_records.iter().map(|(_, pool)| pool.clone()).collect();
     // A publish rewrites its suite when it adds to it, when the suite has no InRelease yet, and always
     // when Release carries a Valid-Until (re-signing is what extends it); otherwise nothing changed and
     // the store is left as it is. A prune rewrites only the suites it changes.
@@ -226,9 +220,18 @@ pub fn publish(
             || settings.valid_for.is_some()
             || store.head(&format!("dists/{suite}/InRelease"))?.is_none())
     {
-        let new_records = new_records
+        // Each record made and stored (JSON, stanza) on every core.
+        let new_records =
+            wharf_core::parallel::map_in_order(&new_records, wharf_core::parallel::cores(), |(d, pool)| {
+                let (control, checksums) = d.contents()?;
+                Stored::new(AptRecord {
+                    component: component.to_owned(),
+                    control,
+                    filename: pool.clone(),
+                    checksums,
+                })
+            })
             .into_iter()
-            .map(Stored::new)
             .collect::<Result<Vec<_>, _>>()?;
         txn.state
             .groups

@@ -217,8 +217,8 @@ impl PackageInfo for wharf_package::ipk::IpkInfo {
 /// What [`inspect_cached`] found for a file.
 #[derive(Debug, Clone)]
 pub(crate) enum Found<I, R> {
-    /// The file was read: what it says.
-    Read(I),
+    /// The file was read: what it says (boxed: most files of a republish are known, and this is large).
+    Read(Box<I>),
     /// The input cache knows the file unchanged and the state holds a package with its checksum: that
     /// record, parsed only if the publish needs more than its key (to add it somewhere new).
     Known(Stored<R>),
@@ -274,7 +274,11 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
             known: &known,
             sha256: Found::<I, R>::sha256,
         };
-        inspect_files(paths, |r| inspect(r).map(Found::Read), Some(shortcut))?
+        inspect_files(
+            paths,
+            |r| inspect(r).map(|i| Found::Read(Box::new(i))),
+            Some(shortcut),
+        )?
     };
     Ok((found, published))
 }

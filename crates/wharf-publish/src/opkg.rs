@@ -81,7 +81,7 @@ pub fn inspect_ipks(
         // Feeds list every package's control fields: a known file's are rebuilt from its record, and
         // read from the file if the record cannot give them.
         let rebuilt = match f {
-            crate::Found::Read(info) => Some(info),
+            crate::Found::Read(info) => Some(*info),
             crate::Found::Known(r) => r
                 .record()
                 .ok()

@@ -180,10 +180,12 @@ impl IncomingRpm {
                 source,
             }
         })?;
-        self.found = Found::Read(rpm::inspect(&out[..]).map_err(|source| PublishError::Package {
-            path: self.path.clone(),
-            source,
-        })?);
+        self.found = Found::Read(Box::new(rpm::inspect(&out[..]).map_err(|source| {
+            PublishError::Package {
+                path: self.path.clone(),
+                source,
+            }
+        })?));
         self.signed = Some(out);
         Ok(())
     }
@@ -316,7 +318,23 @@ pub fn publish(
     // Each repository's records by location (index into its list), built once: a publish of n packages
     // into repositories of m records stays O((n + m) log m).
     let mut by_location: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for (p, into) in &targets {
+    // The record of every file read (not known from the state), made and stored (JSON, three XML
+    // fragments) on every core: most of them are added.
+    let time_file = u64::try_from(settings.date.unix()).unwrap_or(0);
+    let make = |p: &IncomingRpm| -> Result<Stored<RpmRecord>, PublishError> {
+        Stored::new(RpmRecord {
+            info: p.info()?.clone(),
+            location: p.location(),
+            time_file,
+        })
+    };
+    let made: Vec<Option<Stored<RpmRecord>>> =
+        wharf_core::parallel::map_in_order(&targets, wharf_core::parallel::cores(), |(p, _)| {
+            matches!(p.found, Found::Read(_)).then(|| make(p)).transpose()
+        })
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    for ((p, into), made) in targets.iter().zip(made) {
         let location = p.location();
         let sha256 = p.found.sha256();
         for repo in into {
@@ -339,11 +357,10 @@ pub fn publish(
                 }
                 None => {
                     index.insert(location.clone(), records.len());
-                    records.push(Stored::new(RpmRecord {
-                        info: p.info()?.clone(),
-                        location: location.clone(),
-                        time_file: u64::try_from(settings.date.unix()).unwrap_or(0),
-                    })?);
+                    records.push(match &made {
+                        Some(r) => r.clone(),
+                        None => make(p)?,
+                    });
                     let source = match &p.signed {
                         Some(bytes) => Source::Bytes(bytes.clone()),
                         None => Source::File(p.path.clone()),

@@ -265,19 +265,23 @@ fn describe(
                 &format!("{repo}/repodata/repomd.xml with {}", rp.fingerprint),
             );
         }
-        human.push_str(&format!(
-            "\nrpm: {} package(s) added, {} unchanged, in {}. To use a repository, copy its .repo file:\n",
-            rp.added.len(),
-            rp.unchanged.len(),
-            rp.repos.join(", ")
-        ));
-        for f in &rp.repo_files {
-            human.push_str(&format!("  cp {} /etc/yum.repos.d/\n", tree.join(f).display()));
+        if rp.repos.is_empty() {
+            human.push_str(&unchanged("rpm", rp.unchanged.len()));
+        } else {
+            human.push_str(&format!(
+                "\nrpm: {} package(s) added, {} unchanged, in {}. To use a repository, copy its .repo file:\n",
+                rp.added.len(),
+                rp.unchanged.len(),
+                rp.repos.join(", ")
+            ));
+            for f in &rp.repo_files {
+                human.push_str(&format!("  cp {} /etc/yum.repos.d/\n", tree.join(f).display()));
+            }
+            human.push_str(&format!(
+                "  (the key is {}; dnf imports it from the .repo file's gpgkey=)\n",
+                tree.join(key_file(&apt.origin)).display()
+            ));
         }
-        human.push_str(&format!(
-            "  (the key is {}; dnf imports it from the .repo file's gpgkey=)\n",
-            tree.join(key_file(&apt.origin)).display()
-        ));
     }
     if let Some(o) = &r.opkg {
         announce(out, &o.added, &o.unchanged);
@@ -287,7 +291,10 @@ fn describe(
                 &format!("opkg/{f}/Packages.sig with usign key {}", o.fingerprint),
             );
         }
-        human.push_str(&format!(
+        if o.feeds.is_empty() {
+            human.push_str(&unchanged("opkg", o.unchanged.len()));
+        } else {
+            human.push_str(&format!(
             "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  install the key {} as /etc/opkg/keys/{}\n  and add to /etc/opkg/customfeeds.conf: src/gz wharf <base-url>/opkg/<arch>\n",
             o.added.len(),
             o.unchanged.len(),
@@ -295,6 +302,7 @@ fn describe(
             tree.join("opkg/keys").join(&o.fingerprint).display(),
             o.fingerprint
         ));
+        }
     }
     if let Some(a) = &r.apk {
         announce(out, &a.added, &a.unchanged);
@@ -305,7 +313,10 @@ fn describe(
             );
         }
         let uri = tree_uri();
-        human.push_str(&format!(
+        if a.archs.is_empty() {
+            human.push_str(&unchanged("apk", a.unchanged.len()));
+        } else {
+            human.push_str(&format!(
             "\napk: {} package(s) added, {} unchanged, for {}. On the client:\n  install -m 0644 {} /etc/apk/keys/{}\n  echo {uri}/apk >> /etc/apk/repositories\n",
             a.added.len(),
             a.unchanged.len(),
@@ -313,6 +324,7 @@ fn describe(
             tree.join("apk/keys").join(&a.key_name).display(),
             a.key_name
         ));
+        }
     }
     if let Some(a) = &r.apk3 {
         announce(out, &a.added, &a.unchanged);
@@ -320,13 +332,25 @@ fn describe(
             out.status("Signed", &format!("apk3/{arch}/packages.adb with {}", a.key_id));
         }
         let uri = tree_uri();
-        human.push_str(&format!(
+        if a.archs.is_empty() {
+            human.push_str(&unchanged("apk v3", a.unchanged.len()));
+        } else {
+            human.push_str(&format!(
             "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {} /etc/apk/keys/\n  echo {uri}/apk3/<arch>/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
             a.added.len(),
             a.unchanged.len(),
             a.archs.join(", "),
             tree.join("apk3/keys").join(format!("{}.pem", a.key_id)).display()
         ));
+        }
     }
     human
+}
+
+/// The summary of a kind whose indexes this publish left as they were.
+fn unchanged(kind: &str, packages: usize) -> String {
+    match packages {
+        0 => format!("\n{kind}: no change.\n"),
+        n => format!("\n{kind}: no change ({n} package(s) given, all already published).\n"),
+    }
 }
