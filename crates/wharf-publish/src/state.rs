@@ -32,6 +32,11 @@ use crate::txn::Record;
 const MAGIC: &[u8] = b"wharf-state ";
 /// This layout.
 const FORMAT: u32 = 2;
+/// The version of what is derived from a record — its key fields and index texts ([`Record::key_fields`],
+/// [`Record::texts`]). Raise it whenever a kind derives them differently: a state written under another
+/// version has every record derived again from its JSON when it is read, so no index mixes old and new
+/// renderings.
+const DERIVED: u32 = 1;
 /// The parts every record has before its texts: the six key fields and the JSON.
 const FIXED_PARTS: usize = 7;
 /// Index of the JSON among a record's parts.
@@ -195,6 +200,9 @@ struct Header {
     garbage: BTreeMap<String, u64>,
     /// Each group and how many records follow for it, in order.
     groups: Vec<(String, usize)>,
+    /// [`DERIVED`] when the state was written (0: before it was recorded).
+    #[serde(default)]
+    derived: u32,
     table_len: u64,
     data_len: u64,
     crc32: u32,
@@ -211,6 +219,9 @@ pub(crate) struct Manifest<R> {
     pub(crate) blobs: BTreeMap<String, BTreeSet<String>>,
     /// Objects no longer referenced, with the Unix time they left the state.
     pub(crate) garbage: BTreeMap<String, u64>,
+    /// Read in an older form (the first format, or keys and texts derived by another version) and
+    /// brought up to date in memory: worth writing back even if nothing else changes.
+    pub(crate) upgraded: bool,
 }
 
 /// The first format: one JSON document.
@@ -323,6 +334,7 @@ impl<R: Record> Manifest<R> {
             groups: BTreeMap::new(),
             blobs: BTreeMap::new(),
             garbage: BTreeMap::new(),
+            upgraded: false,
         }
     }
 
@@ -345,12 +357,14 @@ impl<R: Record> Manifest<R> {
                 groups,
                 blobs: legacy.blobs,
                 garbage: legacy.garbage,
+                upgraded: true,
             });
         }
         let raw = open_raw(bytes)?;
+        let stale = raw.header.derived != DERIVED;
         let mut groups = BTreeMap::new();
         for ((name, _), records) in raw.header.groups.into_iter().zip(raw.records) {
-            let stored: Vec<Stored<R>> = records
+            let mut stored: Vec<Stored<R>> = records
                 .into_iter()
                 .map(|bounds| Stored {
                     data: Arc::clone(&raw.data),
@@ -358,6 +372,13 @@ impl<R: Record> Manifest<R> {
                     parsed: OnceLock::new(),
                 })
                 .collect();
+            if stale {
+                stored = stored
+                    .into_iter()
+                    .map(|s| s.record().cloned().and_then(Stored::new))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
+            }
             groups.insert(name, stored);
         }
         Ok(Self {
@@ -366,6 +387,7 @@ impl<R: Record> Manifest<R> {
             groups,
             blobs: raw.header.blobs,
             garbage: raw.header.garbage,
+            upgraded: stale,
         })
     }
 
@@ -399,6 +421,7 @@ impl<R: Record> Manifest<R> {
             blobs: self.blobs.clone(),
             garbage: self.garbage.clone(),
             groups: self.groups.iter().map(|(g, rs)| (g.clone(), rs.len())).collect(),
+            derived: DERIVED,
             table_len: table.len() as u64,
             data_len: data_len as u64,
             crc32: crc.finalize(),
@@ -446,4 +469,72 @@ pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
         "blobs": raw.header.blobs,
         "garbage": raw.header.garbage,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::{Key, KeyFields};
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct R(String);
+    impl Record for R {
+        fn key_fields(&self) -> KeyFields {
+            KeyFields {
+                file: self.0.clone(),
+                sha256: String::new(),
+                name: self.0.clone(),
+                arch: "all".into(),
+                version: "1".into(),
+                extra: String::new(),
+            }
+        }
+        fn texts(&self) -> Vec<String> {
+            vec![format!("Package: {}\n", self.0)]
+        }
+        fn object_key(_: &str, k: &Key) -> String {
+            k.file.to_owned()
+        }
+        fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering {
+            a.version.cmp(b.version)
+        }
+    }
+
+    #[test]
+    fn texts_derived_by_another_version_are_derived_again() {
+        // A record whose stored text is not what this version renders (an older rendering).
+        let fresh = Stored::new(R("a".into())).unwrap();
+        let mut data = String::new();
+        let mut bounds = vec![0];
+        for i in 0..fresh.parts() {
+            data.push_str(if i == FIXED_PARTS {
+                "Package: a (old)\n"
+            } else {
+                fresh.part(i)
+            });
+            bounds.push(data.len());
+        }
+        let old = Stored::<R> {
+            data: Arc::new(data),
+            bounds: bounds.into(),
+            parsed: OnceLock::new(),
+        };
+        let mut m = Manifest::<R>::empty();
+        m.groups.insert("g".into(), vec![old]);
+        let bytes = m.encode().unwrap();
+        // Written by this version: read as it is.
+        let same = Manifest::<R>::decode(bytes.clone()).unwrap();
+        assert_eq!(same.groups["g"][0].text(0), "Package: a (old)\n");
+        // Written by another: derived again from the record's JSON.
+        let marker = format!("\"derived\":{DERIVED},");
+        let at = bytes
+            .windows(marker.len())
+            .position(|w| w == marker.as_bytes())
+            .unwrap();
+        let mut older = bytes.clone();
+        older[at + marker.len() - 2] = b'0';
+        let other = Manifest::<R>::decode(older).unwrap();
+        assert!(other.upgraded && !same.upgraded);
+        assert_eq!(other.groups["g"][0].text(0), "Package: a\n");
+    }
 }

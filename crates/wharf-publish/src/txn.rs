@@ -520,6 +520,7 @@ impl<'a, R: Record> Txn<'a, R> {
             && self.pending.is_empty()
             && self.tag.is_some()
             && !self.legacy
+            && !self.state.upgraded
             && self.state.key_fingerprint.as_deref() == Some(self.fingerprint.as_str())
         {
             return Ok(Collected {
