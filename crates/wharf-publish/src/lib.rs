@@ -188,7 +188,12 @@ pub(crate) fn inspect_files<T: Send>(
         }
         found[n] = Some(info);
     }
-    Ok(paths.iter().cloned().zip(found.into_iter().flatten()).collect())
+    // Every file is either answered for or read by now.
+    Ok(paths
+        .iter()
+        .zip(found)
+        .filter_map(|(path, info)| Some((path.clone(), info?)))
+        .collect())
 }
 
 /// What inspecting a package gives that [`inspect_cached`] needs: the SHA-256 of the whole file.
