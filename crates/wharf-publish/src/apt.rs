@@ -1,6 +1,6 @@
 //! Publishing .deb packages into an apt repository (layout and rules: wharf-index's `apt` module).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use wharf_core::SourceDate;
@@ -179,8 +179,8 @@ pub fn publish(
     let mut new_records = Vec::new();
     let mut seen = BTreeSet::new();
     // (pool path, component) already in this suite, and pool paths this publish adds to it: looked up
-    // per package, so a publish of n packages into a suite of m stays O((n + m) log m).
-    let in_suite: BTreeSet<(&str, &str)> = txn
+    // per package, so a publish of n packages into a suite of m stays O(n + m).
+    let in_suite: HashSet<(&str, &str)> = txn
         .state
         .groups
         .get(suite)

@@ -208,7 +208,7 @@ impl InputCache {
     /// The checksum (hex) recorded for the file with identity `id`, if it still has it.
     pub(crate) fn lookup(&self, id: &Identity) -> Option<String> {
         let e = self.find(&id.key())?;
-        (e.id == *id).then(|| hex::encode(e.sha256))
+        (e.id == *id).then(|| wharf_core::digest::to_hex(&e.sha256))
     }
 
     /// Remembers what reading a file found (nothing to write if the cache already says so).

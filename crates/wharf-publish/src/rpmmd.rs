@@ -6,7 +6,7 @@
 //! milliseconds between the two writes sees a signature mismatch and retries on its next refresh; the
 //! content-addressed `repodata/<sha256>-*.xml.*` files it points at always exist.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use wharf_core::SourceDate;
@@ -316,8 +316,8 @@ pub fn publish(
     let mut unsigned = Vec::new();
     let mut touched = BTreeSet::new();
     // Each repository's records by location (index into its list), built once: a publish of n packages
-    // into repositories of m records stays O((n + m) log m).
-    let mut by_location: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    // into repositories of m records stays O(n + m).
+    let mut by_location: HashMap<String, HashMap<String, usize>> = HashMap::new();
     // The record of every file read (not known from the state), made and stored (JSON, three XML
     // fragments) on every core: most of them are added.
     let time_file = u64::try_from(settings.date.unix()).unwrap_or(0);

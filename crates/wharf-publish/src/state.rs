@@ -75,7 +75,9 @@ pub(crate) struct Stored<R> {
     data: Arc<String>,
     /// Part boundaries in `data`: part `i` is `bounds[i]..bounds[i + 1]`.
     bounds: Box<[usize]>,
-    parsed: OnceLock<R>,
+    /// Boxed: a record is large (hundreds of bytes) and most are never parsed; states, inspection
+    /// results and plans move these around by the thousand.
+    parsed: OnceLock<Box<R>>,
 }
 
 impl<R> std::fmt::Debug for Stored<R> {
@@ -154,7 +156,7 @@ impl<R: Record> Stored<R> {
             bounds.push(data.len());
         }
         let parsed = OnceLock::new();
-        let _ = parsed.set(record);
+        let _ = parsed.set(Box::new(record));
         Ok(Self {
             data: Arc::new(data),
             bounds: bounds.into(),
@@ -174,7 +176,7 @@ impl<R: Record> Stored<R> {
                 why: e.to_string(),
             }
         })?;
-        Ok(self.parsed.get_or_init(|| r))
+        Ok(self.parsed.get_or_init(|| Box::new(r)))
     }
 
     /// `name version (arch)`.
