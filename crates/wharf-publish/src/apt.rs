@@ -102,9 +102,13 @@ impl IncomingDeb {
     fn contents(&self) -> Result<(Paragraph, Checksums), PublishError> {
         Ok(match &self.found {
             Found::Read(i) => (i.control.clone(), i.checksums.clone()),
-            Found::Known(r) => {
+            Found::Known(r) if r.loaded() => {
                 let r = r.record()?;
                 (r.control.clone(), r.checksums.clone())
+            }
+            Found::Known(r) => {
+                let i = crate::read_known(&self.path, r.key().sha256, deb::inspect)?;
+                (i.control, i.checksums)
             }
         })
     }
@@ -118,7 +122,7 @@ pub fn inspect_debs(
     cache: &mut InputCache,
     store: &dyn Store,
 ) -> Result<(Vec<IncomingDeb>, Option<Peeked<AptRecord>>), PublishError> {
-    let (found, state) = crate::inspect_cached(paths, deb::inspect, cache, store, STATE_KEY)?;
+    let (found, state) = crate::inspect_cached(paths, deb::inspect, cache, store, STATE_KEY, false)?;
     let debs = found
         .into_iter()
         .map(|(path, found)| IncomingDeb { path, found })
@@ -220,6 +224,8 @@ pub fn publish(
             || settings.valid_for.is_some()
             || store.head(&format!("dists/{suite}/InRelease"))?.is_none())
     {
+        // Known files added to this suite are made from their records in the state: read it whole.
+        txn.load()?;
         // Each record made and stored (JSON, stanza) on every core.
         let new_records =
             wharf_core::parallel::map_in_order(&new_records, wharf_core::parallel::cores(), |(d, pool)| {
@@ -255,7 +261,7 @@ pub fn publish(
         ],
         groups: Vec::new(),
     };
-    let regenerate = txn.to_regenerate(&touched);
+    let regenerate = txn.groups_to_rewrite(&touched)?;
     for s in &regenerate {
         let records = txn.state.groups.get(s).map(Vec::as_slice).unwrap_or_default();
         let extra = (s == suite).then_some(component);
@@ -305,15 +311,15 @@ pub(crate) fn suite_files(
         .iter()
         .map(|r| {
             let k = r.key();
-            apt::SuiteEntry {
+            Ok(apt::SuiteEntry {
                 component: k.extra,
                 name: k.name,
                 version: k.version,
                 arch: k.arch,
-                stanza: r.text(0),
-            }
+                stanza: r.text(0)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, PublishError>>()?;
     let index = apt::build_suite(&suite_settings, &entries, &previous).map_err(PublishError::Index)?;
     let release = index.release.clone();
     let detached = key.detached(release.as_bytes(), settings.date.unix())?;

@@ -219,6 +219,23 @@ impl PackageInfo for wharf_package::ipk::IpkInfo {
     }
 }
 
+/// Reads a known file whose record cannot be opened — the state it came from was read for its keys and
+/// replaced before the rest could be — checking that it still has the checksum it was known by.
+pub(crate) fn read_known<I: PackageInfo + Send>(
+    path: &Path,
+    sha256: &str,
+    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
+) -> Result<I, PublishError> {
+    let read = inspect_files(&[path.to_path_buf()], inspect, None)?;
+    match read.into_iter().next() {
+        Some((_, info)) if info.sha256() == sha256 => Ok(info),
+        _ => Err(PublishError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the file changed while it was being published; publish it again"),
+        }),
+    }
+}
+
 /// What [`inspect_cached`] found for a file.
 #[derive(Debug, Clone)]
 pub(crate) enum Found<I, R> {
@@ -245,12 +262,18 @@ pub(crate) type Checked<I, R> = (Vec<(PathBuf, Found<I, R>)>, Option<txn::Peeked
 /// [`inspect_files`] with the input cache: a file the cache knows unchanged and the state (read before
 /// the lock, while the files are `stat`ed: neither needs the other until both are done) already holds
 /// is not read; its record stands for it. Returns the state too, for the transaction to reuse.
+///
+/// When every file is known, only the state's keys are read: a publish that changes nothing needs no
+/// more, and one that does reads the rest under the lock ([`Txn::load`]). When some file had to be read
+/// — something new is published — or `whole` (the caller opens every known record), the rest is read
+/// here.
 pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
     inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
     cache: &mut InputCache,
     store: &dyn Store,
     state_key: &str,
+    whole: bool,
 ) -> Result<Checked<I, R>, PublishError> {
     if paths.is_empty() {
         return Ok((Vec::new(), None));
@@ -284,6 +307,11 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
             |r| inspect(r).map(|i| Found::Read(Box::new(i))),
             Some(shortcut),
         )?
+    };
+    let read_some = found.iter().any(|(_, f)| matches!(f, Found::Read(_)));
+    let published = match published {
+        Some(p) if read_some || whole => txn::load_peeked(p, store)?,
+        p => p,
     };
     Ok((found, published))
 }
@@ -467,7 +495,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
         shared: vec![public_key],
         groups: Vec::new(),
     };
-    let regenerate = txn.to_regenerate(&touched);
+    let regenerate = txn.groups_to_rewrite(&touched)?;
     for feed in &regenerate {
         let records: Vec<&R> = txn
             .state

@@ -75,7 +75,7 @@ pub fn inspect_ipks(
     store: &dyn Store,
 ) -> Result<(Vec<IncomingIpk>, Option<Peeked<OpkgRecord>>), PublishError> {
     let (found, state): crate::Checked<IpkInfo, OpkgRecord> =
-        crate::inspect_cached(paths, ipk::inspect, cache, store, STATE_KEY)?;
+        crate::inspect_cached(paths, ipk::inspect, cache, store, STATE_KEY, true)?;
     let mut out = Vec::with_capacity(found.len());
     for (path, f) in found {
         // Feeds list every package's control fields: a known file's are rebuilt from its record, and

@@ -160,10 +160,16 @@ impl IncomingRpm {
     }
 
     /// What its header says (a known file's, from its record: parsed now).
-    fn info(&self) -> Result<&RpmInfo, PublishError> {
+    fn info(&self) -> Result<std::borrow::Cow<'_, RpmInfo>, PublishError> {
+        use std::borrow::Cow;
         match &self.found {
-            Found::Read(i) => Ok(i),
-            Found::Known(r) => Ok(&r.record()?.info),
+            Found::Read(i) => Ok(Cow::Borrowed(i)),
+            Found::Known(r) if r.loaded() => Ok(Cow::Borrowed(&r.record()?.info)),
+            Found::Known(r) => Ok(Cow::Owned(crate::read_known(
+                &self.path,
+                r.key().sha256,
+                rpm::inspect,
+            )?)),
         }
     }
 
@@ -211,7 +217,7 @@ pub fn inspect_rpms(
     cache: &mut InputCache,
     store: &dyn Store,
 ) -> Result<(Vec<IncomingRpm>, Option<Peeked<RpmRecord>>), PublishError> {
-    let (found, state) = crate::inspect_cached(paths, rpm::inspect, cache, store, STATE_KEY)?;
+    let (found, state) = crate::inspect_cached(paths, rpm::inspect, cache, store, STATE_KEY, false)?;
     let rpms = found
         .into_iter()
         .map(|(path, found)| IncomingRpm {
@@ -317,13 +323,37 @@ pub fn publish(
     let mut touched = BTreeSet::new();
     // Each repository's records by location (index into its list), built once: a publish of n packages
     // into repositories of m records stays O(n + m).
-    let mut by_location: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    let mut by_location: HashMap<&String, HashMap<String, usize>> = repos
+        .iter()
+        .map(|repo| {
+            let records = txn.state.groups.get(repo).map(Vec::as_slice).unwrap_or_default();
+            let index = records
+                .iter()
+                .enumerate()
+                .map(|(n, r)| (r.key().file.to_owned(), n))
+                .collect();
+            (repo, index)
+        })
+        .collect();
+    // A known file added to a repository is made from its record in the state: read the state whole
+    // first if any is (a publish that adds nothing needs only its keys).
+    let adds_known = targets.iter().any(|(p, into)| {
+        matches!(p.found, Found::Known(_))
+            && into.iter().any(|repo| {
+                by_location
+                    .get(repo)
+                    .is_none_or(|l| !l.contains_key(&p.location()))
+            })
+    });
+    if adds_known {
+        txn.load()?;
+    }
     // The record of every file read (not known from the state), made and stored (JSON, three XML
     // fragments) on every core: most of them are added.
     let time_file = u64::try_from(settings.date.unix()).unwrap_or(0);
     let make = |p: &IncomingRpm| -> Result<Stored<RpmRecord>, PublishError> {
         Stored::new(RpmRecord {
-            info: p.info()?.clone(),
+            info: p.info()?.into_owned(),
             location: p.location(),
             time_file,
         })
@@ -340,13 +370,7 @@ pub fn publish(
         for repo in into {
             let key_path = format!("{repo}/{location}");
             let records = txn.state.groups.entry((*repo).clone()).or_default();
-            let index = by_location.entry((*repo).clone()).or_insert_with(|| {
-                records
-                    .iter()
-                    .enumerate()
-                    .map(|(n, r)| (r.key().file.to_owned(), n))
-                    .collect()
-            });
+            let index = by_location.entry(repo).or_default();
             match index.get(&location).map(|n| &records[*n]) {
                 Some(r) if r.key().sha256 == sha256 => unchanged.push(key_path),
                 Some(r) => {
@@ -399,7 +423,7 @@ pub fn publish(
     };
     let base = settings.base_url.trim_end_matches('/');
     let mut repo_files = Vec::new();
-    let regenerate = txn.to_regenerate(&touched);
+    let regenerate = txn.groups_to_rewrite(&touched)?;
     for repo in &regenerate {
         let records: Vec<rpmmd::MdEntry<'_>> = txn
             .state
@@ -411,16 +435,16 @@ pub fn publish(
             .map(|r| {
                 let k = r.key();
                 let (epoch, version, release) = evr(&k);
-                rpmmd::MdEntry {
+                Ok(rpmmd::MdEntry {
                     name: k.name,
                     epoch,
                     version,
                     release,
                     arch: k.arch,
-                    fragments: [r.text(0), r.text(1), r.text(2)],
-                }
+                    fragments: [r.text(0)?, r.text(1)?, r.text(2)?],
+                })
             })
-            .collect();
+            .collect::<Result<_, PublishError>>()?;
         // The current documents, for unchanged gzip parts to be carried over (any read failure: compress).
         // Read only when a document is large enough to be worth carrying blocks over.
         let current = std::sync::OnceLock::new();

@@ -5,22 +5,27 @@
 //! short fields (to find, order and prune records) and the text it contributes to the index (a
 //! `Packages` stanza; rpm-md's `<package>` in primary, filelists and other). Parsing 10,000 JSON records
 //! to render them again was most of its time. So each record is stored as parts — its key fields, its
-//! JSON, its index texts — and read as ranges of one buffer: the JSON is parsed only for the records a
+//! JSON, its index texts — and read as ranges of a buffer: the JSON is parsed only for the records a
 //! publish actually opens ([`Stored::record`]), and the index is the stored texts concatenated.
 //!
+//! A publish that changes nothing needs only the keys: so they come last, after the bulk, and can be
+//! read alone ([`Manifest::decode_keys`], a ranged read of the file's tail); the rest is read when a
+//! publish turns out to change something ([`Manifest::fill`]).
+//!
 //! ```text
-//! wharf-state 2\n
+//! wharf-state 3\n
 //! header\n   one line of JSON: generation, key, blobs, garbage, groups with their record counts,
-//!            the sections' lengths, CRC-32 of both
-//! data       UTF-8: every part of every record back to back
-//!            (file, sha256, name, arch, version, extra, JSON, text 0, text 1, …)
-//! table      per record, u32 LE part count n ≥ 7, then n × u32 LE part lengths
+//!            the sections' lengths, a CRC-32 of the data and one of table and keys
+//! data       UTF-8: each record's JSON and texts, record after record
+//! table      per record, u32 LE part count n ≥ 7, then n × u32 LE part lengths (keys first)
+//! keys       UTF-8: each record's six key fields (file, sha256, name, arch, version, extra)
 //! ```
 //!
-//! Everything before the table is text, so once the table is cut off the file's own buffer becomes the
-//! records' shared string, validated but never copied. The CRC-32 covers data and table, so a damaged
-//! state is refused when read, never half-used. The first format (`state.json`, one JSON document) is
-//! still read, and replaced by this one on the next publish.
+//! Everything up to the table is text, so the bytes up to the end of the data become the records'
+//! shared string, validated but never copied. Both CRC-32s are checked as their sections are read, so
+//! a damaged state is refused, never half-used. Earlier formats (`state.json`, one JSON document; and
+//! format 2, key and data parts interleaved) are still read — their records derived again from their
+//! JSON — and replaced by this one on the next publish.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
@@ -31,12 +36,16 @@ use crate::txn::Record;
 /// The first bytes of a stored state, before its format number.
 const MAGIC: &[u8] = b"wharf-state ";
 /// This layout.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+/// The layout before this one: every record's parts back to back, then the table.
+const FORMAT_2: u32 = 2;
 /// The version of what is derived from a record — its key fields and index texts ([`Record::key_fields`],
 /// [`Record::texts`]). Raise it whenever a kind derives them differently: a state written under another
 /// version has every record derived again from its JSON when it is read, so no index mixes old and new
 /// renderings.
-const DERIVED: u32 = 1;
+pub(crate) const DERIVED: u32 = 1;
+/// The key fields every record has first.
+const KEY_PARTS: usize = 6;
 /// The parts every record has before its texts: the six key fields and the JSON.
 const FIXED_PARTS: usize = 7;
 /// Index of the JSON among a record's parts.
@@ -69,11 +78,21 @@ pub(crate) struct KeyFields {
     pub(crate) extra: String,
 }
 
+/// The text a state's records are ranges of: their key fields, and the rest once it is read.
+#[derive(Debug, Default)]
+pub(crate) struct Buf {
+    /// Key fields (a state: its keys section; a new record: its own six).
+    keys: String,
+    /// JSON and texts (a state: the file up to the end of its data section; a new record: its own).
+    /// Empty until read when only the keys were ([`Manifest::decode_keys`]).
+    data: OnceLock<String>,
+}
+
 /// One record of a state: its parts in a shared buffer, and the record itself once parsed.
 pub(crate) struct Stored<R> {
-    /// The state's data section as read (shared by its records), or a new record's own parts.
-    data: Arc<String>,
-    /// Part boundaries in `data`: part `i` is `bounds[i]..bounds[i + 1]`.
+    buf: Arc<Buf>,
+    /// Part boundaries: key part `i` (< 6) is `keys[bounds[i]..bounds[i + 1]]`; part `i` ≥ 6 (JSON,
+    /// texts) is `data[bounds[i + 1]..bounds[i + 2]]`.
     bounds: Box<[usize]>,
     /// Boxed: a record is large (hundreds of bytes) and most are never parsed; states, inspection
     /// results and plans move these around by the thousand.
@@ -89,7 +108,7 @@ impl<R> std::fmt::Debug for Stored<R> {
 impl<R: Clone> Clone for Stored<R> {
     fn clone(&self) -> Self {
         Self {
-            data: Arc::clone(&self.data),
+            buf: Arc::clone(&self.buf),
             bounds: self.bounds.clone(),
             parsed: self.parsed.clone(),
         }
@@ -98,9 +117,17 @@ impl<R: Clone> Clone for Stored<R> {
 
 impl<R> Stored<R> {
     fn part(&self, i: usize) -> &str {
-        match (self.bounds.get(i), self.bounds.get(i + 1)) {
-            // Boundaries are checked against `data` (length, char boundaries) when it is made.
-            (Some(a), Some(b)) => self.data.get(*a..*b).unwrap_or_default(),
+        // Boundaries are checked against the buffers (length, char boundaries) when they are read.
+        let (text, at) = if i < KEY_PARTS {
+            (self.buf.keys.as_str(), i)
+        } else {
+            match self.buf.data.get() {
+                Some(d) => (d.as_str(), i + 1),
+                None => return "",
+            }
+        };
+        match (self.bounds.get(at), self.bounds.get(at + 1)) {
+            (Some(a), Some(b)) => text.get(*a..*b).unwrap_or_default(),
             _ => "",
         }
     }
@@ -117,13 +144,30 @@ impl<R> Stored<R> {
         }
     }
 
+    /// Whether its JSON and texts have been read (always, but in a state read for its keys alone).
+    pub(crate) fn loaded(&self) -> bool {
+        self.buf.data.get().is_some()
+    }
+
+    fn not_loaded(&self) -> PublishError {
+        let k = self.key();
+        PublishError::Record {
+            what: format!("{} {} ({})", k.name, k.version, k.arch),
+            why: "only the state's keys were read (a bug: the rest must be read before it is used)".into(),
+        }
+    }
+
     /// Index text `i` ([`Record::texts`]), empty if the kind renders fewer.
-    pub(crate) fn text(&self, i: usize) -> &str {
-        self.part(FIXED_PARTS + i)
+    pub(crate) fn text(&self, i: usize) -> Result<&str, PublishError> {
+        if self.loaded() {
+            Ok(self.part(FIXED_PARTS + i))
+        } else {
+            Err(self.not_loaded())
+        }
     }
 
     fn parts(&self) -> usize {
-        self.bounds.len().saturating_sub(1)
+        self.bounds.len().saturating_sub(2)
     }
 }
 
@@ -136,29 +180,31 @@ impl<R: Record> Stored<R> {
             why: e.to_string(),
         })?;
         let texts = record.texts();
-        let parts: Vec<&str> = [
-            k.file.as_str(),
-            &k.sha256,
-            &k.name,
-            &k.arch,
-            &k.version,
-            &k.extra,
-            &json,
-        ]
-        .into_iter()
-        .chain(texts.iter().map(String::as_str))
-        .collect();
-        let mut data = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut bounds = Vec::with_capacity(parts.len() + 1);
+        let keys_parts = [&k.file, &k.sha256, &k.name, &k.arch, &k.version, &k.extra];
+        let data_parts: Vec<&str> = [json.as_str()]
+            .into_iter()
+            .chain(texts.iter().map(String::as_str))
+            .collect();
+        let mut keys = String::with_capacity(keys_parts.iter().map(|p| p.len()).sum());
+        let mut data = String::with_capacity(data_parts.iter().map(|p| p.len()).sum());
+        let mut bounds = Vec::with_capacity(KEY_PARTS + data_parts.len() + 2);
         bounds.push(0);
-        for p in parts {
+        for p in keys_parts {
+            keys.push_str(p);
+            bounds.push(keys.len());
+        }
+        bounds.push(0);
+        for p in data_parts {
             data.push_str(p);
             bounds.push(data.len());
         }
         let parsed = OnceLock::new();
         let _ = parsed.set(Box::new(record));
         Ok(Self {
-            data: Arc::new(data),
+            buf: Arc::new(Buf {
+                keys,
+                data: OnceLock::from(data),
+            }),
             bounds: bounds.into(),
             parsed,
         })
@@ -168,6 +214,9 @@ impl<R: Record> Stored<R> {
     pub(crate) fn record(&self) -> Result<&R, PublishError> {
         if let Some(r) = self.parsed.get() {
             return Ok(r);
+        }
+        if !self.loaded() {
+            return Err(self.not_loaded());
         }
         let r: R = serde_json::from_str(self.part(BODY)).map_err(|e| {
             let k = self.key();
@@ -192,7 +241,7 @@ impl<R: Record> Stored<R> {
 
 /// Everything a state holds besides its records.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Header {
+pub(crate) struct Header {
     format: u32,
     generation: u64,
     key_fingerprint: Option<String>,
@@ -204,10 +253,14 @@ struct Header {
     groups: Vec<(String, usize)>,
     /// [`DERIVED`] when the state was written (0: before it was recorded).
     #[serde(default)]
-    derived: u32,
-    table_len: u64,
+    pub(crate) derived: u32,
     data_len: u64,
-    crc32: u32,
+    table_len: u64,
+    keys_len: u64,
+    /// CRC-32 of the data section.
+    crc_data: u32,
+    /// CRC-32 of the table and keys sections.
+    crc_keys: u32,
 }
 
 /// A repository kind's state: every published record, grouped (by apt suite, rpm repository, feed
@@ -224,6 +277,17 @@ pub(crate) struct Manifest<R> {
     /// Read in an older form (the first format, or keys and texts derived by another version) and
     /// brought up to date in memory: worth writing back even if nothing else changes.
     pub(crate) upgraded: bool,
+    /// Read for its keys alone: where the rest is ([`Manifest::fill`]).
+    unread: Option<Unread>,
+}
+
+/// The part of a stored state not read yet: its bytes `0..end`, the data section being `start..end`.
+#[derive(Debug)]
+struct Unread {
+    buf: Arc<Buf>,
+    start: usize,
+    end: usize,
+    crc: u32,
 }
 
 /// The first format: one JSON document.
@@ -238,12 +302,19 @@ struct Legacy<R> {
     garbage: BTreeMap<String, u64>,
 }
 
-/// A stored state split into its header and each record's part boundaries, records not parsed.
-struct Raw {
-    header: Header,
-    data: Arc<String>,
-    /// Per group (in header order), each record's part boundaries.
-    records: Vec<Vec<Box<[usize]>>>,
+/// The second format's header (the sections' lengths and one CRC-32).
+#[derive(serde::Deserialize)]
+struct Header2 {
+    generation: u64,
+    key_fingerprint: Option<String>,
+    #[serde(default)]
+    blobs: BTreeMap<String, BTreeSet<String>>,
+    #[serde(default)]
+    garbage: BTreeMap<String, u64>,
+    groups: Vec<(String, usize)>,
+    table_len: u64,
+    data_len: u64,
+    crc32: u32,
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
@@ -258,73 +329,66 @@ fn line_at(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((&rest[..n], at + n + 1))
 }
 
-fn open_raw(mut bytes: Vec<u8>) -> Result<Raw, String> {
-    let (first, at) = line_at(&bytes, 0).ok_or("not a wharf state")?;
-    let format = first
-        .strip_prefix(MAGIC)
-        .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
-        .ok_or("not a wharf state")?;
-    if format != FORMAT {
-        return Err(format!(
-            "state format {format} (this wharf reads {FORMAT}); publish with the wharf that wrote it"
-        ));
-    }
-    let (header, data_start) = line_at(&bytes, at).ok_or("truncated header")?;
-    let header: Header = serde_json::from_slice(header).map_err(|e| e.to_string())?;
-    let table_len = usize::try_from(header.table_len).map_err(|e| e.to_string())?;
-    let data_len = usize::try_from(header.data_len).map_err(|e| e.to_string())?;
-    let body = &bytes[data_start..];
-    if body.len() != table_len.saturating_add(data_len) {
-        return Err(format!(
-            "{} bytes of records where the header says {}",
-            body.len(),
-            table_len.saturating_add(data_len)
-        ));
-    }
-    if crc32fast::hash(body) != header.crc32 {
-        return Err("checksum mismatch: the file is damaged".into());
-    }
-    // The table is copied out (it is small) and cut off; what is left — first line, header, data — is
-    // text, and becomes the records' shared string without a copy.
-    let data_end = data_start + data_len;
-    let table = bytes[data_end..].to_vec();
-    bytes.truncate(data_end);
-    let data = Arc::new(String::from_utf8(bytes).map_err(|e| e.utf8_error().to_string())?);
-    let table = table.as_slice();
-    let mut at = 0;
-    let mut start = data_start;
-    let mut records = Vec::with_capacity(header.groups.len());
-    for (_, count) in &header.groups {
-        let mut group = Vec::with_capacity((*count).min(table_len / 4));
-        for _ in 0..*count {
-            let n = u32_at(table, at).ok_or("truncated record table")? as usize;
-            at += 4;
-            if n < FIXED_PARTS || n > table_len / 4 {
-                return Err(format!("a record of {n} parts"));
-            }
-            let mut bounds = Vec::with_capacity(n + 1);
-            bounds.push(start);
-            for _ in 0..n {
-                let len = u32_at(table, at).ok_or("truncated record table")? as usize;
-                at += 4;
-                start = start.checked_add(len).ok_or("record out of range")?;
-                if start > data.len() || !data.is_char_boundary(start) {
-                    return Err("record out of range".into());
-                }
-                bounds.push(start);
-            }
-            group.push(bounds.into_boxed_slice());
+fn usize_of(n: u64) -> Result<usize, String> {
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+/// Where a stored state's sections are, from its first bytes.
+pub(crate) enum Layout {
+    /// The first format: one JSON document.
+    Json,
+    /// The second format: read whole.
+    Format2,
+    /// This format: its header, where the data starts and ends, and the file's length.
+    Current {
+        header: Box<Header>,
+        data_start: usize,
+        data_end: usize,
+        len: usize,
+    },
+    /// The header does not end within the bytes given: more are needed.
+    Truncated,
+}
+
+impl Layout {
+    /// Reads the first line and header from the start of a stored state.
+    pub(crate) fn of(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.first() == Some(&b'{') {
+            return Ok(Self::Json);
         }
-        records.push(group);
+        let Some((first, at)) = line_at(bytes, 0) else {
+            return Ok(Self::Truncated);
+        };
+        let format = first
+            .strip_prefix(MAGIC)
+            .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
+            .ok_or("not a wharf state")?;
+        if format == FORMAT_2 {
+            return Ok(Self::Format2);
+        }
+        if format != FORMAT {
+            return Err(format!(
+                "state format {format} (this wharf reads {FORMAT}); publish with the wharf that wrote it"
+            ));
+        }
+        let Some((header, data_start)) = line_at(bytes, at) else {
+            return Ok(Self::Truncated);
+        };
+        let header: Header = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+        let data_end = data_start
+            .checked_add(usize_of(header.data_len)?)
+            .ok_or("section lengths out of range")?;
+        let len = data_end
+            .checked_add(usize_of(header.table_len)?)
+            .and_then(|n| n.checked_add(usize_of(header.keys_len).ok()?))
+            .ok_or("section lengths out of range")?;
+        Ok(Self::Current {
+            header: Box::new(header),
+            data_start,
+            data_end,
+            len,
+        })
     }
-    if at != table.len() || start != data.len() {
-        return Err("record table and data disagree".into());
-    }
-    Ok(Raw {
-        header,
-        data,
-        records,
-    })
 }
 
 impl<R: Record> Manifest<R> {
@@ -337,68 +401,220 @@ impl<R: Record> Manifest<R> {
             blobs: BTreeMap::new(),
             garbage: BTreeMap::new(),
             upgraded: false,
+            unread: None,
         }
     }
 
-    /// Reads a stored state, either format. The error is the reason, for [`PublishError::State`].
-    pub(crate) fn decode(bytes: Vec<u8>) -> Result<Self, String> {
-        if bytes.first() == Some(&b'{') {
-            let legacy: Legacy<R> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-            let mut groups = BTreeMap::new();
-            for (g, records) in legacy.groups {
-                let stored = records
-                    .into_iter()
-                    .map(Stored::new)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
-                groups.insert(g, stored);
+    /// Reads a stored state, any format. The error is the reason, for [`PublishError::State`].
+    pub(crate) fn decode(mut bytes: Vec<u8>) -> Result<Self, String> {
+        match Layout::of(&bytes)? {
+            Layout::Json => Self::decode_json(&bytes),
+            Layout::Format2 => Self::decode_2(&bytes),
+            Layout::Truncated => Err("not a wharf state, or its header is cut off".into()),
+            Layout::Current {
+                header,
+                data_start,
+                data_end,
+                len,
+            } => {
+                if bytes.len() != len {
+                    return Err(format!("{} bytes where the header says {len}", bytes.len()));
+                }
+                let stale = header.derived != DERIVED;
+                let tail = bytes.split_off(data_end);
+                let mut m = Self::decode_keys(*header, data_start, tail)?;
+                m.fill(bytes)?;
+                if stale {
+                    // Keys and texts derived by another version: derived again from the JSON.
+                    for records in m.groups.values_mut() {
+                        *records = records
+                            .iter()
+                            .map(|r| r.record().cloned().and_then(Stored::new))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| e.to_string())?;
+                    }
+                    m.upgraded = true;
+                    m.unread = None;
+                }
+                Ok(m)
             }
-            return Ok(Self {
-                generation: legacy.generation,
-                key_fingerprint: legacy.key_fingerprint,
-                groups,
-                blobs: legacy.blobs,
-                garbage: legacy.garbage,
-                upgraded: true,
-            });
         }
-        let raw = open_raw(bytes)?;
-        let stale = raw.header.derived != DERIVED;
+    }
+
+    /// A state from its header and its table and keys sections (the file from `data_end` on): every
+    /// record's key, the rest unread until [`Manifest::fill`]. (A state whose texts another version
+    /// derived must be read whole, [`Manifest::decode`], to be derived again.)
+    pub(crate) fn decode_keys(header: Header, data_start: usize, mut tail: Vec<u8>) -> Result<Self, String> {
+        let table_len = usize_of(header.table_len)?;
+        if tail.len() != table_len.saturating_add(usize_of(header.keys_len)?) {
+            return Err(format!(
+                "{} bytes of table and keys where the header says {}",
+                tail.len(),
+                table_len.saturating_add(usize_of(header.keys_len)?)
+            ));
+        }
+        if crc32fast::hash(&tail) != header.crc_keys {
+            return Err("checksum mismatch: the file is damaged".into());
+        }
+        let keys = String::from_utf8(tail.split_off(table_len)).map_err(|e| e.utf8_error().to_string())?;
+        let table = tail;
+        let data_end = data_start.saturating_add(usize_of(header.data_len)?);
+        let mut at = 0;
+        let (mut key_at, mut data_at) = (0, data_start);
         let mut groups = BTreeMap::new();
-        for ((name, _), records) in raw.header.groups.into_iter().zip(raw.records) {
-            let mut stored: Vec<Stored<R>> = records
+        let mut all = Vec::with_capacity(header.groups.len());
+        for (_, count) in &header.groups {
+            let mut group = Vec::with_capacity((*count).min(table_len / 4));
+            for _ in 0..*count {
+                let n = u32_at(&table, at).ok_or("truncated record table")? as usize;
+                at += 4;
+                if n < FIXED_PARTS || n > table_len / 4 {
+                    return Err(format!("a record of {n} parts"));
+                }
+                let mut bounds = Vec::with_capacity(n + 2);
+                bounds.push(key_at);
+                for i in 0..n {
+                    if i == KEY_PARTS {
+                        bounds.push(data_at);
+                    }
+                    let len = u32_at(&table, at).ok_or("truncated record table")? as usize;
+                    at += 4;
+                    let end = if i < KEY_PARTS { &mut key_at } else { &mut data_at };
+                    *end = end.checked_add(len).ok_or("record out of range")?;
+                    if i < KEY_PARTS && (*end > keys.len() || !keys.is_char_boundary(*end)) {
+                        return Err("record out of range".into());
+                    }
+                    bounds.push(*end);
+                }
+                group.push(bounds.into_boxed_slice());
+            }
+            all.push(group);
+        }
+        if at != table.len() || key_at != keys.len() || data_at != data_end {
+            return Err("record table and sections disagree".into());
+        }
+        let buf = Arc::new(Buf {
+            keys,
+            data: OnceLock::new(),
+        });
+        for ((name, _), records) in header.groups.into_iter().zip(all) {
+            let stored: Vec<Stored<R>> = records
                 .into_iter()
                 .map(|bounds| Stored {
-                    data: Arc::clone(&raw.data),
+                    buf: Arc::clone(&buf),
                     bounds,
                     parsed: OnceLock::new(),
                 })
                 .collect();
-            if stale {
-                stored = stored
-                    .into_iter()
-                    .map(|s| s.record().cloned().and_then(Stored::new))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?;
-            }
             groups.insert(name, stored);
         }
         Ok(Self {
-            generation: raw.header.generation,
-            key_fingerprint: raw.header.key_fingerprint,
+            generation: header.generation,
+            key_fingerprint: header.key_fingerprint,
             groups,
-            blobs: raw.header.blobs,
-            garbage: raw.header.garbage,
-            upgraded: stale,
+            blobs: header.blobs,
+            garbage: header.garbage,
+            upgraded: false,
+            unread: Some(Unread {
+                buf,
+                start: data_start,
+                end: data_end,
+                crc: header.crc_data,
+            }),
         })
     }
 
+    /// How many bytes from the start of the stored state [`Manifest::fill`] needs (`None`: none,
+    /// everything has been read).
+    pub(crate) fn unread(&self) -> Option<usize> {
+        self.unread
+            .as_ref()
+            .filter(|u| u.buf.data.get().is_none())
+            .map(|u| u.end)
+    }
+
+    /// Completes a state read for its keys with `head`, the stored state's bytes up to the end of its
+    /// data section: every record (and every copy of one, found from it) can then be opened.
+    pub(crate) fn fill(&mut self, head: Vec<u8>) -> Result<(), String> {
+        let Some(u) = &self.unread else {
+            return Ok(());
+        };
+        if u.buf.data.get().is_some() {
+            return Ok(());
+        }
+        if head.len() != u.end {
+            return Err(format!(
+                "{} bytes of data where the header says {}",
+                head.len(),
+                u.end
+            ));
+        }
+        if crc32fast::hash(&head[u.start..]) != u.crc {
+            return Err("checksum mismatch: the file is damaged".into());
+        }
+        let data = String::from_utf8(head).map_err(|e| e.utf8_error().to_string())?;
+        let boundaries = self.groups.values().flatten().all(|r| {
+            r.bounds[KEY_PARTS + 1..]
+                .iter()
+                .all(|b| data.is_char_boundary(*b))
+        });
+        if !boundaries {
+            return Err("record out of range".into());
+        }
+        let _ = u.buf.data.set(data);
+        Ok(())
+    }
+
+    fn decode_json(bytes: &[u8]) -> Result<Self, String> {
+        let legacy: Legacy<R> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut m = Self::empty();
+        for (g, records) in legacy.groups {
+            let stored = records
+                .into_iter()
+                .map(Stored::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            m.groups.insert(g, stored);
+        }
+        m.generation = legacy.generation;
+        m.key_fingerprint = legacy.key_fingerprint;
+        m.blobs = legacy.blobs;
+        m.garbage = legacy.garbage;
+        m.upgraded = true;
+        Ok(m)
+    }
+
+    /// The second format: each record is derived again from its JSON.
+    fn decode_2(bytes: &[u8]) -> Result<Self, String> {
+        let (header, groups) = open_2(bytes)?;
+        let mut m = Self::empty();
+        for (name, records) in groups {
+            let stored = records
+                .into_iter()
+                .map(|json| {
+                    let r: R = serde_json::from_str(json).map_err(|e| e.to_string())?;
+                    Stored::new(r).map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            m.groups.insert(name, stored);
+        }
+        m.generation = header.generation;
+        m.key_fingerprint = header.key_fingerprint;
+        m.blobs = header.blobs;
+        m.garbage = header.garbage;
+        m.upgraded = true;
+        Ok(m)
+    }
+
     /// The stored form; records are copied part by part, never serialised again, into one buffer of
-    /// the exact size.
+    /// the exact size. Every record must have been read whole ([`Manifest::fill`]).
     pub(crate) fn encode(&self) -> Result<Vec<u8>, String> {
         let records = || self.groups.values().flatten();
+        if records().any(|r| !r.loaded()) {
+            return Err("the state was read for its keys alone and cannot be written back (a bug)".into());
+        }
         let mut table = Vec::with_capacity(records().map(|r| 4 * (1 + r.parts())).sum());
-        let mut data_len = 0usize;
+        let (mut data_len, mut keys_len) = (0usize, 0usize);
         for r in records() {
             let n = u32::try_from(r.parts()).map_err(|e| e.to_string())?;
             table.extend_from_slice(&n.to_le_bytes());
@@ -406,16 +622,25 @@ impl<R: Record> Manifest<R> {
                 let len = r.part(i).len();
                 let len32 = u32::try_from(len).map_err(|_| "a record part of 4 GiB or more")?;
                 table.extend_from_slice(&len32.to_le_bytes());
-                data_len += len;
+                if i < KEY_PARTS {
+                    keys_len += len;
+                } else {
+                    data_len += len;
+                }
             }
         }
-        let mut crc = crc32fast::Hasher::new();
+        let (mut crc_data, mut crc_keys) = (crc32fast::Hasher::new(), crc32fast::Hasher::new());
+        crc_keys.update(&table);
         for r in records() {
             for i in 0..r.parts() {
-                crc.update(r.part(i).as_bytes());
+                let hasher = if i < KEY_PARTS {
+                    &mut crc_keys
+                } else {
+                    &mut crc_data
+                };
+                hasher.update(r.part(i).as_bytes());
             }
         }
-        crc.update(&table);
         let header = Header {
             format: FORMAT,
             generation: self.generation,
@@ -424,52 +649,139 @@ impl<R: Record> Manifest<R> {
             garbage: self.garbage.clone(),
             groups: self.groups.iter().map(|(g, rs)| (g.clone(), rs.len())).collect(),
             derived: DERIVED,
-            table_len: table.len() as u64,
             data_len: data_len as u64,
-            crc32: crc.finalize(),
+            table_len: table.len() as u64,
+            keys_len: keys_len as u64,
+            crc_data: crc_data.finalize(),
+            crc_keys: crc_keys.finalize(),
         };
         // Compact JSON: no newline inside.
         let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
         let first = format!("{}{FORMAT}\n", String::from_utf8_lossy(MAGIC));
-        let mut out = Vec::with_capacity(first.len() + header.len() + 1 + data_len + table.len());
+        let mut out = Vec::with_capacity(first.len() + header.len() + 1 + data_len + table.len() + keys_len);
         out.extend_from_slice(first.as_bytes());
         out.extend_from_slice(&header);
         out.push(b'\n');
         for r in records() {
-            for i in 0..r.parts() {
+            for i in KEY_PARTS..r.parts() {
                 out.extend_from_slice(r.part(i).as_bytes());
             }
         }
         out.extend_from_slice(&table);
+        for r in records() {
+            for i in 0..KEY_PARTS {
+                out.extend_from_slice(r.part(i).as_bytes());
+            }
+        }
         Ok(out)
     }
 }
 
-/// A stored state (either format) as one JSON document — `groups` with each record's JSON, then the
+/// The second format's header and each group's records' JSON.
+type Open2<'a> = (Header2, Vec<(String, Vec<&'a str>)>);
+
+fn open_2(bytes: &[u8]) -> Result<Open2<'_>, String> {
+    let (_, at) = line_at(bytes, 0).ok_or("not a wharf state")?;
+    let (header, data_start) = line_at(bytes, at).ok_or("truncated header")?;
+    let header: Header2 = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let (table_len, data_len) = (usize_of(header.table_len)?, usize_of(header.data_len)?);
+    let body = &bytes[data_start..];
+    if body.len() != table_len.saturating_add(data_len) || crc32fast::hash(body) != header.crc32 {
+        return Err("checksum mismatch: the file is damaged".into());
+    }
+    let (data, table) = body.split_at(data_len);
+    let data = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+    let (mut at, mut start) = (0, 0usize);
+    let mut groups = Vec::with_capacity(header.groups.len());
+    for (name, count) in &header.groups {
+        let mut jsons = Vec::with_capacity((*count).min(table_len / 4));
+        for _ in 0..*count {
+            let n = u32_at(table, at).ok_or("truncated record table")? as usize;
+            at += 4;
+            if n < FIXED_PARTS || n > table_len / 4 {
+                return Err(format!("a record of {n} parts"));
+            }
+            let mut json = "";
+            for i in 0..n {
+                let len = u32_at(table, at).ok_or("truncated record table")? as usize;
+                at += 4;
+                let end = start.checked_add(len).ok_or("record out of range")?;
+                let part = data.get(start..end).ok_or("record out of range")?;
+                if i == BODY {
+                    json = part;
+                }
+                start = end;
+            }
+            jsons.push(json);
+        }
+        groups.push((name.clone(), jsons));
+    }
+    if at != table.len() || start != data.len() {
+        return Err("record table and data disagree".into());
+    }
+    Ok((header, groups))
+}
+
+/// A stored state (any format) as one JSON document — `groups` with each record's JSON, then the
 /// bookkeeping — for people and tests to read; the kind of record does not matter.
 pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    /// Any record, kept as the JSON it is.
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    struct Any(serde_json::Value);
+    impl Record for Any {
+        fn key_fields(&self) -> KeyFields {
+            KeyFields {
+                file: String::new(),
+                sha256: String::new(),
+                name: String::new(),
+                arch: String::new(),
+                version: String::new(),
+                extra: String::new(),
+            }
+        }
+        fn texts(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn object_key(_: &str, _: &Key) -> String {
+            String::new()
+        }
+        fn cmp_version(_: &Key, _: &Key) -> std::cmp::Ordering {
+            std::cmp::Ordering::Equal
+        }
+    }
     if bytes.first() == Some(&b'{') {
         return serde_json::from_slice(bytes).map_err(|e| e.to_string());
     }
-    let raw = open_raw(bytes.to_vec())?;
+    // Read as stored, nothing derived again: only the JSON is shown.
+    let (format, mut m) = match Layout::of(bytes)? {
+        Layout::Format2 => (FORMAT_2, Manifest::<Any>::decode_2(bytes)?),
+        Layout::Current {
+            header,
+            data_start,
+            data_end,
+            len,
+        } if bytes.len() == len => {
+            let mut m = Manifest::<Any>::decode_keys(*header, data_start, bytes[data_end..].to_vec())?;
+            m.fill(bytes[..data_end].to_vec())?;
+            (FORMAT, m)
+        }
+        _ => return Err("not a wharf state, or a damaged one".into()),
+    };
     let mut groups = serde_json::Map::new();
-    for ((name, _), records) in raw.header.groups.iter().zip(&raw.records) {
+    for (name, records) in std::mem::take(&mut m.groups) {
         let list = records
             .iter()
-            .map(|b| {
-                let json = raw.data.get(b[BODY]..b[BODY + 1]).unwrap_or_default();
-                serde_json::from_str(json).map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<serde_json::Value>, _>>()?;
-        groups.insert(name.clone(), serde_json::Value::Array(list));
+            .map(|r| r.record().map(|a| a.0.clone()).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        groups.insert(name, serde_json::Value::Array(list));
     }
     Ok(serde_json::json!({
-        "format": raw.header.format,
-        "generation": raw.header.generation,
-        "key_fingerprint": raw.header.key_fingerprint,
+        "format": format,
+        "generation": m.generation,
+        "key_fingerprint": m.key_fingerprint,
         "groups": groups,
-        "blobs": raw.header.blobs,
-        "garbage": raw.header.garbage,
+        "blobs": m.blobs,
+        "garbage": m.garbage,
     }))
 }
 
@@ -506,18 +818,15 @@ mod tests {
     fn texts_derived_by_another_version_are_derived_again() {
         // A record whose stored text is not what this version renders (an older rendering).
         let fresh = Stored::new(R("a".into())).unwrap();
-        let mut data = String::new();
-        let mut bounds = vec![0];
-        for i in 0..fresh.parts() {
-            data.push_str(if i == FIXED_PARTS {
-                "Package: a (old)\n"
-            } else {
-                fresh.part(i)
-            });
-            bounds.push(data.len());
-        }
+        let json = fresh.part(BODY).to_owned();
+        let data = format!("{json}Package: a (old)\n");
+        let mut bounds = fresh.bounds[..=KEY_PARTS].to_vec();
+        bounds.extend([0, json.len(), data.len()]);
         let old = Stored::<R> {
-            data: Arc::new(data),
+            buf: Arc::new(Buf {
+                keys: fresh.buf.keys.clone(),
+                data: OnceLock::from(data),
+            }),
             bounds: bounds.into(),
             parsed: OnceLock::new(),
         };
@@ -526,7 +835,7 @@ mod tests {
         let bytes = m.encode().unwrap();
         // Written by this version: read as it is.
         let same = Manifest::<R>::decode(bytes.clone()).unwrap();
-        assert_eq!(same.groups["g"][0].text(0), "Package: a (old)\n");
+        assert_eq!(same.groups["g"][0].text(0).unwrap(), "Package: a (old)\n");
         // Written by another: derived again from the record's JSON.
         let marker = format!("\"derived\":{DERIVED},");
         let at = bytes
@@ -537,6 +846,61 @@ mod tests {
         older[at + marker.len() - 2] = b'0';
         let other = Manifest::<R>::decode(older).unwrap();
         assert!(other.upgraded && !same.upgraded);
-        assert_eq!(other.groups["g"][0].text(0), "Package: a\n");
+        assert_eq!(other.groups["g"][0].text(0).unwrap(), "Package: a\n");
+    }
+
+    /// The file split as a publish reads it: header, then the table and keys alone.
+    fn keys_only(bytes: &[u8]) -> (Manifest<R>, usize) {
+        let Layout::Current {
+            header,
+            data_start,
+            data_end,
+            len,
+        } = Layout::of(bytes).unwrap()
+        else {
+            panic!("not the current format")
+        };
+        assert_eq!(len, bytes.len());
+        let m = Manifest::<R>::decode_keys(*header, data_start, bytes[data_end..].to_vec()).unwrap();
+        (m, data_end)
+    }
+
+    #[test]
+    fn a_state_read_for_its_keys_is_completed_in_place() {
+        let mut m = Manifest::<R>::empty();
+        let records = ["a", "b", "ü"].map(|n| Stored::new(R(n.into())).unwrap());
+        m.groups.insert("g".into(), records.to_vec());
+        let bytes = m.encode().unwrap();
+        let (mut partial, data_end) = keys_only(&bytes);
+        assert_eq!(partial.unread(), Some(data_end));
+        // Keys are there; texts, records and writing it back are refused, not empty.
+        let copy = partial.groups["g"][2].clone();
+        assert_eq!(copy.key().name, "ü");
+        assert!(!copy.loaded());
+        assert!(copy.text(0).is_err() && copy.record().is_err());
+        assert!(partial.encode().is_err());
+        // A damaged or short data section is refused, and leaves it unread.
+        let mut bad = bytes[..data_end].to_vec();
+        bad[data_end - 2] ^= 1;
+        assert!(partial.fill(bad).is_err());
+        assert!(partial.fill(bytes[..data_end - 1].to_vec()).is_err());
+        assert_eq!(partial.unread(), Some(data_end));
+        // Filled: the state and every copy of its records read whole.
+        partial.fill(bytes[..data_end].to_vec()).unwrap();
+        assert_eq!(partial.unread(), None);
+        assert_eq!(copy.text(0).unwrap(), "Package: ü\n");
+        assert_eq!(*copy.record().unwrap(), R("ü".into()));
+        assert_eq!(partial.encode().unwrap(), bytes);
+        // Damage to the keys is refused when they are read.
+        let mut bad = bytes.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        let Layout::Current {
+            header, data_start, ..
+        } = Layout::of(&bad).unwrap()
+        else {
+            panic!()
+        };
+        assert!(Manifest::<R>::decode_keys(*header, data_start, bad[data_end..].to_vec()).is_err());
     }
 }

@@ -29,7 +29,18 @@ use std::time::{Duration, Instant, SystemTime};
 use wharf_store::{LockGuard, PutMode, Store};
 
 use crate::PublishError;
+use crate::state::Layout;
 pub(crate) use crate::state::{Key, KeyFields, Manifest, Stored};
+
+/// How much of a state the first read takes: the header, and all of a small state. (Tests set
+/// `WHARF_STATE_PROBE` to a few bytes, so that every state, however small, is read in parts.)
+fn probe() -> u64 {
+    std::env::var("WHARF_STATE_PROBE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(256 * 1024)
+}
 
 /// The lock every publish of a store takes (one per store: a promotion touches two channels).
 pub const LOCK_KEY: &str = ".wharf/lock";
@@ -306,6 +317,7 @@ fn unix_now() -> u64 {
 
 /// A state read before taking the lock, to find packages already published (see [`crate::inputs`]). The
 /// transaction that follows uses it as it is if the state is still that version, so it is parsed once.
+/// It may hold only the keys ([`Manifest::decode_keys`]): enough to find that nothing changes.
 pub struct Peeked<R> {
     state: Manifest<R>,
     /// The key it was read from and its version tag.
@@ -313,8 +325,16 @@ pub struct Peeked<R> {
     tag: String,
 }
 
-/// The state at `state_key`, if there is one, read before taking the lock.
+/// The state at `state_key`, if there is one, read before taking the lock: its keys alone where the
+/// format allows (see [`crate::state`]), else whole.
 pub(crate) fn peek<R: Record>(store: &dyn Store, state_key: &str) -> Result<Option<Peeked<R>>, PublishError> {
+    if let Some((state, tag)) = read_keys(store, state_key)? {
+        return Ok(Some(Peeked {
+            state,
+            key: state_key.to_owned(),
+            tag,
+        }));
+    }
     Ok(match read_state(store, state_key)? {
         None => None,
         Some((key, t)) => Some(Peeked {
@@ -325,11 +345,98 @@ pub(crate) fn peek<R: Record>(store: &dyn Store, state_key: &str) -> Result<Opti
     })
 }
 
+/// The state at `key` with only its keys read: its first bytes (header) and its tail (table and keys),
+/// two ranged reads of the same version. `None` when it is absent, or read whole anyway: small, in an
+/// earlier format, derived by another version, or replaced between the two reads.
+fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest<R>, String)>, PublishError> {
+    let refused = |why| PublishError::State {
+        store: store.describe(),
+        key: key.into(),
+        why,
+    };
+    // The first bytes, as many as the header takes (a long garbage list can make it large): more are
+    // read after them, of the same version, until it ends.
+    let Some(mut first) = store.get_range(key, 0..probe())? else {
+        return Ok(None);
+    };
+    let layout = loop {
+        if first.bytes.len() as u64 == first.size {
+            return Ok(Some((parse_state(store, key, first.bytes)?, first.tag)));
+        }
+        match Layout::of(&first.bytes).map_err(refused)? {
+            Layout::Truncated => {
+                let have = first.bytes.len() as u64;
+                match store.get_range(key, have..have.saturating_mul(4))? {
+                    Some(more) if more.tag == first.tag => first.bytes.extend_from_slice(&more.bytes),
+                    _ => return Ok(None),
+                }
+            }
+            layout => break layout,
+        }
+    };
+    let Layout::Current {
+        header,
+        data_start,
+        data_end,
+        len,
+    } = layout
+    else {
+        return Ok(None);
+    };
+    if header.derived != crate::state::DERIVED || len as u64 != first.size {
+        return Ok(None);
+    }
+    let tail = if data_end == len {
+        Vec::new()
+    } else {
+        match store.get_range(key, data_end as u64..len as u64)? {
+            Some(t) if t.tag == first.tag => t.bytes,
+            _ => return Ok(None),
+        }
+    };
+    let state = Manifest::decode_keys(*header, data_start, tail).map_err(refused)?;
+    Ok(Some((state, first.tag)))
+}
+
+/// Reads the rest of a state read for its keys alone (nothing when it was read whole): the bytes up to
+/// the end of its data section, of the version `tag`. `Ok(false)`: the state has been replaced since
+/// (the rest is gone).
+fn load<R: Record>(
+    store: &dyn Store,
+    key: &str,
+    tag: &str,
+    state: &mut Manifest<R>,
+) -> Result<bool, PublishError> {
+    let Some(end) = state.unread() else {
+        return Ok(true);
+    };
+    let head = match store.get_range(key, 0..end as u64)? {
+        Some(h) if h.tag == tag => h.bytes,
+        _ => return Ok(false),
+    };
+    state.fill(head).map_err(|why| PublishError::State {
+        store: store.describe(),
+        key: key.into(),
+        why,
+    })?;
+    Ok(true)
+}
+
 impl<R> Peeked<R> {
     /// Every published record, in every group.
     pub(crate) fn records(&self) -> impl Iterator<Item = &Stored<R>> {
         self.state.groups.values().flatten()
     }
+}
+
+/// Reads the rest of a peeked state if only its keys were, so that its records (and the copies of them
+/// inspection handed out) can be opened. `None` when the state has been replaced since: the transaction
+/// then reads the new one, and those copies read their files instead.
+pub(crate) fn load_peeked<R: Record>(
+    mut p: Peeked<R>,
+    store: &dyn Store,
+) -> Result<Option<Peeked<R>>, PublishError> {
+    Ok(load(store, &p.key, &p.tag, &mut p.state)?.then_some(p))
 }
 
 fn parse_state<R: Record>(store: &dyn Store, key: &str, bytes: Vec<u8>) -> Result<Manifest<R>, PublishError> {
@@ -424,12 +531,33 @@ impl<'a, R: Record> Txn<'a, R> {
         self.store
     }
 
+    /// Reads the rest of the state if only its keys were (before anything needs a record's JSON or
+    /// texts). The state is read under the lock, so it cannot have been replaced since unless a writer
+    /// ignored the lock: then this publish stops.
+    pub(crate) fn load(&mut self) -> Result<(), PublishError> {
+        let tag = self.tag.clone().unwrap_or_default();
+        if load(self.store, self.state_key, &tag, &mut self.state)? {
+            Ok(())
+        } else {
+            Err(PublishError::Store(wharf_store::StoreError::LockLost {
+                store: self.store.describe(),
+                why: format!("`{}` was changed by another publisher", self.state_key),
+            }))
+        }
+    }
+
     /// The groups whose indexes this publish must write: those it changed, and those a crashed publish
-    /// left pending.
-    pub(crate) fn to_regenerate(&self, touched: &BTreeSet<String>) -> BTreeSet<String> {
+    /// left pending. Reads the rest of the state if there are any (their indexes are its texts).
+    pub(crate) fn groups_to_rewrite(
+        &mut self,
+        touched: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, PublishError> {
         let mut all = touched.clone();
         all.extend(self.pending.iter().cloned());
-        all
+        if !all.is_empty() {
+            self.load()?;
+        }
+        Ok(all)
     }
 
     /// Applies the retention setting to the `touched` groups (every group when pruning), adds the groups
@@ -458,6 +586,7 @@ impl<'a, R: Record> Txn<'a, R> {
     }
 
     fn write_state(&mut self) -> Result<(), PublishError> {
+        self.load()?;
         self.guard.check()?;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
         let bytes = self.state.encode().map_err(|why| PublishError::State {
@@ -690,8 +819,8 @@ mod tests {
         let records = &back.groups["x86_64"];
         assert_eq!(records.len(), 3);
         assert_eq!(records[1].key().version, "2.0-é");
-        assert_eq!(records[1].text(0), "Package: a\nVersion: 2.0-é\n");
-        assert_eq!(records[1].text(1), "");
+        assert_eq!(records[1].text(0).unwrap(), "Package: a\nVersion: 2.0-é\n");
+        assert_eq!(records[1].text(1).unwrap(), "");
         assert_eq!(*records[1].record().unwrap(), R("a".into(), "2.0-é".into()));
         assert_eq!(
             back.encode().unwrap(),
@@ -709,17 +838,17 @@ mod tests {
         }
         assert!(Manifest::<R>::decode(bytes[..bytes.len() - 3].to_vec()).is_err());
         let mut newer = bytes.clone();
-        newer[12] = b'3';
+        newer[12] = b'4';
         assert!(
             Manifest::<R>::decode(newer)
                 .unwrap_err()
-                .contains("state format 3")
+                .contains("state format 4")
         );
-        assert!(bytes.starts_with(b"wharf-state 2\n{"));
+        assert!(bytes.starts_with(b"wharf-state 3\n{"));
         // The first format (one JSON document) is read and gets its texts rendered.
         let legacy = br#"{"format":1,"generation":3,"key_fingerprint":null,"groups":{"x":[["c","0.1"]]}}"#;
         let m = Manifest::<R>::decode(legacy.to_vec()).unwrap();
-        assert_eq!(m.groups["x"][0].text(0), "Package: c\nVersion: 0.1\n");
+        assert_eq!(m.groups["x"][0].text(0).unwrap(), "Package: c\nVersion: 0.1\n");
         assert_eq!(m.generation, 3);
     }
 

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, Tagged};
+use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreError, Tagged};
 
 /// Calls made through a [`Counted`] store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StoreCalls {
-    /// `get`, `get_tagged`, `head`.
+    /// `get`, `get_tagged`, `get_range`, `head`.
     pub reads: u64,
+    /// Bytes read by `get`, `get_tagged`, `get_range`.
+    pub bytes_read: u64,
     /// Objects written (`put`, `put_if`, each file of `put_file(s)`, `copy`).
     pub writes: u64,
     /// Bytes written by `put`/`put_if` (files are counted as objects only).
@@ -28,6 +30,7 @@ pub struct StoreCalls {
 pub struct Counted<S> {
     inner: S,
     reads: AtomicU64,
+    read_bytes: AtomicU64,
     writes: AtomicU64,
     bytes: AtomicU64,
     lists: AtomicU64,
@@ -40,6 +43,7 @@ impl<S: Store> Counted<S> {
         Self {
             inner,
             reads: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
             writes: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             lists: AtomicU64::new(0),
@@ -51,6 +55,7 @@ impl<S: Store> Counted<S> {
     pub fn calls(&self) -> StoreCalls {
         StoreCalls {
             reads: self.reads.load(Ordering::Relaxed),
+            bytes_read: self.read_bytes.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
             bytes_written: self.bytes.load(Ordering::Relaxed),
             lists: self.lists.load(Ordering::Relaxed),
@@ -69,11 +74,21 @@ impl<S: Store> Store for Counted<S> {
     }
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Self::add(&self.reads, 1);
-        self.inner.get(key)
+        let got = self.inner.get(key)?;
+        Self::add(&self.read_bytes, got.as_ref().map_or(0, |b| b.len() as u64));
+        Ok(got)
     }
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
         Self::add(&self.reads, 1);
-        self.inner.get_tagged(key)
+        let got = self.inner.get_tagged(key)?;
+        Self::add(&self.read_bytes, got.as_ref().map_or(0, |t| t.bytes.len() as u64));
+        Ok(got)
+    }
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
+        Self::add(&self.reads, 1);
+        let got = self.inner.get_range(key, range)?;
+        Self::add(&self.read_bytes, got.as_ref().map_or(0, |r| r.bytes.len() as u64));
+        Ok(got)
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         Self::add(&self.reads, 1);
@@ -126,6 +141,9 @@ impl Store for Box<dyn Store> {
     }
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
         self.as_ref().get_tagged(key)
+    }
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
+        self.as_ref().get_range(key, range)
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.as_ref().head(key)
@@ -189,6 +207,9 @@ impl Store for Prefixed<'_> {
     }
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
         self.inner.get_tagged(&self.k(key))
+    }
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
+        self.inner.get_range(&self.k(key), range)
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         Ok(self.inner.head(&self.k(key))?.map(|mut m| {

@@ -111,6 +111,17 @@ pub struct Tagged {
     pub tag: String,
 }
 
+/// Part of an object: its bytes, the version they belong to, and the whole object's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranged {
+    /// The bytes asked for (fewer where the object ends first).
+    pub bytes: Vec<u8>,
+    /// The version they are: two ranges with the same tag come from the same object.
+    pub tag: String,
+    /// The whole object's size.
+    pub size: u64,
+}
+
 /// A held publish lock; released when dropped.
 pub trait LockGuard: Send {
     /// The fencing test: `Err(LockLost)` when this holder can no longer be sure it holds the lock.
@@ -139,6 +150,19 @@ pub trait Store: Send + Sync {
     }
     /// An object's bytes with its version tag, or `None` when absent.
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError>;
+    /// Bytes `range` of an object (a non-empty range starting inside it; it may end past the end), with
+    /// its version tag and size, or `None` when absent. The default reads the whole object.
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
+        Ok(self.get_tagged(key)?.map(|t| {
+            let size = t.bytes.len() as u64;
+            let at = |n: u64| usize::try_from(n.min(size)).unwrap_or(usize::MAX);
+            Ranged {
+                bytes: t.bytes[at(range.start)..at(range.end.max(range.start))].to_vec(),
+                tag: t.tag,
+                size,
+            }
+        }))
+    }
     /// Writes only if the object is still the version `expected` (`None`: still absent). Returns the
     /// new version's tag, or `None` when the object had changed. Exact where the store honours
     /// conditional writes, and under the publish lock (then the only writer) everywhere.

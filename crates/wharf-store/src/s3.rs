@@ -28,7 +28,7 @@ use object_store::{
 use tokio::runtime::Runtime;
 
 use crate::lock::{Locking, TicketStore};
-use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Store, StoreError, Tagged, check_key};
+use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreError, Tagged, check_key};
 
 /// Files this large or larger are uploaded in parts.
 pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -275,6 +275,25 @@ impl Store for S3Store {
         });
         match got {
             Ok((bytes, tag)) => Ok(Some(Tagged { bytes, tag })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err(key, &e)),
+        }
+    }
+
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
+        let path = self.path(key)?;
+        let got = self.rt.block_on(async {
+            let options = object_store::GetOptions {
+                range: Some(object_store::GetRange::Bounded(range)),
+                ..Default::default()
+            };
+            let r = self.s3.get_opts(&path, options).await?;
+            let (tag, size) = (r.meta.e_tag.clone().unwrap_or_default(), r.meta.size);
+            let bytes = r.bytes().await?;
+            Ok::<_, object_store::Error>((bytes.to_vec(), tag, size))
+        });
+        match got {
+            Ok((bytes, tag, size)) => Ok(Some(Ranged { bytes, tag, size })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.err(key, &e)),
         }

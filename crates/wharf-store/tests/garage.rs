@@ -72,6 +72,16 @@ fn objects_on_garage() {
         "a stale tag must be refused"
     );
     assert_eq!(s.get_tagged("poolside").unwrap().unwrap().tag, new_tag);
+    // Ranged reads: the bytes asked for (cut at the end), the whole object's size and its tag.
+    s.put("ranged", b"0123456789", PutMode::Overwrite).unwrap();
+    let tag = s.get_tagged("ranged").unwrap().unwrap().tag;
+    let r = s.get_range("ranged", 2..5).unwrap().unwrap();
+    assert_eq!(
+        (r.bytes.as_slice(), r.size, r.tag.as_str()),
+        (&b"234"[..], 10, tag.as_str())
+    );
+    assert_eq!(s.get_range("ranged", 8..1000).unwrap().unwrap().bytes, b"89");
+    assert!(s.get_range("absent", 0..10).unwrap().is_none());
     assert!(s.put_if("fresh", b"1", None).unwrap().is_some());
     assert_eq!(s.put_if("fresh", b"2", None).unwrap(), None);
 

@@ -32,7 +32,8 @@ use std::process::Command;
 use wharf_test::{Done, run, write};
 
 /// A `wharf` command with a clean environment (no inherited SOURCE_DATE_EPOCH or CARGO_TARGET_DIR), and
-/// the tests' own input cache rather than the user's.
+/// the tests' own input cache rather than the user's. Every state is read in parts (keys first, the rest
+/// when needed), as only large ones are by default: the tests' states are small.
 pub fn wharf(cwd: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wharf"));
     c.current_dir(cwd)
@@ -42,6 +43,7 @@ pub fn wharf(cwd: &Path) -> Command {
             "WHARF_CACHE_DIR",
             concat!(env!("CARGO_TARGET_TMPDIR"), "/wharf-cache"),
         )
+        .env("WHARF_STATE_PROBE", "64")
         .env("NO_COLOR", "1");
     c
 }
