@@ -903,4 +903,40 @@ mod tests {
         };
         assert!(Manifest::<R>::decode_keys(*header, data_start, bad[data_end..].to_vec()).is_err());
     }
+
+    #[test]
+    fn the_second_format_is_read_and_derived_again() {
+        // Format 2: every part of every record back to back, then the table, one CRC-32 over both.
+        let records = [R("a".into()), R("b".into())];
+        let (mut data, mut table) = (String::new(), Vec::new());
+        for r in &records {
+            let k = r.key_fields();
+            let json = serde_json::to_string(r).unwrap();
+            let parts = [
+                &k.file, &k.sha256, &k.name, &k.arch, &k.version, &k.extra, &json, "old text",
+            ];
+            table.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+            for p in parts {
+                table.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                data.push_str(p);
+            }
+        }
+        let mut body = data.clone().into_bytes();
+        body.extend_from_slice(&table);
+        let header = serde_json::json!({
+            "format": 2, "generation": 4, "key_fingerprint": "F", "groups": [["g", 2]],
+            "derived": 1, "table_len": table.len(), "data_len": data.len(), "crc32": crc32fast::hash(&body),
+        });
+        let mut bytes = format!("wharf-state 2\n{header}\n").into_bytes();
+        bytes.extend_from_slice(&body);
+        let m = Manifest::<R>::decode(bytes.clone()).unwrap();
+        assert!(m.upgraded);
+        assert_eq!((m.generation, m.key_fingerprint.as_deref()), (4, Some("F")));
+        let texts: Vec<&str> = m.groups["g"].iter().map(|r| r.text(0).unwrap()).collect();
+        assert_eq!(texts, ["Package: a\n", "Package: b\n"]);
+        assert_eq!(to_json(&bytes).unwrap()["groups"]["g"][1], serde_json::json!("b"));
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert!(Manifest::<R>::decode(bytes).is_err());
+    }
 }
