@@ -337,13 +337,12 @@ pub fn publish(
         .collect();
     // A known file added to a repository is made from its record in the state: read the state whole
     // first if any is (a publish that adds nothing needs only its keys).
-    let adds_known = targets.iter().any(|(p, into)| {
+    let locations: Vec<String> = targets.iter().map(|(p, _)| p.location()).collect();
+    let adds_known = targets.iter().zip(&locations).any(|((p, into), location)| {
         matches!(p.found, Found::Known(_))
-            && into.iter().any(|repo| {
-                by_location
-                    .get(repo)
-                    .is_none_or(|l| !l.contains_key(&p.location()))
-            })
+            && into
+                .iter()
+                .any(|repo| by_location.get(repo).is_none_or(|l| !l.contains_key(location)))
     });
     if adds_known {
         txn.load()?;
@@ -364,14 +363,13 @@ pub fn publish(
         })
         .into_iter()
         .collect::<Result<_, _>>()?;
-    for ((p, into), made) in targets.iter().zip(made) {
-        let location = p.location();
+    for (((p, into), made), location) in targets.iter().zip(made).zip(locations) {
         let sha256 = p.found.sha256();
         for repo in into {
             let key_path = format!("{repo}/{location}");
             let records = txn.state.groups.entry((*repo).clone()).or_default();
             let index = by_location.entry(repo).or_default();
-            match index.get(&location).map(|n| &records[*n]) {
+            match index.get(location.as_str()).map(|n| &records[*n]) {
                 Some(r) if r.key().sha256 == sha256 => unchanged.push(key_path),
                 Some(r) => {
                     return Err(PublishError::Conflict {
