@@ -553,11 +553,17 @@ impl<R: Record> Manifest<R> {
             return Err("checksum mismatch: the file is damaged".into());
         }
         let data = String::from_utf8(head).map_err(|e| e.utf8_error().to_string())?;
-        let boundaries = self.groups.values().flatten().all(|r| {
-            r.bounds[KEY_PARTS + 1..]
-                .iter()
-                .all(|b| data.is_char_boundary(*b))
-        });
+        // The state's own records only: records added since have buffers of their own.
+        let boundaries = self
+            .groups
+            .values()
+            .flatten()
+            .filter(|r| Arc::ptr_eq(&r.buf, &u.buf))
+            .all(|r| {
+                r.bounds[KEY_PARTS + 1..]
+                    .iter()
+                    .all(|b| data.is_char_boundary(*b))
+            });
         if !boundaries {
             return Err("record out of range".into());
         }
@@ -885,11 +891,17 @@ mod tests {
         assert!(partial.fill(bad).is_err());
         assert!(partial.fill(bytes[..data_end - 1].to_vec()).is_err());
         assert_eq!(partial.unread(), Some(data_end));
+        // A record added before the rest is read has its own buffer: its boundaries are not the state's
+        // (here they lie past the state's end).
+        let added = Stored::new(R("é".repeat(400))).unwrap();
+        partial.groups.get_mut("g").unwrap().push(added);
         // Filled: the state and every copy of its records read whole.
         partial.fill(bytes[..data_end].to_vec()).unwrap();
         assert_eq!(partial.unread(), None);
         assert_eq!(copy.text(0).unwrap(), "Package: ü\n");
         assert_eq!(*copy.record().unwrap(), R("ü".into()));
+        assert!(partial.groups["g"][3].text(0).unwrap().ends_with("éé\n"));
+        partial.groups.get_mut("g").unwrap().pop();
         assert_eq!(partial.encode().unwrap(), bytes);
         // Damage to the keys is refused when they are read.
         let mut bad = bytes.clone();
