@@ -573,41 +573,50 @@ impl<R: Record> Manifest<R> {
 
     fn decode_json(bytes: &[u8]) -> Result<Self, String> {
         let legacy: Legacy<R> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let mut m = Self::empty();
-        for (g, records) in legacy.groups {
-            let stored = records
-                .into_iter()
-                .map(Stored::new)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            m.groups.insert(g, stored);
-        }
-        m.generation = legacy.generation;
-        m.key_fingerprint = legacy.key_fingerprint;
-        m.blobs = legacy.blobs;
-        m.garbage = legacy.garbage;
-        m.upgraded = true;
-        Ok(m)
+        let bookkeeping = (
+            legacy.generation,
+            legacy.key_fingerprint,
+            legacy.blobs,
+            legacy.garbage,
+        );
+        Self::derived_again(legacy.groups.into_iter().collect(), bookkeeping)
     }
 
     /// The second format: each record is derived again from its JSON.
     fn decode_2(bytes: &[u8]) -> Result<Self, String> {
         let (header, groups) = open_2(bytes)?;
+        let groups = groups
+            .into_iter()
+            .map(|(name, jsons)| {
+                let records = jsons
+                    .into_iter()
+                    .map(|json| serde_json::from_str(json).map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<R>, String>>()?;
+                Ok((name, records))
+            })
+            .collect::<Result<_, String>>()?;
+        let bookkeeping = (
+            header.generation,
+            header.key_fingerprint,
+            header.blobs,
+            header.garbage,
+        );
+        Self::derived_again(groups, bookkeeping)
+    }
+
+    /// A state read in an earlier format: its records with keys and texts derived now, and its
+    /// bookkeeping (generation, key, blobs, garbage); marked to be written back.
+    fn derived_again(groups: Vec<(String, Vec<R>)>, bookkeeping: Bookkeeping) -> Result<Self, String> {
         let mut m = Self::empty();
         for (name, records) in groups {
             let stored = records
                 .into_iter()
-                .map(|json| {
-                    let r: R = serde_json::from_str(json).map_err(|e| e.to_string())?;
-                    Stored::new(r).map_err(|e| e.to_string())
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+                .map(Stored::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
             m.groups.insert(name, stored);
         }
-        m.generation = header.generation;
-        m.key_fingerprint = header.key_fingerprint;
-        m.blobs = header.blobs;
-        m.garbage = header.garbage;
+        (m.generation, m.key_fingerprint, m.blobs, m.garbage) = bookkeeping;
         m.upgraded = true;
         Ok(m)
     }
@@ -682,6 +691,14 @@ impl<R: Record> Manifest<R> {
         Ok(out)
     }
 }
+
+/// A state's generation, signing key, index blobs and garbage.
+type Bookkeeping = (
+    u64,
+    Option<String>,
+    BTreeMap<String, BTreeSet<String>>,
+    BTreeMap<String, u64>,
+);
 
 /// The second format's header and each group's records' JSON.
 type Open2<'a> = (Header2, Vec<(String, Vec<&'a str>)>);

@@ -213,7 +213,7 @@ fn republishing_known_files_reads_none_of_them() {
         let perms = std::fs::metadata(f).unwrap().permissions();
         std::fs::set_permissions(f, perms).unwrap();
     }
-    let publish_with = |expect_ok: bool, extra: &[&str]| {
+    let publish_these = |expect_ok: bool, extra: &[&str], files: &[String]| {
         let d = wharf_test::run(
             wharf(dir)
                 .env("SOURCE_DATE_EPOCH", today())
@@ -227,7 +227,7 @@ fn republishing_known_files_reads_none_of_them() {
                     repo.to_str().unwrap(),
                 ])
                 .args(extra)
-                .args(&files),
+                .args(files),
         );
         if !expect_ok {
             assert!(!d.ok, "{}", d.all());
@@ -237,6 +237,7 @@ fn republishing_known_files_reads_none_of_them() {
         let out: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
         (String::new(), out)
     };
+    let publish_with = |expect_ok: bool, extra: &[&str]| publish_these(expect_ok, extra, &files);
     let publish = |expect_ok: bool| publish_with(expect_ok, &[]);
     let known = |out: &serde_json::Value| out["reports"]["known_unchanged"].as_u64().unwrap();
     // Just built: read (too fresh to be trusted to the cache).
@@ -262,22 +263,7 @@ fn republishing_known_files_reads_none_of_them() {
     );
     // The rpm alone, known and already published: only the state's keys are read, not its records.
     let rpm = files.iter().find(|f| f.ends_with(".rpm")).unwrap();
-    let d = wharf_test::run(
-        wharf(dir)
-            .env("SOURCE_DATE_EPOCH", today())
-            .env("WHARF_CACHE_DIR", &cache)
-            .args([
-                "--json",
-                "publish",
-                "-c",
-                cfg.to_str().unwrap(),
-                "--to",
-                repo.to_str().unwrap(),
-                rpm,
-            ]),
-    )
-    .success();
-    let out: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+    let out = publish_these(true, &[], std::slice::from_ref(rpm)).1;
     assert_eq!(known(&out), 1, "{out}");
     assert_eq!(out["reports"]["rpm"]["collected"]["unchanged"], true, "{out}");
     let state = std::fs::read(repo.join(".wharf/rpm/state")).unwrap();
