@@ -15,8 +15,11 @@
 //!
 //! Where: `$WHARF_CACHE_DIR/inputs-v1`, else `$XDG_CACHE_HOME/wharf/…`, else `~/.cache/wharf/…`;
 //! `WHARF_CACHE_DIR=` (empty) turns it off. The file is a header and fixed-size records sorted by
-//! (device, inode), so a publish reads it in one go and looks files up by binary search, with no parsing
-//! whatever its size (at most [`MAX_ENTRIES`], the least recently read dropped first). It is only ever a
+//! (device, inode), so a publish finds, by binary search on the file, the range of records between the
+//! smallest and largest identity of its inputs (files of one directory have neighbouring inodes), reads
+//! that range alone and looks files up in it, with no parsing whatever the file's size (at most
+//! [`MAX_ENTRIES`], the least recently read dropped first); only a publish that learnt something reads
+//! the whole file, to merge into it. It is only ever a
 //! shortcut: a missing, unreadable or foreign file counts as empty, and it is replaced whole through a
 //! temporary file and a rename, so concurrent publishers at worst lose each other's new entries.
 
@@ -124,12 +127,90 @@ pub(crate) fn now_ns() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// Records read from the cache file: sorted by key, `RECORD` bytes each.
+#[derive(Debug, Default)]
+struct Records {
+    bytes: Vec<u8>,
+    /// All of the file's records, not only a range of them ([`InputCache::narrow_to`]).
+    whole: bool,
+    /// The range of keys read, when not whole.
+    keys: ([u8; 16], [u8; 16]),
+}
+
+impl Records {
+    /// Sorted records, or nothing.
+    fn checked(bytes: Vec<u8>, whole: bool) -> Option<Self> {
+        let sorted = bytes.len().is_multiple_of(RECORD)
+            && bytes
+                .chunks_exact(RECORD)
+                .zip(bytes.chunks_exact(RECORD).skip(1))
+                .all(|(a, b)| a[..16] < b[..16]);
+        sorted.then_some(Self {
+            bytes,
+            whole,
+            keys: ([0; 16], [0; 16]),
+        })
+    }
+
+    /// Every record of `file` (none when it is missing, unreadable or foreign).
+    fn whole(file: Option<&Path>) -> Self {
+        file.and_then(|f| std::fs::read(f).ok())
+            .and_then(|bytes| Self::checked(bytes.strip_prefix(MAGIC.as_slice())?.to_vec(), true))
+            .unwrap_or(Self {
+                bytes: Vec::new(),
+                whole: true,
+                keys: ([0; 16], [0; 16]),
+            })
+    }
+
+    /// The records of `file` whose keys lie in `lo..=hi`, found by binary search on the file itself:
+    /// a publish reads the entries around its inputs, not a cache of every file ever published.
+    fn range(file: &Path, lo: [u8; 16], hi: [u8; 16]) -> Option<Self> {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::open(file).ok()?;
+        let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
+        let body = len.checked_sub(MAGIC.len())?;
+        let mut magic = [0; 16];
+        f.read_exact_at(&mut magic, 0).ok()?;
+        if magic != *MAGIC || body % RECORD != 0 {
+            return None;
+        }
+        let n = body / RECORD;
+        let key_at = |i: usize| -> Option<[u8; 16]> {
+            let mut k = [0; 16];
+            f.read_exact_at(&mut k, (MAGIC.len() + i * RECORD) as u64).ok()?;
+            Some(k)
+        };
+        // The first record not below `bound` (with `after`: above it).
+        let search = |bound: &[u8; 16], after: bool| -> Option<usize> {
+            let (mut a, mut b) = (0, n);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                let k = key_at(mid)?;
+                if k < *bound || (after && k == *bound) {
+                    a = mid + 1;
+                } else {
+                    b = mid;
+                }
+            }
+            Some(a)
+        };
+        let (start, end) = (search(&lo, false)?, search(&hi, true)?);
+        let mut bytes = vec![0; end.saturating_sub(start) * RECORD];
+        f.read_exact_at(&mut bytes, (MAGIC.len() + start * RECORD) as u64)
+            .ok()?;
+        let mut r = Self::checked(bytes, start == 0 && end == n)?;
+        r.keys = (lo, hi);
+        Some(r)
+    }
+}
+
 /// The input cache (see the module doc).
 #[derive(Debug, Default)]
 pub struct InputCache {
     file: Option<PathBuf>,
-    /// The records as read: sorted by key, `RECORD` bytes each.
-    records: Vec<u8>,
+    /// The records as read (when first needed): the whole file, or the range a publish's inputs need.
+    records: std::sync::OnceLock<Records>,
     /// What this run learnt, by key.
     added: BTreeMap<[u8; 16], Entry>,
     /// Packages this run took from a state instead of reading them.
@@ -152,28 +233,40 @@ impl InputCache {
         Self::at(dir.map(|d| d.join(FILE_NAME)))
     }
 
-    /// The cache in `file` (`None`: disabled, nothing is remembered).
+    /// The cache in `file` (`None`: disabled, nothing is remembered). Nothing is read yet.
     #[must_use]
     pub fn at(file: Option<PathBuf>) -> Self {
-        let records = file
-            .as_deref()
-            .and_then(|f| std::fs::read(f).ok())
-            .and_then(|bytes| {
-                let body = bytes.strip_prefix(MAGIC.as_slice())?;
-                let sorted = body.len() % RECORD == 0
-                    && body
-                        .chunks_exact(RECORD)
-                        .zip(body.chunks_exact(RECORD).skip(1))
-                        .all(|(a, b)| a[..16] < b[..16]);
-                sorted.then(|| body.to_vec())
-            })
-            .unwrap_or_default();
         Self {
             file,
-            records,
+            records: std::sync::OnceLock::new(),
             added: BTreeMap::new(),
             skipped: 0,
         }
+    }
+
+    /// The records read, reading the whole file if nothing has been yet.
+    fn records(&self) -> &Records {
+        self.records.get_or_init(|| Records::whole(self.file.as_deref()))
+    }
+
+    /// Reads the entries whose keys lie between the smallest and largest of `ids` (files of one
+    /// directory have neighbouring inodes), and those of earlier calls (another kind's files): the
+    /// range read grows to cover them all.
+    pub(crate) fn narrow_to(&mut self, ids: &[Identity]) {
+        let (Some(file), Some(lo), Some(hi)) = (
+            self.file.as_deref(),
+            ids.iter().map(Identity::key).min(),
+            ids.iter().map(Identity::key).max(),
+        ) else {
+            return;
+        };
+        let (lo, hi) = match self.records.get() {
+            Some(r) if r.whole || (r.keys.0 <= lo && hi <= r.keys.1) => return,
+            Some(r) => (r.keys.0.min(lo), r.keys.1.max(hi)),
+            None => (lo, hi),
+        };
+        let r = Records::range(file, lo, hi).unwrap_or_else(|| Records::whole(Some(file)));
+        self.records = std::sync::OnceLock::from(r);
     }
 
     /// How many packages were known unchanged and already published, so not read.
@@ -191,8 +284,9 @@ impl InputCache {
         if let Some(e) = self.added.get(key) {
             return Some(*e);
         }
-        let n = self.records.len() / RECORD;
-        let at = |i: usize| &self.records[i * RECORD..(i + 1) * RECORD];
+        let records = &self.records().bytes;
+        let n = records.len() / RECORD;
+        let at = |i: usize| &records[i * RECORD..(i + 1) * RECORD];
         let (mut lo, mut hi) = (0, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -229,11 +323,19 @@ impl InputCache {
         if self.added.is_empty() {
             return Ok(());
         }
-        // Merge the sorted old records with the sorted new entries (a new entry replaces its old one).
-        let mut merged: Vec<[u8; RECORD]> =
-            Vec::with_capacity(self.records.len() / RECORD + self.added.len());
+        // Merge the sorted old records (all of them: only a range may have been read) with the sorted new
+        // entries (a new entry replaces its old one).
+        let read;
+        let records = match self.records() {
+            r if r.whole => &r.bytes,
+            _ => {
+                read = Records::whole(Some(file));
+                &read.bytes
+            }
+        };
+        let mut merged: Vec<[u8; RECORD]> = Vec::with_capacity(records.len() / RECORD + self.added.len());
         let mut new = self.added.values().map(Entry::encode).peekable();
-        for old in self.records.chunks_exact(RECORD) {
+        for old in records.chunks_exact(RECORD) {
             while let Some(n) = new.next_if(|n| n[..16] < old[..16]) {
                 merged.push(n);
             }
@@ -273,6 +375,7 @@ impl InputCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_core::digest::to_hex;
 
     fn id_of(p: &Path) -> Identity {
         Identity::of(&std::fs::metadata(p).unwrap())
@@ -330,7 +433,8 @@ mod tests {
         cache.save().unwrap();
         let cache = InputCache::at(Some(file.clone()));
         let inos: Vec<u64> = cache
-            .records
+            .records()
+            .bytes
             .chunks_exact(RECORD)
             .map(|r| Entry::decode(r).id.ino)
             .collect();
@@ -341,16 +445,69 @@ mod tests {
     }
 
     #[test]
+    fn a_range_of_the_file_answers_as_the_whole_and_saving_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("inputs");
+        let entry = |ino: u64, sha: u8| Entry {
+            id: Identity {
+                dev: 1,
+                ino,
+                size: 10,
+                mtime_ns: 5,
+                ctime_ns: 5,
+            },
+            read_ns: 100,
+            sha256: [sha; 32],
+        };
+        let mut cache = InputCache::at(Some(file.clone()));
+        for ino in (10..=200).step_by(10) {
+            cache.insert(entry(ino, u8::try_from(ino % 251).unwrap()));
+        }
+        cache.save().unwrap();
+        // Inputs with inodes 50..=90: only those entries are read.
+        let mut cache = InputCache::at(Some(file.clone()));
+        cache.narrow_to(&[entry(90, 0).id, entry(50, 0).id, entry(65, 0).id]);
+        let inos: Vec<u64> = cache
+            .records()
+            .bytes
+            .chunks_exact(RECORD)
+            .map(|r| Entry::decode(r).id.ino)
+            .collect();
+        assert_eq!(inos, [50, 60, 70, 80, 90]);
+        assert_eq!(cache.lookup(&entry(70, 0).id), Some(to_hex(&[70; 32])));
+        assert_eq!(cache.lookup(&entry(65, 0).id), None);
+        assert_eq!(cache.lookup(&entry(150, 0).id), None, "outside the range read");
+        // Another kind's files, elsewhere: the range grows to cover both.
+        cache.narrow_to(&[entry(150, 0).id]);
+        assert_eq!(cache.records().bytes.len() / RECORD, 11);
+        assert_eq!(cache.lookup(&entry(150, 0).id), Some(to_hex(&[150; 32])));
+        assert_eq!(cache.lookup(&entry(70, 0).id), Some(to_hex(&[70; 32])));
+        // Below or above every entry, and a range with nothing in it: read, empty, no error.
+        for (lo, hi) in [(1, 5), (500, 600), (61, 69)] {
+            let mut c = InputCache::at(Some(file.clone()));
+            c.narrow_to(&[entry(lo, 0).id, entry(hi, 0).id]);
+            assert!(c.records().bytes.is_empty(), "{lo}..{hi}");
+        }
+        // Something learnt: saved with every entry outside the range kept.
+        cache.insert(entry(65, 9));
+        cache.save().unwrap();
+        let cache = InputCache::at(Some(file));
+        assert_eq!(cache.records().bytes.len() / RECORD, 21);
+        assert_eq!(cache.lookup(&entry(200, 0).id), Some(to_hex(&[200; 32])));
+        assert_eq!(cache.lookup(&entry(65, 0).id), Some(to_hex(&[9; 32])));
+    }
+
+    #[test]
     fn a_foreign_or_disabled_cache_is_only_empty() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("inputs");
         std::fs::write(&file, b"garbage\nzz 1 2 3 4 5 6 /x\n").unwrap();
         let cache = InputCache::at(Some(file.clone()));
-        assert!(cache.records.is_empty());
+        assert!(cache.records().bytes.is_empty());
         let mut torn = MAGIC.to_vec();
         torn.extend_from_slice(&[7; RECORD + 3]);
         std::fs::write(&file, torn).unwrap();
-        assert!(InputCache::at(Some(file)).records.is_empty());
+        assert!(InputCache::at(Some(file)).records().bytes.is_empty());
         let mut off = InputCache::at(None);
         let id = id_of(dir.path());
         off.insert(Entry::if_settled(id, id, i64::MAX, &"00".repeat(32)).unwrap());

@@ -123,17 +123,19 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + use<> 
     move |source| PublishError::Read { path, source }
 }
 
-/// Each file's identity (`stat`, on every core) and the SHA-256 the input cache remembers for it.
+/// Each file's identity (`stat`, on every core) and the SHA-256 the input cache remembers for it (the
+/// cache's entries read for the range of identities found, not whole).
 pub(crate) fn identify(
     paths: &[PathBuf],
-    cache: &InputCache,
+    cache: &mut InputCache,
 ) -> Result<Vec<(Identity, Option<String>)>, PublishError> {
-    wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), |path| {
-        let id = Identity::of(&std::fs::metadata(path).map_err(read_err(path))?);
-        Ok((id, cache.lookup(&id)))
+    let ids = wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), |path| {
+        Ok(Identity::of(&std::fs::metadata(path).map_err(read_err(path))?))
     })
     .into_iter()
-    .collect()
+    .collect::<Result<Vec<Identity>, PublishError>>()?;
+    cache.narrow_to(&ids);
+    Ok(ids.into_iter().map(|id| (id, cache.lookup(&id))).collect())
 }
 
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
