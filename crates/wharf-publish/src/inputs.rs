@@ -377,6 +377,31 @@ mod tests {
     use super::*;
     use wharf_core::digest::to_hex;
 
+    /// An entry for inode `ino` of device 1, read at `read_ns`, with the checksum `sha` × 32.
+    fn entry(ino: u64, read_ns: i64, sha: u8) -> Entry {
+        Entry {
+            id: Identity {
+                dev: 1,
+                ino,
+                size: 10,
+                mtime_ns: 5,
+                ctime_ns: 5,
+            },
+            read_ns,
+            sha256: [sha; 32],
+        }
+    }
+
+    /// The inodes of the records read from the file, in order.
+    fn inos_read(cache: &InputCache) -> Vec<u64> {
+        cache
+            .records()
+            .bytes
+            .chunks_exact(RECORD)
+            .map(|r| Entry::decode(r).id.ino)
+            .collect()
+    }
+
     fn id_of(p: &Path) -> Identity {
         Identity::of(&std::fs::metadata(p).unwrap())
     }
@@ -410,17 +435,6 @@ mod tests {
     fn entries_merge_in_key_order_and_the_oldest_go_first() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("inputs");
-        let entry = |ino: u64, read_ns: i64, sha: u8| Entry {
-            id: Identity {
-                dev: 1,
-                ino,
-                size: 10,
-                mtime_ns: 5,
-                ctime_ns: 5,
-            },
-            read_ns,
-            sha256: [sha; 32],
-        };
         let mut cache = InputCache::at(Some(file.clone()));
         for ino in [30, 10, 20] {
             cache.insert(entry(ino, 100 + i64::try_from(ino).unwrap(), 1));
@@ -432,12 +446,7 @@ mod tests {
         cache.insert(entry(5, 200, 4)); // before all
         cache.save().unwrap();
         let cache = InputCache::at(Some(file.clone()));
-        let inos: Vec<u64> = cache
-            .records()
-            .bytes
-            .chunks_exact(RECORD)
-            .map(|r| Entry::decode(r).id.ino)
-            .collect();
+        let inos = inos_read(&cache);
         assert_eq!(inos, [5, 10, 20, 25, 30]);
         assert_eq!(cache.lookup(&entry(20, 0, 0).id), Some("02".repeat(32)));
         assert_eq!(cache.lookup(&entry(10, 0, 0).id), Some("01".repeat(32)));
@@ -448,17 +457,7 @@ mod tests {
     fn a_range_of_the_file_answers_as_the_whole_and_saving_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("inputs");
-        let entry = |ino: u64, sha: u8| Entry {
-            id: Identity {
-                dev: 1,
-                ino,
-                size: 10,
-                mtime_ns: 5,
-                ctime_ns: 5,
-            },
-            read_ns: 100,
-            sha256: [sha; 32],
-        };
+        let entry = |ino: u64, sha: u8| entry(ino, 100, sha);
         let mut cache = InputCache::at(Some(file.clone()));
         for ino in (10..=200).step_by(10) {
             cache.insert(entry(ino, u8::try_from(ino % 251).unwrap()));
@@ -467,12 +466,7 @@ mod tests {
         // Inputs with inodes 50..=90: only those entries are read.
         let mut cache = InputCache::at(Some(file.clone()));
         cache.narrow_to(&[entry(90, 0).id, entry(50, 0).id, entry(65, 0).id]);
-        let inos: Vec<u64> = cache
-            .records()
-            .bytes
-            .chunks_exact(RECORD)
-            .map(|r| Entry::decode(r).id.ino)
-            .collect();
+        let inos = inos_read(&cache);
         assert_eq!(inos, [50, 60, 70, 80, 90]);
         assert_eq!(cache.lookup(&entry(70, 0).id), Some(to_hex(&[70; 32])));
         assert_eq!(cache.lookup(&entry(65, 0).id), None);
