@@ -94,9 +94,10 @@ pub(crate) struct Stored<R> {
     /// Part boundaries: key part `i` (< 6) is `keys[bounds[i]..bounds[i + 1]]`; part `i` ≥ 6 (JSON,
     /// texts) is `data[bounds[i + 1]..bounds[i + 2]]`.
     bounds: Box<[usize]>,
-    /// Boxed: a record is large (hundreds of bytes) and most are never parsed; states, inspection
-    /// results and plans move these around by the thousand.
-    parsed: OnceLock<Box<R>>,
+    /// Shared, not inline: a record is large (hundreds of bytes, a kilobyte for rpm) and most are never
+    /// parsed; states, inspection results and plans move and copy these by the thousand (a copy of a
+    /// record made for one publish, into the state's group, costs a count, not a deep copy).
+    parsed: OnceLock<Arc<R>>,
 }
 
 impl<R> std::fmt::Debug for Stored<R> {
@@ -199,7 +200,7 @@ impl<R: Record> Stored<R> {
             bounds.push(data.len());
         }
         let parsed = OnceLock::new();
-        let _ = parsed.set(Box::new(record));
+        let _ = parsed.set(Arc::new(record));
         Ok(Self {
             buf: Arc::new(Buf {
                 keys,
@@ -225,7 +226,7 @@ impl<R: Record> Stored<R> {
                 why: e.to_string(),
             }
         })?;
-        Ok(self.parsed.get_or_init(|| Box::new(r)))
+        Ok(self.parsed.get_or_init(|| Arc::new(r)))
     }
 
     /// `name version (arch)`.
