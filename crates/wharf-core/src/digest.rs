@@ -139,10 +139,36 @@ pub struct HashingReader<'a, R: Read> {
     hasher: &'a mut Hasher,
 }
 
+/// How much of a package file one read takes: the buffer a package is parsed from, above its
+/// [`HashingReader`] ([`HashingReader::buffered`]).
+pub const READ_BUFFER: usize = 128 * 1024;
+
 impl<'a, R: Read> HashingReader<'a, R> {
     /// Wraps `inner`.
     pub fn new(inner: R, hasher: &'a mut Hasher) -> Self {
         Self { inner, hasher }
+    }
+
+    /// Wraps `inner` (a file, unbuffered) with a buffer above the hashing: each read of the file lands
+    /// in the buffer and is hashed there, and what is parsed or skipped ([`skip_to_end`]) is taken from
+    /// it — the bytes are never copied between the read and the hash (a buffer below the hashing would
+    /// copy each into the one above).
+    pub fn buffered(inner: R, hasher: &'a mut Hasher) -> io::BufReader<Self> {
+        io::BufReader::with_capacity(READ_BUFFER, Self::new(inner, hasher))
+    }
+}
+
+/// Reads `r` to its end in place (its buffer consumed, nothing copied out): through a
+/// [`HashingReader::buffered`], the rest of a file is hashed without being held. Returns how many bytes.
+pub fn skip_to_end(r: &mut impl io::BufRead) -> io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let n = r.fill_buf()?.len();
+        if n == 0 {
+            return Ok(skipped);
+        }
+        r.consume(n);
+        skipped += n as u64;
     }
 }
 

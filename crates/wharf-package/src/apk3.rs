@@ -510,7 +510,7 @@ pub fn is_adb(head: &[u8]) -> bool {
 pub fn inspect(reader: impl Read) -> Result<Apk3Info, PackageError> {
     let mut hasher = Hasher::for_package();
     let result = {
-        let tap = HashingReader::new(reader, &mut hasher);
+        let tap = HashingReader::buffered(reader, &mut hasher);
         let mut r = io::BufReader::new(adb::decompressor(tap).map_err(|e| bad(e.to_string()))?);
         read_package(&mut r)
     };

@@ -10,7 +10,7 @@
 use std::io::{self, Read, Write};
 
 use wharf_core::deb822::{self, Paragraph};
-use wharf_core::digest::{Checksums, Hasher, HashingReader};
+use wharf_core::digest::{Checksums, Hasher, HashingReader, skip_to_end};
 use wharf_core::{Family, PackageName, PackageSpec, SourceDate, Version};
 
 use crate::compress::{self, Compression, Profile};
@@ -134,7 +134,7 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
     let mut control = None;
     let mut found_data = false;
     {
-        let mut r = io::BufReader::new(HashingReader::new(reader, &mut hasher));
+        let mut r = HashingReader::buffered(reader, &mut hasher);
         let head = io::BufRead::fill_buf(&mut r).map_err(bad)?;
         if !head.starts_with(&[0x1f, 0x8b]) {
             let ar = head.starts_with(b"!<arch>");
@@ -144,7 +144,7 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
                 "not a gzip'd tar"
             }));
         }
-        let mut outer = ::tar::Archive::new(flate2::read::GzDecoder::new(r));
+        let mut outer = ::tar::Archive::new(flate2::bufread::GzDecoder::new(r));
         let entries = outer
             .entries()
             .map_err(|e| bad(format!("not a gzip'd tar ({e})")))?;
@@ -160,9 +160,11 @@ pub fn inspect(reader: impl Read) -> Result<IpkInfo, PackageError> {
                 _ => {}
             }
         }
-        // Hash whatever follows the tar's end (padding) too: the checksum covers the whole file.
+        // Hash whatever follows the tar's end (padding), then anything after the gzip stream, too: the
+        // checksum covers the whole file.
         let mut rest = outer.into_inner();
         io::copy(&mut rest, &mut io::sink())
+            .and_then(|_| skip_to_end(&mut rest.into_inner()))
             .map_err(|e| bad(format!("the file is truncated or corrupt ({e})")))?;
     }
     let control = control.ok_or_else(|| bad("no control.tar.gz member"))?;

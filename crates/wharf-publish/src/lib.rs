@@ -19,8 +19,6 @@ pub mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::BufReader;
-
 use std::path::{Path, PathBuf};
 
 use wharf_store::Store;
@@ -139,12 +137,13 @@ pub(crate) fn identify(
 }
 
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
-/// (each file is read and hashed once, in 128 KiB reads). With a `shortcut`, a file the input cache
+/// (each file is read and hashed once: `inspect` is given the open file and buffers it above its hashing,
+/// so the bytes go from the kernel to the hash with no copy in between). With a `shortcut`, a file the input cache
 /// knows unchanged and already published is not read at all, and what reading the others found is
 /// remembered. Fails on the first bad one in `paths` order, before anything is written.
 pub(crate) fn inspect_files<T: Send>(
     paths: &[PathBuf],
-    inspect: impl Fn(BufReader<File>) -> Result<T, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(File) -> Result<T, wharf_package::PackageError> + Sync,
     shortcut: Option<Shortcut<'_, T>>,
 ) -> Result<Vec<(PathBuf, T)>, PublishError> {
     let mut shortcut = shortcut.filter(|s| s.cache.enabled() && s.ids.len() == paths.len());
@@ -169,13 +168,15 @@ pub(crate) fn inspect_files<T: Send>(
         let path = &paths[*n];
         let read_ns = inputs::now_ns();
         let f = File::open(path).map_err(read_err(path))?;
-        let info =
-            inspect(BufReader::with_capacity(128 * 1024, f)).map_err(|source| PublishError::Package {
-                path: path.clone(),
-                source,
-            })?;
-        let entry = match (before[*n], sha256) {
-            (Some(before), Some(sha256)) => std::fs::metadata(path)
+        // The file as read is `stat`ed after the read through its descriptor (no path walk again).
+        let read = f.try_clone().ok();
+        let info = inspect(f).map_err(|source| PublishError::Package {
+            path: path.clone(),
+            source,
+        })?;
+        let entry = match (before[*n], sha256, read) {
+            (Some(before), Some(sha256), Some(read)) => read
+                .metadata()
                 .ok()
                 .and_then(|m| Entry::if_settled(before, Identity::of(&m), read_ns, sha256(&info))),
             _ => None,
@@ -226,7 +227,7 @@ impl PackageInfo for wharf_package::ipk::IpkInfo {
 pub(crate) fn read_known<I: PackageInfo + Send>(
     path: &Path,
     sha256: &str,
-    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
 ) -> Result<I, PublishError> {
     let read = inspect_files(&[path.to_path_buf()], inspect, None)?;
     match read.into_iter().next() {
@@ -271,7 +272,7 @@ pub(crate) type Checked<I, R> = (Vec<(PathBuf, Found<I, R>)>, Option<txn::Peeked
 /// here.
 pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
-    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
     cache: &mut InputCache,
     store: &dyn Store,
     state_key: &str,
@@ -330,7 +331,7 @@ pub struct Incoming<I> {
 /// Reads and validates package files into [`Incoming`] (any valid package of the format).
 pub(crate) fn inspect_incoming<I: Send>(
     paths: &[PathBuf],
-    inspect: impl Fn(BufReader<File>) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
 ) -> Result<Vec<Incoming<I>>, PublishError> {
     Ok(inspect_files(paths, inspect, None)?
         .into_iter()

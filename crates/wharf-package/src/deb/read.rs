@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use wharf_core::deb822::Paragraph;
-use wharf_core::digest::{Checksums, Hasher, HashingReader};
+use wharf_core::digest::{Checksums, Hasher, HashingReader, skip_to_end};
 use wharf_core::{PackageName, Version};
 
 use super::member_compression;
@@ -42,10 +42,11 @@ fn io_bad(e: &io::Error) -> PackageError {
 }
 
 /// Reads any valid .deb (wharf's, dpkg-deb's, nFPM's): checks the ar layout and member order, extracts the
-/// control paragraph, and hashes the whole file.
+/// control paragraph, and hashes the whole file (`reader` need not be buffered: this buffers it, above
+/// the hashing).
 pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
     let mut hasher = Hasher::for_package();
-    let mut r = HashingReader::new(reader, &mut hasher);
+    let mut r = HashingReader::buffered(reader, &mut hasher);
     ar::read_magic(&mut r).map_err(|e| io_bad(&e))?;
 
     let mut stage = 0; // 0: want debian-binary, 1: want control, 2: want data, 3: done
@@ -54,7 +55,7 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
         let mut body = (&mut r).take(h.size);
         match (stage, h.name.as_str()) {
             (_, n) if n.starts_with('_') => {
-                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+                skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
             }
             (0, "debian-binary") => {
                 let mut v = String::new();
@@ -71,11 +72,11 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
                 }
                 let c = member_compression(n, "control.tar").unwrap_or(Compression::None);
                 control = Some(read_control(&mut body, c)?);
-                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+                skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
                 stage = 2;
             }
             (2, n) if member_compression(n, "data.tar").is_some() => {
-                io::copy(&mut body, &mut io::sink()).map_err(|e| io_bad(&e))?;
+                skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
                 stage = 3;
             }
             (3, n) => return Err(bad(format!("unexpected member `{n}` after data.tar"))),

@@ -1,9 +1,9 @@
 //! The .rpm reader: lead, signature header and main header parsed, the payload only streamed through the
 //! hash — one pass over the file, memory bounded by the header size.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 
-use wharf_core::digest::{Checksums, Hasher, HashingReader};
+use wharf_core::digest::{Checksums, Hasher, HashingReader, skip_to_end};
 
 use crate::PackageError;
 
@@ -247,7 +247,7 @@ fn read_header(r: &mut impl Read, into: &mut Vec<u8>, which: &str) -> Result<usi
 /// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let mut hasher = Hasher::for_package();
-    let mut r = BufReader::new(HashingReader::new(reader, &mut hasher));
+    let mut r = HashingReader::buffered(reader, &mut hasher);
     // Lead, signature header (padded to 8 bytes), main header: validated here, then parsed.
     let mut head = Vec::with_capacity(8192);
     read_exact(&mut r, 96, &mut head)?;
@@ -260,7 +260,7 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     read_header(&mut r, &mut head, "main")?;
     let meta = rpm::PackageMetadata::parse(&mut &head[..]).map_err(bad)?;
     // Hash the rest: the payload is streamed through the hasher, never held.
-    let payload = io::copy(&mut r, &mut io::sink()).map_err(|e| bad(format!("reading the payload: {e}")))?;
+    let payload = skip_to_end(&mut r).map_err(|e| bad(format!("reading the payload: {e}")))?;
     drop(r);
     // The signature header's size is the main header's plus the payload's (rpm's `RPMSIGTAG_SIZE`): a
     // truncated download or upload keeps its headers but not that size. (Checking the payload digest
