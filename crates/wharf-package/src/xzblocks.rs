@@ -151,6 +151,28 @@ fn crc32(data: &[u8]) -> u32 {
 pub fn compress_block(data: &[u8], preset: u32, dict_size: u32) -> io::Result<Block> {
     let mut options = lzma_rust2::XzOptions::with_preset(preset);
     options.lzma_options.dict_size = dict_size;
+    compress_with(data, options)
+}
+
+/// Compresses text `data` into one block tuned for line-oriented text such as an apt `Packages`: preset
+/// 4's normal mode with the hash-chain match finder (`hc4`, not `bt4`), matches up to 20 bytes long
+/// (`nice=20`, preset 4 has 16) and no position bits (`pb=0`: text has no 2- or 4-byte structure; the xz
+/// manual's advice for text). Against preset 4 (measured on 110 KB blocks, best of five): Debian
+/// bookworm's `Packages` (first 2 MB) and bookworm-security's (2.5 MB) are +0.01 % and +0.07 % in
+/// size for 9 % and 32 % less time; the benchmark's 2,000-package `Packages` is 0.8 % smaller and 30 %
+/// faster. (`nice=16` was 1 % larger; `nice=24` 1 % smaller but barely faster than preset 4.) Any xz
+/// decoder reads it: the match finder is the encoder's business, `pb` is in the block's properties.
+pub fn compress_text_block(data: &[u8], dict_size: u32) -> io::Result<Block> {
+    let mut options = lzma_rust2::XzOptions::with_preset(4);
+    let lzma = &mut options.lzma_options;
+    lzma.dict_size = dict_size;
+    lzma.mf = lzma_rust2::MfType::Hc4;
+    lzma.nice_len = 20;
+    lzma.pb = 0;
+    compress_with(data, options)
+}
+
+fn compress_with(data: &[u8], options: lzma_rust2::XzOptions) -> io::Result<Block> {
     let mut out = Vec::with_capacity(data.len() / 4 + 64);
     let mut w = lzma_rust2::XzWriter::new(&mut out, options)?;
     w.write_all(data)?;
@@ -235,6 +257,41 @@ mod tests {
         assert_eq!(unxz(&xz2), [&parts[2][..], &parts[0], &parts[2]].concat());
         assert!(blocks_of(&xz[..xz.len() - 1]).is_none());
         assert!(blocks_of(b"not xz at all, not at all").is_none());
+    }
+
+    #[test]
+    fn text_blocks_read_back_and_mix_with_preset_blocks() {
+        let text: Vec<u8> = (0..3000)
+            .map(|i| {
+                format!(
+                    "Package: pkg-{i}\nVersion: 1.{}-{}\nArchitecture: amd64\n\n",
+                    i % 17,
+                    i % 5
+                )
+            })
+            .collect::<String>()
+            .into_bytes();
+        let tuned = compress_text_block(&text, 1 << 18).unwrap();
+        let preset = compress_block(&text, 4, 1 << 18).unwrap();
+        assert_ne!(tuned.bytes, preset.bytes, "the tuning is in effect");
+        // A stream of blocks made either way (a document's blocks carried over from an older version of
+        // wharf beside new ones) is one valid stream.
+        let xz = assemble(&[&tuned, &preset]);
+        assert_eq!(unxz(&xz), [&text[..], &text].concat());
+        // And so does the xz tool (apt's own reader is the e2e suite's: it reads every Packages.xz).
+        let mut child = std::process::Command::new("xz")
+            .args(["-dc"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("xz (xz-utils) is installed: scripts/install-test-deps");
+        {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(&xz).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(out.stdout, [&text[..], &text].concat());
     }
 
     #[test]
