@@ -47,9 +47,15 @@ pub struct RepoIndex {
     pub repomd: String,
 }
 
-/// XML-escapes text and attribute values (and drops characters XML 1.0 cannot carry).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// XML-escapes text and attribute values (and drops characters XML 1.0 cannot carry). Most values need
+/// nothing: they are returned as they are, not copied (a package's fragments escape ~30 values).
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain =
+        |b: u8| (b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r')) && !matches!(b, b'&' | b'<' | b'>' | b'"');
+    if s.bytes().all(plain) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -61,7 +67,7 @@ fn esc(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// createrepo_c's `cr_is_primary`: the files dependency solvers need without filelists.
@@ -177,7 +183,7 @@ const DOCUMENTS: [(&str, &str, &str, &str); 3] = [
 /// A record's `<package>` element in `primary.xml`.
 fn primary_package(r: &RpmRecord) -> String {
     let i = &r.info;
-    let mut o = String::new();
+    let mut o = String::with_capacity(2048);
     o.push_str("<package type=\"rpm\">\n");
     let _ = writeln!(o, "  <name>{}</name>", esc(&i.name));
     let _ = writeln!(o, "  <arch>{}</arch>", esc(&i.arch));
@@ -231,7 +237,7 @@ fn primary_package(r: &RpmRecord) -> String {
 /// A record's `<package pkgid name arch>` element with its `<version/>`, then what `body` writes
 /// (`filelists.xml`, `other.xml`).
 fn per_package(i: &RpmInfo, body: impl Fn(&mut String)) -> String {
-    let mut o = String::new();
+    let mut o = String::with_capacity(2048);
     let _ = writeln!(
         o,
         "<package pkgid=\"{}\" name=\"{}\" arch=\"{}\">",
@@ -385,6 +391,10 @@ mod tests {
     #[test]
     fn escaping_and_primary_files() {
         assert_eq!(esc("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(esc("x\u{1f}y>"), "xy&gt;");
+        // Plain text (tabs, new lines, non-ASCII included) is returned as it is, not copied.
+        let plain = "Grüße\tand\nlines\r";
+        assert!(matches!(esc(plain), std::borrow::Cow::Borrowed(p) if p == plain));
         assert!(is_primary("/etc/x.conf") && is_primary("/usr/sbin/d") && is_primary("/usr/lib/sendmail"));
         assert!(!is_primary("/usr/share/doc/x/README"));
     }
