@@ -137,10 +137,10 @@ pub(crate) fn identify(
 }
 
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
-/// (each file is read and hashed once: `inspect` is given the open file and buffers it above its hashing,
-/// so the bytes go from the kernel to the hash with no copy in between). With a `shortcut`, a file the input cache
-/// knows unchanged and already published is not read at all, and what reading the others found is
-/// remembered. Fails on the first bad one in `paths` order, before anything is written.
+/// (each file is read and hashed once: `inspect` is given the open file and buffers it above its
+/// hashing, so the bytes go from the kernel to the hash with no copy in between). With a `shortcut`, a
+/// file the input cache knows unchanged and already published is not read at all, and what reading the
+/// others found is remembered. Fails on the first bad one in `paths` order, before anything is written.
 pub(crate) fn inspect_files<T: Send>(
     paths: &[PathBuf],
     inspect: impl Fn(File) -> Result<T, wharf_package::PackageError> + Sync,
