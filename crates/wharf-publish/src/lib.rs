@@ -20,6 +20,7 @@ pub mod txn;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wharf_store::Store;
 
@@ -108,8 +109,9 @@ pub enum PublishError {
 /// package with that checksum already published (see [`inputs`]).
 pub(crate) struct Shortcut<'a, T> {
     pub(crate) cache: &'a mut InputCache,
-    /// Each file's identity and the SHA-256 the cache remembers for it ([`identify`]), in `paths` order.
-    pub(crate) ids: Vec<(Identity, Option<String>)>,
+    /// Each file's identity and the SHA-256 the cache remembers for it ([`identify`]), in `paths` order;
+    /// empty when nothing published could answer for a file (every file is read, and remembered).
+    pub(crate) ids: Vec<LookedUp>,
     /// What inspecting the file with this SHA-256 gave, as the state recorded it.
     pub(crate) known: &'a (dyn Fn(&str) -> Option<T> + Sync),
     /// The SHA-256 of the whole file, from what inspecting it gave.
@@ -121,19 +123,30 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + use<> 
     move |source| PublishError::Read { path, source }
 }
 
+/// A file's identity, and the SHA-256 the input cache remembers for it.
+pub(crate) type LookedUp = (Identity, Option<String>);
+
 /// Each file's identity (`stat`, on every core) and the SHA-256 the input cache remembers for it (the
-/// cache's entries read for the range of identities found, not whole).
+/// cache's entries read for the range of identities found, not whole). `None` if `stop` is set before
+/// every file is `stat`ed: nothing is published that could answer for one (the state is read beside).
 pub(crate) fn identify(
     paths: &[PathBuf],
     cache: &mut InputCache,
-) -> Result<Vec<(Identity, Option<String>)>, PublishError> {
+    stop: &AtomicBool,
+) -> Result<Option<Vec<LookedUp>>, PublishError> {
     let ids = wharf_core::parallel::map_in_order(paths, wharf_core::parallel::cores(), |path| {
-        Ok(Identity::of(&std::fs::metadata(path).map_err(read_err(path))?))
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        Ok(Some(Identity::of(
+            &std::fs::metadata(path).map_err(read_err(path))?,
+        )))
     })
     .into_iter()
-    .collect::<Result<Vec<Identity>, PublishError>>()?;
+    .collect::<Result<Option<Vec<Identity>>, PublishError>>()?;
+    let Some(ids) = ids else { return Ok(None) };
     cache.narrow_to(&ids);
-    Ok(ids.into_iter().map(|id| (id, cache.lookup(&id))).collect())
+    Ok(Some(ids.into_iter().map(|id| (id, cache.lookup(&id))).collect()))
 }
 
 /// Reads and validates package files with `inspect` (any valid package of the format), on every core
@@ -146,9 +159,10 @@ pub(crate) fn inspect_files<T: Send>(
     inspect: impl Fn(File) -> Result<T, wharf_package::PackageError> + Sync,
     shortcut: Option<Shortcut<'_, T>>,
 ) -> Result<Vec<(PathBuf, T)>, PublishError> {
-    let mut shortcut = shortcut.filter(|s| s.cache.enabled() && s.ids.len() == paths.len());
+    let mut shortcut =
+        shortcut.filter(|s| s.cache.enabled() && (s.ids.is_empty() || s.ids.len() == paths.len()));
     // Files the cache and the state answer for are not opened; the rest are read, remembering each
-    // one's identity before the read.
+    // one's identity before the read (as looked up, if it was).
     let mut found: Vec<Option<T>> = paths.iter().map(|_| None).collect();
     let mut before: Vec<Option<Identity>> = vec![None; paths.len()];
     if let Some(s) = &mut shortcut {
@@ -174,22 +188,29 @@ pub(crate) fn inspect_files<T: Send>(
             path: path.clone(),
             source,
         })?;
-        let entry = match (before[*n], sha256, read) {
-            (Some(before), Some(sha256), Some(read)) => read
-                .metadata()
-                .ok()
-                .and_then(|m| Entry::if_settled(before, Identity::of(&m), read_ns, sha256(&info))),
+        let entry = match (sha256, read) {
+            (Some(sha256), Some(read)) => read.metadata().ok().and_then(|m| {
+                let after = Identity::of(&m);
+                // Compared with its identity when looked up, if it was. If not, the descriptor is the
+                // file that was read, and a change during the read would have moved its ctime past the
+                // read's start, which `if_settled` refuses.
+                Entry::if_settled(before[*n].unwrap_or(after), after, read_ns, sha256(&info))
+            }),
             _ => None,
         };
         Ok((info, entry))
     };
-    let read = wharf_core::parallel::map_in_order(&to_read, wharf_core::parallel::cores(), one);
-    for (n, r) in to_read.into_iter().zip(read) {
-        let (info, entry) = r?;
-        if let (Some(s), Some(entry)) = (&mut shortcut, entry) {
-            s.cache.insert(entry);
-        }
+    let read: Vec<(T, Option<Entry>)> =
+        wharf_core::parallel::map_in_order(&to_read, wharf_core::parallel::cores(), one)
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+    let mut learnt = Vec::new();
+    for (n, (info, entry)) in to_read.into_iter().zip(read) {
+        learnt.extend(entry);
         found[n] = Some(info);
+    }
+    if let Some(s) = &mut shortcut {
+        s.cache.insert_all(learnt);
     }
     // Every file is either answered for or read by now.
     Ok(paths
@@ -282,16 +303,27 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
         return Ok((Vec::new(), None));
     }
     let (published, ids) = if cache.enabled() {
+        let nothing_published = AtomicBool::new(false);
         std::thread::scope(|s| {
-            let peek = s.spawn(|| txn::peek::<R>(store, state_key));
-            let ids = identify(paths, cache);
+            let peek = s.spawn(|| {
+                let peeked = txn::peek::<R>(store, state_key);
+                // No record to answer for a file (a first publish): the files need no `stat` before
+                // they are read, so looking them up stops.
+                if let Ok(p) = &peeked
+                    && p.iter().flat_map(txn::Peeked::records).next().is_none()
+                {
+                    nothing_published.store(true, Ordering::Relaxed);
+                }
+                peeked
+            });
+            let ids = identify(paths, cache, &nothing_published);
             let published = peek.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             (published, ids)
         })
     } else {
-        (txn::peek::<R>(store, state_key), Ok(Vec::new()))
+        (txn::peek::<R>(store, state_key), Ok(None))
     };
-    let (published, ids) = (published?, ids?);
+    let (published, ids) = (published?, ids?.unwrap_or_default());
     let found = {
         let by_sha: std::collections::HashMap<&str, &Stored<R>> = published
             .iter()
