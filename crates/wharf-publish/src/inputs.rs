@@ -315,16 +315,6 @@ impl InputCache {
         }
     }
 
-    /// Remembers what reading files found, the entries around them read first (a range, as
-    /// [`Self::narrow_to`]: already read when the files were looked up, not when none could be).
-    pub(crate) fn insert_all(&mut self, entries: Vec<Entry>) {
-        let ids: Vec<Identity> = entries.iter().map(|e| e.id).collect();
-        self.narrow_to(&ids);
-        for e in entries {
-            self.insert(e);
-        }
-    }
-
     /// Writes the cache back if anything new was learnt (through a temporary file and a rename).
     pub fn save(&self) -> std::io::Result<()> {
         let Some(file) = &self.file else {
@@ -451,13 +441,9 @@ mod tests {
         }
         cache.save().unwrap();
         let mut cache = InputCache::at(Some(file.clone()));
-        // Learnt without a lookup first (a first publish): the entries around them are read as a range,
-        // and saving keeps the rest.
-        cache.insert_all(vec![
-            entry(20, 200, 2), // replaces
-            entry(25, 200, 3), // between
-            entry(5, 200, 4),  // before all
-        ]);
+        cache.insert(entry(20, 200, 2)); // replaces
+        cache.insert(entry(25, 200, 3)); // between
+        cache.insert(entry(5, 200, 4)); // before all
         cache.save().unwrap();
         let cache = InputCache::at(Some(file.clone()));
         let inos = inos_read(&cache);

@@ -204,13 +204,12 @@ pub(crate) fn inspect_files<T: Send>(
         wharf_core::parallel::map_in_order(&to_read, wharf_core::parallel::cores(), one)
             .into_iter()
             .collect::<Result<_, _>>()?;
-    let mut learnt = Vec::new();
     for (n, (info, entry)) in to_read.into_iter().zip(read) {
-        learnt.extend(entry);
+        // (Not looked up, the cache is read whole here: saving what was learnt needs all of it anyway.)
+        if let (Some(s), Some(entry)) = (&mut shortcut, entry) {
+            s.cache.insert(entry);
+        }
         found[n] = Some(info);
-    }
-    if let Some(s) = &mut shortcut {
-        s.cache.insert_all(learnt);
     }
     // Every file is either answered for or read by now.
     Ok(paths
