@@ -1,6 +1,6 @@
 //! Publishing .deb packages into an apt repository (layout and rules: wharf-index's `apt` module).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use wharf_core::SourceDate;
@@ -169,7 +169,7 @@ pub fn publish(
     let mut txn = Txn::<AptRecord>::begin_with(store, "apt", STATE_KEY, key.fingerprint(), options, peeked)?;
 
     // Every pool path already published, in any suite, with its checksum.
-    let published: HashMap<&str, &str> = txn
+    let published: foldhash::HashMap<&str, &str> = txn
         .state
         .groups
         .values()
@@ -184,7 +184,7 @@ pub fn publish(
     let mut seen = BTreeSet::new();
     // (pool path, component) already in this suite, and pool paths this publish adds to it: looked up
     // per package, so a publish of n packages into a suite of m stays O(n + m).
-    let in_suite: HashSet<(&str, &str)> = txn
+    let in_suite: foldhash::HashSet<(&str, &str)> = txn
         .state
         .groups
         .get(suite)

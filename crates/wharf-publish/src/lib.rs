@@ -113,7 +113,7 @@ pub(crate) struct Shortcut<'a, T> {
     /// empty when nothing published could answer for a file (every file is read, and remembered).
     pub(crate) ids: Vec<LookedUp>,
     /// What inspecting the file with this SHA-256 gave, as the state recorded it.
-    pub(crate) known: &'a (dyn Fn(&str) -> Option<T> + Sync),
+    pub(crate) known: &'a (dyn Fn(&[u8; 32]) -> Option<T> + Sync),
     /// The SHA-256 of the whole file, from what inspecting it gave.
     pub(crate) sha256: fn(&T) -> &str,
 }
@@ -124,7 +124,7 @@ fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + use<> 
 }
 
 /// A file's identity, and the SHA-256 the input cache remembers for it.
-pub(crate) type LookedUp = (Identity, Option<String>);
+pub(crate) type LookedUp = (Identity, Option<[u8; 32]>);
 
 /// Each file's identity (`stat`, on every core) and the SHA-256 the input cache remembers for it (the
 /// cache's entries read for the range of identities found, not whole). `None` if `stop` is set before
@@ -167,7 +167,7 @@ pub(crate) fn inspect_files<T: Send>(
     let mut before: Vec<Option<Identity>> = vec![None; paths.len()];
     if let Some(s) = &mut shortcut {
         for (n, (id, sha)) in s.ids.iter().enumerate() {
-            match sha.as_deref().and_then(|sha| (s.known)(sha)) {
+            match sha.as_ref().and_then(|sha| (s.known)(sha)) {
                 Some(t) => {
                     found[n] = Some(t);
                     s.cache.skipped += 1;
@@ -301,35 +301,45 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     if paths.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let (published, ids) = if cache.enabled() {
+    // Each published record's SHA-256 and its place in `Peeked::records` order, made on the thread
+    // that read the state while the files are still being `stat`ed.
+    type BySha = foldhash::HashMap<[u8; 32], usize>;
+    let (published, ids, by_sha) = if cache.enabled() {
         let nothing_published = AtomicBool::new(false);
         std::thread::scope(|s| {
             let peek = s.spawn(|| {
-                let peeked = txn::peek::<R>(store, state_key);
+                let peeked = txn::peek::<R>(store, state_key)?;
+                let by_sha: BySha = peeked
+                    .iter()
+                    .flat_map(txn::Peeked::records)
+                    .enumerate()
+                    .filter_map(|(n, r)| {
+                        let mut sha = [0; 32];
+                        hex::decode_to_slice(r.key().sha256, &mut sha).ok()?;
+                        Some((sha, n))
+                    })
+                    .collect();
                 // No record to answer for a file (a first publish): the files need no `stat` before
                 // they are read, so looking them up stops.
-                if let Ok(p) = &peeked
-                    && p.iter().flat_map(txn::Peeked::records).next().is_none()
-                {
+                if by_sha.is_empty() {
                     nothing_published.store(true, Ordering::Relaxed);
                 }
-                peeked
+                Ok::<_, PublishError>((peeked, by_sha))
             });
             let ids = identify(paths, cache, &nothing_published);
-            let published = peek.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (published, ids)
-        })
+            let peeked = peek.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            peeked.map(|(published, by_sha)| (published, ids, by_sha))
+        })?
     } else {
-        (txn::peek::<R>(store, state_key), Ok(None))
+        (txn::peek::<R>(store, state_key)?, Ok(None), BySha::default())
     };
-    let (published, ids) = (published?, ids?.unwrap_or_default());
+    let ids = ids?.unwrap_or_default();
     let found = {
-        let by_sha: std::collections::HashMap<&str, &Stored<R>> = published
-            .iter()
-            .flat_map(txn::Peeked::records)
-            .map(|r| (r.key().sha256, r))
-            .collect();
-        let known = |sha: &str| by_sha.get(sha).map(|r| Found::Known((*r).clone()));
+        let records: Vec<&Stored<R>> = published.iter().flat_map(txn::Peeked::records).collect();
+        let known = |sha: &[u8; 32]| {
+            let r = records.get(*by_sha.get(sha)?)?;
+            Some(Found::Known((*r).clone()))
+        };
         let shortcut = Shortcut {
             cache,
             ids,

@@ -323,7 +323,7 @@ pub fn publish(
     let mut touched = BTreeSet::new();
     // Each repository's records by location (index into its list), built once: a publish of n packages
     // into repositories of m records stays O(n + m).
-    let mut by_location: HashMap<&String, HashMap<String, usize>> = repos
+    let mut by_location: HashMap<&String, foldhash::HashMap<String, usize>> = repos
         .iter()
         .map(|repo| {
             let records = txn.state.groups.get(repo).map(Vec::as_slice).unwrap_or_default();
@@ -357,12 +357,16 @@ pub fn publish(
             time_file,
         })
     };
-    let made: Vec<Option<Stored<RpmRecord>>> =
+    let read_any = targets.iter().any(|(p, _)| matches!(p.found, Found::Read(_)));
+    let made: Vec<Option<Stored<RpmRecord>>> = if read_any {
         wharf_core::parallel::map_in_order(&targets, wharf_core::parallel::cores(), |(p, _)| {
             matches!(p.found, Found::Read(_)).then(|| make(p)).transpose()
         })
         .into_iter()
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()?
+    } else {
+        targets.iter().map(|_| None).collect()
+    };
     for (((p, into), made), location) in targets.iter().zip(made).zip(locations) {
         let sha256 = p.found.sha256();
         for repo in into {

@@ -86,14 +86,16 @@ pub(crate) struct Buf {
     /// JSON and texts (a state: the file up to the end of its data section; a new record: its own).
     /// Empty until read when only the keys were ([`Manifest::decode_keys`]).
     data: OnceLock<String>,
+    /// Every record's part boundaries, record after record ([`Stored::bounds`]): one table for a
+    /// state's thousands of records, so reading one and copying its records allocate nothing per record.
+    bounds: Vec<usize>,
 }
 
 /// One record of a state: its parts in a shared buffer, and the record itself once parsed.
 pub(crate) struct Stored<R> {
     buf: Arc<Buf>,
-    /// Part boundaries: key part `i` (< 6) is `keys[bounds[i]..bounds[i + 1]]`; part `i` ≥ 6 (JSON,
-    /// texts) is `data[bounds[i + 1]..bounds[i + 2]]`.
-    bounds: Box<[usize]>,
+    /// Where its part boundaries are in the buffer's table ([`Stored::bounds`]).
+    span: std::ops::Range<usize>,
     /// Shared, not inline: a record is large (hundreds of bytes, a kilobyte for rpm) and most are never
     /// parsed; states, inspection results and plans move and copy these by the thousand (a copy of a
     /// record made for one publish, into the state's group, costs a count, not a deep copy).
@@ -110,13 +112,19 @@ impl<R: Clone> Clone for Stored<R> {
     fn clone(&self) -> Self {
         Self {
             buf: Arc::clone(&self.buf),
-            bounds: self.bounds.clone(),
+            span: self.span.clone(),
             parsed: self.parsed.clone(),
         }
     }
 }
 
 impl<R> Stored<R> {
+    /// Part boundaries: key part `i` (< 6) is `keys[bounds[i]..bounds[i + 1]]`; part `i` ≥ 6 (JSON,
+    /// texts) is `data[bounds[i + 1]..bounds[i + 2]]`.
+    fn bounds(&self) -> &[usize] {
+        self.buf.bounds.get(self.span.clone()).unwrap_or_default()
+    }
+
     fn part(&self, i: usize) -> &str {
         // Boundaries are checked against the buffers (length, char boundaries) when they are read.
         let (text, at) = if i < KEY_PARTS {
@@ -127,7 +135,8 @@ impl<R> Stored<R> {
                 None => return "",
             }
         };
-        match (self.bounds.get(at), self.bounds.get(at + 1)) {
+        let bounds = self.bounds();
+        match (bounds.get(at), bounds.get(at + 1)) {
             (Some(a), Some(b)) => text.get(*a..*b).unwrap_or_default(),
             _ => "",
         }
@@ -168,7 +177,7 @@ impl<R> Stored<R> {
     }
 
     fn parts(&self) -> usize {
-        self.bounds.len().saturating_sub(2)
+        self.span.len().saturating_sub(2)
     }
 }
 
@@ -202,11 +211,12 @@ impl<R: Record> Stored<R> {
         let parsed = OnceLock::new();
         let _ = parsed.set(Arc::new(record));
         Ok(Self {
+            span: 0..bounds.len(),
             buf: Arc::new(Buf {
                 keys,
                 data: OnceLock::from(data),
+                bounds,
             }),
-            bounds: bounds.into(),
             parsed,
         })
     }
@@ -457,28 +467,38 @@ impl<R: Record> Manifest<R> {
         if crc32fast::hash(&tail) != header.crc_keys {
             return Err("checksum mismatch: the file is damaged".into());
         }
-        let keys = String::from_utf8(tail.split_off(table_len)).map_err(|e| e.utf8_error().to_string())?;
-        let table = tail;
+        // Table and keys are read where they lie in `tail` (the keys then moved down over the table in
+        // place: a copy into a new buffer faulted in as many fresh pages).
+        let (table, keys) = tail.split_at(table_len);
+        let keys = std::str::from_utf8(keys).map_err(|e| e.to_string())?;
         let data_end = data_start.saturating_add(usize_of(header.data_len)?);
         let mut at = 0;
         let (mut key_at, mut data_at) = (0, data_start);
         let mut groups = BTreeMap::new();
         let mut all = Vec::with_capacity(header.groups.len());
+        // Each record's n part lengths become n + 2 boundaries (two starts): about as many as the table's
+        // u32s.
+        let records = header
+            .groups
+            .iter()
+            .fold(0usize, |n, (_, c)| n.saturating_add(*c))
+            .min(table_len / 4);
+        let mut bounds = Vec::with_capacity(table_len / 4 + records);
         for (_, count) in &header.groups {
             let mut group = Vec::with_capacity((*count).min(table_len / 4));
             for _ in 0..*count {
-                let n = u32_at(&table, at).ok_or("truncated record table")? as usize;
+                let n = u32_at(table, at).ok_or("truncated record table")? as usize;
                 at += 4;
                 if n < FIXED_PARTS || n > table_len / 4 {
                     return Err(format!("a record of {n} parts"));
                 }
-                let mut bounds = Vec::with_capacity(n + 2);
+                let start = bounds.len();
                 bounds.push(key_at);
                 for i in 0..n {
                     if i == KEY_PARTS {
                         bounds.push(data_at);
                     }
-                    let len = u32_at(&table, at).ok_or("truncated record table")? as usize;
+                    let len = u32_at(table, at).ok_or("truncated record table")? as usize;
                     at += 4;
                     let end = if i < KEY_PARTS { &mut key_at } else { &mut data_at };
                     *end = end.checked_add(len).ok_or("record out of range")?;
@@ -487,23 +507,26 @@ impl<R: Record> Manifest<R> {
                     }
                     bounds.push(*end);
                 }
-                group.push(bounds.into_boxed_slice());
+                group.push(start..bounds.len());
             }
             all.push(group);
         }
         if at != table.len() || key_at != keys.len() || data_at != data_end {
             return Err("record table and sections disagree".into());
         }
+        tail.drain(..table_len);
+        let keys = String::from_utf8(tail).map_err(|e| e.utf8_error().to_string())?;
         let buf = Arc::new(Buf {
             keys,
             data: OnceLock::new(),
+            bounds,
         });
         for ((name, _), records) in header.groups.into_iter().zip(all) {
             let stored: Vec<Stored<R>> = records
                 .into_iter()
-                .map(|bounds| Stored {
+                .map(|span| Stored {
                     buf: Arc::clone(&buf),
-                    bounds,
+                    span,
                     parsed: OnceLock::new(),
                 })
                 .collect();
@@ -561,7 +584,9 @@ impl<R: Record> Manifest<R> {
             .flatten()
             .filter(|r| Arc::ptr_eq(&r.buf, &u.buf))
             .all(|r| {
-                r.bounds[KEY_PARTS + 1..]
+                r.bounds()
+                    .get(KEY_PARTS + 1..)
+                    .unwrap_or_default()
                     .iter()
                     .all(|b| data.is_char_boundary(*b))
             });
@@ -844,14 +869,15 @@ mod tests {
         let fresh = Stored::new(R("a".into())).unwrap();
         let json = fresh.part(BODY).to_owned();
         let data = format!("{json}Package: a (old)\n");
-        let mut bounds = fresh.bounds[..=KEY_PARTS].to_vec();
+        let mut bounds = fresh.bounds()[..=KEY_PARTS].to_vec();
         bounds.extend([0, json.len(), data.len()]);
         let old = Stored::<R> {
+            span: 0..bounds.len(),
             buf: Arc::new(Buf {
                 keys: fresh.buf.keys.clone(),
                 data: OnceLock::from(data),
+                bounds,
             }),
-            bounds: bounds.into(),
             parsed: OnceLock::new(),
         };
         let mut m = Manifest::<R>::empty();

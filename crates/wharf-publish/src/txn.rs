@@ -32,14 +32,15 @@ use crate::PublishError;
 use crate::state::Layout;
 pub(crate) use crate::state::{Key, KeyFields, Manifest, Stored};
 
-/// How much of a state the first read takes: the header, and all of a small state. (Tests set
-/// `WHARF_STATE_PROBE` to a few bytes, so that every state, however small, is read in parts.)
-fn probe() -> u64 {
+/// How much of a state the first read takes: the header, and all of a small state — as much as the
+/// store reads in one request cheaply ([`Store::first_read`]). (Tests set `WHARF_STATE_PROBE` to a few
+/// bytes, so that every state, however small, is read in parts.)
+fn probe(store: &dyn Store) -> u64 {
     std::env::var("WHARF_STATE_PROBE")
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(256 * 1024)
+        .unwrap_or_else(|| store.first_read())
 }
 
 /// The lock every publish of a store takes (one per store: a promotion touches two channels).
@@ -356,7 +357,7 @@ fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest
     };
     // The first bytes, as many as the header takes (a long garbage list can make it large): more are
     // read after them, of the same version, until it ends.
-    let Some(mut first) = store.get_range(key, 0..probe())? else {
+    let Some(mut first) = store.get_range(key, 0..probe(store))? else {
         return Ok(None);
     };
     let layout = loop {

@@ -84,6 +84,9 @@ impl<S: Store> Store for Counted<S> {
         Self::add(&self.read_bytes, got.as_ref().map_or(0, |t| t.bytes.len() as u64));
         Ok(got)
     }
+    fn first_read(&self) -> u64 {
+        self.inner.first_read()
+    }
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
         Self::add(&self.reads, 1);
         let got = self.inner.get_range(key, range)?;
@@ -144,6 +147,9 @@ impl Store for Box<dyn Store> {
     }
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
         self.as_ref().get_range(key, range)
+    }
+    fn first_read(&self) -> u64 {
+        self.as_ref().first_read()
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.as_ref().head(key)
@@ -210,6 +216,9 @@ impl Store for Prefixed<'_> {
     }
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
         self.inner.get_range(&self.k(key), range)
+    }
+    fn first_read(&self) -> u64 {
+        self.inner.first_read()
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         Ok(self.inner.head(&self.k(key))?.map(|mut m| {

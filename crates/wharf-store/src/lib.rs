@@ -163,6 +163,12 @@ pub trait Store: Send + Sync {
             }
         }))
     }
+    /// How many bytes to ask for when the first part of an object is wanted and its length is not
+    /// known yet (a header): what one request can bring back for about the cost of a byte. Remote
+    /// stores pay a round trip per request, so more; a directory pays for every page it copies.
+    fn first_read(&self) -> u64 {
+        256 * 1024
+    }
     /// Writes only if the object is still the version `expected` (`None`: still absent). Returns the
     /// new version's tag, or `None` when the object had changed. Exact where the store honours
     /// conditional writes, and under the publish lock (then the only writer) everywhere.

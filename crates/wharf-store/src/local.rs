@@ -332,6 +332,11 @@ impl Store for LocalStore {
         }))
     }
 
+    fn first_read(&self) -> u64 {
+        // A read costs a system call; each page read into fresh memory costs a fault.
+        16 * 1024
+    }
+
     fn put_if(&self, key: &str, data: &[u8], expected: Option<&str>) -> Result<Option<String>, StoreError> {
         // Every writer of a directory store holds its flock, so compare-then-rename is exact.
         let now = self.head(key)?.and_then(|m| m.tag);
