@@ -153,8 +153,85 @@ impl<'a, R: Read> HashingReader<'a, R> {
     /// in the buffer and is hashed there, and what is parsed or skipped ([`skip_to_end`]) is taken from
     /// it — the bytes are never copied between the read and the hash (a buffer below the hashing would
     /// copy each into the one above).
-    pub fn buffered(inner: R, hasher: &'a mut Hasher) -> io::BufReader<Self> {
-        io::BufReader::with_capacity(READ_BUFFER, Self::new(inner, hasher))
+    pub fn buffered(inner: R, hasher: &'a mut Hasher) -> Buffered<Self> {
+        Buffered::new(Self::new(inner, hasher))
+    }
+}
+
+thread_local! {
+    /// Read buffers given back by [`Buffered`] readers dropped on this thread.
+    static SPARE_BUFFERS: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffered reader whose [`READ_BUFFER`]-sized buffer is reused by the next one made on the same
+/// thread. `std::io::BufReader` zeroes its buffer before the first read into it (its reader may not
+/// implement `read_buf`): 128 KiB written per package, and as many fresh pages faulted in, before
+/// a byte of it is read — more than reading a small package takes.
+pub struct Buffered<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+}
+
+impl<R: Read> Buffered<R> {
+    /// Wraps `inner`, with a spare buffer of this thread's if there is one.
+    pub fn new(inner: R) -> Self {
+        let buf = SPARE_BUFFERS
+            .try_with(|b| b.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![0; READ_BUFFER].into_boxed_slice());
+        Self {
+            inner,
+            buf,
+            pos: 0,
+            filled: 0,
+        }
+    }
+}
+
+impl<R> Drop for Buffered<R> {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        // A few per thread are plenty (one per reader alive at once); a thread being torn down keeps none.
+        let _ = SPARE_BUFFERS.try_with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < 4 {
+                b.push(buf);
+            }
+        });
+    }
+}
+
+impl<R: Read> Read for Buffered<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // A read at least as large as the buffer, with nothing buffered, goes straight through.
+        if self.pos == self.filled && out.len() >= self.buf.len() {
+            return self.inner.read(out);
+        }
+        let n = {
+            let have = io::BufRead::fill_buf(self)?;
+            let n = have.len().min(out.len());
+            out[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> io::BufRead for Buffered<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            self.filled = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.filled);
     }
 }
 
@@ -194,5 +271,37 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+    }
+
+    #[test]
+    fn buffered_reads_hash_everything_once_and_buffers_are_reused_clean() {
+        use std::io::BufRead;
+        // Larger than the buffer, not a multiple of it, no two bytes alike in a row.
+        let data: Vec<u8> = (0..READ_BUFFER * 2 + 12_345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for _ in 0..3 {
+            let mut h = Hasher::for_package();
+            let mut r = HashingReader::buffered(&data[..], &mut h);
+            // Small reads, a peek, a large read straight through, then the rest skipped in place.
+            let mut head = [0; 100];
+            r.read_exact(&mut head).unwrap();
+            assert_eq!(head[..], data[..100]);
+            assert_eq!(r.fill_buf().unwrap()[0], data[100]);
+            r.consume(900);
+            let mut big = vec![0; READ_BUFFER + 1];
+            r.read_exact(&mut big).unwrap();
+            assert_eq!(big[..], data[1000..1000 + READ_BUFFER + 1]);
+            let rest = skip_to_end(&mut r).unwrap();
+            assert_eq!(rest as usize, data.len() - 1001 - READ_BUFFER);
+            drop(r);
+            assert_eq!(h.finish(), Checksums::of_sha256(&data));
+        }
+        // A reused buffer shows nothing of what it held before.
+        let mut h = Hasher::for_package();
+        let mut r = HashingReader::buffered(&b"short"[..], &mut h);
+        assert_eq!(r.fill_buf().unwrap(), b"short");
+        r.consume(5);
+        assert!(r.fill_buf().unwrap().is_empty());
     }
 }

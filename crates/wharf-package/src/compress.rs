@@ -194,6 +194,16 @@ pub fn compress(data: &[u8], c: Compression, profile: Profile) -> io::Result<Vec
     Ok(out)
 }
 
+/// A decompressing reader over `r`, which is buffered already: the gzip and zstd decoders read from
+/// its buffer instead of copying into one of their own (made, and zeroed, for every package).
+pub fn buf_decoder<'a, R: io::BufRead + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match c {
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r)?),
+        Compression::None | Compression::Xz => decoder(r, c)?,
+    })
+}
+
 /// A decompressing reader over `r`.
 pub fn decoder<'a, R: Read + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {
@@ -224,6 +234,9 @@ mod tests {
             let mut back = Vec::new();
             decoder(&a[..], c).unwrap().read_to_end(&mut back).unwrap();
             assert_eq!(back, data, "{c:?}");
+            back.clear();
+            buf_decoder(&a[..], c).unwrap().read_to_end(&mut back).unwrap();
+            assert_eq!(back, data, "{c:?} from a buffered reader");
         }
         // Several xz blocks: the same bytes whatever the thread count, and xz-utils' multi-block layout.
         let big: Vec<u8> = (0..600_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();

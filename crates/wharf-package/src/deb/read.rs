@@ -117,8 +117,8 @@ impl DebInfo {
     }
 }
 
-fn read_control(body: &mut impl Read, c: Compression) -> Result<Paragraph, PackageError> {
-    let dec = compress::decoder(body, c).map_err(|e| bad(format!("control.tar: {e}")))?;
+fn read_control(body: &mut impl io::BufRead, c: Compression) -> Result<Paragraph, PackageError> {
+    let dec = compress::buf_decoder(body, c).map_err(|e| bad(format!("control.tar: {e}")))?;
     let mut archive = ::tar::Archive::new(dec);
     let entries = archive.entries().map_err(|e| bad(format!("control.tar: {e}")))?;
     let mut found = None;
