@@ -102,6 +102,49 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
     }
 
+    /// A deb of the given control member (after `debian-binary`, before an empty `data.tar`).
+    fn deb_with_control(control_tar_gz: &[u8]) -> Vec<u8> {
+        let mut deb = Vec::new();
+        crate::ar::write_magic(&mut deb).unwrap();
+        crate::ar::write_member(&mut deb, "debian-binary", 0, b"2.0\n").unwrap();
+        crate::ar::write_member(&mut deb, "control.tar.gz", 0, control_tar_gz).unwrap();
+        crate::ar::write_member(&mut deb, "data.tar", 0, &[0; 1024]).unwrap();
+        deb
+    }
+
+    fn control_tar(entries: &[(&str, &[u8])], trailing_zeros: usize) -> Vec<u8> {
+        let mut t = crate::tar::TarWriter::new(Vec::new());
+        for (name, data) in entries {
+            t.file(name, 0o644, 0, data.len() as u64, &mut &data[..]).unwrap();
+        }
+        let mut tar = t.finish().unwrap();
+        tar.resize(tar.len() + trailing_zeros, 0);
+        crate::compress::compress(&tar, Compression::Gzip, crate::compress::Profile::Index).unwrap()
+    }
+
+    #[test]
+    fn control_is_found_among_other_members_and_a_bomb_is_refused() {
+        let control =
+            b"Package: xy\nVersion: 1\nArchitecture: all\nMaintainer: m <m@example.org>\nDescription: d\n";
+        let tar = control_tar(
+            &[
+                ("./conffiles", b"/etc/x\n"),
+                ("./control", control),
+                ("./md5sums", &[b'a'; 70_000]),
+            ],
+            0,
+        );
+        let info = inspect(&deb_with_control(&tar)[..]).unwrap();
+        assert_eq!((info.name.as_str(), info.version.as_str()), ("xy", "1"));
+        let none = control_tar(&[("./md5sums", b"")], 0);
+        let err = inspect(&deb_with_control(&none)[..]).unwrap_err().to_string();
+        assert!(err.contains("has no `control` file"), "{err}");
+        // 64 MiB of zeros after the tar compresses to ~64 KiB; it is refused, not held.
+        let bomb = control_tar(&[("./control", control)], 64 * 1024 * 1024 + 512);
+        let err = inspect(&deb_with_control(&bomb)[..]).unwrap_err().to_string();
+        assert!(err.contains("implausibly large"), "{err}");
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
         /// The reader meets corrupted and truncated packages with an error, never a panic.

@@ -11,7 +11,8 @@ use crate::compress::{self, Compression};
 use crate::{PackageError, ar};
 
 const FORMAT: &str = ".deb";
-/// Control members larger than this are refused (dpkg's own control parts are a few KiB).
+/// Control members larger than this, compressed or not, are refused (dpkg's own control parts are a
+/// few KiB; a package of 100,000 files has a `md5sums` of ~10 MiB).
 const CONTROL_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// What an index needs from a .deb.
@@ -118,9 +119,20 @@ impl DebInfo {
 }
 
 fn read_control(body: &mut impl io::BufRead, c: Compression) -> Result<Paragraph, PackageError> {
-    let dec = compress::buf_decoder(body, c).map_err(|e| bad(format!("control.tar: {e}")))?;
-    let mut archive = ::tar::Archive::new(dec);
-    let entries = archive.entries().map_err(|e| bad(format!("control.tar: {e}")))?;
+    // Decompressed whole first (a few KiB: control, md5sums, scripts), so the tar reader can seek over
+    // what it does not read: reading a stream, the `tar` crate skips with a zeroed 32 KiB buffer for
+    // every entry, even to skip nothing — most of the cost of a small package's control member.
+    let mut tar = Vec::new();
+    compress::buf_decoder(body, c)
+        .and_then(|dec| dec.take(CONTROL_LIMIT + 1).read_to_end(&mut tar))
+        .map_err(|e| bad(format!("control.tar: {e}")))?;
+    if tar.len() as u64 > CONTROL_LIMIT {
+        return Err(bad("the control member is implausibly large"));
+    }
+    let mut archive = ::tar::Archive::new(io::Cursor::new(&tar[..]));
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|e| bad(format!("control.tar: {e}")))?;
     let mut found = None;
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("control.tar: {e}")))?;
