@@ -181,7 +181,7 @@ pub fn publish(
     let mut uploads = Vec::new();
     let mut unchanged = Vec::new();
     let mut new_records = Vec::new();
-    let mut seen = BTreeSet::new();
+    let mut seen = foldhash::HashSet::default();
     // (pool path, component) already in this suite, and pool paths this publish adds to it: looked up
     // per package, so a publish of n packages into a suite of m stays O(n + m).
     let in_suite: foldhash::HashSet<(&str, &str)> = txn
@@ -193,7 +193,7 @@ pub fn publish(
         .iter()
         .map(|r| (r.key().file, r.key().extra))
         .collect();
-    let mut adding = BTreeSet::new();
+    let mut adding = foldhash::HashSet::default();
     for d in debs {
         let (name, version, arch, sha256) = d.facts();
         let file = deb::file_name(name, version, arch);
