@@ -65,7 +65,7 @@ pub type IncomingApk = crate::Incoming<ApkInfo>;
 
 /// Reads and validates apk v2 files (wharf's, abuild's, nFPM's).
 pub fn inspect_apks(paths: &[PathBuf]) -> Result<Vec<IncomingApk>, PublishError> {
-    crate::inspect_incoming(paths, apk::inspect)
+    crate::inspect_incoming(paths, |f| apk::inspect(f))
 }
 
 /// How the indexes are signed and described.

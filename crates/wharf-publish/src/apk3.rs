@@ -66,7 +66,7 @@ pub type IncomingApk3 = crate::Incoming<Apk3Info>;
 
 /// Reads and validates apk v3 files.
 pub fn inspect_apk3s(paths: &[PathBuf]) -> Result<Vec<IncomingApk3>, PublishError> {
-    crate::inspect_incoming(paths, apk3::inspect)
+    crate::inspect_incoming(paths, |f| apk3::inspect(f))
 }
 
 /// What a publish did.

@@ -107,7 +107,7 @@ impl IncomingDeb {
                 (r.control.clone(), r.checksums.clone())
             }
             Found::Known(r) => {
-                let i = crate::read_known(&self.path, r.key().sha256, deb::inspect)?;
+                let i = crate::read_known(&self.path, r.key().sha256, |f| deb::inspect(f))?;
                 (i.control, i.checksums)
             }
         })
@@ -122,7 +122,7 @@ pub fn inspect_debs(
     cache: &mut InputCache,
     store: &dyn Store,
 ) -> Result<(Vec<IncomingDeb>, Option<Peeked<AptRecord>>), PublishError> {
-    let (found, state) = crate::inspect_cached(paths, deb::inspect, cache, store, STATE_KEY, false)?;
+    let (found, state) = crate::inspect_cached(paths, |f| deb::inspect(f), cache, store, STATE_KEY, false)?;
     let debs = found
         .into_iter()
         .map(|(path, found)| IncomingDeb { path, found })

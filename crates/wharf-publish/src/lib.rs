@@ -156,7 +156,7 @@ pub(crate) fn identify(
 /// others found is remembered. Fails on the first bad one in `paths` order, before anything is written.
 pub(crate) fn inspect_files<T: Send>(
     paths: &[PathBuf],
-    inspect: impl Fn(File) -> Result<T, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(&File) -> Result<T, wharf_package::PackageError> + Sync,
     shortcut: Option<Shortcut<'_, T>>,
 ) -> Result<Vec<(PathBuf, T)>, PublishError> {
     let mut shortcut =
@@ -182,14 +182,13 @@ pub(crate) fn inspect_files<T: Send>(
         let path = &paths[*n];
         let read_ns = inputs::now_ns();
         let f = File::open(path).map_err(read_err(path))?;
-        // The file as read is `stat`ed after the read through its descriptor (no path walk again).
-        let read = f.try_clone().ok();
-        let info = inspect(f).map_err(|source| PublishError::Package {
+        let info = inspect(&f).map_err(|source| PublishError::Package {
             path: path.clone(),
             source,
         })?;
-        let entry = match (sha256, read) {
-            (Some(sha256), Some(read)) => read.metadata().ok().and_then(|m| {
+        // The file as read is `stat`ed after the read through its descriptor (no path walk again).
+        let entry = match sha256 {
+            Some(sha256) => f.metadata().ok().and_then(|m| {
                 let after = Identity::of(&m);
                 // Compared with its identity when looked up, if it was. If not, the descriptor is the
                 // file that was read, and a change during the read would have moved its ctime past the
@@ -247,9 +246,9 @@ impl PackageInfo for wharf_package::ipk::IpkInfo {
 pub(crate) fn read_known<I: PackageInfo + Send>(
     path: &Path,
     sha256: &str,
-    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(&File) -> Result<I, wharf_package::PackageError> + Sync,
 ) -> Result<I, PublishError> {
-    let read = inspect_files(&[path.to_path_buf()], inspect, None)?;
+    let read = inspect_files(&[path.to_path_buf()], &inspect, None)?;
     match read.into_iter().next() {
         Some((_, info)) if info.sha256() == sha256 => Ok(info),
         _ => Err(PublishError::Read {
@@ -292,7 +291,7 @@ pub(crate) type Checked<I, R> = (Vec<(PathBuf, Found<I, R>)>, Option<txn::Peeked
 /// here.
 pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
-    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(&File) -> Result<I, wharf_package::PackageError> + Sync,
     cache: &mut InputCache,
     store: &dyn Store,
     state_key: &str,
@@ -348,7 +347,7 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
         };
         inspect_files(
             paths,
-            |r| inspect(r).map(|i| Found::Read(Box::new(i))),
+            |f: &File| inspect(f).map(|i| Found::Read(Box::new(i))),
             Some(shortcut),
         )?
     };
@@ -372,7 +371,7 @@ pub struct Incoming<I> {
 /// Reads and validates package files into [`Incoming`] (any valid package of the format).
 pub(crate) fn inspect_incoming<I: Send>(
     paths: &[PathBuf],
-    inspect: impl Fn(File) -> Result<I, wharf_package::PackageError> + Sync,
+    inspect: impl Fn(&File) -> Result<I, wharf_package::PackageError> + Sync,
 ) -> Result<Vec<Incoming<I>>, PublishError> {
     Ok(inspect_files(paths, inspect, None)?
         .into_iter()

@@ -75,7 +75,7 @@ pub fn inspect_ipks(
     store: &dyn Store,
 ) -> Result<(Vec<IncomingIpk>, Option<Peeked<OpkgRecord>>), PublishError> {
     let (found, state): crate::Checked<IpkInfo, OpkgRecord> =
-        crate::inspect_cached(paths, ipk::inspect, cache, store, STATE_KEY, true)?;
+        crate::inspect_cached(paths, |f| ipk::inspect(f), cache, store, STATE_KEY, true)?;
     let mut out = Vec::with_capacity(found.len());
     for (path, f) in found {
         // Feeds list every package's control fields: a known file's are rebuilt from its record, and
@@ -89,7 +89,7 @@ pub fn inspect_ipks(
         };
         match rebuilt {
             Some(info) => out.push(crate::Incoming { path, info }),
-            None => out.extend(crate::inspect_incoming(&[path], ipk::inspect)?),
+            None => out.extend(crate::inspect_incoming(&[path], |f| ipk::inspect(f))?),
         }
     }
     Ok((out, state))

@@ -165,11 +165,9 @@ impl IncomingRpm {
         match &self.found {
             Found::Read(i) => Ok(Cow::Borrowed(i)),
             Found::Known(r) if r.loaded() => Ok(Cow::Borrowed(&r.record()?.info)),
-            Found::Known(r) => Ok(Cow::Owned(crate::read_known(
-                &self.path,
-                r.key().sha256,
-                rpm::inspect,
-            )?)),
+            Found::Known(r) => Ok(Cow::Owned(crate::read_known(&self.path, r.key().sha256, |f| {
+                rpm::inspect(f)
+            })?)),
         }
     }
 
@@ -217,7 +215,7 @@ pub fn inspect_rpms(
     cache: &mut InputCache,
     store: &dyn Store,
 ) -> Result<(Vec<IncomingRpm>, Option<Peeked<RpmRecord>>), PublishError> {
-    let (found, state) = crate::inspect_cached(paths, rpm::inspect, cache, store, STATE_KEY, false)?;
+    let (found, state) = crate::inspect_cached(paths, |f| rpm::inspect(f), cache, store, STATE_KEY, false)?;
     let rpms = found
         .into_iter()
         .map(|(path, found)| IncomingRpm {

@@ -515,6 +515,8 @@ impl<R: Record> Manifest<R> {
             return Err("record table and sections disagree".into());
         }
         tail.drain(..table_len);
+        // Its table's room given back (in place, or by remapping: nothing is copied).
+        tail.shrink_to_fit();
         let keys = String::from_utf8(tail).map_err(|e| e.utf8_error().to_string())?;
         let buf = Arc::new(Buf {
             keys,
