@@ -15,9 +15,8 @@ use wharf_core::SourceDate;
 use wharf_core::deb822::Paragraph;
 use wharf_core::digest::Checksums;
 use wharf_core::version::DebVersion;
-use wharf_package::compress::{self, Compression, Profile};
 
-use crate::IndexFile;
+use crate::{IndexFile, blocks};
 
 /// One .deb as the index needs it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -138,9 +137,6 @@ pub struct SuiteIndex {
 /// (apt needs at least one to fetch any `Packages`).
 pub const FALLBACK_ARCHITECTURES: [&str; 2] = ["amd64", "arm64"];
 
-/// The compressed forms published for each `Packages` (the uncompressed one too, for `Release`).
-const FORMS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Xz];
-
 /// The pool path for a .deb: `pool/<component>/<prefix>/<name>/<file>`, where the prefix is the first letter
 /// (`libX` for `lib*` names), as Debian's archive lays it out.
 #[must_use]
@@ -176,8 +172,15 @@ pub fn build_suite(
     // Name, then version as dpkg orders it (each parsed once, not per comparison), then arch.
     sorted.sort_by_cached_key(|p| (p.name, DebVersion::parse(p.version).ok(), p.version, p.arch));
 
-    let mut files = Vec::new();
-    let mut listed: BTreeMap<String, Checksums> = BTreeMap::new();
+    // Each `Packages` text, with the current `.xz` (and its text) and `.gz` to carry blocks over from.
+    struct Doc {
+        dir: String,
+        text: String,
+        old_text: Option<Vec<u8>>,
+        old_xz: Option<Vec<u8>>,
+        old_gz: Option<Vec<u8>>,
+    }
+    let mut docs = Vec::new();
     for comp in &components {
         for arch in &archs {
             let mut text = String::new();
@@ -198,49 +201,62 @@ pub fn build_suite(
                     .flatten()
             };
             let (old_text, old_xz, old_gz) = (read(""), read(".xz"), read(".gz"));
-            let old_xz = old_text.as_deref().zip(old_xz.as_deref());
-            let old_gz = old_gz.as_deref();
-
-            // Each form (plain, gzip, xz) compressed and hashed at once: xz of a large Packages dominates
-            // otherwise, then SHA-512 of the plain text (no hardware help).
-            let forms: Vec<std::io::Result<(Vec<u8>, Checksums)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = FORMS
-                    .iter()
-                    .map(|form| {
-                        let text = &text;
-                        s.spawn(move || {
-                            let bytes = match form {
-                                Compression::Xz => crate::blocks::xz(text, "\n\n", old_xz).map(|(xz, _)| xz),
-                                Compression::Gzip => {
-                                    crate::blocks::gz(text, "\n\n", old_gz).map(|(gz, _)| gz)
-                                }
-                                _ => compress::compress(text.as_bytes(), *form, Profile::Index),
-                            }?;
-                            let sums = Checksums::of(&bytes);
-                            Ok((bytes, sums))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+            docs.push(Doc {
+                dir,
+                text,
+                old_text,
+                old_xz,
+                old_gz,
             });
-            for (form, built) in FORMS.into_iter().zip(forms) {
-                let (bytes, sums) = built?;
-                let rel = format!("{dir}/Packages{}", form.extension());
-                let base = format!("dists/{}/{dir}/by-hash", settings.suite);
-                files.push(IndexFile {
-                    path: format!("dists/{}/{rel}", settings.suite),
-                    by_hash: vec![
-                        format!("{base}/SHA256/{}", sums.sha256),
-                        format!("{base}/SHA512/{}", sums.sha512),
-                    ],
-                    bytes,
-                });
-                listed.insert(rel, sums);
-            }
         }
+    }
+    // Every block of every `Packages.gz` and `.xz` of the suite in one batch over the cores (xz blocks
+    // dominate), then each form's checksums (SHA-512 has no hardware help) likewise.
+    let batch: Vec<blocks::Doc<'_>> = docs
+        .iter()
+        .flat_map(|d| {
+            let old_xz = d.old_text.as_deref().zip(d.old_xz.as_deref());
+            [
+                blocks::Doc {
+                    text: &d.text,
+                    record_end: "\n\n",
+                    form: blocks::Form::Gz(d.old_gz.as_deref()),
+                },
+                blocks::Doc {
+                    text: &d.text,
+                    record_end: "\n\n",
+                    form: blocks::Form::Xz(old_xz),
+                },
+            ]
+        })
+        .collect();
+    let compressed = blocks::compress(&batch)?;
+    drop(batch);
+    let mut compressed = compressed.into_iter().map(|(bytes, _)| bytes);
+    let mut forms: Vec<(String, &'static str, Vec<u8>)> = Vec::new();
+    for d in docs {
+        for ext in [".gz", ".xz"] {
+            forms.push((d.dir.clone(), ext, compressed.next().unwrap_or_default()));
+        }
+        forms.push((d.dir, "", d.text.into_bytes()));
+    }
+    let sums = wharf_core::parallel::map_in_order(&forms, wharf_core::parallel::cores(), |(_, _, bytes)| {
+        Checksums::of(bytes)
+    });
+    let mut files = Vec::new();
+    let mut listed: BTreeMap<String, Checksums> = BTreeMap::new();
+    for ((dir, ext, bytes), sums) in forms.into_iter().zip(sums) {
+        let rel = format!("{dir}/Packages{ext}");
+        let base = format!("dists/{}/{dir}/by-hash", settings.suite);
+        files.push(IndexFile {
+            path: format!("dists/{}/{rel}", settings.suite),
+            by_hash: vec![
+                format!("{base}/SHA256/{}", sums.sha256),
+                format!("{base}/SHA512/{}", sums.sha512),
+            ],
+            bytes,
+        });
+        listed.insert(rel, sums);
     }
     Ok(SuiteIndex {
         files,

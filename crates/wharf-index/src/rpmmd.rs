@@ -13,10 +13,10 @@ use std::fmt::Write;
 use wharf_core::SourceDate;
 use wharf_core::digest::Checksums;
 use wharf_core::rpmver::rpmvercmp;
-use wharf_package::compress::{self, Compression, Profile};
+use wharf_package::compress::Compression;
 use wharf_package::rpm::{RpmDependency, RpmInfo};
 
-use crate::IndexFile;
+use crate::{IndexFile, blocks};
 
 /// One .rpm as the index needs it: what its header says, where it lives, when it was added.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -323,47 +323,60 @@ pub fn build(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n",
     );
     let _ = writeln!(repomd, "  <revision>{}</revision>", date.unix());
-    // The three documents are assembled and compressed at once (compression is the costly part).
-    let built: Vec<std::io::Result<Built>> = std::thread::scope(|s| {
-        let handles: Vec<_> = DOCUMENTS
-            .into_iter()
-            .enumerate()
-            .map(|(n, (kind, root, ns, extra_ns))| {
-                let sorted = &sorted;
-                s.spawn(move || {
-                    let head = document_head(root, ns, extra_ns, sorted.len());
-                    let tail = format!("</{root}>\n");
-                    let len =
-                        head.len() + tail.len() + sorted.iter().map(|p| p.fragments[n].len()).sum::<usize>();
-                    let mut xml = String::with_capacity(len);
-                    xml.push_str(&head);
-                    for p in sorted {
-                        xml.push_str(p.fragments[n]);
-                    }
-                    xml.push_str(&tail);
-                    let bytes = match comp {
-                        Compression::Gzip => {
-                            // Only a document of several blocks is worth reading back.
-                            let old = (xml.len() >= crate::blocks::CARRY_MIN)
-                                .then(|| previous(kind))
-                                .flatten();
-                            crate::blocks::gz(&xml, "</package>\n", old.as_deref())?.0
-                        }
-                        _ => compress::compress(xml.as_bytes(), comp, Profile::Index)?,
-                    };
-                    let open = Checksums::of_sha256(xml.as_bytes());
-                    let sums = Checksums::of_sha256(&bytes);
-                    Ok((kind, bytes, sums, open))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    // The three documents assembled, then every block of them compressed in one batch over the cores
+    // (compression is the costly part), then their checksums.
+    let xmls = wharf_core::parallel::map_in_order(&[0, 1, 2], wharf_core::parallel::cores(), |&n: &usize| {
+        let (_, root, ns, extra_ns) = DOCUMENTS[n];
+        let head = document_head(root, ns, extra_ns, sorted.len());
+        let tail = format!("</{root}>\n");
+        let len = head.len() + tail.len() + sorted.iter().map(|p| p.fragments[n].len()).sum::<usize>();
+        let mut xml = String::with_capacity(len);
+        xml.push_str(&head);
+        for p in &sorted {
+            xml.push_str(p.fragments[n]);
+        }
+        xml.push_str(&tail);
+        xml
     });
-    for doc in built {
-        let (kind, bytes, sums, open) = doc?;
+    // Only a document of several blocks is worth reading back.
+    let olds: Vec<Option<Vec<u8>>> = DOCUMENTS
+        .iter()
+        .zip(&xmls)
+        .map(|((kind, ..), xml)| {
+            (comp == Compression::Gzip && xml.len() >= crate::blocks::CARRY_MIN)
+                .then(|| previous(kind))
+                .flatten()
+        })
+        .collect();
+    let batch: Vec<blocks::Doc<'_>> = xmls
+        .iter()
+        .zip(&olds)
+        .map(|(xml, old)| blocks::Doc {
+            text: xml,
+            record_end: "</package>\n",
+            form: match comp {
+                Compression::Gzip => blocks::Form::Gz(old.as_deref()),
+                _ => blocks::Form::Whole(comp),
+            },
+        })
+        .collect();
+    let compressed: Vec<Vec<u8>> = blocks::compress(&batch)?
+        .into_iter()
+        .map(|(bytes, _)| bytes)
+        .collect();
+    let sums = wharf_core::parallel::map_in_order(&[0, 1, 2], wharf_core::parallel::cores(), |&n: &usize| {
+        (
+            Checksums::of_sha256(&compressed[n]),
+            Checksums::of_sha256(xmls[n].as_bytes()),
+        )
+    });
+    let built: Vec<Built> = DOCUMENTS
+        .into_iter()
+        .zip(compressed)
+        .zip(sums)
+        .map(|(((kind, ..), bytes), (sums, open))| (kind, bytes, sums, open))
+        .collect();
+    for (kind, bytes, sums, open) in built {
         let path = format!("repodata/{}-{kind}.xml.{ext}", sums.sha256);
         let _ = write!(
             repomd,
