@@ -122,7 +122,7 @@ fn read_control(body: &mut impl io::BufRead, c: Compression) -> Result<Paragraph
     // Decompressed whole first (a few KiB: control, md5sums, scripts), so the tar reader can seek over
     // what it does not read: reading a stream, the `tar` crate skips with a zeroed 32 KiB buffer for
     // every entry, even to skip nothing — most of the cost of a small package's control member.
-    let mut tar = Vec::new();
+    let mut tar = Vec::with_capacity(32 * 1024);
     compress::buf_decoder(body, c)
         .and_then(|dec| dec.take(CONTROL_LIMIT + 1).read_to_end(&mut tar))
         .map_err(|e| bad(format!("control.tar: {e}")))?;
