@@ -215,6 +215,119 @@ pub fn decoder<'a, R: Read + 'a>(r: R, c: Compression) -> io::Result<Box<dyn Rea
     })
 }
 
+/// Decompresses `data`, a whole gzip file — one member or several concatenated (RFC 1952 §2.2; gzip and
+/// dpkg read them all) — appending to `out`, and refuses to grow `out` past `limit` bytes. Each member's
+/// header is checked (magic, method, reserved flags, the header CRC when present) and its CRC-32 and
+/// size. The inflater is kept per thread and reset for each member: a package's control member is a few
+/// hundred bytes, and making a decoder (its state and 32 KiB window allocated) cost more than inflating it.
+pub fn gunzip(data: &[u8], out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    thread_local! {
+        static INFLATER: std::cell::RefCell<flate2::Decompress> =
+            std::cell::RefCell::new(flate2::Decompress::new(false));
+    }
+    let mut rest = data;
+    loop {
+        let body = gzip_header(rest)?;
+        let start = out.len();
+        let used = INFLATER.with_borrow_mut(|z| inflate(z, body, out, limit))?;
+        let trailer = body
+            .get(used..used + 8)
+            .ok_or_else(|| invalid("gzip: the file is truncated (no trailer)"))?;
+        let member = &out[start..];
+        if trailer[..4] != crc32fast::hash(member).to_le_bytes() {
+            return Err(invalid("gzip: CRC-32 mismatch (the file is damaged)"));
+        }
+        if trailer[4..] != (member.len() as u32).to_le_bytes() {
+            return Err(invalid("gzip: size mismatch (the file is damaged)"));
+        }
+        rest = &body[used + 8..];
+        if rest.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+fn invalid(why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why)
+}
+
+/// The deflate data of the member `d` starts with, after its header.
+fn gzip_header(d: &[u8]) -> io::Result<&[u8]> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    let truncated = || invalid("gzip: the file is truncated (in a header)");
+    let fixed = d.get(..10).ok_or_else(truncated)?;
+    if fixed[..2] != [0x1f, 0x8b] {
+        return Err(invalid("gzip: not a gzip member (bad magic)"));
+    }
+    if fixed[2] != 8 {
+        return Err(invalid("gzip: unknown compression method (only deflate exists)"));
+    }
+    let flags = fixed[3];
+    if flags & 0xe0 != 0 {
+        return Err(invalid("gzip: reserved header flags set"));
+    }
+    let mut at = 10;
+    if flags & FEXTRA != 0 {
+        let len = d.get(at..at + 2).ok_or_else(truncated)?;
+        at += 2 + usize::from(u16::from_le_bytes([len[0], len[1]]));
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let end = d.get(at..).and_then(|t| t.iter().position(|&b| b == 0));
+            at += end.ok_or_else(truncated)? + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        let crc = d.get(at..at + 2).ok_or_else(truncated)?;
+        if crc != &crc32fast::hash(&d[..at]).to_le_bytes()[..2] {
+            return Err(invalid("gzip: header CRC mismatch (the file is damaged)"));
+        }
+        at += 2;
+    }
+    d.get(at..).ok_or_else(truncated)
+}
+
+/// Inflates the raw deflate stream at the start of `input` onto `out` (`limit` bytes at most in all);
+/// returns how many bytes of `input` it took.
+fn inflate(z: &mut flate2::Decompress, input: &[u8], out: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+    z.reset(false);
+    loop {
+        if out.len() == out.capacity() {
+            // Doubling, but never past the limit (a bomb gets no larger buffer than that).
+            let room = out
+                .capacity()
+                .max(16 * 1024)
+                .min(limit.saturating_sub(out.len()).saturating_add(1));
+            out.reserve_exact(room);
+        }
+        let (taken, made) = (z.total_in(), out.len());
+        let rest = usize::try_from(taken)
+            .ok()
+            .and_then(|t| input.get(t..))
+            .unwrap_or_default();
+        let status = z
+            .decompress_vec(rest, out, flate2::FlushDecompress::Finish)
+            .map_err(|e| invalid(&format!("gzip: {e}")))?;
+        if out.len() > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "gzip: decompresses to implausibly much data",
+            ));
+        }
+        match status {
+            flate2::Status::StreamEnd => return Ok(usize::try_from(z.total_in()).unwrap_or(usize::MAX)),
+            // Room for output and nothing taken or made: the input ended before the stream did.
+            _ if z.total_in() == taken && out.len() == made => {
+                return Err(invalid("gzip: the file is truncated"));
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +373,92 @@ mod tests {
             &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
             "gzip -6n header"
         );
+    }
+
+    #[test]
+    fn gunzip_reads_what_gzip_readers_read_and_refuses_damage() {
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("line {}\n", i % 977).into_bytes())
+            .collect();
+        let plain = compress(&text, Compression::Gzip, Profile::Index).unwrap();
+        // Every optional header field (name, comment, extra), and a header CRC added by hand.
+        let mut named = Vec::new();
+        let mut w = flate2::GzBuilder::new()
+            .filename("control.tar")
+            .comment("c")
+            .extra(vec![1, 2, 3])
+            .write(&mut named, flate2::Compression::new(9));
+        w.write_all(b"second member").unwrap();
+        w.finish().unwrap();
+        // Fixed part, extra (length and 3 bytes), name and comment with their NULs.
+        let header_end = 10 + 2 + 3 + 12 + 2;
+        let mut hcrc = named.clone();
+        hcrc[3] |= 2;
+        let crc = crc32fast::hash(&hcrc[..header_end]).to_le_bytes();
+        hcrc.splice(header_end..header_end, crc[..2].iter().copied());
+        let empty = compress(b"", Compression::Gzip, Profile::Index).unwrap();
+        let concatenated = [plain.clone(), hcrc.clone(), empty.clone()].concat();
+        for (what, gz) in [
+            ("plain", &plain),
+            ("named", &named),
+            ("header crc", &hcrc),
+            ("empty", &empty),
+            ("three members", &concatenated),
+        ] {
+            let mut want = Vec::new();
+            flate2::read::MultiGzDecoder::new(&gz[..])
+                .read_to_end(&mut want)
+                .unwrap();
+            // Twice: the thread's inflater starts clean for every member.
+            for _ in 0..2 {
+                let mut got = b"kept".to_vec();
+                gunzip(gz, &mut got, usize::MAX).unwrap();
+                assert_eq!(got[4..], want[..], "{what}");
+                assert_eq!(&got[..4], b"kept", "{what}: appended");
+            }
+        }
+        // Every shorter prefix is refused, never read as less data.
+        for cut in 0..concatenated.len() {
+            if cut == plain.len() || cut == plain.len() + hcrc.len() {
+                continue; // a member boundary: a whole file of fewer members
+            }
+            let mut out = Vec::new();
+            assert!(
+                gunzip(&concatenated[..cut], &mut out, usize::MAX).is_err(),
+                "cut at {cut}"
+            );
+        }
+        // Damage: a flipped bit in the data, the CRC, the size, the header CRC; trailing bytes.
+        let n = plain.len();
+        for (what, at) in [("data", n / 2), ("crc", n - 6), ("size", n - 2)] {
+            let mut bad = plain.clone();
+            bad[at] ^= 0x10;
+            assert!(gunzip(&bad, &mut Vec::new(), usize::MAX).is_err(), "{what}");
+        }
+        let mut bad = hcrc.clone();
+        bad[header_end] ^= 1;
+        let e = gunzip(&bad, &mut Vec::new(), usize::MAX).unwrap_err();
+        assert!(e.to_string().contains("header CRC"), "{e}");
+        let e = gunzip(
+            &[plain.clone(), b"junk".to_vec()].concat(),
+            &mut Vec::new(),
+            usize::MAX,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        let mut bad = plain.clone();
+        bad[3] = 0x80;
+        assert!(
+            gunzip(&bad, &mut Vec::new(), usize::MAX).is_err(),
+            "reserved flag"
+        );
+        // The limit: exactly the size passes, one byte less is refused without holding more than it.
+        let mut out = Vec::new();
+        gunzip(&plain, &mut out, text.len()).unwrap();
+        assert_eq!(out, text);
+        let mut out = Vec::new();
+        let e = gunzip(&plain, &mut out, text.len() - 1).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge, "{e}");
+        assert!(out.capacity() <= text.len(), "{} bytes held", out.capacity());
     }
 }

@@ -123,10 +123,22 @@ fn read_control(body: &mut impl io::BufRead, c: Compression) -> Result<Paragraph
     // what it does not read: reading a stream, the `tar` crate skips with a zeroed 32 KiB buffer for
     // every entry, even to skip nothing — most of the cost of a small package's control member.
     let mut tar = Vec::with_capacity(32 * 1024);
-    compress::buf_decoder(body, c)
-        .and_then(|dec| dec.take(CONTROL_LIMIT + 1).read_to_end(&mut tar))
-        .map_err(|e| bad(format!("control.tar: {e}")))?;
-    if tar.len() as u64 > CONTROL_LIMIT {
+    let limit = usize::try_from(CONTROL_LIMIT).unwrap_or(usize::MAX);
+    if c == Compression::Gzip {
+        // What nFPM and wharf write: the member, a few hundred bytes, inflated at once by the thread's
+        // inflater rather than through a decoder made for it.
+        let mut gz = Vec::with_capacity(4096);
+        body.read_to_end(&mut gz).map_err(|e| io_bad(&e))?;
+        compress::gunzip(&gz, &mut tar, limit).map_err(|e| match e.kind() {
+            io::ErrorKind::FileTooLarge => bad("the control member is implausibly large"),
+            _ => bad(format!("control.tar.gz: {e}")),
+        })?;
+    } else {
+        compress::buf_decoder(body, c)
+            .and_then(|dec| dec.take(CONTROL_LIMIT + 1).read_to_end(&mut tar))
+            .map_err(|e| bad(format!("control.tar: {e}")))?;
+    }
+    if tar.len() > limit {
         return Err(bad("the control member is implausibly large"));
     }
     let mut archive = ::tar::Archive::new(io::Cursor::new(&tar[..]));
