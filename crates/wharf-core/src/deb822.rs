@@ -142,17 +142,22 @@ impl Paragraph {
 }
 
 impl fmt::Display for Paragraph {
-    /// Writes `Field: value\n` per field; a multi-line value's first line may be empty (`Field:\n …`).
+    /// Writes `Field: value\n` per field ([`write_field`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (k, v) in &self.fields {
-            if v.starts_with('\n') {
-                writeln!(f, "{k}:{v}")?;
-            } else {
-                writeln!(f, "{k}: {v}")?;
-            }
+            write_field(f, k, v)?;
         }
         Ok(())
     }
+}
+
+/// Writes one field as a paragraph holds it: `Field: value\n`, or `Field:\n …` for a multi-line value
+/// whose first line is empty. (Into a `String`, it cannot fail.)
+pub fn write_field(w: &mut impl fmt::Write, name: &str, value: &str) -> fmt::Result {
+    w.write_str(name)?;
+    w.write_str(if value.starts_with('\n') { ":" } else { ": " })?;
+    w.write_str(value)?;
+    w.write_char('\n')
 }
 
 /// Formats a description as deb822 wants it: the synopsis, then each extended line indented by one

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use wharf_core::SourceDate;
-use wharf_core::deb822::Paragraph;
+use wharf_core::deb822::{self, Paragraph};
 use wharf_core::digest::Checksums;
 use wharf_core::version::DebVersion;
 
@@ -54,22 +54,45 @@ impl AptRecord {
         self.field("Architecture")
     }
 
-    /// The stanza for `Packages`: the control fields, then where the file is and its checksums.
+    /// The stanza for `Packages`: the control fields (less any file fields the package carries), then
+    /// where the file is and its checksums — written straight from the control paragraph.
     #[must_use]
-    pub fn stanza(&self) -> Paragraph {
-        let mut p = self.control.clone();
-        for f in ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"] {
-            p.remove(f);
+    pub fn stanza(&self) -> String {
+        const FILE_FIELDS: [&str; 6] = ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"];
+        let c = &self.checksums;
+        let mut out = String::with_capacity(
+            self.control
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 3)
+                .sum::<usize>()
+                + self.filename.len()
+                + c.md5.len()
+                + c.sha256.len()
+                + c.sha512.len()
+                + 80,
+        );
+        let mut field = |k: &str, v: &str| {
+            // Writing into a String cannot fail.
+            let _ = deb822::write_field(&mut out, k, v);
+        };
+        for (k, v) in self.control.iter() {
+            if !FILE_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f)) {
+                field(k, v);
+            }
         }
-        p.set("Filename", &self.filename);
-        p.set("Size", self.checksums.size.to_string());
+        field("Filename", &self.filename);
+        field("Size", &c.size.to_string());
         // SHA256: what apt verifies packages with (it uses the strongest hash listed and has not accepted
         // MD5 alone since 1.2). MD5 and SHA512 of every package (no hardware help) were most of the time
         // of a publish; records from earlier versions carry them and keep them.
-        p.set_nonempty("MD5sum", &self.checksums.md5);
-        p.set("SHA256", &self.checksums.sha256);
-        p.set_nonempty("SHA512", &self.checksums.sha512);
-        p
+        if !c.md5.trim().is_empty() {
+            field("MD5sum", &c.md5);
+        }
+        field("SHA256", &c.sha256);
+        if !c.sha512.trim().is_empty() {
+            field("SHA512", &c.sha512);
+        }
+        out
     }
 
     /// This package as [`build_suite`] takes it, with `stanza` (its [`AptRecord::stanza`], written).
@@ -330,6 +353,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn stanza_replaces_file_fields_the_package_carries() {
+        let control = Paragraph::parse_one(
+            "Package: x\nsize: 1\nVersion: 1\nSHA1: aa\nArchitecture: all\nDescription:\n long\n .\n text\nFilename: y\n",
+        )
+        .unwrap();
+        let mut r = AptRecord {
+            component: "main".into(),
+            control,
+            filename: "pool/main/x/x/x_1_all.deb".into(),
+            checksums: Checksums::of(b"x"),
+        };
+        assert_eq!(
+            r.stanza(),
+            format!(
+                "Package: x\nVersion: 1\nArchitecture: all\nDescription:\n long\n .\n text\n\
+                 Filename: pool/main/x/x/x_1_all.deb\nSize: 1\nSHA256: {}\nSHA512: {}\n",
+                r.checksums.sha256, r.checksums.sha512
+            )
+        );
+        // A package's own checksums (from a record of an older wharf: MD5 kept, no SHA-512) in their order.
+        r.checksums.md5 = "m".into();
+        r.checksums.sha512 = String::new();
+        assert!(
+            r.stanza()
+                .ends_with(&format!("Size: 1\nMD5sum: m\nSHA256: {}\n", r.checksums.sha256))
+        );
+    }
+
     fn settings() -> SuiteSettings {
         SuiteSettings {
             suite: "stable".into(),
@@ -351,7 +403,7 @@ mod tests {
             record("hello", "1.9", "amd64"),
             record("libdoc", "1", "all"),
         ];
-        let stanzas: Vec<String> = recs.iter().map(|r| r.stanza().to_string()).collect();
+        let stanzas: Vec<String> = recs.iter().map(|r| r.stanza()).collect();
         let entries: Vec<SuiteEntry<'_>> = recs.iter().zip(&stanzas).map(|(r, s)| r.entry(s)).collect();
         let idx = build_suite(&settings(), &entries, &|_| None).unwrap();
         let plain = idx

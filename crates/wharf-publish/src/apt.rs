@@ -34,7 +34,7 @@ impl Record for AptRecord {
         }
     }
     fn texts(&self) -> Vec<String> {
-        vec![self.stanza().to_string()]
+        vec![self.stanza()]
     }
     fn object_key(_suite: &str, key: &Key) -> String {
         key.file.to_owned()
