@@ -199,9 +199,7 @@ pub fn build_suite(
     struct Doc {
         dir: String,
         text: String,
-        old_text: Option<Vec<u8>>,
-        old_xz: Option<Vec<u8>>,
-        old_gz: Option<Vec<u8>>,
+        old: [Option<Vec<u8>>; 3],
     }
     let mut docs = Vec::new();
     for comp in &components {
@@ -216,34 +214,41 @@ pub fn build_suite(
                 }
                 text.push_str(p.stanza);
             }
-            let dir = format!("{comp}/binary-{arch}");
-            // Only a document of several blocks is worth reading back (a round trip per file on S3).
-            let read = |ext: &str| {
-                (text.len() >= crate::blocks::CARRY_MIN)
-                    .then(|| previous(&format!("dists/{}/{dir}/Packages{ext}", settings.suite)))
-                    .flatten()
-            };
-            let (old_text, old_xz, old_gz) = (read(""), read(".xz"), read(".gz"));
             docs.push(Doc {
-                dir,
+                dir: format!("{comp}/binary-{arch}"),
                 text,
-                old_text,
-                old_xz,
-                old_gz,
+                old: [None, None, None],
             });
         }
+    }
+    // Only a document of several blocks is worth reading back: the current plain, `.xz` and `.gz` of
+    // those, fetched at once (each a round trip on S3).
+    const OLD: [&str; 3] = ["", ".xz", ".gz"];
+    let wanted: Vec<(usize, usize)> = (0..docs.len())
+        .filter(|&d| docs[d].text.len() >= crate::blocks::CARRY_MIN)
+        .flat_map(|d| (0..OLD.len()).map(move |e| (d, e)))
+        .collect();
+    let fetched = wharf_core::parallel::map_in_order(&wanted, wanted.len(), |&(d, e)| {
+        previous(&format!(
+            "dists/{}/{}/Packages{}",
+            settings.suite, docs[d].dir, OLD[e]
+        ))
+    });
+    for ((d, e), bytes) in wanted.into_iter().zip(fetched) {
+        docs[d].old[e] = bytes;
     }
     // Every block of every `Packages.gz` and `.xz` of the suite in one batch over the cores (xz blocks
     // dominate), then each form's checksums (SHA-512 has no hardware help) likewise.
     let batch: Vec<blocks::Doc<'_>> = docs
         .iter()
         .flat_map(|d| {
-            let old_xz = d.old_text.as_deref().zip(d.old_xz.as_deref());
+            let [old_text, old_xz, old_gz] = &d.old;
+            let old_xz = old_text.as_deref().zip(old_xz.as_deref());
             [
                 blocks::Doc {
                     text: &d.text,
                     record_end: "\n\n",
-                    form: blocks::Form::Gz(d.old_gz.as_deref()),
+                    form: blocks::Form::Gz(old_gz.as_deref()),
                 },
                 blocks::Doc {
                     text: &d.text,

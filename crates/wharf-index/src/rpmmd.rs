@@ -338,16 +338,16 @@ pub fn build(
         xml.push_str(&tail);
         xml
     });
-    // Only a document of several blocks is worth reading back.
-    let olds: Vec<Option<Vec<u8>>> = DOCUMENTS
-        .iter()
-        .zip(&xmls)
-        .map(|((kind, ..), xml)| {
-            (comp == Compression::Gzip && xml.len() >= crate::blocks::CARRY_MIN)
-                .then(|| previous(kind))
-                .flatten()
-        })
+    // Only a document of several blocks is worth reading back; those are fetched at once (each a round
+    // trip on S3).
+    let wanted: Vec<usize> = (0..DOCUMENTS.len())
+        .filter(|&n| comp == Compression::Gzip && xmls[n].len() >= crate::blocks::CARRY_MIN)
         .collect();
+    let mut olds: Vec<Option<Vec<u8>>> = vec![None; DOCUMENTS.len()];
+    let fetched = wharf_core::parallel::map_in_order(&wanted, wanted.len(), |&n| previous(DOCUMENTS[n].0));
+    for (n, bytes) in wanted.into_iter().zip(fetched) {
+        olds[n] = bytes;
+    }
     let batch: Vec<blocks::Doc<'_>> = xmls
         .iter()
         .zip(&olds)
