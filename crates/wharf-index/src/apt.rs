@@ -228,7 +228,7 @@ pub fn build_suite(
         .filter(|&d| docs[d].text.len() >= crate::blocks::CARRY_MIN)
         .flat_map(|d| (0..OLD.len()).map(move |e| (d, e)))
         .collect();
-    let fetched = wharf_core::parallel::map_in_order(&wanted, wanted.len(), |&(d, e)| {
+    let fetched = wharf_core::parallel::map_in_order(&wanted, wanted.len().min(16), |&(d, e)| {
         previous(&format!(
             "dists/{}/{}/Packages{}",
             settings.suite, docs[d].dir, OLD[e]
@@ -263,10 +263,10 @@ pub fn build_suite(
     let mut compressed = compressed.into_iter().map(|(bytes, _)| bytes);
     let mut forms: Vec<(String, &'static str, Vec<u8>)> = Vec::new();
     for d in docs {
+        forms.push((d.dir.clone(), "", d.text.into_bytes()));
         for ext in [".gz", ".xz"] {
             forms.push((d.dir.clone(), ext, compressed.next().unwrap_or_default()));
         }
-        forms.push((d.dir, "", d.text.into_bytes()));
     }
     let sums = wharf_core::parallel::map_in_order(&forms, wharf_core::parallel::cores(), |(_, _, bytes)| {
         Checksums::of(bytes)

@@ -136,6 +136,22 @@ mod tests {
         );
         let info = inspect(&deb_with_control(&tar)[..]).unwrap();
         assert_eq!((info.name.as_str(), info.version.as_str()), ("xy", "1"));
+        // A member over 1 MiB compressed (here, incompressible) is streamed, not read whole: same result.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..1_200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let big = control_tar(&[("./control", control), ("./noise", &noise)], 0);
+        assert!(big.len() > 1024 * 1024, "{} bytes", big.len());
+        assert_eq!(
+            inspect(&deb_with_control(&big)[..]).unwrap().control,
+            info.control
+        );
         let none = control_tar(&[("./md5sums", b"")], 0);
         let err = inspect(&deb_with_control(&none)[..]).unwrap_err().to_string();
         assert!(err.contains("has no `control` file"), "{err}");

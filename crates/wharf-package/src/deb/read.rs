@@ -72,7 +72,7 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
                     return Err(bad("the control member is implausibly large"));
                 }
                 let c = member_compression(n, "control.tar").unwrap_or(Compression::None);
-                control = Some(read_control(&mut body, c)?);
+                control = Some(read_control(&mut body, c, h.size)?);
                 skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
                 stage = 2;
             }
@@ -118,15 +118,19 @@ impl DebInfo {
     }
 }
 
-fn read_control(body: &mut impl io::BufRead, c: Compression) -> Result<Paragraph, PackageError> {
+/// Members up to this size (compressed) are read whole and inflated at once; larger ones are streamed.
+const WHOLE_MEMBER: u64 = 1024 * 1024;
+
+fn read_control(body: &mut impl io::BufRead, c: Compression, size: u64) -> Result<Paragraph, PackageError> {
     // Decompressed whole first (a few KiB: control, md5sums, scripts), so the tar reader can seek over
     // what it does not read: reading a stream, the `tar` crate skips with a zeroed 32 KiB buffer for
     // every entry, even to skip nothing — most of the cost of a small package's control member.
     let mut tar = Vec::with_capacity(32 * 1024);
     let limit = usize::try_from(CONTROL_LIMIT).unwrap_or(usize::MAX);
-    if c == Compression::Gzip {
+    if c == Compression::Gzip && size <= WHOLE_MEMBER {
         // What nFPM and wharf write: the member, a few hundred bytes, inflated at once by the thread's
-        // inflater rather than through a decoder made for it.
+        // inflater rather than through a decoder made for it (a large one is streamed: never held
+        // compressed and decompressed at once).
         let mut gz = Vec::with_capacity(4096);
         body.read_to_end(&mut gz).map_err(|e| io_bad(&e))?;
         compress::gunzip(&gz, &mut tar, limit).map_err(|e| match e.kind() {
