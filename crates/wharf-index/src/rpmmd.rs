@@ -292,9 +292,6 @@ pub struct MdEntry<'a> {
     pub fragments: [&'a str; 3],
 }
 
-/// One metadata document built: its kind, compressed bytes, their checksums and the XML's.
-type Built = (&'static str, Vec<u8>, Checksums, Checksums);
-
 /// Builds the repository's metadata from its packages (sorted by name, EVR, arch). `previous` gives the
 /// repository's current compressed document of a kind (`primary`, …), whose unchanged gzip parts are
 /// carried over ([`crate::blocks`]).
@@ -370,13 +367,7 @@ pub fn build(
             Checksums::of_sha256(xmls[n].as_bytes()),
         )
     });
-    let built: Vec<Built> = DOCUMENTS
-        .into_iter()
-        .zip(compressed)
-        .zip(sums)
-        .map(|(((kind, ..), bytes), (sums, open))| (kind, bytes, sums, open))
-        .collect();
-    for (kind, bytes, sums, open) in built {
+    for (((kind, ..), bytes), (sums, open)) in DOCUMENTS.into_iter().zip(compressed).zip(sums) {
         let path = format!("repodata/{}-{kind}.xml.{ext}", sums.sha256);
         let _ = write!(
             repomd,
