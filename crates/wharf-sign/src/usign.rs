@@ -6,8 +6,14 @@
 //! - secret key: `"Ed"` + `"BK"` + kdfrounds (u32, 0: not encrypted) + salt[16] + checksum[8]
 //!   (first 8 bytes of SHA-512 of the 64-byte secret) + fingerprint[8] + seed[32] + public key[32].
 //!
-//! The fingerprint is random at key generation and printed with `%PRIx64` — big-endian, lower-case,
-//! **not** zero-padded — which is also the file name opkg looks a key up by (`usign -P dir`). OpenBSD's
+//! The fingerprint is 8 random bytes at key generation, read big-endian (`fingerprint_u64`). Current usign
+//! prints it with `%016"PRIx64` — 16 lower-case hex digits, leading zeros kept — both in `fingerprint()`
+//! (the `-F` output that OpenWrt's `opkg-key add` and base-files name `/etc/opkg/keys/<fp>` by) and in
+//! `verify()`'s key lookup `snprintf(buf, sizeof(buf), "%s/%016"PRIx64, pubkeydir, …)` (`usign -P dir`,
+//! which opkg-lede's `opkg_verify_signature` runs over `/etc/opkg/keys`). Older usign (e.g. commit
+//! 939ec35) printed `%"PRIx64`, unpadded; the two spellings differ for one key in 16 (a fingerprint whose
+//! first nibble is 0), so [`UsignKey::fingerprint`] is the padded name clients look up and
+//! [`UsignKey::legacy_name`] the other name a key is also shipped under when they differ. OpenBSD's
 //! `signify -V` verifies these public keys and signatures as they are.
 
 use std::fmt;
@@ -92,10 +98,27 @@ impl UsignKey {
         Ok(Self { fingerprint, key })
     }
 
-    /// The fingerprint as usign prints it (`%PRIx64`: unpadded lower-case hex). opkg looks keys up by it.
+    /// The fingerprint as usign prints it (`%016"PRIx64`: 16 lower-case hex digits, leading zeros kept).
+    /// opkg looks keys up by it (`usign -P /etc/opkg/keys`).
     #[must_use]
     pub fn fingerprint(&self) -> String {
-        format!("{:x}", u64::from_be_bytes(self.fingerprint))
+        name(self.fingerprint)
+    }
+
+    /// The name older usign releases (`%"PRIx64`, unpadded) look this key up by, when it differs from
+    /// [`Self::fingerprint`] (one key in 16).
+    #[must_use]
+    pub fn legacy_name(&self) -> Option<String> {
+        legacy_name(self.fingerprint)
+    }
+
+    /// Builds a key from its parts (tests that need a given fingerprint, such as one with a leading zero).
+    #[must_use]
+    pub fn from_parts(fingerprint: [u8; 8], seed: [u8; 32]) -> Self {
+        Self {
+            fingerprint,
+            key: SigningKey::from_bytes(&seed),
+        }
     }
 
     /// The secret key file.
@@ -133,18 +156,26 @@ impl UsignKey {
     }
 }
 
+/// The key file name usign gives a fingerprint (`%016"PRIx64`).
+fn name(fingerprint: [u8; 8]) -> String {
+    format!("{:016x}", u64::from_be_bytes(fingerprint))
+}
+
+/// The unpadded name (`%"PRIx64`) of older usign, when it differs from [`name`].
+fn legacy_name(fingerprint: [u8; 8]) -> Option<String> {
+    let short = format!("{:x}", u64::from_be_bytes(fingerprint));
+    (short.len() < 16).then_some(short)
+}
+
 fn public_payload(fingerprint: &[u8; 8], key: &VerifyingKey) -> String {
     let mut raw = Vec::with_capacity(42);
     raw.extend_from_slice(b"Ed");
     raw.extend_from_slice(fingerprint);
     raw.extend_from_slice(key.as_bytes());
-    file(
-        &format!("usign public key {:x}", u64::from_be_bytes(*fingerprint)),
-        &raw,
-    )
+    file(&format!("usign public key {}", name(*fingerprint)), &raw)
 }
 
-/// The key fingerprint (as opkg names key files: `%PRIx64`) a usign public key or signature file
+/// The key fingerprint (as opkg names key files: `%016"PRIx64`) a usign public key or signature file
 /// carries, or `None` when it is not one (42 bytes for a public key, 74 for a signature).
 #[must_use]
 pub fn fingerprint_of(file: &[u8]) -> Option<String> {
@@ -152,8 +183,17 @@ pub fn fingerprint_of(file: &[u8]) -> Option<String> {
     if !(raw.len() == 42 || raw.len() == 74) || &raw[..2] != b"Ed" {
         return None;
     }
-    let fp: [u8; 8] = raw[2..10].try_into().ok()?;
-    Some(format!("{:x}", u64::from_be_bytes(fp)))
+    Some(name(raw[2..10].try_into().ok()?))
+}
+
+/// Whether two spellings of a usign fingerprint (padded or not, any case) name the same key.
+#[must_use]
+pub fn same_fingerprint(a: &str, b: &str) -> bool {
+    let parse = |s: &str| (s.len() <= 16).then(|| u64::from_str_radix(s, 16).ok()).flatten();
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// Verifies a usign signature file over `message` with a public key file (as `usign -V` does).
@@ -169,7 +209,7 @@ pub fn verify(public_file: &[u8], signature_file: &[u8], message: &[u8]) -> Resu
     let key_bytes: [u8; 32] = public[10..]
         .try_into()
         .map_err(|_| SignError::Sign("bad public key".into()))?;
-    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|e| SignError::Sign(e.to_string()))?;
+    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|e| SignError::Sign(crate::scrub(e)))?;
     let sig_bytes: [u8; 64] = sig[10..]
         .try_into()
         .map_err(|_| SignError::Sign("bad signature".into()))?;
@@ -203,5 +243,37 @@ mod tests {
             k.secret_file()
                 .starts_with("untrusted comment: usign secret key ")
         );
+    }
+
+    #[test]
+    fn fingerprints_keep_leading_zeros() {
+        // Generated keys until one's fingerprint starts with a 0 nibble (one in 16), as usign makes them.
+        let k = (0..4096)
+            .map(|_| UsignKey::generate())
+            .find(|k| k.fingerprint[0] < 0x10)
+            .expect("one key in 16 has a leading zero nibble");
+        let fp = k.fingerprint();
+        assert_eq!(fp.len(), 16, "{fp}");
+        assert!(fp.starts_with('0'), "{fp}");
+        let legacy = k.legacy_name().unwrap();
+        assert_eq!(format!("{legacy:0>16}"), fp);
+        assert!(same_fingerprint(&fp, &legacy));
+        assert_eq!(fingerprint_of(k.public_file().as_bytes()).unwrap(), fp);
+        assert_eq!(fingerprint_of(k.sign(b"x").as_bytes()).unwrap(), fp);
+        assert!(
+            k.public_file()
+                .starts_with(&format!("untrusted comment: usign public key {fp}\n"))
+        );
+        assert!(
+            k.sign(b"x")
+                .starts_with(&format!("untrusted comment: signed by key {fp}\n"))
+        );
+        let fixed = UsignKey::from_parts([0, 0, 0, 1, 2, 3, 4, 5], [7; 32]);
+        assert_eq!(fixed.fingerprint(), "0000000102030405");
+        assert_eq!(fixed.legacy_name().as_deref(), Some("102030405"));
+        let full = UsignKey::from_parts([0xf0, 0, 0, 1, 2, 3, 4, 5], [7; 32]);
+        assert_eq!(full.fingerprint(), "f000000102030405");
+        assert_eq!(full.legacy_name(), None);
+        assert!(!same_fingerprint("0000000102030405", "f000000102030405"));
     }
 }
