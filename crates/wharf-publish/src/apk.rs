@@ -155,7 +155,7 @@ pub fn publish(
         archs,
         "noarch",
         &items,
-        public,
+        vec![public],
         |arch, records| {
             let unsigned = index::unsigned_index(records, &settings.description, settings.mtime)
                 .map_err(PublishError::Index)?;

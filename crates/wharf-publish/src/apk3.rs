@@ -144,7 +144,7 @@ pub fn publish(
         archs,
         "noarch",
         &items,
-        public,
+        vec![public],
         |arch, records| {
             let adb = index::packages_adb(records, description, key)
                 .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;

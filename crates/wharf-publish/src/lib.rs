@@ -118,6 +118,32 @@ pub(crate) struct Shortcut<'a, T> {
     pub(crate) sha256: fn(&T) -> &str,
 }
 
+/// Opens a package file given to publish, refusing anything but a regular file: a FIFO (opened without
+/// blocking, so an absent writer cannot hang the publish), a device, a socket or a directory.
+pub fn open_input(path: &Path) -> Result<File, PublishError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK | libc::O_NOCTTY);
+    let f = options.open(path).map_err(read_err(path))?;
+    let kind = f.metadata().map_err(read_err(path))?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(PublishError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("it is {what}; publish takes package files"),
+            ),
+        });
+    }
+    Ok(f)
+}
+
 fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + use<> {
     let path = path.to_path_buf();
     move |source| PublishError::Read { path, source }
@@ -181,7 +207,7 @@ pub(crate) fn inspect_files<T: Send>(
     let one = |n: &usize| -> Result<(T, Option<Entry>), PublishError> {
         let path = &paths[*n];
         let read_ns = inputs::now_ns();
-        let f = File::open(path).map_err(read_err(path))?;
+        let f = open_input(path)?;
         let info = inspect(&f).map_err(|source| PublishError::Package {
             path: path.clone(),
             source,
@@ -495,7 +521,7 @@ pub(crate) struct FeedOutcome {
 }
 
 /// The publish every feed kind (opkg, apk, apk v3) shares: place the items, apply retention, build each
-/// feed's pointer files with `index` (feed, records) and commit with the public key beside them. A feed
+/// feed's pointer files with `index` (feed, records) and commit with the public key file(s) beside them. A feed
 /// is regenerated when something was added to (or removed from) it, or when it is named but has no
 /// `index_file` yet; otherwise the store is left as it is.
 #[allow(clippy::too_many_arguments)]
@@ -506,7 +532,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     feeds: &[String],
     any_arch: &str,
     items: &[FeedItem<R>],
-    public_key: (String, Vec<u8>),
+    public_keys: Vec<(String, Vec<u8>)>,
     index: impl Fn(&str, &[&R]) -> Result<Vec<(String, Vec<u8>)>, PublishError>,
 ) -> Result<FeedOutcome, PublishError> {
     let Placement {
@@ -535,7 +561,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
             .into_iter()
             .map(|(n, key)| (key, Source::File(items[n].path.clone())))
             .collect(),
-        shared: vec![public_key],
+        shared: public_keys,
         groups: Vec::new(),
     };
     let regenerate = txn.groups_to_rewrite(&touched)?;

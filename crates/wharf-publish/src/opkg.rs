@@ -144,10 +144,11 @@ pub fn publish(
             }
         })
         .collect();
-    let public = (
-        format!("{ROOT}/keys/{fingerprint}"),
-        key.public_file().into_bytes(),
-    );
+    // Under the name usign looks it up by, and under older usign's unpadded name when that differs.
+    let public: Vec<(String, Vec<u8>)> = std::iter::once(fingerprint.clone())
+        .chain(key.legacy_name())
+        .map(|name| (format!("{ROOT}/keys/{name}"), key.public_file().into_bytes()))
+        .collect();
     let FeedOutcome {
         added,
         unchanged,

@@ -504,7 +504,9 @@ impl<'a, R: Record> Txn<'a, R> {
             })?,
         };
         if let Some(existing) = &state.key_fingerprint
-            && *existing != fingerprint
+            // A usign fingerprint recorded unpadded (before wharf followed usign's `%016"PRIx64`) is
+            // the same key.
+            && !wharf_sign::usign::same_fingerprint(existing, &fingerprint)
         {
             return Err(PublishError::KeyMismatch {
                 store: store.describe(),

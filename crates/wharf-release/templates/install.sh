@@ -267,6 +267,10 @@ setup_opkg() {
     [ -n "$arch" ] || die "opkg names no architecture"
     fetch_verified "$TREE/opkg/keys/$OPKG_KEY" "$OPKG_KEY_SHA256" "$TMP/key" "the feed key"
     place "$TMP/key" "$ROOT/etc/opkg/keys/$OPKG_KEY"
+    # usign names keys `%016"PRIx64` (leading zeros kept); releases before that dropped them.
+    legacy=$(printf '%s' "$OPKG_KEY" | sed 's/^0*//')
+    legacy=${legacy:-0}
+    [ "$legacy" = "$OPKG_KEY" ] || place "$TMP/key" "$ROOT/etc/opkg/keys/$legacy"
     line="src/gz $ORIGIN-$CHANNEL $TREE/opkg/$arch"
     conf=$ROOT/etc/opkg/customfeeds.conf
     if ! grep -qxF "$line" "$conf" 2>/dev/null; then

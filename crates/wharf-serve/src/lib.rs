@@ -4,40 +4,52 @@
 //! - [`respond`] decides each response (RFC 9110: validators, conditional requests, byte ranges, HEAD;
 //!   content types and `Cache-Control` by a file's role in a repository; security headers; path checks that
 //!   never leave the store; a listing page for directories without `index.html`).
-//! - [`run`] is the server: hyper 1 over tokio, HTTP/1.1, at most `max_connections` connections at once
-//!   (the accept loop waits for a free slot), a header-read timeout against slow clients, one
-//!   [`AccessEntry`] per request to the caller's log, and graceful shutdown (in-flight requests finish).
+//! - [`run`] is the server: hyper 1 over tokio, HTTP/1.1, at most `max_connections` connections at once,
+//!   a header-read timeout against slow clients, one [`AccessEntry`] per request to the caller's log, and
+//!   graceful shutdown (in-flight requests finish). Objects are streamed from the store in chunks of
+//!   [`CHUNK`] bytes read with the store's ranged read (`pread` on a directory, a ranged GET on S3), at
+//!   most two chunks held per response, so memory is bounded by the connections, not by the objects;
+//!   a client that takes no bytes for [`Options::send_timeout`] is dropped. When every slot is taken,
+//!   the connection idle the longest (no request being answered: slow header senders, idle keep-alive
+//!   connections) is closed to make room, so slow or stalled peers cannot keep new clients out.
 //!
 //! It only ever calls the store's read methods: nothing is signed, written or locked on a request.
 
 pub mod respond;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore, mpsc};
 use wharf_store::Store;
 
-pub use respond::{Policy, Request, Response, respond};
+pub use respond::{Body, Policy, Request, Response, respond};
+
+/// The bytes one ranged read of the store brings, and the most a response holds at once but one.
+pub const CHUNK: u64 = 256 * 1024;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Response policy (HSTS).
     pub policy: Policy,
-    /// Connections served at once; more wait in the kernel's backlog.
+    /// Connections served at once; when all are taken, the longest-idle one is closed for a new one.
     pub max_connections: usize,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// How long a client may take to accept the next chunk of a body before it is dropped.
+    pub send_timeout: Duration,
 }
 
 impl Default for Options {
@@ -46,6 +58,7 @@ impl Default for Options {
             policy: Policy::default(),
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -63,14 +76,17 @@ pub struct AccessEntry {
     pub path: String,
     /// The status sent.
     pub status: u16,
-    /// Body bytes sent.
-    pub bytes: usize,
+    /// Body bytes to send.
+    pub bytes: u64,
     /// Time to build the response, in milliseconds.
     pub millis: u128,
     /// `User-Agent`, if sent.
     pub user_agent: Option<String>,
     /// `Range`, if sent.
     pub range: Option<String>,
+    /// Why the store could not answer (a 502), for the operator; never sent to the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Why the server stopped.
@@ -86,6 +102,63 @@ pub enum ServeError {
     },
 }
 
+/// A response body: bytes made for it, or an object streamed chunk by chunk through a channel of one.
+pub enum ServeBody {
+    /// Whole, sent at once (taken on the first poll).
+    Full(Option<Bytes>),
+    /// Chunks as the reading task sends them; an error ends the connection mid-body.
+    Stream(mpsc::Receiver<std::io::Result<Bytes>>),
+}
+
+impl hyper::body::Body for ServeBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            Self::Full(b) => Poll::Ready(b.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
+            Self::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|r| r.map(Frame::data))),
+        }
+    }
+}
+
+/// The open connections: when each last did something, whether it is sending a body, and how to close it.
+#[derive(Default)]
+struct Connections {
+    next: u64,
+    open: HashMap<u64, Conn>,
+}
+
+struct Conn {
+    last: Instant,
+    sending: usize,
+    close: Arc<Notify>,
+}
+
+type Registry = Arc<Mutex<Connections>>;
+
+fn touch(reg: &Registry, id: u64, sending: isize) {
+    if let Ok(mut r) = reg.lock()
+        && let Some(c) = r.open.get_mut(&id)
+    {
+        c.last = Instant::now();
+        c.sending = c.sending.saturating_add_signed(sending);
+    }
+}
+
+/// Closes the connection that has waited longest without a body to send; false when every one is busy.
+fn evict_idlest(reg: &Registry) -> bool {
+    let Ok(r) = reg.lock() else { return false };
+    let idlest = r.open.values().filter(|c| c.sending == 0).min_by_key(|c| c.last);
+    idlest.is_some_and(|c| {
+        c.close.notify_one();
+        true
+    })
+}
+
 /// Serves `store` on `listener` until `shutdown` completes, then lets open requests finish (up to 10 s).
 pub async fn run(
     store: Arc<dyn Store>,
@@ -98,16 +171,10 @@ pub async fn run(
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let registry: Registry = Arc::default();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let (stream, remote) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(a) => a,
@@ -117,19 +184,68 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
+        // Every slot taken: make room by closing the idlest connection, then wait for its slot (a
+        // connection that is sending a body is never closed for another).
+        let permit = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                evict_idlest(&registry);
+                tokio::select! {
+                    p = Arc::clone(&slots).acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let close = Arc::new(Notify::new());
+        let id = match registry.lock() {
+            Ok(mut r) => {
+                r.next += 1;
+                let id = r.next;
+                r.open.insert(
+                    id,
+                    Conn {
+                        last: Instant::now(),
+                        sending: 0,
+                        close: Arc::clone(&close),
+                    },
+                );
+                id
+            }
+            Err(_) => break,
+        };
         let store = Arc::clone(&store);
         let log = Arc::clone(&log);
         let policy = options.policy.clone();
+        let send_timeout = options.send_timeout;
+        let reg = Arc::clone(&registry);
         let service = service_fn(move |req: hyper::Request<Incoming>| {
-            handle(Arc::clone(&store), policy.clone(), Arc::clone(&log), remote, req)
+            touch(&reg, id, 0);
+            handle(
+                Arc::clone(&store),
+                policy.clone(),
+                Arc::clone(&log),
+                remote,
+                req,
+                (Arc::clone(&reg), id, send_timeout),
+            )
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(options.header_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
+        let reg = Arc::clone(&registry);
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::select! {
+                _ = conn => {},
+                () = close.notified() => {},
+            }
+            if let Ok(mut r) = reg.lock() {
+                r.open.remove(&id);
+            }
             drop(permit);
         });
     }
@@ -151,7 +267,8 @@ async fn handle(
     log: Arc<dyn Fn(AccessEntry) + Send + Sync>,
     remote: SocketAddr,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    (reg, id, send_timeout): (Registry, u64, Duration),
+) -> Result<hyper::Response<ServeBody>, Infallible> {
     let started = Instant::now();
     let header = |name: &str| {
         req.headers()
@@ -170,13 +287,15 @@ async fn handle(
     let user_agent = header("user-agent");
     let r = {
         let request = request.clone();
+        let store = Arc::clone(&store);
         // The store is synchronous (an S3 store blocks on its own runtime): off the async threads.
         tokio::task::spawn_blocking(move || respond(store.as_ref(), &request, &policy))
             .await
             .unwrap_or_else(|_| Response {
                 status: 500,
                 headers: Vec::new(),
-                body: b"internal error\n".to_vec(),
+                body: Body::Bytes(b"internal error\n".to_vec()),
+                error: Some("the response task failed".into()),
             })
     };
     log(AccessEntry {
@@ -191,14 +310,80 @@ async fn handle(
         millis: started.elapsed().as_millis(),
         user_agent,
         range: request.range.clone(),
+        error: r.error.clone(),
     });
     let mut builder = hyper::Response::builder().status(r.status);
     for (name, value) in &r.headers {
         builder = builder.header(*name, value);
     }
-    Ok(builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| {
-        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"bad header\n")));
+    let body = match r.body {
+        Body::Bytes(b) => ServeBody::Full(Some(Bytes::from(b))),
+        Body::Object { key, start, len, tag } => {
+            let (tx, rx) = mpsc::channel(1);
+            tokio::spawn(stream_object(
+                store,
+                key,
+                start..start + len,
+                tag,
+                tx,
+                (reg, id, send_timeout),
+            ));
+            ServeBody::Stream(rx)
+        }
+    };
+    Ok(builder.body(body).unwrap_or_else(|_| {
+        let mut resp = hyper::Response::new(ServeBody::Full(Some(Bytes::from_static(b"bad header\n"))));
         *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         resp
     }))
+}
+
+/// Sends bytes `range` of `key` through `tx`, one ranged read of at most [`CHUNK`] at a time. Stops with
+/// an error (the connection is cut, so the client sees a short body, never a mix of two versions) when
+/// the object is gone, changed from version `tag`, or short; stops quietly when the client goes away or
+/// takes nothing for `send_timeout`.
+async fn stream_object(
+    store: Arc<dyn Store>,
+    key: String,
+    range: std::ops::Range<u64>,
+    tag: Option<String>,
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    (reg, id, send_timeout): (Registry, u64, Duration),
+) {
+    touch(&reg, id, 1);
+    let mut at = range.start;
+    while at < range.end {
+        let want = (range.end - at).min(CHUNK);
+        let (s, k) = (Arc::clone(&store), key.clone());
+        let got = tokio::task::spawn_blocking(move || s.get_range(&k, at..at + want)).await;
+        let chunk = match got {
+            Ok(Ok(Some(r))) if r.bytes.len() as u64 == want && tag.as_ref().is_none_or(|t| *t == r.tag) => {
+                r.bytes
+            }
+            _ => {
+                let _ = tx
+                    .send(Err(std::io::Error::other(
+                        "the object changed or could not be read",
+                    )))
+                    .await;
+                break;
+            }
+        };
+        at += want;
+        match tokio::time::timeout(send_timeout, tx.send(Ok(Bytes::from(chunk)))).await {
+            Ok(Ok(())) => touch(&reg, id, 0),
+            Ok(Err(_)) => break,
+            // A peer that reads nothing would hold its connection (and the bytes queued for it) for
+            // ever: close it.
+            Err(_) => {
+                if let Ok(r) = reg.lock()
+                    && let Some(c) = r.open.get(&id)
+                {
+                    c.close.notify_one();
+                }
+                break;
+            }
+        }
+    }
+    touch(&reg, id, -1);
 }

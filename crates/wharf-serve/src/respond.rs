@@ -31,10 +31,50 @@ pub struct Request {
 pub struct Response {
     /// The status code.
     pub status: u16,
-    /// Header names and values.
+    /// Header names and values. Every response but a 304 carries `Content-Length`, the same for HEAD as
+    /// for GET.
     pub headers: Vec<(&'static str, String)>,
     /// The body.
-    pub body: Vec<u8>,
+    pub body: Body,
+    /// What went wrong, for the server's log only (never sent: it can name the store's location).
+    pub error: Option<String>,
+}
+
+/// What a response's body is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// Bytes made for this response (messages, listings), or none.
+    Bytes(Vec<u8>),
+    /// `len` bytes of object `key` from `start`: the server streams them from the store in bounded
+    /// chunks, each read with the store's ranged read, and stops if the object's version is no longer
+    /// `tag` (replaced while being sent).
+    Object {
+        /// The store key.
+        key: String,
+        /// The first byte.
+        start: u64,
+        /// How many bytes.
+        len: u64,
+        /// The version the headers describe.
+        tag: Option<String>,
+    },
+}
+
+impl Body {
+    /// How many bytes the body sends.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(b) => b.len() as u64,
+            Self::Object { len, .. } => *len,
+        }
+    }
+
+    /// Whether it sends nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Response {
@@ -151,7 +191,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The store key a request path names, or `None` when it could name something outside the store: a `.`
 /// or `..` segment (decoded), a backslash, a control character (NUL included), an absolute or scheme form,
-/// or wharf's own `.wharf/` state. A trailing `/` is kept (a directory).
+/// or wharf's own `.wharf/` state at any depth. A trailing `/` is kept (a directory).
 #[must_use]
 pub fn key_of(path: &str) -> Option<String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -162,7 +202,8 @@ pub fn key_of(path: &str) -> Option<String> {
     }
     let dir = decoded.ends_with('/') || decoded.is_empty();
     let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.iter().any(|s| *s == "." || *s == "..") || segments.first() == Some(&".wharf") {
+    // `.wharf` at any depth: every channel tree keeps its state there (`dev/.wharf/rpm/state`).
+    if segments.iter().any(|s| *s == "." || *s == ".." || *s == ".wharf") {
         return None;
     }
     let mut key = segments.join("/");
@@ -207,7 +248,8 @@ fn base(status: u16, policy: &Policy) -> Response {
     Response {
         status,
         headers,
-        body: Vec::new(),
+        body: Body::Bytes(Vec::new()),
+        error: None,
     }
 }
 
@@ -216,7 +258,7 @@ fn text(status: u16, message: &str, policy: &Policy) -> Response {
     r.headers
         .push(("Content-Type", "text/plain; charset=utf-8".to_owned()));
     r.headers.push(("Cache-Control", "no-store".to_owned()));
-    r.body = format!("{message}\n").into_bytes();
+    r.body = Body::Bytes(format!("{message}\n").into_bytes());
     r
 }
 
@@ -233,10 +275,19 @@ pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
     };
     let mut r = match lookup(store, &key, req, policy) {
         Ok(r) => r,
-        Err(e) => text(502, &format!("the store could not be read: {e}"), policy),
+        // The cause goes to the server's log, not to the client: it names the store's location.
+        Err(e) => {
+            let mut r = text(502, "the store could not be read", policy);
+            r.error = Some(e.to_string());
+            r
+        }
     };
+    // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
+    if r.status != 304 && r.header("Content-Length").is_none() {
+        r.headers.push(("Content-Length", r.body.len().to_string()));
+    }
     if head {
-        r.body.clear();
+        r.body = Body::Bytes(Vec::new());
     }
     r
 }
@@ -250,12 +301,12 @@ fn lookup(
     if key.is_empty() || key.ends_with('/') {
         let index = format!("{key}index.html");
         if let Some(meta) = store.head(&index)? {
-            return object(store, &index, &meta, req, policy);
+            return object(&index, &meta, req, policy);
         }
         return listing(store, key, policy);
     }
     if let Some(meta) = store.head(key)? {
-        return object(store, key, &meta, req, policy);
+        return object(key, &meta, req, policy);
     }
     // A directory named without its slash: send the client to it, so relative links work.
     if !store.list(&format!("{key}/"))?.is_empty() {
@@ -269,7 +320,6 @@ fn lookup(
 
 /// The object `key`, whose metadata the caller has just read.
 fn object(
-    store: &dyn Store,
     key: &str,
     meta: &wharf_store::ObjectMeta,
     req: &Request,
@@ -319,11 +369,11 @@ fn object(
         Some(ir) => etag.as_deref() == Some(ir.trim()) || modified.as_deref() == Some(ir.trim()),
         None => true,
     });
-    // HEAD: the headers a GET would send, without reading the object.
-    let body = if req.method == "HEAD" {
-        Vec::new()
-    } else {
-        store.get(key)?.unwrap_or_default()
+    let whole = |start: u64, len: u64| Body::Object {
+        key: key.to_owned(),
+        start,
+        len,
+        tag: meta.tag.clone(),
     };
     match range.map(|h| parse_range(h, size)) {
         Some(RangeSpec::Unsatisfiable) => {
@@ -337,16 +387,12 @@ fn object(
             r.headers
                 .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
             r.headers.push(("Content-Length", (end - start + 1).to_string()));
-            let (s, e) = (
-                usize::try_from(start).unwrap_or(0),
-                usize::try_from(end).unwrap_or(0),
-            );
-            r.body = body.get(s..=e).unwrap_or_default().to_vec();
+            r.body = whole(start, end - start + 1);
             Ok(r)
         }
         Some(RangeSpec::Whole) | None => {
             r.headers.push(("Content-Length", size.to_string()));
-            r.body = body;
+            r.body = whole(0, size);
             Ok(r)
         }
     }
@@ -456,7 +502,7 @@ fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wh
         .push(("Content-Type", "text/html; charset=utf-8".to_owned()));
     r.headers.push(("Cache-Control", "no-cache".to_owned()));
     r.headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
-    r.body = html.into_bytes();
+    r.body = Body::Bytes(html.into_bytes());
     Ok(r)
 }
 
@@ -479,6 +525,9 @@ mod tests {
             "/a%00b",
             "/a\u{0}b",
             "/.wharf/lock",
+            "/dev/.wharf/rpm/state",
+            "/a/b/.wharf/",
+            "/dev/%2ewharf/rpm/state",
             "/./x",
             "/%zz",
             "/%c3%28",

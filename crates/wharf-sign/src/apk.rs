@@ -59,7 +59,7 @@ fn pem_block(text: &str, label: &str) -> Option<String> {
 }
 
 fn not_key(kind: &str, why: impl fmt::Display) -> SignError {
-    SignError::NotAnApkKey(format!("{kind}: {why}"))
+    SignError::NotAnApkKey(format!("{kind}: {}", crate::scrub(why)))
 }
 
 /// An RSA key pair for apk v2 signatures, with the file name apk knows its public half by.
@@ -101,7 +101,7 @@ impl ApkRsaKey {
             )));
         }
         let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-            .map_err(|e| SignError::Generate(e.to_string()))?;
+            .map_err(|e| SignError::Generate(crate::scrub(e)))?;
         Ok(Self {
             key,
             name: name.to_owned(),
@@ -139,13 +139,13 @@ impl ApkRsaKey {
     pub fn secret_pem(&self) -> Result<String, SignError> {
         rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&self.key, LineEnding::LF)
             .map(|s| s.to_string())
-            .map_err(|e| SignError::Generate(e.to_string()))
+            .map_err(|e| SignError::Generate(crate::scrub(e)))
     }
 
     /// The public key as SPKI PEM (`openssl rsa -pubout`), what `/etc/apk/keys/<name>` holds.
     pub fn public_pem(&self) -> Result<String, SignError> {
         rsa::pkcs8::EncodePublicKey::to_public_key_pem(&self.key.to_public_key(), LineEnding::LF)
-            .map_err(|e| SignError::Generate(e.to_string()))
+            .map_err(|e| SignError::Generate(crate::scrub(e)))
     }
 
     /// RSA PKCS#1 v1.5 signature of `data` with `digest` (deterministic).
@@ -156,7 +156,7 @@ impl ApkRsaKey {
                 .key
                 .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(data)),
         };
-        result.map_err(|e| SignError::Sign(e.to_string()))
+        result.map_err(|e| SignError::Sign(crate::scrub(e)))
     }
 }
 
@@ -219,7 +219,7 @@ impl ApkEcKey {
         let secret = p256::SecretKey::from(&self.key);
         let pem = secret
             .to_sec1_pem(LineEnding::LF)
-            .map_err(|e| SignError::Generate(e.to_string()))?;
+            .map_err(|e| SignError::Generate(crate::scrub(e)))?;
         Ok(format!(
             "untrusted comment: apk private key {}\n{}",
             hex::encode(self.key_id()),
@@ -233,7 +233,7 @@ impl ApkEcKey {
             .key
             .verifying_key()
             .to_public_key_pem(LineEnding::LF)
-            .map_err(|e| SignError::Generate(e.to_string()))?;
+            .map_err(|e| SignError::Generate(crate::scrub(e)))?;
         Ok(format!(
             "untrusted comment: apk public key {}\n{pem}",
             hex::encode(self.key_id())
@@ -245,7 +245,7 @@ impl ApkEcKey {
         p256::SecretKey::from(&self.key)
             .to_pkcs8_pem(LineEnding::LF)
             .map(|s| s.to_string())
-            .map_err(|e| SignError::Generate(e.to_string()))
+            .map_err(|e| SignError::Generate(crate::scrub(e)))
     }
 
     /// ECDSA over SHA-512(`message`), DER-encoded (`openssl dgst -sha512 -verify` checks it).
@@ -253,7 +253,7 @@ impl ApkEcKey {
         let sig: Signature = self
             .key
             .sign_prehash(&Sha512::digest(message))
-            .map_err(|e| SignError::Sign(e.to_string()))?;
+            .map_err(|e| SignError::Sign(crate::scrub(e)))?;
         Ok(sig.to_der().as_bytes().to_vec())
     }
 }

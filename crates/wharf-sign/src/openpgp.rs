@@ -6,7 +6,12 @@
 //! - hashed subpackets: signature creation time + issuer fingerprint; unhashed: issuer key ID; none critical
 //!   (rpm ≤ 4.16 rejects a critical issuer subpacket);
 //! - the signature creation time is the caller's `source_date`, so two runs sign byte-identically
-//!   (Ed25519 is deterministic, RSA PKCS#1 v1.5 too).
+//!   (Ed25519 is deterministic, RSA PKCS#1 v1.5 too) — but never before the key's newest self-signature
+//!   ([`OpenPgpKey::valid_from`]): sqv evaluates the certificate at the signature's time, and a key whose
+//!   binding signature is younger than the data signature "is not bound" then (apt 3 says "The
+//!   repository is not signed");
+//! - generated keys have their self-signatures dated at the key's creation (the key packet's time), so
+//!   data signatures dated at the key's creation are valid even when making the key took seconds.
 
 use std::fmt;
 use std::io::Cursor;
@@ -88,7 +93,51 @@ pub struct PublicKey {
 }
 
 fn other(e: impl fmt::Display) -> String {
-    e.to_string()
+    crate::scrub(e)
+}
+
+/// Why `bytes` did not read as an OpenPGP key: what they look like, and the parser's reason, scrubbed.
+fn unreadable(bytes: &[u8], e: impl fmt::Display) -> String {
+    format!("it is {}; {}", crate::key_file_kind(bytes), other(e))
+}
+
+/// `key` with each self-signature made again, dated at the key's creation. The library dates the
+/// binding signatures when it makes them — after the key material, which for RSA-4096 takes seconds —
+/// while the key packet carries the time generation started; data signatures at the key's creation would
+/// then predate the binding, which sqv refuses ("Signing key … is not bound: No binding signature at time
+/// …"). Every hashed subpacket (flags, preferences, features, primary user ID) is kept; only the creation
+/// time changes.
+fn bind_at_creation(mut key: SignedSecretKey) -> Result<SignedSecretKey, SignError> {
+    let created = key.primary_key.created_at();
+    let err = |e: pgp::errors::Error| SignError::Generate(other(e));
+    let primary = key.primary_key.clone();
+    for user in &mut key.details.users {
+        let mut signatures = Vec::with_capacity(user.signatures.len());
+        for sig in &user.signatures {
+            let Some(config) = sig.config() else {
+                signatures.push(sig.clone());
+                continue;
+            };
+            let mut config = config.clone();
+            for p in &mut config.hashed_subpackets {
+                if matches!(p.data, SubpacketData::SignatureCreationTime(_)) {
+                    *p = Subpacket::regular(SubpacketData::SignatureCreationTime(created)).map_err(err)?;
+                }
+            }
+            let remade = config
+                .sign_certification(
+                    &primary,
+                    primary.public_key(),
+                    &Password::empty(),
+                    pgp::types::Tag::UserId,
+                    &user.id,
+                )
+                .map_err(err)?;
+            signatures.push(remade);
+        }
+        user.signatures = signatures;
+    }
+    Ok(key)
 }
 
 fn timestamp(unix: i64) -> Result<Timestamp, SignError> {
@@ -121,10 +170,12 @@ impl OpenPgpKey {
         let key = params
             .generate(rand::thread_rng())
             .map_err(|e| SignError::Generate(other(e)))?;
-        Ok(Self {
-            key,
+        let key = Self {
+            key: bind_at_creation(key)?,
             password: Password::empty(),
-        })
+        };
+        key.probe()?;
+        Ok(key)
     }
 
     /// Reads an armored or binary secret key. `passphrase` unlocks a protected key.
@@ -135,9 +186,10 @@ impl OpenPgpKey {
         let key = if bytes.starts_with(b"-----BEGIN") {
             SignedSecretKey::from_armor_single(Cursor::new(bytes))
                 .map(|(k, _)| k)
-                .map_err(|e| SignError::NotASecretKey(other(e)))?
+                .map_err(|e| SignError::NotASecretKey(unreadable(bytes, e)))?
         } else {
-            SignedSecretKey::from_bytes(Cursor::new(bytes)).map_err(|e| SignError::NotASecretKey(other(e)))?
+            SignedSecretKey::from_bytes(Cursor::new(bytes))
+                .map_err(|e| SignError::NotASecretKey(unreadable(bytes, e)))?
         };
         let password = passphrase.map(Password::from).unwrap_or_else(Password::empty);
         let key = Self { key, password };
@@ -188,12 +240,33 @@ impl OpenPgpKey {
             .map_err(|e| SignError::Generate(other(e)))
     }
 
+    /// The earliest time a data signature by this key can carry: the newest self-signature that binds
+    /// its user IDs (or the key itself) to it, and never before the key's creation. sqv (apt 3) judges
+    /// the key as it was at the signature's time: a signature older than the binding it relies on is by
+    /// a key that "is not bound" then.
+    #[must_use]
+    pub fn valid_from(&self) -> i64 {
+        let details = &self.key.details;
+        details
+            .users
+            .iter()
+            .flat_map(|u| &u.signatures)
+            .chain(&details.direct_signatures)
+            .filter_map(|s| s.created())
+            .map(|t| i64::from(t.as_secs()))
+            .chain(std::iter::once(i64::from(
+                self.key.primary_key.created_at().as_secs(),
+            )))
+            .max()
+            .unwrap_or(0)
+    }
+
     fn subpackets(&self, created: i64) -> Result<SubpacketConfig, SignError> {
         let key = &self.key.primary_key;
-        // A signature dated before its key is invalid to rpm and gpg ("Bad GPG signature"): with a
-        // SOURCE_DATE_EPOCH older than a fresh key, sign at the key's creation instead — still the same
-        // bytes on every run with that key.
-        let created = created.max(i64::from(key.created_at().as_secs()));
+        // A signature dated before its key, or before the self-signature that binds the key, is invalid
+        // to rpm, gpg ("Bad GPG signature") and sqv ("not bound"): with a SOURCE_DATE_EPOCH older than a
+        // fresh key, sign at the key's binding instead — still the same bytes on every run with that key.
+        let created = created.max(self.valid_from());
         let map = |e: pgp::errors::Error| SignError::Sign(other(e));
         Ok(SubpacketConfig::UserDefined {
             hashed: vec![
@@ -268,7 +341,7 @@ impl PublicKey {
         };
         parsed
             .map(|key| Self { key })
-            .map_err(|e| SignError::NotASecretKey(other(e)))
+            .map_err(|e| SignError::NotAPublicKey(unreadable(bytes, e)))
     }
 
     /// The key's v4 fingerprint, upper-case hex.
@@ -589,5 +662,127 @@ mod tests {
         assert_eq!(old, key.detached(b"x", created).unwrap());
         assert_eq!(old, key.detached(b"x", 2_000_000).unwrap());
         assert_ne!(old, key.detached(b"x", created + 10).unwrap());
+    }
+
+    /// A key as the library makes one when generating takes time: the key packet dated `lag` seconds
+    /// before its binding self-signature.
+    fn key_bound_late(lag: u32) -> OpenPgpKey {
+        let now = Timestamp::now().as_secs();
+        let mut params = SecretKeyParamsBuilder::default();
+        params
+            .key_type(KeyType::Ed25519Legacy)
+            .can_certify(true)
+            .can_sign(true)
+            .created_at(Timestamp::from_secs(now - lag))
+            .primary_user_id("Late <late@example.org>".into());
+        OpenPgpKey {
+            key: params.build().unwrap().generate(rand::thread_rng()).unwrap(),
+            password: Password::empty(),
+        }
+    }
+
+    fn signature_time(armored: &str) -> u32 {
+        let (sig, _) = DetachedSignature::from_armor_single(Cursor::new(armored.as_bytes())).unwrap();
+        sig.signature.created().unwrap().as_secs()
+    }
+
+    #[test]
+    fn data_signatures_never_predate_the_binding_they_rely_on() {
+        let late = key_bound_late(100);
+        let created = late.key.primary_key.created_at().as_secs();
+        let bound = late.valid_from();
+        assert!(bound >= i64::from(created) + 100, "{bound} {created}");
+        // Signing "at the key's creation" (an old SOURCE_DATE_EPOCH) dates the signature at the binding.
+        let sig = late.detached(b"x", i64::from(created)).unwrap();
+        assert_eq!(i64::from(signature_time(&sig)), bound);
+        let clear = late.cleartext("x\n", 1).unwrap();
+        let (msg, _) = CleartextSignedMessage::from_armor(Cursor::new(clear.as_bytes())).unwrap();
+        assert_eq!(i64::from(msg.signatures()[0].created().unwrap().as_secs()), bound);
+    }
+
+    #[test]
+    fn generated_keys_are_bound_at_their_creation() {
+        let key = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "T <t@e.org>").unwrap();
+        let created = key.key.primary_key.created_at();
+        let times: Vec<_> = key
+            .key
+            .details
+            .users
+            .iter()
+            .flat_map(|u| &u.signatures)
+            .map(|s| s.created())
+            .collect();
+        assert!(!times.is_empty());
+        assert!(
+            times.iter().all(|t| *t == Some(created)),
+            "{times:?} vs {created:?}"
+        );
+        assert_eq!(key.valid_from(), i64::from(created.as_secs()));
+        // The re-made bindings verify, and the key survives a round trip through its armor.
+        key.key.verify_bindings().unwrap();
+        let again = OpenPgpKey::from_bytes(key.to_armored_secret().unwrap().as_bytes(), None).unwrap();
+        assert_eq!(again.valid_from(), key.valid_from());
+        let public = key.public_key();
+        let mut ring = Keyring::new();
+        ring.add(&public.to_binary().unwrap()).unwrap();
+    }
+
+    /// sqv (apt's verifier) refuses a data signature older than its key's binding and accepts the one
+    /// [`OpenPgpKey::detached`] makes for the same request.
+    #[test]
+    fn sqv_accepts_signatures_dated_at_the_binding() {
+        if std::process::Command::new("sqv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return;
+        }
+        let late = key_bound_late(100);
+        let created = i64::from(late.key.primary_key.created_at().as_secs());
+        let dir = tempfile::tempdir().unwrap();
+        let ring = dir.path().join("ring.gpg");
+        std::fs::write(&ring, late.public_key().to_binary().unwrap()).unwrap();
+        std::fs::write(dir.path().join("data"), b"Release\n").unwrap();
+        let sqv = |sig: &str| {
+            std::fs::write(dir.path().join("data.asc"), sig).unwrap();
+            std::process::Command::new("sqv")
+                .arg("--keyring")
+                .arg(&ring)
+                .arg(dir.path().join("data.asc"))
+                .arg(dir.path().join("data"))
+                .output()
+                .unwrap()
+        };
+        // What wharf made before: the signature at the key's creation, before its binding.
+        let early = DetachedSignature::sign_binary_data_with_subpackets(
+            rand::thread_rng(),
+            &late.key.primary_key,
+            &late.password,
+            HashAlgorithm::Sha512,
+            &b"Release\n"[..],
+            SubpacketConfig::UserDefined {
+                hashed: vec![
+                    Subpacket::regular(SubpacketData::SignatureCreationTime(timestamp(created).unwrap()))
+                        .unwrap(),
+                    Subpacket::regular(SubpacketData::IssuerFingerprint(
+                        late.key.primary_key.fingerprint(),
+                    ))
+                    .unwrap(),
+                ],
+                unhashed: vec![],
+            },
+        )
+        .unwrap()
+        .to_armored_string(ArmorOptions::default())
+        .unwrap();
+        let refused = sqv(&early);
+        assert!(
+            !refused.status.success(),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        let ok = sqv(&late.detached(b"Release\n", created).unwrap());
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     }
 }

@@ -306,8 +306,21 @@ pub struct Keys {
     pub apk_rsa: Vec<ApkRsaPublicKey>,
     /// apk v3 EC keys.
     pub apk_ec: Vec<ApkEcPublicKey>,
-    /// usign public key files, by fingerprint.
-    pub usign: Vec<(String, Vec<u8>)>,
+    /// usign public keys: fingerprint (`%016"PRIx64`), the file, and the name it was found under.
+    pub usign: Vec<UsignPublic>,
+    /// The keys were read from the repository's store (their file names are what clients look up).
+    pub from_store: bool,
+}
+
+/// A usign public key file.
+#[derive(Debug)]
+pub struct UsignPublic {
+    /// The fingerprint as usign names the key's file (`%016"PRIx64`).
+    pub fingerprint: String,
+    /// The public key file.
+    pub bytes: Vec<u8>,
+    /// The base name of the file it came from.
+    pub name: String,
 }
 
 impl Keys {
@@ -319,7 +332,11 @@ impl Keys {
             why,
         };
         if let Some(fp) = wharf_sign::usign::fingerprint_of(bytes) {
-            self.usign.push((fp, bytes.to_vec()));
+            self.usign.push(UsignPublic {
+                fingerprint: fp,
+                bytes: bytes.to_vec(),
+                name: base.to_owned(),
+            });
             return Ok("usign");
         }
         let text = std::str::from_utf8(bytes).unwrap_or("");
@@ -401,6 +418,7 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
     let mut target_keys = Keys::default();
     let keys = if options.keys.is_empty() && options.keys_from_target {
         keys_from_target = true;
+        target_keys.from_store = true;
         for key in listing.iter().flatten().filter(|k| published_key(k)) {
             if let Some(bytes) = src.get(key)? {
                 // Not every matching name is a key (a `.asc` signature): skip what does not parse.

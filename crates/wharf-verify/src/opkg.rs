@@ -150,8 +150,8 @@ fn signature(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, sig: &[u8], messag
         );
         return;
     }
-    let Some((_, public)) = ctx.keys.usign.iter().find(|(f, _)| *f == fp) else {
-        let given: Vec<&str> = ctx.keys.usign.iter().map(|(f, _)| f.as_str()).collect();
+    let Some(public) = ctx.keys.usign.iter().find(|k| k.fingerprint == fp) else {
+        let given: Vec<&str> = ctx.keys.usign.iter().map(|k| k.fingerprint.as_str()).collect();
         rep.fail(
             file,
             Fault::UnknownKey,
@@ -162,6 +162,25 @@ fn signature(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, sig: &[u8], messag
         );
         return;
     };
+    // opkg runs `usign -V -P /etc/opkg/keys`, which opens `<dir>/%016"PRIx64`: a key published under
+    // another name is not found by the routers that install it by its published name.
+    if ctx.keys.from_store && !ctx.keys.usign.iter().any(|k| k.fingerprint == fp && k.name == fp) {
+        rep.fail(
+            file,
+            Fault::UnknownKey,
+            format!(
+                "signed by usign key {fp}, but the repository publishes that key only as {}: usign looks it up as keys/{fp}",
+                ctx.keys
+                    .usign
+                    .iter()
+                    .filter(|k| k.fingerprint == fp)
+                    .map(|k| format!("keys/{}", k.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let public = &public.bytes;
     match wharf_sign::usign::verify(public, sig, message) {
         Ok(()) => {
             if !rep.signed_by.contains(&fp) {

@@ -71,6 +71,9 @@ fn element(e: &quick_xml::events::BytesStart<'_>) -> Result<Node, String> {
     })
 }
 
+/// How deep [`parse`] lets elements nest.
+const MAX_DEPTH: usize = 32;
+
 /// Parses a whole XML document into its root element.
 fn parse(bytes: &[u8]) -> Result<Node, String> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
@@ -82,7 +85,16 @@ fn parse(bytes: &[u8]) -> Result<Node, String> {
             .read_event_into(&mut buf)
             .map_err(|e| format!("not well-formed XML at byte {} ({e})", reader.buffer_position()))?;
         match ev {
-            Event::Start(e) => stack.push(element(&e)?),
+            Event::Start(e) => {
+                // rpm-md documents nest five deep (`metadata/package/format/rpm:provides/rpm:entry`); a
+                // tree much deeper would only exhaust the stack when dropped.
+                if stack.len() > MAX_DEPTH {
+                    return Err(format!(
+                        "elements nested deeper than {MAX_DEPTH} levels: not an rpm-md document"
+                    ));
+                }
+                stack.push(element(&e)?);
+            }
             Event::Empty(e) => {
                 let n = element(&e)?;
                 stack.last_mut().ok_or("unbalanced")?.children.push(n);
@@ -408,14 +420,15 @@ fn rpm_verifier(ctx: &Ctx<'_>) -> Option<Verifier> {
 
 /// The rpm itself: parses, says what primary says, digests hold, header signature good.
 fn rpm_package(rep: &mut RepoReport, key: &str, bytes: &[u8], p: &Listed, verifier: Option<&Verifier>) {
-    let pkg = match rpm::Package::parse(&mut &bytes[..]) {
-        Ok(pkg) => pkg,
+    // Read as rpm reads it: headers validated before parsing, header and payload digests recomputed.
+    let checked = match wharf_package::rpm::read_checked(bytes) {
+        Ok(c) => c,
         Err(e) => {
-            rep.fail(key, Fault::Malformed, format!("not a valid rpm ({e})"));
+            rep.fail(key, Fault::Malformed, format!("not a valid rpm: {e}"));
             return;
         }
     };
-    let h = &pkg.metadata;
+    let h = &checked.meta;
     let epoch = h.get_epoch().map_or_else(|_| "0".to_owned(), |e| e.to_string());
     let fields = [
         ("name", h.get_name().unwrap_or("").to_owned(), p.name.as_str()),
@@ -441,7 +454,7 @@ fn rpm_package(rep: &mut RepoReport, key: &str, bytes: &[u8], p: &Listed, verifi
             );
         }
     }
-    if let Err(e) = pkg.verify_digests() {
+    if let Err(e) = h.verify_digests() {
         rep.fail(
             key,
             Fault::HashMismatch,
@@ -450,7 +463,7 @@ fn rpm_package(rep: &mut RepoReport, key: &str, bytes: &[u8], p: &Listed, verifi
         return;
     }
     let Some(verifier) = verifier else { return };
-    match pkg.check_signatures(verifier.clone()) {
+    match h.check_signatures(verifier.clone()) {
         Err(e) => rep.fail(
             key,
             Fault::PackageSignature,
@@ -527,5 +540,22 @@ mod tests {
             &parse(br#"<metadata packages="2"></metadata>"#).unwrap(),
         );
         assert_eq!(rep.findings[0].fault, Fault::Malformed);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // 200,000 nested elements: dropping such a tree recursively overflowed the stack.
+        let mut doc = String::from("<repomd>");
+        doc.push_str(&"<a>".repeat(200_000));
+        doc.push_str(&"</a>".repeat(200_000));
+        doc.push_str("</repomd>");
+        let e = parse(doc.as_bytes()).unwrap_err();
+        assert!(e.contains("nested deeper"), "{e}");
+        let ok = format!(
+            "<r>{}{}</r>",
+            "<a>".repeat(MAX_DEPTH - 1),
+            "</a>".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(ok.as_bytes()).is_ok());
     }
 }

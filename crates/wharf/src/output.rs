@@ -63,9 +63,11 @@ impl Output {
         }
     }
 
+    /// The error and each cause that says something new: a library error whose message already quotes
+    /// its source (`#[error("… {0}")]`) is not followed by that source again.
     pub fn error(&self, err: &anyhow::Error) {
         eprintln!("{} {err}", self.paint("1;31", "error:"));
-        for cause in err.chain().skip(1) {
+        for cause in error_causes(err) {
             eprintln!("  caused by: {cause}");
         }
     }
@@ -85,5 +87,53 @@ impl Output {
         } else if !human.is_empty() {
             print!("{human}");
         }
+    }
+}
+
+/// The causes of `err` worth printing after it: each one whose text no message printed before it
+/// already contains.
+pub fn error_causes(err: &anyhow::Error) -> Vec<String> {
+    let mut said = vec![err.to_string()];
+    let mut out = Vec::new();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if text.is_empty() || said.iter().any(|s| s.contains(&text)) {
+            continue;
+        }
+        said.push(text.clone());
+        out.push(text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_causes;
+
+    #[derive(Debug)]
+    struct Quoting(std::io::Error);
+
+    impl std::fmt::Display for Quoting {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot read the index: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Quoting {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_already_quoted_are_not_repeated() {
+        let io = std::io::Error::other("disk on fire");
+        let e = anyhow::Error::new(Quoting(io)).context("publish failed");
+        assert_eq!(
+            error_causes(&e),
+            vec!["cannot read the index: disk on fire".to_owned()]
+        );
+        let plain = anyhow::Error::new(std::io::Error::other("no space")).context("cannot write x");
+        assert_eq!(error_causes(&plain), vec!["no space".to_owned()]);
     }
 }

@@ -14,7 +14,7 @@
 mod read;
 mod write;
 
-pub use read::{RpmDependency, RpmFile, RpmInfo, inspect};
+pub use read::{Checked, RpmDependency, RpmFile, RpmInfo, inspect, read_checked};
 pub use write::{RpmOptions, sign_rpm, write_rpm};
 
 /// The canonical file name: `<name>-<version>-<release>.<arch>.rpm` (the epoch is not part of it).

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use wharf_core::digest::{Checksums, Hasher, HashingReader, skip_to_end};
+use wharf_core::digest::{Checksums, Hasher, HashingReader};
 
 use crate::PackageError;
 
@@ -171,16 +171,18 @@ fn deps(list: Result<Vec<rpm::Dependency>, rpm::Error>) -> Vec<RpmDependency> {
 const MAX_ENTRIES: u32 = 0xffff;
 const MAX_STORE: u32 = 0x0fff_ffff;
 
+/// Appends exactly `n` bytes of `r` to `into`. The buffer grows with the bytes that arrive, not with
+/// what a header declares: a 112-byte file that declares a 256 MB header costs 112 bytes.
 fn read_exact(r: &mut impl Read, n: usize, into: &mut Vec<u8>) -> Result<(), PackageError> {
     let start = into.len();
-    into.resize(start + n, 0);
-    r.read_exact(&mut into[start..]).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            bad("the file is truncated")
-        } else {
-            bad(e)
-        }
-    })
+    let got = r
+        .take(n as u64)
+        .read_to_end(into)
+        .map_err(|e| bad(format!("reading the headers: {e}")))?;
+    if got < n || into.len() != start + n {
+        return Err(bad("the file is truncated"));
+    }
+    Ok(())
 }
 
 fn be32(b: &[u8]) -> u32 {
@@ -244,8 +246,83 @@ fn read_header(r: &mut impl Read, into: &mut Vec<u8>, which: &str) -> Result<usi
     Ok(store as usize)
 }
 
-/// Reads any valid binary .rpm: parses its headers, checks its file paths, and hashes the whole file.
-pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
+/// An .rpm read whole as rpm checks it: headers validated and parsed, the header digests of the
+/// signature header and the payload digest of the main header recomputed, the sizes matched.
+pub struct Checked {
+    /// The lead and both headers, parsed.
+    pub meta: rpm::PackageMetadata,
+    /// Checksums of the whole file.
+    pub checksums: Checksums,
+}
+
+/// The payload digests a main header can carry (rpm `rpmtag.h`: `RPMTAG_PAYLOADDIGEST` with
+/// `RPMTAG_PAYLOADDIGESTALGO`, and rpm 6's `RPMTAG_PAYLOAD_SHA512`), hashed as the payload streams by.
+enum PayloadHash {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl PayloadHash {
+    fn update(&mut self, b: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            Self::Sha256(h) => h.update(b),
+            Self::Sha512(h) => h.update(b),
+        }
+    }
+
+    fn hex(self) -> String {
+        use sha2::Digest as _;
+        match self {
+            Self::Sha256(h) => hex::encode(h.finalize()),
+            Self::Sha512(h) => hex::encode(h.finalize()),
+        }
+    }
+}
+
+/// `RPMTAG_PAYLOADDIGEST` (5092) with `RPMTAG_PAYLOADDIGESTALGO` (5093), and `RPMTAG_PAYLOAD_SHA512`
+/// (5121), as the rpm crate names them.
+const PAYLOAD_DIGESTS: [(rpm::IndexTag, Option<rpm::IndexTag>); 2] = [
+    (
+        rpm::IndexTag::RPMTAG_PAYLOADSHA256,
+        Some(rpm::IndexTag::RPMTAG_PAYLOADSHA256ALGO),
+    ),
+    (rpm::IndexTag::RPMTAG_PAYLOAD_SHA512, None),
+];
+
+/// The payload digests `meta` states: (expected hex, hasher). rpm's `PGPHASHALGO`: 8 SHA-256, 10 SHA-512.
+fn payload_digests(meta: &rpm::PackageMetadata) -> Result<Vec<(String, PayloadHash)>, PackageError> {
+    let h = &meta.header;
+    let mut out = Vec::new();
+    for (tag, algo_tag) in PAYLOAD_DIGESTS {
+        if !h.entry_is_present(tag) {
+            continue;
+        }
+        let want = h
+            .get_entry_data_as_string_array(tag)
+            .ok()
+            .and_then(|v| v.first().map(|s| (*s).to_owned()))
+            .or_else(|| h.get_entry_data_as_string(tag).ok().map(str::to_owned))
+            .ok_or_else(|| bad("its payload digest entry is malformed"))?;
+        let algo = algo_tag
+            .and_then(|t| h.get_entry_data_as_u32(t).ok())
+            .unwrap_or(if algo_tag.is_some() { 8 } else { 10 });
+        let hasher = match algo {
+            8 => PayloadHash::Sha256(sha2::Sha256::default()),
+            10 => PayloadHash::Sha512(sha2::Sha512::default()),
+            // Digests rpm no longer makes (MD5, SHA-1) or this reader does not know: not checked here.
+            _ => continue,
+        };
+        out.push((want.to_ascii_lowercase(), hasher));
+    }
+    Ok(out)
+}
+
+/// Reads a binary or source .rpm as `rpm -K` checks it, in one pass with memory bounded by the headers:
+/// the lead and both headers (every entry's type, bounds and terminators validated before parsing),
+/// the header digests the signature header states, the payload streamed through its digests (never
+/// held) and its size against the signature header's.
+pub fn read_checked(reader: impl Read) -> Result<Checked, PackageError> {
     let mut hasher = Hasher::for_package();
     let mut r = HashingReader::buffered(reader, &mut hasher);
     // Lead, signature header (padded to 8 bytes), main header: validated here, then parsed.
@@ -259,12 +336,31 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let header_start = head.len();
     read_header(&mut r, &mut head, "main")?;
     let meta = rpm::PackageMetadata::parse(&mut &head[..]).map_err(bad)?;
-    // Hash the rest: the payload is streamed through the hasher, never held.
-    let payload = skip_to_end(&mut r).map_err(|e| bad(format!("reading the payload: {e}")))?;
+    // rpm's header digests (`RPMSIGTAG_SHA256`, …) over the main header.
+    let digests = meta.check_digests().map_err(bad)?;
+    if let Err(e) = digests.result() {
+        return Err(bad(format!(
+            "its header digest does not match its header ({e}): the file is damaged; rpm refuses it"
+        )));
+    }
+    // The payload streams through its digests and the file's hasher; nothing of it is held.
+    let mut payload_hashes = payload_digests(&meta)?;
+    let mut payload = 0u64;
+    loop {
+        let chunk = io::BufRead::fill_buf(&mut r).map_err(|e| bad(format!("reading the payload: {e}")))?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (_, h) in &mut payload_hashes {
+            h.update(chunk);
+        }
+        let n = chunk.len();
+        io::BufRead::consume(&mut r, n);
+        payload += n as u64;
+    }
     drop(r);
     // The signature header's size is the main header's plus the payload's (rpm's `RPMSIGTAG_SIZE`): a
-    // truncated download or upload keeps its headers but not that size. (Checking the payload digest
-    // too would hash every payload a second time; rpm does that when installing.)
+    // truncated download or upload keeps its headers but not that size.
     let sig_size = meta
         .signature
         .get_entry_data_as_u64(rpm::IndexSignatureTag::RPMSIGTAG_LONGSIZE)
@@ -285,6 +381,24 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
             main_header + payload
         )));
     }
+    for (want, h) in payload_hashes {
+        if h.hex() != want {
+            return Err(bad(
+                "its payload digest does not match its payload: the file is damaged; rpm refuses it \
+                 (DIGESTS NOT OK)",
+            ));
+        }
+    }
+    Ok(Checked {
+        meta,
+        checksums: hasher.finish(),
+    })
+}
+
+/// Reads any valid binary .rpm: checks it as rpm does ([`read_checked`]), checks its file paths, and
+/// hashes the whole file.
+pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
+    let Checked { meta, checksums } = read_checked(reader)?;
     if meta.is_source_package() {
         return Err(bad("this is a source rpm; publish binary rpms"));
     }
@@ -371,7 +485,7 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
             .map(|c| (c.name, c.timestamp, c.description))
             .collect(),
         signed,
-        checksums: hasher.finish(),
+        checksums,
     };
     Ok(info)
 }

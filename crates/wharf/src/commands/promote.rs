@@ -10,7 +10,9 @@ use wharf_publish::txn::Found;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
-use super::{apk_digest, apt_config, kind_keys, load_project, md_compression, open_store, txn_options};
+use super::{
+    apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write, txn_options,
+};
 use crate::cli::PromoteArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -32,7 +34,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .clone()
         .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
         .unwrap_or_else(|| "public".into());
-    let store = open_store(&to_store, &args.store, project.as_ref(), env, out)?;
+    let store = open_store_to_write(&to_store, &args.store, project.as_ref(), env, out)?;
     let source = Prefixed::new(&store, &args.from)?;
     let (name, version) = (args.name.as_str(), args.version.as_str());
 

@@ -8,7 +8,9 @@ use serde_json::json;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
-use super::{apk_digest, apt_config, kind_keys, load_project, md_compression, open_store, txn_options};
+use super::{
+    apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write, txn_options,
+};
 use crate::cli::PruneArgs;
 use crate::env::Env;
 use crate::ops::publish::{PublishOptions, publish};
@@ -21,7 +23,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .clone()
         .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
         .unwrap_or_else(|| "public".into());
-    let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
+    let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
     let mut txn = txn_options(&args.store, project.as_ref());
     txn.prune = true;
     txn.dry_run = args.dry_run;

@@ -8,8 +8,8 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, load_project, md_compression, open_store,
-    openpgp_key, txn_options, usign_key,
+    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, check_store_location, load_project,
+    md_compression, open_store_to_write, openpgp_key, txn_options, usign_key,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -39,6 +39,13 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
                 }
         })
     };
+    // Where the repository goes is checked before anything is packaged or a key is made.
+    let to = args
+        .to
+        .clone()
+        .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
+        .unwrap_or_else(|| "public".into());
+    check_store_location(&to, &env.cwd, &project_dir)?;
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
     let key = if building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm") {
         Some(openpgp_key(
@@ -99,11 +106,6 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     };
 
     let apt = apt_config(project.as_ref());
-    let to = args
-        .to
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
-        .unwrap_or_else(|| "public".into());
     let suite = args.suite.clone().unwrap_or_else(|| apt.suite.clone());
     let component = args.component.clone().unwrap_or_else(|| apt.component.clone());
     let repos = if args.repos.is_empty() {
@@ -115,7 +117,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .base_url
         .clone()
         .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
-    let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
+    let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
     if to.starts_with("s3://") && base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }

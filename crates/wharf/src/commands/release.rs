@@ -18,7 +18,8 @@ use wharf_release::page::{self, Index, Method};
 use wharf_store::{PutMode, PutOutcome, Store};
 
 use super::{
-    apk_digest, apt_config, display, kind_keys, load_project, md_compression, open_store, txn_options,
+    apk_digest, apt_config, display, kind_keys, load_project, md_compression, open_store_to_write,
+    txn_options,
 };
 use crate::cli::{Format, ReleaseArgs};
 use crate::env::Env;
@@ -80,7 +81,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         );
     }
     let base_url = base_url.trim_end_matches('/').to_owned();
-    let store = open_store(&to, &args.store, Some(&project), env, out)?;
+    let store = open_store_to_write(&to, &args.store, Some(&project), env, out)?;
     if to.starts_with("s3://") && args.base_url.is_none() && project.publish.base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the page, install.sh and .repo files name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }

@@ -267,11 +267,20 @@ fn with_feed_key(
             project.source.display()
         )
     })?;
-    with_file(
+    let mut spec = with_file(
         spec,
         &format!("/etc/opkg/keys/{}", key.fingerprint()),
         key.public_file().into_bytes(),
-    )
+    )?;
+    // Older usign looks the key up by its unpadded fingerprint (one key in 16 differs).
+    if let Some(legacy) = key.legacy_name() {
+        spec = with_file(
+            &spec,
+            &format!("/etc/opkg/keys/{legacy}"),
+            key.public_file().into_bytes(),
+        )?;
+    }
+    Ok(spec)
 }
 
 /// The spec plus `file` at `path` (a public key shipped in the package).

@@ -61,9 +61,10 @@ pub struct Reports {
 /// Whether the file is an apk v3 (ADB) package rather than v2 (gzip); both end in `.apk`.
 pub fn is_apk3(p: &Path) -> bool {
     let mut head = [0u8; 3];
-    std::fs::File::open(p)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok()
+    wharf_publish::open_input(p)
+        .ok()
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head).ok())
+        .is_some()
         && wharf_package::apk3::is_adb(&head)
 }
 

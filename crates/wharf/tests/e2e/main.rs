@@ -11,6 +11,7 @@ mod channels;
 mod cli;
 mod compression;
 mod crash;
+mod hardening;
 mod incremental;
 mod lint;
 mod multi;
