@@ -264,8 +264,19 @@ fn text(status: u16, message: &str, policy: &Policy) -> Response {
 
 /// The response to `req` from `store`.
 pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
-    let head = req.method == "HEAD";
-    if req.method != "GET" && !head {
+    let mut r = decide(store, req, policy);
+    // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
+    if r.status != 304 && r.header("Content-Length").is_none() {
+        r.headers.push(("Content-Length", r.body.len().to_string()));
+    }
+    if req.method == "HEAD" {
+        r.body = Body::Bytes(Vec::new());
+    }
+    r
+}
+
+fn decide(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
+    if req.method != "GET" && req.method != "HEAD" {
         let mut r = text(405, "method not allowed: this server only reads", policy);
         r.headers.push(("Allow", "GET, HEAD".to_owned()));
         return r;
@@ -273,7 +284,7 @@ pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
     let Some(key) = key_of(&req.path) else {
         return text(400, "bad path", policy);
     };
-    let mut r = match lookup(store, &key, req, policy) {
+    match lookup(store, &key, req, policy) {
         Ok(r) => r,
         // The cause goes to the server's log, not to the client: it names the store's location.
         Err(e) => {
@@ -281,15 +292,7 @@ pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
             r.error = Some(e.to_string());
             r
         }
-    };
-    // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
-    if r.status != 304 && r.header("Content-Length").is_none() {
-        r.headers.push(("Content-Length", r.body.len().to_string()));
     }
-    if head {
-        r.body = Body::Bytes(Vec::new());
-    }
-    r
 }
 
 fn lookup(

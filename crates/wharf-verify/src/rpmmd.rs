@@ -558,4 +558,35 @@ mod tests {
         );
         assert!(parse(ok.as_bytes()).is_ok());
     }
+
+    #[test]
+    fn a_malformed_rpm_is_a_finding_not_a_panic() {
+        // Lead, then a signature header whose one entry points 100 bytes into a 4-byte store: the rpm
+        // crate's parser sliced there and panicked.
+        let mut rpm = vec![0u8; 96];
+        rpm[..4].copy_from_slice(&[0xed, 0xab, 0xee, 0xdb]);
+        rpm.extend_from_slice(&[0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
+        rpm.extend_from_slice(&1u32.to_be_bytes());
+        rpm.extend_from_slice(&4u32.to_be_bytes());
+        for field in [1000u32, 4, 100, 1] {
+            rpm.extend_from_slice(&field.to_be_bytes());
+        }
+        rpm.extend_from_slice(&[0; 4]);
+        let listed = Listed {
+            name: "x".into(),
+            arch: "x86_64".into(),
+            epoch: "0".into(),
+            ver: "1".into(),
+            rel: "1".into(),
+            alg: "sha256".into(),
+            pkgid: String::new(),
+            size: None,
+            href: "x.rpm".into(),
+            base: None,
+        };
+        let mut rep = RepoReport::new(Kind::RpmMd, "");
+        rpm_package(&mut rep, "x.rpm", &rpm, &listed, None);
+        assert_eq!(rep.findings.len(), 1, "{:?}", rep.findings);
+        assert_eq!(rep.findings[0].fault, Fault::Malformed);
+    }
 }

@@ -93,6 +93,53 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
     }
 
+    #[test]
+    fn damaged_payloads_and_headers_are_refused_as_rpm_k_refuses_them() {
+        let opts = RpmOptions {
+            compression: Compression::Gzip,
+            source_date: SourceDate::from_unix(0).unwrap(),
+            key: None,
+        };
+        let mut good = Vec::new();
+        write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut good).unwrap();
+        inspect(&good[..]).unwrap();
+        // One byte of the payload flipped (rpm -K: DIGESTS NOT OK): same size, same headers.
+        let mut bad = good.clone();
+        let at = bad.len() - 20;
+        bad[at] ^= 0x40;
+        let err = inspect(&bad[..]).unwrap_err().to_string();
+        assert!(err.contains("payload digest"), "{err}");
+        // One byte of the main header's store flipped: its digest in the signature header no longer holds.
+        let info = inspect(&good[..]).unwrap();
+        let mut bad = good.clone();
+        let at = usize::try_from(info.header_end).unwrap() - 3;
+        bad[at] ^= 0x01;
+        assert!(inspect(&bad[..]).is_err());
+    }
+
+    #[test]
+    fn a_header_declaring_more_than_the_file_holds_allocates_what_arrives() {
+        // 96-byte lead, then a signature header that declares 65,535 entries and 256 MiB of store.
+        let mut bomb = vec![0u8; 96];
+        bomb[..4].copy_from_slice(&[0xed, 0xab, 0xee, 0xdb]);
+        bomb.extend_from_slice(&[0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
+        bomb.extend_from_slice(&0xffffu32.to_be_bytes());
+        bomb.extend_from_slice(&0x0fff_ffffu32.to_be_bytes());
+        assert_eq!(bomb.len(), 112);
+        // A reader that fails the test if asked to fill a buffer larger than what a growing read asks.
+        struct Watch<'a>(&'a [u8], usize);
+        impl std::io::Read for Watch<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = self.1.max(buf.len());
+                std::io::Read::read(&mut self.0, buf)
+            }
+        }
+        let mut w = Watch(&bomb, 0);
+        let err = inspect(&mut w).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+        assert!(w.1 <= 1 << 20, "asked for a {}-byte read of a 112-byte file", w.1);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
         /// Corrupted and truncated packages give an error, never a panic (flips land in the lead and headers,

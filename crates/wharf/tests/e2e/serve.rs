@@ -434,3 +434,110 @@ fn load_run_has_no_errors() {
         assert!(requests > 100, "{path}: {}", w.stdout);
     }
 }
+
+/// The server's resident memory, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn hostile_clients_are_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let public = dir.join("public");
+    // A 512 MiB object (sparse: cheap to make, read at disk-cache speed), a channel's state, a loop.
+    fs::create_dir_all(public.join("pool")).unwrap();
+    let big = fs::File::create(public.join("pool/big.deb")).unwrap();
+    big.set_len(512 << 20).unwrap();
+    write(&public.join("dev/.wharf/rpm/state"), "{\"secret\":1}");
+    write(&public.join("index.txt"), "hello\n");
+    std::os::unix::fs::symlink("loop", public.join("loop")).unwrap();
+    let server = Server::start(dir, &["--max-connections", "64"]);
+    let port = server.port;
+
+    // State is refused at any depth, not only at the root.
+    for path in ["/dev/.wharf/rpm/state", "/dev/%2ewharf/rpm/state", "/a/.wharf/"] {
+        let r = get(port, path, "");
+        assert_eq!(r.status, 400, "{path}");
+        assert!(!String::from_utf8_lossy(&r.body).contains("secret"));
+    }
+    // A store error says so without naming where the store is.
+    let r = get(port, "/loop", "");
+    if r.status == 502 {
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(!body.contains(&dir.display().to_string()), "{body}");
+    }
+    // HEAD answers with the Content-Length GET sends, for generated responses too.
+    for path in ["/", "/nope", "/pool", "/index.txt", "/dev/.wharf/rpm/state"] {
+        let g = get(port, path, "");
+        let h = http(port, &format!("HEAD {path} HTTP/1.1"));
+        assert_eq!(g.status, h.status, "{path}");
+        assert_eq!(
+            h.header("content-length"),
+            Some(g.body.len().to_string().as_str()),
+            "{path}: HEAD {:?}, GET sent {}",
+            h.header("content-length"),
+            g.body.len()
+        );
+    }
+    let r416 = get(port, "/index.txt", "Range: bytes=100-");
+    let h416 = http(port, "HEAD /index.txt HTTP/1.1\r\nRange: bytes=100-");
+    assert_eq!((r416.status, h416.status), (416, 416));
+    assert_eq!(r416.header("content-length"), h416.header("content-length"));
+
+    // One byte of a 512 MiB object, and four clients that ask for all of it and read nothing: the
+    // server streams in bounded chunks instead of holding the object per request.
+    let before = rss_kib(server.child.id());
+    let one = get(port, "/pool/big.deb", "Range: bytes=0-0");
+    assert_eq!((one.status, one.body.len()), (206, 1));
+    let stalled: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(s, "GET /pool/big.deb HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let during = rss_kib(server.child.id());
+    assert!(
+        during < before + 64 * 1024,
+        "RSS grew from {before} KiB to {during} KiB with four stalled 512 MiB downloads"
+    );
+    drop(stalled);
+
+    // 200 connections that send half a request line and nothing more (slowloris) must not keep new
+    // clients out: each new client takes the slot of the idlest connection.
+    let loris: Vec<TcpStream> = (0..200)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET / HTTP/1.1\r\nX-a: ").ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(loris.len() >= 100);
+    std::thread::sleep(Duration::from_millis(500));
+    for n in 0..11 {
+        let started = Instant::now();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            s,
+            "GET /index.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let read = s.read_to_end(&mut buf);
+        assert!(
+            read.is_ok() && buf.starts_with(b"HTTP/1.1 200"),
+            "probe {n} starved after {:?}: {read:?} {}",
+            started.elapsed(),
+            String::from_utf8_lossy(&buf)
+        );
+    }
+    drop(loris);
+}
