@@ -503,28 +503,37 @@ pub(crate) fn load(
         provides: relation(path, deb, "provides", &mut warnings)?,
         obsoletes: Vec::new(),
     };
+    let meta = PackageMeta {
+        maintainer,
+        summary,
+        description: extended,
+        homepage,
+        license,
+        vendor: None,
+        section: meta_string(path, deb, "section")?.or_else(|| Some("utils".into())),
+        priority: meta_string(path, deb, "priority")?.or_else(|| Some("optional".into())),
+        relations,
+        family_relations: gen_rpm
+            .relations
+            .clone()
+            .map(|r| (Family::Rpm, r))
+            .into_iter()
+            .collect(),
+        changelog: Vec::new(),
+    };
+    // Values are written into control files line by line: one with a line break would add a field.
+    if let Some((field, why)) = meta.unrepresentable() {
+        return Err(value_err(
+            path,
+            format!("package.metadata.deb.{field} (or [package] {field})"),
+            why,
+        ));
+    }
     let template = PackageTemplate {
         name: name.clone(),
         version,
         arch_all: false,
-        meta: PackageMeta {
-            maintainer,
-            summary,
-            description: extended,
-            homepage,
-            license,
-            vendor: None,
-            section: meta_string(path, deb, "section")?.or_else(|| Some("utils".into())),
-            priority: meta_string(path, deb, "priority")?.or_else(|| Some("optional".into())),
-            relations,
-            family_relations: gen_rpm
-                .relations
-                .clone()
-                .map(|r| (Family::Rpm, r))
-                .into_iter()
-                .collect(),
-            changelog: Vec::new(),
-        },
+        meta,
         files,
         generated,
         symlinks: Vec::new(),

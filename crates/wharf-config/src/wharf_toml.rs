@@ -433,29 +433,44 @@ pub(crate) fn load(
             )],
             None => Vec::new(),
         };
+        let own_summary = s.summary.is_some();
+        let own_description = s.description.is_some();
+        let meta = PackageMeta {
+            maintainer: p.maintainer.clone(),
+            summary: s.summary.unwrap_or_else(|| p.summary.clone()),
+            description: s.description.unwrap_or_else(|| p.description.clone()),
+            homepage: p.homepage.clone(),
+            license: p.license.clone(),
+            vendor: p.vendor.clone(),
+            section: s.section,
+            priority: s.priority.or_else(|| Some("optional".into())),
+            relations: s.relations.into_relations(),
+            family_relations: [
+                s.rpm.map(|r| (Family::Rpm, r.into_relations())),
+                s.apk.map(|r| (Family::Apk, r.into_relations())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            changelog: changelog.clone(),
+        };
+        // Values are written into control files line by line: one with a line break would add a field.
+        if let Some((field, why)) = meta.unrepresentable() {
+            let project_level = matches!(field.as_str(), "maintainer" | "homepage" | "license" | "vendor")
+                || (field == "summary" && !own_summary)
+                || (field == "description" && !own_description);
+            let at = if project_level {
+                format!("project.{field}")
+            } else {
+                key(&field)
+            };
+            return Err(value_err(path, at, why));
+        }
         packages.push(PackageTemplate {
             name,
             version: version.clone(),
             arch_all: s.arch_all,
-            meta: PackageMeta {
-                maintainer: p.maintainer.clone(),
-                summary: s.summary.unwrap_or_else(|| p.summary.clone()),
-                description: s.description.unwrap_or_else(|| p.description.clone()),
-                homepage: p.homepage.clone(),
-                license: p.license.clone(),
-                vendor: p.vendor.clone(),
-                section: s.section,
-                priority: s.priority.or_else(|| Some("optional".into())),
-                relations: s.relations.into_relations(),
-                family_relations: [
-                    s.rpm.map(|r| (Family::Rpm, r.into_relations())),
-                    s.apk.map(|r| (Family::Apk, r.into_relations())),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-                changelog: changelog.clone(),
-            },
+            meta,
             files,
             generated,
             symlinks,

@@ -79,6 +79,11 @@ impl Paragraph {
         self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Checks every field with [`check_field`]: the paragraph writes out as exactly these fields.
+    pub fn check(&self) -> Result<(), FieldError> {
+        self.fields.iter().try_for_each(|(k, v)| check_field(k, v))
+    }
+
     /// Parses every paragraph of a control text.
     pub fn parse_all(text: &str) -> Result<Vec<Self>, ParseError> {
         let mut out = Vec::new();
@@ -151,6 +156,50 @@ impl fmt::Display for Paragraph {
     }
 }
 
+/// Why a field cannot be written as deb822 reads it back, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the control field `{field}` cannot be written: {why}")]
+pub struct FieldError {
+    /// The field.
+    pub field: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+/// Checks that `name: value` reads back as exactly that field (dpkg `lib/dpkg/parse.c`: a field name is
+/// printable ASCII without `:` or white space; a value's further lines start with a space or tab and are
+/// not empty, since an empty line ends the paragraph). Anything else would be read as other fields — a
+/// value `utils\nEssential: yes` is two fields.
+pub fn check_field(name: &str, value: &str) -> Result<(), FieldError> {
+    let err = |why| {
+        Err(FieldError {
+            field: name.escape_debug().to_string(),
+            why,
+        })
+    };
+    if name.is_empty()
+        || name.starts_with(['#', '-'])
+        || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+    {
+        return err("a field name is printable ASCII without `:` or white space");
+    }
+    if value.contains('\r') || value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return err("the value contains a control character");
+    }
+    for (n, line) in value.split('\n').enumerate() {
+        if n == 0 {
+            continue;
+        }
+        if !line.starts_with([' ', '\t']) {
+            return err("a line break in the value is not followed by a space: it would start another field");
+        }
+        if line.trim().is_empty() {
+            return err("the value has an empty line: it would end the paragraph");
+        }
+    }
+    Ok(())
+}
+
 /// Writes one field as a paragraph holds it: `Field: value\n`, or `Field:\n …` for a multi-line value
 /// whose first line is empty. (Into a `String`, it cannot fail.)
 pub fn write_field(w: &mut impl fmt::Write, name: &str, value: &str) -> fmt::Result {
@@ -211,5 +260,31 @@ mod tests {
     fn description_format() {
         assert_eq!(description("Hi", "One\n\nTwo\n"), "Hi\n One\n .\n Two");
         assert_eq!(description("Hi", ""), "Hi");
+    }
+
+    #[test]
+    fn fields_that_would_read_back_as_others_are_refused() {
+        for (name, value) in [
+            ("Maintainer", "A <a@b>\nDepends: evil"),
+            ("Section", "utils\nEssential: yes"),
+            ("Depends", "libc6\r\nPre-Depends: evil"),
+            ("Description", "x\n\nPackage: evil"),
+            ("Description", "x\n \nPackage: evil"),
+            ("Homepage", "a\u{0}b"),
+            ("Bad:Name", "x"),
+            ("Bad Name", "x"),
+            ("", "x"),
+        ] {
+            assert!(check_field(name, value).is_err(), "{name}: {value:?}");
+        }
+        check_field("Description", "one\n two\n .\n three").unwrap();
+        check_field("Conffiles", "\n /etc/a 0123").unwrap();
+        let mut p = Paragraph::new();
+        p.set("Package", "x");
+        p.set("Section", "utils\nEssential: yes");
+        assert!(p.check().is_err());
+        // What the check refuses is exactly what would not read back as one field.
+        let text = p.to_string();
+        assert_eq!(Paragraph::parse_one(&text).unwrap().get("Essential"), Some("yes"));
     }
 }

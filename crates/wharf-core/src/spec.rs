@@ -266,7 +266,84 @@ pub struct ChangelogEntry {
     pub changes: Vec<String>,
 }
 
+impl Relations {
+    /// `(key as configured, clauses)` for every list, obsoletes included.
+    #[must_use]
+    pub fn all(&self) -> [(&'static str, &[String]); 9] {
+        [
+            ("pre-depends", &self.pre_depends),
+            ("depends", &self.depends),
+            ("recommends", &self.recommends),
+            ("suggests", &self.suggests),
+            ("breaks", &self.breaks),
+            ("conflicts", &self.conflicts),
+            ("replaces", &self.replaces),
+            ("provides", &self.provides),
+            ("obsoletes", &self.obsoletes),
+        ]
+    }
+}
+
+/// Why `value` cannot be one line of a control field (deb, ipk, apk `.PKGINFO`, index stanzas): a line
+/// break would start a field of its own (`Depends: evil`), other control characters are not text.
+#[must_use]
+pub fn one_line_problem(value: &str) -> Option<&'static str> {
+    if value.contains(['\n', '\r']) {
+        Some("it must be one line: a line break here would write a control field of its own")
+    } else if value.chars().any(char::is_control) {
+        Some("it contains a control character")
+    } else {
+        None
+    }
+}
+
 impl PackageMeta {
+    /// The first value no control file can carry as given, as (key as configured, why): the one-line
+    /// fields and every relation clause must be one line of text; the description may have several
+    /// lines (each is indented when written) but no other control characters.
+    #[must_use]
+    pub fn unrepresentable(&self) -> Option<(String, &'static str)> {
+        let one_line = [
+            ("maintainer", Some(self.maintainer.as_str())),
+            ("summary", Some(self.summary.as_str())),
+            ("homepage", self.homepage.as_deref()),
+            ("license", self.license.as_deref()),
+            ("vendor", self.vendor.as_deref()),
+            ("section", self.section.as_deref()),
+            ("priority", self.priority.as_deref()),
+        ];
+        for (key, value) in one_line {
+            if let Some(why) = value.and_then(one_line_problem) {
+                return Some((key.to_owned(), why));
+            }
+        }
+        if self
+            .description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Some((
+                "description".into(),
+                "it contains a control character other than a line break or tab",
+            ));
+        }
+        let families = std::iter::once((String::new(), &self.relations)).chain(
+            self.family_relations
+                .iter()
+                .map(|(f, r)| (format!("{}.", format!("{f:?}").to_lowercase()), r)),
+        );
+        for (prefix, relations) in families {
+            for (key, clauses) in relations.all() {
+                for (n, clause) in clauses.iter().enumerate() {
+                    if let Some(why) = one_line_problem(clause) {
+                        return Some((format!("{prefix}{key}[{n}]"), why));
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// The relations that apply to one package family.
     #[must_use]
     pub fn relations_for(&self, family: Family) -> &Relations {

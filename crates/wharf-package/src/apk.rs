@@ -179,11 +179,15 @@ impl ApkMeta {
     }
 }
 
-/// `.PKGINFO`, in the order abuild writes it.
-fn pkginfo(meta: &ApkMeta, size: u64, datahash: &str) -> String {
+/// `.PKGINFO`, in the order abuild writes it: one `key = value` line per value, so a value with a line
+/// break or another control character (which apk would read as a key of its own) is refused.
+fn pkginfo(meta: &ApkMeta, size: u64, datahash: &str) -> Result<String, PackageError> {
     let mut s = String::new();
+    let mut refused = None;
     let mut line = |k: &str, v: &str| {
-        if !v.is_empty() {
+        if v.chars().any(char::is_control) {
+            refused.get_or_insert_with(|| k.to_owned());
+        } else if !v.is_empty() {
             s.push_str(&format!("{k} = {v}\n"));
         }
     };
@@ -202,7 +206,12 @@ fn pkginfo(meta: &ApkMeta, size: u64, datahash: &str) -> String {
         line(k, v);
     }
     line("datahash", datahash);
-    s
+    match refused {
+        Some(key) => Err(bad(format!(
+            "the .PKGINFO value `{key}` must be one line of text: a line break would write a key of its own"
+        ))),
+        None => Ok(s),
+    }
 }
 
 /// A gzip'd tar member of small files (mode, name, body), cut (no end-of-archive blocks) unless `eof`.
@@ -263,7 +272,7 @@ pub fn write_apk(
     )
     .map_err(PackageError::Write)?;
     let datahash = hex::encode(sha.finalize());
-    let info = pkginfo(&meta, summary.file_bytes, &datahash);
+    let info = pkginfo(&meta, summary.file_bytes, &datahash)?;
     let mut members: Vec<(&str, u32, &[u8])> = vec![(".PKGINFO", 0o644, info.as_bytes())];
     members.extend(scripts(spec).into_iter().map(|(n, b)| (n, 0o755, b)));
     let control = small_member(&members, mtime, false)?;

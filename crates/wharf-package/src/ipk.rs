@@ -75,7 +75,12 @@ pub fn write_ipk(
         &mut data,
     )?;
     let mtime = u64::try_from(source_date.unix()).unwrap_or(0);
-    let control_text = control(spec, arch, summary.tar_size, source_date).to_string();
+    let control = control(spec, arch, summary.tar_size, source_date);
+    control.check().map_err(|e| PackageError::Invalid {
+        format: ".ipk",
+        why: e.to_string(),
+    })?;
+    let control_text = control.to_string();
     let mut members: Vec<(&str, u32, &[u8])> = vec![("./control", 0o644, control_text.as_bytes())];
     if !summary.conffiles.is_empty() {
         members.push(("./conffiles", 0o644, summary.conffiles.as_bytes()));
