@@ -679,16 +679,9 @@ impl<'a, R: Record> Txn<'a, R> {
             }
         }
         failpoint(kind, "blobs");
-        // 3. Fixed-name files nobody starts from.
-        for (key, bytes) in plan
-            .shared
-            .iter()
-            .chain(plan.groups.iter().flat_map(|g| &g.fixed))
-        {
-            store.put(key, bytes, PutMode::Overwrite)?;
-        }
-        failpoint(kind, "fixed");
-        // 4. The journal (these groups are about to switch), then the state.
+        // 3. The journal: these groups are about to switch. Written before anything a client reads under a
+        // fixed name, so that a publish killed from here on leaves a journal, and the next publish (even
+        // one that changes nothing) writes those groups' files again from the state it finds.
         let journal = journal_key(self.state_key);
         let mut pending = self.pending.clone();
         pending.extend(plan.groups.iter().map(|g| g.group.clone()));
@@ -699,6 +692,17 @@ impl<'a, R: Record> Txn<'a, R> {
             why: e.to_string(),
         })?;
         store.put(&journal, &bytes, PutMode::Overwrite)?;
+        failpoint(kind, "journal");
+        // 4. Fixed-name files (apt's plain `Packages`, keys, `.repo` files), then the state.
+        for (key, bytes) in plan
+            .shared
+            .iter()
+            .chain(plan.groups.iter().flat_map(|g| &g.fixed))
+        {
+            store.put(key, bytes, PutMode::Overwrite)?;
+        }
+        failpoint(kind, "fixed");
+        self.guard.check()?;
         self.write_state()?;
         if self.legacy {
             store.delete(&legacy_key(self.state_key))?;

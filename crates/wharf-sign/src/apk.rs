@@ -59,7 +59,7 @@ fn pem_block(text: &str, label: &str) -> Option<String> {
 }
 
 fn not_key(kind: &str, why: impl fmt::Display) -> SignError {
-    SignError::NotAnApkKey(format!("{kind}: {}", crate::scrub(why)))
+    SignError::NotAnApkKey(format!("{kind}: {why}"))
 }
 
 /// An RSA key pair for apk v2 signatures, with the file name apk knows its public half by.
@@ -114,9 +114,9 @@ impl ApkRsaKey {
         check_key_name(name)?;
         let text = std::str::from_utf8(pem).map_err(|_| not_key("RSA", "the key file is not text"))?;
         let key = if let Some(doc) = pem_block(text, "PRIVATE KEY") {
-            RsaPrivateKey::from_pkcs8_pem(&doc).map_err(|e| not_key("RSA", e))?
+            RsaPrivateKey::from_pkcs8_pem(&doc).map_err(|e| not_key("RSA", crate::scrub(e)))?
         } else if let Some(doc) = pem_block(text, "RSA PRIVATE KEY") {
-            RsaPrivateKey::from_pkcs1_pem(&doc).map_err(|e| not_key("RSA", e))?
+            RsaPrivateKey::from_pkcs1_pem(&doc).map_err(|e| not_key("RSA", crate::scrub(e)))?
         } else {
             return Err(not_key(
                 "RSA",
@@ -185,7 +185,7 @@ impl ApkEcKey {
     pub fn from_pem(pem: &[u8]) -> Result<Self, SignError> {
         let text = std::str::from_utf8(pem).map_err(|_| not_key("EC", "the key file is not text"))?;
         let secret = if let Some(doc) = pem_block(text, "EC PRIVATE KEY") {
-            p256::SecretKey::from_sec1_pem(&doc).map_err(|e| not_key("EC P-256", e))?
+            p256::SecretKey::from_sec1_pem(&doc).map_err(|e| not_key("EC P-256", crate::scrub(e)))?
         } else if let Some(doc) = pem_block(text, "PRIVATE KEY") {
             p256::SecretKey::from_pkcs8_pem(&doc).map_err(|_| {
                 not_key(
@@ -270,9 +270,11 @@ impl ApkRsaPublicKey {
     pub fn from_pem(pem: &[u8], name: &str) -> Result<Self, SignError> {
         let text = std::str::from_utf8(pem).map_err(|_| not_key("RSA", "the key file is not text"))?;
         let key = if let Some(doc) = pem_block(text, "PUBLIC KEY") {
-            rsa::pkcs8::DecodePublicKey::from_public_key_pem(&doc).map_err(|e| not_key("RSA public", e))?
+            rsa::pkcs8::DecodePublicKey::from_public_key_pem(&doc)
+                .map_err(|e| not_key("RSA public", crate::scrub(e)))?
         } else if let Some(doc) = pem_block(text, "RSA PUBLIC KEY") {
-            rsa::pkcs1::DecodeRsaPublicKey::from_pkcs1_pem(&doc).map_err(|e| not_key("RSA public", e))?
+            rsa::pkcs1::DecodeRsaPublicKey::from_pkcs1_pem(&doc)
+                .map_err(|e| not_key("RSA public", crate::scrub(e)))?
         } else {
             return Err(not_key("RSA public", "no `PUBLIC KEY` PEM block"));
         };

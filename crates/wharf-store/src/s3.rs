@@ -225,6 +225,17 @@ impl S3Store {
     }
 }
 
+/// Whether an error text carries HTTP status `code` (as a word of its own: not a port such as
+/// `127.0.0.1:40312` or part of a longer number).
+fn says_status(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == ':' || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// One sentence for the usual ways an S3 store is unusable.
 fn explain(e: &object_store::Error, endpoint: Option<&str>, bucket: &str) -> String {
     let text = e.to_string();
@@ -246,7 +257,7 @@ fn explain(e: &object_store::Error, endpoint: Option<&str>, bucket: &str) -> Str
         _ if text.contains("InvalidAccessKeyId")
             || text.contains("SignatureDoesNotMatch")
             || text.contains("AccessDenied")
-            || text.contains("403") =>
+            || says_status(&text, "403") =>
         {
             format!("{at} refused the credentials ({text}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
         }
@@ -550,5 +561,22 @@ impl TicketStore for S3Tickets {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.err(key, &e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_status;
+
+    #[test]
+    fn a_port_is_not_a_status() {
+        assert!(!says_status(
+            "Error performing GET http://127.0.0.1:40312/b?x",
+            "403"
+        ));
+        assert!(!says_status("GET http://127.0.0.1:1403/b", "403"));
+        assert!(!says_status("10.0.40.3", "403"));
+        assert!(says_status("Client error with status 403 Forbidden", "403"));
+        assert!(says_status("HTTP 403: AccessDenied", "403"));
     }
 }

@@ -72,18 +72,31 @@ pub fn build(
     if formats.contains(&Format::Apk) && apk.is_none() {
         anyhow::bail!("building .apk needs an RSA key (--apk-key)");
     }
+    // `ship-key`: the key goes into one generated `<name>-keyring` package per format, which every other
+    // package of that format depends on (apk and opkg refuse a second package owning the same file).
+    let keyrings = keyrings(project, &specs, &formats, KeyFiles { usign, apk, apk3 })?;
     let jobs: Vec<(&PackageSpec, Format)> = specs
         .iter()
         .flat_map(|spec| formats.iter().map(move |f| (spec, *f)))
+        .chain(keyrings.iter().map(|(f, spec)| (spec, *f)))
         .collect();
+    let keyring_of = |format: Format| keyrings.iter().find(|(f, _)| *f == format).map(|(_, k)| &k.name);
     // A large file is compressed once for all the formats that carry it (wharf_package::splice).
     let payloads = Payloads::new();
     let payloads = &payloads;
     let one = |&(spec, format): &(&PackageSpec, Format)| -> anyhow::Result<Vec<Built>> {
+        let depending;
+        let spec = match keyring_of(format) {
+            Some(keyring) if *keyring != spec.name => {
+                depending = depend_on(spec, keyring);
+                &depending
+            }
+            _ => spec,
+        };
         match format {
             Format::Deb => Ok(vec![write_deb(project, spec, out_dir, date, payloads)?]),
             Format::Rpm => Ok(vec![write_rpm(project, spec, out_dir, date, key, payloads)?]),
-            Format::Ipk => write_ipks(&with_feed_key(project, spec, usign)?, out_dir, date, payloads),
+            Format::Ipk => write_ipks(spec, out_dir, date, payloads),
             Format::Apk => {
                 let key = apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
                 write_apks(project, spec, key, out_dir, date, payloads)
@@ -251,36 +264,128 @@ fn write_rpm(
     })
 }
 
-/// With `[ipk] ship-key`, the spec plus the feed's usign public key at `/etc/opkg/keys/<fingerprint>`, so
-/// routers that install the package trust the feed it came from.
-fn with_feed_key(
+/// The keys `ship-key` may ship, by format.
+#[derive(Clone, Copy)]
+struct KeyFiles<'a> {
+    usign: Option<&'a UsignKey>,
+    apk: Option<&'a ApkRsaKey>,
+    apk3: Option<&'a ApkEcKey>,
+}
+
+/// The name of the keyring package: the project's first package's, plus `-keyring` (as Debian's
+/// `*-archive-keyring`).
+pub fn keyring_name(project: &Project) -> Option<String> {
+    project.packages.first().map(|p| format!("{}-keyring", p.name))
+}
+
+/// For each format built with `ship-key`, the `<name>-keyring` package that installs the repository's
+/// public key(s) where the client looks (`/etc/opkg/keys/<fingerprint>` — and older usign's unpadded
+/// name where it differs —, `/etc/apk/keys/<name>`, `/etc/apk/keys/<key id>.pem`). On OpenWrt
+/// (opkg, and apk with OpenWrt's architecture names) it also lists them in
+/// `/lib/upgrade/keep.d/<keyring>` so that a sysupgrade keeps the keys (OpenWrt's
+/// `package/base-files/files/sbin/sysupgrade` saves the files the `keep.d` lists name).
+fn keyrings(
     project: &Project,
-    spec: &PackageSpec,
-    usign: Option<&UsignKey>,
-) -> anyhow::Result<PackageSpec> {
-    if !project.ipk_ship_key {
-        return Ok(spec.clone());
+    specs: &[PackageSpec],
+    formats: &[Format],
+    keys: KeyFiles<'_>,
+) -> anyhow::Result<Vec<(Format, PackageSpec)>> {
+    let Some(first) = specs.first() else {
+        return Ok(Vec::new());
+    };
+    let Some(name) = keyring_name(project) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for &format in formats {
+        let (files, openwrt): (Vec<(String, Vec<u8>)>, bool) = match format {
+            Format::Ipk if project.ipk_ship_key => {
+                let key = keys.usign.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: [ipk] ship-key needs the feed's usign key: pass --usign-key FILE",
+                        project.source.display()
+                    )
+                })?;
+                let public = key.public_file().into_bytes();
+                let names = std::iter::once(key.fingerprint()).chain(key.legacy_name());
+                (
+                    names
+                        .map(|n| (format!("/etc/opkg/keys/{n}"), public.clone()))
+                        .collect(),
+                    true,
+                )
+            }
+            Format::Apk if project.apk.ship_key => {
+                let key = keys
+                    .apk
+                    .ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
+                (
+                    vec![(
+                        format!("/etc/apk/keys/{}", key.name()),
+                        key.public_pem()?.into_bytes(),
+                    )],
+                    project.apk.arch_names == ApkArchNames::Openwrt,
+                )
+            }
+            Format::Apk3 if project.apk3.ship_key => {
+                let key = keys.apk3.ok_or_else(|| {
+                    anyhow::anyhow!("[apk3] ship-key and sign-packages need the repository key (--apk3-key)")
+                })?;
+                (
+                    vec![(
+                        format!("/etc/apk/keys/{}.pem", hex::encode(key.key_id())),
+                        key.public_pem()?.into_bytes(),
+                    )],
+                    project.apk3.arch_names == ApkArchNames::Openwrt,
+                )
+            }
+            _ => continue,
+        };
+        if specs.iter().any(|s| s.name.as_str() == name) {
+            anyhow::bail!(
+                "{}: ship-key makes a package named `{name}`, and the project defines one too; rename yours",
+                project.source.display()
+            );
+        }
+        let mut spec = PackageSpec {
+            name: name.parse()?,
+            version: first.version.clone(),
+            arch: Arch::All,
+            meta: wharf_core::PackageMeta {
+                summary: format!("repository keys for {}", first.name),
+                description: format!(
+                    "The public keys that {}'s package repository is signed with, installed where the \
+                     package manager looks for them.",
+                    first.name
+                ),
+                relations: wharf_core::Relations::default(),
+                family_relations: std::collections::BTreeMap::new(),
+                changelog: Vec::new(),
+                ..first.meta.clone()
+            },
+            files: Vec::new(),
+            scripts: std::collections::BTreeMap::new(),
+        };
+        if openwrt {
+            let list: String = files.iter().map(|(p, _)| format!("{p}\n")).collect();
+            spec = with_file(&spec, &format!("/lib/upgrade/keep.d/{name}"), list.into_bytes())?;
+        }
+        for (path, bytes) in files {
+            spec = with_file(&spec, &path, bytes)?;
+        }
+        out.push((format, spec));
     }
-    let key = usign.ok_or_else(|| {
-        anyhow::anyhow!(
-            "{}: [ipk] ship-key needs the feed's usign key: pass --usign-key FILE",
-            project.source.display()
-        )
-    })?;
-    let mut spec = with_file(
-        spec,
-        &format!("/etc/opkg/keys/{}", key.fingerprint()),
-        key.public_file().into_bytes(),
-    )?;
-    // Older usign looks the key up by its unpadded fingerprint (one key in 16 differs).
-    if let Some(legacy) = key.legacy_name() {
-        spec = with_file(
-            &spec,
-            &format!("/etc/opkg/keys/{legacy}"),
-            key.public_file().into_bytes(),
-        )?;
+    Ok(out)
+}
+
+/// `spec` depending on the keyring package (in every family's relations it carries).
+fn depend_on(spec: &PackageSpec, keyring: &wharf_core::PackageName) -> PackageSpec {
+    let mut spec = spec.clone();
+    spec.meta.relations.depends.push(keyring.to_string());
+    for r in spec.meta.family_relations.values_mut() {
+        r.depends.push(keyring.to_string());
     }
-    Ok(spec)
+    spec
 }
 
 /// The spec plus `file` at `path` (a public key shipped in the package).
@@ -313,8 +418,7 @@ fn openwrt_archs(spec: &PackageSpec, format: &str) -> anyhow::Result<Vec<&'stati
 }
 
 /// One apk v2 package per apk architecture of the spec's target (Alpine's name, or every OpenWrt variant
-/// with `[apk] arch-names = "openwrt"`), signed with `key`; with `[apk] ship-key`, the key's public half
-/// is installed at `/etc/apk/keys/<name>`.
+/// with `[apk] arch-names = "openwrt"`), signed with `key`.
 fn write_apks(
     project: &Project,
     spec: &PackageSpec,
@@ -323,16 +427,7 @@ fn write_apks(
     date: SourceDate,
     payloads: &Payloads,
 ) -> anyhow::Result<Vec<Built>> {
-    let spec = if project.apk.ship_key {
-        with_file(
-            spec,
-            &format!("/etc/apk/keys/{}", key.name()),
-            key.public_pem()?.into_bytes(),
-        )?
-    } else {
-        spec.clone()
-    };
-    let archs = apk_archs(&spec, project.apk.arch_names, "apk")?;
+    let archs = apk_archs(spec, project.apk.arch_names, "apk")?;
     let digest = match project.apk.signature {
         ApkSignature::Sha1 => RsaDigest::Sha1,
         ApkSignature::Sha256 => RsaDigest::Sha256,
@@ -352,7 +447,7 @@ fn write_apks(
             };
             let name = apk::file_name(spec.name.as_str(), &version);
             let path = write_atomically(&dir, &name, |w| {
-                apk::write_apk(&spec, arch, opts, payloads, w).map_err(Into::into)
+                apk::write_apk(spec, arch, opts, payloads, w).map_err(Into::into)
             })?;
             Ok(Built {
                 path,
@@ -375,8 +470,7 @@ fn apk_archs(spec: &PackageSpec, names: ApkArchNames, format: &str) -> anyhow::R
 }
 
 /// One apk v3 package per architecture (OpenWrt's variants by default), under `<out>/apk3/<arch>/`; with
-/// `[apk3] ship-key` the repository key is installed at `/etc/apk/keys/<key id>.pem`, with `sign-packages`
-/// each package is signed too.
+/// `[apk3] sign-packages` each package is signed too.
 fn write_apk3s(
     project: &Project,
     spec: &PackageSpec,
@@ -390,23 +484,13 @@ fn write_apk3s(
             anyhow::anyhow!("[apk3] ship-key and sign-packages need the repository key (--apk3-key)")
         })
     };
-    let spec = if cfg.ship_key {
-        let key = need_key()?;
-        with_file(
-            spec,
-            &format!("/etc/apk/keys/{}.pem", hex::encode(key.key_id())),
-            key.public_pem()?.into_bytes(),
-        )?
-    } else {
-        spec.clone()
-    };
     let signer = if cfg.sign_packages {
         Some(need_key()?)
     } else {
         None
     };
     let version = wharf_core::apkver::from_version(&spec.version)?;
-    apk_archs(&spec, cfg.arch_names, "apk3")?
+    apk_archs(spec, cfg.arch_names, "apk3")?
         .into_iter()
         .map(|arch| {
             let dir = out_dir.join("apk3").join(arch);
@@ -417,7 +501,7 @@ fn write_apk3s(
                 key: signer,
             };
             let path = write_atomically(&dir, &name, |w| {
-                apk3::write_apk3(&spec, arch, opts, w).map_err(Into::into)
+                apk3::write_apk3(spec, arch, opts, w).map_err(Into::into)
             })?;
             Ok(Built {
                 path,

@@ -277,18 +277,29 @@ fn alpine_repositories_signed_with_rsa_verify_with_openssl() {
         [
             ("demo".into(), "1.0.0-r0".into()),
             ("demo-data".into(), "1.0.0-r0".into()),
+            ("demo-keyring".into(), "1.0.0-r0".into()),
             ("peer".into(), "3.1.0".into()),
         ]
     );
     let arm = check_index(&repo.join("aarch64"), &public, &scratch);
     assert_eq!(
         arm.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        ["demo", "demo-data"]
+        ["demo", "demo-data", "demo-keyring"]
     );
-    // The key ships inside the package (seed 000), and the binary is the aarch64 one.
-    let demo = check_package(&repo.join("aarch64/demo-1.0.0-r0.apk"), &public, &scratch);
-    let files: BTreeMap<String, Vec<u8>> = demo.data.into_iter().collect();
+    // The key ships in one package (seed 000), which the others depend on: apk refuses two packages
+    // owning one file. The binary is the aarch64 one.
+    let keyring = check_package(&repo.join("aarch64/demo-keyring-1.0.0-r0.apk"), &public, &scratch);
+    let files: BTreeMap<String, Vec<u8>> = keyring.data.into_iter().collect();
     assert_eq!(files["etc/apk/keys/ci.rsa.pub"], fs::read(&public).unwrap());
+    assert!(keyring.pkginfo.contains("arch = noarch\n"), "{}", keyring.pkginfo);
+    let demo = check_package(&repo.join("aarch64/demo-1.0.0-r0.apk"), &public, &scratch);
+    assert!(
+        demo.pkginfo.contains("depend = demo-keyring\n"),
+        "{}",
+        demo.pkginfo
+    );
+    let files: BTreeMap<String, Vec<u8>> = demo.data.into_iter().collect();
+    assert!(!files.contains_key("etc/apk/keys/ci.rsa.pub"));
     assert_eq!(
         files["usr/bin/demo"],
         b"#!/bin/sh\necho aarch64-unknown-linux-musl\n"

@@ -357,18 +357,25 @@ fn seed_000_shape_ipk_and_apk3_feeds_for_every_openwrt_variant() {
             listed,
             [
                 ("demo".into(), "1.0.0-r0".into()),
-                ("demo-data".into(), "1.0.0-r0".into())
+                ("demo-data".into(), "1.0.0-r0".into()),
+                ("demo-keyring".into(), "1.0.0-r0".into())
             ],
             "{arch}"
         );
-        // The binary is the right target's, the feed key is inside, and the package is signed too.
+        // The key is in one package only (apk refuses two owning one file), kept over a sysupgrade.
+        let keyring = dir.join("repo/apk3").join(arch).join("demo-keyring-1.0.0-r0.apk");
+        let (_, _, files) = check_package(&keyring);
+        let key_path = format!("etc/apk/keys/{key_id}.pem");
+        assert_eq!(files[&key_path], fs::read(&public).unwrap());
+        assert_eq!(
+            files["lib/upgrade/keep.d/demo-keyring"],
+            format!("/{key_path}\n").into_bytes()
+        );
+        // The binary is the right target's, and the package is signed too.
         let pkg = dir.join("repo/apk3").join(arch).join("demo-1.0.0-r0.apk");
         let (root, _, files) = check_package(&pkg);
         assert_eq!(root.f(1).f(5).s(), *arch);
-        assert_eq!(
-            files[&format!("etc/apk/keys/{key_id}.pem")],
-            fs::read(&public).unwrap()
-        );
+        assert!(!files.contains_key(&key_path));
         let triple = files["usr/bin/demo"].clone();
         assert!(String::from_utf8(triple).unwrap().contains("-linux-musl"));
         verify_sigs(&parse(&fs::read(&pkg).unwrap()), &public, &scratch);

@@ -177,10 +177,26 @@ fn corrupt_package() {
 fn line_breaks_in_values_cannot_inject_control_fields() {
     // TOML's "\n" escapes: each would have written a field of its own into control files and indexes.
     for (from, to, key) in [
-        ("maintainer = \"", "maintainer = \"A <a@b>\\nDepends: evil\" #", "project.maintainer"),
-        ("section = \"utils\"", "section = \"utils\\nEssential: yes\"", "package[0].section"),
-        ("[[package]]\n", "[[package]]\ndepends = [\"libc6\\nPre-Depends: evil\"]\n", "package[0].depends[0]"),
-        ("homepage = \"https://example.org/demo\"", "homepage = \"https://e.org\\r\\nX: y\"", "project.homepage"),
+        (
+            "maintainer = \"",
+            "maintainer = \"A <a@b>\\nDepends: evil\" #",
+            "project.maintainer",
+        ),
+        (
+            "section = \"utils\"",
+            "section = \"utils\\nEssential: yes\"",
+            "package[0].section",
+        ),
+        (
+            "[[package]]\n",
+            "[[package]]\ndepends = [\"libc6\\nPre-Depends: evil\"]\n",
+            "package[0].depends[0]",
+        ),
+        (
+            "homepage = \"https://example.org/demo\"",
+            "homepage = \"https://e.org\\r\\nX: y\"",
+            "project.homepage",
+        ),
     ] {
         package_fails(
             |s| {

@@ -165,17 +165,45 @@ fn openwrt_feeds_per_architecture_signed_with_usign() {
             listing, "./control.tar.gz\n./data.tar.gz\n./debian-binary\n",
             "{feed}"
         );
-        // The feed's public key travels inside the package, where opkg looks for it.
-        let shipped = run(Command::new("sh").arg("-c").arg(format!(
-            "tar -xzOf '{}' ./data.tar.gz | tar -xzOf - ./etc/opkg/keys/{fp}",
-            demo.display()
-        )))
-        .success()
-        .stdout;
+        // The feed's public key travels in one package, where opkg looks for it, and is kept over a
+        // sysupgrade; the others depend on that package (opkg refuses two packages owning one file:
+        // check_data_file_clashes).
+        let keyring = f.join(
+            stanzas
+                .iter()
+                .find(|s| s.get("Package") == Some("demo-keyring"))
+                .expect("the keyring package is in every feed")
+                .get("Filename")
+                .unwrap(),
+        );
+        let member = |pkg: &Path, file: &str| {
+            run(Command::new("sh").arg("-c").arg(format!(
+                "tar -xzOf '{}' ./data.tar.gz | tar -xzOf - {file}",
+                pkg.display()
+            )))
+        };
         assert_eq!(
-            shipped,
+            member(&keyring, &format!("./etc/opkg/keys/{fp}"))
+                .success()
+                .stdout,
             fs::read_to_string(&published_key).unwrap(),
             "{feed}: shipped key"
+        );
+        assert!(
+            member(&keyring, "./lib/upgrade/keep.d/demo-keyring")
+                .success()
+                .stdout
+                .contains(&format!("/etc/opkg/keys/{fp}\n")),
+            "{feed}: keep.d"
+        );
+        assert!(
+            !member(&demo, &format!("./etc/opkg/keys/{fp}")).ok,
+            "{feed}: key in demo too"
+        );
+        let demo_stanza = stanzas.iter().find(|s| s.get("Package") == Some("demo")).unwrap();
+        assert!(
+            demo_stanza.get("Depends").unwrap_or("").contains("demo-keyring"),
+            "{feed}: {demo_stanza:?}"
         );
         // A tampered index fails verification (the check is not vacuous).
         let tampered = dir.join(format!("tampered-{feed}"));

@@ -807,7 +807,9 @@ fn apk_faults(fx: &Fixture) {
             );
         },
     );
-    fx.plant("unsigned package", APK, &["package-signature"], |r| {
+    // An unsigned package pinned by its `C:` in a signed index is what apk installs (`database.c`:
+    // `APK_SIGN_VERIFY_IDENTITY`): not a fault. The same package in an unsigned index is.
+    let unsigned = |r: &Path, index_key: Option<&ApkRsaKey>| {
         let p = r.join(APK);
         let b = fs::read(&p).unwrap();
         let m = gzip_members(&b);
@@ -819,9 +821,25 @@ fn apk_faults(fx: &Fixture) {
                 &format!("S:{}\n", b.len() - m[1].start),
                 1,
             ),
-            Some(&key),
+            index_key,
         );
-    });
+    };
+    let root = fx.copy();
+    unsigned(&root, Some(&key));
+    let (done, _) = verify_json(&root, &fx.key_args());
+    assert!(
+        done.ok,
+        "an unsigned package in a signed APKINDEX\n{}",
+        done.all()
+    );
+    fx.plant(
+        "unsigned package in an unsigned index",
+        APK,
+        &["package-signature"],
+        |r| {
+            unsigned(r, None);
+        },
+    );
     fx.plant("index changed after signing", index, &["bad-signature"], |r| {
         let p = r.join(index);
         let b = fs::read(&p).unwrap();
