@@ -111,7 +111,8 @@ pub struct Apk3Config {
     pub arch_names: ApkArchNames,
     /// Sign every package too, not only `packages.adb` (OpenWrt signs only the index).
     pub sign_packages: bool,
-    /// Ship the repository's EC public key in every package, at `/etc/apk/keys/<key id>.pem`.
+    /// Ship the repository's EC public key at `/etc/apk/keys/<key id>.pem`, in a generated `<name>-keyring`
+    /// package the others depend on.
     pub ship_key: bool,
 }
 
@@ -132,7 +133,8 @@ pub struct ApkConfig {
     pub arch_names: ApkArchNames,
     /// Signature digest (packages and APKINDEX).
     pub signature: ApkSignature,
-    /// Ship the repository's public key in every package, at `/etc/apk/keys/<keyname>`.
+    /// Ship the repository's public key at `/etc/apk/keys/<keyname>`, in a generated `<name>-keyring`
+    /// package the others depend on.
     pub ship_key: bool,
 }
 
@@ -278,7 +280,8 @@ pub struct Project {
     pub deb_compression: DebCompression,
     /// rpm settings.
     pub rpm: RpmConfig,
-    /// Ship the opkg feed's usign public key in every .ipk, at `/etc/opkg/keys/<fingerprint>`.
+    /// Ship the opkg feed's usign public key at `/etc/opkg/keys/<fingerprint>`, in a generated
+    /// `<name>-keyring` .ipk the others depend on.
     pub ipk_ship_key: bool,
     /// apk settings.
     pub apk: ApkConfig,

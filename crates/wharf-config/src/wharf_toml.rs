@@ -716,17 +716,17 @@ compression = "gzip"             # gzip | xz | zstd
 # metadata-compression = "gzip"  # gzip | zstd
 
 # [ipk]
-# ship-key = true               # put the opkg feed's usign key into every .ipk (/etc/opkg/keys/<fp>)
+# ship-key = true               # ship the feed's usign key in a <name>-keyring .ipk the others depend on
 #
 # [apk]
 # arch-names = "alpine"         # or "openwrt": one .apk per OpenWrt package architecture (mipsel_24kc, …)
 # signature = "sha256"          # RSA signature digest; "sha1" for apk-tools older than 2.10
-# ship-key = true               # put the repository's RSA public key into every .apk (/etc/apk/keys/<name>)
+# ship-key = true               # ship the RSA public key in a <name>-keyring .apk the others depend on
 #
 # [apk3]                        # apk v3 / ADB, as OpenWrt 25.12+ installs it
 # arch-names = "openwrt"        # or "alpine"
 # sign-packages = false         # the signed packages.adb pins every package (OpenWrt's practice)
-# ship-key = true               # put the repository's EC public key into every package (/etc/apk/keys/)
+# ship-key = true               # ship the EC public key in a <name>-keyring package the others depend on
 
 [apt]
 suite = "stable"
