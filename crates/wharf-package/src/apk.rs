@@ -400,6 +400,7 @@ impl<R: Read> BufRead for Tap<R> {
 fn read_member<R: Read>(
     tap: &mut Tap<R>,
     what: &str,
+    mut policy: Option<&mut crate::paths::Policy>,
     mut each: impl FnMut(&str, &mut dyn Read) -> Result<(), PackageError>,
 ) -> Result<(), PackageError> {
     let corrupt = |e: io::Error| bad(format!("the {what} gzip member is truncated or corrupt ({e})"));
@@ -413,6 +414,10 @@ fn read_member<R: Read>(
                 return Err(bad(format!(
                     "`{path}` in the {what} would be installed outside the root; the package is unsafe"
                 )));
+            }
+            if let Some(p) = policy.as_deref_mut() {
+                p.admit_tar(&entry)
+                    .map_err(|why| bad(format!("the {what} member: {why}; the package is unsafe")))?;
             }
             each(&path, &mut entry)?;
         }
@@ -436,7 +441,7 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
     let mut pkginfo: Option<String> = None;
     // First member: signatures, or (unsigned package) the control member.
     let mut first_is_control = false;
-    read_member(&mut tap, "first", |path, entry| {
+    read_member(&mut tap, "first", None, |path, entry| {
         if let Some(sig) = path.strip_prefix(".SIGN.") {
             let mut value = Vec::new();
             entry
@@ -455,7 +460,7 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
         if tap.at_eof().map_err(bad)? {
             return Err(bad("the control member is missing (the file is truncated)"));
         }
-        read_member(&mut tap, "control", |path, entry| {
+        read_member(&mut tap, "control", None, |path, entry| {
             if path == ".PKGINFO" {
                 pkginfo = Some(read_text(entry)?);
             } else if pkginfo.is_none() {
@@ -471,7 +476,8 @@ pub fn inspect(reader: impl Read) -> Result<ApkInfo, PackageError> {
     if tap.at_eof().map_err(bad)? {
         return Err(bad("the data member is missing (the file is truncated)"));
     }
-    read_member(&mut tap, "data", |_, entry| {
+    let mut policy = crate::paths::Policy::new();
+    read_member(&mut tap, "data", Some(&mut policy), |_, entry| {
         io::copy(entry, &mut io::sink())
             .map(drop)
             .map_err(|e| bad(format!("the data member is truncated or corrupt ({e})")))

@@ -535,6 +535,17 @@ fn read_exact(r: &mut impl Read, n: u64, what: &str) -> Result<Vec<u8>, PackageE
     Ok(buf)
 }
 
+/// Reads past `n` bytes without holding them: a block apk does not need (or a signature's excess) may
+/// decompress to gigabytes.
+fn skip(r: &mut impl Read, n: u64, what: &str) -> Result<(), PackageError> {
+    let copied = io::copy(&mut r.take(n), &mut io::sink())
+        .map_err(|e| bad(format!("{what}: the file is truncated or corrupt ({e})")))?;
+    if copied != n {
+        return Err(bad(format!("{what}: the file is truncated")));
+    }
+    Ok(())
+}
+
 type Read3 = (Info, String, Vec<u8>, Vec<Vec<u8>>);
 
 fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
@@ -555,19 +566,33 @@ fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
     if info.name.is_empty() || !apkver::validate(&info.version) {
         return Err(bad("the package has no name or an invalid version"));
     }
-    // Paths: every directory and file name must stay inside the root.
+    // Paths: every directory and file name must stay inside the root, and mean one thing
+    // ([`crate::paths`]).
+    let mut policy = crate::paths::Policy::new();
+    let unsafe_entry = |why: String| bad(format!("{why}; the package is unsafe"));
     let mut hashes: Vec<Vec<(Vec<u8>, u64)>> = Vec::new();
     for dir in root.field(2).items() {
         let dname = dir.field(1).text();
         if crate::unsafe_path(&dname) {
             return Err(bad(format!("directory `{dname}` would be outside the root")));
         }
+        policy
+            .admit(dname.as_bytes(), crate::paths::Kind::Dir, None)
+            .map_err(unsafe_entry)?;
         let mut files = Vec::new();
         for f in dir.field(3).items() {
             let fname = f.field(1).text();
             if fname.is_empty() || fname.contains('/') || fname == ".." || fname == "." {
                 return Err(bad(format!("`{dname}/{fname}` would be outside the root")));
             }
+            let path = if dname.is_empty() {
+                fname.clone()
+            } else {
+                format!("{dname}/{fname}")
+            };
+            policy
+                .admit(path.as_bytes(), crate::paths::Kind::File, None)
+                .map_err(unsafe_entry)?;
             files.push((f.field(5).bytes().to_vec(), f.field(3).int()));
         }
         hashes.push(files);
@@ -577,7 +602,7 @@ fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
         match typ {
             adb::BLOCK_SIG => {
                 signatures.push(read_exact(r, len.min(64 * 1024), "SIG block")?);
-                read_exact(r, len.saturating_sub(64 * 1024), "SIG block")?;
+                skip(r, len.saturating_sub(64 * 1024), "SIG block")?;
             }
             adb::BLOCK_DATA => {
                 let idx = read_exact(r, 8, "DATA block")?;
@@ -599,7 +624,7 @@ fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
                 }
             }
             _ => {
-                read_exact(r, len, "block")?;
+                skip(r, len, "block")?;
             }
         }
         read_exact(r, adb::block_padding(hl, len) as u64, "padding")?;

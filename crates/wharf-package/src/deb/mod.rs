@@ -161,6 +161,99 @@ mod tests {
         assert!(err.contains("implausibly large"), "{err}");
     }
 
+    /// A raw tar header block: name, type flag, link name (the tar crate's own setters refuse `..`).
+    fn raw_entry(tar: &mut Vec<u8>, name: &str, kind: u8, link: &str, body: &[u8]) {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..107].copy_from_slice(b"0000644");
+        h[108..115].copy_from_slice(b"0000000");
+        h[116..123].copy_from_slice(b"0000000");
+        h[124..135].copy_from_slice(format!("{:011o}", body.len()).as_bytes());
+        h[136..147].copy_from_slice(b"00000000000");
+        h[156] = kind;
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+        h[257..263].copy_from_slice(b"ustar ");
+        h[263..265].copy_from_slice(b" \0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        tar.extend_from_slice(&h);
+        tar.extend_from_slice(body);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+
+    /// A deb with a valid control member and `data` as its data.tar.gz.
+    fn deb_with_data(data_tar: &[u8]) -> Vec<u8> {
+        let control = control_tar(
+            &[("./control", b"Package: xy\nVersion: 1\nArchitecture: all\nMaintainer: m <m@example.org>\nDescription: d\n")],
+            0,
+        );
+        let data =
+            crate::compress::compress(data_tar, Compression::Gzip, crate::compress::Profile::Index).unwrap();
+        let mut deb = Vec::new();
+        crate::ar::write_magic(&mut deb).unwrap();
+        crate::ar::write_member(&mut deb, "debian-binary", 0, b"2.0\n").unwrap();
+        crate::ar::write_member(&mut deb, "control.tar.gz", 0, &control).unwrap();
+        crate::ar::write_member(&mut deb, "data.tar.gz", 0, &data).unwrap();
+        deb
+    }
+
+    #[test]
+    fn payload_paths_are_held_to_one_policy() {
+        type Entries<'a> = &'a [(&'a str, u8, &'a str)];
+        let cases: [(Entries<'_>, &str); 6] = [
+            (&[("./../../etc/evil", b'0', "")], "`..`"),
+            (&[("/etc/abs", b'0', "")], "absolute"),
+            (&[("./x", b'1', "/etc/shadow")], "hard link"),
+            (
+                &[("./etc", b'2', "/etc"), ("./etc/shadow", b'0', "")],
+                "symbolic link",
+            ),
+            (&[("./a", b'0', ""), ("./a", b'0', "")], "twice"),
+            (&[("./a", b'0', ""), ("./a/b", b'0', "")], "as a file"),
+        ];
+        for (entries, why) in cases {
+            let mut tar = Vec::new();
+            for (name, kind, link) in entries {
+                raw_entry(
+                    &mut tar,
+                    name,
+                    *kind,
+                    link,
+                    if *kind == b'0' { b"x" } else { b"" },
+                );
+            }
+            tar.resize(tar.len() + 1024, 0);
+            let err = inspect(&deb_with_data(&tar)[..]).unwrap_err().to_string();
+            assert!(err.contains("unsafe") && err.contains(why), "{entries:?}: {err}");
+        }
+        let mut ok = Vec::new();
+        raw_entry(&mut ok, "./", b'5', "", b"");
+        raw_entry(&mut ok, "./usr/bin/x", b'0', "", b"x");
+        raw_entry(&mut ok, "./usr/bin/y", b'1', "./usr/bin/x", b"");
+        raw_entry(&mut ok, "./usr/bin/z", b'2', "/etc/alternatives/z", b"");
+        ok.resize(ok.len() + 1024, 0);
+        inspect(&deb_with_data(&ok)[..]).unwrap();
+    }
+
+    #[test]
+    fn a_data_member_that_does_not_decompress_whole_is_refused() {
+        for c in [Compression::Gzip, Compression::Xz, Compression::Zstd] {
+            let opts = DebOptions {
+                compression: c,
+                source_date: SourceDate::from_unix(0).unwrap(),
+            };
+            let mut deb = Vec::new();
+            write_deb(&spec(), opts, &crate::splice::Payloads::new(), &mut deb).unwrap();
+            inspect(&deb[..]).unwrap();
+            // A byte near the end (inside data.tar.*) flipped: same size, the ar layout intact.
+            let at = deb.len() - 30;
+            deb[at] ^= 0x55;
+            let err = inspect(&deb[..]).unwrap_err().to_string();
+            assert!(err.contains("corrupt") || err.contains("unsafe"), "{c:?}: {err}");
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
         /// The reader meets corrupted and truncated packages with an error, never a panic.

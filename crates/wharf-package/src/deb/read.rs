@@ -77,6 +77,8 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
                 stage = 2;
             }
             (2, n) if member_compression(n, "data.tar").is_some() => {
+                let c = member_compression(n, "data.tar").unwrap_or(Compression::None);
+                check_data(&mut body, c, n)?;
                 skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
                 stage = 3;
             }
@@ -116,6 +118,25 @@ impl DebInfo {
             arch,
         })
     }
+}
+
+/// Walks the data member as dpkg unpacks it: decompressed to its very end (a corrupt or cut stream fails
+/// here as `dpkg-deb` fails: "lzma error: compressed data is corrupt"), every entry admitted by the
+/// payload-path policy ([`crate::paths`]). Streamed: memory does not grow with the member.
+fn check_data(body: &mut impl io::BufRead, c: Compression, name: &str) -> Result<(), PackageError> {
+    let corrupt = |e: io::Error| bad(format!("{name} is truncated or corrupt ({e}); dpkg refuses it"));
+    let dec = compress::buf_decoder(body, c).map_err(corrupt)?;
+    let mut archive = ::tar::Archive::new(dec);
+    let mut policy = crate::paths::Policy::new();
+    for entry in archive.entries().map_err(corrupt)? {
+        let entry = entry.map_err(corrupt)?;
+        policy
+            .admit_tar(&entry)
+            .map_err(|why| bad(format!("{name}: {why}; the package is unsafe")))?;
+    }
+    // The tar ends at its end-of-archive blocks; the compressed stream must still end cleanly after them.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(corrupt)?;
+    Ok(())
 }
 
 /// Members up to this size (compressed) are read whole and inflated at once; larger ones are streamed.

@@ -412,8 +412,17 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let name = meta.get_name().map_err(bad)?.to_owned();
     let files = meta.get_file_entries().map_err(bad)?;
     let mut out_files = Vec::with_capacity(files.len());
+    let mut policy = crate::paths::Policy::new();
     for f in &files {
         let path = f.path().to_string_lossy().into_owned();
+        let kind = match f.file_type() {
+            rpm::FileType::Dir => crate::paths::Kind::Dir,
+            rpm::FileType::SymbolicLink => crate::paths::Kind::Symlink,
+            _ => crate::paths::Kind::File,
+        };
+        policy
+            .admit(path.trim_start_matches('/').as_bytes(), kind, None)
+            .map_err(|why| bad(format!("{why}; the package is unsafe")))?;
         let clean = path.starts_with('/')
             && !path.contains('\0')
             && path[1..]

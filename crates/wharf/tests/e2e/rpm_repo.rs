@@ -486,7 +486,7 @@ fn bad_rpm_input_is_refused_without_touching_the_repository() {
     for (file, needle) in [
         ("text.rpm", "not a valid .rpm"),
         ("truncated.rpm", "not a valid .rpm"),
-        ("evil.rpm", "not a clean absolute path"),
+        ("evil.rpm", "climbs out of the root"),
     ] {
         let d = wharf_run(
             dir,
