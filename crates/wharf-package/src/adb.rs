@@ -212,14 +212,22 @@ pub struct Signed {
     pub signatures: Vec<Vec<u8>>,
 }
 
-/// Reads a whole (possibly compressed) ADB file such as `packages.adb`.
+/// The most an ADB file read whole may decompress to (OpenWrt's largest `packages.adb` is a few MB).
+const SIGNED_LIMIT: u64 = 64 << 20;
+
+/// Reads a whole (possibly compressed) ADB file such as `packages.adb`; refused past [`SIGNED_LIMIT`].
 pub fn read_signed(bytes: &[u8]) -> Result<Signed, PackageError> {
     let bad = |why: String| PackageError::invalid("ADB", why);
     let mut raw = Vec::new();
     decompressor(bytes)?
-        .take(256 << 20)
+        .take(SIGNED_LIMIT + 1)
         .read_to_end(&mut raw)
         .map_err(|e| bad(format!("the compressed stream is truncated or corrupt ({e})")))?;
+    if raw.len() as u64 > SIGNED_LIMIT {
+        return Err(bad(format!(
+            "it decompresses to more than {SIGNED_LIMIT} bytes (a decompression bomb?)"
+        )));
+    }
     if raw.len() < 8 || &raw[..4] != b"ADB." {
         return Err(bad("no `ADB.` header".into()));
     }

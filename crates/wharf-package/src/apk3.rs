@@ -535,17 +535,6 @@ fn read_exact(r: &mut impl Read, n: u64, what: &str) -> Result<Vec<u8>, PackageE
     Ok(buf)
 }
 
-/// Reads past `n` bytes without holding them: a block apk does not need (or a signature's excess) may
-/// decompress to gigabytes.
-fn skip(r: &mut impl Read, n: u64, what: &str) -> Result<(), PackageError> {
-    let copied = io::copy(&mut r.take(n), &mut io::sink())
-        .map_err(|e| bad(format!("{what}: the file is truncated or corrupt ({e})")))?;
-    if copied != n {
-        return Err(bad(format!("{what}: the file is truncated")));
-    }
-    Ok(())
-}
-
 type Read3 = (Info, String, Vec<u8>, Vec<Vec<u8>>);
 
 fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
@@ -597,14 +586,21 @@ fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
         }
         hashes.push(files);
     }
+    // apk-tools `src/adb.c` `__adb_m_stream`: `if (type >= ADB_BLOCK_MAX || !(BIT(type) & allowed))`
+    // refuses the package — after the ADB block only SIG and DATA blocks, after a DATA block only DATA.
     let mut signatures = Vec::new();
+    let mut seen_data = false;
     while let Some((typ, len, hl)) = adb::next_block(r)? {
         match typ {
-            adb::BLOCK_SIG => {
-                signatures.push(read_exact(r, len.min(64 * 1024), "SIG block")?);
-                skip(r, len.saturating_sub(64 * 1024), "SIG block")?;
+            adb::BLOCK_SIG if !seen_data => {
+                // A signature is ~100 bytes; a larger block is not one apk writes (nor one to hold).
+                if len > 64 * 1024 {
+                    return Err(bad(format!("a SIG block of {len} bytes is no signature")));
+                }
+                signatures.push(read_exact(r, len, "SIG block")?);
             }
             adb::BLOCK_DATA => {
+                seen_data = true;
                 let idx = read_exact(r, 8, "DATA block")?;
                 let pi = u32::from_le_bytes([idx[0], idx[1], idx[2], idx[3]]) as usize;
                 let fi = u32::from_le_bytes([idx[4], idx[5], idx[6], idx[7]]) as usize;
@@ -624,7 +620,14 @@ fn read_package(r: &mut impl Read) -> Result<Read3, PackageError> {
                 }
             }
             _ => {
-                skip(r, len, "block")?;
+                return Err(bad(format!(
+                    "a block of type {typ} where apk takes only {}: apk refuses the package",
+                    if seen_data {
+                        "DATA blocks"
+                    } else {
+                        "SIG or DATA blocks"
+                    }
+                )));
             }
         }
         read_exact(r, adb::block_padding(hl, len) as u64, "padding")?;
@@ -652,6 +655,43 @@ mod tests {
         };
         write_apk3(&s, "mipsel_24kc", opts, &mut out).unwrap();
         out
+    }
+
+    /// The uncompressed ADB stream of `pkg`, up to the end of its ADB block (and its padding).
+    fn adb_part(pkg: &[u8]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        adb::decompressor(pkg).unwrap().read_to_end(&mut raw).unwrap();
+        let mut r = &raw[8..];
+        let (typ, len, hl) = adb::next_block(&mut r).unwrap().unwrap();
+        assert_eq!(typ, adb::BLOCK_ADB);
+        raw.truncate(8 + hl + len as usize + adb::block_padding(hl, len));
+        raw
+    }
+
+    #[test]
+    fn blocks_apk_refuses_are_refused_without_reading_them() {
+        let pkg = build(None);
+        // A SIG block claiming 2 GiB (what a compressed bomb inflates to), and a block of unknown type:
+        // apk refuses both (`__adb_m_stream`); neither is read into memory.
+        for (typ, why) in [(adb::BLOCK_SIG, "no signature"), (3, "apk takes only")] {
+            let mut raw = adb_part(&pkg);
+            raw.extend_from_slice(&adb::block_header(typ, 2 << 30));
+            let err = inspect(&raw[..]).unwrap_err().to_string();
+            assert!(err.contains(why), "{typ}: {err}");
+        }
+        // A SIG block after a DATA block is out of order.
+        let whole = {
+            let mut v = Vec::new();
+            adb::decompressor(&pkg[..]).unwrap().read_to_end(&mut v).unwrap();
+            v
+        };
+        let mut after_data = whole;
+        let sig = adb::block_header(adb::BLOCK_SIG, 8);
+        after_data.extend_from_slice(&sig);
+        after_data.extend_from_slice(&[0; 8]);
+        after_data.resize(after_data.len().next_multiple_of(8), 0);
+        let err = inspect(&after_data[..]).unwrap_err().to_string();
+        assert!(err.contains("apk takes only DATA"), "{err}");
     }
 
     #[test]

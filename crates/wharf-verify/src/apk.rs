@@ -17,7 +17,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use wharf_sign::RsaDigest;
 
-use crate::{Ctx, Fault, Kind, RepoReport, check_file, join};
+use crate::{Ctx, Fault, Kind, RepoReport, check_package, join};
 
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Apk, dir);
@@ -92,17 +92,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             continue;
         };
         let pkg_key = join(dir, &file);
-        let Some(pkg) = check_file(
+        let Some(inspected) = check_package(
             ctx,
             &mut rep,
             &pkg_key,
             Some(size),
             &[],
             &format!("APKINDEX ({name})"),
+            |r| wharf_package::apk::inspect(r),
         ) else {
             continue;
         };
-        let info = match wharf_package::apk::inspect(&pkg[..]) {
+        let info = match inspected {
             Ok(i) => i,
             Err(e) => {
                 rep.fail(&pkg_key, Fault::Malformed, format!("{e}: apk refuses it"));
@@ -205,9 +206,16 @@ fn index_text(bytes: &[u8]) -> Result<String, String> {
         let mut entry = entry.map_err(|e| format!("the index is truncated or corrupt ({e})"))?;
         if entry.path_bytes().as_ref() == b"APKINDEX" {
             let mut text = String::new();
-            entry
+            (&mut entry)
+                .take(crate::DECOMPRESSED_CEILING + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| format!("APKINDEX is truncated or not text ({e})"))?;
+            if text.len() as u64 > crate::DECOMPRESSED_CEILING {
+                return Err(format!(
+                    "APKINDEX is larger than {} bytes (a decompression bomb?)",
+                    crate::DECOMPRESSED_CEILING
+                ));
+            }
             return Ok(text.replace("\r\n", "\n"));
         }
     }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha512};
 use wharf_package::adb;
 use wharf_package::apk3::Info;
 
-use crate::{Ctx, Fault, Kind, RepoReport, check_file, join};
+use crate::{Ctx, Fault, Kind, RepoReport, check_package, join};
 
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Apk3, dir);
@@ -81,17 +81,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         }
         let pkg_key = join(dir, &name);
         let size = (listed.file_size > 0).then_some(listed.file_size);
-        let Some(pkg) = check_file(
+        let Some(inspected) = check_package(
             ctx,
             &mut rep,
             &pkg_key,
             size,
             &[],
             &format!("packages.adb ({})", listed.name),
+            |r| wharf_package::apk3::inspect(r),
         ) else {
             continue;
         };
-        let info = match wharf_package::apk3::inspect(&pkg[..]) {
+        let info = match inspected {
             Ok(i) => i,
             Err(e) => {
                 rep.fail(&pkg_key, Fault::Malformed, format!("{e}: apk refuses it"));

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use wharf_core::deb822::Paragraph;
 
 use crate::{
-    Ctx, Fault, Kind, RepoReport, check_file, compare, decompress, digest, join, openpgp_result, rfc2822,
+    Ctx, Fault, Kind, RepoReport, check_package, compare, decompress, digest, join, openpgp_result, rfc2822,
     safe,
 };
 
@@ -128,7 +128,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
                 "the Release gives it only MD5/SHA1, which apt no longer trusts",
             );
         }
-        let Some(bytes) = ctx.get(&key) else {
+        let Some(bytes) = ctx.get_sized(&key, e.size) else {
             absent.push(path);
             continue;
         };
@@ -171,7 +171,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             continue;
         };
         let key = join(dir, path);
-        let plain = match decompress(path, bytes) {
+        let plain = match decompress(path, bytes, files.get(base).and_then(|e| e.size)) {
             Some(Ok(p)) => p,
             Some(Err(e)) => {
                 rep.fail(&key, Fault::Malformed, e);
@@ -352,7 +352,7 @@ fn check_by_hash(ctx: &mut Ctx<'_>, rep: &mut RepoReport, dir: &str, path: &str,
     let name = if *alg == "sha512" { "SHA512" } else { "SHA256" };
     let parent = path.rsplit_once('/').map_or("", |(d, _)| d);
     let key = join(dir, &join(parent, &format!("by-hash/{name}/{hash}")));
-    match ctx.get(&key) {
+    match ctx.get_sized(&key, e.size) {
         None => rep.fail(
             &key,
             Fault::MissingByHash,
@@ -443,10 +443,12 @@ fn packages(ctx: &mut Ctx<'_>, rep: &mut RepoReport, root: &str, index: &str, ar
             );
         }
         let key = join(root, filename);
-        let Some(bytes) = check_file(ctx, rep, &key, Some(size), &hashes, &what) else {
+        let Some(inspected) = check_package(ctx, rep, &key, Some(size), &hashes, &what, |r| {
+            wharf_package::deb::inspect(r)
+        }) else {
             continue;
         };
-        match wharf_package::deb::inspect(&bytes[..]) {
+        match inspected {
             Err(e) => rep.fail(&key, Fault::Malformed, e.to_string()),
             Ok(info) => {
                 for (field, want) in [("Package", name), ("Version", version), ("Architecture", st_arch)] {

@@ -9,7 +9,7 @@
 
 use wharf_core::deb822::Paragraph;
 
-use crate::{Ctx, Fault, Kind, RepoReport, check_file, decompress, join, safe};
+use crate::{Ctx, Fault, Kind, RepoReport, check_package, decompress, join, safe};
 
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Opkg, dir);
@@ -22,7 +22,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         None => None,
         Some(b) => {
             rep.indexes += 1;
-            match decompress("Packages.gz", b) {
+            // The plain Packages (when there) is what the text must equal; no more is read.
+            let limit = plain.as_ref().map(|p| p.len() as u64);
+            match decompress("Packages.gz", b, limit) {
                 Some(Ok(t)) => Some(t),
                 Some(Err(e)) => {
                     rep.fail(&gz_key, Fault::Malformed, e);
@@ -114,11 +116,18 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             );
         }
         let key = join(dir, filename);
-        let Some(bytes) = check_file(ctx, &mut rep, &key, size, &hashes, &format!("Packages ({name})"))
-        else {
+        let Some(inspected) = check_package(
+            ctx,
+            &mut rep,
+            &key,
+            size,
+            &hashes,
+            &format!("Packages ({name})"),
+            |r| wharf_package::ipk::inspect(r),
+        ) else {
             continue;
         };
-        match wharf_package::ipk::inspect(&bytes[..]) {
+        match inspected {
             Err(e) => rep.fail(&key, Fault::Malformed, e.to_string()),
             Ok(info) => {
                 for field in ["Package", "Version", "Architecture"] {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use quick_xml::events::Event;
 use rpm::signature::pgp::Verifier;
 
-use crate::{Ctx, Fault, Kind, RepoReport, check_file, decompress, digest, join, openpgp_result, safe};
+use crate::{Ctx, Fault, Kind, RepoReport, check_package, decompress, digest, join, openpgp_result, safe};
 
 /// A minimal XML element tree (namespace prefixes dropped), enough for repodata.
 #[derive(Debug, Default)]
@@ -209,7 +209,8 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             continue;
         }
         let key = join(dir, href);
-        let Some(bytes) = ctx.get(&key) else {
+        let stated = |n: &str| data.child(n).and_then(|s| s.text.trim().parse::<u64>().ok());
+        let Some(bytes) = ctx.get_sized(&key, stated("size")) else {
             rep.fail(
                 &key,
                 Fault::Missing,
@@ -220,7 +221,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         rep.indexes += 1;
         sized(&mut rep, &key, bytes.len(), data.child("size"), "repomd.xml");
         hashed(&mut rep, &key, &bytes, data.child("checksum"), "repomd.xml");
-        let plain = match decompress(href, &bytes) {
+        let plain = match decompress(href, &bytes, stated("open-size")) {
             None => bytes,
             Some(Ok(p)) => p,
             Some(Err(e)) => {
@@ -318,10 +319,12 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             );
             continue;
         };
-        let Some(bytes) = check_file(ctx, &mut rep, &key, p.size, &[(alg, &p.pkgid)], &what) else {
+        let Some(checked) = check_package(ctx, &mut rep, &key, p.size, &[(alg, &p.pkgid)], &what, |r| {
+            wharf_package::rpm::read_checked(r)
+        }) else {
             continue;
         };
-        rpm_package(&mut rep, &key, &bytes, p, verifier.as_ref());
+        rpm_package(&mut rep, &key, checked, p, verifier.as_ref());
     }
     rep
 }
@@ -419,9 +422,15 @@ fn rpm_verifier(ctx: &Ctx<'_>) -> Option<Verifier> {
 }
 
 /// The rpm itself: parses, says what primary says, digests hold, header signature good.
-fn rpm_package(rep: &mut RepoReport, key: &str, bytes: &[u8], p: &Listed, verifier: Option<&Verifier>) {
+fn rpm_package(
+    rep: &mut RepoReport,
+    key: &str,
+    read: Result<wharf_package::rpm::Checked, wharf_package::PackageError>,
+    p: &Listed,
+    verifier: Option<&Verifier>,
+) {
     // Read as rpm reads it: headers validated before parsing, header and payload digests recomputed.
-    let checked = match wharf_package::rpm::read_checked(bytes) {
+    let checked = match read {
         Ok(c) => c,
         Err(e) => {
             rep.fail(key, Fault::Malformed, format!("not a valid rpm: {e}"));
@@ -585,7 +594,13 @@ mod tests {
             base: None,
         };
         let mut rep = RepoReport::new(Kind::RpmMd, "");
-        rpm_package(&mut rep, "x.rpm", &rpm, &listed, None);
+        rpm_package(
+            &mut rep,
+            "x.rpm",
+            wharf_package::rpm::read_checked(&rpm[..]),
+            &listed,
+            None,
+        );
         assert_eq!(rep.findings.len(), 1, "{:?}", rep.findings);
         assert_eq!(rep.findings[0].fault, Fault::Malformed);
     }

@@ -243,6 +243,10 @@ pub struct VerifyArgs {
     /// the keys the target publishes are used: that proves the files agree, not who made them.
     #[arg(long = "key", value_name = "FILE")]
     pub keys: Vec<std::path::PathBuf>,
+    /// Over http(s): how long to wait for the next bytes of a file before calling it unreadable (a file
+    /// must also arrive within three such waits plus its size at 64 KiB/s).
+    #[arg(long = "timeout", value_name = "DURATION", default_value = "20s", value_parser = wharf_config::parse_duration)]
+    pub timeout: std::time::Duration,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -23,7 +23,10 @@ pub fn run(args: &VerifyArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out.detail(&format!("key {}: {kind}", path.display()));
     }
     let source: Box<dyn Source> = if target.starts_with("http://") || target.starts_with("https://") {
-        Box::new(wharf_verify::http::HttpSource::new(&target)?)
+        Box::new(wharf_verify::http::HttpSource::with_timeout(
+            &target,
+            args.timeout,
+        )?)
     } else {
         if !target.starts_with("s3://")
             && !std::path::Path::new(target.trim_start_matches("file://")).is_dir()

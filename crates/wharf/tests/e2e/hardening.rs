@@ -282,3 +282,289 @@ fn error_causes_are_not_repeated() {
         assert!(!error.contains(cause), "repeated cause `{cause}`:\n{}", d.stderr);
     }
 }
+
+/// `wharf` under a hard address-space limit (what a 2 GB allocation would need, it does not get).
+fn limited(dir: &Path, mib: u64, args: &[&str]) -> Done {
+    let mut c = Command::new("prlimit");
+    c.arg(format!("--as={}", mib << 20))
+        .arg(env!("CARGO_BIN_EXE_wharf"))
+        .args(args)
+        .current_dir(dir)
+        .env("MALLOC_ARENA_MAX", "2")
+        .env("NO_COLOR", "1")
+        .env(
+            "WHARF_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/wharf-cache"),
+        );
+    run(&mut c)
+}
+
+/// `n` bytes of zeros, gzip'd (a decompression bomb: ~1,000 times smaller than what it inflates to).
+fn gzip_bomb(n: u64) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..n >> 20 {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
+/// Asserts a run that ended with one clear error or a report, not an abort or a crash.
+#[track_caller]
+fn no_abort(d: &Done, what: &str) {
+    assert!(
+        matches!(d.code, Some(0 | 1)),
+        "{what}: exit {:?}\n{}",
+        d.code,
+        d.all()
+    );
+    for bad in ["panicked", "memory allocation", "Aborted", "out of memory"] {
+        assert!(!d.all().contains(bad), "{what}: {bad}\n{}", d.all());
+    }
+}
+
+#[test]
+fn bombs_meet_one_clear_error_under_a_hard_memory_limit() {
+    if !require(&["prlimit", "nfpm"]) {
+        return;
+    }
+    const LIMIT_MIB: u64 = 512;
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    fs::write(
+        &cfg,
+        fs::read_to_string(&cfg).unwrap() + "\n[rpm]\nrepos = [\"linux-x86_64\"]\n",
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    wharf_run(
+        dir,
+        &[
+            "publish", "-c", c, "--format", "deb", "--format", "rpm", "--to", "repo",
+        ],
+    )
+    .success();
+    let repo = dir.join("repo");
+    let ok = limited(dir, LIMIT_MIB, &["verify", "repo"]);
+    assert!(ok.ok, "the untouched repository\n{}", ok.all());
+    let bomb = gzip_bomb(2 << 30);
+    assert!(bomb.len() < 4 << 20, "{}", bomb.len());
+
+    // Packages.gz that inflates to 2 GiB: read no further than the size Release states for Packages.
+    let copy = |name: &str| {
+        let to = dir.join(name);
+        run(Command::new("cp").arg("-a").arg(&repo).arg(&to)).success();
+        to
+    };
+    let apt = copy("apt-bomb");
+    fs::write(apt.join("dists/stable/main/binary-amd64/Packages.gz"), &bomb).unwrap();
+    let d = limited(dir, LIMIT_MIB, &["verify", "apt-bomb"]);
+    no_abort(&d, "Packages.gz bomb");
+    assert!(!d.ok && d.stdout.contains("Packages.gz"), "{}", d.all());
+
+    // primary.xml.gz that inflates to 2 GiB: read no further than repomd.xml's open-size.
+    let rpm = copy("rpm-bomb");
+    let primary = fs::read_dir(rpm.join("linux-x86_64/repodata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-primary.xml.gz"))
+        .unwrap();
+    fs::write(&primary, &bomb).unwrap();
+    let d = limited(dir, LIMIT_MIB, &["verify", "rpm-bomb"]);
+    no_abort(&d, "primary.xml.gz bomb");
+    assert!(!d.ok && d.stdout.contains("primary.xml.gz"), "{}", d.all());
+
+    // An rpm whose headers declare 65,535 entries and 256 MiB (112 bytes on disk): one error.
+    let mut rpm_bomb = vec![0u8; 96];
+    rpm_bomb[..4].copy_from_slice(&[0xed, 0xab, 0xee, 0xdb]);
+    rpm_bomb.extend_from_slice(&[0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0]);
+    rpm_bomb.extend_from_slice(&0xffffu32.to_be_bytes());
+    rpm_bomb.extend_from_slice(&0x0fff_ffffu32.to_be_bytes());
+    fs::write(dir.join("bomb.rpm"), &rpm_bomb).unwrap();
+    let d = limited(dir, LIMIT_MIB, &["publish", "--to", "out-rpm", "bomb.rpm"]);
+    no_abort(&d, "rpm header bomb");
+    assert!(!d.ok && d.stderr.contains("truncated"), "{}", d.all());
+
+    // A 1 GiB .deb (its data.tar is 1 GiB of zeros: an empty archive and its padding), published and
+    // verified as a stream, never held.
+    let big = dir.join("big_1.0_all.deb");
+    {
+        use std::io::{Seek, Write};
+        let control = wharf_test::run(Command::new("sh").arg("-c").arg(format!(
+            "cd '{}' && mkdir -p ctl && printf 'Package: big\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: m <m@e.org>\\nDescription: big\\n' > ctl/control && tar -czf control.tar.gz -C ctl ./control && stat -c %s control.tar.gz",
+            dir.display()
+        )))
+        .success()
+        .stdout;
+        let control_len: u64 = control.trim().parse().unwrap();
+        let header = |name: &str, size: u64| {
+            format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}`\n", 0, 0, 0, "100644")
+        };
+        let mut f = fs::File::create(&big).unwrap();
+        f.write_all(b"!<arch>\n").unwrap();
+        f.write_all(header("debian-binary", 4).as_bytes()).unwrap();
+        f.write_all(b"2.0\n").unwrap();
+        f.write_all(header("control.tar.gz", control_len).as_bytes())
+            .unwrap();
+        f.write_all(&fs::read(dir.join("control.tar.gz")).unwrap())
+            .unwrap();
+        if control_len % 2 == 1 {
+            f.write_all(b"\n").unwrap();
+        }
+        f.write_all(header("data.tar", 1 << 30).as_bytes()).unwrap();
+        let end = f.stream_position().unwrap() + (1 << 30);
+        f.set_len(end).unwrap();
+    }
+    let d = limited(
+        dir,
+        LIMIT_MIB,
+        &["publish", "--to", "big-repo", big.to_str().unwrap()],
+    );
+    no_abort(&d, "1 GiB deb publish");
+    assert!(d.ok, "{}", d.all());
+    let d = limited(dir, LIMIT_MIB, &["verify", "big-repo"]);
+    no_abort(&d, "1 GiB deb verify");
+    assert!(d.ok, "{}", d.all());
+}
+
+/// A hostile HTTP server over `root`: `endless` paths send zeros until the client goes (at most 4 GiB
+/// or a minute), `trickle` paths one byte every two seconds (at most two minutes); the rest are served.
+fn hostile_server(root: std::path::PathBuf, endless: &'static str, trickle: &'static str) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut line = String::new();
+                let mut reader = BufReader::new(s.try_clone().unwrap());
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                while let Ok(n) = reader.read_line(&mut String::new()) {
+                    if n <= 2 {
+                        break;
+                    }
+                }
+                let path = line
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/')
+                    .to_owned();
+                let started = Instant::now();
+                if path == endless {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                    let zeros = vec![0u8; 1 << 20];
+                    for _ in 0..4096 {
+                        if started.elapsed() > Duration::from_secs(60) || s.write_all(&zeros).is_err() {
+                            break;
+                        }
+                    }
+                } else if path == trickle {
+                    let body = fs::read(root.join(&path)).unwrap_or_default();
+                    let _ = s.write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                    for b in body {
+                        if started.elapsed() > Duration::from_secs(120) || s.write_all(&[b]).is_err() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_secs(2));
+                    }
+                } else {
+                    match fs::read(root.join(&path)) {
+                        Ok(body) => {
+                            let _ = s.write_all(
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                    body.len()
+                                )
+                                .as_bytes(),
+                            );
+                            let _ = s.write_all(&body);
+                        }
+                        Err(_) => {
+                            let _ = s.write_all(
+                                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn verify_over_http_bounds_time_and_memory_and_reports_every_repository() {
+    if !require(&["prlimit", "nfpm"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    fs::write(
+        &cfg,
+        fs::read_to_string(&cfg).unwrap() + "\n[rpm]\nrepos = [\"linux-x86_64\"]\n",
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    wharf_run(
+        dir,
+        &[
+            "publish", "-c", c, "--format", "deb", "--format", "rpm", "--to", "repo",
+        ],
+    )
+    .success();
+    // Packages (which Release says is a few hundred bytes) is endless; Packages.xz trickles.
+    let port = hostile_server(
+        dir.join("repo"),
+        "dists/stable/main/binary-amd64/Packages",
+        "dists/stable/main/binary-amd64/Packages.xz",
+    );
+    let started = Instant::now();
+    let d = limited(
+        dir,
+        512,
+        &[
+            "verify",
+            &format!("http://127.0.0.1:{port}/"),
+            "dists/stable",
+            "linux-x86_64",
+            "--timeout",
+            "2s",
+            "--key",
+            "repo/archive-keyring.gpg",
+        ],
+    );
+    let took = started.elapsed();
+    no_abort(&d, "hostile server");
+    assert!(
+        took < Duration::from_secs(60),
+        "verify took {took:?}\n{}",
+        d.all()
+    );
+    assert!(!d.ok, "{}", d.all());
+    // Each unreadable file is a finding; the other repository is still checked.
+    assert!(
+        d.stdout.contains("binary-amd64/Packages: unreadable:"),
+        "{}",
+        d.all()
+    );
+    assert!(
+        d.stdout.contains("binary-amd64/Packages.xz: unreadable:"),
+        "{}",
+        d.all()
+    );
+    assert!(d.stdout.contains("ok    rpm-md linux-x86_64"), "{}", d.all());
+}
