@@ -84,7 +84,10 @@ impl HttpSource {
         match resp.status().as_u16() {
             200 => {
                 if resp.content_length().is_some_and(|n| n > limit) {
-                    return Err(err(too_large(limit)));
+                    return Err(VerifyError::TooLarge {
+                        key: key.to_owned(),
+                        limit,
+                    });
                 }
                 Ok(Some(resp))
             }

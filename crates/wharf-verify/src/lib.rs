@@ -48,6 +48,16 @@ pub enum VerifyError {
         /// Why.
         why: String,
     },
+    /// A file holds more bytes than the reader was allowed (its index's size, or a ceiling).
+    #[error(
+        "`{key}` holds more than the {limit} bytes its index states (or wharf's ceiling); read no further"
+    )]
+    TooLarge {
+        /// The file.
+        key: String,
+        /// The most that could be read.
+        limit: u64,
+    },
     /// A `--key` file is not a key wharf can use.
     #[error(
         "`{file}` is not a public key wharf verify reads ({why}); pass an OpenPGP public key or keyring (apt, rpm-md), an apk RSA public key named as in /etc/apk/keys (apk v2), an apk EC P-256 public key (apk v3) or a usign public key (opkg)"
@@ -172,7 +182,10 @@ impl Source for StoreSource {
             return Ok(None);
         };
         if got.size > limit {
-            return Err(self.err(format!("`{key}`: {}", too_large(limit))));
+            return Err(VerifyError::TooLarge {
+                key: key.to_owned(),
+                limit,
+            });
         }
         Ok(Some(got.bytes))
     }
@@ -185,7 +198,10 @@ impl Source for StoreSource {
             return Ok(None);
         };
         if meta.size > limit {
-            return Err(self.err(format!("`{key}`: {}", too_large(limit))));
+            return Err(VerifyError::TooLarge {
+                key: key.to_owned(),
+                limit,
+            });
         }
         Ok(Some(Box::new(Ranges {
             src: self,
@@ -493,7 +509,7 @@ pub(crate) struct Ctx<'a> {
     pub now: i64,
     checked: HashMap<String, Option<Seen>>,
     /// Files that could not be read, and why: each becomes a finding of the repository being checked.
-    unreadable: std::cell::RefCell<Vec<(String, String)>>,
+    unreadable: std::cell::RefCell<Vec<(String, Fault, String)>>,
 }
 
 impl Ctx<'_> {
@@ -510,7 +526,13 @@ impl Ctx<'_> {
         match self.src.get(key, limit) {
             Ok(b) => b,
             Err(e) => {
-                self.unreadable.borrow_mut().push((key.to_owned(), e.to_string()));
+                let fault = match e {
+                    VerifyError::TooLarge { .. } => Fault::SizeMismatch,
+                    _ => Fault::Unreadable,
+                };
+                self.unreadable
+                    .borrow_mut()
+                    .push((key.to_owned(), fault, e.to_string()));
                 None
             }
         }
@@ -519,10 +541,10 @@ impl Ctx<'_> {
     /// Turns the reads that failed into findings of `rep` (replacing the `missing` finding a checker
     /// made of the absent bytes).
     fn settle(&self, rep: &mut RepoReport) {
-        for (key, why) in self.unreadable.borrow_mut().drain(..) {
+        for (key, fault, why) in self.unreadable.borrow_mut().drain(..) {
             rep.findings
                 .retain(|f| !(f.file == key && f.fault == Fault::Missing));
-            rep.fail(&key, Fault::Unreadable, why);
+            rep.fail(&key, fault, why);
         }
     }
 }
@@ -884,7 +906,11 @@ pub(crate) fn check_package<T>(
         }
         Err(e) => {
             ctx.checked.insert(key.to_owned(), None);
-            rep.fail(key, Fault::Unreadable, e.to_string());
+            let fault = match e {
+                VerifyError::TooLarge { .. } => Fault::SizeMismatch,
+                _ => Fault::Unreadable,
+            };
+            rep.fail(key, fault, e.to_string());
             return None;
         }
     };
