@@ -196,18 +196,8 @@ impl IpkInfo {
 
 /// Reads the data tarball through, refusing entries that would land outside the install root.
 fn check_data(member: &mut impl Read) -> Result<(), PackageError> {
-    let mut inner = ::tar::Archive::new(flate2::read::GzDecoder::new(member));
-    let corrupt = |e: io::Error| bad(format!("data.tar.gz is truncated or corrupt ({e})"));
-    let mut policy = crate::paths::Policy::new();
-    for entry in inner.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
-        policy
-            .admit_tar(&entry)
-            .map_err(|why| bad(format!("data.tar.gz: {why}; the package is unsafe")))?;
-        io::copy(&mut entry, &mut io::sink()).map_err(corrupt)?;
-    }
-    io::copy(&mut inner.into_inner(), &mut io::sink()).map_err(corrupt)?;
-    Ok(())
+    crate::paths::check_payload_tar(flate2::read::GzDecoder::new(member))
+        .map_err(|why| bad(format!("data.tar.gz: {why}")))
 }
 
 fn read_control(member: &mut impl Read) -> Result<Paragraph, PackageError> {

@@ -16,7 +16,7 @@ pub mod compress;
 pub mod deb;
 pub mod gzblocks;
 pub mod ipk;
-mod paths;
+pub mod paths;
 mod payload;
 pub mod rpm;
 pub mod splice;

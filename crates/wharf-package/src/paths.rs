@@ -24,7 +24,7 @@ const MAX_ENTRIES: usize = 4 << 20;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// A directory.
     Dir,
     /// A regular file (or anything installed as one: device nodes and FIFOs have no content to place).
@@ -37,7 +37,7 @@ pub(crate) enum Kind {
 
 /// The entries seen so far, by normalised path.
 #[derive(Debug, Default)]
-pub(crate) struct Policy {
+pub struct Policy {
     seen: HashMap<Vec<u8>, Kind>,
 }
 
@@ -85,12 +85,13 @@ fn normalise(raw: &[u8]) -> Result<Option<&[u8]>, String> {
 
 impl Policy {
     /// A policy that has seen nothing.
-    pub(crate) fn new() -> Self {
+    #[must_use]
+    pub fn new() -> Self {
         Self::default()
     }
 
     /// Admits the entry at `path` of `kind` (`link`: a hard link's target), or says why it is refused.
-    pub(crate) fn admit(&mut self, path: &[u8], kind: Kind, link: Option<&[u8]>) -> Result<(), String> {
+    pub fn admit(&mut self, path: &[u8], kind: Kind, link: Option<&[u8]>) -> Result<(), String> {
         let Some(p) = normalise(path)? else {
             return if kind == Kind::Dir {
                 Ok(())
@@ -149,7 +150,7 @@ impl Policy {
     }
 
     /// Admits one entry of a tar archive.
-    pub(crate) fn admit_tar<R: std::io::Read>(&mut self, entry: &::tar::Entry<'_, R>) -> Result<(), String> {
+    pub fn admit_tar<R: std::io::Read>(&mut self, entry: &::tar::Entry<'_, R>) -> Result<(), String> {
         use ::tar::EntryType as T;
         let t = entry.header().entry_type();
         let kind = match t {
@@ -167,6 +168,28 @@ impl Policy {
         };
         self.admit(&entry.path_bytes(), kind, link.as_deref())
     }
+}
+
+/// Walks a payload tar (a .deb's or .ipk's `data.tar`, decompressed) as an installer unpacks it: every
+/// entry admitted by the [`Policy`], every entry's bytes read, the archive read to its very end (its
+/// end-of-archive blocks and whatever the stream holds after them). `Err` says why, for the caller to
+/// name the member.
+pub fn check_payload_tar(r: impl std::io::Read) -> Result<(), String> {
+    let mut archive = ::tar::Archive::new(r);
+    let mut policy = Policy::new();
+    for entry in archive
+        .entries()
+        .map_err(|e| format!("truncated or corrupt ({e})"))?
+    {
+        let mut entry = entry.map_err(|e| format!("truncated or corrupt ({e})"))?;
+        policy
+            .admit_tar(&entry)
+            .map_err(|why| format!("{why}; the package is unsafe"))?;
+        std::io::copy(&mut entry, &mut std::io::sink()).map_err(|e| format!("truncated or corrupt ({e})"))?;
+    }
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+        .map_err(|e| format!("truncated or corrupt ({e})"))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -124,19 +124,15 @@ impl DebInfo {
 /// here as `dpkg-deb` fails: "lzma error: compressed data is corrupt"), every entry admitted by the
 /// payload-path policy ([`crate::paths`]). Streamed: memory does not grow with the member.
 fn check_data(body: &mut impl io::BufRead, c: Compression, name: &str) -> Result<(), PackageError> {
-    let corrupt = |e: io::Error| bad(format!("{name} is truncated or corrupt ({e}); dpkg refuses it"));
-    let dec = compress::buf_decoder(body, c).map_err(corrupt)?;
-    let mut archive = ::tar::Archive::new(dec);
-    let mut policy = crate::paths::Policy::new();
-    for entry in archive.entries().map_err(corrupt)? {
-        let entry = entry.map_err(corrupt)?;
-        policy
-            .admit_tar(&entry)
-            .map_err(|why| bad(format!("{name}: {why}; the package is unsafe")))?;
-    }
-    // The tar ends at its end-of-archive blocks; the compressed stream must still end cleanly after them.
-    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(corrupt)?;
-    Ok(())
+    let dec = compress::buf_decoder(body, c).map_err(|e| bad(format!("{name}: {e}")))?;
+    crate::paths::check_payload_tar(dec).map_err(|why| {
+        let refused = if why.ends_with("unsafe") {
+            ""
+        } else {
+            "; dpkg refuses it"
+        };
+        bad(format!("{name}: {why}{refused}"))
+    })
 }
 
 /// Members up to this size (compressed) are read whole and inflated at once; larger ones are streamed.

@@ -22,6 +22,9 @@ use crate::cli::Format;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Built {
     pub path: PathBuf,
+    /// Where the package was written, until every package of the build is and it is moved to `path`.
+    #[serde(skip)]
+    pub staged: Option<PathBuf>,
     pub name: String,
     pub version: String,
     pub arch: String,
@@ -67,6 +70,7 @@ pub fn build(
     } = *o;
     let formats = formats_to_build(project, formats);
     let specs = specs(project, targets, warn)?;
+    let dirs_before = dirs_under(out_dir);
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
     if formats.contains(&Format::Apk) && apk.is_none() {
@@ -105,11 +109,27 @@ pub fn build(
         }
     };
     let mut built = Vec::new();
+    let mut failed = None;
     // Each package is written by one thread: its bytes do not depend on scheduling. Twice as many threads
     // as cores: the packages of one spec first wait for its large files' one compression (which uses every
     // core), then all finish at once rather than two by two.
     for r in wharf_core::parallel::map_in_order(&jobs, 2 * wharf_core::parallel::cores(), one) {
-        built.extend(r?);
+        match r {
+            Ok(b) => built.extend(b),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    // Every package of every format is written before any is moved into place: a build that fails for
+    // one format (an apk version, a dependency apk cannot read) leaves no package of the others.
+    if let Some(e) = failed {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
+    }
+    if let Err(e) = commit(&mut built) {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
     }
     Ok(built)
 }
@@ -171,20 +191,29 @@ pub fn build_tarballs(
 ) -> anyhow::Result<Vec<Built>> {
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let dirs_before = dirs_under(out_dir);
     let mut built = Vec::new();
     let payloads = Payloads::new();
-    for spec in specs(project, targets, warn)? {
-        let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
-        let path = write_atomically(out_dir, &name, |w| {
-            wharf_package::tarball::write_tarball(&spec, date, &payloads, w).map_err(Into::into)
-        })?;
-        built.push(Built {
-            path,
-            name: spec.name.to_string(),
-            version: spec.version.to_string(),
-            arch: spec.arch.deb().to_owned(),
-            format: "tarball",
-        });
+    let mut write_all = || -> anyhow::Result<()> {
+        for spec in specs(project, targets, warn)? {
+            let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
+            let path = write_atomically(out_dir, &name, |w| {
+                wharf_package::tarball::write_tarball(&spec, date, &payloads, w).map_err(Into::into)
+            })?;
+            built.push(Built {
+                path: path.dest,
+                staged: Some(path.tmp),
+                name: spec.name.to_string(),
+                version: spec.version.to_string(),
+                arch: spec.arch.deb().to_owned(),
+                format: "tarball",
+            });
+        }
+        commit(&mut built)
+    };
+    if let Err(e) = write_all() {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
     }
     Ok(built)
 }
@@ -215,7 +244,8 @@ fn write_deb(
         .map_err(Into::into)
     })?;
     Ok(Built {
-        path,
+        path: path.dest,
+        staged: Some(path.tmp),
         name: spec.name.to_string(),
         version: spec.version.to_string(),
         arch: spec.arch.deb().to_owned(),
@@ -256,7 +286,8 @@ fn write_rpm(
         e => format!("{e}:{}-{}", evr.version, evr.release),
     };
     Ok(Built {
-        path,
+        path: path.dest,
+        staged: Some(path.tmp),
         name: spec.name.to_string(),
         version,
         arch: spec.arch.rpm().to_owned(),
@@ -450,7 +481,8 @@ fn write_apks(
                 apk::write_apk(spec, arch, opts, payloads, w).map_err(Into::into)
             })?;
             Ok(Built {
-                path,
+                path: path.dest,
+                staged: Some(path.tmp),
                 name: spec.name.to_string(),
                 version: version.clone(),
                 arch: arch.to_owned(),
@@ -504,7 +536,8 @@ fn write_apk3s(
                 apk3::write_apk3(spec, arch, opts, w).map_err(Into::into)
             })?;
             Ok(Built {
-                path,
+                path: path.dest,
+                staged: Some(path.tmp),
                 name: spec.name.to_string(),
                 version: version.clone(),
                 arch: arch.to_owned(),
@@ -530,7 +563,8 @@ fn write_ipks(
                 ipk::write_ipk(spec, arch, date, payloads, w).map_err(Into::into)
             })?;
             Ok(Built {
-                path,
+                path: path.dest,
+                staged: Some(path.tmp),
                 name: spec.name.to_string(),
                 version: spec.version.to_string(),
                 arch: arch.to_owned(),
@@ -540,13 +574,26 @@ fn write_ipks(
         .collect()
 }
 
-/// Writes `name` in `out_dir` through a temporary file renamed into place: a failed build leaves nothing.
+/// A package written to a temporary name beside where it goes.
+struct Staged {
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+/// Writes `name` in `out_dir` to a temporary file, for [`commit`] to move into place once every package
+/// of the build is written (or [`discard`] to remove): a failed build leaves nothing.
 fn write_atomically(
     out_dir: &Path,
     name: &str,
     write: impl FnOnce(&mut BufWriter<File>) -> anyhow::Result<()>,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<Staged> {
     let dest = out_dir.join(name);
+    if name.len() > 255 {
+        anyhow::bail!(
+            "the package file name `{name}` is {} bytes, longer than file systems take (255); shorten the package name or version",
+            name.len()
+        );
+    }
     let tmp = out_dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
         let mut w =
@@ -558,11 +605,52 @@ fn write_atomically(
         w.into_inner()
             .map_err(|e| e.into_error())
             .context("writing the package")?;
-        fs::rename(&tmp, &dest).with_context(|| format!("cannot move the package to {}", dest.display()))?;
         Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.map(|()| dest)
+    result.map(|()| Staged { tmp, dest })
+}
+
+/// Moves every staged package into place.
+fn commit(built: &mut [Built]) -> anyhow::Result<()> {
+    for b in built {
+        if let Some(tmp) = b.staged.take() {
+            fs::rename(&tmp, &b.path)
+                .with_context(|| format!("cannot move the package to {}", b.path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes what a failed build staged, and the directories it made that are left empty.
+fn discard(built: &[Built], out_dir: &Path, dirs_before: &std::collections::HashSet<PathBuf>) {
+    for tmp in built.iter().filter_map(|b| b.staged.as_ref()) {
+        let _ = fs::remove_file(tmp);
+    }
+    let mut dirs = dirs_under(out_dir).into_iter().collect::<Vec<_>>();
+    // Deepest first, so a parent emptied by its children goes too.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in dirs.iter().filter(|d| !dirs_before.contains(*d)) {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+/// `dir` and every directory below it.
+fn dirs_under(dir: &Path) -> std::collections::HashSet<PathBuf> {
+    let mut out = std::collections::HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(entries) = fs::read_dir(&d) {
+            stack.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path()),
+            );
+            out.insert(d);
+        }
+    }
+    out
 }

@@ -207,3 +207,44 @@ fn line_breaks_in_values_cannot_inject_control_fields() {
         );
     }
 }
+
+#[test]
+fn a_format_that_fails_leaves_no_package_of_the_others() {
+    // apk cannot take this version, nor this dependency: the .deb, .rpm and .ipk written before (or
+    // beside) it must not stay behind, nor empty per-format directories.
+    for (from, to) in [
+        ("version = \"1.0.0\"", "version = \"1.0--1\""),
+        ("[[package]]\n", "[[package]]\ndepends = [\"(((\"]\n"),
+    ] {
+        let t = TempDir::new().unwrap();
+        let cfg = demo_project(&t.path().join("proj"));
+        std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replacen(from, to, 1)).unwrap();
+        wharf_test::write(
+            &t.path()
+                .join("proj/target/x86_64-unknown-linux-musl/release/demo"),
+            "#!/bin/sh\n",
+        );
+        let mut args = vec!["package", "-c", cfg.to_str().unwrap(), "-o", "out"];
+        for f in ["deb", "rpm", "ipk", "apk", "apk3"] {
+            args.extend(["--format", f]);
+        }
+        args.extend(["--target", "x86_64-unknown-linux-musl"]);
+        let d = wharf_run(t.path(), &args);
+        assert!(!d.ok, "{to}: {}", d.all());
+        assert!(!d.stderr.contains("panicked"), "{}", d.stderr);
+        assert!(
+            d.stderr.contains("apk"),
+            "{to}: the failure is apk's: {}",
+            d.stderr
+        );
+        let left: Vec<_> = wharf_test::tree(&t.path().join("out"))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert!(left.is_empty(), "{to}: left behind {left:?}");
+        let dirs: Vec<_> = std::fs::read_dir(t.path().join("out"))
+            .map(|r| r.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(dirs.is_empty(), "{to}: directories left behind {dirs:?}");
+    }
+}
