@@ -644,6 +644,7 @@ fn parse_assets(
                 config,
                 origin: key.clone(),
                 owner: owner.clone(),
+                allow_outside: false,
             });
         }
     }

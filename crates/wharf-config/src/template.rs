@@ -25,6 +25,10 @@ pub struct FileTemplate {
     pub origin: String,
     /// Owner (`None`: root:root).
     pub owner: Option<Owner>,
+    /// The source may lie outside the project and Cargo's target directory (an absolute path, or a
+    /// symbolic link out): refused unless set, so that no file of the build machine is shipped by
+    /// mistake.
+    pub allow_outside: bool,
 }
 
 /// A directory or ghost file: a path the package owns without shipping content.
@@ -87,6 +91,20 @@ pub enum ResolveError {
         /// How to fix it.
         hint: String,
     },
+    /// An input file lies outside the project (an absolute path, or a symbolic link out of it).
+    #[error(
+        "{config}: `{origin}`: `{path}` is {real}, outside the project and Cargo's target directory; copy it into the project, or set `allow-outside = true` on this entry to ship it"
+    )]
+    Outside {
+        /// The config file.
+        config: PathBuf,
+        /// The config key.
+        origin: String,
+        /// The configured path.
+        path: PathBuf,
+        /// Where it really is.
+        real: String,
+    },
     /// The target is unknown.
     #[error("{0}")]
     Target(wharf_core::Invalid),
@@ -141,6 +159,26 @@ impl PackageTemplate {
                     "; fix the path (it is relative to the config file's directory)".to_owned()
                 };
                 return Err(missing(&f.origin, path, hint));
+            }
+            if !f.allow_outside {
+                let inside = |root: &Path| {
+                    let (Ok(real), Ok(root)) = (path.canonicalize(), root.canonicalize()) else {
+                        return false;
+                    };
+                    real.starts_with(root)
+                };
+                if !inside(project_dir) && !inside(target_dir) {
+                    let real = path.canonicalize().map_or_else(
+                        |_| "unreadable".to_owned(),
+                        |r| format!("really `{}`", r.display()),
+                    );
+                    return Err(ResolveError::Outside {
+                        config: config.to_path_buf(),
+                        origin: f.origin.clone(),
+                        path: f.src.clone(),
+                        real,
+                    });
+                }
             }
             files.push(FileEntry {
                 path: f.dst.clone(),

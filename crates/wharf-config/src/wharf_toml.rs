@@ -125,6 +125,9 @@ struct FileSection {
     config: bool,
     user: Option<String>,
     group: Option<String>,
+    /// The source may lie outside the project (an absolute path, a symlink out of it).
+    #[serde(default)]
+    allow_outside: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,6 +395,7 @@ pub(crate) fn load(
                 config: f.config,
                 origin,
                 owner,
+                allow_outside: f.allow_outside,
             });
         }
         let mut symlinks = Vec::new();

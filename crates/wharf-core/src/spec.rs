@@ -38,8 +38,13 @@ impl InstallPath {
                         "`.` and `..` are not allowed; write the normalised absolute path",
                     ));
                 }
+                // NAME_MAX: no file system installs a longer name.
+                c if c.len() > 255 => return Err(bad("a path component is longer than 255 bytes")),
                 _ => {}
             }
+        }
+        if trimmed.len() > 4095 {
+            return Err(bad("the path is longer than 4095 bytes (PATH_MAX)"));
         }
         Ok(Self(trimmed.to_owned()))
     }

@@ -175,10 +175,41 @@ fn specs(
             if spec.arch == Arch::All && specs.iter().any(|s| s.name == spec.name) {
                 continue;
             }
+            check_paths(&spec)?;
             specs.push(spec);
         }
     }
     Ok(specs)
+}
+
+/// Holds a spec's entries to the payload-path policy every reader applies (`wharf_package::paths`): a
+/// package that installs a file and a directory at one path, or a file below a file or a symbolic link
+/// of its own, is one no client installs.
+fn check_paths(spec: &PackageSpec) -> anyhow::Result<()> {
+    use wharf_package::paths::Kind;
+    let mut policy = wharf_package::paths::Policy::new();
+    // Directories first: a directory and the files below it are fine in any order in a spec.
+    let mut entries: Vec<(&str, Kind)> = spec
+        .files
+        .iter()
+        .map(|f| {
+            let kind = match f.kind {
+                FileKind::Dir => Kind::Dir,
+                FileKind::Symlink { .. } => Kind::Symlink,
+                _ => Kind::File,
+            };
+            (f.path.as_str(), kind)
+        })
+        .collect();
+    entries.sort_by_key(|(p, k)| (*k != Kind::Dir, p.matches('/').count()));
+    for (path, kind) in entries {
+        policy
+            .admit(path.trim_start_matches('/').as_bytes(), kind, None)
+            .map_err(|why| {
+                anyhow::anyhow!("{}: {why}; no package manager installs such a package", spec.name)
+            })?;
+    }
+    Ok(())
 }
 
 /// Release tarballs (`<name>-<version>-<arch>.tar.gz`) of every package for every target.

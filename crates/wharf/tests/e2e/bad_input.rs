@@ -248,3 +248,67 @@ fn a_format_that_fails_leaves_no_package_of_the_others() {
         assert!(dirs.is_empty(), "{to}: directories left behind {dirs:?}");
     }
 }
+
+#[test]
+fn sources_outside_the_project_need_allow_outside() {
+    let t = TempDir::new().unwrap();
+    let cfg = demo_project(&t.path().join("proj"));
+    wharf_test::write(&t.path().join("secret.txt"), "build machine's secret\n");
+    std::os::unix::fs::symlink(t.path().join("secret.txt"), t.path().join("proj/conf/link.txt")).unwrap();
+    let add = |extra: &str| {
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        std::fs::write(
+            &cfg,
+            text.replacen(
+                "[[package.symlinks]]",
+                &format!("[[package.files]]\n{extra}\n\n[[package.symlinks]]"),
+                1,
+            ),
+        )
+        .unwrap();
+    };
+    let abs = t.path().join("secret.txt");
+    for src in ["conf/link.txt", abs.to_str().unwrap()] {
+        let before = std::fs::read_to_string(&cfg).unwrap();
+        add(&format!("src = \"{src}\"\ndst = \"/etc/demo/leaked.txt\""));
+        let d = wharf_run(t.path(), &["package", "-c", cfg.to_str().unwrap(), "-o", "out"]);
+        one_error(
+            &d,
+            &[
+                "wharf.toml",
+                "package[0].files[2]",
+                "outside the project",
+                "allow-outside",
+            ],
+        );
+        assert!(!t.path().join("out").exists());
+        std::fs::write(&cfg, &before).unwrap();
+    }
+    add("src = \"conf/link.txt\"\ndst = \"/etc/demo/leaked.txt\"\nallow-outside = true");
+    wharf_run(t.path(), &["package", "-c", cfg.to_str().unwrap(), "-o", "out"]).success();
+}
+
+#[test]
+fn packages_no_client_installs_are_refused() {
+    // A file and a directory at one path; a name longer than any file system takes.
+    package_fails(
+        |s| {
+            s.replacen(
+                "[[package.symlinks]]",
+                "[[package.dirs]]\npath = \"/usr/bin/demo\"\n\n[[package.symlinks]]",
+                1,
+            )
+        },
+        &["demo", "usr/bin/demo", "no package manager installs"],
+    );
+    let long = "x".repeat(256);
+    package_fails(
+        |s| {
+            s.replace(
+                "dst = \"/etc/demo/demo.conf\"",
+                &format!("dst = \"/etc/demo/{long}\""),
+            )
+        },
+        &["wharf.toml", "package[0].files[1].dst", "255 bytes"],
+    );
+}
