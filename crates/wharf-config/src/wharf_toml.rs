@@ -707,6 +707,7 @@ summary = "{summary}"
 # src = "config/{name}.toml"
 # dst = "/etc/{name}/{name}.toml"
 # config = true                  # a conffile: dpkg keeps local edits
+# allow-outside = false          # true: src may lie outside the project (an absolute path, a symlink out)
 
 # [package.scripts]
 # postinst = "scripts/postinst"  # also preinst, prerm, postrm
