@@ -160,8 +160,9 @@ pub fn block_header(typ: u32, len: u64) -> Vec<u8> {
 /// Zero padding after a block of header `h` and payload `len`.
 #[must_use]
 pub fn block_padding(header_len: usize, len: u64) -> usize {
-    let raw = header_len as u64 + len;
-    (raw.next_multiple_of(8) - raw) as usize
+    // Modulo 8 throughout: a hostile header's length may be near `u64::MAX`.
+    let rem = ((header_len % 8) as u64 + len % 8) % 8;
+    ((8 - rem) % 8) as usize
 }
 
 /// Writes a whole block.
@@ -236,11 +237,12 @@ pub fn read_signed(bytes: &[u8]) -> Result<Signed, PackageError> {
     let mut adb = None;
     let mut signatures = Vec::new();
     while let Some((typ, len, hl)) = next_block(&mut r)? {
-        let padded = len as usize + block_padding(hl, len);
-        if len as usize > r.len() {
-            return Err(bad("a block runs past the end of the file (truncated)".into()));
-        }
-        let payload = r[..len as usize].to_vec();
+        let len = match usize::try_from(len) {
+            Ok(len) if len <= r.len() => len,
+            _ => return Err(bad("a block runs past the end of the file (truncated)".into())),
+        };
+        let payload = r[..len].to_vec();
+        let padded = len + block_padding(hl, len as u64);
         r = &r[padded.min(r.len())..];
         match typ {
             BLOCK_ADB if adb.is_none() => adb = Some(payload),
