@@ -8,7 +8,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         for p in paragraphs {
             if p.check().is_ok() {
                 let again = wharf_core::deb822::Paragraph::parse_one(&p.to_string());
-                assert_eq!(again.ok().as_ref(), Some(&p), "a checked paragraph did not read back");
+                assert_eq!(
+                    again.ok().as_ref(),
+                    Some(&p),
+                    "a checked paragraph did not read back"
+                );
             }
         }
     }

@@ -45,7 +45,9 @@ impl Source for Memory {
     }
 
     fn open(&self, key: &str, limit: u64) -> Result<Option<Box<dyn Read + '_>>, VerifyError> {
-        Ok(self.get(key, limit)?.map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn Read>))
+        Ok(self
+            .get(key, limit)?
+            .map(|b| Box::new(std::io::Cursor::new(b)) as Box<dyn Read>))
     }
 
     fn list(&self) -> Result<Option<Vec<String>>, VerifyError> {

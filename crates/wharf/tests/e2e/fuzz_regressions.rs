@@ -44,7 +44,9 @@ fn fuzz_regressions_and_seeds_replay_without_a_panic() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut replayed = 0;
     for set in ["regressions", "seeds"] {
-        let Ok(targets) = fs::read_dir(fuzz.join(set)) else { continue };
+        let Ok(targets) = fs::read_dir(fuzz.join(set)) else {
+            continue;
+        };
         for target in targets.flatten() {
             let name = target.file_name().to_string_lossy().into_owned();
             for input in fs::read_dir(target.path()).unwrap().flatten() {
