@@ -751,3 +751,77 @@ impl Drop for Garage {
         let _ = self.child.wait();
     }
 }
+
+/// A minimal Debian 13 (trixie) root with apt 3 and sqv, for the apt 3 checks: built once with
+/// `debootstrap --variant=minbase` from the Debian mirror this machine's apt is configured with, and kept
+/// at `root_dir` (under the target directory) for every later run. Needs root (chroot).
+pub fn trixie_root(root_dir: &Path) -> PathBuf {
+    let root = root_dir.join("trixie-root");
+    if root.join("usr/bin/apt-get").is_file() && root.join(".complete").is_file() {
+        return root;
+    }
+    fs::create_dir_all(root_dir).unwrap();
+    let lock = fs::File::create(root_dir.join("trixie-root.lock")).unwrap();
+    // One builder at a time (tests run in parallel); the others wait and reuse its root.
+    let guard = fs_lock(&lock);
+    if root.join(".complete").is_file() {
+        drop(guard);
+        return root;
+    }
+    let mirror = debian_mirror().expect("no Debian mirror in /etc/apt/sources.list(.d)");
+    let _ = fs::remove_dir_all(&root);
+    run(Command::new("debootstrap")
+        .args(["--variant=minbase", "--include=sqv,gpgv", "trixie"])
+        .arg(&root)
+        .arg(&mirror))
+    .success();
+    fs::write(root.join(".complete"), "").unwrap();
+    drop(guard);
+    root
+}
+
+/// An exclusive advisory lock on `file`, held until the guard drops.
+fn fs_lock(file: &fs::File) -> impl Drop + '_ {
+    struct Guard<'a>(&'a fs::File);
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.unlock();
+        }
+    }
+    file.lock().unwrap();
+    Guard(file)
+}
+
+/// The first Debian archive URI this machine's apt sources name (deb822 `URIs:` or a one-line `deb`).
+fn debian_mirror() -> Option<String> {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(d) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = d.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    for f in files {
+        let name = f.to_string_lossy().into_owned();
+        if !(name.ends_with(".sources") || name.ends_with(".list")) {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&f) else {
+            continue;
+        };
+        for line in text.lines().map(str::trim) {
+            let uri = line
+                .strip_prefix("URIs:")
+                .and_then(|u| u.split_whitespace().next())
+                .or_else(|| {
+                    line.strip_prefix("deb ")
+                        .and_then(|r| r.split_whitespace().find(|w| w.contains("://")))
+                });
+            if let Some(u) = uri
+                && u.trim_end_matches('/').ends_with("/debian")
+            {
+                return Some(u.to_owned());
+            }
+        }
+    }
+    None
+}

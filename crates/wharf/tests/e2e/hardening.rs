@@ -568,3 +568,74 @@ fn verify_over_http_bounds_time_and_memory_and_reports_every_repository() {
     );
     assert!(d.stdout.contains("ok    rpm-md linux-x86_64"), "{}", d.all());
 }
+
+/// apt 3 (Debian 13, verifying with sqv) takes a repository signed by a freshly generated RSA key: its
+/// binding self-signature is dated at the key's creation, and data signatures no earlier than it (sqv
+/// refused the repository when making the key took seconds: "Signing key … is not bound").
+#[test]
+fn apt_3_takes_a_repository_signed_by_a_fresh_rsa_key() {
+    if !require(&["debootstrap", "chroot"]) {
+        return;
+    }
+    let root = wharf_test::trixie_root(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = demo_project(&dir.join("proj"));
+    wharf_run(
+        dir,
+        &["key", "generate", "openpgp", "--algorithm", "rsa4096", "-o", "k"],
+    )
+    .success();
+    let c = cfg.to_str().unwrap();
+    wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            c,
+            "--format",
+            "deb",
+            "--to",
+            "repo",
+            "--key",
+            "k/secret.asc",
+        ],
+    )
+    .success();
+    // The repository and a sources file of its own inside the root (the root is shared and kept).
+    let unique = format!("wharf-{}", std::process::id());
+    let inside = root.join("srv").join(&unique);
+    let _ = fs::remove_dir_all(&inside);
+    fs::create_dir_all(inside.join("sources.d")).unwrap();
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(dir.join("repo"))
+        .arg(inside.join("repo")))
+    .success();
+    fs::write(
+        inside.join("sources.d/wharf.sources"),
+        format!(
+            "Types: deb\nURIs: file:/srv/{unique}/repo\nSuites: stable\nComponents: main\nSigned-By: /srv/{unique}/repo/archive-keyring.gpg\n"
+        ),
+    )
+    .unwrap();
+    let apt = |args: &[&str]| {
+        run(Command::new("chroot")
+            .arg(&root)
+            .arg("apt-get")
+            .args(["-o", "Dir::Etc::SourceList=/dev/null"])
+            .args(["-o", &format!("Dir::Etc::SourceParts=/srv/{unique}/sources.d")])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    let version = run(Command::new("chroot").arg(&root).args(["apt-get", "--version"])).success();
+    assert!(version.stdout.starts_with("apt 3."), "{}", version.stdout);
+    let update = apt(&["update"]).success();
+    let problems = wharf_test::apt_problems(&update.all());
+    assert!(problems.is_empty(), "apt 3: {problems:?}\n{}", update.all());
+    assert!(update.all().contains("stable InRelease"), "{}", update.all());
+    let install = apt(&["install", "-y", "demo"]).success();
+    assert!(root.join("usr/bin/demo").is_file(), "{}", install.all());
+    apt(&["purge", "-y", "demo"]).success();
+    let _ = fs::remove_dir_all(&inside);
+}
