@@ -78,6 +78,16 @@ pub enum VerifyError {
     },
 }
 
+impl VerifyError {
+    /// The finding a failed read of one file is: larger than stated, or unreadable.
+    fn fault(&self) -> Fault {
+        match self {
+            Self::TooLarge { .. } => Fault::SizeMismatch,
+            _ => Fault::Unreadable,
+        }
+    }
+}
+
 /// The most bytes read of a file whose size no signed index states (a Release, repomd.xml, an
 /// APKINDEX, an opkg `Packages`): Debian's largest uncompressed `Packages` is ~70 MB, and the files
 /// read this way are much smaller.
@@ -526,13 +536,9 @@ impl Ctx<'_> {
         match self.src.get(key, limit) {
             Ok(b) => b,
             Err(e) => {
-                let fault = match e {
-                    VerifyError::TooLarge { .. } => Fault::SizeMismatch,
-                    _ => Fault::Unreadable,
-                };
                 self.unreadable
                     .borrow_mut()
-                    .push((key.to_owned(), fault, e.to_string()));
+                    .push((key.to_owned(), e.fault(), e.to_string()));
                 None
             }
         }
@@ -906,11 +912,7 @@ pub(crate) fn check_package<T>(
         }
         Err(e) => {
             ctx.checked.insert(key.to_owned(), None);
-            let fault = match e {
-                VerifyError::TooLarge { .. } => Fault::SizeMismatch,
-                _ => Fault::Unreadable,
-            };
-            rep.fail(key, fault, e.to_string());
+            rep.fail(key, e.fault(), e.to_string());
             return None;
         }
     };

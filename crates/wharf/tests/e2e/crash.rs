@@ -170,7 +170,13 @@ fn crash_kind(name: &str) {
         } else {
             "2.0.0"
         };
-        client_reads(name, dir, garage, &prefix, &format!("{step}-crashed"), versions);
+        client_reads(
+            name,
+            dir,
+            &garage.web_url(&prefix),
+            &format!("{step}-crashed"),
+            versions,
+        );
 
         // A publish that adds nothing repairs what the crashed one left half-switched: every file a
         // client without by-hash reads (apt's plain `Packages` too) agrees with the pointers again.
@@ -191,19 +197,25 @@ fn crash_kind(name: &str) {
                 "{name}:{step}: after recovery, {path} is missing or differs"
             );
         }
-        client_reads(name, dir, garage, &prefix, &format!("{step}-recovered"), "2.0.0");
+        client_reads(
+            name,
+            dir,
+            &garage.web_url(&prefix),
+            &format!("{step}-recovered"),
+            "2.0.0",
+        );
     }
 }
 
-/// apt-get update / dnf makecache through Garage's web endpoint succeed without a mismatch, and the
-/// newest `demo` they see is `newest`. The feed kinds are checked byte for byte above (no client here).
-fn client_reads(name: &str, dir: &Path, garage: &Garage, prefix: &str, label: &str, newest: &str) {
-    let base = garage.web_url(prefix);
+/// apt-get update / dnf makecache of the repository at `base` (Garage's web endpoint, or `file://` for a
+/// directory) succeed without a mismatch, and the newest `demo` they see is `newest`. The feed kinds are
+/// checked byte for byte by the callers (no client here).
+fn client_reads(name: &str, dir: &Path, base: &str, label: &str, newest: &str) {
     match name {
         "apt" => {
             let apt = Apt::new(
                 &dir.join(format!("apt-{label}")),
-                &base,
+                base,
                 "stable",
                 "main",
                 &dir.join("ref-old/archive-keyring.gpg"),
@@ -377,7 +389,13 @@ fn random_kills(name: &str) {
             );
         }
         if n % CLIENT_EVERY == 0 && !(mixed && name == "rpm") {
-            dir_client_reads(name, dir, &repo, &format!("{n}"), newest);
+            client_reads(
+                name,
+                dir,
+                &format!("file://{}", repo.display()),
+                &format!("kill-{n}"),
+                newest,
+            );
         }
         // A publish that adds nothing repairs what the killed one left half-switched.
         wharf_test::run(&mut publish(&repo, &old)).success();
@@ -401,54 +419,6 @@ fn random_kills(name: &str) {
         "{name}: {} kills left the old repository, {} the new",
         saw.0, saw.1
     );
-}
-
-/// apt-get and dnf read the repository in `repo` (a directory) and see `newest` as demo's newest version.
-fn dir_client_reads(name: &str, dir: &Path, repo: &Path, label: &str, newest: &str) {
-    let base = format!("file://{}", repo.display());
-    match name {
-        "apt" => {
-            let apt = Apt::new(
-                &dir.join(format!("apt-kill-{label}")),
-                &base,
-                "stable",
-                "main",
-                &dir.join("ref-old/archive-keyring.gpg"),
-            );
-            let update = apt.update().success();
-            assert!(
-                apt_problems(&update.all()).is_empty(),
-                "{label}: {}",
-                update.all()
-            );
-            let policy = apt.cmd("apt-cache", &["policy", "demo"]).success().stdout;
-            assert!(
-                policy.contains(&format!("Candidate: {newest}")),
-                "{label}: {policy}"
-            );
-        }
-        "rpm" => {
-            let dnf = Dnf::new(
-                &dir.join(format!("dnf-kill-{label}")),
-                &format!("{base}/linux-x86_64"),
-                &format!("{base}/RPM-GPG-KEY-demo"),
-            );
-            dnf.run(&["makecache"]).success();
-            let q = dnf
-                .run(&[
-                    "repoquery",
-                    "--latest-limit",
-                    "1",
-                    "--qf",
-                    "%{version}\\n",
-                    "demo",
-                ])
-                .success()
-                .stdout;
-            assert_eq!(q.trim(), newest, "{label}");
-        }
-        _ => {}
-    }
 }
 
 #[test]

@@ -299,6 +299,24 @@ fn limited(dir: &Path, mib: u64, args: &[&str]) -> Done {
     run(&mut c)
 }
 
+/// The demo project published as an apt and an rpm-md repository into `dir/repo`.
+fn publish_deb_and_rpm(dir: &Path) {
+    let cfg = demo_project(&dir.join("proj"));
+    fs::write(
+        &cfg,
+        fs::read_to_string(&cfg).unwrap() + "\n[rpm]\nrepos = [\"linux-x86_64\"]\n",
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    wharf_run(
+        dir,
+        &[
+            "publish", "-c", c, "--format", "deb", "--format", "rpm", "--to", "repo",
+        ],
+    )
+    .success();
+}
+
 /// `n` bytes of zeros, gzip'd (a decompression bomb: ~1,000 times smaller than what it inflates to).
 fn gzip_bomb(n: u64) -> Vec<u8> {
     use std::io::Write;
@@ -332,20 +350,7 @@ fn bombs_meet_one_clear_error_under_a_hard_memory_limit() {
     const LIMIT_MIB: u64 = 512;
     let t = TempDir::new().unwrap();
     let dir = t.path();
-    let cfg = demo_project(&dir.join("proj"));
-    fs::write(
-        &cfg,
-        fs::read_to_string(&cfg).unwrap() + "\n[rpm]\nrepos = [\"linux-x86_64\"]\n",
-    )
-    .unwrap();
-    let c = cfg.to_str().unwrap();
-    wharf_run(
-        dir,
-        &[
-            "publish", "-c", c, "--format", "deb", "--format", "rpm", "--to", "repo",
-        ],
-    )
-    .success();
+    publish_deb_and_rpm(dir);
     let repo = dir.join("repo");
     let ok = limited(dir, LIMIT_MIB, &["verify", "repo"]);
     assert!(ok.ok, "the untouched repository\n{}", ok.all());
@@ -512,20 +517,7 @@ fn verify_over_http_bounds_time_and_memory_and_reports_every_repository() {
     }
     let t = TempDir::new().unwrap();
     let dir = t.path();
-    let cfg = demo_project(&dir.join("proj"));
-    fs::write(
-        &cfg,
-        fs::read_to_string(&cfg).unwrap() + "\n[rpm]\nrepos = [\"linux-x86_64\"]\n",
-    )
-    .unwrap();
-    let c = cfg.to_str().unwrap();
-    wharf_run(
-        dir,
-        &[
-            "publish", "-c", c, "--format", "deb", "--format", "rpm", "--to", "repo",
-        ],
-    )
-    .success();
+    publish_deb_and_rpm(dir);
     // Packages (which Release says is a few hundred bytes) is endless; Packages.xz trickles.
     let port = hostile_server(
         dir.join("repo"),
