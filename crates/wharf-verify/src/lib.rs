@@ -97,6 +97,10 @@ pub const INDEX_CEILING: u64 = 128 << 20;
 /// state it; opkg's `Packages.gz` and `APKINDEX.tar.gz` do not).
 pub const DECOMPRESSED_CEILING: u64 = 128 << 20;
 
+/// The most bytes of an index file read or decompressed whatever its signed index states (Debian's
+/// `Contents-amd64` is ~1 GB uncompressed): what it states is believed up to here.
+pub const STATED_CEILING: u64 = 4 << 30;
+
 /// Where a repository's bytes are read from. Every read is bounded: by the size the caller was told
 /// (a signed index's) or a ceiling; a file larger than that is an error, read no further.
 pub trait Source: Send + Sync {
@@ -184,12 +188,14 @@ impl Source for StoreSource {
             return Ok(None);
         }
         // One ranged read of at most one byte more than allowed: a larger file is never read whole.
-        let Some(got) = self
-            .0
-            .get_range(key, 0..limit.saturating_add(1).max(1))
-            .map_err(|e| self.err(e))?
-        else {
-            return Ok(None);
+        let got = match self.0.get_range(key, 0..limit.saturating_add(1).max(1)) {
+            Ok(Some(got)) => got,
+            Ok(None) => return Ok(None),
+            // An empty object has no byte 0 to range over (S3 answers 416): ask what it is.
+            Err(e) => match self.0.head(key).map_err(|e| self.err(e))? {
+                Some(meta) if meta.size == 0 => return Ok(Some(Vec::new())),
+                _ => return Err(self.err(e)),
+            },
         };
         if got.size > limit {
             return Err(VerifyError::TooLarge {
@@ -528,11 +534,12 @@ impl Ctx<'_> {
         self.get_sized(key, None)
     }
 
-    /// Reads `key`, no more than the `size` a signed index states (or [`INDEX_CEILING`]). A failure to
+    /// Reads `key`, no more than the `size` a signed index states (up to [`STATED_CEILING`]; unstated,
+    /// [`INDEX_CEILING`]). A failure to
     /// read it (a server error, a stall, more bytes than stated) is recorded as an `unreadable` finding
     /// for the repository being checked, and reads as absent meanwhile.
     pub fn get_sized(&self, key: &str, size: Option<u64>) -> Option<Vec<u8>> {
-        let limit = size.map_or(INDEX_CEILING, |s| s.min(INDEX_CEILING));
+        let limit = size.map_or(INDEX_CEILING, |s| s.min(STATED_CEILING));
         match self.src.get(key, limit) {
             Ok(b) => b,
             Err(e) => {
@@ -750,9 +757,10 @@ pub(crate) fn digest(alg: &str, bytes: &[u8]) -> Option<String> {
 }
 
 /// Decompresses by file extension, to at most `limit` bytes (the size a signed index states for the
-/// uncompressed file, or [`DECOMPRESSED_CEILING`]); `None` for an extension that is not compression.
+/// uncompressed file, up to [`STATED_CEILING`]; unstated, [`DECOMPRESSED_CEILING`]); `None` for an
+/// extension that is not compression.
 pub(crate) fn decompress(name: &str, bytes: &[u8], limit: Option<u64>) -> Option<Result<Vec<u8>, String>> {
-    let limit = limit.map_or(DECOMPRESSED_CEILING, |l| l.min(DECOMPRESSED_CEILING));
+    let limit = limit.map_or(DECOMPRESSED_CEILING, |l| l.min(STATED_CEILING));
     use wharf_package::compress::{Compression, decoder};
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
     let reader: Box<dyn Read + '_> = match ext {
