@@ -78,7 +78,7 @@ pub fn inspect(reader: impl Read) -> Result<DebInfo, PackageError> {
             }
             (2, n) if member_compression(n, "data.tar").is_some() => {
                 let c = member_compression(n, "data.tar").unwrap_or(Compression::None);
-                check_data(&mut body, c, n)?;
+                check_data(&mut body, c, n, h.size)?;
                 skip_to_end(&mut body).map_err(|e| io_bad(&e))?;
                 stage = 3;
             }
@@ -122,18 +122,54 @@ impl DebInfo {
 
 /// Walks the data member as dpkg unpacks it: decompressed to its very end (a corrupt or cut stream fails
 /// here as `dpkg-deb` fails: "lzma error: compressed data is corrupt"), every entry admitted by the
-/// payload-path policy ([`crate::paths`]). Streamed: memory does not grow with the member.
-fn check_data(body: &mut impl io::BufRead, c: Compression, name: &str) -> Result<(), PackageError> {
-    let dec = compress::buf_decoder(body, c).map_err(|e| bad(format!("{name}: {e}")))?;
-    crate::paths::check_payload_tar(dec).map_err(|why| {
+/// payload-path policy ([`crate::paths`]). A small gzip member (what nFPM and most packages of a few
+/// files have) is inflated at once by the thread's inflater into the thread's reused buffers: a decoder
+/// made per package allocated its state and window in fresh memory, which cost more than inflating 64 KiB.
+/// Anything larger, or inflating past [`DATA_WHOLE`], is streamed: memory does not grow with the member.
+fn check_data(
+    body: &mut impl io::BufRead,
+    c: Compression,
+    name: &str,
+    size: u64,
+) -> Result<(), PackageError> {
+    let report = |why: String| {
         let refused = if why.ends_with("unsafe") {
             ""
         } else {
             "; dpkg refuses it"
         };
         bad(format!("{name}: {why}{refused}"))
-    })
+    };
+    if c == Compression::Gzip && size <= WHOLE_MEMBER {
+        thread_local! {
+            static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+        }
+        return BUFFERS.with_borrow_mut(|(gz, tar)| {
+            gz.clear();
+            tar.clear();
+            body.read_to_end(gz).map_err(|e| io_bad(&e))?;
+            let result = match compress::gunzip(gz, tar, DATA_WHOLE) {
+                Ok(()) => crate::paths::check_payload_tar(&tar[..]).map_err(report),
+                // Larger than the buffers take: the same bytes, streamed.
+                Err(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+                    let dec = compress::decoder(&gz[..], c).map_err(|e| bad(format!("{name}: {e}")))?;
+                    crate::paths::check_payload_tar(dec).map_err(report)
+                }
+                Err(e) => Err(report(format!("truncated or corrupt ({e})"))),
+            };
+            // A large package's buffers are not kept for the thread's next, small one.
+            if tar.capacity() > 4 * WHOLE_MEMBER as usize {
+                *tar = Vec::new();
+            }
+            result
+        });
+    }
+    let dec = compress::buf_decoder(body, c).map_err(|e| bad(format!("{name}: {e}")))?;
+    crate::paths::check_payload_tar(dec).map_err(report)
 }
+
+/// The most a small data member is inflated to in memory before it is streamed instead.
+const DATA_WHOLE: usize = 16 << 20;
 
 /// Members up to this size (compressed) are read whole and inflated at once; larger ones are streamed.
 const WHOLE_MEMBER: u64 = 1024 * 1024;
