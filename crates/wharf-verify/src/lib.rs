@@ -891,13 +891,10 @@ pub(crate) fn check_package<T>(
     index: &str,
     inspect: impl FnOnce(&mut dyn Read) -> T,
 ) -> Option<T> {
+    let not_there = format!("{index} lists it, but it is not there");
     if let Some(seen) = ctx.checked.get(key) {
         match seen {
-            None => rep.fail(
-                key,
-                Fault::Missing,
-                format!("{index} lists it, but it is not there"),
-            ),
+            None => rep.fail(key, Fault::Missing, not_there),
             Some((len, got)) => {
                 let len = *len;
                 let got = got.clone();
@@ -906,21 +903,20 @@ pub(crate) fn check_package<T>(
         }
         return None;
     }
+    // A file not read through: remembered as unreadable for a second reference, and the fault recorded.
+    let mut give_up = |ctx: &mut Ctx<'_>, fault: Fault, why: String| {
+        ctx.checked.insert(key.to_owned(), None);
+        rep.fail(key, fault, why);
+    };
     let limit = size.unwrap_or(PACKAGE_CEILING);
     let stream = match ctx.src.open(key, limit) {
         Ok(Some(r)) => r,
         Ok(None) => {
-            ctx.checked.insert(key.to_owned(), None);
-            rep.fail(
-                key,
-                Fault::Missing,
-                format!("{index} lists it, but it is not there"),
-            );
+            give_up(ctx, Fault::Missing, not_there);
             return None;
         }
         Err(e) => {
-            ctx.checked.insert(key.to_owned(), None);
-            rep.fail(key, e.fault(), e.to_string());
+            give_up(ctx, e.fault(), e.to_string());
             return None;
         }
     };
@@ -937,14 +933,12 @@ pub(crate) fn check_package<T>(
     // Whatever the reader left is hashed too: the index's size and hashes cover the whole file.
     let rest = std::io::copy(&mut tee, &mut std::io::sink());
     if let Some(why) = tee.failed.take().or_else(|| rest.err().map(|e| e.to_string())) {
-        ctx.checked.insert(key.to_owned(), None);
-        rep.fail(key, Fault::Unreadable, why);
+        give_up(ctx, Fault::Unreadable, why);
         return None;
     }
     if tee.len > limit {
-        ctx.checked.insert(key.to_owned(), None);
-        rep.fail(
-            key,
+        give_up(
+            ctx,
             Fault::SizeMismatch,
             format!("{index} says {limit} bytes; the file holds more (read no further)"),
         );
