@@ -55,7 +55,7 @@ pub enum PublishError {
     Sign(#[from] wharf_sign::SignError),
     /// A package with this name, version and architecture is already published with other bytes.
     #[error(
-        "{what} is already published with different contents (sha256 {existing}); apt clients would report a hash mismatch. Publish it under a new version instead"
+        "{what} is already published with different contents (sha256 {existing}); clients holding the index that lists it would fail its checksum (apt: Hash Sum mismatch; dnf, zypper, apk, opkg alike). Publish it under a new version instead"
     )]
     Conflict {
         /// Name, version, arch.
