@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
 use serde_json::json;
 use wharf_config::AptConfig;
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
@@ -17,7 +19,56 @@ use crate::ops::package;
 use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish, store_root};
 use crate::output::Output;
 
+/// The package files given: each file as it is, each directory as every package file below it (sorted;
+/// hidden directories such as `.wharf/` and half-written temporary files left out). A path with a package
+/// extension is taken as a file without a `stat`, so a republish of thousands of files costs nothing more.
+fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    const PACKAGE: [&str; 4] = ["deb", "rpm", "ipk", "apk"];
+    let is_package = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PACKAGE.contains(&e))
+    };
+    let mut out = Vec::with_capacity(given.len());
+    for p in given {
+        if is_package(p) || !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut dirs = vec![p.clone()];
+        while let Some(d) = dirs.pop() {
+            let entries = std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?;
+            for e in entries {
+                let e = e.with_context(|| format!("cannot list {}", d.display()))?;
+                let hidden = e.file_name().to_string_lossy().starts_with('.');
+                let kind = e
+                    .file_type()
+                    .with_context(|| format!("cannot read {}", e.path().display()))?;
+                if hidden {
+                    continue;
+                }
+                if kind.is_dir() {
+                    dirs.push(e.path());
+                } else if is_package(&e.path()) {
+                    found.push(e.path());
+                }
+            }
+        }
+        if found.is_empty() {
+            anyhow::bail!(
+                "{}: no .deb, .rpm, .ipk or .apk file below this directory",
+                p.display()
+            );
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
+    let given_files = package_files(&args.packages)?;
     // A project is needed to package; for explicit package files it only supplies settings.
     let project = if args.packages.is_empty() || args.project.config.is_some() {
         Some(load_project(&args.project, env, out)?)
@@ -30,7 +81,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let building =
         |f: Format| args.packages.is_empty() && project.as_ref().is_some_and(|p| builds(p, &args.formats, f));
     let given = |ext: &str| {
-        args.packages.iter().any(|p| {
+        given_files.iter().any(|p| {
             p.extension().is_some_and(|e| e == ext.trim_end_matches('3'))
                 && match ext {
                     "apk" => !is_apk3(p),
@@ -102,7 +153,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         }
         built.into_iter().map(|b| b.path).collect()
     } else {
-        args.packages.clone()
+        given_files.clone()
     };
 
     let apt = apt_config(project.as_ref());

@@ -83,3 +83,32 @@ fn publish_json_report() {
     assert_eq!(v["reports"]["apt"]["added"].as_array().unwrap().len(), 2, "{v}");
     assert!(v["apt_sources"].as_str().unwrap().contains("Signed-By: "), "{v}");
 }
+
+#[test]
+fn publish_takes_a_directory_of_packages() {
+    if !wharf_test::require(&["nfpm"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let a = wharf_test::nfpm_deb(&dir.join("built"), "alpha", "1.0.0", "a");
+    let b = wharf_test::nfpm_rpm(&dir.join("built/nested"), "beta", "2.0.0", "b", &[]);
+    assert!(a.starts_with(dir.join("built")) && b.starts_with(dir.join("built/nested")));
+    // What a directory also holds and publish must leave alone: notes, hidden directories, temp files.
+    write(&dir.join("built/README.txt"), "not a package\n");
+    write(&dir.join("built/.cache/junk.deb"), "not a package either\n");
+    let out = wharf_run(dir, &["publish", "--to", "repo", "built"]).success();
+    assert!(out.stderr.contains("alpha_1.0.0_amd64.deb"), "{}", out.stderr);
+    assert!(out.stderr.contains("beta-2.0.0-1.x86_64.rpm"), "{}", out.stderr);
+    assert!(!out.stderr.contains("junk"), "{}", out.stderr);
+    let packages = std::fs::read_to_string(dir.join("repo/dists/stable/main/binary-amd64/Packages")).unwrap();
+    assert!(packages.contains("Package: alpha\n"), "{packages}");
+    // A directory with no package file is one error naming it.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let d = wharf_run(dir, &["publish", "--to", "repo", "empty"]);
+    assert!(
+        !d.ok && d.stderr.contains("empty: no .deb, .rpm, .ipk or .apk file"),
+        "{}",
+        d.all()
+    );
+}
