@@ -9,7 +9,8 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write, txn_options,
+    KindKeys, apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write,
+    txn_options,
 };
 use crate::cli::PruneArgs;
 use crate::env::Env;
@@ -46,13 +47,28 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         has(tree, apk::STATE_KEY)?,
         has(tree, apk3::STATE_KEY)?,
     );
-    let keys = kind_keys(
-        &args.keys,
-        project.as_ref(),
-        env,
-        out,
-        [has_apt || has_rpm, has_opkg, has_apk, has_apk3],
-    )?;
+    let need = [has_apt || has_rpm, has_opkg, has_apk, has_apk3];
+    // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and no
+    // throwaway key is written (nor the repository's asked for).
+    let keys = if args.dry_run {
+        KindKeys {
+            openpgp: need[0]
+                .then(|| {
+                    wharf_sign::OpenPgpKey::generate(
+                        wharf_sign::KeyAlgorithm::Ed25519,
+                        "dry run <dry@run.invalid>",
+                    )
+                })
+                .transpose()?,
+            usign: need[1].then(wharf_sign::UsignKey::generate),
+            apk: need[2]
+                .then(|| wharf_sign::ApkRsaKey::generate(2048, "dry-run.rsa.pub"))
+                .transpose()?,
+            apk3: need[3].then(wharf_sign::ApkEcKey::generate),
+        }
+    } else {
+        kind_keys(&args.keys, project.as_ref(), env, out, need)?
+    };
     let apt_cfg = apt_config(project.as_ref());
     let reports = publish(&PublishOptions {
         store: &store,

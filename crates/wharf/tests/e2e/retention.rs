@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::crash::package;
 use crate::s3::{on_garage, setup};
+use crate::wharf_run;
 
 /// Versions in wharf's (Debian) syntax, oldest first: a pre-release before its release, a packaging
 /// revision after it (`-1` → apk `-r1`), and a pre-release of the next one. A lexical sort keeps the
@@ -205,4 +206,39 @@ fn keep_three_follows_each_familys_version_order_and_prune_does_what_its_dry_run
         "{deleted:?}"
     );
     assert!(garage.fetch("p/pool/main/d/demo/demo_1.0-1_amd64.deb").is_some());
+}
+
+#[test]
+fn a_dry_run_prune_needs_no_key_and_makes_none() {
+    if !wharf_test::require(&["nfpm"]) {
+        return;
+    }
+    let t = wharf_test::TempDir::new().unwrap();
+    let dir = t.path();
+    wharf_run(dir, &["key", "generate", "openpgp", "-o", "k"]).success();
+    let deb = wharf_test::nfpm_deb(&dir.join("pkgs"), "alpha", "1.0.0", "a");
+    wharf_run(
+        dir,
+        &[
+            "publish",
+            "--to",
+            "repo",
+            "--key",
+            "k/secret.asc",
+            deb.to_str().unwrap(),
+        ],
+    )
+    .success();
+    let before = wharf_test::tree(&dir.join("repo"));
+    // No --key: a dry run signs nothing that is kept, so it neither asks for the repository's key nor
+    // writes a throwaway one (which then failed: "signed with key A, not B").
+    let d = wharf_run(dir, &["prune", "--to", "repo", "--dry-run", "--keep", "1"]);
+    assert!(d.ok, "{}", d.all());
+    assert!(d.stdout.contains("dry run"), "{}", d.all());
+    assert!(!dir.join(".wharf").exists(), "a dry run wrote a throwaway key");
+    assert_eq!(
+        wharf_test::tree(&dir.join("repo")),
+        before,
+        "a dry run changed the store"
+    );
 }
