@@ -7,7 +7,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Some(key) = wharf_serve::respond::key_of(path) {
         let trimmed = key.trim_end_matches('/');
         assert!(
-            trimmed.is_empty() || wharf_store_key_ok(trimmed),
+            trimmed.is_empty() || wharf_store::check_key(trimmed).is_ok(),
             "key_of({path:?}) = {key:?} is not a store key"
         );
         assert!(
@@ -16,10 +16,3 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         );
     }
 });
-
-fn wharf_store_key_ok(key: &str) -> bool {
-    !key.starts_with('/')
-        && !key.contains('\\')
-        && !key.chars().any(char::is_control)
-        && key.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-}

@@ -238,6 +238,22 @@ fn kind_keys(
     })
 }
 
+/// Keys made in memory for the kinds named in `need`, written nowhere: for a dry run, whose signatures are
+/// never kept.
+fn in_memory_keys(need: [bool; 4]) -> anyhow::Result<KindKeys> {
+    use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
+    Ok(KindKeys {
+        openpgp: need[0]
+            .then(|| OpenPgpKey::generate(KeyAlgorithm::Ed25519, "dry run <dry@run.invalid>"))
+            .transpose()?,
+        usign: need[1].then(UsignKey::generate),
+        apk: need[2]
+            .then(|| ApkRsaKey::generate(2048, "dry-run.rsa.pub"))
+            .transpose()?,
+        apk3: need[3].then(ApkEcKey::generate),
+    })
+}
+
 /// Loads the project named by `-c`, or found in the current directory.
 fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<Project> {
     let e = Environment {

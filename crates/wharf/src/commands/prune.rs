@@ -9,7 +9,7 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    KindKeys, apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write,
+    apk_digest, apt_config, in_memory_keys, kind_keys, load_project, md_compression, open_store_to_write,
     txn_options,
 };
 use crate::cli::PruneArgs;
@@ -51,21 +51,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and no
     // throwaway key is written (nor the repository's asked for).
     let keys = if args.dry_run {
-        KindKeys {
-            openpgp: need[0]
-                .then(|| {
-                    wharf_sign::OpenPgpKey::generate(
-                        wharf_sign::KeyAlgorithm::Ed25519,
-                        "dry run <dry@run.invalid>",
-                    )
-                })
-                .transpose()?,
-            usign: need[1].then(wharf_sign::UsignKey::generate),
-            apk: need[2]
-                .then(|| wharf_sign::ApkRsaKey::generate(2048, "dry-run.rsa.pub"))
-                .transpose()?,
-            apk3: need[3].then(wharf_sign::ApkEcKey::generate),
-        }
+        in_memory_keys(need)?
     } else {
         kind_keys(&args.keys, project.as_ref(), env, out, need)?
     };

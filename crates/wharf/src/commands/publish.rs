@@ -11,7 +11,7 @@ use wharf_publish::rpmmd::key_file;
 
 use super::{
     apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, check_store_location, load_project,
-    md_compression, open_store_to_write, openpgp_key, txn_options, usign_key,
+    md_compression, open_store, openpgp_key, txn_options, usign_key,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -168,7 +168,8 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .base_url
         .clone()
         .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
-    let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
+    // Its location was checked before anything was packaged.
+    let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
     if to.starts_with("s3://") && base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
