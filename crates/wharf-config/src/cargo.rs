@@ -542,6 +542,7 @@ pub(crate) fn load(
         scripts,
     };
     Ok(Project {
+        name: name.to_string(),
         dir,
         source: path.to_path_buf(),
         target_dir,

@@ -266,6 +266,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 /// A loaded project.
 #[derive(Debug, Clone)]
 pub struct Project {
+    /// The project's name (`[project] name`, Cargo's package name): what releases, the page and the
+    /// install script are titled by. Its packages may be named otherwise.
+    pub name: String,
     /// The directory relative paths are resolved against.
     pub dir: PathBuf,
     /// The file the configuration came from (wharf.toml or Cargo.toml).

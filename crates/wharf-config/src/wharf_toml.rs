@@ -526,6 +526,7 @@ pub(crate) fn load(
         }
     };
     Ok(Project {
+        name: project_name.to_string(),
         dir,
         source: path.to_path_buf(),
         target_dir,

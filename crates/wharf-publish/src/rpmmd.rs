@@ -88,6 +88,11 @@ pub fn find(
     crate::txn::find::<RpmRecord>(store, STATE_KEY, None, name, version)
 }
 
+/// The repositories (`fedora-43-x86_64`, `linux-x86_64`) the store's rpm-md state has.
+pub fn repositories(store: &dyn Store) -> Result<Vec<String>, PublishError> {
+    crate::txn::groups::<RpmRecord>(store, STATE_KEY)
+}
+
 /// Settings for an rpm-md publish.
 #[derive(Debug, Clone)]
 pub struct RpmSettings {

@@ -167,6 +167,14 @@ pub(crate) fn find<R: Record>(
     Ok((found, versions))
 }
 
+/// The groups (suites, repositories, feeds) of the state at `state_key`, read for its keys alone.
+pub(crate) fn groups<R: Record>(store: &dyn Store, state_key: &str) -> Result<Vec<String>, PublishError> {
+    Ok(match peek::<R>(store, state_key)? {
+        Some(p) => p.state.groups.keys().cloned().collect(),
+        None => Vec::new(),
+    })
+}
+
 /// Where the first state format lived (`.wharf/apt/state` → `.wharf/apt/state.json`).
 fn legacy_key(state_key: &str) -> String {
     format!("{state_key}.json")

@@ -1,21 +1,23 @@
 //! `wharf release`: the version from git, every package and tarball, the repositories, then the release
 //! directory, the release index, the channel pointer, the page and the install script (design.md §5).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use serde_json::json;
-use wharf_config::Project;
+use wharf_config::{AptConfig, Project};
 use wharf_core::digest::Checksums;
 use wharf_core::{ChangelogEntry, DebVersion, SourceDate, Version};
 use wharf_publish::apt::KEYRING_KEY;
 use wharf_publish::rpmmd::key_file;
+use wharf_publish::txn::TxnOptions;
 use wharf_release::changelog::{Changelog, Groups, changelog};
 use wharf_release::classify::{Class, Classified, Rules, classify};
 use wharf_release::install::Script;
 use wharf_release::manifest::{self, Artifact, Manifest};
 use wharf_release::page::{self, Index, Method};
-use wharf_store::{PutMode, PutOutcome, Store};
+use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
 use super::{
     apk_digest, apt_config, display, kind_keys, load_project, md_compression, open_store_to_write,
@@ -53,7 +55,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         "Releasing",
         &format!(
             "{} {} ({}, channel {channel}{})",
-            project_name(&project),
+            project.name.clone(),
             what.version,
             what.class.as_str(),
             what.tag
@@ -157,16 +159,44 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         );
     }
 
-    // The repositories first: a release's pointer never names packages the repositories lack.
+    // The release directory's manifest: this build's artifacts, merged below with what other build
+    // machines have already released of this version.
+    let dir = format!("releases/{}", what.version);
+    let mut artifacts = Vec::new();
+    for b in built.iter().chain(&tarballs) {
+        artifacts.push(artifact(b)?);
+    }
+    let ours = Manifest {
+        format: manifest::FORMAT,
+        project: project.name.clone(),
+        version: what.version.clone(),
+        class: what.class,
+        channel: channel.clone(),
+        tag: what.tag.clone(),
+        commit: what.commit.clone(),
+        previous: what.previous.clone(),
+        date: date.rfc3339(),
+        artifacts: artifacts.clone(),
+        changelog: what.changelog.clone(),
+    };
+
+    // One lock around the whole release, so that releases of one store (several build machines releasing
+    // the same version, a CI matrix) run one after another: every conflict is found before anything is
+    // written, and the release directory, index, pointers, page and script are merged, not raced.
+    let txn = txn_options(&args.store, Some(&project));
+    let guard = store.lock(LOCK, txn.lock_wait)?;
+    let existing = read_manifest(&store, &dir, &to)?;
+    let manifest = merge(existing.as_ref(), &ours, &to)?;
+
+    // Every repository conflict too, before anything is written: the same publish, deciding only.
     let apt = apt_config(Some(&project));
     let publish_channel = (channel != ROOT_CHANNEL).then_some(channel.as_str());
     let suite = publish_channel.map_or_else(|| apt.suite.clone(), str::to_owned);
-    let txn = txn_options(&args.store, Some(&project));
     let packages: Vec<PathBuf> = built.iter().map(|b| b.path.clone()).collect();
-    let reports = publish(&PublishOptions {
+    let publish_options = |txn| PublishOptions {
         store: &store,
         to: &to,
-        txn: &txn,
+        txn,
         channel: publish_channel,
         key: keys.openpgp.as_ref(),
         apt: &apt,
@@ -187,7 +217,21 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         // index dated at an old commit would already be expired.
         date: env.date(),
         packages: &packages,
+    };
+    let deciding = TxnOptions {
+        dry_run: true,
+        ..txn.clone()
+    };
+    publish(&publish_options(&deciding)).with_context(|| {
+        format!(
+            "release {} cannot be published; nothing was written",
+            what.version
+        )
     })?;
+    guard.check()?;
+
+    // The repositories first: a release's pointer never names packages the repositories lack.
+    let reports = publish(&publish_options(&txn))?;
     for (kind, added) in [
         ("apt", reports.apt.as_ref().map(|r| r.added.len())),
         ("rpm-md", reports.rpm.as_ref().map(|r| r.added.len())),
@@ -200,154 +244,46 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         }
     }
 
-    // The release directory: every file create-only, so a published release never changes.
-    let dir = format!("releases/{}", what.version);
-    let mut artifacts = Vec::new();
-    for b in built.iter().chain(&tarballs) {
-        artifacts.push(artifact(b)?);
-    }
-    let manifest = Manifest {
-        format: manifest::FORMAT,
-        project: project_name(&project),
-        version: what.version.clone(),
-        class: what.class,
-        channel: channel.clone(),
-        tag: what.tag.clone(),
-        commit: what.commit.clone(),
-        previous: what.previous.clone(),
-        date: date.rfc3339(),
-        artifacts: artifacts.clone(),
-        changelog: what.changelog.clone(),
+    // This build's files (a file already listed holds these bytes: `merge` checked; one left unlisted by
+    // a release that stopped half-way is replaced), then the manifest, sums and notes that list them.
+    let listed = |file: &str| {
+        existing
+            .as_ref()
+            .is_some_and(|m| m.artifacts.iter().any(|a| a.file == file))
     };
-    let sums = manifest::sha256sums(&artifacts);
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("SHA256SUMS".into(), sums.clone().into_bytes()),
-        (
-            "manifest.json".into(),
-            serde_json::to_vec_pretty(&manifest).context("writing the manifest")?,
-        ),
-        ("notes.md".into(), manifest.notes().into_bytes()),
-    ];
-    if project.release.checksum_files {
-        for a in &artifacts {
-            files.push((
-                format!("{}.sha256", a.file),
-                format!("{}  {}\n", a.sha256, a.file).into_bytes(),
-            ));
-        }
-    }
-    // Everything from here on under one lock: the release directory (create-only is a look-then-write on
-    // stores that ignore conditional writes, so two releases of one version must not interleave), the
-    // index, the pointer, the page and the script.
-    let guard = store.lock(LOCK, txn.lock_wait)?;
     for (b, a) in built.iter().chain(&tarballs).zip(&artifacts) {
-        let key = format!("{dir}/{}", a.file);
-        if store.head(&key)?.is_some() {
-            same_or_refuse(&store, &key, &std::fs::read(&b.path)?, &what.version)?;
-        } else {
-            store.put_file(&key, &b.path, PutMode::Create)?;
+        if !listed(&a.file) {
+            store.put_file(&format!("{dir}/{}", a.file), &b.path, PutMode::Overwrite)?;
+        }
+        if project.release.checksum_files {
+            store.put(
+                &format!("{dir}/{}.sha256", a.file),
+                format!("{}  {}\n", a.sha256, a.file).as_bytes(),
+                PutMode::Overwrite,
+            )?;
         }
     }
-    for (name, bytes) in &files {
-        let key = format!("{dir}/{name}");
-        if store.put(&key, bytes, PutMode::Create)? == PutOutcome::AlreadyExists {
-            same_or_refuse(&store, &key, bytes, &what.version)?;
-        }
-    }
+    guard.check()?;
+    write_release_files(&store, &dir, &manifest)?;
     store.put(
         "releases/manifest.schema.json",
         manifest::SCHEMA.as_bytes(),
         PutMode::Overwrite,
     )?;
-
-    // The release index, the channel's pointer, the page and the install script.
-    // Read again under the lock: another release may have landed since.
-    let (mut index, tag) = read_index(&store, &to)?;
-    index.format = manifest::FORMAT;
-    index.releases.retain(|r| r.version != manifest.version);
-    index.releases.push(manifest.clone());
-    index.releases.sort_by(|a, b| newer_first(&a.version, &b.version));
-    guard.check()?;
-    let index_bytes = serde_json::to_vec_pretty(&index).context("writing the release index")?;
-    if store.put_if(INDEX, &index_bytes, tag.as_deref())?.is_none() {
-        anyhow::bail!("{INDEX} in {to} changed while this release held the lock; run the release again");
-    }
-    let pointer = if channel == ROOT_CHANNEL {
-        "releases/latest".to_owned()
-    } else {
-        format!("releases/latest-{channel}")
-    };
-    let newest = index
-        .releases
-        .iter()
-        .find(|r| r.channel == channel)
-        .map_or(what.version.as_str(), |r| r.version.as_str());
-    store.put(
-        pointer.as_str(),
-        format!("{newest}\n").as_bytes(),
-        PutMode::Overwrite,
-    )?;
-
-    let mut channels: Vec<String> = index.releases.iter().map(|r| r.channel.clone()).collect();
-    channels.sort_by_key(|c| (c != ROOT_CHANNEL, c.clone()));
-    channels.dedup();
-    let install_names: Vec<String> = if project.release.install.is_empty() {
-        project
-            .packages
-            .first()
-            .map(|p| vec![p.name.to_string()])
-            .unwrap_or_default()
-    } else {
-        project.release.install.clone()
-    };
-    let script = install_script(
+    let front = refresh_front(
         &store,
+        &to,
         &project,
-        &reports,
-        ScriptInputs {
+        &*guard,
+        &Front {
             base_url: &base_url,
-            channels: &channels,
-            default_channel: if channels.iter().any(|c| c == ROOT_CHANNEL) {
-                ROOT_CHANNEL
-            } else {
-                &channel
-            },
-            suite: &apt.suite,
-            component: &apt.component,
-            origin: &apt.origin,
-            index: &index,
-            packages: install_names,
-            tree: publish_channel.map_or_else(String::new, |c| format!("{c}/")),
+            apt: &apt,
+            reports: Some(&reports),
+            release: manifest.clone(),
         },
     )?;
-    let template = match &project.release.page_template {
-        Some(t) => {
-            let path = project.dir.join(t);
-            Some(std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read the page template {} ([release] page-template)",
-                    path.display()
-                )
-            })?)
-        }
-        None => None,
-    };
-    let page = page::Page {
-        project: project_name(&project),
-        base_url: base_url.clone(),
-        latest: index
-            .releases
-            .iter()
-            .find(|r| r.channel == ROOT_CHANNEL)
-            .map(|r| r.version.clone()),
-        channels: page::channels(&index, &|c| install_methods(&script, c)),
-        generated: manifest.date.clone(),
-    };
-    let html = page::render(&page, template.as_deref())?;
-    guard.check()?;
-    store.put("install.sh", script.render().as_bytes(), PutMode::Overwrite)?;
-    store.put("index.html", html.as_bytes(), PutMode::Overwrite)?;
     drop(guard);
+    let (pointer, newest) = (front.pointer, front.newest);
 
     let root = store_root(&to);
     let rel = |p: &str| format!("{base_url}/{p}");
@@ -365,10 +301,10 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         manifest.project,
         manifest.version,
         manifest.class.as_str(),
-        artifacts.len(),
+        manifest.artifacts.len(),
         rel(&format!("{dir}/"))
     );
-    for a in &artifacts {
+    for a in &manifest.artifacts {
         human.push_str(&format!("    {}  {}\n", a.file, manifest::human_size(a.size)));
     }
     human.push_str(&format!(
@@ -529,14 +465,6 @@ fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> an
     })
 }
 
-fn project_name(project: &Project) -> String {
-    project
-        .packages
-        .first()
-        .map(|p| p.name.to_string())
-        .unwrap_or_default()
-}
-
 /// Newest first by dpkg's order (wharf's version syntax is Debian's).
 fn newer_first(a: &str, b: &str) -> std::cmp::Ordering {
     match (DebVersion::parse(a), DebVersion::parse(b)) {
@@ -573,15 +501,220 @@ fn artifact(b: &Built) -> anyhow::Result<Artifact> {
     })
 }
 
-/// An existing release file must hold exactly these bytes: releases are immutable.
-fn same_or_refuse(store: &dyn Store, key: &str, bytes: &[u8], version: &str) -> anyhow::Result<()> {
-    let existing = store.get(key)?.unwrap_or_default();
-    if Checksums::of_sha256(&existing).sha256 != Checksums::of_sha256(bytes).sha256 {
-        anyhow::bail!(
-            "release {version} is already published and its {key} differs from this build; a release never changes — tag a new version (or build the same commit with the same SOURCE_DATE_EPOCH and keys)"
-        );
+/// The manifest of `dir` (`releases/<version>`) if that version has been released.
+fn read_manifest(store: &dyn Store, dir: &str, to: &str) -> anyhow::Result<Option<Manifest>> {
+    let key = format!("{dir}/manifest.json");
+    store
+        .get(&key)?
+        .map(|bytes| {
+            serde_json::from_slice::<Manifest>(&bytes)
+                .with_context(|| format!("{key} in {to} is not a wharf release manifest"))
+        })
+        .transpose()
+}
+
+/// This build's release merged into the one the store has of the same version: the same commit and
+/// classification, each artifact either new or byte-identical. Build machines each release their own
+/// architectures; the release lists every one. A *different* build of a file already released is refused.
+fn merge(existing: Option<&Manifest>, ours: &Manifest, to: &str) -> anyhow::Result<Manifest> {
+    let Some(e) = existing else {
+        let mut m = ours.clone();
+        m.artifacts.sort_by(|a, b| a.file.cmp(&b.file));
+        return Ok(m);
+    };
+    let v = &ours.version;
+    let refuse = |what: String| {
+        anyhow::anyhow!(
+            "release {v} is already published in {to} {what}; a release never changes — build the same commit with the same SOURCE_DATE_EPOCH and keys, or tag a new version. Nothing was written"
+        )
+    };
+    if let (Some(a), Some(b)) = (&e.commit, &ours.commit)
+        && a != b
+    {
+        return Err(refuse(format!(
+            "from commit {a}, and this build is of commit {b}"
+        )));
     }
+    if e.class != ours.class || e.channel != ours.channel {
+        return Err(refuse(format!(
+            "as a {} release in channel `{}`, and this one is a {} release for channel `{}`",
+            e.class.as_str(),
+            e.channel,
+            ours.class.as_str(),
+            ours.channel
+        )));
+    }
+    let mut merged = e.clone();
+    for a in &ours.artifacts {
+        match e.artifacts.iter().find(|x| x.file == a.file) {
+            Some(x) if x.sha256 == a.sha256 => {}
+            Some(x) => {
+                return Err(refuse(format!(
+                    "and its {} (sha256 {}) differs from this build's (sha256 {})",
+                    a.file, x.sha256, a.sha256
+                )));
+            }
+            None => merged.artifacts.push(a.clone()),
+        }
+    }
+    merged.artifacts.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(merged)
+}
+
+/// `manifest.json`, `SHA256SUMS` and `notes.md` of a release directory, from its manifest. They are
+/// written after every file they list, so a reader never finds a listed file missing.
+fn write_release_files(store: &dyn Store, dir: &str, m: &Manifest) -> anyhow::Result<()> {
+    store.put(
+        &format!("{dir}/SHA256SUMS"),
+        manifest::sha256sums(&m.artifacts).as_bytes(),
+        PutMode::Overwrite,
+    )?;
+    store.put(
+        &format!("{dir}/notes.md"),
+        m.notes().as_bytes(),
+        PutMode::Overwrite,
+    )?;
+    store.put(
+        &format!("{dir}/manifest.json"),
+        &serde_json::to_vec_pretty(m).context("writing the manifest")?,
+        PutMode::Overwrite,
+    )?;
     Ok(())
+}
+
+/// What every release and promotion rewrites at the front of the store.
+pub(crate) struct Front<'a> {
+    pub(crate) base_url: &'a str,
+    pub(crate) apt: &'a AptConfig,
+    /// The repositories this run published (their keys' names); without them the store is asked.
+    pub(crate) reports: Option<&'a Reports>,
+    /// The release to put in the index (replacing the entry of its version).
+    pub(crate) release: Manifest,
+}
+
+pub(crate) struct FrontOut {
+    /// The release's channel pointer and the version it names.
+    pub(crate) pointer: String,
+    pub(crate) newest: String,
+}
+
+/// The channel pointer's key.
+fn pointer_key(channel: &str) -> String {
+    if channel == ROOT_CHANNEL {
+        "releases/latest".to_owned()
+    } else {
+        format!("releases/latest-{channel}")
+    }
+}
+
+/// Under the release lock: the release index with `front.release` in it, every channel's pointer, the
+/// page and the install script.
+pub(crate) fn refresh_front(
+    store: &dyn Store,
+    to: &str,
+    project: &Project,
+    guard: &dyn LockGuard,
+    front: &Front<'_>,
+) -> anyhow::Result<FrontOut> {
+    let release = &front.release;
+    let (mut index, tag) = read_index(store, to)?;
+    let before: BTreeSet<String> = index.releases.iter().map(|r| r.channel.clone()).collect();
+    index.format = manifest::FORMAT;
+    index.releases.retain(|r| r.version != release.version);
+    index.releases.push(release.clone());
+    index.releases.sort_by(|a, b| newer_first(&a.version, &b.version));
+    guard.check()?;
+    let index_bytes = serde_json::to_vec_pretty(&index).context("writing the release index")?;
+    if store.put_if(INDEX, &index_bytes, tag.as_deref())?.is_none() {
+        anyhow::bail!("{INDEX} in {to} changed while this release held the lock; run the release again");
+    }
+    // Every channel's pointer names its newest release (a promotion moves a release between channels).
+    let mut channels: Vec<String> = index.releases.iter().map(|r| r.channel.clone()).collect();
+    channels.sort_by_key(|c| (c != ROOT_CHANNEL, c.clone()));
+    channels.dedup();
+    for c in &channels {
+        if let Some(r) = index.releases.iter().find(|r| &r.channel == c) {
+            store.put(
+                &pointer_key(c),
+                format!("{}\n", r.version).as_bytes(),
+                PutMode::Overwrite,
+            )?;
+        }
+    }
+    for gone in before.iter().filter(|c| !channels.contains(c)) {
+        store.delete(&pointer_key(gone))?;
+    }
+    let newest = index
+        .releases
+        .iter()
+        .find(|r| r.channel == release.channel)
+        .map_or_else(|| release.version.clone(), |r| r.version.clone());
+
+    let install_names: Vec<String> = if project.release.install.is_empty() {
+        project
+            .packages
+            .first()
+            .map(|p| vec![p.name.to_string()])
+            .unwrap_or_default()
+    } else {
+        project.release.install.clone()
+    };
+    let default_channel = if channels.iter().any(|c| c == ROOT_CHANNEL) {
+        ROOT_CHANNEL
+    } else {
+        &release.channel
+    };
+    let script = install_script(
+        store,
+        project,
+        front.reports,
+        ScriptInputs {
+            base_url: front.base_url,
+            channels: &channels,
+            default_channel,
+            suite: &front.apt.suite,
+            component: &front.apt.component,
+            origin: &front.apt.origin,
+            index: &index,
+            packages: install_names,
+            tree: if default_channel == ROOT_CHANNEL {
+                String::new()
+            } else {
+                format!("{default_channel}/")
+            },
+        },
+    )?;
+    let template = match &project.release.page_template {
+        Some(t) => {
+            let path = project.dir.join(t);
+            Some(std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read the page template {} ([release] page-template)",
+                    path.display()
+                )
+            })?)
+        }
+        None => None,
+    };
+    let page = page::Page {
+        project: project.name.clone(),
+        base_url: front.base_url.to_owned(),
+        latest: index
+            .releases
+            .iter()
+            .find(|r| r.channel == ROOT_CHANNEL)
+            .map(|r| r.version.clone()),
+        channels: page::channels(&index, &|c| install_methods(&script, c)),
+        generated: release.date.clone(),
+    };
+    let html = page::render(&page, template.as_deref())?;
+    guard.check()?;
+    store.put("install.sh", script.render().as_bytes(), PutMode::Overwrite)?;
+    store.put("index.html", html.as_bytes(), PutMode::Overwrite)?;
+    Ok(FrontOut {
+        pointer: pointer_key(&release.channel),
+        newest,
+    })
 }
 
 struct ScriptInputs<'a> {
@@ -597,23 +730,62 @@ struct ScriptInputs<'a> {
     tree: String,
 }
 
-/// The install script's values: key hashes read back from the store, as clients will download them.
+/// The install script's values, from what the store holds (key hashes read back as clients will
+/// download them): every release and promotion writes it, whichever repositories that run published.
 fn install_script(
     store: &dyn Store,
     project: &Project,
-    reports: &Reports,
+    reports: Option<&Reports>,
     i: ScriptInputs<'_>,
 ) -> anyhow::Result<Script> {
-    let sha = |key: &str| -> anyhow::Result<String> {
-        let bytes = store
-            .get(key)?
-            .with_context(|| format!("{key} is missing from the store after publishing"))?;
-        Ok(Checksums::of_sha256(&bytes).sha256)
+    let sha = |key: &str| -> anyhow::Result<Option<String>> {
+        Ok(store.get(key)?.map(|bytes| Checksums::of_sha256(&bytes).sha256))
     };
-    // The keys are the same bytes in every channel's tree; read them from the one just published.
+    // The keys are the same bytes in every channel's tree; read them from the default channel's.
     let tree = i.tree;
+    // A feed's key: the one this run published, else the first the tree has (usign's 16-digit name).
+    let key_in = |dir: &str,
+                  named: Option<String>,
+                  fit: &dyn Fn(&str) -> bool|
+     -> anyhow::Result<Option<(String, String)>> {
+        let name = match named {
+            Some(n) => Some(n),
+            None => store
+                .list(&format!("{tree}{dir}/"))?
+                .into_iter()
+                .filter_map(|m| m.key.rsplit('/').next().map(str::to_owned))
+                .find(|n| fit(n)),
+        };
+        Ok(match name {
+            Some(n) => sha(&format!("{tree}{dir}/{n}"))?.map(|h| (n, h)),
+            None => None,
+        })
+    };
+    let rpm_repos = {
+        // Without `[rpm] repos`, the repositories the rpm-md state has (`linux-<arch>` by default).
+        let configured = if !project.rpm.repos.is_empty() {
+            project.rpm.repos.clone()
+        } else if tree.is_empty() {
+            wharf_publish::rpmmd::repositories(store)?
+        } else {
+            wharf_publish::rpmmd::repositories(&Prefixed::new(store, tree.trim_end_matches('/'))?)?
+        };
+        let mut repos = Vec::new();
+        for r in configured {
+            if store.head(&format!("{tree}{r}/repodata/repomd.xml"))?.is_some() {
+                repos.push(r);
+            }
+        }
+        repos
+    };
+    let apt = store.head(KEYRING_KEY)?.is_some()
+        && store
+            .head(&format!("dists/{}/InRelease", i.suite))?
+            .or(store.head(&format!("dists/{}/Release", i.suite))?)
+            .is_some()
+        || reports.is_some_and(|r| r.apt.is_some());
     Ok(Script {
-        project: project_name(project),
+        project: project.name.clone(),
         packages: i.packages,
         base_url: i.base_url.to_owned(),
         channels: i.channels.to_vec(),
@@ -631,51 +803,38 @@ fn install_script(
                 (r.version.clone(), Checksums::of_sha256(sums.as_bytes()).sha256)
             })
             .collect(),
-        apt_component: reports.apt.as_ref().map(|_| i.component.to_owned()),
+        apt_component: apt.then(|| i.component.to_owned()),
         origin: i.origin.to_owned(),
-        openpgp_keyring_sha256: match &reports.apt {
-            Some(_) => sha(KEYRING_KEY)?,
-            None => String::new(),
+        openpgp_keyring_sha256: if apt {
+            sha(KEYRING_KEY)?.unwrap_or_default()
+        } else {
+            String::new()
         },
-        // Every configured repository the channel's tree has (a publish that changed nothing reports none).
-        rpm_repos: match &reports.rpm {
-            Some(_) => {
-                let mut repos = Vec::new();
-                for r in &project.rpm.repos {
-                    if store.head(&format!("{tree}{r}/repodata/repomd.xml"))?.is_some() {
-                        repos.push(r.clone());
-                    }
-                }
-                repos
-            }
-            None => Vec::new(),
+        rpm_key_sha256: if rpm_repos.is_empty() {
+            String::new()
+        } else {
+            sha(&format!("{tree}{}", key_file(i.origin)))?.unwrap_or_default()
         },
-        rpm_key_sha256: match &reports.rpm {
-            Some(_) => sha(&format!("{tree}{}", key_file(i.origin)))?,
-            None => String::new(),
-        },
-        apk_key: match &reports.apk {
-            Some(a) => {
-                let k = format!("{tree}apk/keys/{}", a.key_name);
-                Some((a.key_name.clone(), sha(&k)?))
-            }
-            None => None,
-        },
-        apk3_key: match &reports.apk3 {
-            Some(a) => {
-                let name = format!("{}.pem", a.key_id);
-                let k = format!("{tree}apk3/keys/{name}");
-                Some((name, sha(&k)?))
-            }
-            None => None,
-        },
-        opkg_key: match &reports.opkg {
-            Some(o) => {
-                let k = format!("{tree}opkg/keys/{}", o.fingerprint);
-                Some((o.fingerprint.clone(), sha(&k)?))
-            }
-            None => None,
-        },
+        rpm_repos,
+        apk_key: key_in(
+            "apk/keys",
+            reports.and_then(|r| r.apk.as_ref()).map(|a| a.key_name.clone()),
+            &|_| true,
+        )?,
+        apk3_key: key_in(
+            "apk3/keys",
+            reports
+                .and_then(|r| r.apk3.as_ref())
+                .map(|a| format!("{}.pem", a.key_id)),
+            &|n| n.ends_with(".pem"),
+        )?,
+        opkg_key: key_in(
+            "opkg/keys",
+            reports
+                .and_then(|r| r.opkg.as_ref())
+                .map(|o| o.fingerprint.clone()),
+            &|n| n.len() == 16,
+        )?,
     })
 }
 

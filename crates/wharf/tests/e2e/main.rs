@@ -11,6 +11,7 @@ mod channels;
 mod cli;
 mod compression;
 mod crash;
+mod examples;
 mod fuzz_regressions;
 mod hardening;
 mod incremental;

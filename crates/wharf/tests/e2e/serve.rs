@@ -15,14 +15,14 @@ use crate::s3::today;
 use crate::{demo_project, wharf};
 
 /// A running `wharf serve`; killed on drop if the test did not stop it.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
     /// `wharf serve --from public` in `dir` on a fresh port.
-    fn start(dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Self {
         Self::on_port(dir, server_port(), extra)
     }
 
@@ -41,7 +41,7 @@ impl Server {
     }
 
     /// Starts `cmd` (a `wharf serve` listening on `port`) and waits until it accepts connections.
-    fn spawn(mut cmd: Command, port: u16) -> Self {
+    pub(crate) fn spawn(mut cmd: Command, port: u16) -> Self {
         let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -54,7 +54,7 @@ impl Server {
         Self { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

@@ -1,0 +1,315 @@
+//! The examples under `examples/`, one per seed pipeline, run with the commands their READMEs give (each
+//! command is checked to be in the README before it runs) and judged by the real clients.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wharf_test::{Apt, apt_problems, git, require, run, server_port, tree, write};
+
+use crate::serve::Server;
+use crate::wharf;
+
+/// The example's directory in this repository.
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+/// The example's README, and a check that `command` is one of its lines (the test runs what it says).
+fn says(name: &str, command: &str) -> String {
+    let readme = fs::read_to_string(example(name).join("README.md")).unwrap();
+    assert!(
+        readme.lines().any(|l| l.trim() == command),
+        "examples/{name}/README.md does not say `{command}`"
+    );
+    command.to_owned()
+}
+
+/// Runs a README command line with `sh -c` in `dir`, wharf on the PATH, `vars` in the environment.
+fn sh(name: &str, dir: &Path, command: &str, vars: &[(&str, &str)]) -> wharf_test::Done {
+    let line = says(name, command);
+    let bin = Path::new(env!("CARGO_BIN_EXE_wharf"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    // The same clean environment `wharf()` gives.
+    let probe = wharf(dir);
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(dir).args(["-c", &line]).env("PATH", path);
+    for (k, v) in probe.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+/// The example's files committed into a git repository at `dir` and tagged `tag` (the upstream every
+/// build machine clones).
+fn upstream(name: &str, dir: &Path, tag: &str) {
+    copy_dir(&example(name), dir);
+    git(dir, &["init", "-q", "-b", "main"], 1);
+    git(dir, &["add", "-A"], 2);
+    git(
+        dir,
+        &["commit", "-q", "-m", "feat: the mesh daemon and its client"],
+        3,
+    );
+    git(dir, &["tag", "-a", tag, "-m", tag], 4);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for (rel, bytes) in tree(from) {
+        let path = to.join(&rel);
+        write(&path, bytes);
+        let mode = fs::metadata(from.join(&rel)).unwrap().permissions();
+        fs::set_permissions(&path, mode).unwrap();
+    }
+}
+
+/// Every file of a store with its bytes, leaving out the lock files that come and go.
+fn listing(store: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(store)
+        .into_iter()
+        .filter(|(p, _)| !p.contains("lock"))
+        .collect()
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Seed 002: two build machines release their architecture of v0.4.7 into one store; the release covers
+/// both; a conflicting rebuild is refused before anything is written; apt, dnf and zypper install
+/// through `wharf serve`.
+#[test]
+fn multi_machine() {
+    if !require(&[
+        "git",
+        "apt-get",
+        "dnf",
+        "zypper",
+        "rpmkeys",
+        "sha256sum",
+        "shellcheck",
+    ]) {
+        return;
+    }
+    const NAME: &str = "multi-machine";
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("upstream");
+    upstream(NAME, &origin, "v0.4.7");
+    let store = tmp.path().join("store");
+    let port = server_port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let vars = [
+        ("STORE", store.to_str().unwrap()),
+        ("BASE_URL", base_url.as_str()),
+    ];
+
+    // The key, made once; each machine's clone gets a copy.
+    let secrets = tmp.path().join("secrets");
+    fs::create_dir_all(&secrets).unwrap();
+    sh(
+        NAME,
+        &secrets,
+        "wharf key generate openpgp -o keys --name \"meshd repository\"",
+        &[],
+    )
+    .success();
+    let machine = |m: &str| {
+        let dir = tmp.path().join(m);
+        run(Command::new("git").arg("clone").arg("-q").arg(&origin).arg(&dir)).success();
+        copy_dir(&secrets.join("keys"), &dir.join("keys"));
+        dir
+    };
+    let (a, b) = (machine("machine-a"), machine("machine-b"));
+    sh(NAME, &a, "./build.sh x86_64-unknown-linux-gnu", &[]).success();
+    let first = sh(
+        NAME,
+        &a,
+        "wharf release --target x86_64-unknown-linux-gnu --to \"$STORE\" --base-url \"$BASE_URL\"",
+        &vars,
+    )
+    .success();
+    assert!(
+        first.stderr.contains("Releasing meshd 0.4.7 (stable"),
+        "{}",
+        first.all()
+    );
+
+    // A conflicting rebuild is refused, and the store is untouched.
+    let before = listing(&store);
+    // An amd64 build of its own, made at another time: not the bytes machine A released.
+    sh(NAME, &b, "./build.sh x86_64-unknown-linux-gnu", &[]).success();
+    let conflicting = run(wharf(&b)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args([
+            "release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--base-url",
+            &base_url,
+            "--to",
+        ])
+        .arg(&store));
+    assert_eq!(conflicting.code, Some(1), "{}", conflicting.all());
+    assert!(
+        conflicting.stderr.contains("release 0.4.7 is already published")
+            && conflicting.stderr.contains("Nothing was written"),
+        "{}",
+        conflicting.stderr
+    );
+    assert!(listing(&store) == before, "a refused release changed the store");
+    fs::remove_dir_all(b.join("target/x86_64-unknown-linux-gnu")).unwrap();
+    sh(NAME, &b, "./build.sh aarch64-unknown-linux-gnu", &[]).success();
+
+    // Machine B's own architecture merges into the release.
+    let second = sh(
+        NAME,
+        &b,
+        "wharf release --target aarch64-unknown-linux-gnu --to \"$STORE\" --base-url \"$BASE_URL\"",
+        &vars,
+    )
+    .success();
+    assert!(second.stderr.contains("Released meshd 0.4.7"), "{}", second.all());
+    let rel = store.join("releases/0.4.7");
+    let sums = read(&rel.join("SHA256SUMS"));
+    for file in [
+        "meshd-server_0.4.7_amd64.deb",
+        "meshd-server_0.4.7_arm64.deb",
+        "meshd-cli_0.4.7_amd64.deb",
+        "meshd-cli_0.4.7_arm64.deb",
+        "meshd-server-0.4.7-1.x86_64.rpm",
+        "meshd-server-0.4.7-1.aarch64.rpm",
+        "meshd-cli-0.4.7-1.aarch64.rpm",
+        "meshd-server-0.4.7-amd64.tar.gz",
+        "meshd-server-0.4.7-arm64.tar.gz",
+    ] {
+        assert!(
+            sums.contains(&format!("  {file}\n")),
+            "{file} not in SHA256SUMS:\n{sums}"
+        );
+        assert!(rel.join(file).is_file(), "{file} missing");
+    }
+    let check = run(Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&rel))
+    .success();
+    assert!(!check.stdout.contains("FAILED"), "{}", check.all());
+    let manifest: serde_json::Value = serde_json::from_str(&read(&rel.join("manifest.json"))).unwrap();
+    let files: Vec<&str> = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), sums.lines().count(), "{files:?}");
+    assert_eq!(manifest["project"], "meshd");
+    let notes = read(&rel.join("notes.md"));
+    assert!(
+        notes.starts_with("# meshd 0.4.7") && notes.contains("meshd-cli_0.4.7_arm64.deb"),
+        "{notes}"
+    );
+    let page = read(&store.join("index.html"));
+    assert!(page.contains("meshd-server_0.4.7_arm64.deb") && page.contains("meshd-server_0.4.7_amd64.deb"));
+    let script = read(&store.join("install.sh"));
+    assert!(
+        script.contains("RPM_REPOS='linux-aarch64 linux-x86_64'"),
+        "install.sh names no rpm repositories"
+    );
+    let sc = run(Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(store.join("install.sh")));
+    assert!(sc.code == Some(0), "shellcheck: {}", sc.all());
+    assert_eq!(read(&store.join("releases/latest")), "0.4.7\n");
+    // Both machines again: nothing changes (each file is already there, byte for byte).
+    let settled = listing(&store);
+    sh(
+        NAME,
+        &a,
+        "wharf release --target x86_64-unknown-linux-gnu --to \"$STORE\" --base-url \"$BASE_URL\"",
+        &vars,
+    )
+    .success();
+    let again: Vec<String> = listing(&store)
+        .into_iter()
+        .zip(&settled)
+        .filter(|(x, y)| x != *y)
+        .map(|(x, _)| x.0)
+        .collect();
+    assert!(
+        again
+            .iter()
+            .all(|p| p.starts_with("dists/") || p.starts_with(".wharf/")),
+        "a repeated release rewrote {again:?}"
+    );
+
+    // The repository server, and the clients through it.
+    let serve_line = says(NAME, "wharf serve --from \"$STORE\" --listen 127.0.0.1:8080");
+    let mut cmd = wharf(tmp.path());
+    cmd.args(["serve", "--from"])
+        .arg(&store)
+        .args(["--listen", &format!("127.0.0.1:{port}")]);
+    assert!(serve_line.contains("--listen 127.0.0.1:"));
+    let server = Server::spawn(cmd, port);
+    assert_eq!(server.url(), base_url);
+    let script = store.join("install.sh");
+
+    let apt_dir = tmp.path().join("apt");
+    let apt = Apt::new(
+        &apt_dir,
+        "http://127.0.0.1:9/unused",
+        "stable",
+        "main",
+        Path::new("/dev/null"),
+    );
+    fs::remove_file(apt_dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
+    let installed = run(Command::new("sh")
+        .arg(&script)
+        .env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
+    assert_eq!(installed.code, Some(0), "{}", installed.all());
+    assert!(apt_problems(&installed.all()).is_empty(), "{}", installed.all());
+    let policy = apt.cmd("apt-cache", &["policy", "meshd-server", "meshd-cli"]);
+    assert_eq!(
+        policy.stdout.matches("Installed: 0.4.7").count(),
+        2,
+        "{}",
+        policy.all()
+    );
+    let said = run(&mut Command::new(apt.root().join("usr/bin/meshd-cli"))).success();
+    assert!(
+        said.stdout.contains("built for x86_64-unknown-linux-gnu"),
+        "{}",
+        said.all()
+    );
+
+    for method in ["dnf", "zypper"] {
+        let root = tmp.path().join(format!("{method}-root"));
+        let done = run(Command::new("sh")
+            .arg(&script)
+            .args(["--method", method, "--root"])
+            .arg(&root));
+        assert_eq!(done.code, Some(0), "{}", done.all());
+        let q = run(Command::new("rpm")
+            .arg("--root")
+            .arg(&root)
+            .args(["-q", "meshd-server", "meshd-cli"]))
+        .success();
+        assert_eq!(
+            q.stdout,
+            "meshd-server-0.4.7-1.x86_64\nmeshd-cli-0.4.7-1.x86_64\n",
+            "{method}: {}",
+            done.all()
+        );
+    }
+    drop(server);
+}
