@@ -199,8 +199,14 @@ pub fn classify(history: &[Commit], rules: &Rules) -> Result<Classified, Release
             .iter()
             .filter_map(|t| version_tag(t, rules).map(|v| (t.clone(), v)))
             .collect();
-        // A stable tag wins over a pre-release on the same commit.
-        tags.sort_by_key(|(_, v)| v.pre.is_some());
+        // A stable tag wins over a pre-release on the same commit, then the higher version (v1.0.1 and
+        // v1.1.0 on one commit release 1.1.0).
+        tags.sort_by(|(_, a), (_, b)| {
+            a.pre
+                .is_some()
+                .cmp(&b.pre.is_some())
+                .then_with(|| b.core.cmp(&a.core))
+        });
         tags.into_iter().next()
     };
     let previous = history
@@ -234,17 +240,52 @@ pub fn classify(history: &[Commit], rules: &Rules) -> Result<Classified, Release
     };
     let mut other: Vec<&String> = head.tags.iter().collect();
     other.sort();
-    Ok(Classified {
-        class: if other.is_empty() {
-            Class::Development
-        } else {
-            Class::Extra
+    let version = base.development(n, &head.id);
+    Ok(match other.first() {
+        None => Classified {
+            class: Class::Development,
+            version,
+            tag: None,
+            previous: prev_tag,
+            commits_since: n,
         },
-        version: base.development(n, &head.id),
-        tag: other.first().map(|t| (*t).clone()),
-        previous: prev_tag,
-        commits_since: n,
+        // An extra tag names its own build: its version comes from the tag, so tagging a commit that
+        // already has a development release makes a new release, not the same version again.
+        Some(t) => Classified {
+            class: Class::Extra,
+            version: extra_version(t, rules, &base),
+            tag: Some((*t).clone()),
+            previous: prev_tag,
+            commits_since: n,
+        },
     })
+}
+
+/// The version of an extra tag: the tag read as a version tag whatever the patterns say (`v1.3.0-rc.1`
+/// → `1.3.0~rc.1`), else the tag's letters and digits after the next patch release's `~~` (after `v1.2.3`,
+/// `handcrafted-1.0.0` → `1.2.4~~handcrafted.1.0.0`: before 1.2.4, after its development builds `~~dev…`
+/// when the tag sorts after `dev`).
+fn extra_version(tag: &str, rules: &Rules, base: &TagVersion) -> String {
+    let loose = Rules {
+        tag_prefix: rules.tag_prefix.clone(),
+        stable: None,
+        prerelease: None,
+    };
+    if let Some(v) = version_tag(tag, &loose) {
+        return v.debian();
+    }
+    let words: Vec<String> = tag
+        .to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (a, b, c) = base.core;
+    let next = match &base.pre {
+        Some(_) => format!("{}.", base.debian()),
+        None => format!("{a}.{b}.{}~~", c + 1),
+    };
+    format!("{next}{}", words.join("."))
 }
 
 #[cfg(test)]
@@ -315,7 +356,10 @@ mod tests {
         extra[0].tags.push("nightly-foo".into());
         let e = classify(&extra, &r).unwrap();
         assert_eq!((e.class, e.tag.as_deref()), (Class::Extra, Some("nightly-foo")));
-        assert_eq!(e.version, dev.version);
+        assert_eq!(e.version, "1.3.0~rc.1.nightly.foo");
+        // Two version tags on one commit: the higher one.
+        let two = [c("ddd", &["v1.0.1", "v1.1.0", "v1.1.0-rc.1"])];
+        assert_eq!(classify(&two, &r).unwrap().version, "1.1.0");
         // After a stable tag: before the next patch release.
         let after = [c("ddd4567", &[]), c("999", &["v1.2.3"])];
         assert_eq!(classify(&after, &r).unwrap().version, "1.2.4~~dev.1.gddd4567");
@@ -332,7 +376,12 @@ mod tests {
         let history = [c("ccc1234", &["v1.3.0-rc.1"]), c("999", &["v1.2.3"])];
         let e = classify(&history, &r).unwrap();
         assert_eq!((e.class, e.tag.as_deref()), (Class::Extra, Some("v1.3.0-rc.1")));
-        assert_eq!(e.version, "1.2.4~~dev.1.gccc1234");
+        assert_eq!(e.version, "1.3.0~rc.1");
+        let handmade = [c("ccc1234", &["handcrafted-1.0.0"]), c("999", &["v1.2.3"])];
+        assert_eq!(
+            classify(&handmade, &r).unwrap().version,
+            "1.2.4~~handcrafted.1.0.0"
+        );
         // Only release candidates are pre-releases; betas are extra.
         let r = Rules::with_patterns("v", None, Some(r"v.*-rc\.[0-9]+")).unwrap();
         assert!(version_tag("v2.0.0-rc.2", &r).is_some());

@@ -91,7 +91,7 @@ fn classification_table_and_changelog() {
         | v1.2.3 | stable (v1.2.3) | 1.2.3 |  | 1 |
         | main~3 | development | 1.2.4~~dev.2.g64b9aa6 | v1.2.3 | 2 |
         | v1.3.0-rc.1 | prerelease (v1.3.0-rc.1) | 1.3.0~rc.1 | v1.2.3 | 4 |
-        | nightly-foo | extra (nightly-foo) | 1.3.0~rc.1.dev.1.gf970d16 | v1.3.0-rc.1 | 1 |
+        | nightly-foo | extra (nightly-foo) | 1.3.0~rc.1.nightly.foo | v1.3.0-rc.1 | 1 |
         | main | development | 1.3.0~rc.1.dev.2.gfb91857 | v1.3.0-rc.1 | 2 |
     ");
 

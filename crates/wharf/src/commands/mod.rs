@@ -21,6 +21,16 @@ use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
 
+/// The channel published at the top of the store: its apt suite is the configured one (`[apt] suite`) and
+/// the other kinds' trees are the store's root, where a client configured without a channel looks. Every
+/// other channel is an apt suite of its own name and a `<channel>/` tree.
+pub(crate) const ROOT_CHANNEL: &str = "stable";
+
+/// A channel as the store lays it out: `None` (the top) for the root channel.
+pub(crate) fn channel_tree(channel: Option<String>) -> Option<String> {
+    channel.filter(|c| c != ROOT_CHANNEL)
+}
+
 pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
     match command {
         Command::Init(a) => init::run(&a, env, out),

@@ -1,21 +1,27 @@
 //! `wharf promote NAME VERSION --from CH --to CH`: the same package files, published again into another
 //! channel. apt channels are suites over one pool, so only records move; the other kinds keep a tree per
-//! channel, so the files are copied byte for byte into the target channel's tree and indexed there.
+//! channel (the root channel's is the store's top), so the files are copied byte for byte into the target
+//! channel's tree and indexed there. When the version was released (`releases/<version>/`), the release
+//! moves to the target channel as releasing into it would have put it: its manifest, the release index,
+//! every channel's pointer, the page and install.sh.
 
 use std::collections::BTreeSet;
 
 use anyhow::bail;
 use serde_json::json;
+use wharf_config::{AptConfig, Project};
 use wharf_publish::txn::Found;
+use wharf_publish::txn::TxnOptions;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, kind_keys, load_project, md_compression, open_store_to_write, txn_options,
+    apk_digest, apt_config, channel_tree, kind_keys, load_project, md_compression, open_store_to_write,
+    release, txn_options,
 };
 use crate::cli::PromoteArgs;
 use crate::env::Env;
-use crate::ops::publish::{PublishOptions, publish};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish};
 use crate::output::Output;
 
 pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -35,7 +41,16 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
         .unwrap_or_else(|| "public".into());
     let store = open_store_to_write(&to_store, &args.store, project.as_ref(), env, out)?;
-    let source = Prefixed::new(&store, &args.from)?;
+    let prefixed = match channel_tree(Some(args.from.clone())) {
+        Some(c) => Some(Prefixed::new(&store, &c)?),
+        None => None,
+    };
+    let source: &dyn Store = match &prefixed {
+        Some(p) => p,
+        None => &store,
+    };
+    let apt_cfg = apt_config(project.as_ref());
+    let suite_of = |c: &str| channel_tree(Some(c.to_owned())).unwrap_or_else(|| apt_cfg.suite.clone());
     let (name, version) = (args.name.as_str(), args.version.as_str());
 
     // What the source channel has: per kind, the files of NAME at VERSION (keys from the store's root).
@@ -52,12 +67,13 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             })
             .collect::<Vec<Found>>()
     };
-    let from = Some(args.from.as_str());
-    let debs = take(apt::find(&store, &args.from, name, version)?, None);
-    let rpms = take(rpmmd::find(&source, name, version)?, from);
-    let ipks = take(opkg::find(&source, name, version)?, from);
-    let apks = take(apk::find(&source, name, version)?, from);
-    let apk3s = take(apk3::find(&source, name, version)?, from);
+    let from_tree = channel_tree(Some(args.from.clone()));
+    let from = from_tree.as_deref();
+    let debs = take(apt::find(&store, &suite_of(&args.from), name, version)?, None);
+    let rpms = take(rpmmd::find(source, name, version)?, from);
+    let ipks = take(opkg::find(source, name, version)?, from);
+    let apks = take(apk::find(source, name, version)?, from);
+    let apk3s = take(apk3::find(source, name, version)?, from);
     if debs.is_empty() && rpms.is_empty() && ipks.is_empty() && apks.is_empty() && apk3s.is_empty() {
         let have: Vec<String> = versions.into_iter().collect();
         bail!(
@@ -108,7 +124,6 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             !apk3s.is_empty(),
         ],
     )?;
-    let apt_cfg = apt_config(project.as_ref());
     let groups = |found: &[Found]| -> Vec<String> {
         let set: BTreeSet<String> = found.iter().map(|f| f.group.clone()).collect();
         set.into_iter().collect()
@@ -119,21 +134,25 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     feeds.extend(groups(&apk3s));
     feeds.sort();
     feeds.dedup();
+    let to_tree = channel_tree(Some(args.to.clone()));
+    let to_suite = suite_of(&args.to);
+    let txn = txn_options(&args.store, project.as_ref());
+    let base_url = args
+        .base_url
+        .clone()
+        .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
     let reports = publish(&PublishOptions {
         store: &store,
         to: &to_store,
-        txn: &txn_options(&args.store, project.as_ref()),
-        channel: Some(&args.to),
+        txn: &txn,
+        channel: to_tree.as_deref(),
         key: keys.openpgp.as_ref(),
         apt: &apt_cfg,
-        suite: &args.to,
+        suite: &to_suite,
         component: &apt_cfg.component,
         rpm_repos: &rpm_repos,
         metadata_compression: md_compression(project.as_ref()),
-        base_url: args
-            .base_url
-            .as_deref()
-            .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.as_deref())),
+        base_url: base_url.as_deref(),
         sign_unsigned: false,
         usign: keys.usign.as_ref(),
         apk: keys.apk.as_ref(),
@@ -156,9 +175,75 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     for p in &promoted {
         out.status("Promoted", &format!("{p}: {} → {}", args.from, args.to));
     }
+    let released = match &project {
+        Some(p) => promote_release(
+            &store,
+            &to_store,
+            p,
+            &txn,
+            &apt_cfg,
+            &reports,
+            (name, version),
+            (&args.from, &args.to),
+            &base_url.unwrap_or_else(|| default_base_url(&to_store)),
+        )?,
+        None => None,
+    };
+    if let Some(v) = &released {
+        out.status("Promoted", &format!("release {v}: {} → {}", args.from, args.to));
+    }
     out.result(
         &format!("{} file(s) promoted from `{}` to `{}`\n", promoted.len(), args.from, args.to),
-        &json!({ "promoted": promoted, "from": args.from, "to": args.to, "reports": reports, "store_calls": store.calls() }),
+        &json!({ "promoted": promoted, "release": released, "from": args.from, "to": args.to, "reports": reports, "store_calls": store.calls() }),
     );
     Ok(())
+}
+
+/// Moves the release holding `name` `version` (if it was released) from channel `from` to `to`, under the
+/// release lock: its manifest and notes, the release index, the pointers, the page and install.sh, as
+/// releasing it into `to` would have written them. Returns the release's version.
+#[allow(clippy::too_many_arguments)]
+fn promote_release(
+    store: &dyn Store,
+    to_store: &str,
+    project: &Project,
+    txn: &TxnOptions,
+    apt: &AptConfig,
+    reports: &Reports,
+    (name, version): (&str, &str),
+    (from, to): (&str, &str),
+    base_url: &str,
+) -> anyhow::Result<Option<String>> {
+    let guard = store.lock(release::LOCK, txn.lock_wait)?;
+    let (index, _) = release::read_index(store, to_store)?;
+    let Some(mut manifest) = index
+        .releases
+        .into_iter()
+        .filter(|r| r.channel == from)
+        .find(|r| {
+            r.version == version
+                || r.artifacts
+                    .iter()
+                    .any(|a| a.package == name && a.version == version)
+        })
+    else {
+        return Ok(None);
+    };
+    manifest.channel = to.to_owned();
+    let dir = format!("releases/{}", manifest.version);
+    guard.check()?;
+    release::write_release_files(store, &dir, &manifest)?;
+    release::refresh_front(
+        store,
+        to_store,
+        project,
+        &*guard,
+        &release::Front {
+            base_url: base_url.trim_end_matches('/'),
+            apt,
+            reports: Some(reports),
+            release: manifest.clone(),
+        },
+    )?;
+    Ok(Some(manifest.version))
 }

@@ -9,8 +9,8 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, in_memory_keys, kind_keys, load_project, md_compression, open_store_to_write,
-    txn_options,
+    apk_digest, apt_config, channel_tree, in_memory_keys, kind_keys, load_project, md_compression,
+    open_store_to_write, txn_options,
 };
 use crate::cli::PruneArgs;
 use crate::env::Env;
@@ -28,10 +28,11 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut txn = txn_options(&args.store, project.as_ref());
     txn.prune = true;
     txn.dry_run = args.dry_run;
-    let channel = args
-        .channel
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone()));
+    let channel = channel_tree(
+        args.channel
+            .clone()
+            .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone())),
+    );
     let prefixed = match &channel {
         Some(c) => Some(Prefixed::new(&store, c)?),
         None => None,

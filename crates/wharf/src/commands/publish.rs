@@ -10,8 +10,8 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, check_store_location, load_project,
-    md_compression, open_store, openpgp_key, txn_options, usign_key,
+    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, channel_tree, check_store_location,
+    load_project, md_compression, open_store, openpgp_key, txn_options, usign_key,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -174,10 +174,11 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
     let txn = txn_options(&args.store, project.as_ref());
-    let channel = args
-        .channel
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone()));
+    let channel = channel_tree(
+        args.channel
+            .clone()
+            .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone())),
+    );
     let suite = channel.clone().unwrap_or(suite);
     let reports = publish(&PublishOptions {
         store: &store,

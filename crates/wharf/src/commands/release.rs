@@ -20,8 +20,8 @@ use wharf_release::page::{self, Index, Method};
 use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
 use super::{
-    apk_digest, apt_config, display, kind_keys, load_project, md_compression, open_store_to_write,
-    txn_options,
+    ROOT_CHANNEL, apk_digest, apt_config, display, kind_keys, load_project, md_compression,
+    open_store_to_write, txn_options,
 };
 use crate::cli::{Format, ReleaseArgs};
 use crate::env::Env;
@@ -29,10 +29,9 @@ use crate::ops::package::{self, Built};
 use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish, store_root};
 use crate::output::Output;
 
-/// The channel published at the top of the store (apt: the configured suite).
-const ROOT_CHANNEL: &str = "stable";
-/// The lock every release takes around the release index and pointers (publishes take `.wharf/lock`).
-const LOCK: &str = ".wharf/releases/lock";
+/// The lock every release (and promotion) takes around the release directory, index and pointers
+/// (publishes take `.wharf/lock`).
+pub(crate) const LOCK: &str = ".wharf/releases/lock";
 const INDEX: &str = "releases/index.json";
 
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -333,7 +332,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 }
 
 /// The release index and its version tag (empty when there is none yet).
-fn read_index(store: &dyn Store, to: &str) -> anyhow::Result<(Index, Option<String>)> {
+pub(crate) fn read_index(store: &dyn Store, to: &str) -> anyhow::Result<(Index, Option<String>)> {
     Ok(match store.get_tagged(INDEX)? {
         Some(t) => (
             serde_json::from_slice::<Index>(&t.bytes)
@@ -466,7 +465,7 @@ fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> an
 }
 
 /// Newest first by dpkg's order (wharf's version syntax is Debian's).
-fn newer_first(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn newer_first(a: &str, b: &str) -> std::cmp::Ordering {
     match (DebVersion::parse(a), DebVersion::parse(b)) {
         (Ok(a), Ok(b)) => b.cmp(&a),
         _ => b.cmp(a),
@@ -563,7 +562,7 @@ fn merge(existing: Option<&Manifest>, ours: &Manifest, to: &str) -> anyhow::Resu
 
 /// `manifest.json`, `SHA256SUMS` and `notes.md` of a release directory, from its manifest. They are
 /// written after every file they list, so a reader never finds a listed file missing.
-fn write_release_files(store: &dyn Store, dir: &str, m: &Manifest) -> anyhow::Result<()> {
+pub(crate) fn write_release_files(store: &dyn Store, dir: &str, m: &Manifest) -> anyhow::Result<()> {
     store.put(
         &format!("{dir}/SHA256SUMS"),
         manifest::sha256sums(&m.artifacts).as_bytes(),

@@ -1,5 +1,6 @@
-//! Channels and promotion on Garage: a version published to `dev` and promoted to `stable` is the same
-//! bytes in every kind, and apt-get and dnf install it from the stable channel.
+//! Channels and promotion on Garage: a version published to `dev` and promoted to `stable` (the store's
+//! top, where clients configured without a channel look) is the same bytes in every kind, and apt-get and
+//! dnf install it from there.
 
 use std::fs;
 
@@ -74,7 +75,8 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
         assert!(d.stderr.contains("Promoted"), "{}", d.stderr);
     }
 
-    // The same bytes: one apt pool for both suites; per-channel trees for the other kinds.
+    // The same bytes: one apt pool for both suites; per-channel trees for the other kinds, the stable
+    // channel's at the top.
     let stable_packages = String::from_utf8(
         garage
             .fetch("ch/dists/stable/main/binary-amd64/Packages")
@@ -106,11 +108,12 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
         let dev = garage
             .fetch(&format!("ch/dev/{path}"))
             .unwrap_or_else(|| panic!("dev/{path} missing"));
-        let stable = garage.fetch(&format!("ch/stable/{path}"));
+        let stable = garage.fetch(&format!("ch/{path}"));
         assert!(
             stable.as_deref() == Some(dev.as_slice()),
-            "stable/{path} is not dev's bytes"
+            "{path} is not dev's bytes"
         );
+        assert!(garage.fetch(&format!("ch/stable/{path}")).is_none());
     }
 
     // apt-get and dnf install 1.0 from the stable channel.
@@ -123,8 +126,8 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     assert!(apt.root().join("usr/bin/demo").is_file());
     let dnf = Dnf::new(
         &dir.join("dnf"),
-        &format!("{base}/stable/linux-x86_64"),
-        &format!("{base}/stable/RPM-GPG-KEY-demo"),
+        &format!("{base}/linux-x86_64"),
+        &format!("{base}/RPM-GPG-KEY-demo"),
     );
     let ok = dnf.run(&["install", "demo-data-1.0"]).success();
     assert!(ok.all().contains("Complete!"), "{}", ok.all());

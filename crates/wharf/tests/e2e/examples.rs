@@ -313,3 +313,221 @@ fn multi_machine() {
     }
     drop(server);
 }
+
+/// Installs the stable channel with install.sh by apt, dnf and zypper; returns what each installed.
+fn install_everywhere(tmp: &Path, script: &Path, package: &str) -> Vec<String> {
+    let apt_dir = tmp.join("apt");
+    let apt = Apt::new(
+        &apt_dir,
+        "http://127.0.0.1:9/unused",
+        "stable",
+        "main",
+        Path::new("/dev/null"),
+    );
+    fs::remove_file(apt_dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
+    let installed = run(Command::new("sh")
+        .arg(script)
+        .env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
+    assert_eq!(installed.code, Some(0), "{}", installed.all());
+    assert!(apt_problems(&installed.all()).is_empty(), "{}", installed.all());
+    let policy = apt.cmd("apt-cache", &["policy", package]).success().stdout;
+    let mut got = vec![
+        policy
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Installed: "))
+            .unwrap_or_default()
+            .to_owned(),
+    ];
+    for method in ["dnf", "zypper"] {
+        let root = tmp.join(format!("{method}-root"));
+        let done = run(Command::new("sh")
+            .arg(script)
+            .args(["--method", method, "--root"])
+            .arg(&root));
+        assert_eq!(done.code, Some(0), "{}", done.all());
+        let q = run(Command::new("rpm").arg("--root").arg(&root).args([
+            "-q",
+            "--qf",
+            "%{VERSION}-%{RELEASE}",
+            package,
+        ]))
+        .success();
+        got.push(q.stdout);
+    }
+    got
+}
+
+/// Seed 004: stable, development and extra builds classified by the seed's rule; a development build
+/// promoted to stable installs from there with apt, dnf and zypper and `releases/latest` names it; tagging
+/// that commit afterwards releases the tag's version beside it.
+#[test]
+fn garage_like() {
+    if !require(&["git", "apt-get", "dnf", "zypper", "rpmkeys", "sha256sum"]) {
+        return;
+    }
+    const NAME: &str = "garage-like";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("grange");
+    copy_dir(&example(NAME), &dir);
+    git(&dir, &["init", "-q", "-b", "main"], 1);
+    git(&dir, &["add", "-A"], 2);
+    git(&dir, &["commit", "-q", "-m", "feat: store objects"], 3);
+    git(&dir, &["tag", "-a", "v1.0.0", "-m", "v1.0.0"], 4);
+    write(&dir.join("NEWS"), "1.0.1: the last object is kept\n");
+    git(&dir, &["add", "-A"], 5);
+    git(&dir, &["commit", "-q", "-m", "fix: keep the last object"], 6);
+    let store = tmp.path().join("store");
+    let port = server_port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let vars = [
+        ("STORE", store.to_str().unwrap()),
+        ("BASE_URL", base_url.as_str()),
+    ];
+    sh(
+        NAME,
+        &dir,
+        "wharf key generate openpgp -o keys --name \"grange releases\"",
+        &[],
+    )
+    .success();
+    let release = |at: &str| {
+        git(&dir, &["checkout", "-q", at], 7);
+        sh(NAME, &dir, "./build.sh", &[]).success();
+        sh(
+            NAME,
+            &dir,
+            "wharf release --to \"$STORE\" --base-url \"$BASE_URL\"",
+            &vars,
+        )
+        .success()
+    };
+
+    let stable = release("v1.0.0");
+    assert!(
+        stable
+            .stderr
+            .contains("Releasing grange 1.0.0 (stable, channel stable, tag v1.0.0)"),
+        "{}",
+        stable.all()
+    );
+    let rel = store.join("releases/1.0.0");
+    for file in [
+        "grange_1.0.0_amd64.deb",
+        "grange_1.0.0_i386.deb",
+        "grange_1.0.0_arm64.deb",
+        "grange-1.0.0-1.x86_64.rpm",
+        "grange-1.0.0-1.aarch64.rpm",
+        "grange-1.0.0-amd64.tar.gz",
+        "grange-1.0.0-i386.tar.gz",
+        "grange-1.0.0-arm64.tar.gz",
+        "grange-1.0.0-amd64.tar.gz.sha256",
+    ] {
+        assert!(rel.join(file).is_file(), "{file} missing from {}", rel.display());
+    }
+    run(Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&rel))
+    .success();
+
+    let dev = release("main");
+    let line = dev
+        .stderr
+        .lines()
+        .find(|l| l.contains("Releasing grange"))
+        .unwrap();
+    assert!(line.contains("(development, channel dev)"), "{line}");
+    let version = line.split_whitespace().nth(2).unwrap().to_owned();
+    assert!(version.starts_with("1.0.1~~dev.1.g"), "{version}");
+    assert_eq!(read(&store.join("releases/latest-dev")), format!("{version}\n"));
+    assert_eq!(read(&store.join("releases/latest")), "1.0.0\n");
+
+    // The tested development build goes to stable: the same bytes, no rebuild.
+    let dev_deb = fs::read(store.join(format!("releases/{version}/grange_{version}_amd64.deb"))).unwrap();
+    let promoted = sh(
+        NAME,
+        &dir,
+        "wharf promote grange \"$VERSION\" --from dev --to stable --store \"$STORE\" --base-url \"$BASE_URL\"",
+        &[vars[0], vars[1], ("VERSION", &version)],
+    )
+    .success();
+    assert!(
+        promoted
+            .stderr
+            .contains(&format!("release {version}: dev → stable")),
+        "{}",
+        promoted.all()
+    );
+    assert_eq!(read(&store.join("releases/latest")), format!("{version}\n"));
+    assert!(
+        !store.join("releases/latest-dev").exists(),
+        "the dev channel has no release left"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&store.join(format!("releases/{version}/manifest.json")))).unwrap();
+    assert_eq!(manifest["channel"], "stable");
+    let pool: Vec<(String, Vec<u8>)> = tree(&store.join("pool"))
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(&format!("grange_{version}_amd64.deb")))
+        .collect();
+    assert_eq!(pool.len(), 1);
+    assert!(
+        pool[0].1 == dev_deb,
+        "the promoted .deb is not the released bytes"
+    );
+    assert!(
+        store
+            .join(format!("linux-x86_64/Packages/g/grange-{version}-1.x86_64.rpm"))
+            .is_file(),
+        "the promoted rpm is not in the store's top tree"
+    );
+
+    let server = {
+        let mut cmd = wharf(tmp.path());
+        cmd.args(["serve", "--from"])
+            .arg(&store)
+            .args(["--listen", &format!("127.0.0.1:{port}")]);
+        Server::spawn(cmd, port)
+    };
+    let got = install_everywhere(tmp.path(), &store.join("install.sh"), "grange");
+    assert_eq!(
+        got,
+        vec![version.clone(), format!("{version}-1"), format!("{version}-1")]
+    );
+
+    // Tagging the promoted commit: an extra tag releases the tag's version, a stable tag its own.
+    git(&dir, &["checkout", "-q", "main"], 8);
+    git(&dir, &["tag", "-a", "handcrafted-1.0.1", "-m", "x"], 9);
+    let extra = release("main");
+    assert!(
+        extra.stderr.contains(
+            "Releasing grange 1.0.1~~handcrafted.1.0.1 (extra, channel extra, tag handcrafted-1.0.1)"
+        ),
+        "{}",
+        extra.all()
+    );
+    git(&dir, &["tag", "-a", "v1.0.1", "-m", "v1.0.1"], 10);
+    let tagged = release("main");
+    assert!(
+        tagged
+            .stderr
+            .contains("Releasing grange 1.0.1 (stable, channel stable, tag v1.0.1)"),
+        "{}",
+        tagged.all()
+    );
+    assert_eq!(read(&store.join("releases/latest")), "1.0.1\n");
+    assert_eq!(
+        read(&store.join("releases/latest-extra")),
+        "1.0.1~~handcrafted.1.0.1\n"
+    );
+    let page = read(&store.join("index.html"));
+    for want in [
+        "Channel: stable",
+        "Channel: extra",
+        "grange-1.0.1-arm64.tar.gz",
+        &format!("grange_{version}_amd64.deb"),
+    ] {
+        assert!(page.contains(want), "{want} not on the page");
+    }
+    drop(server);
+}
