@@ -556,6 +556,7 @@ pub(crate) fn load(
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
         release: ReleaseConfig::default(),
+        keys: crate::KeysConfig::default(),
         warnings,
     })
 }

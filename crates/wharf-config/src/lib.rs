@@ -180,6 +180,22 @@ pub struct PublishConfig {
     pub channel: Option<String>,
 }
 
+/// `[keys]`: the signing key of every repository kind, resolved against the project directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeysConfig {
+    /// OpenPGP secret key: apt and rpm-md (`[keys] openpgp`, or `[publish] key`).
+    pub openpgp: Option<PathBuf>,
+    /// usign secret key: opkg feeds.
+    pub usign: Option<PathBuf>,
+    /// RSA secret key (`<name>.rsa`): apk v2 packages and indexes.
+    pub apk: Option<PathBuf>,
+    /// EC P-256 secret key: apk v3 indexes (and packages).
+    pub apk3: Option<PathBuf>,
+    /// Make a throwaway key under `.wharf/` for a kind that has none configured (the quick start):
+    /// otherwise a missing key is an error.
+    pub throwaway: bool,
+}
+
 /// `[release]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseConfig {
@@ -296,6 +312,8 @@ pub struct Project {
     pub publish: PublishConfig,
     /// release settings.
     pub release: ReleaseConfig,
+    /// Signing keys.
+    pub keys: KeysConfig,
     /// Things the user should know (e.g. a cargo-deb key wharf cannot honour).
     pub warnings: Vec<String>,
 }

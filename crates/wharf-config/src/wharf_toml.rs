@@ -40,7 +40,20 @@ struct File {
     #[serde(default)]
     release: ReleaseSection,
     #[serde(default)]
+    keys: KeysSection,
+    #[serde(default)]
     changelog: Vec<ChangelogSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct KeysSection {
+    openpgp: Option<PathBuf>,
+    usign: Option<PathBuf>,
+    apk: Option<PathBuf>,
+    apk3: Option<PathBuf>,
+    #[serde(default)]
+    throwaway: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -525,6 +538,21 @@ pub(crate) fn load(
             groups: r.groups.into_iter().map(|g| (g.title, g.types)).collect(),
         }
     };
+    if file.keys.openpgp.is_some() && file.publish.key.is_some() && file.keys.openpgp != file.publish.key {
+        return Err(value_err(
+            path,
+            "keys.openpgp",
+            "and [publish] key name different files; keep one",
+        ));
+    }
+    let at = |p: Option<PathBuf>| p.map(|p| dir.join(p));
+    let keys = crate::KeysConfig {
+        openpgp: at(file.keys.openpgp.clone().or_else(|| file.publish.key.clone())),
+        usign: at(file.keys.usign),
+        apk: at(file.keys.apk),
+        apk3: at(file.keys.apk3),
+        throwaway: file.keys.throwaway,
+    };
     Ok(Project {
         name: project_name.to_string(),
         dir,
@@ -571,6 +599,7 @@ pub(crate) fn load(
             channel: file.publish.channel,
         },
         release,
+        keys,
         warnings: Vec::new(),
     })
 }
@@ -744,7 +773,6 @@ component = "main"
 
 [publish]
 to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R2, MinIO, Garage)
-# key = "keys/signing-key.asc"   # without one, wharf makes a throwaway key under .wharf/
 # base-url = "https://packages.example.org"   # where clients reach `to` (for .repo files)
 # s3-endpoint = "https://<account>.r2.cloudflarestorage.com"   # else AWS_ENDPOINT_URL, else AWS
 # s3-region = "auto"             # else AWS_REGION
@@ -752,6 +780,14 @@ to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R
 # keep = 3                       # newest versions kept per package, architecture and channel
 # grace-period = "24h"           # how long replaced files stay for clients with old indexes
 # lock-wait = "5m"               # how long a publish waits for another one
+
+[keys]                           # signing keys, relative to this file: make each once with
+                                 # `wharf key generate <kind> -o keys` and keep keys/ out of git
+# openpgp = "keys/secret.asc"    # apt and rpm-md (openpgp)
+# usign = "keys/key-build"       # opkg feeds (usign)
+# apk = "keys/wharf.rsa"         # apk v2 (apk-rsa)
+# apk3 = "keys/private-key.pem"  # apk v3 (apk-ec)
+# throwaway = true               # instead: throwaway keys made under .wharf/, for trying wharf out
 
 [release]                        # `wharf release`: version from git tags, changelog, assets, page, install.sh
 # tag-prefix = "v"               # version tags: v1.2.3 (stable), v1.3.0-rc.1 (prerelease)

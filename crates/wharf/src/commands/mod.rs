@@ -211,7 +211,7 @@ pub(crate) struct KindKeys {
 }
 
 /// Loads the keys for the kinds named in `need` (OpenPGP, usign, apk RSA, apk EC): the flags, else the
-/// project's configured or throwaway ones.
+/// project's `[keys]`, else its throwaway ones where it allows them.
 fn kind_keys(
     k: &crate::cli::KeyArgs,
     project: Option<&Project>,
@@ -219,32 +219,54 @@ fn kind_keys(
     out: &Output,
     need: [bool; 4],
 ) -> anyhow::Result<KindKeys> {
-    let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    let openpgp = if need[0] {
-        Some(openpgp_key(k.key.as_deref(), project, &dir, env, out)?)
-    } else {
-        None
-    };
-    let usign = if need[1] {
-        Some(usign_key(k.usign_key.as_deref(), &dir, out)?)
-    } else {
-        None
-    };
-    let apk = if need[2] {
-        Some(apk_rsa_key(k.apk_key.as_deref(), &dir, out)?)
-    } else {
-        None
-    };
-    let apk3 = if need[3] {
-        Some(apk_ec_key(k.apk3_key.as_deref(), &dir, out)?)
-    } else {
-        None
-    };
+    let cfg = project.map(|p| &p.keys);
+    let configured =
+        |f: fn(&wharf_config::KeysConfig) -> &Option<std::path::PathBuf>| cfg.and_then(|c| f(c).as_deref());
     Ok(KindKeys {
-        openpgp,
-        usign,
-        apk,
-        apk3,
+        openpgp: need[0]
+            .then(|| {
+                signing_key(
+                    &keys::OPENPGP,
+                    k.key.as_deref().or(configured(|c| &c.openpgp)),
+                    project,
+                    env,
+                    out,
+                )
+            })
+            .transpose()?,
+        usign: need[1]
+            .then(|| {
+                signing_key(
+                    &keys::USIGN,
+                    k.usign_key.as_deref().or(configured(|c| &c.usign)),
+                    project,
+                    env,
+                    out,
+                )
+            })
+            .transpose()?,
+        apk: need[2]
+            .then(|| {
+                signing_key(
+                    &keys::APK_RSA,
+                    k.apk_key.as_deref().or(configured(|c| &c.apk)),
+                    project,
+                    env,
+                    out,
+                )
+            })
+            .transpose()?,
+        apk3: need[3]
+            .then(|| {
+                signing_key(
+                    &keys::APK_EC,
+                    k.apk3_key.as_deref().or(configured(|c| &c.apk3)),
+                    project,
+                    env,
+                    out,
+                )
+            })
+            .transpose()?,
     })
 }
 
@@ -282,62 +304,28 @@ fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
     crate::ops::package::formats_to_build(project, formats).contains(&format)
 }
 
-/// Loads the OpenPGP key: the flag, else the project's `[publish] key`, else the project's throwaway one
-/// (with a warning).
-fn openpgp_key(
-    explicit: Option<&Path>,
+/// Loads a key of `kind` from `file` (a flag or `[keys]`), else the project's throwaway one where
+/// `[keys] throwaway = true` (with a warning); says which.
+fn signing_key<K>(
+    kind: &keys::Kind<K>,
+    file: Option<&Path>,
     project: Option<&Project>,
-    dir: &Path,
     env: &Env,
     out: &Output,
-) -> anyhow::Result<wharf_sign::OpenPgpKey> {
-    let file = explicit
-        .map(Path::to_path_buf)
-        .or_else(|| project.and_then(|p| p.publish.key.as_ref().map(|f| p.dir.join(f))));
-    let (key, source) = keys::load(file.as_deref(), dir, env.key_passphrase.as_deref())?;
+) -> anyhow::Result<K> {
+    let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
+    let throwaway = project.is_some_and(|p| p.keys.throwaway);
+    let (key, source) = keys::load(kind, file, &dir, throwaway, env.key_passphrase.as_deref())?;
     match &source {
-        KeySource::Given(path) => out.detail(&format!("signing key: {}", display(path))),
+        KeySource::Given(path) => out.detail(&format!("{}: {}", kind.what, display(path))),
         KeySource::Throwaway { path, created } => out.warn(&format!(
-            "signing with a throwaway key ({}{}); for a real repository generate one with `wharf key generate openpgp -o keys` and pass --key keys/secret.asc",
+            "signing with a throwaway {} ({}{}); for a real repository make one with `wharf key generate {} -o keys` and name it in [keys] {}",
+            kind.what,
             display(path),
-            if *created { ", just created" } else { "" }
+            if *created { ", just created" } else { "" },
+            kind.generate.0,
+            kind.config,
         )),
-    }
-    Ok(key)
-}
-
-/// Loads the usign key (given, or the project's throwaway one, with a warning).
-fn usign_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::UsignKey> {
-    let (key, source) = keys::load_usign(explicit, dir)?;
-    if let KeySource::Throwaway { path, .. } = &source {
-        out.warn(&format!(
-            "signing opkg feeds with a throwaway usign key ({}); generate one with `wharf key generate usign -o keys`",
-            display(path)
-        ));
-    }
-    Ok(key)
-}
-
-/// Loads the apk RSA key (given, or the project's throwaway one, with a warning).
-fn apk_rsa_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::ApkRsaKey> {
-    let (key, source) = keys::load_apk_rsa(explicit, dir)?;
-    if let KeySource::Throwaway { path, .. } = &source {
-        out.warn(&format!(
-            "signing apk packages with a throwaway RSA key ({}); generate one with `wharf key generate apk-rsa -o keys` and pass --apk-key keys/wharf.rsa",
-            display(path)
-        ));
-    }
-    Ok(key)
-}
-
-/// Loads the apk v3 EC key (given, or the project's throwaway one, with a warning).
-fn apk_ec_key(explicit: Option<&Path>, dir: &Path, out: &Output) -> anyhow::Result<wharf_sign::ApkEcKey> {
-    let (key, source) = keys::load_apk_ec(explicit, dir)?;
-    if let KeySource::Throwaway { path, .. } = &source {
-        out.warn(&format!(
-            "signing apk v3 with a throwaway EC key ({}); generate one with `wharf key generate apk-ec -o keys` and pass --apk3-key keys/private-key.pem",
-            display(path)
-        ));
     }
     Ok(key)
 }

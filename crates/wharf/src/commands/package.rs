@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{apk_ec_key, apk_rsa_key, builds, display, load_project};
+use super::{builds, display, load_project, signing_key};
 use crate::cli::{Format, PackageArgs};
 use crate::env::Env;
 use crate::ops::{keys, package};
@@ -10,23 +10,38 @@ use crate::output::Output;
 
 pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out)?;
-    let key = match &args.key {
-        Some(path) => Some(keys::load(Some(path), &project.dir, env.key_passphrase.as_deref())?.0),
+    // Packages are signed where a key is named (rpm headers; the ipk keyring needs the usign key), and
+    // apk packages always (apk refuses unsigned ones).
+    let cfg = &project.keys;
+    let key = match args.key.as_deref().or(cfg.openpgp.as_deref()) {
+        Some(path) => Some(signing_key(&keys::OPENPGP, Some(path), Some(&project), env, out)?),
         None => None,
     };
-    let usign = match &args.usign_key {
-        Some(path) => Some(keys::load_usign(Some(path), &project.dir)?.0),
+    let usign = match args.usign_key.as_deref().or(cfg.usign.as_deref()) {
+        Some(path) => Some(signing_key(&keys::USIGN, Some(path), Some(&project), env, out)?),
         None => None,
     };
     let apk = if builds(&project, &args.formats, Format::Apk) {
-        Some(apk_rsa_key(args.apk_key.as_deref(), &project.dir, out)?)
+        Some(signing_key(
+            &keys::APK_RSA,
+            args.apk_key.as_deref().or(cfg.apk.as_deref()),
+            Some(&project),
+            env,
+            out,
+        )?)
     } else {
         None
     };
-    let apk3_cfg = project.apk3;
+    let apk3_cfg = &project.apk3;
     let apk3 =
         if builds(&project, &args.formats, Format::Apk3) && (apk3_cfg.ship_key || apk3_cfg.sign_packages) {
-            Some(apk_ec_key(args.apk3_key.as_deref(), &project.dir, out)?)
+            Some(signing_key(
+                &keys::APK_EC,
+                args.apk3_key.as_deref().or(cfg.apk3.as_deref()),
+                Some(&project),
+                env,
+                out,
+            )?)
         } else {
             None
         };

@@ -10,8 +10,8 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apk_ec_key, apk_rsa_key, apt_config, builds, channel_tree, check_store_location,
-    load_project, md_compression, open_store, openpgp_key, txn_options, usign_key,
+    apk_digest, apt_config, builds, channel_tree, check_store_location, kind_keys, load_project,
+    md_compression, open_store, txn_options,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -98,34 +98,24 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .unwrap_or_else(|| "public".into());
     check_store_location(&to, &env.cwd, &project_dir)?;
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
-    let key = if building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm") {
-        Some(openpgp_key(
-            args.key.as_deref(),
-            project.as_ref(),
-            &project_dir,
-            env,
-            out,
-        )?)
-    } else {
-        None
-    };
-    let usign = if building(Format::Ipk) || given("ipk") {
-        Some(usign_key(args.usign_key.as_deref(), &project_dir, out)?)
-    } else {
-        None
-    };
-
-    let apk = if building(Format::Apk) || given("apk") {
-        Some(apk_rsa_key(args.apk_key.as_deref(), &project_dir, out)?)
-    } else {
-        None
-    };
-
-    let apk3 = if building(Format::Apk3) || given("apk3") {
-        Some(apk_ec_key(args.apk3_key.as_deref(), &project_dir, out)?)
-    } else {
-        None
-    };
+    let keys = kind_keys(
+        &crate::cli::KeyArgs {
+            key: args.key.clone(),
+            usign_key: args.usign_key.clone(),
+            apk_key: args.apk_key.clone(),
+            apk3_key: args.apk3_key.clone(),
+        },
+        project.as_ref(),
+        env,
+        out,
+        [
+            building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm"),
+            building(Format::Ipk) || given("ipk"),
+            building(Format::Apk) || given("apk"),
+            building(Format::Apk3) || given("apk3"),
+        ],
+    )?;
+    let (key, usign, apk, apk3) = (keys.openpgp, keys.usign, keys.apk, keys.apk3);
 
     let packages: Vec<PathBuf> = if args.packages.is_empty() {
         let p = project.as_ref().ok_or_else(|| {

@@ -135,7 +135,7 @@ fn unreadable_or_unusable_key() {
         dir,
         &dir.join("no-such-key.asc"),
         &deb,
-        &["cannot read the signing key", "no-such-key.asc"],
+        &["no-such-key.asc does not exist", "wharf key generate openpgp"],
     );
     write(&dir.join("garbage.asc"), "this is not a key\n");
     publish_fails(

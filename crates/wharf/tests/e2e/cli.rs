@@ -97,7 +97,12 @@ fn publish_takes_a_directory_of_packages() {
     // What a directory also holds and publish must leave alone: notes, hidden directories, temp files.
     write(&dir.join("built/README.txt"), "not a package\n");
     write(&dir.join("built/.cache/junk.deb"), "not a package either\n");
-    let out = wharf_run(dir, &["publish", "--to", "repo", "built"]).success();
+    let key = wharf_test::throwaway_key(dir);
+    let out = wharf_run(
+        dir,
+        &["publish", "--to", "repo", "--key", key.to_str().unwrap(), "built"],
+    )
+    .success();
     assert!(out.stderr.contains("alpha_1.0.0_amd64.deb"), "{}", out.stderr);
     assert!(out.stderr.contains("beta-2.0.0-1.x86_64.rpm"), "{}", out.stderr);
     assert!(!out.stderr.contains("junk"), "{}", out.stderr);
@@ -111,4 +116,74 @@ fn publish_takes_a_directory_of_packages() {
         "{}",
         d.all()
     );
+}
+
+/// Every kind's key is configured in `[keys]`, relative to wharf.toml wherever wharf runs; a key that is
+/// neither given nor configured is an error saying how to make one — never a new key in the directory
+/// wharf happens to run in.
+#[test]
+fn keys_are_configured_and_never_made_behind_the_users_back() {
+    if !wharf_test::require(&["nfpm"]) {
+        return;
+    }
+    let t = TempDir::new().unwrap();
+    let proj = t.path().join("proj");
+    let cfg = crate::demo_project(&proj);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(&cfg, text.replace("[keys]\nthrowaway = true\n", ""));
+    let ipk = wharf_test::nfpm_ipk(&t.path().join("built"), "alpha", "1.0.0", "a");
+    let elsewhere = t.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let publish = || {
+        wharf_run(
+            &elsewhere,
+            &[
+                "publish",
+                "-c",
+                cfg.to_str().unwrap(),
+                "--to",
+                "repo",
+                ipk.to_str().unwrap(),
+            ],
+        )
+    };
+    let refused = publish();
+    assert_eq!(refused.code, Some(1), "{}", refused.all());
+    assert!(
+        refused.stderr.contains("no usign key for opkg feeds")
+            && refused.stderr.contains("wharf key generate usign -o keys")
+            && refused.stderr.contains("[keys] usign = \"keys/key-build\""),
+        "{}",
+        refused.stderr
+    );
+    for d in [&proj, &elsewhere] {
+        assert!(!d.join(".wharf").exists(), "a key was made in {}", d.display());
+    }
+    assert!(!elsewhere.join("repo").exists());
+
+    wharf_run(
+        t.path(),
+        &[
+            "key",
+            "generate",
+            "usign",
+            "-o",
+            proj.join("keys").to_str().unwrap(),
+        ],
+    )
+    .success();
+    write(
+        &cfg,
+        format!(
+            "{}\n[keys]\nusign = \"keys/key-build\"\n",
+            std::fs::read_to_string(&cfg).unwrap()
+        ),
+    );
+    let ok = publish().success();
+    assert!(ok.stderr.contains("Published"), "{}", ok.all());
+    let fp = std::fs::read_dir(elsewhere.join("repo/opkg/keys"))
+        .unwrap()
+        .count();
+    assert!(fp >= 1);
+    assert!(!proj.join(".wharf/throwaway-usign-key").exists());
 }

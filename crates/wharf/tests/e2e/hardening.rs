@@ -213,12 +213,14 @@ fn no_key_byte_reaches_an_error_or_output() {
 fn a_fifo_is_refused_not_waited_on() {
     let t = TempDir::new().unwrap();
     let dir = t.path();
+    let keys = crate::key_flags(dir);
     for name in ["pipe.deb", "pipe.apk"] {
         let fifo = dir.join(name);
         run(Command::new("mkfifo").arg(&fifo)).success();
         let started = Instant::now();
         let mut child = wharf(dir)
             .args(["publish", "--to", "repo", fifo.to_str().unwrap()])
+            .args(&keys)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -274,7 +276,18 @@ fn listing(dir: &Path) -> Vec<String> {
 fn error_causes_are_not_repeated() {
     let t = TempDir::new().unwrap();
     fs::write(t.path().join("bad.deb"), b"!<arch>\nnot a deb").unwrap();
-    let d = wharf_run(t.path(), &["publish", "--to", "repo", "bad.deb"]);
+    let key = wharf_test::throwaway_key(t.path());
+    let d = wharf_run(
+        t.path(),
+        &[
+            "publish",
+            "--to",
+            "repo",
+            "--key",
+            key.to_str().unwrap(),
+            "bad.deb",
+        ],
+    );
     assert!(!d.ok);
     let lines: Vec<&str> = d.stderr.lines().collect();
     let error = lines.iter().find(|l| l.starts_with("error:")).unwrap();
@@ -388,7 +401,13 @@ fn bombs_meet_one_clear_error_under_a_hard_memory_limit() {
     rpm_bomb.extend_from_slice(&0xffffu32.to_be_bytes());
     rpm_bomb.extend_from_slice(&0x0fff_ffffu32.to_be_bytes());
     fs::write(dir.join("bomb.rpm"), &rpm_bomb).unwrap();
-    let d = limited(dir, LIMIT_MIB, &["publish", "--to", "out-rpm", "bomb.rpm"]);
+    let key = wharf_test::throwaway_key(dir);
+    let key = key.to_str().unwrap();
+    let d = limited(
+        dir,
+        LIMIT_MIB,
+        &["publish", "--to", "out-rpm", "--key", key, "bomb.rpm"],
+    );
     no_abort(&d, "rpm header bomb");
     assert!(!d.ok && d.stderr.contains("truncated"), "{}", d.all());
 
@@ -425,7 +444,7 @@ fn bombs_meet_one_clear_error_under_a_hard_memory_limit() {
     let d = limited(
         dir,
         LIMIT_MIB,
-        &["publish", "--to", "big-repo", big.to_str().unwrap()],
+        &["publish", "--to", "big-repo", "--key", key, big.to_str().unwrap()],
     );
     no_abort(&d, "1 GiB deb publish");
     assert!(d.ok, "{}", d.all());

@@ -51,6 +51,29 @@ pub fn wharf(cwd: &Path) -> Command {
     c
 }
 
+/// Every kind's signing key made under `dir/keys` with `wharf key generate`, as the flags that name them.
+pub fn key_flags(dir: &Path) -> Vec<String> {
+    let keys = dir.join("keys");
+    let k = keys.to_str().unwrap();
+    for args in [
+        &["key", "generate", "openpgp", "-o", k][..],
+        &["key", "generate", "usign", "-o", k],
+        &["key", "generate", "apk-rsa", "--bits", "2048", "-o", k],
+        &["key", "generate", "apk-ec", "-o", k],
+    ] {
+        wharf_run(dir, args).success();
+    }
+    [
+        ("--key", "secret.asc"),
+        ("--usign-key", "key-build"),
+        ("--apk-key", "wharf.rsa"),
+        ("--apk3-key", "private-key.pem"),
+    ]
+    .into_iter()
+    .flat_map(|(flag, file)| [flag.to_owned(), keys.join(file).display().to_string()])
+    .collect()
+}
+
 /// Runs wharf with `args` in `cwd`.
 pub fn wharf_run(cwd: &Path, args: &[&str]) -> Done {
     run(wharf(cwd).args(args))
@@ -113,6 +136,9 @@ license = "MIT"
 
 [apt]
 valid-for-days = 7
+
+[keys]
+throwaway = true
 
 [[package]]
 section = "utils"
