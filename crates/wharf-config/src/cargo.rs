@@ -540,6 +540,8 @@ pub(crate) fn load(
         dirs: Vec::new(),
         ghosts: Vec::new(),
         scripts,
+        formats: Vec::new(),
+        targets: Vec::new(),
     };
     Ok(Project {
         name: name.to_string(),
@@ -641,8 +643,10 @@ fn parse_assets(
             let dst = InstallPath::parse(&d).map_err(|e| value_err(path, &key, format!("{e}")))?;
             files.push(FileTemplate {
                 src: s,
+                dst_dir: dst.clone(),
                 dst,
                 mode,
+                mode_given: true,
                 config,
                 origin: key.clone(),
                 owner: owner.clone(),

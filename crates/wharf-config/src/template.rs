@@ -13,12 +13,19 @@ use wharf_core::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileTemplate {
     /// Source, relative to the project directory. `target/release/…` means a build output: it is looked up
-    /// in Cargo's real target directory, under `<triple>/` when a target is given (cargo-deb's rule).
+    /// in Cargo's real target directory, under `<triple>/` when a target is given (cargo-deb's rule). A
+    /// directory installs every file below it, a glob (`*`, `?`, `**`) every file it matches.
     pub src: PathBuf,
-    /// Install path.
+    /// Install path (of a single file).
     pub dst: InstallPath,
+    /// Where a directory's or a glob's files go, each at its path below the directory (or the glob's
+    /// fixed leading part): the configured `dst` without its trailing `/`.
+    pub dst_dir: InstallPath,
     /// Permission bits.
     pub mode: u32,
+    /// `mode` was configured: it applies to every file of a directory or glob too (otherwise theirs is
+    /// 0755 when the source is executable, else 0644).
+    pub mode_given: bool,
     /// A configuration file.
     pub config: bool,
     /// Where in the config this came from, for error messages (e.g. `package[0].files[2]`).
@@ -65,6 +72,10 @@ pub struct PackageTemplate {
     pub ghosts: Vec<EntryTemplate>,
     /// Maintainer scripts.
     pub scripts: BTreeMap<ScriptKind, ScriptSource>,
+    /// The formats this package is built in (empty: every format the build makes).
+    pub formats: Vec<crate::FormatChoice>,
+    /// The targets this package is built for (empty: every target the build names).
+    pub targets: Vec<String>,
 }
 
 /// Where a maintainer script comes from.
@@ -124,6 +135,70 @@ impl PackageTemplate {
         project_dir.join(src)
     }
 
+    /// The files one `[[package.files]]` entry installs: (source, install path, mode), sorted by install
+    /// path. `Err`: the hint for a source that is missing or matches nothing.
+    fn sources(
+        f: &FileTemplate,
+        project_dir: &Path,
+        target_dir: &Path,
+        target: Option<&str>,
+    ) -> Result<Vec<(PathBuf, InstallPath, u32)>, String> {
+        let build_hint = || match target {
+            Some(t) => format!("; build it first: cargo build --release --target {t}"),
+            None => "; build it first: cargo build --release".to_owned(),
+        };
+        let hint = || {
+            if f.src.starts_with("target") {
+                build_hint()
+            } else {
+                "; fix the path (it is relative to the config file's directory)".to_owned()
+            }
+        };
+        let src = f.src.to_string_lossy();
+        let (base, pattern) = match glob::split(&src) {
+            Some((base, pattern)) => (base, Some(pattern)),
+            None => (src.as_ref(), None),
+        };
+        let located = Self::locate(Path::new(base), project_dir, target_dir, target);
+        if pattern.is_none() && located.is_file() {
+            return Ok(vec![(located, f.dst.clone(), f.mode)]);
+        }
+        if !located.is_dir() {
+            return Err(hint());
+        }
+        let mut found = Vec::new();
+        glob::walk(&located, "", &mut found);
+        let mut out = Vec::new();
+        for (path, rel) in found {
+            if pattern.is_some_and(|p| !glob::matches(p, &rel)) {
+                continue;
+            }
+            let dst = InstallPath::parse(&format!("{}/{rel}", f.dst_dir.as_str().trim_end_matches('/')))
+                .map_err(|e| format!(": `{rel}` cannot be installed ({e})"))?;
+            let mode = if f.mode_given {
+                f.mode
+            } else {
+                glob::default_mode(&path)
+            };
+            out.push((path, dst, mode));
+        }
+        if out.is_empty() {
+            return Err(match pattern {
+                Some(_) => format!(
+                    "; the pattern matches no file{}",
+                    if f.src.starts_with("target") {
+                        build_hint()
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => "; the directory holds no file".to_owned(),
+            });
+        }
+        out.sort_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
+        Ok(out)
+    }
+
     /// The spec for one target (`None`: the host).
     pub fn resolve(
         &self,
@@ -148,47 +223,43 @@ impl PackageTemplate {
         };
         let mut files = Vec::new();
         for f in &self.files {
-            let path = Self::locate(&f.src, project_dir, target_dir, target);
-            if !path.is_file() {
-                let hint = if f.src.starts_with("target") {
-                    match target {
-                        Some(t) => format!("; build it first: cargo build --release --target {t}"),
-                        None => "; build it first: cargo build --release".to_owned(),
-                    }
-                } else {
-                    "; fix the path (it is relative to the config file's directory)".to_owned()
-                };
-                return Err(missing(&f.origin, path, hint));
-            }
-            if !f.allow_outside {
-                let inside = |root: &Path| {
-                    let (Ok(real), Ok(root)) = (path.canonicalize(), root.canonicalize()) else {
-                        return false;
+            for (path, dst, mode) in Self::sources(f, project_dir, target_dir, target).map_err(|hint| {
+                missing(
+                    &f.origin,
+                    Self::locate(&f.src, project_dir, target_dir, target),
+                    hint,
+                )
+            })? {
+                if !f.allow_outside {
+                    let inside = |root: &Path| {
+                        let (Ok(real), Ok(root)) = (path.canonicalize(), root.canonicalize()) else {
+                            return false;
+                        };
+                        real.starts_with(root)
                     };
-                    real.starts_with(root)
-                };
-                if !inside(project_dir) && !inside(target_dir) {
-                    let real = path.canonicalize().map_or_else(
-                        |_| "unreadable".to_owned(),
-                        |r| format!("really `{}`", r.display()),
-                    );
-                    return Err(ResolveError::Outside {
-                        config: config.to_path_buf(),
-                        origin: f.origin.clone(),
-                        path: f.src.clone(),
-                        real,
-                    });
+                    if !inside(project_dir) && !inside(target_dir) {
+                        let real = path.canonicalize().map_or_else(
+                            |_| "unreadable".to_owned(),
+                            |r| format!("really `{}`", r.display()),
+                        );
+                        return Err(ResolveError::Outside {
+                            config: config.to_path_buf(),
+                            origin: f.origin.clone(),
+                            path: f.src.clone(),
+                            real,
+                        });
+                    }
                 }
+                files.push(FileEntry {
+                    path: dst,
+                    kind: FileKind::File {
+                        content: Content::Path(path),
+                        config: f.config,
+                    },
+                    mode,
+                    owner: f.owner.clone(),
+                });
             }
-            files.push(FileEntry {
-                path: f.dst.clone(),
-                kind: FileKind::File {
-                    content: Content::Path(path),
-                    config: f.config,
-                },
-                mode: f.mode,
-                owner: f.owner.clone(),
-            });
         }
         for (dst, bytes) in &self.generated {
             if !files.iter().any(|f| f.path == *dst) {
@@ -251,6 +322,91 @@ impl PackageTemplate {
     }
 }
 
+/// Directory and glob sources: `*` and `?` within one path segment, `**` for any number of segments.
+pub(crate) mod glob {
+    use std::path::{Path, PathBuf};
+
+    /// Whether a path segment holds a glob character.
+    fn is_pattern(segment: &str) -> bool {
+        segment.contains(['*', '?'])
+    }
+
+    /// A glob's fixed leading directory and the pattern below it (`luci/htdocs/**/*.js` →
+    /// (`luci/htdocs`, `**/*.js`)); `None` for a plain path.
+    pub(crate) fn split(src: &str) -> Option<(&str, &str)> {
+        let first = src.split('/').position(is_pattern)?;
+        let mut at = 0;
+        for segment in src.split('/').take(first) {
+            at += segment.len() + 1;
+        }
+        Some((src[..at].trim_end_matches('/'), &src[at..]))
+    }
+
+    /// Every regular file below `dir` (following links to files, not to directories), with its path
+    /// relative to `dir`, in name order.
+    pub(crate) fn walk(dir: &Path, rel: &str, out: &mut Vec<(PathBuf, String)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for e in entries {
+            let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let path = e.path();
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&path, &child, out),
+                Ok(t) if t.is_file() || (t.is_symlink() && path.is_file()) => out.push((path, child)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the relative path `rel` matches `pattern`.
+    pub(crate) fn matches(pattern: &str, rel: &str) -> bool {
+        let p: Vec<&str> = pattern.split('/').collect();
+        let r: Vec<&str> = rel.split('/').collect();
+        segments(&p, &r)
+    }
+
+    fn segments(p: &[&str], r: &[&str]) -> bool {
+        match p.split_first() {
+            None => r.is_empty(),
+            Some((&"**", rest)) => (0..=r.len()).any(|skip| segments(rest, &r[skip..])),
+            Some((first, rest)) => r.split_first().is_some_and(|(name, r_rest)| {
+                segment(first.as_bytes(), name.as_bytes()) && segments(rest, r_rest)
+            }),
+        }
+    }
+
+    fn segment(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|skip| segment(rest, &s[skip..])),
+            Some((b'?', rest)) => !s.is_empty() && segment(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && segment(rest, &s[1..]),
+        }
+    }
+
+    /// 0755 for an executable source, else 0644.
+    pub(crate) fn default_mode(path: &Path) -> u32 {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0) {
+                return 0o755;
+            }
+        }
+        0o644
+    }
+}
+
 /// A machine-readable `debian/copyright` (DEP-5) for a licence, so packages carry the copyright file
 /// Debian Policy §12.5 requires.
 #[must_use]
@@ -293,6 +449,30 @@ pub(crate) fn debianize_version(v: &str, revision: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs() {
+        assert_eq!(glob::split("www/**/*.js"), Some(("www", "**/*.js")));
+        assert_eq!(
+            glob::split("target/release/*.so"),
+            Some(("target/release", "*.so"))
+        );
+        assert_eq!(glob::split("*.conf"), Some(("", "*.conf")));
+        assert_eq!(glob::split("www/index.html"), None);
+        for (p, rel, yes) in [
+            ("*.js", "a.js", true),
+            ("*.js", "d/a.js", false),
+            ("**/*.js", "a.js", true),
+            ("**/*.js", "d/e/a.js", true),
+            ("**", "d/e/a.js", true),
+            ("d/*/a.?s", "d/e/a.js", true),
+            ("d/*/a.?s", "d/e/a.jsx", false),
+            ("lib*.so*", "libx.so.1", true),
+            ("lib*.so*", "x.so", false),
+        ] {
+            assert_eq!(glob::matches(p, rel), yes, "{p} {rel}");
+        }
+    }
 
     #[test]
     fn versions_and_modes() {

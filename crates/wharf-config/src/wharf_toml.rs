@@ -108,6 +108,12 @@ struct PackageSection {
     description: Option<String>,
     #[serde(default)]
     arch_all: bool,
+    /// Only these formats (default: the project's).
+    #[serde(default)]
+    formats: Vec<FormatChoice>,
+    /// Only these targets (default: every target built).
+    #[serde(default)]
+    targets: Vec<String>,
     section: Option<String>,
     priority: Option<String>,
     #[serde(flatten)]
@@ -384,16 +390,30 @@ pub(crate) fn load(
         let mut files = Vec::new();
         for (j, f) in s.files.into_iter().enumerate() {
             let origin = key(&format!("files[{j}]"));
-            let dst = destination(&f.dst, &f.src).ok_or_else(|| {
-                value_err(
-                    path,
-                    format!("{origin}.dst"),
-                    "cannot derive a file name from `src`",
-                )
-            })?;
-            let dst = InstallPath::parse(&dst)
+            let dst_dir = InstallPath::parse(f.dst.trim_end_matches('/'))
                 .map_err(|e| value_err(path, format!("{origin}.dst"), format!("{e}")))?;
+            let dst = if crate::template::glob::split(&f.src.to_string_lossy()).is_some() {
+                if !f.dst.ends_with('/') {
+                    return Err(value_err(
+                        path,
+                        format!("{origin}.dst"),
+                        "a glob's files go into a directory: end `dst` with `/`",
+                    ));
+                }
+                dst_dir.clone()
+            } else {
+                let dst = destination(&f.dst, &f.src).ok_or_else(|| {
+                    value_err(
+                        path,
+                        format!("{origin}.dst"),
+                        "cannot derive a file name from `src`",
+                    )
+                })?;
+                InstallPath::parse(&dst)
+                    .map_err(|e| value_err(path, format!("{origin}.dst"), format!("{e}")))?
+            };
             let executable = dst.as_str().contains("/bin/") || dst.as_str().contains("/sbin/");
+            let mode_given = f.mode.is_some();
             let mode = mode(
                 path,
                 &origin,
@@ -404,7 +424,9 @@ pub(crate) fn load(
             files.push(FileTemplate {
                 src: f.src,
                 dst,
+                dst_dir,
                 mode,
+                mode_given,
                 config: f.config,
                 origin,
                 owner,
@@ -494,6 +516,8 @@ pub(crate) fn load(
             dirs,
             ghosts,
             scripts,
+            formats: s.formats,
+            targets: s.targets,
         });
     }
     let defaults = apt_defaults(project_name.as_str());

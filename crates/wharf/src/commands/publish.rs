@@ -339,14 +339,16 @@ fn describe(
         if o.feeds.is_empty() {
             human.push_str(&unchanged("opkg", o.unchanged.len()));
         } else {
+            let uri = tree_uri();
             human.push_str(&format!(
-            "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  install the key {} as /etc/opkg/keys/{}\n  and add to /etc/opkg/customfeeds.conf: src/gz wharf <base-url>/opkg/<arch>\n",
-            o.added.len(),
-            o.unchanged.len(),
-            o.feeds.join(", "),
-            tree.join("opkg/keys").join(&o.fingerprint).display(),
-            o.fingerprint
-        ));
+                "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  wget -O /etc/opkg/keys/{fp} {uri}/opkg/keys/{fp}   # the key: {}\n  echo \"src/gz {} {uri}/opkg/$(opkg print-architecture | awk 'END {{ print $2 }}')\" >> /etc/opkg/customfeeds.conf\n",
+                o.added.len(),
+                o.unchanged.len(),
+                o.feeds.join(", "),
+                tree.join("opkg/keys").join(&o.fingerprint).display(),
+                apt.origin,
+                fp = o.fingerprint
+            ));
         }
     }
     if let Some(a) = &r.apk {
@@ -381,7 +383,7 @@ fn describe(
             human.push_str(&unchanged("apk v3", a.unchanged.len()));
         } else {
             human.push_str(&format!(
-            "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {} /etc/apk/keys/\n  echo {uri}/apk3/<arch>/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
+            "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {} /etc/apk/keys/\n  echo {uri}/apk3/$(cat /etc/apk/arch)/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
             a.added.len(),
             a.unchanged.len(),
             a.archs.join(", "),

@@ -69,7 +69,8 @@ pub fn build(
         apk3,
     } = *o;
     let formats = formats_to_build(project, formats);
-    let specs = specs(project, targets, warn)?;
+    let (specs, only): (Vec<PackageSpec>, Vec<&[FormatChoice]>) =
+        specs(project, targets, warn)?.into_iter().unzip();
     let dirs_before = dirs_under(out_dir);
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
@@ -79,9 +80,16 @@ pub fn build(
     // `ship-key`: the key goes into one generated `<name>-keyring` package per format, which every other
     // package of that format depends on (apk and opkg refuse a second package owning the same file).
     let keyrings = keyrings(project, &specs, &formats, KeyFiles { usign, apk, apk3 })?;
+    // Each package in the build's formats, or in those of them it names (`[[package]] formats`).
     let jobs: Vec<(&PackageSpec, Format)> = specs
         .iter()
-        .flat_map(|spec| formats.iter().map(move |f| (spec, *f)))
+        .zip(&only)
+        .flat_map(|(spec, only)| {
+            formats
+                .iter()
+                .filter(|f| only.is_empty() || only.iter().any(|c| format_of(*c) == **f))
+                .map(move |f| (spec, *f))
+        })
         .chain(keyrings.iter().map(|(f, spec)| (spec, *f)))
         .collect();
     let keyring_of = |format: Format| keyrings.iter().find(|(f, _)| *f == format).map(|(_, k)| &k.name);
@@ -139,44 +147,50 @@ pub fn formats_to_build(project: &Project, given: &[Format]) -> Vec<Format> {
     if !given.is_empty() {
         return given.to_vec();
     }
-    project
-        .formats
-        .iter()
-        .map(|f| match f {
-            FormatChoice::Deb => Format::Deb,
-            FormatChoice::Rpm => Format::Rpm,
-            FormatChoice::Ipk => Format::Ipk,
-            FormatChoice::Apk => Format::Apk,
-            FormatChoice::Apk3 => Format::Apk3,
-        })
-        .collect()
+    project.formats.iter().map(|f| format_of(*f)).collect()
 }
 
-/// Every package template resolved for every target (the host when none), architecture-independent ones
-/// once.
-fn specs(
-    project: &Project,
+fn format_of(f: FormatChoice) -> Format {
+    match f {
+        FormatChoice::Deb => Format::Deb,
+        FormatChoice::Rpm => Format::Rpm,
+        FormatChoice::Ipk => Format::Ipk,
+        FormatChoice::Apk => Format::Apk,
+        FormatChoice::Apk3 => Format::Apk3,
+    }
+}
+
+/// Every package template resolved for every target (the host when none) it is built for,
+/// architecture-independent ones once; each with the formats its template limits it to (empty: all).
+fn specs<'p>(
+    project: &'p Project,
     targets: &[String],
     warn: &mut dyn FnMut(String),
-) -> anyhow::Result<Vec<PackageSpec>> {
+) -> anyhow::Result<Vec<(PackageSpec, &'p [FormatChoice])>> {
     let targets: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
         targets.iter().map(|t| Some(t.as_str())).collect()
     };
-    let mut specs: Vec<PackageSpec> = Vec::new();
+    let mut specs: Vec<(PackageSpec, &[FormatChoice])> = Vec::new();
     for template in &project.packages {
         for target in &targets {
+            if let Some(t) = target
+                && !template.targets.is_empty()
+                && !template.targets.iter().any(|x| x == t)
+            {
+                continue;
+            }
             let spec = template.resolve(&project.source, &project.dir, &project.target_dir, *target)?;
             if let Arch::Target(TargetArch { warning: Some(w), .. }) = spec.arch {
                 warn(format!("{} for {}: {w}", spec.name, target.unwrap_or("the host")));
             }
             // An architecture-independent package is the same for every target: build it once.
-            if spec.arch == Arch::All && specs.iter().any(|s| s.name == spec.name) {
+            if spec.arch == Arch::All && specs.iter().any(|(s, _)| s.name == spec.name) {
                 continue;
             }
             check_paths(&spec)?;
-            specs.push(spec);
+            specs.push((spec, &template.formats));
         }
     }
     Ok(specs)
@@ -226,7 +240,7 @@ pub fn build_tarballs(
     let mut built = Vec::new();
     let payloads = Payloads::new();
     let mut write_all = || -> anyhow::Result<()> {
-        for spec in specs(project, targets, warn)? {
+        for (spec, _) in specs(project, targets, warn)? {
             let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
             let path = write_atomically(out_dir, &name, |w| {
                 wharf_package::tarball::write_tarball(&spec, date, &payloads, w).map_err(Into::into)

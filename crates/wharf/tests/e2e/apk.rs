@@ -72,16 +72,16 @@ fn openssl_verify(sig_name: &str, sig: &[u8], data: &[u8], public: &Path, scratc
 }
 
 /// What checking one package found.
-struct Checked {
-    identity: String,
-    pkginfo: String,
-    data: Vec<(String, Vec<u8>)>,
+pub(crate) struct Checked {
+    pub(crate) identity: String,
+    pub(crate) pkginfo: String,
+    pub(crate) data: Vec<(String, Vec<u8>)>,
 }
 
 /// Checks an apk v2 package as apk does: three gzip members; the signature (verified with `public`)
 /// covers the control member; `datahash` is sha256 of the data member; every file and symlink carries
 /// a pax SHA-1 that matches.
-fn check_package(apk: &Path, public: &Path, scratch: &Path) -> Checked {
+pub(crate) fn check_package(apk: &Path, public: &Path, scratch: &Path) -> Checked {
     let bytes = fs::read(apk).unwrap();
     let members = gzip_members(&bytes);
     assert_eq!(members.len(), 3, "{}: signature, control, data", apk.display());
@@ -144,7 +144,7 @@ fn check_package(apk: &Path, public: &Path, scratch: &Path) -> Checked {
 }
 
 /// Checks `<arch>/APKINDEX.tar.gz` as apk does and every package it lists; returns (P, V) per entry.
-fn check_index(arch_dir: &Path, public: &Path, scratch: &Path) -> Vec<(String, String)> {
+pub(crate) fn check_index(arch_dir: &Path, public: &Path, scratch: &Path) -> Vec<(String, String)> {
     let bytes = fs::read(arch_dir.join("APKINDEX.tar.gz")).unwrap();
     let members = gzip_members(&bytes);
     assert_eq!(members.len(), 2, "signature member + one index member");

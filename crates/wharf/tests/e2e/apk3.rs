@@ -16,7 +16,7 @@ use crate::{demo_project, wharf_run};
 
 /// A decoded ADB value.
 #[derive(Debug, Clone, PartialEq)]
-enum V {
+pub(crate) enum V {
     Null,
     Int(u64),
     Blob(Vec<u8>),
@@ -172,7 +172,7 @@ fn verify_sigs(a: &Adb, public: &Path, scratch: &Path) {
 
 /// Checks a package: schema, unique id, every file's DATA block against its size and sha256; returns
 /// (root value, sha256 of the ADB payload, files by path).
-fn check_package(path: &Path) -> (V, Vec<u8>, BTreeMap<String, Vec<u8>>) {
+pub(crate) fn check_package(path: &Path) -> (V, Vec<u8>, BTreeMap<String, Vec<u8>>) {
     let a = parse(&fs::read(path).unwrap());
     assert_eq!(&a.schema, b"pckg");
     let r = root(&a);
@@ -225,7 +225,7 @@ fn check_package(path: &Path) -> (V, Vec<u8>, BTreeMap<String, Vec<u8>>) {
 }
 
 /// Checks `<arch>/packages.adb` and every package it lists; returns (name, version) per entry.
-fn check_index(dir: &Path, public: &Path, scratch: &Path) -> Vec<(String, String)> {
+pub(crate) fn check_index(dir: &Path, public: &Path, scratch: &Path) -> Vec<(String, String)> {
     let a = parse(&fs::read(dir.join("packages.adb")).unwrap());
     assert_eq!(&a.schema, b"indx");
     verify_sigs(&a, public, scratch);

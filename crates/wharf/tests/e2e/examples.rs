@@ -531,3 +531,229 @@ fn garage_like() {
     }
     drop(server);
 }
+
+/// The files inside an .ipk (outer tar.gz → data.tar.gz), by path without the leading `./`.
+fn ipk_files(ipk: &Path) -> Vec<String> {
+    let outer = fs::read(ipk).unwrap();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(&outer[..]));
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy().trim_start_matches("./") == "data.tar.gz" {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            let mut inner = tar::Archive::new(flate2::read::GzDecoder::new(&data[..]));
+            return inner
+                .entries()
+                .unwrap()
+                .map(|e| {
+                    e.unwrap()
+                        .path()
+                        .unwrap()
+                        .to_string_lossy()
+                        .trim_start_matches("./")
+                        .to_owned()
+                })
+                .filter(|p| !p.is_empty() && !p.ends_with('/'))
+                .collect();
+        }
+    }
+    panic!("{}: no data.tar.gz", ipk.display());
+}
+
+/// The directories below `dir` (feed architectures), sorted, without `keys`.
+fn arches(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "keys")
+        .collect();
+    v.sort();
+    v
+}
+
+/// Seed 000: six musl targets → opkg, apk v2 and apk v3 feeds for all 19 OpenWrt variants, signed, the
+/// keys in one keyring package; a LuCI app from a directory and a glob, only in the formats it names; a
+/// tagged release with tarballs, `.sha256` files, the changelog and install.sh; a pre-release on `-rc`.
+#[test]
+fn openwrt_feed() {
+    if !require(&["git", "openssl", "signify-openbsd", "sha256sum", "shellcheck"]) {
+        return;
+    }
+    const NAME: &str = "openwrt-feed";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tunnel");
+    copy_dir(&example(NAME), &dir);
+    git(&dir, &["init", "-q", "-b", "main"], 1);
+    git(&dir, &["add", "-A"], 2);
+    git(&dir, &["commit", "-q", "-m", "feat: the tunnel daemon"], 3);
+    git(&dir, &["tag", "-a", "v1.22.0", "-m", "v1.22.0"], 4);
+    for (n, msg) in [
+        (5, "feat(luci): a settings page"),
+        (7, "fix: reconnect after a link flap"),
+        (9, "docs: the router guide"),
+    ] {
+        write(&dir.join("NEWS"), msg);
+        git(&dir, &["add", "-A"], n);
+        git(&dir, &["commit", "-q", "-m", msg], n + 1);
+    }
+    git(&dir, &["tag", "-a", "v1.23.0", "-m", "v1.23.0"], 11);
+    let store = tmp.path().join("store");
+    let vars = [
+        ("STORE", store.to_str().unwrap()),
+        ("BASE_URL", "https://packages.tunnel.invalid"),
+    ];
+    for cmd in [
+        "wharf key generate usign -o keys",
+        "wharf key generate apk-rsa -o keys --name tunnel",
+        "wharf key generate apk-ec -o keys",
+        "./build.sh",
+    ] {
+        sh(NAME, &dir, cmd, &[]).success();
+    }
+    let released = sh(
+        NAME,
+        &dir,
+        "wharf release --to \"$STORE\" --base-url \"$BASE_URL\"",
+        &vars,
+    )
+    .success();
+    assert!(
+        released
+            .stderr
+            .contains("Releasing tunnel 1.23.0 (stable, channel stable, tag v1.23.0)"),
+        "{}",
+        released.all()
+    );
+
+    // Every OpenWrt variant of the six targets, in all three feed kinds.
+    let opkg = arches(&store.join("opkg"));
+    assert_eq!(opkg.len(), 19, "{opkg:?}");
+    assert_eq!(arches(&store.join("apk")), opkg);
+    assert_eq!(arches(&store.join("apk3")), opkg);
+    let scratch = tmp.path().join("scratch");
+    fs::create_dir_all(&scratch).unwrap();
+    let usign_pub = dir.join("keys/key-build.pub");
+    let fingerprint = fs::read_dir(store.join("opkg/keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.len() == 16)
+        .expect("the feed key under usign's 16-digit name");
+    assert_eq!(
+        fs::read(store.join("opkg/keys").join(&fingerprint)).unwrap(),
+        fs::read(&usign_pub).unwrap()
+    );
+    let ec_pub = dir.join("keys/public-key.pem");
+    let rsa_pub = dir.join("keys/tunnel.rsa.pub");
+    for arch in &opkg {
+        let feed = store.join("opkg").join(arch);
+        let v = crate::opkg::signify(&usign_pub, &feed);
+        assert!(
+            v.ok && v.stdout.contains("Signature Verified"),
+            "{arch}: {}",
+            v.all()
+        );
+        let packages = read(&feed.join("Packages"));
+        for p in ["tunnel", "tunnel-cli", "luci-app-tunnel", "tunnel-keyring"] {
+            assert!(packages.contains(&format!("Package: {p}\n")), "{arch}: no {p}");
+        }
+        let v2 = crate::apk::check_index(&store.join("apk").join(arch), &rsa_pub, &scratch);
+        let names: Vec<&str> = v2.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names,
+            ["tunnel", "tunnel-cli", "tunnel-keyring"],
+            "{arch}: apk v2 (no LuCI)"
+        );
+        let v3 = crate::apk3::check_index(&store.join("apk3").join(arch), &ec_pub, &scratch);
+        let names: Vec<&str> = v3.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names,
+            ["luci-app-tunnel", "tunnel", "tunnel-cli", "tunnel-keyring"],
+            "{arch}: apk v3"
+        );
+    }
+    // The LuCI app: the directory's tree under /www, the glob's files at their paths; once, arch all.
+    let luci: Vec<_> = fs::read_dir(store.join("opkg/x86_64"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("luci-app-tunnel_1.23.0")
+        })
+        .collect();
+    assert_eq!(luci.len(), 1, "{luci:?}");
+    assert!(luci[0].to_string_lossy().ends_with("_all.ipk"), "{luci:?}");
+    let files = ipk_files(&luci[0]);
+    for f in [
+        "www/luci-static/resources/view/tunnel.js",
+        "usr/share/luci/menu.d/luci-app-tunnel.json",
+        "usr/share/rpcd/acl.d/luci-app-tunnel.json",
+    ] {
+        assert!(files.iter().any(|x| x == f), "{f} not in {files:?}");
+    }
+    // The daemon: the right target's binary, the init script executable.
+    let daemon = store.join("opkg/mipsel_24kc/tunnel_1.23.0_mipsel_24kc.ipk");
+    assert!(ipk_files(&daemon).contains(&"usr/bin/tunneld".to_owned()));
+    let (_, _, apk3_files) =
+        crate::apk3::check_package(&store.join("apk3/aarch64_cortex-a53/tunnel-1.23.0-r0.apk"));
+    assert!(String::from_utf8_lossy(&apk3_files["usr/bin/tunneld"]).contains("aarch64-unknown-linux-musl"));
+
+    // The release: tarballs with .sha256 each, SHA256SUMS, the grouped changelog, install.sh.
+    let rel = store.join("releases/1.23.0");
+    for t in ["tunnel-1.23.0-mipsel.tar.gz", "tunnel-cli-1.23.0-arm64.tar.gz"] {
+        let line = read(&rel.join(format!("{t}.sha256")));
+        assert!(line.ends_with(&format!("  {t}\n")), "{line}");
+    }
+    run(Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&rel))
+    .success();
+    let notes = read(&rel.join("notes.md"));
+    for want in [
+        "## Changes since v1.22.0",
+        "### Features",
+        "**luci:** a settings page",
+        "### Bug Fixes",
+        "reconnect after a link flap",
+        "### Other",
+    ] {
+        assert!(notes.contains(want), "{want} not in\n{notes}");
+    }
+    let script = store.join("install.sh");
+    let sc = run(Command::new("shellcheck").args(["-s", "sh"]).arg(&script));
+    assert!(sc.code == Some(0), "shellcheck: {}", sc.all());
+    let script_text = read(&script);
+    assert!(
+        script_text.contains(&format!("OPKG_KEY='{fingerprint}'")),
+        "install.sh pins another opkg key"
+    );
+    let page = read(&store.join("index.html"));
+    assert!(
+        page.contains("opkg print-architecture") && page.contains("packages.adb"),
+        "the page lacks the feed instructions"
+    );
+
+    // A release candidate is a pre-release, in its own channel.
+    write(&dir.join("NEWS"), "rc");
+    git(&dir, &["add", "-A"], 12);
+    git(&dir, &["commit", "-q", "-m", "feat: multipath"], 13);
+    git(&dir, &["tag", "-a", "v1.24.0-rc.1", "-m", "rc"], 14);
+    sh(NAME, &dir, "./build.sh", &[]).success();
+    let rc = sh(
+        NAME,
+        &dir,
+        "wharf release --to \"$STORE\" --base-url \"$BASE_URL\"",
+        &vars,
+    )
+    .success();
+    assert!(
+        rc.stderr
+            .contains("Releasing tunnel 1.24.0~rc.1 (prerelease, channel prerelease"),
+        "{}",
+        rc.all()
+    );
+    assert_eq!(read(&store.join("releases/latest")), "1.23.0\n");
+    assert_eq!(read(&store.join("releases/latest-prerelease")), "1.24.0~rc.1\n");
+    assert!(store.join("prerelease/opkg/x86_64/Packages.sig").is_file());
+}

@@ -13,7 +13,7 @@ use wharf_test::{TempDir, nfpm_ipk, require, run, write};
 
 use crate::{demo_project, wharf_run};
 
-fn signify(public: &Path, feed: &Path) -> wharf_test::Done {
+pub(crate) fn signify(public: &Path, feed: &Path) -> wharf_test::Done {
     run(Command::new("signify-openbsd")
         .arg("-V")
         .arg("-p")
@@ -75,6 +75,17 @@ fn openwrt_feeds_per_architecture_signed_with_usign() {
         ],
     )
     .success();
+    // The router's two commands, runnable as printed: the key by its URL, the feed by the router's arch.
+    let repo_url = format!("file://{}", dir.join("repo").display());
+    for line in [
+        format!("wget -O /etc/opkg/keys/{fp} {repo_url}/opkg/keys/{fp}"),
+        format!(
+            "echo \"src/gz demo {repo_url}/opkg/$(opkg print-architecture | awk 'END {{ print $2 }}')\" >> /etc/opkg/customfeeds.conf"
+        ),
+    ] {
+        assert!(out.stdout.contains(&line), "{line} not in\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains('<'), "a placeholder in\n{}", out.stdout);
     assert!(
         out.stderr.contains("demo 1.0.0 (mips_siflower, ipk)"),
         "{}",
