@@ -111,24 +111,27 @@ pub struct PackageArgs {
     /// Rust target triples to package (default: the host).
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
-    /// OpenPGP secret key to sign packages that carry their own signature (rpm).
+    /// OpenPGP secret key to sign packages that carry their own signature (rpm; default: [keys] openpgp).
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// usign key whose public half `[ipk] ship-key` puts into .ipk packages.
+    /// usign key whose public half `[ipk] ship-key` puts into .ipk packages (default: [keys] usign).
     #[arg(long = "usign-key", value_name = "FILE")]
     pub usign_key: Option<PathBuf>,
     /// RSA secret key (PEM) that signs apk v2 packages (`wharf key generate apk-rsa`). Its public half is
-    /// expected on clients as `/etc/apk/keys/<file name>.pub`. Without one, a throwaway key is made under
-    /// .wharf/.
+    /// expected on clients as `/etc/apk/keys/<file name>.pub` (default: the config's [keys] apk).
     #[arg(long = "apk-key", value_name = "FILE")]
     pub apk_key: Option<PathBuf>,
     /// EC P-256 secret key (PEM) for apk v3 (`wharf key generate apk-ec`); used when `[apk3] sign-packages`
-    /// or `ship-key` is set. Without one, a throwaway key is made under .wharf/.
+    /// or `ship-key` is set (default: the config's [keys] apk3).
     #[arg(long = "apk3-key", value_name = "FILE")]
     pub apk3_key: Option<PathBuf>,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
+    /// Package this version (wharf's syntax: `1.3.0~rc.1`) instead of the one git tags say (as `wharf
+    /// release` reads them; the configured version outside git or before the first version tag).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -276,7 +279,7 @@ pub struct PruneArgs {
 /// The signing keys of each repository kind (indexes are re-signed after a change).
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// OpenPGP secret key for apt and rpm-md (default: the config's, else the project's throwaway key).
+    /// OpenPGP secret key for apt and rpm-md (default: the config's [keys] openpgp).
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// usign secret key for opkg feeds.
@@ -299,10 +302,14 @@ pub struct PublishArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk and opkg trees.
+    /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk and opkg trees
+    /// (`stable`: the store's top).
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
-    /// OpenPGP secret key (armored or binary). Without one, a throwaway key is made under .wharf/.
+    /// When building from the project: this version (wharf's syntax) instead of the one git tags say.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub version: Option<String>,
+    /// OpenPGP secret key (armored or binary) for apt and rpm-md (default: the config's [keys] openpgp).
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// apt suite (default: the config's, else `stable`).
@@ -315,16 +322,15 @@ pub struct PublishArgs {
     /// Each package goes into every named repository that takes its architecture.
     #[arg(long = "repo", value_name = "NAME")]
     pub repos: Vec<String>,
-    /// usign secret key for opkg feeds (`wharf key generate usign`). Without one, a throwaway key is made
-    /// under .wharf/.
+    /// usign secret key for opkg feeds (`wharf key generate usign`; default: the config's [keys] usign).
     #[arg(long = "usign-key", value_name = "FILE")]
     pub usign_key: Option<PathBuf>,
-    /// RSA secret key (PEM) for apk v2 packages and APKINDEX (`wharf key generate apk-rsa`). Without one, a
-    /// throwaway key is made under .wharf/.
+    /// RSA secret key (PEM) for apk v2 packages and APKINDEX (`wharf key generate apk-rsa`; default: the
+    /// config's [keys] apk).
     #[arg(long = "apk-key", value_name = "FILE")]
     pub apk_key: Option<PathBuf>,
-    /// EC P-256 secret key (PEM) that signs apk v3 `packages.adb` (`wharf key generate apk-ec`). Without
-    /// one, a throwaway key is made under .wharf/.
+    /// EC P-256 secret key (PEM) that signs apk v3 `packages.adb` (`wharf key generate apk-ec`; default:
+    /// the config's [keys] apk3).
     #[arg(long = "apk3-key", value_name = "FILE")]
     pub apk3_key: Option<PathBuf>,
     /// Architecture feed to publish into (architecture-independent .ipk and .apk files go into every

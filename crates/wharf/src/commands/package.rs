@@ -5,11 +5,12 @@ use serde_json::json;
 use super::{builds, display, load_project, signing_key};
 use crate::cli::{Format, PackageArgs};
 use crate::env::Env;
-use crate::ops::{keys, package};
+use crate::ops::{keys, package, version};
 use crate::output::Output;
 
 pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
-    let project = load_project(&args.project, env, out)?;
+    let mut project = load_project(&args.project, env, out)?;
+    version::apply(&mut project, args.version.as_deref(), out)?;
     // Packages are signed where a key is named (rpm headers; the ipk keyring needs the usign key), and
     // apk packages always (apk refuses unsigned ones).
     let cfg = &project.keys;

@@ -17,6 +17,7 @@ use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::package;
 use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish, store_root};
+use crate::ops::version;
 use crate::output::Output;
 
 /// The package files given: each file as it is, each directory as every package file below it (sorted;
@@ -70,11 +71,21 @@ fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let given_files = package_files(&args.packages)?;
     // A project is needed to package; for explicit package files it only supplies settings.
-    let project = if args.packages.is_empty() || args.project.config.is_some() {
+    let mut project = if args.packages.is_empty() || args.project.config.is_some() {
         Some(load_project(&args.project, env, out)?)
     } else {
         load_project(&args.project, env, out).ok()
     };
+    // Packages built here carry the version their release will have (git tags, or --version).
+    if args.packages.is_empty()
+        && let Some(p) = project.as_mut()
+    {
+        version::apply(p, args.version.as_deref(), out)?;
+    } else if args.version.is_some() {
+        anyhow::bail!(
+            "--version applies to the packages wharf builds; the given package files carry their own"
+        );
+    }
     let project_dir = project
         .as_ref()
         .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());

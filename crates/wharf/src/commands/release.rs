@@ -12,8 +12,8 @@ use wharf_core::{ChangelogEntry, DebVersion, SourceDate, Version};
 use wharf_publish::apt::KEYRING_KEY;
 use wharf_publish::rpmmd::key_file;
 use wharf_publish::txn::TxnOptions;
-use wharf_release::changelog::{Changelog, Groups, changelog};
-use wharf_release::classify::{Class, Classified, Rules, classify};
+use wharf_release::changelog::Changelog;
+use wharf_release::classify::Class;
 use wharf_release::install::Script;
 use wharf_release::manifest::{self, Artifact, Manifest};
 use wharf_release::page::{self, Index, Method};
@@ -27,6 +27,7 @@ use crate::cli::{Format, ReleaseArgs};
 use crate::env::Env;
 use crate::ops::package::{self, Built};
 use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish, store_root};
+use crate::ops::version;
 use crate::output::Output;
 
 /// The lock every release (and promotion) takes around the release directory, index and pointers
@@ -36,7 +37,7 @@ const INDEX: &str = "releases/index.json";
 
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
-    let what = what_to_release(&project, args.version.as_deref(), out)?;
+    let what = version::what_to_release(&project, args.version.as_deref(), out)?;
     let channel = match what.class {
         Class::Stable => &project.release.channels.stable,
         Class::Prerelease => &project.release.channels.prerelease,
@@ -364,104 +365,6 @@ fn package_changelog(version: &str, log: &Changelog, author: &str, time: i64) ->
             changes
         },
     }
-}
-
-/// What is being released and why.
-struct What {
-    class: Class,
-    version: String,
-    tag: Option<String>,
-    commit: Option<String>,
-    commit_time: Option<i64>,
-    previous: Option<String>,
-    changelog: Changelog,
-}
-
-/// The version from `--version`, else from git (when a version tag is in reach), else the configuration.
-fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> anyhow::Result<What> {
-    let r = &project.release;
-    let rules = Rules::with_patterns(
-        &r.tag_prefix,
-        r.stable_tags.as_deref(),
-        r.prerelease_tags.as_deref(),
-    )
-    .with_context(|| format!("{}: [release]", project.source.display()))?;
-    let groups = if project.release.groups.is_empty() {
-        Groups::default()
-    } else {
-        Groups(project.release.groups.clone())
-    };
-    let history = wharf_release::git::read(&project.dir, &rules)?;
-    let classified: Option<Classified> = match &history {
-        Some(h) => Some(classify(&h.commits, &rules)?),
-        None => None,
-    };
-    let head = history.as_ref().and_then(|h| h.commits.first());
-    let log = |c: &Classified| {
-        history.as_ref().map_or_else(
-            || changelog(&[], &groups),
-            |h| {
-                let since = c.commits_since.min(h.commits.len());
-                changelog(&h.commits[..since], &groups)
-            },
-        )
-    };
-    let configured = || {
-        project
-            .packages
-            .first()
-            .map(|p| p.version.to_string())
-            .unwrap_or_default()
-    };
-    let by_form = |v: &str| {
-        if v.contains('~') {
-            Class::Prerelease
-        } else {
-            Class::Stable
-        }
-    };
-    Ok(match (version, classified) {
-        (Some(v), c) => What {
-            class: by_form(v),
-            version: v.to_owned(),
-            tag: None,
-            commit: head.map(|h| h.id.clone()),
-            commit_time: head.map(|h| h.time),
-            previous: c.as_ref().and_then(|c| c.previous.clone()),
-            changelog: c.as_ref().map_or_else(|| changelog(&[], &groups), log),
-        },
-        (None, Some(c)) if c.previous.is_some() || matches!(c.class, Class::Stable | Class::Prerelease) => {
-            What {
-                class: c.class,
-                version: c.version.clone(),
-                tag: c.tag.clone(),
-                commit: head.map(|h| h.id.clone()),
-                commit_time: head.map(|h| h.time),
-                previous: c.previous.clone(),
-                changelog: log(&c),
-            }
-        }
-        (None, c) => {
-            let v = configured();
-            out.detail(&format!(
-                "{}; releasing the configured version {v}",
-                if history.is_some() {
-                    "no version tag in the git history"
-                } else {
-                    "not in a git repository"
-                }
-            ));
-            What {
-                class: by_form(&v),
-                version: v,
-                tag: None,
-                commit: head.map(|h| h.id.clone()),
-                commit_time: head.map(|h| h.time),
-                previous: None,
-                changelog: c.as_ref().map_or_else(|| changelog(&[], &groups), log),
-            }
-        }
-    })
 }
 
 /// Newest first by dpkg's order (wharf's version syntax is Debian's).

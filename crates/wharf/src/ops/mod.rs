@@ -4,3 +4,4 @@
 pub mod keys;
 pub mod package;
 pub mod publish;
+pub mod version;

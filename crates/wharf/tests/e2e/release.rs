@@ -639,3 +639,36 @@ fn bad_tag_pattern_is_one_clear_error() {
     );
     assert!(!tmp.path().join("public").exists() && !tmp.path().join("dist").exists());
 }
+
+/// `package` and `publish` build the version `release` would (a build machine's packages are not 0.0.0),
+/// or `--version`; two version tags on one commit give the higher; a work tree with uncommitted changes
+/// is named.
+#[test]
+fn package_and_publish_take_the_version_from_git() {
+    if !require(&["git"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    tagged_project(dir, "v1.0.1", false);
+    git(dir, &["tag", "-a", "v1.1.0", "-m", "v1.1.0"], 5);
+    let built = run(wharf(dir).args(["package", "--format", "deb"])).success();
+    assert!(dir.join("dist/demo_1.1.0_amd64.deb").is_file(), "{}", built.all());
+    assert!(!built.stderr.contains("uncommitted"), "{}", built.stderr);
+    run(wharf(dir).args(["publish", "--format", "rpm", "--to", "public"])).success();
+    assert!(
+        dir.join("public/linux-x86_64/Packages/d/demo-1.1.0-1.x86_64.rpm")
+            .is_file(),
+        "publish built another version"
+    );
+    write(&dir.join("conf/demo.conf"), "level = 2\n");
+    let dirty = run(wharf(dir).args(["package", "--format", "deb", "--version", "9.9.9"])).success();
+    assert!(dir.join("dist/demo_9.9.9_amd64.deb").is_file(), "{}", dirty.all());
+    assert!(
+        dirty
+            .stderr
+            .contains("the work tree has uncommitted changes to 1 file(s)"),
+        "{}",
+        dirty.stderr
+    );
+}
