@@ -142,6 +142,11 @@ pub struct StoreArgs {
     /// S3 region (default: the config's, else AWS_REGION).
     #[arg(long = "s3-region", value_name = "REGION")]
     pub s3_region: Option<String>,
+}
+
+/// How a command that writes the store runs its transaction.
+#[derive(Debug, Args)]
+pub struct TxnArgs {
     /// Keep only the N newest versions per package name, architecture and channel.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep: Option<u32>,
@@ -176,6 +181,8 @@ pub struct PromoteArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
+    pub txn: TxnArgs,
+    #[command(flatten)]
     pub keys: KeyArgs,
 }
 
@@ -188,6 +195,8 @@ pub struct ReleaseArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub txn: TxnArgs,
     /// The URL clients reach the store at: written into install.sh, the page and the `.repo` files
     /// (default: the config's, else file:// for a directory).
     #[arg(long = "base-url", value_name = "URL")]
@@ -210,8 +219,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// The store to serve: a directory or s3://bucket/prefix (default: the config's publish.to, else
-    /// ./public).
-    #[arg(long = "from", value_name = "STORE")]
+    /// ./public). `--to`, as every command names the store; `--from` reads better here and is the same.
+    #[arg(long = "to", visible_alias = "from", value_name = "STORE")]
     pub from: Option<String>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -263,6 +272,8 @@ pub struct PruneArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub txn: TxnArgs,
     /// Only this channel's rpm-md, apk and opkg trees (apt suites are all pruned, each on its own).
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
@@ -302,6 +313,8 @@ pub struct PublishArgs {
     pub to: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub txn: TxnArgs,
     /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk and opkg trees
     /// (`stable`: the store's top).
     #[arg(long, value_name = "NAME")]

@@ -16,7 +16,7 @@ use wharf_config::{Environment, Project};
 use wharf_publish::txn::TxnOptions;
 use wharf_store::{Counted, S3Options, Store, StoreUrl};
 
-use crate::cli::{Command, Format, ProjectArgs, StoreArgs};
+use crate::cli::{Command, Format, ProjectArgs, StoreArgs, TxnArgs};
 use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
@@ -153,7 +153,7 @@ fn check_store_location(to: &str, cwd: &Path, project: &Path) -> anyhow::Result<
 }
 
 /// The transaction settings: flags first, then the project's `[publish]`, then the defaults.
-fn txn_options(args: &StoreArgs, project: Option<&Project>) -> TxnOptions {
+fn txn_options(args: &TxnArgs, project: Option<&Project>) -> TxnOptions {
     let publish = project.map(|p| &p.publish);
     let d = TxnOptions::default();
     TxnOptions {

@@ -136,7 +136,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     feeds.dedup();
     let to_tree = channel_tree(Some(args.to.clone()));
     let to_suite = suite_of(&args.to);
-    let txn = txn_options(&args.store, project.as_ref());
+    let txn = txn_options(&args.txn, project.as_ref());
     let base_url = args
         .base_url
         .clone()

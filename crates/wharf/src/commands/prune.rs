@@ -25,7 +25,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
         .unwrap_or_else(|| "public".into());
     let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
-    let mut txn = txn_options(&args.store, project.as_ref());
+    let mut txn = txn_options(&args.txn, project.as_ref());
     txn.prune = true;
     txn.dry_run = args.dry_run;
     let channel = channel_tree(

@@ -174,7 +174,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     if to.starts_with("s3://") && base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
-    let txn = txn_options(&args.store, project.as_ref());
+    let txn = txn_options(&args.txn, project.as_ref());
     let channel = channel_tree(
         args.channel
             .clone()

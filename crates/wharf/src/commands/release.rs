@@ -183,7 +183,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     // One lock around the whole release, so that releases of one store (several build machines releasing
     // the same version, a CI matrix) run one after another: every conflict is found before anything is
     // written, and the release directory, index, pointers, page and script are merged, not raced.
-    let txn = txn_options(&args.store, Some(&project));
+    let txn = txn_options(&args.txn, Some(&project));
     let guard = store.lock(LOCK, txn.lock_wait)?;
     let existing = read_manifest(&store, &dir, &to)?;
     let manifest = merge(existing.as_ref(), &ours, &to)?;

@@ -48,6 +48,19 @@ fn usage_errors_exit_2_and_help_lists_commands() {
     for cmd in ["init", "package", "publish", "key", "Exit codes"] {
         assert!(help.stdout.contains(cmd), "{}", help.stdout);
     }
+    // Commands that only read a store take no transaction settings; every command names its store --to.
+    for args in [
+        &["serve", "--keep", "1"][..],
+        &["serve", "--grace", "0"],
+        &["verify", "public", "--lock-wait", "5m"],
+    ] {
+        let refused = wharf_run(t.path(), args);
+        assert_eq!(refused.code, Some(2), "{args:?}: {}", refused.stderr);
+    }
+    for cmd in ["serve", "publish", "release", "prune"] {
+        let help = wharf_run(t.path(), &[cmd, "--help"]).success();
+        assert!(help.stdout.contains("--to <STORE>"), "{cmd}: {}", help.stdout);
+    }
     let none = wharf_run(t.path(), &["package"]);
     assert_eq!(none.code, Some(1));
     assert!(

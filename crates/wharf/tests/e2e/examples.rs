@@ -254,9 +254,9 @@ fn multi_machine() {
     );
 
     // The repository server, and the clients through it.
-    let serve_line = says(NAME, "wharf serve --from \"$STORE\" --listen 127.0.0.1:8080");
+    let serve_line = says(NAME, "wharf serve --to \"$STORE\" --listen 127.0.0.1:8080");
     let mut cmd = wharf(tmp.path());
-    cmd.args(["serve", "--from"])
+    cmd.args(["serve", "--to"])
         .arg(&store)
         .args(["--listen", &format!("127.0.0.1:{port}")]);
     assert!(serve_line.contains("--listen 127.0.0.1:"));
@@ -484,7 +484,7 @@ fn garage_like() {
 
     let server = {
         let mut cmd = wharf(tmp.path());
-        cmd.args(["serve", "--from"])
+        cmd.args(["serve", "--to"])
             .arg(&store)
             .args(["--listen", &format!("127.0.0.1:{port}")]);
         Server::spawn(cmd, port)
