@@ -26,6 +26,14 @@ use crate::output::Output;
 /// other channel is an apt suite of its own name and a `<channel>/` tree.
 pub(crate) const ROOT_CHANNEL: &str = "stable";
 
+/// The base URL from the command line, else the project's `[publish] base-url`, normalised
+/// ([`crate::ops::publish::normalize_url`]).
+fn given_base_url(arg: Option<&str>, project: Option<&Project>) -> anyhow::Result<Option<String>> {
+    arg.or_else(|| project.and_then(|p| p.publish.base_url.as_deref()))
+        .map(crate::ops::publish::normalize_url)
+        .transpose()
+}
+
 /// A channel as the store lays it out: `None` (the top) for the root channel.
 pub(crate) fn channel_tree(channel: Option<String>) -> Option<String> {
     channel.filter(|c| c != ROOT_CHANNEL)

@@ -16,8 +16,8 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, channel_tree, kind_keys, load_project, md_compression, open_store_to_write,
-    release, txn_options,
+    apk_digest, apt_config, channel_tree, given_base_url, kind_keys, load_project, md_compression,
+    open_store_to_write, release, txn_options,
 };
 use crate::cli::PromoteArgs;
 use crate::env::Env;
@@ -137,10 +137,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let to_tree = channel_tree(Some(args.to.clone()));
     let to_suite = suite_of(&args.to);
     let txn = txn_options(&args.txn, project.as_ref());
-    let base_url = args
-        .base_url
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
+    let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
     let reports = publish(&PublishOptions {
         store: &store,
         to: &to_store,

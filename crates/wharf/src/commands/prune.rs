@@ -9,8 +9,8 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, channel_tree, in_memory_keys, kind_keys, load_project, md_compression,
-    open_store_to_write, txn_options,
+    apk_digest, apt_config, channel_tree, given_base_url, in_memory_keys, kind_keys, load_project,
+    md_compression, open_store_to_write, txn_options,
 };
 use crate::cli::PruneArgs;
 use crate::env::Env;
@@ -57,6 +57,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         kind_keys(&args.keys, project.as_ref(), env, out, need)?
     };
     let apt_cfg = apt_config(project.as_ref());
+    let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
     let reports = publish(&PublishOptions {
         store: &store,
         to: &to,
@@ -68,10 +69,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         component: &apt_cfg.component,
         rpm_repos: &[],
         metadata_compression: md_compression(project.as_ref()),
-        base_url: args
-            .base_url
-            .as_deref()
-            .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.as_deref())),
+        base_url: base_url.as_deref(),
         sign_unsigned: false,
         usign: keys.usign.as_ref(),
         apk: keys.apk.as_ref(),

@@ -10,8 +10,8 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apt_config, builds, channel_tree, check_store_location, kind_keys, load_project,
-    md_compression, open_store, txn_options,
+    apk_digest, apt_config, builds, channel_tree, check_store_location, given_base_url, kind_keys,
+    load_project, md_compression, open_store, txn_options,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
@@ -165,10 +165,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     } else {
         args.repos.clone()
     };
-    let base_url = args
-        .base_url
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.base_url.clone()));
+    let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
     // Its location was checked before anything was packaged.
     let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
     if to.starts_with("s3://") && base_url.is_none() {

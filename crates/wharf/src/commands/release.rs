@@ -20,7 +20,7 @@ use wharf_release::page::{self, Index, Method};
 use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
 use super::{
-    ROOT_CHANNEL, apk_digest, apt_config, display, kind_keys, load_project, md_compression,
+    ROOT_CHANNEL, apk_digest, apt_config, display, given_base_url, kind_keys, load_project, md_compression,
     open_store_to_write, txn_options,
 };
 use crate::cli::{Format, ReleaseArgs};
@@ -72,17 +72,8 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .clone()
         .or_else(|| project.publish.to.clone())
         .unwrap_or_else(|| "public".into());
-    let base_url = args
-        .base_url
-        .clone()
-        .or_else(|| project.publish.base_url.clone())
-        .unwrap_or_else(|| default_base_url(&to));
-    if base_url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        anyhow::bail!(
-            "the base URL `{base_url}` contains whitespace; pass the URL clients read the store at"
-        );
-    }
-    let base_url = base_url.trim_end_matches('/').to_owned();
+    let base_url =
+        given_base_url(args.base_url.as_deref(), Some(&project))?.unwrap_or_else(|| default_base_url(&to));
     let store = open_store_to_write(&to, &args.store, Some(&project), env, out)?;
     if to.starts_with("s3://") && args.base_url.is_none() && project.publish.base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the page, install.sh and .repo files name the s3:// URL, which clients cannot read; pass the public URL of the bucket");

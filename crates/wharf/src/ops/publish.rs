@@ -78,19 +78,109 @@ pub fn store_root(to: &str) -> PathBuf {
         PathBuf::from(to.trim_end_matches('/'))
     } else {
         let p = to.strip_prefix("file://").unwrap_or(to);
-        std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p))
+        lexical(&std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p)))
     }
+}
+
+/// An absolute path with `.` and `..` resolved by its text (as `cd` does), for what is shown and given to
+/// clients: `/w/src/../pub` → `/w/pub`.
+fn lexical(p: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The URL clients reach a store at when none is configured: `file://` for a directory.
 pub fn default_base_url(to: &str) -> String {
-    if to.starts_with("s3://") {
+    let url = if to.starts_with("s3://") {
         // Clients cannot read s3:// URLs; the publish warns that --base-url is needed.
-        return to.trim_end_matches('/').to_owned();
+        to.to_owned()
+    } else {
+        format!("file://{}", store_root(to).display())
+    };
+    normalize_url(&url).unwrap_or(url)
+}
+
+/// A base URL as clients should be given it: `.` and `..` segments resolved and repeated `/` folded in
+/// its path (`https://h/src/../pub/` → `https://h/pub`), no `/` at the end. An error for text no client
+/// could use as a base: no `scheme://`, whitespace or control characters, a query or a fragment.
+pub fn normalize_url(url: &str) -> anyhow::Result<String> {
+    let bad = |why: &str| {
+        anyhow::anyhow!(
+            "the base URL `{}` {why}; pass the URL clients read the store at (e.g. https://packages.example.org/repo)",
+            url.escape_debug()
+        )
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains whitespace"));
     }
-    let p = to.strip_prefix("file://").unwrap_or(to);
-    let abs = std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p));
-    format!("file://{}", abs.display())
+    if url.contains(['?', '#']) {
+        return Err(bad("has a query or fragment"));
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(bad("has no scheme"));
+    };
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err(bad("has no scheme"));
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = format!("{}://{authority}", scheme.to_ascii_lowercase());
+    for seg in segments {
+        out.push('/');
+        out.push_str(seg);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_url;
+
+    #[test]
+    fn base_urls_are_normalised() {
+        for (given, want) in [
+            ("https://h.example/src/../pub/", "https://h.example/pub"),
+            ("https://h.example//a/./b//", "https://h.example/a/b"),
+            ("HTTPS://h.example", "https://h.example"),
+            ("file:///srv/x/../y", "file:///srv/y"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("s3://bucket/pre/../fix", "s3://bucket/fix"),
+        ] {
+            assert_eq!(normalize_url(given).unwrap(), want, "{given}");
+        }
+        for bad in [
+            "packages.example.org",
+            "https://h/a b",
+            "https://h/?x=1",
+            "://h",
+            "https://h/\n",
+        ] {
+            assert!(normalize_url(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.

@@ -200,3 +200,34 @@ fn keys_are_configured_and_never_made_behind_the_users_back() {
     assert!(fp >= 1);
     assert!(!proj.join(".wharf/throwaway-usign-key").exists());
 }
+
+/// Base URLs reach clients normalised: `..` resolved, no doubled or trailing `/`; text no client can use
+/// as a base is refused before anything is built.
+#[test]
+fn base_urls_are_normalised() {
+    let t = TempDir::new().unwrap();
+    let src = t.path().join("src");
+    let cfg = crate::demo_project(&src);
+    let c = cfg.to_str().unwrap();
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["publish", "-c", c, "--format", "rpm"];
+        args.extend_from_slice(extra);
+        wharf_run(&src, &args)
+    };
+    // A store given as ../pub: the default file:// base names its real place.
+    let out = publish(&["--to", "../pub"]).success();
+    let repo = std::fs::read_to_string(t.path().join("pub/linux-x86_64/demo.repo")).unwrap();
+    let want = format!("baseurl=file://{}/linux-x86_64", t.path().join("pub").display());
+    assert!(repo.contains(&want), "{repo}\n{}", out.all());
+    assert!(!out.stdout.contains("/../"), "{}", out.stdout);
+    publish(&["--to", "../pub2", "--base-url", "https://h.example/src/../pub//"]).success();
+    let repo = std::fs::read_to_string(t.path().join("pub2/linux-x86_64/demo.repo")).unwrap();
+    assert!(
+        repo.contains("baseurl=https://h.example/pub/linux-x86_64\n"),
+        "{repo}"
+    );
+    let bad = publish(&["--to", "../pub3", "--base-url", "packages.example.org"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("has no scheme"), "{}", bad.stderr);
+    assert!(!t.path().join("pub3").exists());
+}
