@@ -155,34 +155,6 @@ pub fn normalize_url(url: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalize_url;
-
-    #[test]
-    fn base_urls_are_normalised() {
-        for (given, want) in [
-            ("https://h.example/src/../pub/", "https://h.example/pub"),
-            ("https://h.example//a/./b//", "https://h.example/a/b"),
-            ("HTTPS://h.example", "https://h.example"),
-            ("file:///srv/x/../y", "file:///srv/y"),
-            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
-            ("s3://bucket/pre/../fix", "s3://bucket/fix"),
-        ] {
-            assert_eq!(normalize_url(given).unwrap(), want, "{given}");
-        }
-        for bad in [
-            "packages.example.org",
-            "https://h/a b",
-            "https://h/?x=1",
-            "://h",
-            "https://h/\n",
-        ] {
-            assert!(normalize_url(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
 pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     let (mut debs, mut rpms, mut ipks, mut apks, mut apk3s) =
@@ -348,4 +320,32 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         packages: o.packages.len(),
         known_unchanged: cache.skipped(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_url;
+
+    #[test]
+    fn base_urls_are_normalised() {
+        for (given, want) in [
+            ("https://h.example/src/../pub/", "https://h.example/pub"),
+            ("https://h.example//a/./b//", "https://h.example/a/b"),
+            ("HTTPS://h.example", "https://h.example"),
+            ("file:///srv/x/../y", "file:///srv/y"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("s3://bucket/pre/../fix", "s3://bucket/fix"),
+        ] {
+            assert_eq!(normalize_url(given).unwrap(), want, "{given}");
+        }
+        for bad in [
+            "packages.example.org",
+            "https://h/a b",
+            "https://h/?x=1",
+            "://h",
+            "https://h/\n",
+        ] {
+            assert!(normalize_url(bad).is_err(), "{bad}");
+        }
+    }
 }
