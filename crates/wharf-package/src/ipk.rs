@@ -3,7 +3,7 @@
 //! Layout from OpenWrt's `scripts/ipkg-build` and opkg-lede's `libbb/unarchive.c` (formats.md §8): the
 //! outer container is a **gzip'd GNU tar** (not ar) holding `./control.tar.gz`, `./data.tar.gz` and
 //! `./debian-binary` (`2.0\n`), sorted by name, numeric owner 0:0, every mtime `SOURCE_DATE_EPOCH`, gzip
-//! without name or time, in stored blocks (its members are gzip already). Inner members are gzip -9n.
+//! without name or time, at level 1 (its members are gzip already; see `Profile::Wrapper`). Inner members are gzip -9n.
 //! `Installed-Size` is the byte length of the uncompressed data tarball, as ipkg-build computes it;
 //! `Architecture` is an OpenWrt package architecture (`x86_64`, `mipsel_24kc`, …) or `all`.
 
@@ -88,7 +88,7 @@ pub fn write_ipk(
     members.extend(payload::scripts(spec));
     let control_tar = payload::control_tar(members, Compression::Gzip, mtime)?;
 
-    // The outer gzip wraps members that are gzip already: stored blocks (see `Profile::Wrapper`).
+    // The outer gzip wraps members that are gzip already: level 1 (see `Profile::Wrapper`).
     let enc = compress::encoder(out, Compression::Gzip, Profile::Wrapper).map_err(PackageError::Write)?;
     let mut tar = TarWriter::new(enc);
     let mut write =
@@ -244,6 +244,9 @@ mod tests {
         .unwrap();
         assert_eq!(a, b, "not reproducible");
         assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "outer container is gzip");
+        // A few small files: the outer tar's headers and padding are compressed, not stored (a stored
+        // outer gzip made this 10 KiB).
+        assert!(a.len() < 2048, "{} bytes", a.len());
         let info = inspect(&a[..]).unwrap();
         assert_eq!(info.arch, "mipsel_24kc");
         assert_eq!(info.control.get("SourceDateEpoch"), Some("1700000000"));
