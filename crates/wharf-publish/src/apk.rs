@@ -73,6 +73,9 @@ pub fn inspect_apks(paths: &[PathBuf]) -> Result<Vec<IncomingApk>, PublishError>
 pub struct ApkSettings {
     /// APKINDEX `DESCRIPTION` (≤ 160 bytes).
     pub description: String,
+    /// `description` was configured: it replaces the one the repository has. Otherwise the repository
+    /// keeps the description its first publish gave it.
+    pub description_given: bool,
     /// SHA-1 or SHA-256 RSA signatures.
     pub digest: RsaDigest,
     /// The one clock value (tar mtimes).
@@ -118,7 +121,8 @@ pub fn publish(
     archs: &[String],
     apks: &[IncomingApk],
 ) -> Result<ApkReport, PublishError> {
-    let txn = Txn::<ApkRecord>::begin(store, "apk", STATE_KEY, fingerprint(key)?, options)?;
+    let mut txn = Txn::<ApkRecord>::begin(store, "apk", STATE_KEY, fingerprint(key)?, options)?;
+    let description = txn.description(&settings.description, settings.description_given);
     let items: Vec<FeedItem<ApkRecord>> = apks
         .iter()
         .map(|p| {
@@ -157,8 +161,8 @@ pub fn publish(
         &items,
         vec![public],
         |arch, records| {
-            let unsigned = index::unsigned_index(records, &settings.description, settings.mtime)
-                .map_err(PublishError::Index)?;
+            let unsigned =
+                index::unsigned_index(records, &description, settings.mtime).map_err(PublishError::Index)?;
             let mut signed = apk::signature_member(key, settings.digest, &unsigned, settings.mtime)
                 .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
             signed.extend_from_slice(&unsigned);

@@ -95,17 +95,19 @@ pub fn key_file(key: &ApkEcKey) -> String {
 }
 
 /// Publishes `apks` into the repositories of their architectures (`noarch` into every one named in `archs`
-/// or already published), and signs each touched `packages.adb` with `key`.
+/// or already published), and signs each touched `packages.adb` with `key`. `description` (`explicit`:
+/// configured, replacing the repository's) is the index's, as for apk v2.
 pub fn publish(
     store: &dyn Store,
     key: &ApkEcKey,
-    description: &str,
+    (description, explicit): (&str, bool),
     options: &TxnOptions,
     archs: &[String],
     apks: &[IncomingApk3],
 ) -> Result<Apk3Report, PublishError> {
     let key_id = hex::encode(key.key_id());
-    let txn = Txn::<Apk3Record>::begin(store, "apk3", STATE_KEY, key_id.clone(), options)?;
+    let mut txn = Txn::<Apk3Record>::begin(store, "apk3", STATE_KEY, key_id.clone(), options)?;
+    let description = txn.description(description, explicit);
     let items: Vec<FeedItem<Apk3Record>> = apks
         .iter()
         .map(|p| {
@@ -146,7 +148,7 @@ pub fn publish(
         &items,
         vec![public],
         |arch, records| {
-            let adb = index::packages_adb(records, description, key)
+            let adb = index::packages_adb(records, &description, key)
                 .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
             Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
         },

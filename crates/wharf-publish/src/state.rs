@@ -256,6 +256,8 @@ pub(crate) struct Header {
     format: u32,
     generation: u64,
     key_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     blobs: BTreeMap<String, BTreeSet<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -280,6 +282,9 @@ pub(crate) struct Header {
 pub(crate) struct Manifest<R> {
     pub(crate) generation: u64,
     pub(crate) key_fingerprint: Option<String>,
+    /// The repository's description, as its first publish (or the last explicit one) set it: a store
+    /// several projects publish into keeps one ([`crate::txn::Txn::description`]).
+    pub(crate) description: Option<String>,
     pub(crate) groups: BTreeMap<String, Vec<Stored<R>>>,
     /// The content-addressed index blobs each group's pointers reference.
     pub(crate) blobs: BTreeMap<String, BTreeSet<String>>,
@@ -408,6 +413,7 @@ impl<R: Record> Manifest<R> {
         Self {
             generation: 0,
             key_fingerprint: None,
+            description: None,
             groups: BTreeMap::new(),
             blobs: BTreeMap::new(),
             garbage: BTreeMap::new(),
@@ -537,6 +543,7 @@ impl<R: Record> Manifest<R> {
         Ok(Self {
             generation: header.generation,
             key_fingerprint: header.key_fingerprint,
+            description: header.description,
             groups,
             blobs: header.blobs,
             garbage: header.garbage,
@@ -688,6 +695,7 @@ impl<R: Record> Manifest<R> {
             format: FORMAT,
             generation: self.generation,
             key_fingerprint: self.key_fingerprint.clone(),
+            description: self.description.clone(),
             blobs: self.blobs.clone(),
             garbage: self.garbage.clone(),
             groups: self.groups.iter().map(|(g, rs)| (g.clone(), rs.len())).collect(),
@@ -830,6 +838,7 @@ pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
         "format": format,
         "generation": m.generation,
         "key_fingerprint": m.key_fingerprint,
+        "description": m.description,
         "groups": groups,
         "blobs": m.blobs,
         "garbage": m.garbage,

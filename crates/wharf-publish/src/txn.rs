@@ -539,6 +539,18 @@ impl<'a, R: Record> Txn<'a, R> {
         })
     }
 
+    /// The repository's description for its indexes: `given` when it was configured explicitly or none is
+    /// recorded yet, else the recorded one — so that projects sharing a store do not rename it by turns.
+    /// Recorded with the state.
+    pub(crate) fn description(&mut self, given: &str, explicit: bool) -> String {
+        let d = match &self.state.description {
+            Some(recorded) if !explicit => recorded.clone(),
+            _ => given.to_owned(),
+        };
+        self.state.description = Some(d.clone());
+        d
+    }
+
     /// The store this transaction writes.
     pub(crate) fn store(&self) -> &'a dyn Store {
         self.store

@@ -296,6 +296,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         Some(key) => {
             let settings = ApkSettings {
                 description: o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone()),
+                description_given: o.apt.description.is_some(),
                 digest: o.apk_digest,
                 mtime: u64::try_from(o.date.unix()).unwrap_or(0),
             };
@@ -306,7 +307,14 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     let apk3 = match apk3_key {
         Some(key) => {
             let description = o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone());
-            Some(apk3::publish(tree, key, &description, o.txn, o.feeds, &apk3s)?)
+            Some(apk3::publish(
+                tree,
+                key,
+                (&description, o.apt.description.is_some()),
+                o.txn,
+                o.feeds,
+                &apk3s,
+            )?)
         }
         None => None,
     };

@@ -452,3 +452,70 @@ fn apk_repositories_are_reproducible() {
         assert!(a == b, "{pa} differs between runs");
     }
 }
+
+/// A store two projects publish into keeps the description its first publish gave its indexes (apk v2
+/// `DESCRIPTION`, apk v3 `packages.adb`), unless one configures `[apt] description` explicitly.
+#[test]
+fn a_shared_repository_keeps_its_description() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let keys = crate::key_flags(dir);
+    let project = |name: &str, extra: &str| {
+        let cfg = demo_project(&dir.join(name));
+        let text = fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("name = \"demo\"", &format!("name = \"{name}\""))
+            .replace("name = \"demo-data\"", &format!("name = \"{name}-data\""))
+            .replace("[apt]\n", &format!("[apt]\n{extra}"));
+        fs::write(&cfg, text).unwrap();
+        write(
+            &dir.join(format!("{name}/target/x86_64-unknown-linux-musl/release/demo")),
+            "#!/bin/sh\n",
+        );
+        cfg
+    };
+    let publish = |cfg: &Path| {
+        let mut args: Vec<String> = [
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "apk",
+            "--format",
+            "apk3",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--to",
+            "repo",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(keys.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        wharf_run(dir, &args).success();
+    };
+    let descriptions = || {
+        let adb = parse(&fs::read(dir.join("repo/apk3/x86_64/packages.adb")).unwrap());
+        let v3 = root(&adb).f(1).s();
+        let bytes = fs::read(dir.join("repo/apk/x86_64/APKINDEX.tar.gz")).unwrap();
+        let mut a = tar::Archive::new(flate2::read::MultiGzDecoder::new(&bytes[..]));
+        let mut v2 = String::new();
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_string_lossy() == "DESCRIPTION" {
+                std::io::Read::read_to_string(&mut e, &mut v2).unwrap();
+            }
+        }
+        (v2, v3)
+    };
+    publish(&project("alpha", ""));
+    assert_eq!(descriptions(), ("alpha".into(), "alpha".into()));
+    publish(&project("beta", ""));
+    assert_eq!(
+        descriptions(),
+        ("alpha".into(), "alpha".into()),
+        "the second project renamed the repository"
+    );
+    publish(&project("gamma", "description = \"Shared feed\"\n"));
+    assert_eq!(descriptions(), ("Shared feed".into(), "Shared feed".into()));
+}
