@@ -106,6 +106,17 @@ impl S3Store {
             .clone()
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
             .or_else(|| std::env::var("AWS_ENDPOINT").ok());
+        // Without credentials the client would ask an EC2 instance's metadata service, which only AWS
+        // machines have; elsewhere its failure reads as an unreachable endpoint. Say what is missing.
+        let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+        let credentials = options.credentials.is_some()
+            || set("AWS_ACCESS_KEY_ID")
+            || set("AWS_WEB_IDENTITY_TOKEN_FILE")
+            || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            || set("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        if !credentials && endpoint.is_some() {
+            return Err(unavailable(NO_CREDENTIALS.to_owned()));
+        }
         let http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
         // About 6 s of retries (0.1 s doubling) for a busy or briefly unreachable server.
         let retry = RetryConfig {
@@ -236,10 +247,19 @@ fn says_status(text: &str, code: &str) -> bool {
     })
 }
 
+/// What an S3 store without credentials is told.
+const NO_CREDENTIALS: &str = "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a key with read and write rights on the bucket)";
+
 /// One sentence for the usual ways an S3 store is unusable.
 fn explain(e: &object_store::Error, endpoint: Option<&str>, bucket: &str) -> String {
     let text = e.to_string();
     let at = endpoint.map_or_else(|| "AWS S3".to_owned(), str::to_owned);
+    if text.contains("169.254.169.254") || text.contains("169.254.170.2") {
+        // The metadata service of an EC2 instance (or ECS task): asked only when no key was given.
+        return format!(
+            "{NO_CREDENTIALS}, or run where an instance role provides them (the metadata service did not answer)"
+        );
+    }
     match e {
         object_store::Error::NotFound { .. } => {
             format!(

@@ -440,3 +440,39 @@ fn a_live_lock_makes_the_next_publisher_wait_with_a_bounded_timeout() {
         );
     }
 }
+
+/// An S3 store without credentials says so, instead of reporting the instance-metadata address the client
+/// falls back to as an unreachable endpoint.
+#[test]
+fn s3_without_credentials_says_so() {
+    let t = wharf_test::TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = crate::demo_project(&dir.join("proj"));
+    let mut cmd = crate::wharf(dir);
+    for v in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.args(["publish", "-c", cfg.to_str().unwrap(), "--to", "s3://bucket/repo"])
+        .args([
+            "--s3-endpoint",
+            &format!("http://127.0.0.1:{}", wharf_test::free_port()),
+        ])
+        .args(["--s3-region", "garage"]);
+    let d = wharf_test::run(&mut cmd);
+    assert_eq!(d.code, Some(1), "{}", d.all());
+    assert!(
+        d.stderr
+            .contains("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{}",
+        d.stderr
+    );
+    assert!(!d.stderr.contains("169.254"), "{}", d.stderr);
+}
