@@ -161,6 +161,24 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
 /// Signature entries: (name, value).
 type Sigs = Vec<(String, Vec<u8>)>;
 
+/// The key names an APKINDEX's `.SIGN.RSA*.<name>` members give (none for an unreadable index).
+pub(crate) fn signer_names(bytes: &[u8]) -> Vec<String> {
+    signature_member(bytes).map_or_else(
+        |_| Vec::new(),
+        |(sigs, _)| {
+            sigs.iter()
+                .filter_map(|(entry, _)| {
+                    entry
+                        .strip_prefix(".SIGN.RSA256.")
+                        .or_else(|| entry.strip_prefix(".SIGN.RSA."))
+                        .filter(|n| !n.is_empty() && !n.contains('/'))
+                        .map(str::to_owned)
+                })
+                .collect()
+        },
+    )
+}
+
 fn signature_member(bytes: &[u8]) -> Result<(Sigs, usize), String> {
     let mut cur = std::io::Cursor::new(bytes);
     let mut sigs = Vec::new();

@@ -13,6 +13,20 @@ use wharf_package::apk3::Info;
 
 use crate::{Ctx, Fault, Kind, RepoReport, check_package, join};
 
+/// The key ids (hex) of a signed `packages.adb`'s SIG blocks (none for an unreadable one).
+pub(crate) fn signer_ids(bytes: &[u8]) -> Vec<String> {
+    adb::read_signed(bytes).map_or_else(
+        |_| Vec::new(),
+        |f| {
+            f.signatures
+                .iter()
+                .filter(|s| s.len() >= 18)
+                .map(|s| hex::encode(&s[2..18]))
+                .collect()
+        },
+    )
+}
+
 pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
     let mut rep = RepoReport::new(Kind::Apk3, dir);
     let key = join(dir, "packages.adb");

@@ -573,7 +573,21 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
     let keys = if options.keys.is_empty() && options.keys_from_target {
         keys_from_target = true;
         target_keys.from_store = true;
-        for key in listing.iter().flatten().filter(|k| published_key(k)) {
+        // A listing shows every key file; a source that cannot be listed (http) is asked for the ones
+        // its repositories name: where wharf publishes them, by the name each signature gives.
+        let named: Vec<String> = match &listing {
+            Some(all) => all.iter().filter(|k| published_key(k)).cloned().collect(),
+            None => {
+                let mut paths = Vec::new();
+                for (kind, path) in &found {
+                    paths.extend(key_paths(src, *kind, path)?);
+                }
+                paths.sort();
+                paths.dedup();
+                paths
+            }
+        };
+        for key in &named {
             if let Some(bytes) = src.get(key, INDEX_CEILING)? {
                 // Not every matching name is a key (a `.asc` signature): skip what does not parse.
                 let _ = target_keys.add(key, &bytes);
@@ -609,6 +623,44 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
         target: src.describe(),
         keys_from_target,
         repositories,
+    })
+}
+
+/// Where the repository at `path` publishes the keys its signatures name, in wharf's layout: apt's
+/// keyring at the store's top, rpm-md's `repodata/repomd.xml.key`, and the feeds' `keys/<name>` beside
+/// their architectures (apk: the `.SIGN.RSA*.<name>` member; apk v3: `<key id>.pem`; opkg: usign's
+/// 16-digit fingerprint).
+fn key_paths(src: &dyn Source, kind: Kind, path: &str) -> Result<Vec<String>, VerifyError> {
+    let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+    let get = |f: &str| src.get(&join(path, f), INDEX_CEILING);
+    Ok(match kind {
+        Kind::Apt => {
+            let root = path.find("dists/").map_or("", |at| &path[..at]);
+            vec![format!("{root}archive-keyring.gpg")]
+        }
+        Kind::RpmMd => vec![join(path, "repodata/repomd.xml.key")],
+        Kind::Apk => match get("APKINDEX.tar.gz")? {
+            Some(bytes) => apk::signer_names(&bytes)
+                .into_iter()
+                .map(|n| join(parent, &format!("keys/{n}")))
+                .collect(),
+            None => Vec::new(),
+        },
+        Kind::Apk3 => match get("packages.adb")? {
+            Some(bytes) => apk3::signer_ids(&bytes)
+                .into_iter()
+                .map(|id| join(parent, &format!("keys/{id}.pem")))
+                .collect(),
+            None => Vec::new(),
+        },
+        Kind::Opkg => match get("Packages.sig")? {
+            Some(sig) => wharf_sign::usign::fingerprint_of(&sig)
+                .map(|fp| join(parent, &format!("keys/{fp}")))
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        },
+        Kind::Releases => Vec::new(),
     })
 }
 

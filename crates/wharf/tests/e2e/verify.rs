@@ -1112,6 +1112,28 @@ fn verify_reads_over_http_as_clients_do() {
             .any(|l| l.contains("GET /pool/main/d/demo/demo_1.0.0_amd64.deb")),
         "the packages were fetched over HTTP"
     );
+    // Without --key, the keys the repositories publish where wharf puts them (found by the names their
+    // signatures give), with the warning that they prove consistency, not origin.
+    let done = run(wharf(fx.tmp.path()).arg("verify").arg(server.url()).args(repos)).success();
+    assert_eq!(
+        done.stdout.lines().filter(|l| l.starts_with("ok    ")).count(),
+        5,
+        "{}",
+        done.all()
+    );
+    assert!(done.stderr.contains("no --key given"), "{}", done.stderr);
+    for key in [
+        "/archive-keyring.gpg",
+        "/repodata/repomd.xml.key",
+        "/apk/keys/",
+        "/apk3/keys/",
+        "/opkg/keys/",
+    ] {
+        assert!(
+            server.requests().iter().any(|l| l.contains(key)),
+            "{key} was not fetched"
+        );
+    }
     // A URL cannot be listed: without names, verify says how to name them.
     let done = run(wharf(fx.tmp.path())
         .arg("verify")
