@@ -56,6 +56,12 @@ pub fn find(
 ) -> Result<(Vec<crate::txn::Found>, BTreeSet<String>), PublishError> {
     crate::txn::find::<AptRecord>(store, STATE_KEY, Some(suite), name, version)
 }
+
+/// The suites the store's apt state has.
+pub fn suites(store: &dyn Store) -> Result<Vec<String>, PublishError> {
+    crate::txn::groups::<AptRecord>(store, STATE_KEY)
+}
+
 /// The binary keyring at the repository root (for `Signed-By:`).
 pub const KEYRING_KEY: &str = "archive-keyring.gpg";
 /// The armored public key at the repository root.

@@ -240,6 +240,7 @@ fn promote_release(
             apt,
             reports: Some(reports),
             release: manifest.clone(),
+            keep: txn.keep,
         },
     )?;
     Ok(Some(manifest.version))

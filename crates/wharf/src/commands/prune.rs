@@ -9,12 +9,12 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, channel_tree, given_base_url, in_memory_keys, kind_keys, load_project,
-    md_compression, open_store_to_write, txn_options,
+    ROOT_CHANNEL, apk_digest, apt_config, channel_tree, given_base_url, in_memory_keys, kind_keys,
+    load_project, md_compression, open_store_to_write, txn_options,
 };
 use crate::cli::PruneArgs;
 use crate::env::Env;
-use crate::ops::publish::{PublishOptions, publish};
+use crate::ops::publish::{CHANNELS, PublishOptions, publish};
 use crate::output::Output;
 
 pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -33,54 +33,73 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             .clone()
             .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone())),
     );
-    let prefixed = match &channel {
-        Some(c) => Some(Prefixed::new(&store, c)?),
-        None => None,
-    };
-    let tree: &dyn Store = match &prefixed {
-        Some(p) => p,
-        None => &store,
-    };
-    let has = |s: &dyn Store, key: &str| s.head(key).map(|m| m.is_some());
-    let (has_apt, has_rpm) = (has(&store, apt::STATE_KEY)?, has(tree, rpmmd::STATE_KEY)?);
-    let (has_opkg, has_apk, has_apk3) = (
-        has(tree, opkg::STATE_KEY)?,
-        has(tree, apk::STATE_KEY)?,
-        has(tree, apk3::STATE_KEY)?,
-    );
-    let need = [has_apt || has_rpm, has_opkg, has_apk, has_apk3];
-    // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and no
-    // throwaway key is written (nor the repository's asked for).
-    let keys = if args.dry_run {
-        in_memory_keys(need)?
-    } else {
-        kind_keys(&args.keys, project.as_ref(), env, out, need)?
+    // The trees to prune: the named channel's, else the store's top and every channel's (development
+    // builds included), each channel found where publishes record it, in the apt suites and in the
+    // release index.
+    let trees: Vec<Option<String>> = match &channel {
+        Some(c) => vec![Some(c.clone())],
+        None => std::iter::once(None)
+            .chain(channels(&store)?.into_iter().map(Some))
+            .collect(),
     };
     let apt_cfg = apt_config(project.as_ref());
     let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
-    let reports = publish(&PublishOptions {
-        store: &store,
-        to: &to,
-        txn: &txn,
-        channel: channel.as_deref(),
-        key: keys.openpgp.as_ref(),
-        apt: &apt_cfg,
-        suite: &apt_cfg.suite,
-        component: &apt_cfg.component,
-        rpm_repos: &[],
-        metadata_compression: md_compression(project.as_ref()),
-        base_url: base_url.as_deref(),
-        sign_unsigned: false,
-        usign: keys.usign.as_ref(),
-        apk: keys.apk.as_ref(),
-        apk_digest: apk_digest(project.as_ref()),
-        apk3: keys.apk3.as_ref(),
-        feeds: &[],
-        prune_apt: has_apt,
-        prune_rpm: has_rpm,
-        date: env.date(),
-        packages: &[],
-    })?;
+    let has = |s: &dyn Store, key: &str| s.head(key).map(|m| m.is_some());
+    let has_apt = has(&store, apt::STATE_KEY)?;
+    let mut all = Vec::new();
+    for (n, tree_name) in trees.iter().enumerate() {
+        let prefixed = match tree_name {
+            Some(c) => Some(Prefixed::new(&store, c)?),
+            None => None,
+        };
+        let tree: &dyn Store = match &prefixed {
+            Some(p) => p,
+            None => &store,
+        };
+        // apt's suites share one state at the top: pruned once, with the first tree.
+        let prune_apt = has_apt && n == 0;
+        let has_rpm = has(tree, rpmmd::STATE_KEY)?;
+        let (has_opkg, has_apk, has_apk3) = (
+            has(tree, opkg::STATE_KEY)?,
+            has(tree, apk::STATE_KEY)?,
+            has(tree, apk3::STATE_KEY)?,
+        );
+        if !(prune_apt || has_rpm || has_opkg || has_apk || has_apk3) {
+            continue;
+        }
+        let need = [prune_apt || has_rpm, has_opkg, has_apk, has_apk3];
+        // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and
+        // no throwaway key is written (nor the repository's asked for).
+        let keys = if args.dry_run {
+            in_memory_keys(need)?
+        } else {
+            kind_keys(&args.keys, project.as_ref(), env, out, need)?
+        };
+        let reports = publish(&PublishOptions {
+            store: &store,
+            to: &to,
+            txn: &txn,
+            channel: tree_name.as_deref(),
+            key: keys.openpgp.as_ref(),
+            apt: &apt_cfg,
+            suite: &apt_cfg.suite,
+            component: &apt_cfg.component,
+            rpm_repos: &[],
+            metadata_compression: md_compression(project.as_ref()),
+            base_url: base_url.as_deref(),
+            sign_unsigned: false,
+            usign: keys.usign.as_ref(),
+            apk: keys.apk.as_ref(),
+            apk_digest: apk_digest(project.as_ref()),
+            apk3: keys.apk3.as_ref(),
+            feeds: &[],
+            prune_apt,
+            prune_rpm: has_rpm,
+            date: env.date(),
+            packages: &[],
+        })?;
+        all.push((tree_name.clone(), reports));
+    }
     let mut pruned = Vec::new();
     let mut deleted = Vec::new();
     let mut waiting = 0;
@@ -89,20 +108,26 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         deleted.extend(c.deleted.iter().cloned());
         waiting += c.waiting;
     };
-    if let Some(r) = &reports.apt {
-        take(&r.pruned, &r.collected, "apt");
-    }
-    if let Some(r) = &reports.rpm {
-        take(&r.pruned, &r.collected, "rpm");
-    }
-    if let Some(r) = &reports.opkg {
-        take(&r.pruned, &r.collected, "opkg");
-    }
-    if let Some(r) = &reports.apk {
-        take(&r.pruned, &r.collected, "apk");
-    }
-    if let Some(r) = &reports.apk3 {
-        take(&r.pruned, &r.collected, "apk3");
+    for (tree_name, reports) in &all {
+        let at = |kind: &str| match tree_name {
+            Some(c) => format!("{kind} ({c})"),
+            None => kind.to_owned(),
+        };
+        if let Some(r) = &reports.apt {
+            take(&r.pruned, &r.collected, &at("apt"));
+        }
+        if let Some(r) = &reports.rpm {
+            take(&r.pruned, &r.collected, &at("rpm"));
+        }
+        if let Some(r) = &reports.opkg {
+            take(&r.pruned, &r.collected, &at("opkg"));
+        }
+        if let Some(r) = &reports.apk {
+            take(&r.pruned, &r.collected, &at("apk"));
+        }
+        if let Some(r) = &reports.apk3 {
+            take(&r.pruned, &r.collected, &at("apk3"));
+        }
     }
     let (unlist, delete) = if args.dry_run {
         ("Would drop", "Would delete")
@@ -133,7 +158,28 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     );
     out.result(
         &human,
-        &json!({ "dry_run": args.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": reports, "store_calls": store.calls() }),
+        &json!({ "dry_run": args.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": all.iter().map(|(t, r)| json!({ "channel": t, "reports": r })).collect::<Vec<_>>(), "store_calls": store.calls() }),
     );
     Ok(())
+}
+
+/// Every channel with a tree of its own in the store: those publishes recorded (`.wharf/channels/`), the
+/// apt suites other than the root's (each channel is one), and the release index's channels.
+fn channels(store: &dyn Store) -> anyhow::Result<Vec<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for m in store.list(CHANNELS)? {
+        if let Some(c) = m.key.strip_prefix(CHANNELS) {
+            out.insert(c.to_owned());
+        }
+    }
+    out.extend(wharf_publish::apt::suites(store)?);
+    if let Some(bytes) = store.get("releases/index.json")?
+        && let Ok(index) = serde_json::from_slice::<wharf_release::page::Index>(&bytes)
+    {
+        out.extend(index.releases.into_iter().map(|r| r.channel));
+    }
+    Ok(out
+        .into_iter()
+        .filter(|c| c != ROOT_CHANNEL && wharf_publish::check_name("channel", c).is_ok())
+        .collect())
 }

@@ -271,10 +271,17 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             apt: &apt,
             reports: Some(&reports),
             release: manifest.clone(),
+            keep: txn.keep,
         },
     )?;
     drop(guard);
     let (pointer, newest) = (front.pointer, front.newest);
+    for v in &front.removed {
+        out.status(
+            "Removed",
+            &format!("release {v} (keep {})", txn.keep.unwrap_or_default()),
+        );
+    }
 
     let root = store_root(&to);
     let rel = |p: &str| format!("{base_url}/{p}");
@@ -317,6 +324,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             "page": rel("index.html"),
             "install_script": rel("install.sh"),
             "reports": reports,
+            "removed": front.removed,
             "store_calls": store.calls(),
         }),
     );
@@ -483,12 +491,17 @@ pub(crate) struct Front<'a> {
     pub(crate) reports: Option<&'a Reports>,
     /// The release to put in the index (replacing the entry of its version).
     pub(crate) release: Manifest,
+    /// Keep only this many newest releases per channel (`--keep`, `[publish] keep`): the others leave the
+    /// index and their `releases/<version>/` files are deleted.
+    pub(crate) keep: Option<usize>,
 }
 
 pub(crate) struct FrontOut {
     /// The release's channel pointer and the version it names.
     pub(crate) pointer: String,
     pub(crate) newest: String,
+    /// Releases retention removed.
+    pub(crate) removed: Vec<String>,
 }
 
 /// The channel pointer's key.
@@ -516,6 +529,20 @@ pub(crate) fn refresh_front(
     index.releases.retain(|r| r.version != release.version);
     index.releases.push(release.clone());
     index.releases.sort_by(|a, b| newer_first(&a.version, &b.version));
+    // Retention: the newest `keep` of each channel stay (the index is newest first).
+    let mut removed = Vec::new();
+    if let Some(keep) = front.keep {
+        let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        index.releases.retain(|r| {
+            let n = seen.entry(r.channel.clone()).or_default();
+            *n += 1;
+            let stays = *n <= keep || r.version == release.version;
+            if !stays {
+                removed.push(r.version.clone());
+            }
+            stays
+        });
+    }
     guard.check()?;
     let index_bytes = serde_json::to_vec_pretty(&index).context("writing the release index")?;
     if store.put_if(INDEX, &index_bytes, tag.as_deref())?.is_none() {
@@ -604,9 +631,17 @@ pub(crate) fn refresh_front(
     guard.check()?;
     store.put("install.sh", script.render().as_bytes(), PutMode::Overwrite)?;
     store.put("index.html", html.as_bytes(), PutMode::Overwrite)?;
+    // The files of releases the index no longer lists, once nothing the front offers names them.
+    for v in &removed {
+        guard.check()?;
+        for m in store.list(&format!("releases/{v}/"))? {
+            store.delete(&m.key)?;
+        }
+    }
     Ok(FrontOut {
         pointer: pointer_key(&release.channel),
         newest,
+        removed,
     })
 }
 

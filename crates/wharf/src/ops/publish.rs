@@ -14,7 +14,7 @@ use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
 use wharf_publish::txn::TxnOptions;
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
-use wharf_store::{Prefixed, Store};
+use wharf_store::{Prefixed, PutMode, Store};
 
 pub struct PublishOptions<'a> {
     pub store: &'a dyn Store,
@@ -98,6 +98,9 @@ fn lexical(p: &std::path::Path) -> PathBuf {
     }
     out
 }
+
+/// Where each channel tree a publish made is recorded (`.wharf/channels/<channel>`, empty).
+pub const CHANNELS: &str = ".wharf/channels/";
 
 /// The URL clients reach a store at when none is configured: `file://` for a directory.
 pub fn default_base_url(to: &str) -> String {
@@ -235,6 +238,13 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     } else {
         o.rpm_repos.to_vec()
     };
+    // A channel's tree is recorded at the store's top, so that `wharf prune` finds every tree to prune.
+    if let Some(c) = o.channel
+        && !o.txn.dry_run
+        && !(debs.is_empty() && rpms.is_empty() && ipks.is_empty() && apks.is_empty() && apk3s.is_empty())
+    {
+        o.store.put(&format!("{CHANNELS}{c}"), b"", PutMode::Create)?;
+    }
     let suite = o.channel.unwrap_or(o.suite);
     let apt = if debs.is_empty() && !(prune && o.prune_apt) {
         None

@@ -242,3 +242,89 @@ fn a_dry_run_prune_needs_no_key_and_makes_none() {
         "a dry run changed the store"
     );
 }
+
+/// `prune --keep 1` without `--channel` prunes every channel's tree (development builds included), and
+/// retention applies to releases: `release --keep 2` keeps each channel's two newest releases, listed and
+/// on disk.
+#[test]
+fn prune_reaches_every_channel_and_releases_are_retained() {
+    let t = wharf_test::TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = crate::demo_project(dir);
+    let c = cfg.to_str().unwrap();
+    for v in ["1.0.1~~dev.1", "1.0.1~~dev.2", "1.0.1~~dev.3"] {
+        wharf_run(
+            dir,
+            &[
+                "publish",
+                "-c",
+                c,
+                "--format",
+                "deb",
+                "--format",
+                "rpm",
+                "--channel",
+                "dev",
+                "--version",
+                v,
+                "--to",
+                "public",
+            ],
+        )
+        .success();
+    }
+    let rpms = |tree: &str| -> usize {
+        std::fs::read_dir(dir.join(tree))
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("demo-1")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(rpms("public/dev/linux-x86_64/Packages/d"), 3);
+    let pruned = wharf_run(
+        dir,
+        &["prune", "-c", c, "--keep", "1", "--grace", "0", "--to", "public"],
+    )
+    .success();
+    assert!(pruned.stderr.contains("rpm (dev)"), "{}", pruned.all());
+    assert_eq!(rpms("public/dev/linux-x86_64/Packages/d"), 1, "{}", pruned.all());
+    let packages = std::fs::read_to_string(dir.join("public/dists/dev/main/binary-amd64/Packages")).unwrap();
+    assert_eq!(packages.matches("Package: demo\n").count(), 1, "{packages}");
+
+    for v in ["2.0.0", "2.1.0", "2.2.0"] {
+        wharf_run(
+            dir,
+            &[
+                "release",
+                "-c",
+                c,
+                "--version",
+                v,
+                "--keep",
+                "2",
+                "--to",
+                "public",
+            ],
+        )
+        .success();
+    }
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("public/releases/index.json")).unwrap())
+            .unwrap();
+    let listed: Vec<&str> = index["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["2.2.0", "2.1.0"]);
+    assert!(wharf_test::tree(&dir.join("public/releases/2.0.0")).is_empty());
+    assert!(dir.join("public/releases/2.1.0/SHA256SUMS").is_file());
+}
