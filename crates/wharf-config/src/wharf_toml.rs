@@ -361,15 +361,9 @@ pub(crate) fn load(
     if p.summary.trim().is_empty() || p.summary.contains('\n') {
         return Err(value_err(path, "project.summary", "give a one-line summary"));
     }
-    let sections = if file.package.is_empty() {
-        return Err(value_err(
-            path,
-            "package",
-            "no [[package]] defined; add one with its files (see `wharf init` for an example)",
-        ));
-    } else {
-        file.package
-    };
+    // No [[package]] is a configuration that only publishes packages built elsewhere (rpmbuild, mock,
+    // nFPM): its keys, store and repositories. Packaging from it says what is missing.
+    let sections = file.package;
     let changelog = changelog_entries(path, &file.changelog, &p.maintainer)?;
     let mut packages: Vec<PackageTemplate> = Vec::new();
     for (i, s) in sections.into_iter().enumerate() {

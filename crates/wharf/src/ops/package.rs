@@ -167,6 +167,12 @@ fn specs<'p>(
     targets: &[String],
     warn: &mut dyn FnMut(String),
 ) -> anyhow::Result<Vec<(PackageSpec, &'p [FormatChoice])>> {
+    if project.packages.is_empty() {
+        anyhow::bail!(
+            "{} defines no [[package]]: add one with its files to build packages (see `wharf init`), or pass the package files built elsewhere to `wharf publish`",
+            project.source.display()
+        );
+    }
     let targets: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {

@@ -757,3 +757,150 @@ fn openwrt_feed() {
     assert_eq!(read(&store.join("releases/latest-prerelease")), "1.24.0~rc.1\n");
     assert!(store.join("prerelease/opkg/x86_64/Packages.sig").is_file());
 }
+
+/// Seed 001: rpms built elsewhere (rpmbuild standing in for mock), unsigned, published per chroot with
+/// `--sign`, four versions with `keep = 3`; dnf and zypper install the newest through `wharf serve` with
+/// every signature checked; the aarch64 chroot holds its architecture.
+#[test]
+fn rpm_chroots() {
+    if !require(&["rpmbuild", "rpm", "rpmkeys", "dnf", "zypper"]) {
+        return;
+    }
+    const NAME: &str = "rpm-chroots";
+    const CHROOTS: [&str; 3] = [
+        "fedora-43-x86_64",
+        "almalinux-10-x86_64_v2",
+        "centos-stream-10-aarch64",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("host");
+    copy_dir(&example(NAME), &dir);
+    let store = tmp.path().join("store");
+    let port = server_port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    sh(
+        NAME,
+        &dir,
+        "wharf key generate openpgp -o keys --name \"my-package repository\"",
+        &[],
+    )
+    .success();
+    for version in ["1.0.0", "1.0.1", "1.0.2", "1.0.3"] {
+        let vars = [
+            ("STORE", store.to_str().unwrap()),
+            ("BASE_URL", base_url.as_str()),
+            ("VERSION", version),
+        ];
+        for chroot in CHROOTS {
+            sh(NAME, &dir, &format!("./build.sh {chroot} \"$VERSION\""), &vars).success();
+            let published = sh(
+                NAME,
+                &dir,
+                &format!("wharf publish --to \"$STORE\" --base-url \"$BASE_URL\" --repo {chroot} --sign out/{chroot}"),
+                &vars,
+            )
+            .success();
+            assert!(
+                published
+                    .stderr
+                    .contains(&format!("{chroot}/repodata/repomd.xml")),
+                "{}",
+                published.all()
+            );
+        }
+    }
+    // Every rpm signed by the repository key (a dropped version's file stays for the grace period).
+    let public = dir.join("keys/public.asc");
+    let rpmdb = tmp.path().join("rpmdb");
+    fs::create_dir_all(&rpmdb).unwrap();
+    run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&rpmdb)
+        .arg("--import")
+        .arg(&public))
+    .success();
+    for chroot in CHROOTS {
+        let rpms: Vec<PathBuf> = tree(&store.join(chroot))
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".rpm"))
+            .map(|(p, _)| store.join(chroot).join(p))
+            .collect();
+        assert_eq!(rpms.len(), 4, "{chroot}");
+        for rpm in &rpms {
+            let check = run(Command::new("rpmkeys")
+                .arg("--dbpath")
+                .arg(&rpmdb)
+                .arg("--checksig")
+                .arg(rpm));
+            assert!(
+                check.ok && check.stdout.contains("digests signatures OK"),
+                "{}",
+                check.all()
+            );
+        }
+    }
+    let arch = run(Command::new("rpm")
+        .args(["-qp", "--qf", "%{ARCH}"])
+        .arg(store.join("centos-stream-10-aarch64/Packages/m/my-package-1.0.3-1.el10.aarch64.rpm")))
+    .success();
+    assert_eq!(arch.stdout, "aarch64");
+
+    let serve_line = says(NAME, "wharf serve --to \"$STORE\" --listen 127.0.0.1:8080");
+    assert!(serve_line.contains("--listen"));
+    let mut cmd = wharf(tmp.path());
+    cmd.args(["serve", "--to"])
+        .arg(&store)
+        .args(["--listen", &format!("127.0.0.1:{port}")]);
+    let server = Server::spawn(cmd, port);
+    let dnf = wharf_test::Dnf::new(
+        &tmp.path().join("dnf"),
+        &format!("{}/fedora-43-x86_64", server.url()),
+        &format!("{}/RPM-GPG-KEY-my-package", server.url()),
+    );
+    // keep = 3: the repository lists the three newest.
+    let listed = dnf.run(&["list", "--showduplicates", "my-package"]).success();
+    for v in ["1.0.1-1.fc43", "1.0.2-1.fc43", "1.0.3-1.fc43"] {
+        assert!(listed.stdout.contains(v), "{v} not listed: {}", listed.all());
+    }
+    assert!(!listed.stdout.contains("1.0.0-1.fc43"), "{}", listed.all());
+    let installed = dnf.run(&["install", "my-package"]);
+    assert!(
+        installed.ok && installed.all().contains("Complete!"),
+        "{}",
+        installed.all()
+    );
+    let q = run(Command::new("rpm")
+        .arg("--root")
+        .arg(dnf.root())
+        .args(["-q", "my-package"]))
+    .success();
+    assert_eq!(q.stdout.trim(), "my-package-1.0.3-1.fc43.x86_64");
+    let repo_file = read(&store.join("almalinux-10-x86_64_v2/my-package.repo"));
+    assert!(
+        repo_file.contains(&format!("baseurl={base_url}/almalinux-10-x86_64_v2\n")),
+        "{repo_file}"
+    );
+    let zypper = wharf_test::Zypper::new(
+        &tmp.path().join("zypper-root"),
+        &format!("{base_url}/almalinux-10-x86_64_v2"),
+        &public,
+    );
+    let z = zypper.run(&["install", "my-package"]);
+    assert!(z.ok, "{}", z.all());
+    let q = run(Command::new("rpm")
+        .arg("--root")
+        .arg(zypper.root())
+        .args(["-q", "my-package"]))
+    .success();
+    assert_eq!(q.stdout.trim(), "my-package-1.0.3-1.el10_alma.x86_64");
+    // verify reads the served aarch64 repository as dnf would.
+    let v = run(wharf(tmp.path())
+        .args(["verify", &base_url, "centos-stream-10-aarch64", "--key"])
+        .arg(&public));
+    assert!(
+        v.ok && v.stdout.contains("ok    rpm-md centos-stream-10-aarch64"),
+        "{}",
+        v.all()
+    );
+    drop(server);
+}
