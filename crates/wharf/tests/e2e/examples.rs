@@ -904,3 +904,93 @@ fn rpm_chroots() {
     );
     drop(server);
 }
+
+/// Seed 003: a tag built by cargo and released in two clones in different directories gives identical
+/// release files (binaries, .deb, signed .rpm, tarball, sums, manifest, notes with the checksums); the
+/// second clone's release into the first store changes nothing; a rebuild checks against SHA256SUMS.
+#[test]
+fn reproducible() {
+    if !require(&["git", "cargo", "sha256sum"]) {
+        return;
+    }
+    const NAME: &str = "reproducible";
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("upstream");
+    copy_dir(&example(NAME), &origin);
+    git(&origin, &["init", "-q", "-b", "main"], 1);
+    git(&origin, &["add", "-A"], 2);
+    git(&origin, &["commit", "-q", "-m", "feat: the beacon node"], 3);
+    git(&origin, &["tag", "-a", "v25.1.0", "-m", "v25.1.0"], 4);
+    let secrets = tmp.path().join("secrets");
+    fs::create_dir_all(&secrets).unwrap();
+    sh(
+        NAME,
+        &secrets,
+        "wharf key generate openpgp -o keys --name \"beacon releases\"",
+        &[],
+    )
+    .success();
+    let mut stores = Vec::new();
+    let mut clones = Vec::new();
+    for at in ["a/clone", "elsewhere/deeper/b"] {
+        let dir = tmp.path().join(at);
+        run(Command::new("git").arg("clone").arg("-q").arg(&origin).arg(&dir)).success();
+        copy_dir(&secrets.join("keys"), &dir.join("keys"));
+        let store = tmp.path().join(format!("store-{}", stores.len()));
+        let vars = [("STORE", store.to_str().unwrap())];
+        sh(NAME, &dir, "cargo build --release --locked", &vars).success();
+        let done = sh(NAME, &dir, "wharf release --to \"$STORE\"", &vars).success();
+        assert!(
+            done.stderr.contains("Releasing beacon 25.1.0 (stable"),
+            "{}",
+            done.all()
+        );
+        stores.push(store);
+        clones.push(dir);
+    }
+    let release = |store: &Path| tree(&store.join("releases/25.1.0"));
+    let (a, b) = (release(&stores[0]), release(&stores[1]));
+    assert!(a.len() >= 7, "{:?}", a.iter().map(|x| &x.0).collect::<Vec<_>>());
+    for ((pa, x), (pb, y)) in a.iter().zip(&b) {
+        assert_eq!(pa, pb);
+        assert!(x == y, "releases/25.1.0/{pa} differs between the two clones");
+    }
+    assert_eq!(
+        fs::read(clones[0].join("target/release/beacon")).unwrap(),
+        fs::read(clones[1].join("target/release/beacon")).unwrap()
+    );
+    // The notes carry each file's checksum.
+    let notes = read(&stores[0].join("releases/25.1.0/notes.md"));
+    let deb = a.iter().find(|(p, _)| p.ends_with("_amd64.deb")).unwrap();
+    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&deb.1));
+    assert!(
+        notes.contains(&format!("| `{}` |", deb.0)) && notes.contains(&sum),
+        "{notes}"
+    );
+    // The second machine's release into the first store: the same files, nothing in the release changes.
+    let before = release(&stores[0]);
+    sh(
+        NAME,
+        &clones[1],
+        "wharf release --to \"$STORE\"",
+        &[("STORE", stores[0].to_str().unwrap())],
+    )
+    .success();
+    assert!(
+        release(&stores[0]) == before,
+        "a reproduced release changed the published one"
+    );
+    // A rebuild checks against the published sums.
+    let check = sh(
+        NAME,
+        &clones[1],
+        "cd \"dist/$VERSION\" && sha256sum -c \"$STORE/releases/$VERSION/SHA256SUMS\"",
+        &[("STORE", stores[0].to_str().unwrap()), ("VERSION", "25.1.0")],
+    )
+    .success();
+    assert!(
+        !check.stdout.contains("FAILED") && check.stdout.contains(": OK"),
+        "{}",
+        check.all()
+    );
+}
