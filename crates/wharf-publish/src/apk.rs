@@ -40,15 +40,6 @@ impl Record for ApkRecord {
     }
 }
 
-/// The files of `name` at `version` (apk's `1.0_rc1-r0`, or wharf's `1.0~rc1`) in this store.
-pub fn find(
-    store: &dyn Store,
-    name: &str,
-    version: &str,
-) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
-    crate::txn::find::<ApkRecord>(store, STATE_KEY, None, name, version)
-}
-
 /// Where the apk state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk/state";
 /// The directory the per-architecture repositories live under.
@@ -66,6 +57,37 @@ pub type IncomingApk = crate::Incoming<ApkInfo>;
 /// Reads and validates apk v2 files (wharf's, abuild's, nFPM's).
 pub fn inspect_apks(paths: &[PathBuf]) -> Result<Vec<IncomingApk>, PublishError> {
     crate::inspect_incoming(paths, |f| apk::inspect(f))
+}
+
+/// The .apks of `name` at `version` in the tree `from` (at `prefix` in the store), to publish into another
+/// channel's tree: copied store-side, what the index lists from their records.
+pub fn promoted(
+    from: &dyn Store,
+    prefix: Option<&str>,
+    name: &str,
+    version: &str,
+) -> Result<crate::Promoted<IncomingApk>, PublishError> {
+    crate::promoted::<ApkRecord, _>(from, STATE_KEY, None, (name, version), |g, r| {
+        let key = r.object_key(g);
+        let rec = r.record()?;
+        let info = ApkInfo {
+            pkginfo: rec.pkginfo.clone(),
+            name: rec.get("pkgname").to_owned(),
+            version: rec.get("pkgver").to_owned(),
+            arch: rec.get("arch").to_owned(),
+            installed_size: rec.get("size").parse().unwrap_or(0),
+            identity: rec.identity.clone(),
+            // Not needed to index a package already checked when it was first published.
+            signatures: Vec::new(),
+            control_sha256: [0; 32],
+            checksums: rec.checksums.clone(),
+        };
+        Ok(crate::Incoming {
+            path: PathBuf::from(&key),
+            info,
+            stored: Some(crate::from_root(prefix, &key)),
+        })
+    })
 }
 
 /// How the indexes are signed and described.
@@ -129,7 +151,7 @@ pub fn publish(
             let i = &p.info;
             let filename = apk::file_name(&i.name, &i.version);
             FeedItem {
-                path: p.path.clone(),
+                source: p.source(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: ApkRecord {

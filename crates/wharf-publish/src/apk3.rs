@@ -41,15 +41,6 @@ impl Record for Apk3Record {
     }
 }
 
-/// The files of `name` at `version` (apk's `1.0_rc1-r0`, or wharf's `1.0~rc1`) in this store.
-pub fn find(
-    store: &dyn Store,
-    name: &str,
-    version: &str,
-) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
-    crate::txn::find::<Apk3Record>(store, STATE_KEY, None, name, version)
-}
-
 /// Where the apk v3 state manifest lives in the store.
 pub const STATE_KEY: &str = ".wharf/apk3/state";
 /// The directory the per-architecture repositories live under.
@@ -67,6 +58,33 @@ pub type IncomingApk3 = crate::Incoming<Apk3Info>;
 /// Reads and validates apk v3 files.
 pub fn inspect_apk3s(paths: &[PathBuf]) -> Result<Vec<IncomingApk3>, PublishError> {
     crate::inspect_incoming(paths, |f| apk3::inspect(f))
+}
+
+/// The apk v3 packages of `name` at `version` in the tree `from` (at `prefix` in the store), to publish
+/// into another channel's tree: copied store-side, what the index lists from their records.
+pub fn promoted(
+    from: &dyn Store,
+    prefix: Option<&str>,
+    name: &str,
+    version: &str,
+) -> Result<crate::Promoted<IncomingApk3>, PublishError> {
+    crate::promoted::<Apk3Record, _>(from, STATE_KEY, None, (name, version), |g, r| {
+        let key = r.object_key(g);
+        let rec = r.record()?;
+        let info = Apk3Info {
+            info: rec.info.clone(),
+            adb_sha256: rec.info.unique_id.clone(),
+            // Not needed to index a package already checked when it was first published.
+            signatures: Vec::new(),
+            adb_sha512: Vec::new(),
+            checksums: rec.checksums.clone(),
+        };
+        Ok(crate::Incoming {
+            path: PathBuf::from(&key),
+            info,
+            stored: Some(crate::from_root(prefix, &key)),
+        })
+    })
 }
 
 /// What a publish did.
@@ -117,7 +135,7 @@ pub fn publish(
             info.unique_id.clone_from(&p.info.adb_sha256);
             info.file_size = p.info.checksums.size;
             FeedItem {
-                path: p.path.clone(),
+                source: p.source(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: Apk3Record {

@@ -47,14 +47,20 @@ impl Record for AptRecord {
     }
 }
 
-/// The files of `name` at `version` in `suite`, and every version of `name` there.
-pub fn find(
+/// The debs of `name` at `version` in `suite`, to publish into another suite: their records stand for the
+/// files, which are in the one pool already.
+pub fn promoted(
     store: &dyn Store,
     suite: &str,
     name: &str,
     version: &str,
-) -> Result<(Vec<crate::txn::Found>, BTreeSet<String>), PublishError> {
-    crate::txn::find::<AptRecord>(store, STATE_KEY, Some(suite), name, version)
+) -> Result<crate::Promoted<IncomingDeb>, PublishError> {
+    crate::promoted::<AptRecord, _>(store, STATE_KEY, Some(suite), (name, version), |g, r| {
+        Ok(IncomingDeb {
+            path: PathBuf::from(r.object_key(g)),
+            found: Found::Known(r),
+        })
+    })
 }
 
 /// The suites the store's apt state has.

@@ -392,6 +392,71 @@ pub struct Incoming<I> {
     pub path: PathBuf,
     /// What the package says about itself.
     pub info: I,
+    /// Instead of `path`: the object in the store (named from its root) this package is, when it is
+    /// promoted from another channel's tree — copied store-side, never read.
+    pub stored: Option<String>,
+}
+
+impl<I> Incoming<I> {
+    /// Where its bytes come from.
+    pub(crate) fn source(&self) -> Source {
+        match &self.stored {
+            Some(key) => Source::Stored(key.clone()),
+            None => Source::File(self.path.clone()),
+        }
+    }
+}
+
+/// A key of a channel's tree (`prefix`, none for the store's top) named from the store's root.
+pub(crate) fn from_root(prefix: Option<&str>, key: &str) -> String {
+    match prefix {
+        Some(p) => format!("{}/{key}", p.trim_end_matches('/')),
+        None => key.to_owned(),
+    }
+}
+
+/// What a promotion found of a package in one channel: the packages to publish into another (copied
+/// store-side from where they are), the groups they were in, and every version of the name there.
+#[derive(Debug)]
+pub struct Promoted<T> {
+    /// The packages, each once (an architecture-independent one sits in every feed).
+    pub packages: Vec<T>,
+    /// The groups (repositories, feeds) they were found in.
+    pub groups: Vec<String>,
+    /// `name  version (arch)` of each.
+    pub what: Vec<String>,
+    /// Every version of the name in that channel.
+    pub versions: BTreeSet<String>,
+}
+
+/// [`Promoted`] from the records of one kind: `convert` makes each package from its group and record.
+pub(crate) fn promoted<R: Record, T>(
+    from: &dyn Store,
+    state_key: &str,
+    group: Option<&str>,
+    (name, version): (&str, &str),
+    convert: impl Fn(&str, Stored<R>) -> Result<T, PublishError>,
+) -> Result<Promoted<T>, PublishError> {
+    let (found, versions) = txn::records::<R>(from, state_key, group, name, version)?;
+    let mut seen = BTreeSet::new();
+    let mut out = Promoted {
+        packages: Vec::new(),
+        groups: Vec::new(),
+        what: Vec::new(),
+        versions,
+    };
+    for (g, r) in found {
+        if !out.groups.contains(&g) {
+            out.groups.push(g.clone());
+        }
+        let k = r.key();
+        if !seen.insert((k.file.to_owned(), k.sha256.to_owned())) {
+            continue;
+        }
+        out.what.push(r.describe());
+        out.packages.push(convert(&g, r)?);
+    }
+    Ok(out)
 }
 
 /// Reads and validates package files into [`Incoming`] (any valid package of the format).
@@ -401,7 +466,11 @@ pub(crate) fn inspect_incoming<I: Send>(
 ) -> Result<Vec<Incoming<I>>, PublishError> {
     Ok(inspect_files(paths, inspect, None)?
         .into_iter()
-        .map(|(path, info)| Incoming { path, info })
+        .map(|(path, info)| Incoming {
+            path,
+            info,
+            stored: None,
+        })
         .collect())
 }
 
@@ -412,8 +481,8 @@ pub(crate) trait FeedRecord {
 
 /// A package offered to per-architecture feeds.
 pub(crate) struct FeedItem<R> {
-    /// The package file.
-    pub(crate) path: PathBuf,
+    /// The package's bytes.
+    pub(crate) source: Source,
     /// Its architecture (`noarch`/`all` goes into every feed).
     pub(crate) arch: String,
     /// Its file name in the feed directory.
@@ -559,7 +628,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     let mut plan = Plan {
         uploads: uploads
             .into_iter()
-            .map(|(n, key)| (key, Source::File(items[n].path.clone())))
+            .map(|(n, key)| (key, items[n].source.clone()))
             .collect(),
         shared: public_keys,
         groups: Vec::new(),

@@ -43,15 +43,6 @@ impl Record for OpkgRecord {
     }
 }
 
-/// The files of `name` at `version` in this store's feeds.
-pub fn find(
-    store: &dyn Store,
-    name: &str,
-    version: &str,
-) -> Result<(Vec<crate::txn::Found>, std::collections::BTreeSet<String>), PublishError> {
-    crate::txn::find::<OpkgRecord>(store, STATE_KEY, None, name, version)
-}
-
 impl FeedRecord for OpkgRecord {
     fn sha256(&self) -> &str {
         &self.checksums.sha256
@@ -88,11 +79,40 @@ pub fn inspect_ipks(
                 .and_then(|r| IpkInfo::from_control(r.control.clone(), r.checksums.clone()).ok()),
         };
         match rebuilt {
-            Some(info) => out.push(crate::Incoming { path, info }),
+            Some(info) => out.push(crate::Incoming {
+                path,
+                info,
+                stored: None,
+            }),
             None => out.extend(crate::inspect_incoming(&[path], |f| ipk::inspect(f))?),
         }
     }
     Ok((out, state))
+}
+
+/// The .ipks of `name` at `version` in the tree `from` (at `prefix` in the store), to publish into another
+/// channel's tree: copied store-side, their control fields from their records.
+pub fn promoted(
+    from: &dyn Store,
+    prefix: Option<&str>,
+    name: &str,
+    version: &str,
+) -> Result<crate::Promoted<IncomingIpk>, PublishError> {
+    crate::promoted::<OpkgRecord, _>(from, STATE_KEY, None, (name, version), |g, r| {
+        let key = r.object_key(g);
+        let rec = r.record()?;
+        let info = IpkInfo::from_control(rec.control.clone(), rec.checksums.clone()).map_err(|source| {
+            PublishError::Package {
+                path: PathBuf::from(&key),
+                source,
+            }
+        })?;
+        Ok(crate::Incoming {
+            path: PathBuf::from(&key),
+            info,
+            stored: Some(crate::from_root(prefix, &key)),
+        })
+    })
 }
 
 /// What a publish did.
@@ -132,7 +152,7 @@ pub fn publish(
             let i = &p.info;
             let filename = ipk::file_name(i.name.as_str(), i.version.as_str(), &i.arch);
             FeedItem {
-                path: p.path.clone(),
+                source: p.source(),
                 arch: i.arch.clone(),
                 what: format!("{} {} ({})", i.name, i.version, i.arch),
                 record: OpkgRecord {

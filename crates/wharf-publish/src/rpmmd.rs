@@ -79,13 +79,23 @@ fn evr<'a>(key: &Key<'a>) -> (u32, &'a str, &'a str) {
     (epoch.parse().unwrap_or(0), version, release)
 }
 
-/// The files of `name` at `version` (`1.0`, `1.0-1`, or wharf's syntax) in this store's repositories.
-pub fn find(
-    store: &dyn Store,
+/// The rpms of `name` at `version` in the tree `from` (at `prefix` in the store), to publish into another
+/// channel's tree: their records stand for the files, copied store-side.
+pub fn promoted(
+    from: &dyn Store,
+    prefix: Option<&str>,
     name: &str,
     version: &str,
-) -> Result<(Vec<crate::txn::Found>, BTreeSet<String>), PublishError> {
-    crate::txn::find::<RpmRecord>(store, STATE_KEY, None, name, version)
+) -> Result<crate::Promoted<IncomingRpm>, PublishError> {
+    crate::promoted::<RpmRecord, _>(from, STATE_KEY, None, (name, version), |g, r| {
+        let key = r.object_key(g);
+        Ok(IncomingRpm {
+            path: PathBuf::from(&key),
+            stored: Some(crate::from_root(prefix, &key)),
+            found: Found::Known(r),
+            signed: None,
+        })
+    })
 }
 
 /// The repositories (`fedora-43-x86_64`, `linux-x86_64`) the store's rpm-md state has.
@@ -120,6 +130,9 @@ pub struct IncomingRpm {
     found: Found<RpmInfo, RpmRecord>,
     /// The package signed by wharf, when it arrived unsigned and signing was asked for.
     pub signed: Option<Vec<u8>>,
+    /// The object in the store (named from its root) this package is, when promoted from another
+    /// channel's tree: copied store-side.
+    stored: Option<String>,
 }
 
 /// A record's `extra` key field when its package carries a signature.
@@ -227,6 +240,7 @@ pub fn inspect_rpms(
             path,
             found,
             signed: None,
+            stored: None,
         })
         .collect();
     Ok((rpms, state))
@@ -392,7 +406,10 @@ pub fn publish(
                     });
                     let source = match &p.signed {
                         Some(bytes) => Source::Bytes(bytes.clone()),
-                        None => Source::File(p.path.clone()),
+                        None => match &p.stored {
+                            Some(key) => Source::Stored(key.clone()),
+                            None => Source::File(p.path.clone()),
+                        },
                     };
                     if !p.is_signed() {
                         unsigned.push(key_path.clone());

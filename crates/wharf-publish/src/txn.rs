@@ -123,25 +123,18 @@ pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone 
     }
 }
 
-/// A published package file found in a state.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Found {
-    /// Its group (suite, repository, feed).
-    pub group: String,
-    /// Its key in the store the state belongs to.
-    pub key: String,
-    /// `name version (arch)`.
-    pub what: String,
-}
+/// Records found, each with its group, and every version of the name seen.
+pub(crate) type Matching<R> = (Vec<(String, Stored<R>)>, BTreeSet<String>);
 
-/// The files of `name` at `version` in the state at `state_key`, and every version of `name` there.
-pub(crate) fn find<R: Record>(
+/// The records of `name` at `version` in the state at `state_key` (only `group`'s, when given), each with
+/// its group, loaded whole; and every version of `name` there. A promotion publishes them elsewhere.
+pub(crate) fn records<R: Record>(
     store: &dyn Store,
     state_key: &str,
-    groups: Option<&str>,
+    group: Option<&str>,
     name: &str,
     version: &str,
-) -> Result<(Vec<Found>, BTreeSet<String>), PublishError> {
+) -> Result<Matching<R>, PublishError> {
     let Some((key, tagged)) = read_state(store, state_key)? else {
         return Ok((Vec::new(), BTreeSet::new()));
     };
@@ -149,18 +142,14 @@ pub(crate) fn find<R: Record>(
     let mut found = Vec::new();
     let mut versions = BTreeSet::new();
     for (g, records) in &state.groups {
-        if groups.is_some_and(|only| only != g) {
+        if group.is_some_and(|only| only != g) {
             continue;
         }
         for r in records.iter().filter(|r| r.key().name == name) {
             let k = r.key();
             versions.insert(R::version(&k));
             if R::version_is(&k, version) {
-                found.push(Found {
-                    group: g.clone(),
-                    key: r.object_key(g),
-                    what: r.describe(),
-                });
+                found.push((g.clone(), r.clone()));
             }
         }
     }
@@ -240,6 +229,8 @@ pub(crate) enum Source {
     File(PathBuf),
     /// Bytes made in memory (an rpm signed during the publish).
     Bytes(Vec<u8>),
+    /// An object already in the store, named from its root (another channel's tree): copied store-side.
+    Stored(String),
 }
 
 /// The files one group (suite, repository, feed) needs for its new index.
@@ -690,6 +681,7 @@ impl<'a, R: Record> Txn<'a, R> {
             match source {
                 Source::File(p) => files.push((key.clone(), p.clone())),
                 Source::Bytes(b) => drop(store.put(key, b, PutMode::Overwrite)?),
+                Source::Stored(from) => store.copy_in(from, key)?,
             }
         }
         store.put_files(&files)?;

@@ -119,6 +119,10 @@ impl<S: Store> Store for Counted<S> {
         Self::add(&self.writes, 1);
         self.inner.copy(from, to)
     }
+    fn copy_in(&self, from_root: &str, to: &str) -> Result<(), StoreError> {
+        Self::add(&self.writes, 1);
+        self.inner.copy_in(from_root, to)
+    }
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         Self::add(&self.lists, 1);
         self.inner.list(prefix)
@@ -168,6 +172,9 @@ impl Store for Box<dyn Store> {
     }
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
         self.as_ref().copy(from, to)
+    }
+    fn copy_in(&self, from_root: &str, to: &str) -> Result<(), StoreError> {
+        self.as_ref().copy_in(from_root, to)
     }
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         self.as_ref().list(prefix)
@@ -241,6 +248,9 @@ impl Store for Prefixed<'_> {
     }
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
         self.inner.copy(&self.k(from), &self.k(to))
+    }
+    fn copy_in(&self, from_root: &str, to: &str) -> Result<(), StoreError> {
+        self.inner.copy_in(from_root, &self.k(to))
     }
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         Ok(self

@@ -175,6 +175,12 @@ pub trait Store: Send + Sync {
     fn put_if(&self, key: &str, data: &[u8], expected: Option<&str>) -> Result<Option<String>, StoreError>;
     /// Copies an object inside the store (server-side where possible).
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError>;
+    /// Copies the object `from`, named from the underlying store's root (a view under a prefix does not
+    /// prefix it), to `to` in this view: a promotion copies a package from one channel's tree to another
+    /// without downloading it.
+    fn copy_in(&self, from_root: &str, to: &str) -> Result<(), StoreError> {
+        self.copy(from_root, to)
+    }
     /// Every object whose key starts with `prefix`, sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
     /// Deletes an object (absent is fine).

@@ -1,7 +1,8 @@
 //! `wharf promote NAME VERSION --from CH --to CH`: the same package files, published again into another
 //! channel. apt channels are suites over one pool, so only records move; the other kinds keep a tree per
-//! channel (the root channel's is the store's top), so the files are copied byte for byte into the target
-//! channel's tree and indexed there. When the version was released (`releases/<version>/`), the release
+//! channel (the root channel's is the store's top), so the files are copied inside the store (server-side
+//! on S3: nothing is downloaded or inspected again) into the target channel's tree and indexed there from
+//! their records. When the version was released (`releases/<version>/`), the release
 //! moves to the target channel as releasing into it would have put it: its manifest, the release index,
 //! every channel's pointer, the page and install.sh.
 
@@ -10,7 +11,6 @@ use std::collections::BTreeSet;
 use anyhow::bail;
 use serde_json::json;
 use wharf_config::{AptConfig, Project};
-use wharf_publish::txn::Found;
 use wharf_publish::txn::TxnOptions;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::cli::PromoteArgs;
 use crate::env::Env;
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish};
+use crate::ops::publish::{Inputs, PublishOptions, Reports, default_base_url, publish_inputs};
 use crate::output::Output;
 
 pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -53,29 +53,32 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let suite_of = |c: &str| channel_tree(Some(c.to_owned())).unwrap_or_else(|| apt_cfg.suite.clone());
     let (name, version) = (args.name.as_str(), args.version.as_str());
 
-    // What the source channel has: per kind, the files of NAME at VERSION (keys from the store's root).
-    let mut versions = BTreeSet::new();
-    let mut take = |(found, vs): (Vec<Found>, BTreeSet<String>), prefix: Option<&str>| {
-        versions.extend(vs);
-        found
-            .into_iter()
-            .map(|mut f| {
-                if let Some(p) = prefix {
-                    f.key = format!("{p}/{}", f.key);
-                }
-                f
-            })
-            .collect::<Vec<Found>>()
-    };
+    // What the source channel has: per kind, the records of NAME at VERSION. They stand for the files,
+    // which are copied inside the store (apt's are in the one pool already): nothing is downloaded or
+    // inspected again.
     let from_tree = channel_tree(Some(args.from.clone()));
     let from = from_tree.as_deref();
-    let debs = take(apt::find(&store, &suite_of(&args.from), name, version)?, None);
-    let rpms = take(rpmmd::find(source, name, version)?, from);
-    let ipks = take(opkg::find(source, name, version)?, from);
-    let apks = take(apk::find(source, name, version)?, from);
-    let apk3s = take(apk3::find(source, name, version)?, from);
-    if debs.is_empty() && rpms.is_empty() && ipks.is_empty() && apks.is_empty() && apk3s.is_empty() {
-        let have: Vec<String> = versions.into_iter().collect();
+    let debs = apt::promoted(&store, &suite_of(&args.from), name, version)?;
+    let rpms = rpmmd::promoted(source, from, name, version)?;
+    let ipks = opkg::promoted(source, from, name, version)?;
+    let apks = apk::promoted(source, from, name, version)?;
+    let apk3s = apk3::promoted(source, from, name, version)?;
+    let promoted: Vec<String> = [&debs.what, &rpms.what, &ipks.what, &apks.what, &apk3s.what]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if promoted.is_empty() {
+        let have: BTreeSet<&String> = [
+            &debs.versions,
+            &rpms.versions,
+            &ipks.versions,
+            &apks.versions,
+            &apk3s.versions,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         bail!(
             "no `{name}` {version} in channel `{}` of {}{}",
             args.from,
@@ -83,92 +86,71 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             if have.is_empty() {
                 format!("; `{name}` is not published there at all")
             } else {
-                format!("; it has {}", have.join(", "))
+                format!(
+                    "; it has {}",
+                    have.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                )
             }
         );
     }
-
-    // The files, byte for byte, into a scratch directory (one copy per file name).
-    let scratch = tempfile::tempdir()?;
-    let mut files = Vec::new();
-    let mut seen = BTreeSet::new();
-    for f in debs.iter().chain(&rpms).chain(&ipks).chain(&apks).chain(&apk3s) {
-        let file_name = f.key.rsplit('/').next().unwrap_or(&f.key).to_owned();
-        if !seen.insert((f.key.clone(), file_name.clone())) {
-            continue;
-        }
-        let kind_dir = scratch.path().join(files.len().to_string());
-        std::fs::create_dir_all(&kind_dir)?;
-        let bytes = store.get(&f.key)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: `{}` is in the state but missing from the store; run `wharf verify`",
-                store.describe(),
-                f.key
-            )
-        })?;
-        let path = kind_dir.join(&file_name);
-        std::fs::write(&path, bytes)?;
-        out.detail(&format!("promoting {} ({})", f.what, f.key));
-        files.push(path);
-    }
-
     let keys = kind_keys(
         &args.keys,
         project.as_ref(),
         env,
         out,
         [
-            !debs.is_empty() || !rpms.is_empty(),
-            !ipks.is_empty(),
-            !apks.is_empty(),
-            !apk3s.is_empty(),
+            !debs.packages.is_empty() || !rpms.packages.is_empty(),
+            !ipks.packages.is_empty(),
+            !apks.packages.is_empty(),
+            !apk3s.packages.is_empty(),
         ],
     )?;
-    let groups = |found: &[Found]| -> Vec<String> {
-        let set: BTreeSet<String> = found.iter().map(|f| f.group.clone()).collect();
-        set.into_iter().collect()
-    };
-    let rpm_repos = groups(&rpms);
-    let mut feeds = groups(&ipks);
-    feeds.extend(groups(&apks));
-    feeds.extend(groups(&apk3s));
+    let rpm_repos = rpms.groups.clone();
+    let mut feeds: Vec<String> = [&ipks.groups, &apks.groups, &apk3s.groups]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
     feeds.sort();
     feeds.dedup();
     let to_tree = channel_tree(Some(args.to.clone()));
     let to_suite = suite_of(&args.to);
     let txn = txn_options(&args.txn, project.as_ref());
     let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
-    let reports = publish(&PublishOptions {
-        store: &store,
-        to: &to_store,
-        txn: &txn,
-        channel: to_tree.as_deref(),
-        key: keys.openpgp.as_ref(),
-        apt: &apt_cfg,
-        suite: &to_suite,
-        component: &apt_cfg.component,
-        rpm_repos: &rpm_repos,
-        metadata_compression: md_compression(project.as_ref()),
-        base_url: base_url.as_deref(),
-        sign_unsigned: false,
-        usign: keys.usign.as_ref(),
-        apk: keys.apk.as_ref(),
-        apk_digest: apk_digest(project.as_ref()),
-        apk3: keys.apk3.as_ref(),
-        feeds: &feeds,
-        prune_apt: false,
-        prune_rpm: false,
-        date: env.date(),
-        packages: &files,
-    })?;
-    let promoted: Vec<String> = debs
-        .iter()
-        .chain(&rpms)
-        .chain(&ipks)
-        .chain(&apks)
-        .chain(&apk3s)
-        .map(|f| f.what.clone())
-        .collect();
+    let inputs = Inputs {
+        debs: debs.packages,
+        rpms: rpms.packages,
+        ipks: ipks.packages,
+        apks: apks.packages,
+        apk3s: apk3s.packages,
+        ..Inputs::default()
+    };
+    let reports = publish_inputs(
+        &PublishOptions {
+            store: &store,
+            to: &to_store,
+            txn: &txn,
+            channel: to_tree.as_deref(),
+            key: keys.openpgp.as_ref(),
+            apt: &apt_cfg,
+            suite: &to_suite,
+            component: &apt_cfg.component,
+            rpm_repos: &rpm_repos,
+            metadata_compression: md_compression(project.as_ref()),
+            base_url: base_url.as_deref(),
+            sign_unsigned: false,
+            usign: keys.usign.as_ref(),
+            apk: keys.apk.as_ref(),
+            apk_digest: apk_digest(project.as_ref()),
+            apk3: keys.apk3.as_ref(),
+            feeds: &feeds,
+            prune_apt: false,
+            prune_rpm: false,
+            date: env.date(),
+            packages: &[],
+        },
+        inputs,
+    )?;
     for p in &promoted {
         out.status("Promoted", &format!("{p}: {} → {}", args.from, args.to));
     }

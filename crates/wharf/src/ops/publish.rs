@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use wharf_config::{AptConfig, MetadataCompression};
 use wharf_core::SourceDate;
-use wharf_index::rpmmd::MdCompression;
+use wharf_index::apt::AptRecord;
+use wharf_index::opkg::OpkgRecord;
+use wharf_index::rpmmd::{MdCompression, RpmRecord};
 use wharf_publish::apk::{self, ApkReport, ApkSettings};
 use wharf_publish::apk3::{self, Apk3Report};
 use wharf_publish::apt::{self, AptReport, AptSettings};
 use wharf_publish::inputs::InputCache;
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_publish::txn::TxnOptions;
+use wharf_publish::txn::{Peeked, TxnOptions};
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 use wharf_store::{Prefixed, PutMode, Store};
 
@@ -158,8 +160,32 @@ pub fn normalize_url(url: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// Packages to publish, by kind, as inspected (or, for a promotion, as their records in another channel
+/// stand for them), with each kind's state as read before the lock where it was.
+#[derive(Default)]
+pub struct Inputs {
+    pub debs: Vec<apt::IncomingDeb>,
+    pub deb_state: Option<Peeked<AptRecord>>,
+    pub rpms: Vec<rpmmd::IncomingRpm>,
+    pub rpm_state: Option<Peeked<RpmRecord>>,
+    pub ipks: Vec<opkg::IncomingIpk>,
+    pub ipk_state: Option<Peeked<OpkgRecord>>,
+    pub apks: Vec<apk::IncomingApk>,
+    pub apk3s: Vec<apk3::IncomingApk3>,
+    /// Reading, validating and hashing them, in milliseconds.
+    pub inspect_ms: f64,
+    /// Of the files given, how many the input cache knew unchanged and already published (not read).
+    pub known_unchanged: usize,
+}
+
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
 pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
+    let inputs = inspect(o)?;
+    publish_inputs(o, inputs)
+}
+
+/// Reads and validates `o.packages`, every kind.
+fn inspect(o: &PublishOptions<'_>) -> anyhow::Result<Inputs> {
     let (mut debs, mut rpms, mut ipks, mut apks, mut apk3s) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for p in o.packages {
@@ -182,7 +208,6 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         }
         None => None,
     };
-    // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
     let tree: &dyn Store = match &prefixed {
         Some(p) => p,
         None => o.store,
@@ -191,7 +216,53 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
     // if still current) so that files the input cache knows unchanged and already published are not.
     let inspecting = std::time::Instant::now();
     let mut cache = InputCache::open();
-    let (ipks, mut ipk_state) = opkg::inspect_ipks(&ipks, &mut cache, tree)?;
+    let (ipks, ipk_state) = opkg::inspect_ipks(&ipks, &mut cache, tree)?;
+    let apks = apk::inspect_apks(&apks)?;
+    let apk3s = apk3::inspect_apk3s(&apk3s)?;
+    let (debs, deb_state) = apt::inspect_debs(&debs, &mut cache, o.store)?;
+    let (rpms, rpm_state) = rpmmd::inspect_rpms(&rpms, &mut cache, tree)?;
+    // Best effort: without it the next publish reads the files again, nothing worse.
+    let _ = cache.save();
+    Ok(Inputs {
+        debs,
+        deb_state,
+        rpms,
+        rpm_state,
+        ipks,
+        ipk_state,
+        apks,
+        apk3s,
+        inspect_ms: inspecting.elapsed().as_secs_f64() * 1000.0,
+        known_unchanged: cache.skipped(),
+    })
+}
+
+/// Publishes `inputs`, each kind in its own transaction.
+pub fn publish_inputs(o: &PublishOptions<'_>, inputs: Inputs) -> anyhow::Result<Reports> {
+    let Inputs {
+        debs,
+        deb_state,
+        mut rpms,
+        rpm_state,
+        ipks,
+        mut ipk_state,
+        apks,
+        apk3s,
+        inspect_ms,
+        known_unchanged,
+    } = inputs;
+    if let Some(c) = o.channel {
+        wharf_publish::check_name("channel", c)?;
+    }
+    let prefixed = match o.channel {
+        Some(c) => Some(Prefixed::new(o.store, c)?),
+        None => None,
+    };
+    // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
+    let tree: &dyn Store = match &prefixed {
+        Some(p) => p,
+        None => o.store,
+    };
     // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
     let prune = o.txn.prune;
     let usign = match (ipks.is_empty(), o.usign) {
@@ -200,25 +271,18 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .ipk files needs a usign key (--usign-key)"),
     };
-    let apks = apk::inspect_apks(&apks)?;
     let apk_key = match (apks.is_empty(), o.apk) {
         (true, k) if prune => k,
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing .apk files needs an RSA key (--apk-key)"),
     };
-    let apk3s = apk3::inspect_apk3s(&apk3s)?;
     let apk3_key = match (apk3s.is_empty(), o.apk3) {
         (true, k) if prune => k,
         (true, _) => None,
         (false, Some(k)) => Some(k),
         (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
     };
-    let (debs, deb_state) = apt::inspect_debs(&debs, &mut cache, o.store)?;
-    let (mut rpms, rpm_state) = rpmmd::inspect_rpms(&rpms, &mut cache, tree)?;
-    // Best effort: without it the next publish reads the files again, nothing worse.
-    let _ = cache.save();
-    let inspect_ms = inspecting.elapsed().as_secs_f64() * 1000.0;
     let openpgp = || {
         o.key
             .ok_or_else(|| anyhow::anyhow!("publishing .deb or .rpm files needs an OpenPGP key (--key)"))
@@ -336,7 +400,7 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
         apk3,
         inspect_ms,
         packages: o.packages.len(),
-        known_unchanged: cache.skipped(),
+        known_unchanged,
     })
 }
 

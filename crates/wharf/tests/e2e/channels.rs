@@ -57,6 +57,7 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
     for name in ["demo", "demo-data"] {
         let mut p = on_garage(dir, garage);
         p.args([
+            "--json",
             "promote",
             "-c",
             c,
@@ -73,6 +74,10 @@ fn promoted_packages_are_byte_identical_and_install_from_the_stable_channel() {
         ]);
         let d = wharf_test::run(&mut p).success();
         assert!(d.stderr.contains("Promoted"), "{}", d.stderr);
+        // Copied inside the store: none of the packages (each over 1 MiB) is downloaded.
+        let report: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+        let read = report["store_calls"]["bytes_read"].as_u64().unwrap();
+        assert!(read < 1 << 20, "{name}: promotion read {read} bytes");
     }
 
     // The same bytes: one apt pool for both suites; per-channel trees for the other kinds, the stable
