@@ -51,17 +51,13 @@ fn sh(name: &str, dir: &Path, command: &str, vars: &[(&str, &str)]) -> wharf_tes
     run(&mut cmd)
 }
 
-/// The example's files committed into a git repository at `dir` and tagged `tag` (the upstream every
-/// build machine clones).
-fn upstream(name: &str, dir: &Path, tag: &str) {
+/// The example's files committed (`message`) into a git repository at `dir` and tagged `tag` (the
+/// upstream build machines clone).
+fn upstream(name: &str, dir: &Path, message: &str, tag: &str) {
     copy_dir(&example(name), dir);
     git(dir, &["init", "-q", "-b", "main"], 1);
     git(dir, &["add", "-A"], 2);
-    git(
-        dir,
-        &["commit", "-q", "-m", "feat: the mesh daemon and its client"],
-        3,
-    );
+    git(dir, &["commit", "-q", "-m", message], 3);
     git(dir, &["tag", "-a", tag, "-m", tag], 4);
 }
 
@@ -105,7 +101,7 @@ fn multi_machine() {
     const NAME: &str = "multi-machine";
     let tmp = tempfile::tempdir().unwrap();
     let origin = tmp.path().join("upstream");
-    upstream(NAME, &origin, "v0.4.7");
+    upstream(NAME, &origin, "feat: the mesh daemon and its client", "v0.4.7");
     let store = tmp.path().join("store");
     let port = server_port();
     let base_url = format!("http://127.0.0.1:{port}");
@@ -264,58 +260,27 @@ fn multi_machine() {
     assert_eq!(server.url(), base_url);
     let script = store.join("install.sh");
 
-    let apt_dir = tmp.path().join("apt");
-    let apt = Apt::new(
-        &apt_dir,
-        "http://127.0.0.1:9/unused",
-        "stable",
-        "main",
-        Path::new("/dev/null"),
-    );
-    fs::remove_file(apt_dir.join("etc/apt/sources.list.d/test.sources")).unwrap();
-    let installed = run(Command::new("sh")
-        .arg(&script)
-        .env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
-    assert_eq!(installed.code, Some(0), "{}", installed.all());
-    assert!(apt_problems(&installed.all()).is_empty(), "{}", installed.all());
-    let policy = apt.cmd("apt-cache", &["policy", "meshd-server", "meshd-cli"]);
+    let (got, apt_root) = install_everywhere(tmp.path(), &script, &["meshd-server", "meshd-cli"]);
     assert_eq!(
-        policy.stdout.matches("Installed: 0.4.7").count(),
-        2,
-        "{}",
-        policy.all()
+        got,
+        [
+            vec!["meshd-server 0.4.7", "meshd-cli 0.4.7"],
+            vec!["meshd-server 0.4.7-1", "meshd-cli 0.4.7-1"],
+            vec!["meshd-server 0.4.7-1", "meshd-cli 0.4.7-1"],
+        ]
     );
-    let said = run(&mut Command::new(apt.root().join("usr/bin/meshd-cli"))).success();
+    let said = run(&mut Command::new(apt_root.join("usr/bin/meshd-cli"))).success();
     assert!(
         said.stdout.contains("built for x86_64-unknown-linux-gnu"),
         "{}",
         said.all()
     );
-
-    for method in ["dnf", "zypper"] {
-        let root = tmp.path().join(format!("{method}-root"));
-        let done = run(Command::new("sh")
-            .arg(&script)
-            .args(["--method", method, "--root"])
-            .arg(&root));
-        assert_eq!(done.code, Some(0), "{}", done.all());
-        let q = run(Command::new("rpm")
-            .arg("--root")
-            .arg(&root)
-            .args(["-q", "meshd-server", "meshd-cli"]))
-        .success();
-        assert_eq!(
-            q.stdout,
-            "meshd-server-0.4.7-1.x86_64\nmeshd-cli-0.4.7-1.x86_64\n",
-            "{method}: {}",
-            done.all()
-        );
-    }
     drop(server);
 }
 
-/// Installs the stable channel with install.sh by apt, dnf and zypper; returns what each installed.
-fn install_everywhere(tmp: &Path, script: &Path, package: &str) -> Vec<String> {
+/// Installs the stable channel with install.sh by apt, dnf and zypper (each in a root of its own under
+/// `tmp`); returns, per client, `name version` of each of `packages` as it installed them, and the apt root.
+fn install_everywhere(tmp: &Path, script: &Path, packages: &[&str]) -> (Vec<Vec<String>>, PathBuf) {
     let apt_dir = tmp.join("apt");
     let apt = Apt::new(
         &apt_dir,
@@ -330,13 +295,15 @@ fn install_everywhere(tmp: &Path, script: &Path, package: &str) -> Vec<String> {
         .env("APT_CONFIG", apt_dir.join("etc/apt/apt.conf")));
     assert_eq!(installed.code, Some(0), "{}", installed.all());
     assert!(apt_problems(&installed.all()).is_empty(), "{}", installed.all());
-    let policy = apt.cmd("apt-cache", &["policy", package]).success().stdout;
     let mut got = vec![
-        policy
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Installed: "))
-            .unwrap_or_default()
-            .to_owned(),
+        packages
+            .iter()
+            .map(|p| {
+                let policy = apt.cmd("apt-cache", &["policy", p]).success().stdout;
+                let v = policy.lines().find_map(|l| l.trim().strip_prefix("Installed: "));
+                format!("{p} {}", v.unwrap_or_default())
+            })
+            .collect(),
     ];
     for method in ["dnf", "zypper"] {
         let root = tmp.join(format!("{method}-root"));
@@ -345,16 +312,15 @@ fn install_everywhere(tmp: &Path, script: &Path, package: &str) -> Vec<String> {
             .args(["--method", method, "--root"])
             .arg(&root));
         assert_eq!(done.code, Some(0), "{}", done.all());
-        let q = run(Command::new("rpm").arg("--root").arg(&root).args([
-            "-q",
-            "--qf",
-            "%{VERSION}-%{RELEASE}",
-            package,
-        ]))
+        let q = run(Command::new("rpm")
+            .arg("--root")
+            .arg(&root)
+            .args(["-q", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"])
+            .args(packages))
         .success();
-        got.push(q.stdout);
+        got.push(q.stdout.lines().map(str::to_owned).collect());
     }
-    got
+    (got, apt.root())
 }
 
 /// Seed 004: stable, development and extra builds classified by the seed's rule; a development build
@@ -368,11 +334,7 @@ fn garage_like() {
     const NAME: &str = "garage-like";
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("grange");
-    copy_dir(&example(NAME), &dir);
-    git(&dir, &["init", "-q", "-b", "main"], 1);
-    git(&dir, &["add", "-A"], 2);
-    git(&dir, &["commit", "-q", "-m", "feat: store objects"], 3);
-    git(&dir, &["tag", "-a", "v1.0.0", "-m", "v1.0.0"], 4);
+    upstream(NAME, &dir, "feat: store objects", "v1.0.0");
     write(&dir.join("NEWS"), "1.0.1: the last object is kept\n");
     git(&dir, &["add", "-A"], 5);
     git(&dir, &["commit", "-q", "-m", "fix: keep the last object"], 6);
@@ -489,10 +451,14 @@ fn garage_like() {
             .args(["--listen", &format!("127.0.0.1:{port}")]);
         Server::spawn(cmd, port)
     };
-    let got = install_everywhere(tmp.path(), &store.join("install.sh"), "grange");
+    let (got, _) = install_everywhere(tmp.path(), &store.join("install.sh"), &["grange"]);
     assert_eq!(
         got,
-        vec![version.clone(), format!("{version}-1"), format!("{version}-1")]
+        [
+            vec![format!("grange {version}")],
+            vec![format!("grange {version}-1")],
+            vec![format!("grange {version}-1")],
+        ]
     );
 
     // Tagging the promoted commit: an extra tag releases the tag's version, a stable tag its own.
@@ -582,11 +548,7 @@ fn openwrt_feed() {
     const NAME: &str = "openwrt-feed";
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tunnel");
-    copy_dir(&example(NAME), &dir);
-    git(&dir, &["init", "-q", "-b", "main"], 1);
-    git(&dir, &["add", "-A"], 2);
-    git(&dir, &["commit", "-q", "-m", "feat: the tunnel daemon"], 3);
-    git(&dir, &["tag", "-a", "v1.22.0", "-m", "v1.22.0"], 4);
+    upstream(NAME, &dir, "feat: the tunnel daemon", "v1.22.0");
     for (n, msg) in [
         (5, "feat(luci): a settings page"),
         (7, "fix: reconnect after a link flap"),
@@ -916,11 +878,7 @@ fn reproducible() {
     const NAME: &str = "reproducible";
     let tmp = tempfile::tempdir().unwrap();
     let origin = tmp.path().join("upstream");
-    copy_dir(&example(NAME), &origin);
-    git(&origin, &["init", "-q", "-b", "main"], 1);
-    git(&origin, &["add", "-A"], 2);
-    git(&origin, &["commit", "-q", "-m", "feat: the beacon node"], 3);
-    git(&origin, &["tag", "-a", "v25.1.0", "-m", "v25.1.0"], 4);
+    upstream(NAME, &origin, "feat: the beacon node", "v25.1.0");
     let secrets = tmp.path().join("secrets");
     fs::create_dir_all(&secrets).unwrap();
     sh(
