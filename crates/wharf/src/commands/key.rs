@@ -36,7 +36,7 @@ pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", keyring.display()))?;
     out.status("Generated", &format!("OpenPGP key {}", key.fingerprint()));
     let human = format!(
-        "fingerprint: {}\nsecret key:  {}  (keep it private)\npublic key:  {}\nkeyring:     {}  (for apt's Signed-By)\n",
+        "fingerprint: {}\nsecret key:  {}  (keep it private; name it in wharf.toml as [keys] openpgp, or pass --key)\npublic key:  {}\nkeyring:     {}  (for apt's Signed-By)\n",
         key.fingerprint(),
         display(&secret),
         display(&public),
@@ -76,7 +76,7 @@ fn apk_rsa(a: &ApkRsaArgs, out: &Output) -> anyhow::Result<()> {
         &format!("apk RSA key {} ({} bits)", key.name(), a.bits),
     );
     let human = format!(
-        "secret key:  {}  (keep it private; pass it as --apk-key)\npublic key:  {}  (install on clients as /etc/apk/keys/{})\n",
+        "secret key:  {}  (keep it private; name it in wharf.toml as [keys] apk, or pass --apk-key)\npublic key:  {}  (install on clients as /etc/apk/keys/{})\n",
         display(&secret),
         display(&public),
         key.name()
@@ -100,7 +100,7 @@ fn apk_ec(a: &ApkEcArgs, out: &Output) -> anyhow::Result<()> {
     let id = hex::encode(key.key_id());
     out.status("Generated", &format!("apk v3 EC P-256 key {id}"));
     let human = format!(
-        "key id:      {id}\nsecret key:  {}  (keep it private; pass it as --apk3-key)\npublic key:  {}  (install on clients in /etc/apk/keys/)\n",
+        "key id:      {id}\nsecret key:  {}  (keep it private; name it in wharf.toml as [keys] apk3, or pass --apk3-key)\npublic key:  {}  (install on clients in /etc/apk/keys/)\n",
         display(&secret),
         display(&public)
     );
@@ -122,7 +122,7 @@ fn usign(a: &UsignArgs, out: &Output) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", public.display()))?;
     out.status("Generated", &format!("usign key {}", key.fingerprint()));
     let human = format!(
-        "fingerprint: {}\nsecret key:  {}  (keep it private)\npublic key:  {}  (install on routers as /etc/opkg/keys/{})\n",
+        "fingerprint: {}\nsecret key:  {}  (keep it private; name it in wharf.toml as [keys] usign, or pass --usign-key)\npublic key:  {}  (install on routers as /etc/opkg/keys/{})\n",
         key.fingerprint(),
         display(&secret),
         display(&public),
