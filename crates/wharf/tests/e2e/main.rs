@@ -13,6 +13,7 @@ mod compression;
 mod crash;
 mod examples;
 mod fuzz_regressions;
+mod golden;
 mod hardening;
 mod incremental;
 mod lint;
