@@ -31,7 +31,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use crate::PublishError;
-use crate::txn::Record;
 
 /// The first bytes of a stored state, before its format number.
 const MAGIC: &[u8] = b"wharf-state ";
@@ -845,10 +844,38 @@ pub fn to_json(bytes: &[u8]) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// What the state knows about one published package. Retention, garbage collection and lookups work on
+/// its [`Key`] (stored beside it, read without parsing the record); indexes on its stored texts.
+pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
+    /// The short fields stored beside the record.
+    fn key_fields(&self) -> KeyFields;
+    /// The index texts the record renders to, stored beside it (none: the kind renders from records).
+    fn texts(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Where the package file lives in the store, for a record of `group`.
+    fn object_key(group: &str, key: &Key) -> String;
+    /// The family's version ordering (retention keeps the N newest of each name and architecture).
+    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering;
+    /// `name version (arch)` for messages.
+    fn describe(key: &Key) -> String {
+        format!("{} {} ({})", key.name, key.version, key.arch)
+    }
+    /// The version as the family writes it.
+    fn version(key: &Key) -> String {
+        key.version.to_owned()
+    }
+    /// Whether `v` names this record's version: the family's own spelling, or wharf's (Debian) syntax
+    /// converted to the family's.
+    fn version_is(key: &Key, v: &str) -> bool {
+        Self::version(key) == v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::txn::{Key, KeyFields};
+    use super::{Key, KeyFields};
 
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     struct R(String);

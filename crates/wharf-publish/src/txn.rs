@@ -30,7 +30,7 @@ use wharf_store::{LockGuard, PutMode, Store};
 
 use crate::PublishError;
 use crate::state::Layout;
-pub(crate) use crate::state::{Key, KeyFields, Manifest, Stored};
+pub(crate) use crate::state::{Key, KeyFields, Manifest, Record, Stored};
 
 /// How much of a state the first read takes: the header, and all of a small state — as much as the
 /// store reads in one request cheaply ([`Store::first_read`]). (Tests set `WHARF_STATE_PROBE` to a few
@@ -92,34 +92,6 @@ impl Default for TxnOptions {
             prune: false,
             dry_run: false,
         }
-    }
-}
-
-/// What the state knows about one published package. Retention, garbage collection and lookups work on
-/// its [`Key`] (stored beside it, read without parsing the record); indexes on its stored texts.
-pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
-    /// The short fields stored beside the record.
-    fn key_fields(&self) -> KeyFields;
-    /// The index texts the record renders to, stored beside it (none: the kind renders from records).
-    fn texts(&self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Where the package file lives in the store, for a record of `group`.
-    fn object_key(group: &str, key: &Key) -> String;
-    /// The family's version ordering (retention keeps the N newest of each name and architecture).
-    fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering;
-    /// `name version (arch)` for messages.
-    fn describe(key: &Key) -> String {
-        format!("{} {} ({})", key.name, key.version, key.arch)
-    }
-    /// The version as the family writes it.
-    fn version(key: &Key) -> String {
-        key.version.to_owned()
-    }
-    /// Whether `v` names this record's version: the family's own spelling, or wharf's (Debian) syntax
-    /// converted to the family's.
-    fn version_is(key: &Key, v: &str) -> bool {
-        Self::version(key) == v
     }
 }
 
