@@ -1,8 +1,9 @@
 //! wharf-index: repository index files, computed in memory from package records.
 //!
 //! One module per repository format. Index files are a pure function of the records (and the repository
-//! settings): no package is re-read, nothing is signed here, nothing is written. Signing is wharf-sign's;
-//! writing, in the right order, is wharf-publish's.
+//! settings): no package is re-read, nothing is written. Signatures are wharf-sign's, applied by
+//! wharf-publish — except apk v3's, whose SIG block is part of `packages.adb` itself, made here with the
+//! key handed in. Writing, in the right order, is wharf-publish's.
 
 pub mod apk;
 pub mod apk3;
