@@ -549,7 +549,7 @@ pub(crate) fn load(
         source: path.to_path_buf(),
         target_dir,
         packages: vec![template],
-        formats: vec![crate::FormatChoice::Deb],
+        formats: vec![wharf_core::Format::Deb],
         deb_compression: DebCompression::default(),
         rpm: crate::RpmConfig::default(),
         ipk_ship_key: false,

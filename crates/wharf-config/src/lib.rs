@@ -15,6 +15,8 @@ mod wharf_toml;
 
 use std::path::{Path, PathBuf};
 
+pub use wharf_core::Format;
+
 pub use template::{EntryTemplate, FileTemplate, PackageTemplate, ResolveError, ScriptSource};
 pub use wharf_toml::init_template;
 
@@ -64,22 +66,6 @@ pub struct RpmConfig {
     pub repos: Vec<String>,
     /// Metadata compression.
     pub metadata_compression: MetadataCompression,
-}
-
-/// A package format a project builds by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FormatChoice {
-    /// .deb.
-    Deb,
-    /// .rpm.
-    Rpm,
-    /// OpenWrt .ipk (one per OpenWrt architecture of each target).
-    Ipk,
-    /// Alpine apk v2 (signed RSA; one per apk architecture of each target, see `[apk] arch-names`).
-    Apk,
-    /// apk v3 / ADB (OpenWrt ≥ 25.12; one per OpenWrt architecture of each target, see `[apk3]`).
-    Apk3,
 }
 
 /// Which architecture names apk packages are built for.
@@ -294,7 +280,7 @@ pub struct Project {
     /// The packages this project ships.
     pub packages: Vec<PackageTemplate>,
     /// Formats built when none is named on the command line.
-    pub formats: Vec<FormatChoice>,
+    pub formats: Vec<Format>,
     /// .deb compression.
     pub deb_compression: DebCompression,
     /// rpm settings.

@@ -73,7 +73,7 @@ pub struct PackageTemplate {
     /// Maintainer scripts.
     pub scripts: BTreeMap<ScriptKind, ScriptSource>,
     /// The formats this package is built in (empty: every format the build makes).
-    pub formats: Vec<crate::FormatChoice>,
+    pub formats: Vec<wharf_core::Format>,
     /// The targets this package is built for (empty: every target the build names).
     pub targets: Vec<String>,
 }

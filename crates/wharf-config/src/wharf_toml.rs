@@ -12,7 +12,7 @@ use crate::template::{
     EntryTemplate, FileTemplate, PackageTemplate, ScriptSource, copyright_file, parse_mode,
 };
 use crate::{
-    Apk3Config, ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression, FormatChoice,
+    Apk3Config, ApkArchNames, ApkConfig, ApkSignature, AptConfig, ConfigError, DebCompression,
     MetadataCompression, Project, PublishConfig, ReleaseChannels, ReleaseConfig, RpmCompression, RpmConfig,
     value_err,
 };
@@ -70,11 +70,11 @@ struct ProjectSection {
     vendor: Option<String>,
     copyright: Option<String>,
     #[serde(default = "default_formats")]
-    formats: Vec<FormatChoice>,
+    formats: Vec<wharf_core::Format>,
 }
 
-fn default_formats() -> Vec<FormatChoice> {
-    vec![FormatChoice::Deb]
+fn default_formats() -> Vec<wharf_core::Format> {
+    vec![wharf_core::Format::Deb]
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,7 +110,7 @@ struct PackageSection {
     arch_all: bool,
     /// Only these formats (default: the project's).
     #[serde(default)]
-    formats: Vec<FormatChoice>,
+    formats: Vec<wharf_core::Format>,
     /// Only these targets (default: every target built).
     #[serde(default)]
     targets: Vec<String>,

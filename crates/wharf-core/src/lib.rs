@@ -9,6 +9,7 @@ pub mod apkver;
 pub mod arch;
 pub mod deb822;
 pub mod digest;
+pub mod format;
 pub mod name;
 pub mod parallel;
 pub mod rpmver;
@@ -17,6 +18,7 @@ pub mod time;
 pub mod version;
 
 pub use arch::{Arch, TargetArch};
+pub use format::Format;
 pub use name::PackageName;
 pub use spec::{
     ChangelogEntry, Content, Family, FileEntry, FileKind, InstallPath, Owner, PackageMeta, PackageSpec,

@@ -87,19 +87,7 @@ pub struct ProjectArgs {
     pub config: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Debian .deb.
-    Deb,
-    /// RPM v4 .rpm.
-    Rpm,
-    /// OpenWrt .ipk, one per OpenWrt architecture of each target.
-    Ipk,
-    /// Alpine apk v2, signed with an RSA key.
-    Apk,
-    /// apk v3 / ADB (OpenWrt ≥ 25.12), one per OpenWrt architecture of each target.
-    Apk3,
-}
+pub use wharf_core::Format;
 
 #[derive(Debug, Args)]
 pub struct PackageArgs {

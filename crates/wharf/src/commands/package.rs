@@ -64,11 +64,11 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     for b in &built {
         out.status(
             "Packaged",
-            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.kind()),
         );
         human.push_str(&format!("{}\n", display(&b.path)));
     }
-    if key.is_none() && built.iter().any(|b| b.format == "rpm") {
+    if key.is_none() && built.iter().any(|b| b.format == Some(Format::Rpm)) {
         out.warn("the rpm packages are unsigned (pass --key to sign them); dnf with gpgcheck=1 refuses unsigned packages");
     }
     out.result(&human, &json!({ "packages": built }));

@@ -16,7 +16,7 @@ use super::{
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::package;
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, is_apk3, publish, store_root};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, format_of, publish, store_root};
 use crate::ops::version;
 use crate::output::Output;
 
@@ -24,11 +24,10 @@ use crate::output::Output;
 /// hidden directories such as `.wharf/` and half-written temporary files left out). A path with a package
 /// extension is taken as a file without a `stat`, so a republish of thousands of files costs nothing more.
 fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    const PACKAGE: [&str; 4] = ["deb", "rpm", "ipk", "apk"];
     let is_package = |p: &Path| {
         p.extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| PACKAGE.contains(&e))
+            .is_some_and(|e| Format::ALL.iter().any(|f| f.extension() == e))
     };
     let mut out = Vec::with_capacity(given.len());
     for p in given {
@@ -91,16 +90,8 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
     let building =
         |f: Format| args.packages.is_empty() && project.as_ref().is_some_and(|p| builds(p, &args.formats, f));
-    let given = |ext: &str| {
-        given_files.iter().any(|p| {
-            p.extension().is_some_and(|e| e == ext.trim_end_matches('3'))
-                && match ext {
-                    "apk" => !is_apk3(p),
-                    "apk3" => is_apk3(p),
-                    _ => true,
-                }
-        })
-    };
+    let given_formats: Vec<Format> = given_files.iter().filter_map(|p| format_of(p)).collect();
+    let given = |f: Format| given_formats.contains(&f);
     // Where the repository goes is checked before anything is packaged or a key is made.
     let to = args
         .to
@@ -120,10 +111,10 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         env,
         out,
         [
-            building(Format::Deb) || building(Format::Rpm) || given("deb") || given("rpm"),
-            building(Format::Ipk) || given("ipk"),
-            building(Format::Apk) || given("apk"),
-            building(Format::Apk3) || given("apk3"),
+            building(Format::Deb) || building(Format::Rpm) || given(Format::Deb) || given(Format::Rpm),
+            building(Format::Ipk) || given(Format::Ipk),
+            building(Format::Apk) || given(Format::Apk),
+            building(Format::Apk3) || given(Format::Apk3),
         ],
     )?;
     let (key, usign, apk, apk3) = (keys.openpgp, keys.usign, keys.apk, keys.apk3);
@@ -149,7 +140,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         for b in &built {
             out.status(
                 "Packaged",
-                &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+                &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.kind()),
             );
         }
         built.into_iter().map(|b| b.path).collect()

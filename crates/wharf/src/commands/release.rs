@@ -146,7 +146,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     for b in built.iter().chain(&tarballs) {
         out.status(
             "Packaged",
-            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.format),
+            &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.kind()),
         );
     }
 
@@ -383,8 +383,8 @@ fn artifact(b: &Built) -> anyhow::Result<Artifact> {
     // apk file names carry no architecture (the repository's directory does), and v2 and v3 packages share
     // one name: in the flat release directory they get both.
     let file = match (b.format, name.strip_suffix(".apk")) {
-        ("apk", Some(stem)) => format!("{stem}.{}.apk", b.arch),
-        ("apk3", Some(stem)) => format!("{stem}.{}.v3.apk", b.arch),
+        (Some(Format::Apk), Some(stem)) => format!("{stem}.{}.apk", b.arch),
+        (Some(Format::Apk3), Some(stem)) => format!("{stem}.{}.v3.apk", b.arch),
         _ => name.to_owned(),
     };
     let sums = Checksums::of_reader(
@@ -393,7 +393,7 @@ fn artifact(b: &Built) -> anyhow::Result<Artifact> {
     .with_context(|| format!("cannot read {}", b.path.display()))?;
     Ok(Artifact {
         file,
-        kind: b.format.into(),
+        kind: b.kind().into(),
         package: b.name.clone(),
         version: b.version.clone(),
         arch: b.arch.clone(),

@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_config::{ApkArchNames, ApkSignature, DebCompression, FormatChoice, Project, RpmCompression};
+use wharf_config::{ApkArchNames, ApkSignature, DebCompression, Project, RpmCompression};
 use wharf_core::{Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate, TargetArch};
 use wharf_package::apk::{self, ApkOptions};
 use wharf_package::apk3::{self, Apk3Options};
@@ -16,7 +16,7 @@ use wharf_package::rpm::{self, RpmOptions};
 use wharf_package::splice::Payloads;
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
-use crate::cli::Format;
+use wharf_core::Format;
 
 /// One package written.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,7 +28,15 @@ pub struct Built {
     pub name: String,
     pub version: String,
     pub arch: String,
-    pub format: &'static str,
+    /// Its format; `None` for a release tarball.
+    pub format: Option<Format>,
+}
+
+impl Built {
+    /// What it is, as reports and the release manifest name it: the format, or `tarball`.
+    pub fn kind(&self) -> &'static str {
+        self.format.map_or("tarball", wharf_core::Format::name)
+    }
 }
 
 /// What to build, where, and with which keys.
@@ -69,7 +77,7 @@ pub fn build(
         apk3,
     } = *o;
     let formats = formats_to_build(project, formats);
-    let (specs, only): (Vec<PackageSpec>, Vec<&[FormatChoice]>) =
+    let (specs, only): (Vec<PackageSpec>, Vec<&[Format]>) =
         specs(project, targets, warn)?.into_iter().unzip();
     let dirs_before = dirs_under(out_dir);
     fs::create_dir_all(out_dir)
@@ -87,7 +95,7 @@ pub fn build(
         .flat_map(|(spec, only)| {
             formats
                 .iter()
-                .filter(|f| only.is_empty() || only.iter().any(|c| format_of(*c) == **f))
+                .filter(|f| only.is_empty() || only.contains(f))
                 .map(move |f| (spec, *f))
         })
         .chain(keyrings.iter().map(|(f, spec)| (spec, *f)))
@@ -147,17 +155,7 @@ pub fn formats_to_build(project: &Project, given: &[Format]) -> Vec<Format> {
     if !given.is_empty() {
         return given.to_vec();
     }
-    project.formats.iter().map(|f| format_of(*f)).collect()
-}
-
-fn format_of(f: FormatChoice) -> Format {
-    match f {
-        FormatChoice::Deb => Format::Deb,
-        FormatChoice::Rpm => Format::Rpm,
-        FormatChoice::Ipk => Format::Ipk,
-        FormatChoice::Apk => Format::Apk,
-        FormatChoice::Apk3 => Format::Apk3,
-    }
+    project.formats.clone()
 }
 
 /// Every package template resolved for every target (the host when none) it is built for,
@@ -166,7 +164,7 @@ fn specs<'p>(
     project: &'p Project,
     targets: &[String],
     warn: &mut dyn FnMut(String),
-) -> anyhow::Result<Vec<(PackageSpec, &'p [FormatChoice])>> {
+) -> anyhow::Result<Vec<(PackageSpec, &'p [Format])>> {
     if project.packages.is_empty() {
         anyhow::bail!(
             "{} defines no [[package]]: add one with its files to build packages (see `wharf init`), or pass the package files built elsewhere to `wharf publish`",
@@ -178,7 +176,7 @@ fn specs<'p>(
     } else {
         targets.iter().map(|t| Some(t.as_str())).collect()
     };
-    let mut specs: Vec<(PackageSpec, &[FormatChoice])> = Vec::new();
+    let mut specs: Vec<(PackageSpec, &[Format])> = Vec::new();
     for template in &project.packages {
         for target in &targets {
             if let Some(t) = target
@@ -257,7 +255,7 @@ pub fn build_tarballs(
                 name: spec.name.to_string(),
                 version: spec.version.to_string(),
                 arch: spec.arch.deb().to_owned(),
-                format: "tarball",
+                format: None,
             });
         }
         commit(&mut built)
@@ -300,7 +298,7 @@ fn write_deb(
         name: spec.name.to_string(),
         version: spec.version.to_string(),
         arch: spec.arch.deb().to_owned(),
-        format: "deb",
+        format: Some(Format::Deb),
     })
 }
 
@@ -342,7 +340,7 @@ fn write_rpm(
         name: spec.name.to_string(),
         version,
         arch: spec.arch.rpm().to_owned(),
-        format: "rpm",
+        format: Some(Format::Rpm),
     })
 }
 
@@ -537,7 +535,7 @@ fn write_apks(
                 name: spec.name.to_string(),
                 version: version.clone(),
                 arch: arch.to_owned(),
-                format: "apk",
+                format: Some(Format::Apk),
             })
         })
         .collect()
@@ -592,7 +590,7 @@ fn write_apk3s(
                 name: spec.name.to_string(),
                 version: version.clone(),
                 arch: arch.to_owned(),
-                format: "apk3",
+                format: Some(Format::Apk3),
             })
         })
         .collect()
@@ -619,7 +617,7 @@ fn write_ipks(
                 name: spec.name.to_string(),
                 version: spec.version.to_string(),
                 arch: arch.to_owned(),
-                format: "ipk",
+                format: Some(Format::Ipk),
             })
         })
         .collect()

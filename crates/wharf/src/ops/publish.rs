@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use wharf_config::{AptConfig, MetadataCompression};
+use wharf_core::Format;
 use wharf_core::SourceDate;
 use wharf_index::apt::AptRecord;
 use wharf_index::opkg::OpkgRecord;
@@ -60,18 +61,24 @@ pub struct Reports {
     pub known_unchanged: usize,
 }
 
+/// The format of a package file: by its extension, and for `.apk` by its first bytes (v3 is ADB, v2 gzip).
+pub fn format_of(p: &Path) -> Option<Format> {
+    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match Format::ALL.into_iter().find(|f| f.extension() == ext)? {
+        Format::Apk | Format::Apk3 if is_apk3(p) => Some(Format::Apk3),
+        Format::Apk | Format::Apk3 => Some(Format::Apk),
+        f => Some(f),
+    }
+}
+
 /// Whether the file is an apk v3 (ADB) package rather than v2 (gzip); both end in `.apk`.
-pub fn is_apk3(p: &Path) -> bool {
+fn is_apk3(p: &Path) -> bool {
     let mut head = [0u8; 3];
     wharf_publish::open_input(p)
         .ok()
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head).ok())
         .is_some()
         && wharf_package::apk3::is_adb(&head)
-}
-
-fn extension(p: &Path) -> &str {
-    p.extension().and_then(|e| e.to_str()).unwrap_or("")
 }
 
 /// Where a store's files are, for messages: the absolute directory, or the store URL.
@@ -189,13 +196,13 @@ fn inspect(o: &PublishOptions<'_>) -> anyhow::Result<Inputs> {
     let (mut debs, mut rpms, mut ipks, mut apks, mut apk3s) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for p in o.packages {
-        match extension(p) {
-            "deb" => debs.push(p.clone()),
-            "rpm" => rpms.push(p.clone()),
-            "ipk" => ipks.push(p.clone()),
-            "apk" if is_apk3(p) => apk3s.push(p.clone()),
-            "apk" => apks.push(p.clone()),
-            _ => bail!(
+        match format_of(p) {
+            Some(Format::Deb) => debs.push(p.clone()),
+            Some(Format::Rpm) => rpms.push(p.clone()),
+            Some(Format::Ipk) => ipks.push(p.clone()),
+            Some(Format::Apk3) => apk3s.push(p.clone()),
+            Some(Format::Apk) => apks.push(p.clone()),
+            None => bail!(
                 "{}: not a .deb, .rpm, .ipk or .apk file; wharf publishes those",
                 p.display()
             ),
