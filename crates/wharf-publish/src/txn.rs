@@ -65,6 +65,15 @@ pub fn failpoint(kind: &str, step: &str) {
     }
 }
 
+/// The guard of a dry run, which takes no lock: it writes nothing to fence.
+struct Unlocked;
+
+impl LockGuard for Unlocked {
+    fn check(&self) -> Result<(), wharf_store::StoreError> {
+        Ok(())
+    }
+}
+
 /// Every failpoint, `<kind>:<step>`, in transaction order.
 pub const STEPS: [&str; 7] = ["planned", "packages", "blobs", "fixed", "state", "pointers", "gc"];
 
@@ -235,6 +244,10 @@ pub struct Collected {
     pub waiting: usize,
     /// Nothing changed: the commit wrote nothing at all (not even the state).
     pub unchanged: bool,
+    /// With `dry_run`: every object the commit would write, in the order it would write them (package
+    /// files, index blobs, fixed files, public keys, the state, the pointer files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<String>,
     /// Where the transaction's time went.
     pub timings: Timings,
 }
@@ -442,7 +455,13 @@ impl<'a, R: Record> Txn<'a, R> {
         peeked: Option<Peeked<R>>,
     ) -> Result<Self, PublishError> {
         let start = Instant::now();
-        let guard = store.lock(LOCK_KEY, options.lock_wait)?;
+        // A dry run decides from the state as it is and writes nothing, the lock object included (a
+        // store that does not exist yet stays that way).
+        let guard: Box<dyn LockGuard> = if options.dry_run {
+            Box::new(Unlocked)
+        } else {
+            store.lock(LOCK_KEY, options.lock_wait)?
+        };
         // The peeked state is current if its key still has its version and, when it was the first
         // format's, no current-format state has appeared since.
         let current = match peeked {
@@ -621,30 +640,47 @@ impl<'a, R: Record> Txn<'a, R> {
         self.state.blobs.retain(|_, v| !v.is_empty());
         self.state.generation += 1;
         let (collectable, waiting) = self.collectable(now);
-        if self.options.dry_run {
-            return Ok(Collected {
-                deleted: collectable,
-                waiting: waiting.len(),
-                unchanged: false,
-                timings,
-            });
-        }
         // Nothing to add, regenerate or delete in a repository that already exists with this key: the
         // store stays as it is (no state rewrite, no new generation).
-        if plan.uploads.is_empty()
+        let nothing = plan.uploads.is_empty()
             && plan.groups.is_empty()
             && collectable.is_empty()
             && self.pending.is_empty()
             && self.tag.is_some()
             && !self.legacy
             && !self.state.upgraded
-            && self.state.key_fingerprint.as_deref() == Some(self.fingerprint.as_str())
-        {
+            && self.state.key_fingerprint.as_deref() == Some(self.fingerprint.as_str());
+        if self.options.dry_run {
+            let planned = if nothing {
+                Vec::new()
+            } else {
+                let g = &plan.groups;
+                plan.uploads
+                    .iter()
+                    .map(|(k, _)| k)
+                    .chain(g.iter().flat_map(|g| &g.blobs).map(|(k, _)| k))
+                    .chain(g.iter().flat_map(|g| &g.fixed).map(|(k, _)| k))
+                    .chain(plan.shared.iter().map(|(k, _)| k))
+                    .chain(std::iter::once(&self.state_key.to_owned()))
+                    .chain(g.iter().flat_map(|g| &g.pointers).map(|(k, _)| k))
+                    .cloned()
+                    .collect()
+            };
+            return Ok(Collected {
+                deleted: collectable,
+                waiting: waiting.len(),
+                unchanged: nothing,
+                timings,
+                planned,
+            });
+        }
+        if nothing {
             return Ok(Collected {
                 deleted: Vec::new(),
                 waiting: waiting.len(),
                 unchanged: true,
                 timings,
+                planned: Vec::new(),
             });
         }
         // 1. Package files (in parallel where the store can).
@@ -720,6 +756,7 @@ impl<'a, R: Record> Txn<'a, R> {
             waiting: waiting.len(),
             unchanged: false,
             timings,
+            planned: Vec::new(),
         })
     }
 

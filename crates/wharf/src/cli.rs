@@ -135,6 +135,10 @@ pub struct StoreArgs {
 /// How a command that writes the store runs its transaction.
 #[derive(Debug, Args)]
 pub struct TxnArgs {
+    /// Decide everything and print the plan — what would be built, and every object each repository
+    /// would write, in order — but write nothing: no package, no store object, no key.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     /// Keep only the N newest versions per package name, architecture and channel.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep: Option<u32>,
@@ -265,9 +269,6 @@ pub struct PruneArgs {
     /// Only this channel's rpm-md, apk and opkg trees (apt suites are all pruned, each on its own).
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
-    /// List what would be removed and deleted; change nothing.
-    #[arg(long = "dry-run")]
-    pub dry_run: bool,
     /// The URL clients reach the store at, for the rewritten `.repo` files (default: the config's).
     #[arg(long = "base-url", value_name = "URL")]
     pub base_url: Option<String>,

@@ -177,6 +177,7 @@ fn txn_options(args: &TxnArgs, project: Option<&Project>) -> TxnOptions {
             .keep
             .map(|k| k as usize)
             .or_else(|| publish.and_then(|p| p.keep)),
+        dry_run: args.dry_run,
         ..d
     }
 }
@@ -227,7 +228,44 @@ fn kind_keys(
     out: &Output,
     need: [bool; 4],
 ) -> anyhow::Result<KindKeys> {
+    kind_keys_for(k, project, env, out, need, false)
+}
+
+/// [`kind_keys`]; with `dry_run`, a kind with no key given or configured gets one made in memory (a dry
+/// run decides without writing: no throwaway key file is made).
+fn kind_keys_for(
+    k: &crate::cli::KeyArgs,
+    project: Option<&Project>,
+    env: &Env,
+    out: &Output,
+    need: [bool; 4],
+    dry_run: bool,
+) -> anyhow::Result<KindKeys> {
     let cfg = project.map(|p| &p.keys);
+    if dry_run {
+        // A throwaway key already made is used as it is (reading it writes nothing).
+        let made = |file: &str| project.is_some_and(|p| p.keys.throwaway && p.dir.join(file).is_file());
+        let given = [
+            k.key.is_some() || cfg.is_some_and(|c| c.openpgp.is_some()) || made(keys::THROWAWAY),
+            k.usign_key.is_some() || cfg.is_some_and(|c| c.usign.is_some()) || made(keys::THROWAWAY_USIGN),
+            k.apk_key.is_some() || cfg.is_some_and(|c| c.apk.is_some()) || made(keys::THROWAWAY_APK_RSA),
+            k.apk3_key.is_some() || cfg.is_some_and(|c| c.apk3.is_some()) || made(keys::THROWAWAY_APK_EC),
+        ];
+        let mut keys = kind_keys_for(
+            k,
+            project,
+            env,
+            out,
+            std::array::from_fn(|i| need[i] && given[i]),
+            false,
+        )?;
+        let made = in_memory_keys(std::array::from_fn(|i| need[i] && !given[i]))?;
+        keys.openpgp = keys.openpgp.or(made.openpgp);
+        keys.usign = keys.usign.or(made.usign);
+        keys.apk = keys.apk.or(made.apk);
+        keys.apk3 = keys.apk3.or(made.apk3);
+        return Ok(keys);
+    }
     let configured =
         |f: fn(&wharf_config::KeysConfig) -> &Option<std::path::PathBuf>| cfg.and_then(|c| f(c).as_deref());
     Ok(KindKeys {

@@ -16,12 +16,12 @@ use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
-    apk_digest, apt_config, channel_tree, given_base_url, kind_keys, load_project, md_compression,
+    apk_digest, apt_config, channel_tree, given_base_url, kind_keys_for, load_project, md_compression,
     open_store_to_write, release, txn_options,
 };
 use crate::cli::PromoteArgs;
 use crate::env::Env;
-use crate::ops::publish::{Inputs, PublishOptions, Reports, default_base_url, publish_inputs};
+use crate::ops::publish::{Inputs, PublishOptions, Reports, default_base_url, plan_text, publish_inputs};
 use crate::output::Output;
 
 pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -93,7 +93,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             }
         );
     }
-    let keys = kind_keys(
+    let keys = kind_keys_for(
         &args.keys,
         project.as_ref(),
         env,
@@ -104,6 +104,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             !apks.packages.is_empty(),
             !apk3s.packages.is_empty(),
         ],
+        args.txn.dry_run,
     )?;
     let rpm_repos = rpms.groups.clone();
     let mut feeds: Vec<String> = [&ipks.groups, &apks.groups, &apk3s.groups]
@@ -152,7 +153,19 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         inputs,
     )?;
     for p in &promoted {
-        out.status("Promoted", &format!("{p}: {} → {}", args.from, args.to));
+        let verb = if args.txn.dry_run {
+            "Would promote"
+        } else {
+            "Promoted"
+        };
+        out.status(verb, &format!("{p}: {} → {}", args.from, args.to));
+    }
+    if txn.dry_run {
+        out.result(
+            &format!("dry run: nothing written\n{}", plan_text(&reports)),
+            &json!({ "dry_run": true, "promoted": promoted, "from": args.from, "to": args.to, "reports": reports }),
+        );
+        return Ok(());
     }
     let released = match &project {
         Some(p) => promote_release(

@@ -27,7 +27,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
     let mut txn = txn_options(&args.txn, project.as_ref());
     txn.prune = true;
-    txn.dry_run = args.dry_run;
+    txn.dry_run = args.txn.dry_run;
     let channel = channel_tree(
         args.channel
             .clone()
@@ -70,7 +70,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let need = [prune_apt || has_rpm, has_opkg, has_apk, has_apk3];
         // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and
         // no throwaway key is written (nor the repository's asked for).
-        let keys = if args.dry_run {
+        let keys = if args.txn.dry_run {
             in_memory_keys(need)?
         } else {
             kind_keys(&args.keys, project.as_ref(), env, out, need)?
@@ -129,7 +129,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             take(&r.pruned, &r.collected, &at("apk3"));
         }
     }
-    let (unlist, delete) = if args.dry_run {
+    let (unlist, delete) = if args.txn.dry_run {
         ("Would drop", "Would delete")
     } else {
         ("Dropped", "Deleted")
@@ -142,15 +142,15 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     }
     let human = format!(
         "{}{} record(s) {}, {} file(s) {}, {waiting} waiting for their grace period\n",
-        if args.dry_run { "dry run: " } else { "" },
+        if args.txn.dry_run { "dry run: " } else { "" },
         pruned.len(),
-        if args.dry_run {
+        if args.txn.dry_run {
             "would be dropped"
         } else {
             "dropped"
         },
         deleted.len(),
-        if args.dry_run {
+        if args.txn.dry_run {
             "would be deleted"
         } else {
             "deleted"
@@ -158,7 +158,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     );
     out.result(
         &human,
-        &json!({ "dry_run": args.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": all.iter().map(|(t, r)| json!({ "channel": t, "reports": r })).collect::<Vec<_>>(), "store_calls": store.calls() }),
+        &json!({ "dry_run": args.txn.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": all.iter().map(|(t, r)| json!({ "channel": t, "reports": r })).collect::<Vec<_>>(), "store_calls": store.calls() }),
     );
     Ok(())
 }

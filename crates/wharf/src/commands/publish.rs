@@ -10,13 +10,15 @@ use wharf_publish::apt::{KEYRING_KEY, sources_entry};
 use wharf_publish::rpmmd::key_file;
 
 use super::{
-    apk_digest, apt_config, builds, channel_tree, check_store_location, given_base_url, kind_keys,
+    apk_digest, apt_config, builds, channel_tree, check_store_location, given_base_url, kind_keys_for,
     load_project, md_compression, open_store, txn_options,
 };
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
 use crate::ops::package;
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, format_of, publish, store_root};
+use crate::ops::publish::{
+    PublishOptions, Reports, default_base_url, format_of, plan_text, publish, store_root,
+};
 use crate::ops::version;
 use crate::output::Output;
 
@@ -100,7 +102,8 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .unwrap_or_else(|| "public".into());
     check_store_location(&to, &env.cwd, &project_dir)?;
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
-    let keys = kind_keys(
+    let dry_run = args.txn.dry_run;
+    let keys = kind_keys_for(
         &crate::cli::KeyArgs {
             key: args.key.clone(),
             usign_key: args.usign_key.clone(),
@@ -116,9 +119,12 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             building(Format::Apk) || given(Format::Apk),
             building(Format::Apk3) || given(Format::Apk3),
         ],
+        dry_run,
     )?;
     let (key, usign, apk, apk3) = (keys.openpgp, keys.usign, keys.apk, keys.apk3);
 
+    // A dry run builds into a scratch directory that goes with it: nothing is left in dist/.
+    let scratch = if dry_run { Some(tempfile::tempdir()?) } else { None };
     let packages: Vec<PathBuf> = if args.packages.is_empty() {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
@@ -128,7 +134,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             &package::BuildOptions {
                 formats: &args.formats,
                 targets: &args.targets,
-                out_dir: Path::new("dist"),
+                out_dir: scratch.as_ref().map_or(Path::new("dist"), |d| d.path()),
                 date: env.date(),
                 key: key.as_ref(),
                 usign: usign.as_ref(),
@@ -139,7 +145,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         )?;
         for b in &built {
             out.status(
-                "Packaged",
+                if dry_run { "Would package" } else { "Packaged" },
                 &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.kind()),
             );
         }
@@ -192,6 +198,13 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         date: env.date(),
         packages: &packages,
     })?;
+    if dry_run {
+        out.result(
+            &format!("dry run: nothing written\n{}", plan_text(&reports)),
+            &json!({ "dry_run": true, "reports": reports, "repository": to, "channel": channel }),
+        );
+        return Ok(());
+    }
     let human = describe(
         &reports,
         &to,

@@ -20,13 +20,13 @@ use wharf_release::page::{self, Index, Method};
 use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
 use super::{
-    ROOT_CHANNEL, apk_digest, apt_config, display, given_base_url, kind_keys, load_project, md_compression,
-    open_store_to_write, txn_options,
+    ROOT_CHANNEL, apk_digest, apt_config, display, given_base_url, kind_keys_for, load_project,
+    md_compression, open_store_to_write, txn_options,
 };
 use crate::cli::{Format, ReleaseArgs};
 use crate::env::Env;
 use crate::ops::package::{self, Built};
-use crate::ops::publish::{PublishOptions, Reports, default_base_url, publish, store_root};
+use crate::ops::publish::{PublishOptions, Reports, default_base_url, plan_text, publish, store_root};
 use crate::ops::version;
 use crate::output::Output;
 
@@ -109,7 +109,8 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 
     let formats = package::formats_to_build(&project, &args.formats);
     let has = |f: Format| formats.contains(&f);
-    let keys = kind_keys(
+    let txn = txn_options(&args.txn, Some(&project));
+    let keys = kind_keys_for(
         &args.keys,
         Some(&project),
         env,
@@ -120,13 +121,23 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             has(Format::Apk),
             has(Format::Apk3),
         ],
+        txn.dry_run,
     )?;
     let targets = if args.targets.is_empty() {
         project.release.targets.clone()
     } else {
         args.targets.clone()
     };
-    let dist = env.cwd.join("dist").join(&what.version);
+    // A dry run builds into a scratch directory that goes with it.
+    let scratch = if txn.dry_run {
+        Some(tempfile::tempdir()?)
+    } else {
+        None
+    };
+    let dist = scratch
+        .as_ref()
+        .map_or_else(|| env.cwd.join("dist"), |d| d.path().to_path_buf())
+        .join(&what.version);
     let mut warn = |w: String| out.warn(&w);
     let built = package::build(
         &project,
@@ -174,8 +185,12 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     // One lock around the whole release, so that releases of one store (several build machines releasing
     // the same version, a CI matrix) run one after another: every conflict is found before anything is
     // written, and the release directory, index, pointers, page and script are merged, not raced.
-    let txn = txn_options(&args.txn, Some(&project));
-    let guard = store.lock(LOCK, txn.lock_wait)?;
+    // (A dry run takes no lock: it writes nothing, the lock object included.)
+    let guard: Option<Box<dyn LockGuard>> = if txn.dry_run {
+        None
+    } else {
+        Some(store.lock(LOCK, txn.lock_wait)?)
+    };
     let existing = read_manifest(&store, &dir, &to)?;
     let manifest = merge(existing.as_ref(), &ours, &to)?;
 
@@ -213,12 +228,31 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         dry_run: true,
         ..txn.clone()
     };
-    publish(&publish_options(&deciding)).with_context(|| {
+    let decided = publish(&publish_options(&deciding)).with_context(|| {
         format!(
             "release {} cannot be published; nothing was written",
             what.version
         )
     })?;
+    let Some(guard) = guard else {
+        let mut plan = format!(
+            "dry run: nothing written\n{}release {}: write {} file(s) in {dir}/, then SHA256SUMS, notes.md, manifest.json\n",
+            plan_text(&decided),
+            what.version,
+            artifacts.len()
+        );
+        for a in &artifacts {
+            plan.push_str(&format!("  write  {dir}/{}\n", a.file));
+        }
+        plan.push_str(
+            "front: releases/index.json, every channel's releases/latest pointer, index.html, install.sh\n",
+        );
+        out.result(
+            &plan,
+            &json!({ "dry_run": true, "manifest": manifest, "reports": decided }),
+        );
+        return Ok(());
+    };
     guard.check()?;
 
     // The repositories first: a release's pointer never names packages the repositories lack.

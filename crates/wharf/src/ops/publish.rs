@@ -15,7 +15,7 @@ use wharf_publish::apt::{self, AptReport, AptSettings};
 use wharf_publish::inputs::InputCache;
 use wharf_publish::opkg::{self, OpkgReport};
 use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_publish::txn::{Peeked, TxnOptions};
+use wharf_publish::txn::{Collected, Peeked, TxnOptions};
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 use wharf_store::{Prefixed, PutMode, Store};
 
@@ -167,6 +167,72 @@ pub fn normalize_url(url: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// What a dry run decided, for people: per repository kind, the packages it would add and drop and every
+/// object it would write (in order) and delete.
+pub fn plan_text(r: &Reports) -> String {
+    let mut text = String::new();
+    /// A kind's packages added, records dropped, and commit.
+    type Decided<'a> = (&'a [String], &'a [String], &'a Collected);
+    let kinds: [(&str, Option<Decided<'_>>); 5] = [
+        (
+            "apt",
+            r.apt
+                .as_ref()
+                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
+        ),
+        (
+            "rpm-md",
+            r.rpm
+                .as_ref()
+                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
+        ),
+        (
+            "opkg",
+            r.opkg
+                .as_ref()
+                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
+        ),
+        (
+            "apk",
+            r.apk
+                .as_ref()
+                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
+        ),
+        (
+            "apk v3",
+            r.apk3
+                .as_ref()
+                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
+        ),
+    ];
+    for (kind, report) in kinds {
+        let Some((added, pruned, c)) = report else {
+            continue;
+        };
+        if c.unchanged && pruned.is_empty() && c.deleted.is_empty() {
+            text.push_str(&format!("{kind}: no change\n"));
+            continue;
+        }
+        text.push_str(&format!(
+            "{kind}: add {} package(s), drop {}, write {} object(s), delete {}\n",
+            added.len(),
+            pruned.len(),
+            c.planned.len(),
+            c.deleted.len()
+        ));
+        for p in pruned {
+            text.push_str(&format!("  drop   {p}\n"));
+        }
+        for k in &c.planned {
+            text.push_str(&format!("  write  {k}\n"));
+        }
+        for k in &c.deleted {
+            text.push_str(&format!("  delete {k}\n"));
+        }
+    }
+    text
+}
+
 /// Packages to publish, by kind, as inspected (or, for a promotion, as their records in another channel
 /// stand for them), with each kind's state as read before the lock where it was.
 #[derive(Default)]
@@ -228,8 +294,11 @@ fn inspect(o: &PublishOptions<'_>) -> anyhow::Result<Inputs> {
     let apk3s = apk3::inspect_apk3s(&apk3s)?;
     let (debs, deb_state) = apt::inspect_debs(&debs, &mut cache, o.store)?;
     let (rpms, rpm_state) = rpmmd::inspect_rpms(&rpms, &mut cache, tree)?;
-    // Best effort: without it the next publish reads the files again, nothing worse.
-    let _ = cache.save();
+    // Best effort: without it the next publish reads the files again, nothing worse. A dry run writes
+    // nothing, the cache included.
+    if !o.txn.dry_run {
+        let _ = cache.save();
+    }
     Ok(Inputs {
         debs,
         deb_state,

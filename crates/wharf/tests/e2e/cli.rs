@@ -231,3 +231,98 @@ fn base_urls_are_normalised() {
     assert!(bad.stderr.contains("has no scheme"), "{}", bad.stderr);
     assert!(!t.path().join("pub3").exists());
 }
+
+/// `publish --dry-run` and `release --dry-run` print what they would build and every object they would
+/// write, and write nothing: not the store, not dist/, not a key, not even a store that does not exist.
+#[test]
+fn dry_runs_print_the_plan_and_write_nothing() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = crate::demo_project(dir);
+    let c = cfg.to_str().unwrap();
+    // One clock for every run: the packages are the same bytes each time.
+    let wharf_run = |dir: &std::path::Path, args: &[&str]| {
+        wharf_test::run(
+            crate::wharf(dir)
+                .env("SOURCE_DATE_EPOCH", "1700000000")
+                .args(args),
+        )
+    };
+    wharf_run(dir, &["publish", "-c", c, "--format", "deb", "--to", "public"]).success();
+    let before = wharf_test::tree(dir);
+    let plan = wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            c,
+            "--format",
+            "deb",
+            "--format",
+            "rpm",
+            "--to",
+            "public",
+            "--dry-run",
+        ],
+    )
+    .success();
+    for want in [
+        "dry run: nothing written",
+        // The debs are published already; the suite is re-signed (its Valid-Until moves on).
+        "apt: add 0 package(s)",
+        "write  dists/stable/InRelease",
+        "rpm-md: add 2 package(s)",
+        "write  linux-x86_64/Packages/d/demo-1.0.0-1.x86_64.rpm",
+        "write  linux-x86_64/repodata/repomd.xml",
+    ] {
+        assert!(plan.stdout.contains(want), "{want} not in\n{}", plan.all());
+    }
+    assert!(
+        plan.stderr.contains("Would package demo 1.0.0-1 (x86_64, rpm)"),
+        "{}",
+        plan.stderr
+    );
+    let release = wharf_run(
+        dir,
+        &[
+            "release",
+            "-c",
+            c,
+            "--version",
+            "2.0.0",
+            "--to",
+            "public",
+            "--dry-run",
+        ],
+    )
+    .success();
+    for want in [
+        "dry run: nothing written",
+        "apt: add 2 package(s)",
+        "write  releases/2.0.0/demo_2.0.0_amd64.deb",
+        "release 2.0.0: write",
+    ] {
+        assert!(release.stdout.contains(want), "{want} not in\n{}", release.all());
+    }
+    let json = wharf_run(
+        dir,
+        &[
+            "--json",
+            "release",
+            "-c",
+            c,
+            "--version",
+            "2.0.0",
+            "--to",
+            "public",
+            "--dry-run",
+        ],
+    )
+    .success();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["manifest"]["version"], "2.0.0");
+    wharf_run(dir, &["publish", "-c", c, "--to", "fresh", "--dry-run"]).success();
+    assert!(!dir.join("fresh").exists(), "a dry run made the store");
+    assert!(wharf_test::tree(dir) == before, "a dry run wrote something");
+}
