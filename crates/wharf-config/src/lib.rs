@@ -313,6 +313,7 @@ pub struct Environment {
 
 /// Why a configuration could not be loaded. Always names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]

@@ -89,6 +89,7 @@ pub enum ScriptSource {
 
 /// Why a template could not be resolved for a target.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// An input file is missing or unreadable.
     #[error("{config}: `{origin}`: `{path}` does not exist or is not a file{hint}")]

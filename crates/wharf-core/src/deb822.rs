@@ -14,6 +14,7 @@ pub struct Paragraph {
 
 /// Why a control text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// A line that is neither `Field: value` nor a continuation.
     #[error("line {line}: expected `Field: value`, found `{text}`")]

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 
 /// Why a package could not be written or read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PackageError {
     /// An input file could not be read.
     #[error("cannot read `{path}`: {source}")]

@@ -30,6 +30,7 @@ use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Stored, Txn};
 /// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
 /// pointer files are written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PublishError {
     /// A package file could not be read.
     #[error("cannot read `{path}`: {source}")]

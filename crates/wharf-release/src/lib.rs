@@ -43,6 +43,7 @@ pub struct Commit {
 
 /// Why a release cannot be described.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReleaseError {
     /// The history is empty.
     #[error("the repository has no commits; commit first, or set the version in wharf.toml")]

@@ -91,6 +91,7 @@ pub struct AccessEntry {
 
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     /// Accepting connections failed.
     #[error("accepting connections on {addr}: {source}")]

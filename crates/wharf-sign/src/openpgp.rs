@@ -27,6 +27,7 @@ use pgp::types::{KeyDetails, Password, Timestamp};
 
 /// Why a key could not be made, read or used. Never carries key bytes.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignError {
     /// The bytes are not an OpenPGP secret key.
     #[error(

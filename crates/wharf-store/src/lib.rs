@@ -24,6 +24,7 @@ pub use s3::{S3Options, S3Store};
 
 /// Why a store operation failed. Every variant names the store and the object.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// An I/O failure on one object.
     #[error("{store}: `{key}`: {source}")]

@@ -39,6 +39,7 @@ use wharf_sign::{ApkEcPublicKey, ApkRsaPublicKey, Keyring};
 
 /// Why verification could not run at all (a fault in the repository is a [`Finding`], not an error).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The target could not be read.
     #[error("cannot read {target}: {why}")]
