@@ -21,10 +21,7 @@ use crate::env::Env;
 use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
 
-/// The channel published at the top of the store: its apt suite is the configured one (`[apt] suite`) and
-/// the other kinds' trees are the store's root, where a client configured without a channel looks. Every
-/// other channel is an apt suite of its own name and a `<channel>/` tree.
-pub(crate) const ROOT_CHANNEL: &str = "stable";
+pub(crate) use crate::ops::release::ROOT_CHANNEL;
 
 /// The base URL from the command line, else the project's `[publish] base-url`, normalised
 /// ([`crate::ops::publish::normalize_url`]).

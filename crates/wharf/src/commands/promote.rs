@@ -10,18 +10,17 @@ use std::collections::BTreeSet;
 
 use anyhow::bail;
 use serde_json::json;
-use wharf_config::{AptConfig, Project};
-use wharf_publish::txn::TxnOptions;
 use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
 use wharf_store::{Prefixed, Store};
 
 use super::{
     apk_digest, apt_config, channel_tree, given_base_url, kind_keys_for, load_project, md_compression,
-    open_store_to_write, release, txn_options,
+    open_store_to_write, txn_options,
 };
 use crate::cli::PromoteArgs;
 use crate::env::Env;
-use crate::ops::publish::{Inputs, PublishOptions, Reports, default_base_url, plan_text, publish_inputs};
+use crate::ops::publish::{Inputs, PublishOptions, default_base_url, plan_text, publish_inputs};
+use crate::ops::release as ops_release;
 use crate::output::Output;
 
 pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
@@ -168,7 +167,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         return Ok(());
     }
     let released = match &project {
-        Some(p) => promote_release(
+        Some(p) => ops_release::promote_release(
             &store,
             &to_store,
             p,
@@ -189,54 +188,4 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &json!({ "promoted": promoted, "release": released, "from": args.from, "to": args.to, "reports": reports, "store_calls": store.calls() }),
     );
     Ok(())
-}
-
-/// Moves the release holding `name` `version` (if it was released) from channel `from` to `to`, under the
-/// release lock: its manifest and notes, the release index, the pointers, the page and install.sh, as
-/// releasing it into `to` would have written them. Returns the release's version.
-#[allow(clippy::too_many_arguments)]
-fn promote_release(
-    store: &dyn Store,
-    to_store: &str,
-    project: &Project,
-    txn: &TxnOptions,
-    apt: &AptConfig,
-    reports: &Reports,
-    (name, version): (&str, &str),
-    (from, to): (&str, &str),
-    base_url: &str,
-) -> anyhow::Result<Option<String>> {
-    let guard = store.lock(release::LOCK, txn.lock_wait)?;
-    let (index, _) = release::read_index(store, to_store)?;
-    let Some(mut manifest) = index
-        .releases
-        .into_iter()
-        .filter(|r| r.channel == from)
-        .find(|r| {
-            r.version == version
-                || r.artifacts
-                    .iter()
-                    .any(|a| a.package == name && a.version == version)
-        })
-    else {
-        return Ok(None);
-    };
-    manifest.channel = to.to_owned();
-    let dir = format!("releases/{}", manifest.version);
-    guard.check()?;
-    release::write_release_files(store, &dir, &manifest)?;
-    release::refresh_front(
-        store,
-        to_store,
-        project,
-        &*guard,
-        &release::Front {
-            base_url: base_url.trim_end_matches('/'),
-            apt,
-            reports: Some(reports),
-            release: manifest.clone(),
-            keep: txn.keep,
-        },
-    )?;
-    Ok(Some(manifest.version))
 }
