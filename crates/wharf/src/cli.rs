@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "wharf", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +71,17 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Print a completion script for a shell (`wharf completions bash > /etc/bash_completion.d/wharf`).
+    Completions(CompletionsArgs),
+    /// Print wharf's manual page (roff: `wharf man > wharf.1 && man ./wharf.1`).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,23 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Serve(a) => serve::run(&a, env, out),
         Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
+        Command::Completions(a) => {
+            let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(a.shell, &mut cli, "wharf", &mut text);
+            out.result(&String::from_utf8_lossy(&text), &serde_json::json!({ "shell": a.shell.to_string(), "script": String::from_utf8_lossy(&text) }));
+            Ok(())
+        }
+        Command::Man => {
+            let cli = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_mangen::Man::new(cli).render(&mut text)?;
+            out.result(
+                &String::from_utf8_lossy(&text),
+                &serde_json::json!({ "man": String::from_utf8_lossy(&text) }),
+            );
+            Ok(())
+        }
     }
 }
 

@@ -326,3 +326,34 @@ fn dry_runs_print_the_plan_and_write_nothing() {
     assert!(!dir.join("fresh").exists(), "a dry run made the store");
     assert!(wharf_test::tree(dir) == before, "a dry run wrote something");
 }
+
+/// Shell completions and the manual page come from the same definition as the parser; global options are
+/// under a heading of their own.
+#[test]
+fn completions_man_and_help_headings() {
+    let t = TempDir::new().unwrap();
+    let bash = wharf_run(t.path(), &["completions", "bash"]).success();
+    assert!(
+        bash.stdout.contains("_wharf()") && bash.stdout.contains("publish"),
+        "{}",
+        bash.stdout
+    );
+    let script = t.path().join("wharf.bash");
+    write(&script, &bash.stdout);
+    wharf_test::run(std::process::Command::new("bash").arg("-n").arg(&script)).success();
+    for shell in ["zsh", "fish"] {
+        let s = wharf_run(t.path(), &["completions", shell]).success();
+        assert!(
+            s.stdout.contains("release") && s.stdout.contains("--dry-run"),
+            "{shell}"
+        );
+    }
+    let man = wharf_run(t.path(), &["man"]).success();
+    assert!(
+        man.stdout.contains(".TH wharf 1") && man.stdout.contains(".SH NAME"),
+        "{}",
+        man.stdout
+    );
+    let help = wharf_run(t.path(), &["publish", "--help"]).success();
+    assert!(help.stdout.contains("Global options:"), "{}", help.stdout);
+}
