@@ -1,5 +1,6 @@
-//! The package formats wharf writes: one closed list, named the same from the configuration
-//! (`formats = ["deb", "rpm"]`) and the command line (`--format apk3`) to every report and manifest.
+//! The package formats wharf writes and the repository kinds it keeps: one closed list each, named the
+//! same from the configuration (`formats = ["deb", "rpm"]`) and the command line (`--format apk3`) to
+//! every report and manifest.
 
 use std::fmt;
 
@@ -46,6 +47,59 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The kind of repository its packages are published in.
+    #[must_use]
+    pub const fn repo_kind(self) -> RepoKind {
+        match self {
+            Self::Deb => RepoKind::Apt,
+            Self::Rpm => RepoKind::RpmMd,
+            Self::Ipk => RepoKind::Opkg,
+            Self::Apk => RepoKind::Apk,
+            Self::Apk3 => RepoKind::Apk3,
+        }
+    }
+}
+
+/// A kind of package repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepoKind {
+    /// An apt repository (`dists/`, `pool/`).
+    Apt,
+    /// rpm-md repositories (`<repo>/repodata/`), for dnf and zypper.
+    RpmMd,
+    /// opkg feeds (`opkg/<arch>/Packages`).
+    Opkg,
+    /// apk v2 repositories (`apk/<arch>/APKINDEX.tar.gz`).
+    Apk,
+    /// apk v3 repositories (`apk3/<arch>/packages.adb`).
+    Apk3,
+}
+
+impl RepoKind {
+    /// Every kind, in the order wharf publishes and reports them.
+    pub const ALL: [Self; 5] = [Self::Apt, Self::RpmMd, Self::Opkg, Self::Apk, Self::Apk3];
+
+    /// Its name in reports (`apt`, `rpm-md`, `apk3`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Apt => "apt",
+            Self::RpmMd => "rpm-md",
+            Self::Opkg => "opkg",
+            Self::Apk => "apk",
+            Self::Apk3 => "apk3",
+        }
+    }
+}
+
+impl fmt::Display for RepoKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -60,6 +114,9 @@ mod tests {
     fn names_are_the_serde_names() {
         for f in Format::ALL {
             assert_eq!(serde_json::to_value(f).unwrap(), f.name());
+        }
+        for k in super::RepoKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
         }
     }
 }

@@ -109,24 +109,12 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         waiting += c.waiting;
     };
     for (tree_name, reports) in &all {
-        let at = |kind: &str| match tree_name {
-            Some(c) => format!("{kind} ({c})"),
-            None => kind.to_owned(),
-        };
-        if let Some(r) = &reports.apt {
-            take(&r.pruned, &r.collected, &at("apt"));
-        }
-        if let Some(r) = &reports.rpm {
-            take(&r.pruned, &r.collected, &at("rpm"));
-        }
-        if let Some(r) = &reports.opkg {
-            take(&r.pruned, &r.collected, &at("opkg"));
-        }
-        if let Some(r) = &reports.apk {
-            take(&r.pruned, &r.collected, &at("apk"));
-        }
-        if let Some(r) = &reports.apk3 {
-            take(&r.pruned, &r.collected, &at("apk3"));
+        for k in reports.each() {
+            let at = match tree_name {
+                Some(c) => format!("{} ({c})", k.kind),
+                None => k.kind.to_string(),
+            };
+            take(k.pruned, k.collected, &at);
         }
     }
     let (unlist, delete) = if args.txn.dry_run {

@@ -240,24 +240,16 @@ fn timings(r: &Reports) -> String {
             r.known_unchanged, r.packages
         ));
     }
-    let kinds = [
-        ("apt", r.apt.as_ref().map(|a| &a.collected)),
-        ("rpm-md", r.rpm.as_ref().map(|a| &a.collected)),
-        ("opkg", r.opkg.as_ref().map(|a| &a.collected)),
-        ("apk", r.apk.as_ref().map(|a| &a.collected)),
-        ("apk3", r.apk3.as_ref().map(|a| &a.collected)),
-    ];
-    for (kind, c) in kinds {
-        if let Some(c) = c {
-            let t = &c.timings;
-            line.push_str(&format!(
-                "; {kind}: lock {:.1} ms, index {:.1} ms, write {:.1} ms{}",
-                t.lock_ms,
-                t.index_ms,
-                t.write_ms,
-                if c.unchanged { " (nothing changed)" } else { "" }
-            ));
-        }
+    for k in r.each() {
+        let (kind, c) = (k.kind, k.collected);
+        let t = &c.timings;
+        line.push_str(&format!(
+            "; {kind}: lock {:.1} ms, index {:.1} ms, write {:.1} ms{}",
+            t.lock_ms,
+            t.index_ms,
+            t.write_ms,
+            if c.unchanged { " (nothing changed)" } else { "" }
+        ));
     }
     line
 }

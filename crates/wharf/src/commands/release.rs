@@ -248,16 +248,11 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 
     // The repositories first: a release's pointer never names packages the repositories lack.
     let reports = publish(&publish_options(&txn))?;
-    for (kind, added) in [
-        ("apt", reports.apt.as_ref().map(|r| r.added.len())),
-        ("rpm-md", reports.rpm.as_ref().map(|r| r.added.len())),
-        ("opkg", reports.opkg.as_ref().map(|r| r.added.len())),
-        ("apk", reports.apk.as_ref().map(|r| r.added.len())),
-        ("apk v3", reports.apk3.as_ref().map(|r| r.added.len())),
-    ] {
-        if let Some(n) = added {
-            out.status("Published", &format!("{n} package(s) to the {kind} repository"));
-        }
+    for k in reports.each() {
+        out.status(
+            "Published",
+            &format!("{} package(s) to the {} repository", k.added.len(), k.kind),
+        );
     }
 
     // This build's files (a file already listed holds these bytes: `merge` checked; one left unlisted by

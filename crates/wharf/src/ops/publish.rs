@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use wharf_config::{AptConfig, MetadataCompression};
-use wharf_core::Format;
 use wharf_core::SourceDate;
+use wharf_core::{Format, RepoKind};
 use wharf_index::apt::AptRecord;
 use wharf_index::opkg::OpkgRecord;
 use wharf_index::rpmmd::{MdCompression, RpmRecord};
@@ -59,6 +59,53 @@ pub struct Reports {
     pub packages: usize,
     /// Of those, how many the input cache knew unchanged and already published (not read).
     pub known_unchanged: usize,
+}
+
+/// What one repository kind's publish did, the same for every kind.
+pub struct KindSummary<'a> {
+    pub kind: RepoKind,
+    /// Packages added.
+    pub added: &'a [String],
+    /// Records retention dropped.
+    pub pruned: &'a [String],
+    /// What the commit did (or, in a dry run, would do).
+    pub collected: &'a Collected,
+}
+
+impl Reports {
+    /// Each kind that was published, in [`RepoKind::ALL`]'s order.
+    pub fn each(&self) -> Vec<KindSummary<'_>> {
+        fn summary<'a>(
+            kind: RepoKind,
+            added: &'a [String],
+            pruned: &'a [String],
+            collected: &'a Collected,
+        ) -> KindSummary<'a> {
+            KindSummary {
+                kind,
+                added,
+                pruned,
+                collected,
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(r) = &self.apt {
+            out.push(summary(RepoKind::Apt, &r.added, &r.pruned, &r.collected));
+        }
+        if let Some(r) = &self.rpm {
+            out.push(summary(RepoKind::RpmMd, &r.added, &r.pruned, &r.collected));
+        }
+        if let Some(r) = &self.opkg {
+            out.push(summary(RepoKind::Opkg, &r.added, &r.pruned, &r.collected));
+        }
+        if let Some(r) = &self.apk {
+            out.push(summary(RepoKind::Apk, &r.added, &r.pruned, &r.collected));
+        }
+        if let Some(r) = &self.apk3 {
+            out.push(summary(RepoKind::Apk3, &r.added, &r.pruned, &r.collected));
+        }
+        out
+    }
 }
 
 /// The format of a package file: by its extension, and for `.apk` by its first bytes (v3 is ADB, v2 gzip).
@@ -171,63 +218,27 @@ pub fn normalize_url(url: &str) -> anyhow::Result<String> {
 /// object it would write (in order) and delete.
 pub fn plan_text(r: &Reports) -> String {
     let mut text = String::new();
-    /// A kind's packages added, records dropped, and commit.
-    type Decided<'a> = (&'a [String], &'a [String], &'a Collected);
-    let kinds: [(&str, Option<Decided<'_>>); 5] = [
-        (
-            "apt",
-            r.apt
-                .as_ref()
-                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
-        ),
-        (
-            "rpm-md",
-            r.rpm
-                .as_ref()
-                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
-        ),
-        (
-            "opkg",
-            r.opkg
-                .as_ref()
-                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
-        ),
-        (
-            "apk",
-            r.apk
-                .as_ref()
-                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
-        ),
-        (
-            "apk v3",
-            r.apk3
-                .as_ref()
-                .map(|a| (&a.added[..], &a.pruned[..], &a.collected)),
-        ),
-    ];
-    for (kind, report) in kinds {
-        let Some((added, pruned, c)) = report else {
-            continue;
-        };
-        if c.unchanged && pruned.is_empty() && c.deleted.is_empty() {
+    for k in r.each() {
+        let (kind, c) = (k.kind, k.collected);
+        if c.unchanged && k.pruned.is_empty() && c.deleted.is_empty() {
             text.push_str(&format!("{kind}: no change\n"));
             continue;
         }
         text.push_str(&format!(
             "{kind}: add {} package(s), drop {}, write {} object(s), delete {}\n",
-            added.len(),
-            pruned.len(),
+            k.added.len(),
+            k.pruned.len(),
             c.planned.len(),
             c.deleted.len()
         ));
-        for p in pruned {
+        for p in k.pruned {
             text.push_str(&format!("  drop   {p}\n"));
         }
-        for k in &c.planned {
-            text.push_str(&format!("  write  {k}\n"));
+        for o in &c.planned {
+            text.push_str(&format!("  write  {o}\n"));
         }
-        for k in &c.deleted {
-            text.push_str(&format!("  delete {k}\n"));
+        for o in &c.deleted {
+            text.push_str(&format!("  delete {o}\n"));
         }
     }
     text

@@ -293,7 +293,7 @@ fn prune_reaches_every_channel_and_releases_are_retained() {
         &["prune", "-c", c, "--keep", "1", "--grace", "0", "--to", "public"],
     )
     .success();
-    assert!(pruned.stderr.contains("rpm (dev)"), "{}", pruned.all());
+    assert!(pruned.stderr.contains("rpm-md (dev)"), "{}", pruned.all());
     assert_eq!(rpms("public/dev/linux-x86_64/Packages/d"), 1, "{}", pruned.all());
     let packages = std::fs::read_to_string(dir.join("public/dists/dev/main/binary-amd64/Packages")).unwrap();
     assert_eq!(packages.matches("Package: demo\n").count(), 1, "{packages}");
