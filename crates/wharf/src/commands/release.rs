@@ -12,7 +12,7 @@ use wharf_release::manifest::{self, Manifest};
 use wharf_store::{LockGuard, PutMode, Store};
 
 use super::{
-    ROOT_CHANNEL, apk_digest, apt_config, display, given_base_url, kind_keys_for, load_project,
+    ROOT_CHANNEL, apk_digest, apt_config, channel_tree, display, given_base_url, kind_keys_for, load_project,
     md_compression, open_store_to_write, txn_options,
 };
 use crate::cli::{Format, ReleaseArgs};
@@ -187,7 +187,8 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 
     // Every repository conflict too, before anything is written: the same publish, deciding only.
     let apt = apt_config(Some(&project));
-    let publish_channel = (channel != ROOT_CHANNEL).then_some(channel.as_str());
+    let tree = channel_tree(Some(channel.clone()));
+    let publish_channel = tree.as_deref();
     let suite = publish_channel.map_or_else(|| apt.suite.clone(), str::to_owned);
     let packages: Vec<PathBuf> = built.iter().map(|b| b.path.clone()).collect();
     let publish_options = |txn| PublishOptions {

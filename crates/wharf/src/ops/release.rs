@@ -405,12 +405,11 @@ fn install_script(
         }
         repos
     };
-    let apt = store.head(KEYRING_KEY)?.is_some()
-        && store
-            .head(&format!("dists/{}/InRelease", i.suite))?
-            .or(store.head(&format!("dists/{}/Release", i.suite))?)
-            .is_some()
-        || reports.is_some_and(|r| r.apt.is_some());
+    // What this run published needs no look; otherwise the key and a signed suite.
+    let apt = reports.is_some_and(|r| r.apt.is_some())
+        || (store.head(KEYRING_KEY)?.is_some()
+            && (store.head(&format!("dists/{}/InRelease", i.suite))?.is_some()
+                || store.head(&format!("dists/{}/Release", i.suite))?.is_some()));
     Ok(Script {
         project: project.name.clone(),
         packages: i.packages,
