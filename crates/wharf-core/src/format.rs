@@ -92,6 +92,37 @@ impl RepoKind {
             Self::Apk3 => "apk3",
         }
     }
+
+    /// The kind of key that signs its indexes.
+    #[must_use]
+    pub const fn signer(self) -> Signer {
+        match self {
+            Self::Apt | Self::RpmMd => Signer::OpenPgp,
+            Self::Opkg => Signer::Usign,
+            Self::Apk => Signer::ApkRsa,
+            Self::Apk3 => Signer::ApkEc,
+        }
+    }
+}
+
+/// A kind of signing key: each repository kind's indexes (and packages, where they are signed) are
+/// signed by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signer {
+    /// OpenPGP (apt, rpm-md).
+    OpenPgp,
+    /// usign / signify Ed25519 (opkg feeds).
+    Usign,
+    /// RSA, PKCS#1 v1.5 (apk v2).
+    ApkRsa,
+    /// ECDSA P-256 (apk v3).
+    ApkEc,
+}
+
+impl Signer {
+    /// Every kind of key.
+    pub const ALL: [Self; 4] = [Self::OpenPgp, Self::Usign, Self::ApkRsa, Self::ApkEc];
 }
 
 impl fmt::Display for RepoKind {

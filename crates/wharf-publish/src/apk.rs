@@ -9,14 +9,17 @@
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+use wharf_core::RepoKind;
 use wharf_core::apkver;
 use wharf_index::apk::{self as index, ApkRecord};
 use wharf_package::apk::{self, ApkInfo};
 use wharf_sign::{ApkRsaKey, RsaDigest};
 use wharf_store::Store;
 
-use crate::txn::{Collected, Key, KeyFields, Record, Txn, TxnOptions};
-use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+use crate::inputs::InputCache;
+use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
 impl Record for ApkRecord {
     fn key_fields(&self) -> KeyFields {
@@ -92,7 +95,7 @@ pub fn promoted(
 
 /// How the indexes are signed and described.
 #[derive(Debug, Clone)]
-pub struct ApkSettings {
+pub(crate) struct ApkSettings {
     /// APKINDEX `DESCRIPTION` (≤ 160 bytes).
     pub description: String,
     /// `description` was configured: it replaces the one the repository has. Otherwise the repository
@@ -102,25 +105,6 @@ pub struct ApkSettings {
     pub digest: RsaDigest,
     /// The one clock value (tar mtimes).
     pub mtime: u64,
-}
-
-/// What a publish did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ApkReport {
-    /// The store.
-    pub store: String,
-    /// Packages newly added (`apk/<arch>/<file>`).
-    pub added: Vec<String>,
-    /// Already present with identical bytes.
-    pub unchanged: Vec<String>,
-    /// Architectures whose index was rewritten.
-    pub archs: Vec<String>,
-    /// The key's file name (under `apk/keys/` and, on clients, `/etc/apk/keys/`).
-    pub key_name: String,
-    /// Records removed by retention (`keep`).
-    pub pruned: Vec<String>,
-    /// Garbage deleted (or still waiting) after its grace period.
-    pub collected: Collected,
 }
 
 /// The key's identity in the state: its name and a hash of its public half.
@@ -135,14 +119,14 @@ fn fingerprint(key: &ApkRsaKey) -> Result<String, PublishError> {
 
 /// Publishes `apks` into the repositories of their architectures; `noarch` packages go into every
 /// architecture named in `archs` or already published.
-pub fn publish(
+fn publish(
     store: &dyn Store,
     key: &ApkRsaKey,
     settings: &ApkSettings,
     options: &TxnOptions,
     archs: &[String],
     apks: &[IncomingApk],
-) -> Result<ApkReport, PublishError> {
+) -> Result<Report, PublishError> {
     let mut txn = Txn::<ApkRecord>::begin(store, "apk", STATE_KEY, fingerprint(key)?, options)?;
     let description = txn.description(&settings.description, settings.description_given);
     let items: Vec<FeedItem<ApkRecord>> = apks
@@ -168,13 +152,8 @@ pub fn publish(
         format!("{ROOT}/keys/{}", key.name()),
         key.public_pem()?.into_bytes(),
     );
-    let FeedOutcome {
-        added,
-        unchanged,
-        feeds,
-        pruned,
-        collected,
-    } = publish_feeds(
+    publish_feeds(
+        (RepoKind::Apk, key.name().to_owned()),
         txn,
         ROOT,
         "APKINDEX.tar.gz",
@@ -190,14 +169,81 @@ pub fn publish(
             signed.extend_from_slice(&unsigned);
             Ok(vec![(format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed)])
         },
-    )?;
-    Ok(ApkReport {
-        store: store.describe(),
-        added,
-        unchanged,
-        archs: feeds,
-        key_name: key.name().to_owned(),
-        pruned,
-        collected,
-    })
+    )
+}
+
+/// The apk kind: a repository per apk architecture (`apk/<arch>/`) in each channel's tree.
+#[derive(Default)]
+pub struct Apk {
+    packages: Vec<IncomingApk>,
+    /// The feeds a promotion found the packages in (they go into the same ones).
+    feeds: Vec<String>,
+}
+
+impl Kind for Apk {
+    fn kind(&self) -> RepoKind {
+        RepoKind::Apk
+    }
+    fn state_key(&self) -> &'static str {
+        STATE_KEY
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        _cache: &mut InputCache,
+        _store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        self.packages = inspect_apks(paths)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        prefix: Option<&str>,
+        _suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Promotion, PublishError> {
+        let p = promoted(from, prefix, name, version)?;
+        self.packages = p.packages;
+        self.feeds = p.groups;
+        Ok(Promotion {
+            what: p.what,
+            versions: p.versions,
+        })
+    }
+    fn has_packages(&self) -> bool {
+        !self.packages.is_empty()
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let key = cx.keys.apk.ok_or_else(|| no_key(RepoKind::Apk))?;
+        let feeds = if self.feeds.is_empty() {
+            &cx.settings.feeds
+        } else {
+            &self.feeds
+        };
+        let s = cx.settings;
+        let (description, description_given) = s.apk_description();
+        let settings = ApkSettings {
+            description,
+            description_given,
+            digest: s.apk_digest,
+            mtime: u64::try_from(s.date.unix()).unwrap_or(0),
+        };
+        publish(cx.tree, key, &settings, cx.txn, feeds, &self.packages)
+    }
+    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
+        if r.groups.is_empty() {
+            return crate::kind::unchanged("apk", r.unchanged.len());
+        }
+        format!(
+            "\napk: {} package(s) added, {} unchanged, for {}. On the client:\n  install -m 0644 {}/apk/keys/{} /etc/apk/keys/{}\n  echo {}/apk >> /etc/apk/repositories\n",
+            r.added.len(),
+            r.unchanged.len(),
+            r.groups.join(", "),
+            at.tree,
+            r.key,
+            r.key,
+            at.tree_url
+        )
+    }
 }

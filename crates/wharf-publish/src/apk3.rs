@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use wharf_core::RepoKind;
 use wharf_core::apkver;
 use wharf_index::apk3::{self as index, Apk3Record};
 use wharf_package::apk::file_name;
@@ -16,8 +17,10 @@ use wharf_package::apk3::{self, Apk3Info};
 use wharf_sign::ApkEcKey;
 use wharf_store::Store;
 
-use crate::txn::{Collected, Key, KeyFields, Record, Txn, TxnOptions};
-use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+use crate::inputs::InputCache;
+use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
 impl Record for Apk3Record {
     fn key_fields(&self) -> KeyFields {
@@ -87,25 +90,6 @@ pub fn promoted(
     })
 }
 
-/// What a publish did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Apk3Report {
-    /// The store.
-    pub store: String,
-    /// Packages newly added (`apk3/<arch>/<file>`).
-    pub added: Vec<String>,
-    /// Already present with identical bytes.
-    pub unchanged: Vec<String>,
-    /// Architectures whose index was rewritten.
-    pub archs: Vec<String>,
-    /// The key id (hex) and the key's file under `apk3/keys/`.
-    pub key_id: String,
-    /// Records removed by retention (`keep`).
-    pub pruned: Vec<String>,
-    /// Garbage deleted (or still waiting) after its grace period.
-    pub collected: Collected,
-}
-
 /// The key's file name under `apk3/keys/`.
 #[must_use]
 pub fn key_file(key: &ApkEcKey) -> String {
@@ -115,14 +99,14 @@ pub fn key_file(key: &ApkEcKey) -> String {
 /// Publishes `apks` into the repositories of their architectures (`noarch` into every one named in `archs`
 /// or already published), and signs each touched `packages.adb` with `key`. `description` (`explicit`:
 /// configured, replacing the repository's) is the index's, as for apk v2.
-pub fn publish(
+fn publish(
     store: &dyn Store,
     key: &ApkEcKey,
     (description, explicit): (&str, bool),
     options: &TxnOptions,
     archs: &[String],
     apks: &[IncomingApk3],
-) -> Result<Apk3Report, PublishError> {
+) -> Result<Report, PublishError> {
     let key_id = hex::encode(key.key_id());
     let mut txn = Txn::<Apk3Record>::begin(store, "apk3", STATE_KEY, key_id.clone(), options)?;
     let description = txn.description(description, explicit);
@@ -151,13 +135,8 @@ pub fn publish(
         format!("{ROOT}/keys/{}", key_file(key)),
         key.public_pem()?.into_bytes(),
     );
-    let FeedOutcome {
-        added,
-        unchanged,
-        feeds,
-        pruned,
-        collected,
-    } = publish_feeds(
+    publish_feeds(
+        (RepoKind::Apk3, key_id),
         txn,
         ROOT,
         "packages.adb",
@@ -170,14 +149,80 @@ pub fn publish(
                 .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
             Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
         },
-    )?;
-    Ok(Apk3Report {
-        store: store.describe(),
-        added,
-        unchanged,
-        archs: feeds,
-        key_id,
-        pruned,
-        collected,
-    })
+    )
+}
+
+/// The apk v3 kind: a repository per OpenWrt architecture (`apk3/<arch>/packages.adb`) in each channel's tree.
+#[derive(Default)]
+pub struct Apk3 {
+    packages: Vec<IncomingApk3>,
+    /// The feeds a promotion found the packages in (they go into the same ones).
+    feeds: Vec<String>,
+}
+
+impl Kind for Apk3 {
+    fn kind(&self) -> RepoKind {
+        RepoKind::Apk3
+    }
+    fn state_key(&self) -> &'static str {
+        STATE_KEY
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        _cache: &mut InputCache,
+        _store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        self.packages = inspect_apk3s(paths)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        prefix: Option<&str>,
+        _suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Promotion, PublishError> {
+        let p = promoted(from, prefix, name, version)?;
+        self.packages = p.packages;
+        self.feeds = p.groups;
+        Ok(Promotion {
+            what: p.what,
+            versions: p.versions,
+        })
+    }
+    fn has_packages(&self) -> bool {
+        !self.packages.is_empty()
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let key = cx.keys.apk3.ok_or_else(|| no_key(RepoKind::Apk3))?;
+        let feeds = if self.feeds.is_empty() {
+            &cx.settings.feeds
+        } else {
+            &self.feeds
+        };
+        let description = cx.settings.apk_description();
+        publish(
+            cx.tree,
+            key,
+            (&description.0, description.1),
+            cx.txn,
+            feeds,
+            &self.packages,
+        )
+    }
+    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
+        if r.groups.is_empty() {
+            return crate::kind::unchanged("apk v3", r.unchanged.len());
+        }
+        format!(
+            "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {}/apk3/keys/{}.pem /etc/apk/keys/\n  echo {}/apk3/$(cat /etc/apk/arch)/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
+            r.added.len(),
+            r.unchanged.len(),
+            r.groups.join(", "),
+            at.tree,
+            r.key,
+            at.tree_url
+        )
+    }
 }

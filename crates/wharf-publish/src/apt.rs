@@ -3,19 +3,18 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use wharf_core::SourceDate;
 use wharf_core::deb822::Paragraph;
 use wharf_core::digest::Checksums;
 use wharf_core::version::DebVersion;
+use wharf_core::{RepoKind, SourceDate};
 use wharf_index::apt::{self, AptRecord, SuiteSettings};
 use wharf_package::deb::{self, DebInfo};
 use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::txn::{
-    Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
-};
+use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::txn::{GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
 use crate::{Found, PublishError};
 
 /// Where the apt state manifest lives in the store.
@@ -75,7 +74,7 @@ pub const ARMORED_KEY: &str = "archive-keyring.asc";
 
 /// Repository-wide settings for an apt publish.
 #[derive(Debug, Clone)]
-pub struct AptSettings {
+pub(crate) struct AptSettings {
     /// `Origin:`.
     pub origin: String,
     /// `Label:`.
@@ -142,31 +141,12 @@ pub fn inspect_debs(
     Ok((debs, state))
 }
 
-/// What a publish did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AptReport {
-    /// The store.
-    pub store: String,
-    /// Pool paths newly written.
-    pub added: Vec<String>,
-    /// Pool paths already published with identical bytes.
-    pub unchanged: Vec<String>,
-    /// Suites whose indexes were rewritten.
-    pub suites: Vec<String>,
-    /// Signing key fingerprint.
-    pub fingerprint: String,
-    /// Records removed by retention (`keep`).
-    pub pruned: Vec<String>,
-    /// Garbage deleted (or still waiting) after its grace period.
-    pub collected: Collected,
-}
-
 /// Publishes `debs` into `suite`/`component` of the apt repository in `store`, signing with `key`.
 ///
 /// Idempotent: republishing identical packages writes nothing (with a Valid-Until, it re-signs the suite).
 /// `peeked` is the state [`peek`] read for [`inspect_debs`], reused if still current.
 #[allow(clippy::too_many_arguments)]
-pub fn publish(
+pub(crate) fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
     settings: &AptSettings,
@@ -175,7 +155,7 @@ pub fn publish(
     component: &str,
     debs: &[IncomingDeb],
     peeked: Option<Peeked<AptRecord>>,
-) -> Result<AptReport, PublishError> {
+) -> Result<Report, PublishError> {
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
     let mut txn = Txn::<AptRecord>::begin_with(store, "apt", STATE_KEY, key.fingerprint(), options, peeked)?;
@@ -281,12 +261,19 @@ pub fn publish(
             .push(suite_files(store, key, settings, s, extra, records)?);
     }
     let collected = txn.commit(plan)?;
-    Ok(AptReport {
+    Ok(Report {
+        kind: RepoKind::Apt,
         store: store.describe(),
         added,
         unchanged,
-        suites: regenerate.into_iter().collect(),
-        fingerprint: key.fingerprint(),
+        signed: regenerate
+            .iter()
+            .map(|s| format!("dists/{s}/InRelease"))
+            .collect(),
+        groups: regenerate.into_iter().collect(),
+        key: key.fingerprint(),
+        unsigned: Vec::new(),
+        client_files: Vec::new(),
         pruned,
         collected,
     })
@@ -364,4 +351,82 @@ pub fn sources_entry(uri: &str, suite: &str, components: &[&str], keyring: &Path
         components.join(" "),
         keyring.display()
     )
+}
+
+/// The apt kind: one pool and state at the store's top, a suite per channel.
+#[derive(Default)]
+pub struct Apt {
+    debs: Vec<IncomingDeb>,
+    state: Option<Peeked<AptRecord>>,
+}
+
+impl Kind for Apt {
+    fn kind(&self) -> RepoKind {
+        RepoKind::Apt
+    }
+    fn state_key(&self) -> &'static str {
+        STATE_KEY
+    }
+    fn at_top(&self) -> bool {
+        true
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        cache: &mut InputCache,
+        store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        (self.debs, self.state) = inspect_debs(paths, cache, store)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        _prefix: Option<&str>,
+        suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Promotion, PublishError> {
+        let p = promoted(from, suite, name, version)?;
+        self.debs = p.packages;
+        Ok(Promotion {
+            what: p.what,
+            versions: p.versions,
+        })
+    }
+    fn has_packages(&self) -> bool {
+        !self.debs.is_empty()
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let key = cx.keys.openpgp.ok_or_else(|| no_key(RepoKind::Apt))?;
+        let s = cx.settings;
+        let settings = AptSettings {
+            origin: s.origin.clone(),
+            label: s.label.clone(),
+            description: s.description.clone(),
+            valid_for: s.valid_for,
+            default_architectures: s.architectures.clone(),
+            date: s.date,
+        };
+        publish(
+            cx.top,
+            key,
+            &settings,
+            cx.txn,
+            &s.suite,
+            &s.component,
+            &self.debs,
+            self.state.take(),
+        )
+    }
+    fn usage(&self, r: &Report, s: &Settings, at: &Where<'_>) -> String {
+        let keyring = format!("/etc/apt/keyrings/{}.gpg", s.origin);
+        format!(
+            "\napt: {} package(s) added, {} unchanged. To use it, install the key and add a source:\n  install -m 0644 {}/{KEYRING_KEY} {keyring}\n  and write /etc/apt/sources.list.d/{}.sources:\n\n{}",
+            r.added.len(),
+            r.unchanged.len(),
+            at.top,
+            s.origin,
+            sources_entry(at.top_url, &s.suite, &[&s.component], Path::new(&keyring))
+        )
+    }
 }

@@ -12,6 +12,7 @@ pub mod apk;
 pub mod apk3;
 pub mod apt;
 pub mod inputs;
+pub mod kind;
 pub mod opkg;
 pub mod rpmmd;
 pub mod state;
@@ -22,10 +23,25 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use wharf_core::RepoKind;
 use wharf_store::Store;
 
 use crate::inputs::{Entry, Identity, InputCache};
-use crate::txn::{Collected, GroupFiles, Plan, Record, Source, Stored, Txn};
+use crate::kind::Report;
+use crate::txn::{GroupFiles, Plan, Record, Source, Stored, Txn};
+
+/// Every repository kind, one fresh [`kind::Kind`] each, in [`RepoKind::ALL`]'s order: the one list of
+/// kinds a publish, release, promotion or prune loops over.
+#[must_use]
+pub fn kinds() -> Vec<Box<dyn kind::Kind>> {
+    vec![
+        Box::new(apt::Apt::default()),
+        Box::new(rpmmd::RpmMd::default()),
+        Box::new(opkg::Opkg::default()),
+        Box::new(apk::Apk::default()),
+        Box::new(apk3::Apk3::default()),
+    ]
+}
 
 /// Why a publish failed. Nothing the clients read has changed when one of these is returned before the
 /// pointer files are written.
@@ -581,21 +597,14 @@ pub(crate) fn place_in_feeds<R: FeedRecord + Record>(
     Ok(p)
 }
 
-/// What a feed publish did.
-pub(crate) struct FeedOutcome {
-    pub(crate) added: Vec<String>,
-    pub(crate) unchanged: Vec<String>,
-    pub(crate) feeds: Vec<String>,
-    pub(crate) pruned: Vec<String>,
-    pub(crate) collected: Collected,
-}
-
 /// The publish every feed kind (opkg, apk, apk v3) shares: place the items, apply retention, build each
 /// feed's pointer files with `index` (feed, records) and commit with the public key file(s) beside them. A feed
 /// is regenerated when something was added to (or removed from) it, or when it is named but has no
-/// `index_file` yet; otherwise the store is left as it is.
+/// `index_file` yet (the signed file); otherwise the store is left as it is. `kind` and `key` (the signing
+/// key's identity) name the report.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn publish_feeds<R: FeedRecord + Record>(
+    (kind, key): (RepoKind, String),
     mut txn: Txn<'_, R>,
     root: &str,
     index_file: &str,
@@ -604,7 +613,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     items: &[FeedItem<R>],
     public_keys: Vec<(String, Vec<u8>)>,
     index: impl Fn(&str, &[&R]) -> Result<Vec<(String, Vec<u8>)>, PublishError>,
-) -> Result<FeedOutcome, PublishError> {
+) -> Result<Report, PublishError> {
     let Placement {
         uploads,
         added,
@@ -649,11 +658,21 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
             ..GroupFiles::default()
         });
     }
+    let store = txn.store().describe();
     let collected = txn.commit(plan)?;
-    Ok(FeedOutcome {
+    Ok(Report {
+        kind,
+        store,
         added,
         unchanged,
-        feeds: regenerate.into_iter().collect(),
+        signed: regenerate
+            .iter()
+            .map(|f| format!("{root}/{f}/{index_file}"))
+            .collect(),
+        groups: regenerate.into_iter().collect(),
+        key,
+        unsigned: Vec::new(),
+        client_files: Vec::new(),
         pruned,
         collected,
     })

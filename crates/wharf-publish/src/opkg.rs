@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use wharf_core::RepoKind;
 use wharf_core::version::DebVersion;
 use wharf_index::opkg::{self, OpkgRecord};
 use wharf_package::ipk::{self, IpkInfo};
@@ -16,8 +17,9 @@ use wharf_sign::UsignKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::txn::{Collected, Key, KeyFields, Peeked, Record, Txn, TxnOptions};
-use crate::{FeedItem, FeedOutcome, FeedRecord, PublishError, publish_feeds};
+use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Peeked, Record, Txn, TxnOptions};
+use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
 impl Record for OpkgRecord {
     fn key_fields(&self) -> KeyFields {
@@ -115,35 +117,16 @@ pub fn promoted(
     })
 }
 
-/// What a publish did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct OpkgReport {
-    /// The store.
-    pub store: String,
-    /// Packages newly added (`opkg/<arch>/<file>`).
-    pub added: Vec<String>,
-    /// Already present with identical bytes.
-    pub unchanged: Vec<String>,
-    /// Feeds whose index was rewritten.
-    pub feeds: Vec<String>,
-    /// The usign fingerprint (the key's file name under `opkg/keys/`).
-    pub fingerprint: String,
-    /// Records removed by retention (`keep`).
-    pub pruned: Vec<String>,
-    /// Garbage deleted (or still waiting) after its grace period.
-    pub collected: Collected,
-}
-
 /// Publishes `ipks` into the feeds of their architectures; `Architecture: all` packages go into every feed
 /// named in `feeds` or already published. Feeds named in `feeds` are created even when empty.
-pub fn publish(
+fn publish(
     store: &dyn Store,
     key: &UsignKey,
     options: &TxnOptions,
     feeds: &[String],
     ipks: &[IncomingIpk],
     peeked: Option<Peeked<OpkgRecord>>,
-) -> Result<OpkgReport, PublishError> {
+) -> Result<Report, PublishError> {
     let fingerprint = key.fingerprint();
     let txn = Txn::<OpkgRecord>::begin_with(store, "opkg", STATE_KEY, fingerprint.clone(), options, peeked)?;
     let items: Vec<FeedItem<OpkgRecord>> = ipks
@@ -169,13 +152,8 @@ pub fn publish(
         .chain(key.legacy_name())
         .map(|name| (format!("{ROOT}/keys/{name}"), key.public_file().into_bytes()))
         .collect();
-    let FeedOutcome {
-        added,
-        unchanged,
-        feeds,
-        pruned,
-        collected,
-    } = publish_feeds(
+    publish_feeds(
+        (RepoKind::Opkg, fingerprint),
         txn,
         ROOT,
         "Packages.sig",
@@ -192,14 +170,72 @@ pub fn publish(
                 (format!("{ROOT}/{feed}/Packages.sig"), sig.into_bytes()),
             ])
         },
-    )?;
-    Ok(OpkgReport {
-        store: store.describe(),
-        added,
-        unchanged,
-        feeds,
-        fingerprint,
-        pruned,
-        collected,
-    })
+    )
+}
+
+/// The opkg kind: a feed per OpenWrt architecture (`opkg/<arch>/`) in each channel's tree.
+#[derive(Default)]
+pub struct Opkg {
+    packages: Vec<IncomingIpk>,
+    state: Option<Peeked<OpkgRecord>>,
+    /// The feeds a promotion found the packages in (they go into the same ones).
+    feeds: Vec<String>,
+}
+
+impl Kind for Opkg {
+    fn kind(&self) -> RepoKind {
+        RepoKind::Opkg
+    }
+    fn state_key(&self) -> &'static str {
+        STATE_KEY
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        cache: &mut InputCache,
+        store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        (self.packages, self.state) = inspect_ipks(paths, cache, store)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        prefix: Option<&str>,
+        _suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Promotion, PublishError> {
+        let p = promoted(from, prefix, name, version)?;
+        self.packages = p.packages;
+        self.feeds = p.groups;
+        Ok(Promotion {
+            what: p.what,
+            versions: p.versions,
+        })
+    }
+    fn has_packages(&self) -> bool {
+        !self.packages.is_empty()
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let key = cx.keys.usign.ok_or_else(|| no_key(RepoKind::Opkg))?;
+        let feeds = if self.feeds.is_empty() {
+            &cx.settings.feeds
+        } else {
+            &self.feeds
+        };
+        publish(cx.tree, key, cx.txn, feeds, &self.packages, self.state.take())
+    }
+    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
+        if r.groups.is_empty() {
+            return crate::kind::unchanged("opkg", r.unchanged.len());
+        }
+        let (fp, uri, origin) = (&r.key, at.tree_url, &_s.origin);
+        format!(
+            "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  wget -O /etc/opkg/keys/{fp} {uri}/opkg/keys/{fp}   # the key: {}/opkg/keys/{fp}\n  echo \"src/gz {origin} {uri}/opkg/$(opkg print-architecture | awk 'END {{ print $2 }}')\" >> /etc/opkg/customfeeds.conf\n",
+            r.added.len(),
+            r.unchanged.len(),
+            r.groups.join(", "),
+            at.tree,
+        )
+    }
 }

@@ -9,17 +9,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use wharf_core::SourceDate;
 use wharf_core::rpmver::Evr;
+use wharf_core::{RepoKind, SourceDate};
 use wharf_index::rpmmd::{self, MdCompression, RpmRecord};
 use wharf_package::rpm::{self, RpmInfo};
 use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::txn::{
-    Collected, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions,
-};
+use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::txn::{GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
 use crate::{Found, PublishError};
 
 /// Where the rpm state manifest lives in the store.
@@ -105,7 +104,7 @@ pub fn repositories(store: &dyn Store) -> Result<Vec<String>, PublishError> {
 
 /// Settings for an rpm-md publish.
 #[derive(Debug, Clone)]
-pub struct RpmSettings {
+pub(crate) struct RpmSettings {
     /// Names the key file (`RPM-GPG-KEY-<origin>`) and the `.repo` section.
     pub origin: String,
     /// Human name in the `.repo` file.
@@ -214,11 +213,7 @@ impl IncomingRpm {
 }
 
 /// Signs, in memory, every package that arrived without a signature (`wharf publish --sign`).
-pub fn sign_unsigned(
-    rpms: &mut [IncomingRpm],
-    key: &OpenPgpKey,
-    date: SourceDate,
-) -> Result<(), PublishError> {
+fn sign_unsigned(rpms: &mut [IncomingRpm], key: &OpenPgpKey, date: SourceDate) -> Result<(), PublishError> {
     for p in rpms.iter_mut().filter(|p| !p.is_signed()) {
         p.sign(key, date)?;
     }
@@ -244,29 +239,6 @@ pub fn inspect_rpms(
         })
         .collect();
     Ok((rpms, state))
-}
-
-/// What a publish did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RpmReport {
-    /// The store.
-    pub store: String,
-    /// `<repo>/<location>` of packages newly added.
-    pub added: Vec<String>,
-    /// Already present with identical bytes.
-    pub unchanged: Vec<String>,
-    /// Packages published without a signature (dnf with gpgcheck=1 refuses them).
-    pub unsigned: Vec<String>,
-    /// Repositories whose metadata was rewritten.
-    pub repos: Vec<String>,
-    /// Signing key fingerprint.
-    pub fingerprint: String,
-    /// The `.repo` files written, one per repository.
-    pub repo_files: Vec<String>,
-    /// Records removed by retention (`keep`).
-    pub pruned: Vec<String>,
-    /// Garbage deleted (or still waiting) after its grace period.
-    pub collected: Collected,
 }
 
 /// The architecture a chroot-style repository name ends with (`fedora-43-x86_64_v2` → `x86_64_v2`).
@@ -297,7 +269,7 @@ pub fn key_file(origin: &str) -> String {
 }
 
 /// Publishes `rpms` into every repository of `repos` that accepts their architecture.
-pub fn publish(
+pub(crate) fn publish(
     store: &dyn Store,
     key: &OpenPgpKey,
     settings: &RpmSettings,
@@ -305,7 +277,7 @@ pub fn publish(
     repos: &[String],
     rpms: &[IncomingRpm],
     peeked: Option<Peeked<RpmRecord>>,
-) -> Result<RpmReport, PublishError> {
+) -> Result<Report, PublishError> {
     if repos.is_empty() && !rpms.is_empty() {
         return Err(PublishError::Settings(
             "no rpm repository named; pass --repo NAME (e.g. fedora-43-x86_64)".into(),
@@ -521,17 +493,129 @@ pub fn publish(
         });
     }
     let collected = txn.commit(plan)?;
-    Ok(RpmReport {
+    Ok(Report {
+        kind: RepoKind::RpmMd,
         store: store.describe(),
         added,
         unchanged,
+        signed: regenerate
+            .iter()
+            .map(|r| format!("{r}/repodata/repomd.xml"))
+            .collect(),
+        groups: regenerate.into_iter().collect(),
+        key: key.fingerprint(),
         unsigned,
-        repos: regenerate.into_iter().collect(),
-        fingerprint: key.fingerprint(),
-        repo_files,
+        client_files: repo_files,
         pruned,
         collected,
     })
+}
+
+/// The rpm-md kind: repositories named by chroot in each channel's tree.
+#[derive(Default)]
+pub struct RpmMd {
+    rpms: Vec<IncomingRpm>,
+    state: Option<Peeked<RpmRecord>>,
+    /// The repositories a promotion found the packages in (they go into the same ones).
+    repos: Vec<String>,
+}
+
+impl Kind for RpmMd {
+    fn kind(&self) -> RepoKind {
+        RepoKind::RpmMd
+    }
+    fn state_key(&self) -> &'static str {
+        STATE_KEY
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        cache: &mut InputCache,
+        store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        (self.rpms, self.state) = inspect_rpms(paths, cache, store)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        prefix: Option<&str>,
+        _suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Promotion, PublishError> {
+        let p = promoted(from, prefix, name, version)?;
+        self.rpms = p.packages;
+        self.repos = p.groups;
+        Ok(Promotion {
+            what: p.what,
+            versions: p.versions,
+        })
+    }
+    fn has_packages(&self) -> bool {
+        !self.rpms.is_empty()
+    }
+    fn sign_unsigned(&mut self, key: Option<&OpenPgpKey>, date: SourceDate) -> Result<(), PublishError> {
+        if self.rpms.is_empty() {
+            return Ok(());
+        }
+        sign_unsigned(&mut self.rpms, key.ok_or_else(|| no_key(RepoKind::RpmMd))?, date)
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let key = cx.keys.openpgp.ok_or_else(|| no_key(RepoKind::RpmMd))?;
+        let s = cx.settings;
+        let repos: Vec<String> = if !self.repos.is_empty() {
+            self.repos.clone()
+        } else if s.rpm_repos.is_empty() {
+            // One repository per architecture by default (`linux-x86_64`, …); noarch-only goes to
+            // `linux-noarch`.
+            let mut archs: Vec<String> = self.rpms.iter().map(|r| format!("linux-{}", r.arch())).collect();
+            archs.sort();
+            archs.dedup();
+            if archs.len() > 1 {
+                archs.retain(|a| a != "linux-noarch");
+            }
+            archs
+        } else {
+            s.rpm_repos.clone()
+        };
+        let settings = RpmSettings {
+            origin: s.origin.clone(),
+            label: s.label.clone(),
+            channel: s.channel.clone(),
+            base_url: s.tree_url(),
+            compression: s.compression,
+            date: s.date,
+        };
+        publish(
+            cx.tree,
+            key,
+            &settings,
+            cx.txn,
+            &repos,
+            &self.rpms,
+            self.state.take(),
+        )
+    }
+    fn usage(&self, r: &Report, s: &Settings, at: &Where<'_>) -> String {
+        if r.groups.is_empty() {
+            return crate::kind::unchanged("rpm", r.unchanged.len());
+        }
+        let mut text = format!(
+            "\nrpm: {} package(s) added, {} unchanged, in {}. To use a repository, copy its .repo file:\n",
+            r.added.len(),
+            r.unchanged.len(),
+            r.groups.join(", ")
+        );
+        for f in &r.client_files {
+            text.push_str(&format!("  cp {}/{f} /etc/yum.repos.d/\n", at.tree));
+        }
+        text.push_str(&format!(
+            "  (the key is {}/{}; dnf imports it from the .repo file's gpgkey=)\n",
+            at.tree,
+            key_file(&s.origin)
+        ));
+        text
+    }
 }
 
 #[cfg(test)]

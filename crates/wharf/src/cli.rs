@@ -110,20 +110,8 @@ pub struct PackageArgs {
     /// Rust target triples to package (default: the host).
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
-    /// OpenPGP secret key to sign packages that carry their own signature (rpm; default: [keys] openpgp).
-    #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    /// usign key whose public half `[ipk] ship-key` puts into .ipk packages (default: [keys] usign).
-    #[arg(long = "usign-key", value_name = "FILE")]
-    pub usign_key: Option<PathBuf>,
-    /// RSA secret key (PEM) that signs apk v2 packages (`wharf key generate apk-rsa`). Its public half is
-    /// expected on clients as `/etc/apk/keys/<file name>.pub` (default: the config's [keys] apk).
-    #[arg(long = "apk-key", value_name = "FILE")]
-    pub apk_key: Option<PathBuf>,
-    /// EC P-256 secret key (PEM) for apk v3 (`wharf key generate apk-ec`); used when `[apk3] sign-packages`
-    /// or `ship-key` is set (default: the config's [keys] apk3).
-    #[arg(long = "apk3-key", value_name = "FILE")]
-    pub apk3_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
@@ -322,9 +310,8 @@ pub struct PublishArgs {
     /// When building from the project: this version (wharf's syntax) instead of the one git tags say.
     #[arg(long = "version", value_name = "VERSION")]
     pub version: Option<String>,
-    /// OpenPGP secret key (armored or binary) for apt and rpm-md (default: the config's [keys] openpgp).
-    #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// apt suite (default: the config's, else `stable`).
     #[arg(long)]
     pub suite: Option<String>,
@@ -335,17 +322,6 @@ pub struct PublishArgs {
     /// Each package goes into every named repository that takes its architecture.
     #[arg(long = "repo", value_name = "NAME")]
     pub repos: Vec<String>,
-    /// usign secret key for opkg feeds (`wharf key generate usign`; default: the config's [keys] usign).
-    #[arg(long = "usign-key", value_name = "FILE")]
-    pub usign_key: Option<PathBuf>,
-    /// RSA secret key (PEM) for apk v2 packages and APKINDEX (`wharf key generate apk-rsa`; default: the
-    /// config's [keys] apk).
-    #[arg(long = "apk-key", value_name = "FILE")]
-    pub apk_key: Option<PathBuf>,
-    /// EC P-256 secret key (PEM) that signs apk v3 `packages.adb` (`wharf key generate apk-ec`; default:
-    /// the config's [keys] apk3).
-    #[arg(long = "apk3-key", value_name = "FILE")]
-    pub apk3_key: Option<PathBuf>,
     /// Architecture feed to publish into (architecture-independent .ipk and .apk files go into every
     /// feed); repeatable. Default: the packages' own architectures and the feeds already published.
     #[arg(long = "feed", value_name = "ARCH")]

@@ -13,28 +13,11 @@ mod verify;
 use std::path::Path;
 
 use wharf_config::{Environment, Project};
-use wharf_publish::txn::TxnOptions;
 use wharf_store::{Counted, S3Options, Store, StoreUrl};
 
-use crate::cli::{Command, Format, ProjectArgs, StoreArgs, TxnArgs};
+use crate::cli::{Command, ProjectArgs, StoreArgs};
 use crate::env::Env;
-use crate::ops::keys::{self, KeySource};
 use crate::output::Output;
-
-pub(crate) use crate::ops::release::ROOT_CHANNEL;
-
-/// The base URL from the command line, else the project's `[publish] base-url`, normalised
-/// ([`crate::ops::publish::normalize_url`]).
-fn given_base_url(arg: Option<&str>, project: Option<&Project>) -> anyhow::Result<Option<String>> {
-    arg.or_else(|| project.and_then(|p| p.publish.base_url.as_deref()))
-        .map(crate::ops::publish::normalize_url)
-        .transpose()
-}
-
-/// A channel as the store lays it out: `None` (the top) for the root channel.
-pub(crate) fn channel_tree(channel: Option<String>) -> Option<String> {
-    channel.filter(|c| c != ROOT_CHANNEL)
-}
 
 pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
     match command {
@@ -174,178 +157,6 @@ fn check_store_location(to: &str, cwd: &Path, project: &Path) -> anyhow::Result<
     }
 }
 
-/// The transaction settings: flags first, then the project's `[publish]`, then the defaults.
-fn txn_options(args: &TxnArgs, project: Option<&Project>) -> TxnOptions {
-    let publish = project.map(|p| &p.publish);
-    let d = TxnOptions::default();
-    TxnOptions {
-        lock_wait: args
-            .lock_wait
-            .or_else(|| publish.and_then(|p| p.lock_wait))
-            .unwrap_or(d.lock_wait),
-        grace: args
-            .grace
-            .or_else(|| publish.and_then(|p| p.grace_period))
-            .unwrap_or(d.grace),
-        keep: args
-            .keep
-            .map(|k| k as usize)
-            .or_else(|| publish.and_then(|p| p.keep)),
-        dry_run: args.dry_run,
-        ..d
-    }
-}
-
-/// The `[rpm]` and `[apk]` settings every re-indexing command passes on (defaults without a project).
-pub(crate) fn md_compression(project: Option<&Project>) -> wharf_config::MetadataCompression {
-    project.map(|p| p.rpm.metadata_compression).unwrap_or_default()
-}
-
-/// The project's `[apt]` settings (which also name the rpm key and `.repo` files), or the defaults.
-pub(crate) fn apt_config(project: Option<&Project>) -> wharf_config::AptConfig {
-    project.map_or_else(
-        || wharf_config::AptConfig {
-            origin: "wharf".into(),
-            label: "wharf".into(),
-            suite: "stable".into(),
-            component: "main".into(),
-            description: None,
-            valid_for_days: None,
-            architectures: Vec::new(),
-        },
-        |p| p.apt.clone(),
-    )
-}
-
-/// The apk v2 signature digest the project asks for.
-pub(crate) fn apk_digest(project: Option<&Project>) -> wharf_sign::RsaDigest {
-    match project.map(|p| p.apk.signature).unwrap_or_default() {
-        wharf_config::ApkSignature::Sha1 => wharf_sign::RsaDigest::Sha1,
-        wharf_config::ApkSignature::Sha256 => wharf_sign::RsaDigest::Sha256,
-    }
-}
-
-/// The signing keys of the repository kinds a command re-signs.
-pub(crate) struct KindKeys {
-    pub openpgp: Option<wharf_sign::OpenPgpKey>,
-    pub usign: Option<wharf_sign::UsignKey>,
-    pub apk: Option<wharf_sign::ApkRsaKey>,
-    pub apk3: Option<wharf_sign::ApkEcKey>,
-}
-
-/// Loads the keys for the kinds named in `need` (OpenPGP, usign, apk RSA, apk EC): the flags, else the
-/// project's `[keys]`, else its throwaway ones where it allows them.
-fn kind_keys(
-    k: &crate::cli::KeyArgs,
-    project: Option<&Project>,
-    env: &Env,
-    out: &Output,
-    need: [bool; 4],
-) -> anyhow::Result<KindKeys> {
-    kind_keys_for(k, project, env, out, need, false)
-}
-
-/// [`kind_keys`]; with `dry_run`, a kind with no key given or configured gets one made in memory (a dry
-/// run decides without writing: no throwaway key file is made).
-fn kind_keys_for(
-    k: &crate::cli::KeyArgs,
-    project: Option<&Project>,
-    env: &Env,
-    out: &Output,
-    need: [bool; 4],
-    dry_run: bool,
-) -> anyhow::Result<KindKeys> {
-    let cfg = project.map(|p| &p.keys);
-    if dry_run {
-        // A throwaway key already made is used as it is (reading it writes nothing).
-        let made = |file: &str| project.is_some_and(|p| p.keys.throwaway && p.dir.join(file).is_file());
-        let given = [
-            k.key.is_some() || cfg.is_some_and(|c| c.openpgp.is_some()) || made(keys::THROWAWAY),
-            k.usign_key.is_some() || cfg.is_some_and(|c| c.usign.is_some()) || made(keys::THROWAWAY_USIGN),
-            k.apk_key.is_some() || cfg.is_some_and(|c| c.apk.is_some()) || made(keys::THROWAWAY_APK_RSA),
-            k.apk3_key.is_some() || cfg.is_some_and(|c| c.apk3.is_some()) || made(keys::THROWAWAY_APK_EC),
-        ];
-        let mut keys = kind_keys_for(
-            k,
-            project,
-            env,
-            out,
-            std::array::from_fn(|i| need[i] && given[i]),
-            false,
-        )?;
-        let made = in_memory_keys(std::array::from_fn(|i| need[i] && !given[i]))?;
-        keys.openpgp = keys.openpgp.or(made.openpgp);
-        keys.usign = keys.usign.or(made.usign);
-        keys.apk = keys.apk.or(made.apk);
-        keys.apk3 = keys.apk3.or(made.apk3);
-        return Ok(keys);
-    }
-    let configured =
-        |f: fn(&wharf_config::KeysConfig) -> &Option<std::path::PathBuf>| cfg.and_then(|c| f(c).as_deref());
-    Ok(KindKeys {
-        openpgp: need[0]
-            .then(|| {
-                signing_key(
-                    &keys::OPENPGP,
-                    k.key.as_deref().or(configured(|c| &c.openpgp)),
-                    project,
-                    env,
-                    out,
-                )
-            })
-            .transpose()?,
-        usign: need[1]
-            .then(|| {
-                signing_key(
-                    &keys::USIGN,
-                    k.usign_key.as_deref().or(configured(|c| &c.usign)),
-                    project,
-                    env,
-                    out,
-                )
-            })
-            .transpose()?,
-        apk: need[2]
-            .then(|| {
-                signing_key(
-                    &keys::APK_RSA,
-                    k.apk_key.as_deref().or(configured(|c| &c.apk)),
-                    project,
-                    env,
-                    out,
-                )
-            })
-            .transpose()?,
-        apk3: need[3]
-            .then(|| {
-                signing_key(
-                    &keys::APK_EC,
-                    k.apk3_key.as_deref().or(configured(|c| &c.apk3)),
-                    project,
-                    env,
-                    out,
-                )
-            })
-            .transpose()?,
-    })
-}
-
-/// Keys made in memory for the kinds named in `need`, written nowhere: for a dry run, whose signatures are
-/// never kept.
-fn in_memory_keys(need: [bool; 4]) -> anyhow::Result<KindKeys> {
-    use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
-    Ok(KindKeys {
-        openpgp: need[0]
-            .then(|| OpenPgpKey::generate(KeyAlgorithm::Ed25519, "dry run <dry@run.invalid>"))
-            .transpose()?,
-        usign: need[1].then(UsignKey::generate),
-        apk: need[2]
-            .then(|| ApkRsaKey::generate(2048, "dry-run.rsa.pub"))
-            .transpose()?,
-        apk3: need[3].then(ApkEcKey::generate),
-    })
-}
-
 /// Loads the project named by `-c`, or found in the current directory.
 fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<Project> {
     let e = Environment {
@@ -357,37 +168,6 @@ fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<P
         out.warn(w);
     }
     Ok(project)
-}
-
-/// Whether packaging `project` with the command line's `formats` (empty: the project's) builds `format`.
-fn builds(project: &Project, formats: &[Format], format: Format) -> bool {
-    crate::ops::package::formats_to_build(project, formats).contains(&format)
-}
-
-/// Loads a key of `kind` from `file` (a flag or `[keys]`), else the project's throwaway one where
-/// `[keys] throwaway = true` (with a warning); says which.
-fn signing_key<K>(
-    kind: &keys::Kind<K>,
-    file: Option<&Path>,
-    project: Option<&Project>,
-    env: &Env,
-    out: &Output,
-) -> anyhow::Result<K> {
-    let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    let throwaway = project.is_some_and(|p| p.keys.throwaway);
-    let (key, source) = keys::load(kind, file, &dir, throwaway, env.key_passphrase.as_deref())?;
-    match &source {
-        KeySource::Given(path) => out.detail(&format!("{}: {}", kind.what, display(path))),
-        KeySource::Throwaway { path, created } => out.warn(&format!(
-            "signing with a throwaway {} ({}{}); for a real repository make one with `wharf key generate {} -o keys` and name it in [keys] {}",
-            kind.what,
-            display(path),
-            if *created { ", just created" } else { "" },
-            kind.generate.0,
-            kind.config,
-        )),
-    }
-    Ok(key)
 }
 
 fn display(p: &Path) -> String {

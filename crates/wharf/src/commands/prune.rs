@@ -5,34 +5,25 @@
 //! repository before or after, never between. `--dry-run` runs the same decisions and writes nothing.
 
 use serde_json::json;
-use wharf_publish::{apk, apk3, apt, opkg, rpmmd};
-use wharf_store::{Prefixed, Store};
+use wharf_core::Signer;
+use wharf_store::Store;
 
-use super::{
-    ROOT_CHANNEL, apk_digest, apt_config, channel_tree, given_base_url, in_memory_keys, kind_keys,
-    load_project, md_compression, open_store_to_write, txn_options,
-};
+use super::{load_project, open_store_to_write};
 use crate::cli::PruneArgs;
 use crate::env::Env;
-use crate::ops::publish::{CHANNELS, PublishOptions, publish};
+use crate::ops::keys::Keys;
+use crate::ops::publish::{CHANNELS, PublishOptions, publish, tree};
+use crate::ops::release::ROOT_CHANNEL;
+use crate::ops::settings;
 use crate::output::Output;
 
 pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out).ok();
-    let to = args
-        .to
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
-        .unwrap_or_else(|| "public".into());
+    let to = settings::store_location(args.to.as_deref(), project.as_ref());
     let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
-    let mut txn = txn_options(&args.txn, project.as_ref());
+    let mut txn = settings::txn_options(&args.txn, project.as_ref());
     txn.prune = true;
-    txn.dry_run = args.txn.dry_run;
-    let channel = channel_tree(
-        args.channel
-            .clone()
-            .or_else(|| project.as_ref().and_then(|p| p.publish.channel.clone())),
-    );
+    let channel = settings::channel_tree(settings::channel(args.channel.as_deref(), project.as_ref()));
     // The trees to prune: the named channel's, else the store's top and every channel's (development
     // builds included), each channel found where publishes record it, in the apt suites and in the
     // release index.
@@ -42,60 +33,47 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             .chain(channels(&store)?.into_iter().map(Some))
             .collect(),
     };
-    let apt_cfg = apt_config(project.as_ref());
-    let base_url = given_base_url(args.base_url.as_deref(), project.as_ref())?;
-    let has = |s: &dyn Store, key: &str| s.head(key).map(|m| m.is_some());
-    let has_apt = has(&store, apt::STATE_KEY)?;
     let mut all = Vec::new();
     for (n, tree_name) in trees.iter().enumerate() {
-        let prefixed = match tree_name {
-            Some(c) => Some(Prefixed::new(&store, c)?),
-            None => None,
-        };
-        let tree: &dyn Store = match &prefixed {
-            Some(p) => p,
-            None => &store,
-        };
-        // apt's suites share one state at the top: pruned once, with the first tree.
-        let prune_apt = has_apt && n == 0;
-        let has_rpm = has(tree, rpmmd::STATE_KEY)?;
-        let (has_opkg, has_apk, has_apk3) = (
-            has(tree, opkg::STATE_KEY)?,
-            has(tree, apk::STATE_KEY)?,
-            has(tree, apk3::STATE_KEY)?,
-        );
-        if !(prune_apt || has_rpm || has_opkg || has_apk || has_apk3) {
+        let prefixed = tree(&store, tree_name.as_deref())?;
+        let tree: &dyn Store = prefixed.as_ref().map_or(&store, |p| p as &dyn Store);
+        // The kinds this tree holds; apt's suites share one state at the top: pruned once, with the first.
+        let mut kinds = Vec::new();
+        for k in wharf_publish::kinds() {
+            let held = if k.at_top() {
+                n == 0 && store.head(k.state_key())?.is_some()
+            } else {
+                tree.head(k.state_key())?.is_some()
+            };
+            if held {
+                kinds.push(k.kind());
+            }
+        }
+        if kinds.is_empty() {
             continue;
         }
-        let need = [prune_apt || has_rpm, has_opkg, has_apk, has_apk3];
+        let mut need: Vec<Signer> = kinds.iter().map(|k| k.signer()).collect();
+        need.sort();
+        need.dedup();
         // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and
         // no throwaway key is written (nor the repository's asked for).
         let keys = if args.txn.dry_run {
-            in_memory_keys(need)?
+            Keys::in_memory(&need)?
         } else {
-            kind_keys(&args.keys, project.as_ref(), env, out, need)?
+            Keys::load(&args.keys, project.as_ref(), env, out, &need, false)?
         };
+        let given = settings::Given {
+            base_url: args.base_url.as_deref(),
+            channel: tree_name.clone(),
+            ..settings::Given::default()
+        };
+        let s = settings::resolve(project.as_ref(), &to, given, env.date())?;
         let reports = publish(&PublishOptions {
             store: &store,
-            to: &to,
             txn: &txn,
-            channel: tree_name.as_deref(),
-            key: keys.openpgp.as_ref(),
-            apt: &apt_cfg,
-            suite: &apt_cfg.suite,
-            component: &apt_cfg.component,
-            rpm_repos: &[],
-            metadata_compression: md_compression(project.as_ref()),
-            base_url: base_url.as_deref(),
-            sign_unsigned: false,
-            usign: keys.usign.as_ref(),
-            apk: keys.apk.as_ref(),
-            apk_digest: apk_digest(project.as_ref()),
-            apk3: keys.apk3.as_ref(),
-            feeds: &[],
-            prune_apt,
-            prune_rpm: has_rpm,
-            date: env.date(),
+            keys: keys.ring(),
+            settings: &s,
+            prune: &kinds,
             packages: &[],
         })?;
         all.push((tree_name.clone(), reports));
@@ -114,7 +92,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
                 Some(c) => format!("{} ({c})", k.kind),
                 None => k.kind.to_string(),
             };
-            take(k.pruned, k.collected, &at);
+            take(&k.pruned, &k.collected, &at);
         }
     }
     let (unlist, delete) = if args.txn.dry_run {

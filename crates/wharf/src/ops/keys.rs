@@ -4,7 +4,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use wharf_config::Project;
+use wharf_core::Signer;
+use wharf_publish::kind::Keyring;
 use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
+
+use crate::cli::KeyArgs;
+use crate::env::Env;
+use crate::output::Output;
 
 /// Where the signing key came from.
 #[derive(Debug, Clone)]
@@ -176,4 +183,131 @@ pub fn write_secret(path: &Path, armored: &str) -> anyhow::Result<()> {
     std::io::Write::write_all(&mut f, armored.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The signing keys a command holds, one per kind of key ([`Signer`]).
+#[derive(Default)]
+pub struct Keys {
+    pub openpgp: Option<OpenPgpKey>,
+    pub usign: Option<UsignKey>,
+    pub apk: Option<ApkRsaKey>,
+    pub apk3: Option<ApkEcKey>,
+}
+
+impl Keys {
+    /// The keys, borrowed, as the publish layer takes them.
+    pub fn ring(&self) -> Keyring<'_> {
+        Keyring {
+            openpgp: self.openpgp.as_ref(),
+            usign: self.usign.as_ref(),
+            apk: self.apk.as_ref(),
+            apk3: self.apk3.as_ref(),
+        }
+    }
+
+    /// Loads the keys of the kinds in `need`: the flags, else the project's `[keys]`, else its throwaway
+    /// ones where it allows them. With `dry_run`, a kind with no key given, configured or already made
+    /// gets one made in memory: a dry run decides without writing, and makes no throwaway key file.
+    pub fn load(
+        flags: &KeyArgs,
+        project: Option<&Project>,
+        env: &Env,
+        out: &Output,
+        need: &[Signer],
+        dry_run: bool,
+    ) -> anyhow::Result<Self> {
+        let cfg = project.map(|p| &p.keys);
+        let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
+        let throwaway = project.is_some_and(|p| p.keys.throwaway);
+        let file = |s: Signer| -> Option<&Path> {
+            let (flag, configured) = match s {
+                Signer::OpenPgp => (&flags.key, cfg.and_then(|c| c.openpgp.as_deref())),
+                Signer::Usign => (&flags.usign_key, cfg.and_then(|c| c.usign.as_deref())),
+                Signer::ApkRsa => (&flags.apk_key, cfg.and_then(|c| c.apk.as_deref())),
+                Signer::ApkEc => (&flags.apk3_key, cfg.and_then(|c| c.apk3.as_deref())),
+            };
+            flag.as_deref().or(configured)
+        };
+        let known = |s: Signer| {
+            let made = match s {
+                Signer::OpenPgp => THROWAWAY,
+                Signer::Usign => THROWAWAY_USIGN,
+                Signer::ApkRsa => THROWAWAY_APK_RSA,
+                Signer::ApkEc => THROWAWAY_APK_EC,
+            };
+            file(s).is_some() || (throwaway && dir.join(made).is_file())
+        };
+        let passphrase = env.key_passphrase.as_deref();
+        // A dry run reads only keys that exist (reading writes nothing).
+        let one = |s: Signer| need.contains(&s) && (!dry_run || known(s));
+        let mut keys = Self::default();
+        if one(Signer::OpenPgp) {
+            keys.openpgp = Some(announce(
+                load(&OPENPGP, file(Signer::OpenPgp), &dir, throwaway, passphrase)?,
+                &OPENPGP,
+                out,
+            ));
+        }
+        if one(Signer::Usign) {
+            keys.usign = Some(announce(
+                load(&USIGN, file(Signer::Usign), &dir, throwaway, passphrase)?,
+                &USIGN,
+                out,
+            ));
+        }
+        if one(Signer::ApkRsa) {
+            keys.apk = Some(announce(
+                load(&APK_RSA, file(Signer::ApkRsa), &dir, throwaway, passphrase)?,
+                &APK_RSA,
+                out,
+            ));
+        }
+        if one(Signer::ApkEc) {
+            keys.apk3 = Some(announce(
+                load(&APK_EC, file(Signer::ApkEc), &dir, throwaway, passphrase)?,
+                &APK_EC,
+                out,
+            ));
+        }
+        if dry_run {
+            let made = Self::in_memory(&need.iter().copied().filter(|s| !known(*s)).collect::<Vec<_>>())?;
+            keys.openpgp = keys.openpgp.or(made.openpgp);
+            keys.usign = keys.usign.or(made.usign);
+            keys.apk = keys.apk.or(made.apk);
+            keys.apk3 = keys.apk3.or(made.apk3);
+        }
+        Ok(keys)
+    }
+
+    /// Keys made in memory for the kinds in `need`, written nowhere: for a dry run, whose signatures are
+    /// never kept.
+    pub fn in_memory(need: &[Signer]) -> anyhow::Result<Self> {
+        let has = |s| need.contains(&s);
+        Ok(Self {
+            openpgp: has(Signer::OpenPgp)
+                .then(|| OpenPgpKey::generate(KeyAlgorithm::Ed25519, "dry run <dry@run.invalid>"))
+                .transpose()?,
+            usign: has(Signer::Usign).then(UsignKey::generate),
+            apk: has(Signer::ApkRsa)
+                .then(|| ApkRsaKey::generate(2048, "dry-run.rsa.pub"))
+                .transpose()?,
+            apk3: has(Signer::ApkEc).then(ApkEcKey::generate),
+        })
+    }
+}
+
+/// Says where a key came from (a throwaway one with a warning) and hands it on.
+fn announce<K>((key, source): (K, KeySource), kind: &Kind<K>, out: &Output) -> K {
+    match &source {
+        KeySource::Given(path) => out.detail(&format!("{}: {}", kind.what, path.display())),
+        KeySource::Throwaway { path, created } => out.warn(&format!(
+            "signing with a throwaway {} ({}{}); for a real repository make one with `wharf key generate {} -o keys` and name it in [keys] {}",
+            kind.what,
+            path.display(),
+            if *created { ", just created" } else { "" },
+            kind.generate.0,
+            kind.config,
+        )),
+    }
+    key
 }

@@ -5,4 +5,5 @@ pub mod keys;
 pub mod package;
 pub mod publish;
 pub mod release;
+pub mod settings;
 pub mod version;

@@ -14,6 +14,7 @@ use wharf_package::deb::{self, DebOptions};
 use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
 use wharf_package::splice::Payloads;
+use wharf_publish::kind::Keyring;
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
 use wharf_core::Format;
@@ -49,14 +50,10 @@ pub struct BuildOptions<'a> {
     pub out_dir: &'a Path,
     /// The one clock value.
     pub date: SourceDate,
-    /// Signs rpm headers.
-    pub key: Option<&'a OpenPgpKey>,
-    /// The opkg feed key `[ipk] ship-key` puts into .ipk packages.
-    pub usign: Option<&'a UsignKey>,
-    /// Signs apk v2 packages (needed when apk is built).
-    pub apk: Option<&'a ApkRsaKey>,
-    /// The apk v3 repository key (shipped or signing packages per `[apk3]`).
-    pub apk3: Option<&'a ApkEcKey>,
+    /// OpenPGP signs rpm headers; `[ipk] ship-key` puts the usign key into .ipk packages; the RSA key
+    /// signs apk v2 packages (needed when apk is built); the apk v3 key is shipped or signs packages per
+    /// `[apk3]`.
+    pub keys: Keyring<'a>,
 }
 
 /// Resolves every package for every target first (so a missing input fails before anything is written),
@@ -71,11 +68,14 @@ pub fn build(
         targets,
         out_dir,
         date,
-        key,
+        keys,
+    } = *o;
+    let Keyring {
+        openpgp: key,
         usign,
         apk,
         apk3,
-    } = *o;
+    } = keys;
     let formats = formats_to_build(project, formats);
     let (specs, only): (Vec<PackageSpec>, Vec<&[Format]>) =
         specs(project, targets, warn)?.into_iter().unzip();

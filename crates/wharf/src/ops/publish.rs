@@ -1,58 +1,32 @@
 //! Publishing: sort the packages by kind, open the store, run each repository format's transaction.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use wharf_config::{AptConfig, MetadataCompression};
-use wharf_core::SourceDate;
-use wharf_core::{Format, RepoKind};
-use wharf_index::apt::AptRecord;
-use wharf_index::opkg::OpkgRecord;
-use wharf_index::rpmmd::{MdCompression, RpmRecord};
-use wharf_publish::apk::{self, ApkReport, ApkSettings};
-use wharf_publish::apk3::{self, Apk3Report};
-use wharf_publish::apt::{self, AptReport, AptSettings};
+use wharf_core::{Format, RepoKind, Signer};
 use wharf_publish::inputs::InputCache;
-use wharf_publish::opkg::{self, OpkgReport};
-use wharf_publish::rpmmd::{self, RpmReport, RpmSettings};
-use wharf_publish::txn::{Collected, Peeked, TxnOptions};
-use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
+use wharf_publish::kind::{Context, Keyring, Kind, Report, Settings, Where};
+use wharf_publish::txn::TxnOptions;
 use wharf_store::{Prefixed, PutMode, Store};
 
+/// One publish (or release, promotion, prune): where, with which keys and settings, of which files.
 pub struct PublishOptions<'a> {
     pub store: &'a dyn Store,
-    /// Where clients reach the store when no base URL is given (a directory path).
-    pub to: &'a str,
     pub txn: &'a TxnOptions,
-    /// The channel: the apt suite, and a prefix for the other kinds' trees.
-    pub channel: Option<&'a str>,
-    pub key: Option<&'a OpenPgpKey>,
-    pub apt: &'a AptConfig,
-    pub suite: &'a str,
-    pub component: &'a str,
-    pub rpm_repos: &'a [String],
-    pub metadata_compression: MetadataCompression,
-    pub base_url: Option<&'a str>,
-    pub sign_unsigned: bool,
-    pub usign: Option<&'a UsignKey>,
-    pub apk: Option<&'a ApkRsaKey>,
-    pub apk_digest: RsaDigest,
-    pub apk3: Option<&'a ApkEcKey>,
-    pub feeds: &'a [String],
-    /// With `txn.prune`: whether the store has apt / rpm-md states to prune (both use `key`).
-    pub prune_apt: bool,
-    pub prune_rpm: bool,
-    pub date: SourceDate,
+    pub keys: Keyring<'a>,
+    /// Every kind's settings, resolved once ([`crate::ops::settings`]).
+    pub settings: &'a Settings,
+    /// With `txn.prune`: the kinds to prune though no package is given (those the tree holds).
+    pub prune: &'a [RepoKind],
     pub packages: &'a [PathBuf],
 }
 
+/// What a publish did: each kind's report (under its name: `apt`, `rpm-md`, …), and the reading.
 #[derive(Debug, serde::Serialize)]
 pub struct Reports {
-    pub apt: Option<AptReport>,
-    pub rpm: Option<RpmReport>,
-    pub opkg: Option<OpkgReport>,
-    pub apk: Option<ApkReport>,
-    pub apk3: Option<Apk3Report>,
+    #[serde(flatten)]
+    pub kinds: BTreeMap<RepoKind, Report>,
     /// Reading, validating and hashing the given packages (every kind), in milliseconds.
     pub inspect_ms: f64,
     /// Packages given.
@@ -61,50 +35,15 @@ pub struct Reports {
     pub known_unchanged: usize,
 }
 
-/// What one repository kind's publish did, the same for every kind.
-pub struct KindSummary<'a> {
-    pub kind: RepoKind,
-    /// Packages added.
-    pub added: &'a [String],
-    /// Records retention dropped.
-    pub pruned: &'a [String],
-    /// What the commit did (or, in a dry run, would do).
-    pub collected: &'a Collected,
-}
-
 impl Reports {
     /// Each kind that was published, in [`RepoKind::ALL`]'s order.
-    pub fn each(&self) -> Vec<KindSummary<'_>> {
-        fn summary<'a>(
-            kind: RepoKind,
-            added: &'a [String],
-            pruned: &'a [String],
-            collected: &'a Collected,
-        ) -> KindSummary<'a> {
-            KindSummary {
-                kind,
-                added,
-                pruned,
-                collected,
-            }
-        }
-        let mut out = Vec::new();
-        if let Some(r) = &self.apt {
-            out.push(summary(RepoKind::Apt, &r.added, &r.pruned, &r.collected));
-        }
-        if let Some(r) = &self.rpm {
-            out.push(summary(RepoKind::RpmMd, &r.added, &r.pruned, &r.collected));
-        }
-        if let Some(r) = &self.opkg {
-            out.push(summary(RepoKind::Opkg, &r.added, &r.pruned, &r.collected));
-        }
-        if let Some(r) = &self.apk {
-            out.push(summary(RepoKind::Apk, &r.added, &r.pruned, &r.collected));
-        }
-        if let Some(r) = &self.apk3 {
-            out.push(summary(RepoKind::Apk3, &r.added, &r.pruned, &r.collected));
-        }
-        out
+    pub fn each(&self) -> impl Iterator<Item = &Report> {
+        self.kinds.values()
+    }
+
+    /// The report of one kind, if it was published.
+    pub fn get(&self, kind: RepoKind) -> Option<&Report> {
+        self.kinds.get(&kind)
     }
 }
 
@@ -219,7 +158,7 @@ pub fn normalize_url(url: &str) -> anyhow::Result<String> {
 pub fn plan_text(r: &Reports) -> String {
     let mut text = String::new();
     for k in r.each() {
-        let (kind, c) = (k.kind, k.collected);
+        let (kind, c) = (k.kind, &k.collected);
         if c.unchanged && k.pruned.is_empty() && c.deleted.is_empty() {
             text.push_str(&format!("{kind}: no change\n"));
             continue;
@@ -231,7 +170,7 @@ pub fn plan_text(r: &Reports) -> String {
             c.planned.len(),
             c.deleted.len()
         ));
-        for p in k.pruned {
+        for p in &k.pruned {
             text.push_str(&format!("  drop   {p}\n"));
         }
         for o in &c.planned {
@@ -244,22 +183,49 @@ pub fn plan_text(r: &Reports) -> String {
     text
 }
 
-/// Packages to publish, by kind, as inspected (or, for a promotion, as their records in another channel
+/// Packages to publish, every kind (as inspected, or for a promotion as their records in another channel
 /// stand for them), with each kind's state as read before the lock where it was.
-#[derive(Default)]
 pub struct Inputs {
-    pub debs: Vec<apt::IncomingDeb>,
-    pub deb_state: Option<Peeked<AptRecord>>,
-    pub rpms: Vec<rpmmd::IncomingRpm>,
-    pub rpm_state: Option<Peeked<RpmRecord>>,
-    pub ipks: Vec<opkg::IncomingIpk>,
-    pub ipk_state: Option<Peeked<OpkgRecord>>,
-    pub apks: Vec<apk::IncomingApk>,
-    pub apk3s: Vec<apk3::IncomingApk3>,
+    pub kinds: Vec<Box<dyn Kind>>,
     /// Reading, validating and hashing them, in milliseconds.
     pub inspect_ms: f64,
     /// Of the files given, how many the input cache knew unchanged and already published (not read).
     pub known_unchanged: usize,
+}
+
+impl Inputs {
+    /// Every kind, holding nothing yet.
+    pub fn none() -> Self {
+        Self {
+            kinds: wharf_publish::kinds(),
+            inspect_ms: 0.0,
+            known_unchanged: 0,
+        }
+    }
+
+    /// The kinds of key the packages held need.
+    pub fn signers(&self) -> Vec<Signer> {
+        let mut s: Vec<Signer> = self
+            .kinds
+            .iter()
+            .filter(|k| k.has_packages())
+            .map(|k| k.kind().signer())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+}
+
+/// A channel's tree in `store` (the store itself for none).
+pub fn tree<'a>(store: &'a dyn Store, channel: Option<&str>) -> anyhow::Result<Option<Prefixed<'a>>> {
+    Ok(match channel {
+        Some(c) => {
+            wharf_publish::check_name("channel", c)?;
+            Some(Prefixed::new(store, c)?)
+        }
+        None => None,
+    })
 }
 
 /// Validates every package (all kinds) first, then publishes each kind in its own transaction.
@@ -270,225 +236,106 @@ pub fn publish(o: &PublishOptions<'_>) -> anyhow::Result<Reports> {
 
 /// Reads and validates `o.packages`, every kind.
 fn inspect(o: &PublishOptions<'_>) -> anyhow::Result<Inputs> {
-    let (mut debs, mut rpms, mut ipks, mut apks, mut apk3s) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut by_kind: BTreeMap<RepoKind, Vec<PathBuf>> = BTreeMap::new();
     for p in o.packages {
         match format_of(p) {
-            Some(Format::Deb) => debs.push(p.clone()),
-            Some(Format::Rpm) => rpms.push(p.clone()),
-            Some(Format::Ipk) => ipks.push(p.clone()),
-            Some(Format::Apk3) => apk3s.push(p.clone()),
-            Some(Format::Apk) => apks.push(p.clone()),
+            Some(f) => by_kind.entry(f.repo_kind()).or_default().push(p.clone()),
             None => bail!(
-                "{}: not a .deb, .rpm, .ipk or .apk file; wharf publishes those",
-                p.display()
+                "{}: not a package file wharf publishes ({})",
+                p.display(),
+                Format::ALL.map(|f| format!(".{}", f.extension())).join(", ")
             ),
         }
     }
-    let prefixed = match o.channel {
-        Some(c) => {
-            wharf_publish::check_name("channel", c)?;
-            Some(Prefixed::new(o.store, c)?)
-        }
-        None => None,
-    };
-    let tree: &dyn Store = match &prefixed {
-        Some(p) => p,
-        None => o.store,
-    };
+    let prefixed = tree(o.store, o.settings.channel.as_deref())?;
+    let tree: &dyn Store = prefixed.as_ref().map_or(o.store, |p| p as &dyn Store);
     // Reading the packages: each kind's state is read first (before the lock; its transaction reuses it
     // if still current) so that files the input cache knows unchanged and already published are not.
     let inspecting = std::time::Instant::now();
     let mut cache = InputCache::open();
-    let (ipks, ipk_state) = opkg::inspect_ipks(&ipks, &mut cache, tree)?;
-    let apks = apk::inspect_apks(&apks)?;
-    let apk3s = apk3::inspect_apk3s(&apk3s)?;
-    let (debs, deb_state) = apt::inspect_debs(&debs, &mut cache, o.store)?;
-    let (rpms, rpm_state) = rpmmd::inspect_rpms(&rpms, &mut cache, tree)?;
+    let mut inputs = Inputs::none();
+    for k in &mut inputs.kinds {
+        if let Some(paths) = by_kind.get(&k.kind()) {
+            k.inspect(paths, &mut cache, if k.at_top() { o.store } else { tree })?;
+        }
+    }
     // Best effort: without it the next publish reads the files again, nothing worse. A dry run writes
     // nothing, the cache included.
     if !o.txn.dry_run {
         let _ = cache.save();
     }
-    Ok(Inputs {
-        debs,
-        deb_state,
-        rpms,
-        rpm_state,
-        ipks,
-        ipk_state,
-        apks,
-        apk3s,
-        inspect_ms: inspecting.elapsed().as_secs_f64() * 1000.0,
-        known_unchanged: cache.skipped(),
-    })
+    inputs.inspect_ms = inspecting.elapsed().as_secs_f64() * 1000.0;
+    inputs.known_unchanged = cache.skipped();
+    Ok(inputs)
 }
 
-/// Publishes `inputs`, each kind in its own transaction.
+/// Publishes `inputs`, each kind with packages (or, in a prune, named in `o.prune`) in its own
+/// transaction.
 pub fn publish_inputs(o: &PublishOptions<'_>, inputs: Inputs) -> anyhow::Result<Reports> {
     let Inputs {
-        debs,
-        deb_state,
-        mut rpms,
-        rpm_state,
-        ipks,
-        mut ipk_state,
-        apks,
-        apk3s,
+        mut kinds,
         inspect_ms,
         known_unchanged,
     } = inputs;
-    if let Some(c) = o.channel {
-        wharf_publish::check_name("channel", c)?;
-    }
-    let prefixed = match o.channel {
-        Some(c) => Some(Prefixed::new(o.store, c)?),
-        None => None,
-    };
+    let s = o.settings;
+    let prefixed = tree(o.store, s.channel.as_deref())?;
     // apt keeps one pool for every channel (a channel is a suite); the other kinds get a tree per channel.
-    let tree: &dyn Store = match &prefixed {
-        Some(p) => p,
-        None => o.store,
-    };
-    // A prune runs every kind it was given a key for (the command gives keys for the kinds in the store).
-    let prune = o.txn.prune;
-    let usign = match (ipks.is_empty(), o.usign) {
-        (true, k) if prune => k,
-        (true, _) => None,
-        (false, Some(k)) => Some(k),
-        (false, None) => bail!("publishing .ipk files needs a usign key (--usign-key)"),
-    };
-    let apk_key = match (apks.is_empty(), o.apk) {
-        (true, k) if prune => k,
-        (true, _) => None,
-        (false, Some(k)) => Some(k),
-        (false, None) => bail!("publishing .apk files needs an RSA key (--apk-key)"),
-    };
-    let apk3_key = match (apk3s.is_empty(), o.apk3) {
-        (true, k) if prune => k,
-        (true, _) => None,
-        (false, Some(k)) => Some(k),
-        (false, None) => bail!("publishing apk v3 files needs an EC key (--apk3-key)"),
-    };
-    let openpgp = || {
-        o.key
-            .ok_or_else(|| anyhow::anyhow!("publishing .deb or .rpm files needs an OpenPGP key (--key)"))
-    };
-    if o.sign_unsigned && !rpms.is_empty() {
-        rpmmd::sign_unsigned(&mut rpms, openpgp()?, o.date)?;
-    }
-    let repos: Vec<String> = if o.rpm_repos.is_empty() {
-        // One repository per architecture by default (`linux-x86_64`, …); noarch-only goes to `linux-noarch`.
-        let mut archs: Vec<String> = rpms.iter().map(|r| format!("linux-{}", r.arch())).collect();
-        archs.sort();
-        archs.dedup();
-        if archs.len() > 1 {
-            archs.retain(|a| a != "linux-noarch");
+    let tree: &dyn Store = prefixed.as_ref().map_or(o.store, |p| p as &dyn Store);
+    if s.sign_unsigned {
+        for k in &mut kinds {
+            k.sign_unsigned(o.keys.openpgp, s.date)?;
         }
-        archs
-    } else {
-        o.rpm_repos.to_vec()
-    };
+    }
     // A channel's tree is recorded at the store's top, so that `wharf prune` finds every tree to prune.
-    if let Some(c) = o.channel
+    if let Some(c) = &s.channel
         && !o.txn.dry_run
-        && !(debs.is_empty() && rpms.is_empty() && ipks.is_empty() && apks.is_empty() && apk3s.is_empty())
+        && kinds.iter().any(|k| k.has_packages())
     {
         o.store.put(&format!("{CHANNELS}{c}"), b"", PutMode::Create)?;
     }
-    let suite = o.channel.unwrap_or(o.suite);
-    let apt = if debs.is_empty() && !(prune && o.prune_apt) {
-        None
-    } else {
-        let settings = AptSettings {
-            origin: o.apt.origin.clone(),
-            label: o.apt.label.clone(),
-            description: o.apt.description.clone(),
-            valid_for: o.apt.valid_for_days.map(|d| u64::from(d) * 86_400),
-            default_architectures: o.apt.architectures.clone(),
-            date: o.date,
-        };
-        Some(apt::publish(
-            o.store,
-            openpgp()?,
-            &settings,
-            o.txn,
-            suite,
-            o.component,
-            &debs,
-            deb_state,
-        )?)
+    let cx = Context {
+        top: o.store,
+        tree,
+        keys: o.keys,
+        settings: s,
+        txn: o.txn,
     };
-    let rpm = if rpms.is_empty() && !(prune && o.prune_rpm) {
-        None
-    } else {
-        let settings = RpmSettings {
-            origin: o.apt.origin.clone(),
-            label: o.apt.label.clone(),
-            channel: o.channel.map(str::to_owned),
-            base_url: {
-                let base = o.base_url.map_or_else(|| default_base_url(o.to), str::to_owned);
-                match o.channel {
-                    Some(c) => format!("{}/{c}", base.trim_end_matches('/')),
-                    None => base,
-                }
-            },
-            compression: match o.metadata_compression {
-                MetadataCompression::Gzip => MdCompression::Gzip,
-                MetadataCompression::Zstd => MdCompression::Zstd,
-            },
-            date: o.date,
-        };
-        Some(rpmmd::publish(
-            tree,
-            openpgp()?,
-            &settings,
-            o.txn,
-            &repos,
-            &rpms,
-            rpm_state,
-        )?)
-    };
-    let opkg = match usign {
-        Some(key) => Some(opkg::publish(tree, key, o.txn, o.feeds, &ipks, ipk_state.take())?),
-        None => None,
-    };
-    let apk = match apk_key {
-        Some(key) => {
-            let settings = ApkSettings {
-                description: o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone()),
-                description_given: o.apt.description.is_some(),
-                digest: o.apk_digest,
-                mtime: u64::try_from(o.date.unix()).unwrap_or(0),
-            };
-            Some(apk::publish(tree, key, &settings, o.txn, o.feeds, &apks)?)
+    let mut reports = BTreeMap::new();
+    for k in &mut kinds {
+        if k.has_packages() || (o.txn.prune && o.prune.contains(&k.kind())) {
+            reports.insert(k.kind(), k.publish(&cx)?);
         }
-        None => None,
-    };
-    let apk3 = match apk3_key {
-        Some(key) => {
-            let description = o.apt.description.clone().unwrap_or_else(|| o.apt.label.clone());
-            Some(apk3::publish(
-                tree,
-                key,
-                (&description, o.apt.description.is_some()),
-                o.txn,
-                o.feeds,
-                &apk3s,
-            )?)
-        }
-        None => None,
-    };
+    }
     Ok(Reports {
-        apt,
-        rpm,
-        opkg,
-        apk,
-        apk3,
+        kinds: reports,
         inspect_ms,
         packages: o.packages.len(),
         known_unchanged,
     })
+}
+
+/// Where the repository is, for the text telling people how to use each kind.
+pub fn usage(r: &Reports, settings: &Settings, to: &str) -> String {
+    let top = store_root(to);
+    let tree = settings
+        .channel
+        .as_ref()
+        .map_or_else(|| top.clone(), |c| top.join(c));
+    let (top, tree) = (top.display().to_string(), tree.display().to_string());
+    let at = Where {
+        top: &top,
+        tree: &tree,
+        top_url: &settings.base_url,
+        tree_url: &settings.tree_url(),
+    };
+    let kinds = wharf_publish::kinds();
+    let mut text = format!("Repository: {top}\n");
+    for report in r.each() {
+        if let Some(k) = kinds.iter().find(|k| k.kind() == report.kind) {
+            text.push_str(&k.usage(report, settings, &at));
+        }
+    }
+    text
 }
 
 #[cfg(test)]

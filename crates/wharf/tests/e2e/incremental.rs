@@ -257,7 +257,7 @@ fn republishing_known_files_reads_none_of_them() {
     let out = publish(true).1;
     assert_eq!(known(&out), 6, "{out}");
     // (apt re-signs its Release: the project sets valid-for-days; the others write nothing at all.)
-    for kind in ["rpm", "opkg"] {
+    for kind in ["rpm-md", "opkg"] {
         assert_eq!(
             out["reports"][kind]["collected"]["unchanged"], true,
             "{kind}: {out}"
@@ -272,7 +272,7 @@ fn republishing_known_files_reads_none_of_them() {
     let rpm = files.iter().find(|f| f.ends_with(".rpm")).unwrap();
     let out = publish_these(true, &[], std::slice::from_ref(rpm)).1;
     assert_eq!(known(&out), 1, "{out}");
-    assert_eq!(out["reports"]["rpm"]["collected"]["unchanged"], true, "{out}");
+    assert_eq!(out["reports"]["rpm-md"]["collected"]["unchanged"], true, "{out}");
     let state = std::fs::read(repo.join(".wharf/rpm/state")).unwrap();
     let read = out["store_calls"]["bytes_read"].as_u64().unwrap();
     let json_at = state

@@ -4,12 +4,14 @@
 //! release lock — `releases/index.json`, every channel's pointer, the page and `install.sh`, both made
 //! from what the store holds (design.md §5).
 
+mod run;
+
 use std::collections::BTreeSet;
 
 use anyhow::Context;
 use wharf_config::{AptConfig, Project};
 use wharf_core::digest::Checksums;
-use wharf_core::{ChangelogEntry, DebVersion, Format};
+use wharf_core::{ChangelogEntry, DebVersion, Format, RepoKind};
 use wharf_publish::apt::KEYRING_KEY;
 use wharf_publish::rpmmd::key_file;
 use wharf_release::changelog::Changelog;
@@ -20,6 +22,8 @@ use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
 use crate::ops::package::Built;
 use crate::ops::publish::Reports;
+
+pub use run::{ReleaseOptions, Released, channel_of, release};
 
 /// The channel published at the top of the store: its apt suite is the configured one (`[apt] suite`) and
 /// the other kinds' trees are the store's root, where a client configured without a channel looks. Every
@@ -406,7 +410,7 @@ fn install_script(
         repos
     };
     // What this run published needs no look; otherwise the key and a signed suite.
-    let apt = reports.is_some_and(|r| r.apt.is_some())
+    let apt = reports.is_some_and(|r| r.get(RepoKind::Apt).is_some())
         || (store.head(KEYRING_KEY)?.is_some()
             && (store.head(&format!("dists/{}/InRelease", i.suite))?.is_some()
                 || store.head(&format!("dists/{}/Release", i.suite))?.is_some()));
@@ -444,21 +448,19 @@ fn install_script(
         rpm_repos,
         apk_key: key_in(
             "apk/keys",
-            reports.and_then(|r| r.apk.as_ref()).map(|a| a.key_name.clone()),
+            reports.and_then(|r| r.get(RepoKind::Apk)).map(|a| a.key.clone()),
             &|_| true,
         )?,
         apk3_key: key_in(
             "apk3/keys",
             reports
-                .and_then(|r| r.apk3.as_ref())
-                .map(|a| format!("{}.pem", a.key_id)),
+                .and_then(|r| r.get(RepoKind::Apk3))
+                .map(|a| format!("{}.pem", a.key)),
             &|n| n.ends_with(".pem"),
         )?,
         opkg_key: key_in(
             "opkg/keys",
-            reports
-                .and_then(|r| r.opkg.as_ref())
-                .map(|o| o.fingerprint.clone()),
+            reports.and_then(|r| r.get(RepoKind::Opkg)).map(|o| o.key.clone()),
             &|n| n.len() == 16,
         )?,
     })
