@@ -21,7 +21,7 @@ pub use template::{EntryTemplate, FileTemplate, PackageTemplate, ResolveError, S
 pub use wharf_toml::init_template;
 
 /// Repository compression choice for .deb members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DebCompression {
     /// gzip: every dpkg reads it.
@@ -34,7 +34,7 @@ pub enum DebCompression {
 }
 
 /// rpm payload compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RpmCompression {
     /// gzip: every rpm reads it (the default, for reach).
@@ -47,7 +47,7 @@ pub enum RpmCompression {
 }
 
 /// rpm-md metadata compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MetadataCompression {
     /// `.xml.gz`: every dnf, yum and zypper.
@@ -69,7 +69,7 @@ pub struct RpmConfig {
 }
 
 /// Which architecture names apk packages are built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ApkArchNames {
     /// Alpine's (`x86_64`, `aarch64`, `armv7`, …): one package per target.
@@ -80,7 +80,7 @@ pub enum ApkArchNames {
 }
 
 /// The digest of apk v2 RSA signatures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ApkSignature {
     /// `.SIGN.RSA.` (SHA-1): abuild's default, for apk-tools older than 2.10.
@@ -311,6 +311,14 @@ pub struct Environment {
     pub cargo_target_dir: Option<PathBuf>,
 }
 
+/// wharf.toml's JSON Schema (draft 2020-12), generated from the types wharf reads it into; committed as
+/// `wharf.schema.json` at the repository's top, which editors find through the `#:schema` line `wharf init`
+/// writes.
+#[must_use]
+pub fn schema() -> String {
+    wharf_toml::schema()
+}
+
 /// Why a configuration could not be loaded. Always names the file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -379,5 +387,23 @@ pub(crate) fn value_err(path: &Path, key: impl Into<String>, message: impl Into<
         path: path.to_path_buf(),
         key: key.into(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    /// The committed `wharf.schema.json` is what the types generate (`WHARF_SCHEMA_UPDATE=1` rewrites it).
+    #[test]
+    fn committed_schema_is_generated() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wharf.schema.json");
+        let generated = super::schema();
+        if std::env::var_os("WHARF_SCHEMA_UPDATE").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "wharf.schema.json is not what the config types generate; run WHARF_SCHEMA_UPDATE=1 cargo test -p wharf-config"
+        );
     }
 }

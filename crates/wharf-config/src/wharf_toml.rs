@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use wharf_core::{
     ChangelogEntry, Family, InstallPath, Owner, PackageMeta, PackageName, Relations, ScriptKind, Version,
@@ -17,7 +18,9 @@ use crate::{
     value_err,
 };
 
-#[derive(Debug, Deserialize)]
+/// wharf.toml: a project's packages, formats, repositories, publishing and releases.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(title = "wharf.toml")]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
     project: ProjectSection,
@@ -45,7 +48,7 @@ struct File {
     changelog: Vec<ChangelogSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct KeysSection {
     openpgp: Option<PathBuf>,
@@ -56,7 +59,7 @@ struct KeysSection {
     throwaway: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ProjectSection {
     name: String,
@@ -77,7 +80,7 @@ fn default_formats() -> Vec<wharf_core::Format> {
     vec![wharf_core::Format::Deb]
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RelationsSection {
     #[serde(default)]
@@ -100,7 +103,7 @@ pub(crate) struct RelationsSection {
     pub obsoletes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct PackageSection {
     name: Option<String>,
@@ -134,7 +137,7 @@ struct PackageSection {
     apk: Option<RelationsSection>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileSection {
     src: PathBuf,
@@ -149,14 +152,14 @@ struct FileSection {
     allow_outside: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SymlinkSection {
     path: String,
     target: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PathSection {
     path: String,
@@ -165,7 +168,7 @@ struct PathSection {
     group: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangelogSection {
     version: String,
@@ -174,7 +177,7 @@ struct ChangelogSection {
     changes: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ScriptsSection {
     preinst: Option<PathBuf>,
@@ -183,14 +186,14 @@ struct ScriptsSection {
     postrm: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DebSection {
     #[serde(default)]
     compression: DebCompression,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct IpkSection {
     /// Ship the feed's usign public key in the packages (OpenWrt routers then trust the feed).
@@ -198,7 +201,7 @@ struct IpkSection {
     ship_key: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ApkSection {
     #[serde(default)]
@@ -209,7 +212,7 @@ struct ApkSection {
     ship_key: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Apk3Section {
     arch_names: Option<ApkArchNames>,
@@ -219,7 +222,7 @@ struct Apk3Section {
     ship_key: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RpmSection {
     #[serde(default)]
@@ -230,7 +233,7 @@ struct RpmSection {
     metadata_compression: MetadataCompression,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct AptSection {
     origin: Option<String>,
@@ -243,7 +246,7 @@ struct AptSection {
     architectures: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct PublishSection {
     to: Option<String>,
@@ -257,7 +260,7 @@ struct PublishSection {
     channel: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ReleaseSection {
     tag_prefix: Option<String>,
@@ -277,7 +280,7 @@ struct ReleaseSection {
     groups: Vec<ReleaseGroupSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ReleaseChannelsSection {
     stable: Option<String>,
@@ -286,12 +289,20 @@ struct ReleaseChannelsSection {
     extra: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ReleaseGroupSection {
     title: String,
     #[serde(default)]
     types: Vec<String>,
+}
+
+/// wharf.toml's JSON Schema, generated from the types it is read into (pretty-printed, ending in a newline).
+pub(crate) fn schema() -> String {
+    let schema = schemars::schema_for!(File);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 impl RelationsSection {
@@ -719,6 +730,9 @@ fn changelog_entries(
         .collect()
 }
 
+/// Where wharf.toml's JSON Schema is published: `wharf.schema.json` at the top of wharf's repository.
+pub const SCHEMA_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/raw/main/wharf.schema.json");
+
 /// A commented `wharf.toml` for a project called `name` with binaries `bins`.
 #[must_use]
 pub fn init_template(name: &str, version: &str, maintainer: &str, summary: &str, bins: &[String]) -> String {
@@ -729,8 +743,10 @@ pub fn init_template(name: &str, version: &str, maintainer: &str, summary: &str,
         ));
     }
     format!(
-        r#"# wharf.toml — how wharf packages, indexes, signs and publishes this project.
-# Unknown keys are errors. Paths are relative to this file.
+        r#"#:schema {SCHEMA_URL}
+# wharf.toml — how wharf packages, indexes, signs and publishes this project.
+# Unknown keys are errors. Paths are relative to this file. The schema line lets editors (taplo, Even
+# Better TOML) check and complete keys as you type.
 
 [project]
 name = "{name}"

@@ -8,6 +8,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Format {
     /// Debian .deb.
     Deb,
@@ -19,11 +20,20 @@ pub enum Format {
     Apk,
     /// apk v3 / ADB (OpenWrt ≥ 25.12), one per OpenWrt architecture of each target.
     Apk3,
+    /// Arch Linux `.pkg.tar.zst`.
+    Pacman,
 }
 
 impl Format {
     /// Every format, in the order wharf lists them.
-    pub const ALL: [Self; 5] = [Self::Deb, Self::Rpm, Self::Ipk, Self::Apk, Self::Apk3];
+    pub const ALL: [Self; 6] = [
+        Self::Deb,
+        Self::Rpm,
+        Self::Ipk,
+        Self::Apk,
+        Self::Apk3,
+        Self::Pacman,
+    ];
 
     /// Its name (`deb`, `apk3`): the configuration's and the manifest's spelling.
     #[must_use]
@@ -34,16 +44,26 @@ impl Format {
             Self::Ipk => "ipk",
             Self::Apk => "apk",
             Self::Apk3 => "apk3",
+            Self::Pacman => "pacman",
         }
     }
 
-    /// The file extension its packages carry (apk v2 and v3 share `apk`).
+    /// The end of its packages' file names (apk v2 and v3 share `.apk`).
     #[must_use]
     pub const fn extension(self) -> &'static str {
         match self {
-            Self::Apk3 => "apk",
-            f => f.name(),
+            Self::Deb => ".deb",
+            Self::Rpm => ".rpm",
+            Self::Ipk => ".ipk",
+            Self::Apk | Self::Apk3 => ".apk",
+            Self::Pacman => ".pkg.tar.zst",
         }
+    }
+
+    /// The format a file name says (`.apk` as apk v2: only its bytes tell v3 apart).
+    #[must_use]
+    pub fn of_file_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| name.ends_with(f.extension()))
     }
 }
 
@@ -57,6 +77,7 @@ impl Format {
             Self::Ipk => RepoKind::Opkg,
             Self::Apk => RepoKind::Apk,
             Self::Apk3 => RepoKind::Apk3,
+            Self::Pacman => RepoKind::Pacman,
         }
     }
 }
@@ -75,11 +96,20 @@ pub enum RepoKind {
     Apk,
     /// apk v3 repositories (`apk3/<arch>/packages.adb`).
     Apk3,
+    /// pacman repositories (`pacman/<arch>/<repo>.db`).
+    Pacman,
 }
 
 impl RepoKind {
     /// Every kind, in the order wharf publishes and reports them.
-    pub const ALL: [Self; 5] = [Self::Apt, Self::RpmMd, Self::Opkg, Self::Apk, Self::Apk3];
+    pub const ALL: [Self; 6] = [
+        Self::Apt,
+        Self::RpmMd,
+        Self::Opkg,
+        Self::Apk,
+        Self::Apk3,
+        Self::Pacman,
+    ];
 
     /// Its name in reports (`apt`, `rpm-md`, `apk3`).
     #[must_use]
@@ -90,6 +120,7 @@ impl RepoKind {
             Self::Opkg => "opkg",
             Self::Apk => "apk",
             Self::Apk3 => "apk3",
+            Self::Pacman => "pacman",
         }
     }
 
@@ -97,7 +128,7 @@ impl RepoKind {
     #[must_use]
     pub const fn signer(self) -> Signer {
         match self {
-            Self::Apt | Self::RpmMd => Signer::OpenPgp,
+            Self::Apt | Self::RpmMd | Self::Pacman => Signer::OpenPgp,
             Self::Opkg => Signer::Usign,
             Self::Apk => Signer::ApkRsa,
             Self::Apk3 => Signer::ApkEc,
@@ -110,7 +141,7 @@ impl RepoKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Signer {
-    /// OpenPGP (apt, rpm-md).
+    /// OpenPGP (apt, rpm-md, pacman).
     OpenPgp,
     /// usign / signify Ed25519 (opkg feeds).
     Usign,

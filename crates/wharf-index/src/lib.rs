@@ -10,6 +10,7 @@ pub mod apk3;
 pub mod apt;
 pub mod blocks;
 pub mod opkg;
+pub mod pacman;
 pub mod rpmmd;
 
 /// One file of a repository index, with every name it must be reachable under.

@@ -16,6 +16,7 @@ pub mod compress;
 pub mod deb;
 pub mod gzblocks;
 pub mod ipk;
+pub mod pacman;
 pub mod paths;
 mod payload;
 pub mod rpm;

@@ -14,6 +14,7 @@ pub mod apt;
 pub mod inputs;
 pub mod kind;
 pub mod opkg;
+pub mod pacman;
 pub mod rpmmd;
 pub mod state;
 pub mod txn;
@@ -40,6 +41,7 @@ pub fn kinds() -> Vec<Box<dyn kind::Kind>> {
         Box::new(opkg::Opkg::default()),
         Box::new(apk::Apk::default()),
         Box::new(apk3::Apk3::default()),
+        Box::new(pacman::Pacman::default()),
     ]
 }
 
@@ -494,6 +496,10 @@ pub(crate) fn inspect_incoming<I: Send>(
 /// A record in a per-architecture feed (opkg, apk): its file name and content hash.
 pub(crate) trait FeedRecord {
     fn sha256(&self) -> &str;
+    /// Objects uploaded beside the package (the key's suffix, the bytes): [`txn::Record::COMPANIONS`].
+    fn companions(&self) -> Vec<(&'static str, Vec<u8>)> {
+        Vec::new()
+    }
 }
 
 /// A package offered to per-architecture feeds.
@@ -638,7 +644,15 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
     let mut plan = Plan {
         uploads: uploads
             .into_iter()
-            .map(|(n, key)| (key, items[n].source.clone()))
+            .flat_map(|(n, key)| {
+                let companions = items[n]
+                    .record
+                    .companions()
+                    .into_iter()
+                    .map(|(suffix, bytes)| (format!("{key}{suffix}"), Source::Bytes(bytes.clone())))
+                    .collect::<Vec<_>>();
+                std::iter::once((key, items[n].source.clone())).chain(companions)
+            })
             .collect(),
         shared: public_keys,
         groups: Vec::new(),

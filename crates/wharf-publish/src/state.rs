@@ -855,6 +855,9 @@ pub(crate) trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone 
     }
     /// Where the package file lives in the store, for a record of `group`.
     fn object_key(group: &str, key: &Key) -> String;
+    /// Objects kept beside each package file, named by its key and these suffixes (pacman's detached
+    /// `.sig`): uploaded with it, referenced and collected with it.
+    const COMPANIONS: &'static [&'static str] = &[];
     /// The family's version ordering (retention keeps the N newest of each name and architecture).
     fn cmp_version(a: &Key, b: &Key) -> std::cmp::Ordering;
     /// `name version (arch)` for messages.

@@ -162,13 +162,23 @@ fn read_state(
     Ok(store.get_tagged(&legacy)?.map(|t| (legacy, t)))
 }
 
+/// A package's object key and its companions' ([`Record::COMPANIONS`]).
+fn with_companions<R: Record>(key: String) -> Vec<String> {
+    let mut keys: Vec<String> = R::COMPANIONS
+        .iter()
+        .map(|suffix| format!("{key}{suffix}"))
+        .collect();
+    keys.push(key);
+    keys
+}
+
 impl<R: Record> Manifest<R> {
     /// Every object the state references: package files and index blobs.
     pub(crate) fn referenced(&self) -> BTreeSet<String> {
         let mut keys: BTreeSet<String> = self
             .groups
             .iter()
-            .flat_map(|(g, rs)| rs.iter().map(move |r| r.object_key(g)))
+            .flat_map(|(g, rs)| rs.iter().flat_map(move |r| with_companions::<R>(r.object_key(g))))
             .collect();
         keys.extend(self.blobs.values().flatten().cloned());
         keys
@@ -587,7 +597,9 @@ impl<'a, R: Record> Txn<'a, R> {
         touched.extend(removed.iter().map(|(g, _)| g.clone()));
         let now = unix_now();
         for (g, r) in &removed {
-            self.state.garbage.entry(r.object_key(g)).or_insert(now);
+            for key in with_companions::<R>(r.object_key(g)) {
+                self.state.garbage.entry(key).or_insert(now);
+            }
         }
         removed
     }

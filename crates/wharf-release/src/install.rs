@@ -41,6 +41,8 @@ pub struct Script {
     pub apk3_key: Option<(String, String)>,
     /// opkg key (fingerprint) and SHA-256.
     pub opkg_key: Option<(String, String)>,
+    /// pacman key file name (`<fingerprint>.asc`) and SHA-256.
+    pub pacman_key: Option<(String, String)>,
 }
 
 /// The script's body.
@@ -59,8 +61,9 @@ impl Script {
         let (apk, apk_sha) = pair(&self.apk_key);
         let (apk3, apk3_sha) = pair(&self.apk3_key);
         let (opkg, opkg_sha) = pair(&self.opkg_key);
+        let (pacman, pacman_sha) = pair(&self.pacman_key);
         let pins: Vec<String> = self.pins.iter().map(|(v, h)| format!("{v}={h}")).collect();
-        let values: [(&str, String); 20] = [
+        let values: [(&str, String); 22] = [
             ("PROJECT", self.project.clone()),
             ("PACKAGES", self.packages.join(" ")),
             ("BASE_URL", self.base_url.trim_end_matches('/').to_owned()),
@@ -88,6 +91,8 @@ impl Script {
             ("APK3_KEY_SHA256", apk3_sha),
             ("OPKG_KEY", opkg),
             ("OPKG_KEY_SHA256", opkg_sha),
+            ("PACMAN_KEY", pacman),
+            ("PACMAN_KEY_SHA256", pacman_sha),
         ];
         let header: Vec<String> = values.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
         BODY.replace("@HEADER@", &header.join("\n"))

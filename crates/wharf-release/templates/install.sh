@@ -4,7 +4,7 @@
 #   curl -fsSL @BASE_URL@/install.sh | sh
 #   sh install.sh [--channel NAME] [--version V] [--method M] [--dry-run]
 #
-# Detects the package manager (apt, dnf, zypper, apk, opkg), adds the repository with its signing key, and
+# Detects the package manager (apt, dnf, zypper, apk, opkg, pacman), adds the repository with its signing key, and
 # installs the packages; without a package manager it downloads the release tarball instead. Every key and
 # file it downloads is checked against the SHA-256 written into this script (or the release's SHA256SUMS,
 # itself checked); any mismatch stops it before anything is installed.
@@ -23,9 +23,9 @@ Installs ${PACKAGES} (${PROJECT}) from ${BASE_URL}.
 Options:
   --channel NAME   release channel: ${CHANNELS} (default: ${DEFAULT_CHANNEL})
   --version V      install this version instead of the channel's newest
-  --method M       auto (default), apt, dnf, zypper, apk, opkg or tarball
+  --method M       auto (default), apt, dnf, zypper, apk, opkg, pacman or tarball
   --prefix DIR     where the tarball method installs (default: /usr/local)
-  --root DIR       install into another root (dnf/zypper --installroot, apk --root, the tarball's prefix);
+  --root DIR       install into another root (dnf/zypper --installroot, apk/pacman --root, the tarball's prefix);
                    for apt, point APT_CONFIG at that root's configuration instead
   --dry-run        print what would be done; change nothing
   -h, --help       this text
@@ -286,6 +286,35 @@ setup_opkg() {
     run opkg install $PACKAGES
 }
 
+setup_pacman() {
+    [ -n "$PACMAN_KEY" ] || die "this project publishes no pacman repository; try --method tarball"
+    fetch_verified "$TREE/pacman/keys/$PACMAN_KEY" "$PACMAN_KEY_SHA256" "$TMP/key.asc" "the repository key"
+    conf=$ROOT/etc/pacman.conf
+    set --
+    gpg=
+    if [ -n "$ROOT" ]; then
+        gpg=$ROOT/etc/pacman.d/gnupg
+        set -- --root "$ROOT" --config "$conf" --dbpath "$ROOT/var/lib/pacman" --gpgdir "$gpg" \
+            --cachedir "$ROOT/var/cache/pacman/pkg"
+    fi
+    # The key is trusted for this repository's signatures: added and locally signed, as pacman-key does it.
+    run pacman-key ${gpg:+--gpgdir "$gpg"} --add "$TMP/key.asc"
+    run pacman-key ${gpg:+--gpgdir "$gpg"} --lsign-key "${PACMAN_KEY%.asc}"
+    # pacman fetches <section>.db: the section is the repository's name. `$arch` is pacman's, left as is.
+    # shellcheck disable=SC2016
+    server='Server = '$TREE'/pacman/$arch'
+    if ! grep -qxF "[$ORIGIN]" "$conf" 2>/dev/null; then
+        if [ "$DRY_RUN" = 1 ]; then
+            printf '+ printf "[%s]\\n%s\\n" >> %s\n' "$ORIGIN" "$server" "$conf"
+        else
+            printf '\n[%s]\nSigLevel = Required\n%s\n' "$ORIGIN" "$server" | run tee -a "$conf" >/dev/null
+        fi
+    fi
+    # pacman takes no version pins from here; it installs the repository's newest.
+    # shellcheck disable=SC2086 # one word per package
+    run pacman "$@" -Sy --noconfirm --needed $PACKAGES
+}
+
 # Debian's architecture names, as the tarballs are named.
 deb_arch() {
     case $(uname -m) in
@@ -363,6 +392,8 @@ if [ "$METHOD" = auto ]; then
         METHOD=apk
     elif command -v opkg >/dev/null 2>&1 && [ -n "$OPKG_KEY" ]; then
         METHOD=opkg
+    elif command -v pacman >/dev/null 2>&1 && [ -n "$PACMAN_KEY" ]; then
+        METHOD=pacman
     else
         METHOD=tarball
     fi
@@ -373,7 +404,8 @@ apt) setup_apt ;;
 dnf | zypper) setup_rpm "$METHOD" ;;
 apk) setup_apk ;;
 opkg) setup_opkg ;;
+pacman) setup_pacman ;;
 tarball) install_tarball ;;
-*) die "unknown method '$METHOD'; use auto, apt, dnf, zypper, apk, opkg or tarball" ;;
+*) die "unknown method '$METHOD'; use auto, apt, dnf, zypper, apk, opkg, pacman or tarball" ;;
 esac
 say "done"

@@ -13,6 +13,8 @@
 //!   package's file size and unique id (sha256 of its ADB block), package SIG blocks when present;
 //! - [`opkg`]: opkg-lede (`libopkg/opkg_download.c`, `pkg_parse.c`) and usign: `Packages.sig` over the
 //!   uncompressed `Packages`, `Packages.gz` the same text, each package's Size and SHA256sum;
+//! - [`pacman`]: pacman 6 (`be_sync.c`, `be_package.c`): `<repo>.db.sig` and `<repo>.files.sig`, each
+//!   entry's `%CSIZE%` and `%SHA256SUM%`, each package's `.PKGINFO` and its signature (`%PGPSIG%`, `.sig`);
 //! - [`releases`]: wharf's own `releases/` tree: every `SHA256SUMS` and every `latest` pointer.
 //!
 //! A [`Source`] is where the bytes come from: any [`wharf_store::Store`] (a directory or an S3 prefix; it
@@ -25,6 +27,7 @@ pub mod apk3;
 pub mod apt;
 pub mod http;
 pub mod opkg;
+pub mod pacman;
 pub mod releases;
 pub mod rpmmd;
 
@@ -256,6 +259,8 @@ pub enum Kind {
     Apk3,
     /// An opkg feed (`<dir>/Packages`).
     Opkg,
+    /// A pacman repository (`<dir>/<repo>.db`; its path is `<dir>/<repo>`).
+    Pacman,
     /// wharf's release tree (`releases/index.json`).
     Releases,
 }
@@ -270,6 +275,7 @@ impl Kind {
             Self::Apk => "apk",
             Self::Apk3 => "apk3",
             Self::Opkg => "opkg",
+            Self::Pacman => "pacman",
             Self::Releases => "releases",
         }
     }
@@ -614,6 +620,7 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
             Kind::Apk => apk::check(&mut ctx, &path),
             Kind::Apk3 => apk3::check(&mut ctx, &path),
             Kind::Opkg => opkg::check(&mut ctx, &path),
+            Kind::Pacman => pacman::check(&mut ctx, &path),
             Kind::Releases => releases::check(&mut ctx, &path),
         };
         let mut rep = rep;
@@ -661,6 +668,13 @@ fn key_paths(src: &dyn Source, kind: Kind, path: &str) -> Result<Vec<String>, Ve
                 .collect(),
             None => Vec::new(),
         },
+        Kind::Pacman => match (
+            src.get(&format!("{path}.db.sig"), INDEX_CEILING)?,
+            src.get(&format!("{path}.db"), INDEX_CEILING)?,
+        ) {
+            (Some(sig), Some(db)) => pacman::key_paths(&sig, &db, path),
+            _ => Vec::new(),
+        },
         Kind::Releases => Vec::new(),
     })
 }
@@ -703,11 +717,12 @@ fn find(
         for r in repos {
             let path = r.trim_matches('/').to_owned();
             match probe(src, &path)? {
+                Some(Kind::Pacman) => out.push((Kind::Pacman, path.trim_end_matches(".db").to_owned())),
                 Some(k) => out.push((k, path)),
                 None => {
                     return Err(VerifyError::Nothing {
                         target: format!("{}/{path}", src.describe().trim_end_matches('/')),
-                        hint: ": no InRelease/Release, repodata/repomd.xml, APKINDEX.tar.gz, packages.adb, Packages or index.json there".into(),
+                        hint: ": no InRelease/Release, repodata/repomd.xml, APKINDEX.tar.gz, packages.adb, Packages, <repo>.db or index.json there".into(),
                     });
                 }
             }
@@ -756,6 +771,9 @@ fn kind_of_index(key: &str) -> Option<(Kind, String)> {
         "APKINDEX.tar.gz" => Some((Kind::Apk, dir.to_owned())),
         "packages.adb" => Some((Kind::Apk3, dir.to_owned())),
         "Packages" | "Packages.gz" if !in_dists => Some((Kind::Opkg, dir.to_owned())),
+        b if b.len() > 3 && b.ends_with(".db") => {
+            Some((Kind::Pacman, key.trim_end_matches(".db").to_owned()))
+        }
         "index.json" if parts.last() == Some(&"releases") => Some((Kind::Releases, dir.to_owned())),
         _ => None,
     }
@@ -775,6 +793,10 @@ fn probe(src: &dyn Source, path: &str) -> Result<Option<Kind>, VerifyError> {
         Some(Kind::Apk3)
     } else if has("Packages")? || has("Packages.gz")? {
         Some(Kind::Opkg)
+    } else if (path.ends_with(".db") && src.get(path, INDEX_CEILING)?.is_some())
+        || (!path.is_empty() && src.get(&format!("{path}.db"), INDEX_CEILING)?.is_some())
+    {
+        Some(Kind::Pacman)
     } else if path.ends_with("releases") && has("index.json")? {
         Some(Kind::Releases)
     } else {

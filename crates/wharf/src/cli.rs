@@ -64,7 +64,7 @@ pub enum Command {
     /// Serve a published repository over HTTP, read-only (a directory or an s3:// prefix), with one JSON
     /// access-log line per request on stdout.
     Serve(Box<ServeArgs>),
-    /// Check a published repository the way apt, dnf, apk and opkg would: signatures against the given
+    /// Check a published repository the way apt, dnf, apk, opkg and pacman would: signatures against the given
     /// keys, every hash and size, every file the indexes name, Valid-Until, pointers. Exit status 1 on any
     /// fault, each named with its file.
     Verify(Box<VerifyArgs>),
@@ -265,7 +265,7 @@ pub struct PruneArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub txn: TxnArgs,
-    /// Only this channel's rpm-md, apk and opkg trees (apt suites are all pruned, each on its own).
+    /// Only this channel's rpm-md, apk, opkg and pacman trees (apt suites are all pruned, each on its own).
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
     /// The URL clients reach the store at, for the rewritten `.repo` files (default: the config's).
@@ -303,7 +303,7 @@ pub struct PublishArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub txn: TxnArgs,
-    /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk and opkg trees
+    /// Channel to publish into: the apt suite, and a `<channel>/` prefix for rpm-md, apk, opkg and pacman trees
     /// (`stable`: the store's top).
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
@@ -413,4 +413,38 @@ pub struct OpenPgpArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = Algorithm::Ed25519)]
     pub algorithm: Algorithm,
+}
+
+impl KeyArgs {
+    /// The key files, as wharf-ops takes them.
+    pub fn files(&self) -> wharf_ops::KeyFiles {
+        wharf_ops::KeyFiles {
+            openpgp: self.key.clone(),
+            usign: self.usign_key.clone(),
+            apk: self.apk_key.clone(),
+            apk3: self.apk3_key.clone(),
+        }
+    }
+}
+
+impl TxnArgs {
+    /// The transaction flags, as wharf-ops takes them.
+    pub fn flags(&self) -> wharf_ops::TxnFlags {
+        wharf_ops::TxnFlags {
+            dry_run: self.dry_run,
+            keep: self.keep,
+            grace: self.grace,
+            lock_wait: self.lock_wait,
+        }
+    }
+}
+
+impl StoreArgs {
+    /// The S3 flags, as wharf-ops takes them.
+    pub fn flags(&self) -> wharf_ops::S3Flags {
+        wharf_ops::S3Flags {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+        }
+    }
 }

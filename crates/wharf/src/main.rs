@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod env;
-mod ops;
 mod output;
 
 use std::process::ExitCode;
@@ -13,7 +12,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let out = output::Output::new(&cli.global);
-    let result = env::Env::read().and_then(|env| commands::run(cli.command, &env, &out));
+    let result = env::read().and_then(|env| commands::run(cli.command, &env, &out));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -90,6 +90,21 @@ impl Output {
     }
 }
 
+impl wharf_ops::Reporter for Output {
+    fn status(&self, verb: &str, text: &str) {
+        Output::status(self, verb, text);
+    }
+    fn detail(&self, text: &str) {
+        Output::detail(self, text);
+    }
+    fn warn(&self, text: &str) {
+        Output::warn(self, text);
+    }
+    fn verbose(&self) -> bool {
+        Output::verbose(self)
+    }
+}
+
 /// The causes of `err` worth printing after it: each one whose text no message printed before it
 /// already contains.
 pub fn error_causes(err: &anyhow::Error) -> Vec<String> {

@@ -6,8 +6,8 @@ use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
 use super::display;
 use crate::cli::{Algorithm, ApkEcArgs, ApkRsaArgs, GenerateKind, KeyCommand, UsignArgs};
-use crate::ops::keys::write_secret;
 use crate::output::Output;
+use wharf_ops::keys::write_secret;
 
 pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let a = match cmd {

@@ -12,8 +12,8 @@ mod verify;
 
 use std::path::Path;
 
-use wharf_config::{Environment, Project};
-use wharf_store::{Counted, S3Options, Store, StoreUrl};
+use wharf_config::Project;
+use wharf_store::{Counted, Store};
 
 use crate::cli::{Command, ProjectArgs, StoreArgs};
 use crate::env::Env;
@@ -50,8 +50,12 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the store at `to` (flags first, then the project's `[publish]`, then `AWS_*`), counting its
-/// calls, and says with `-v` how it locks.
+/// Loads the project named by `-c`, or found in the current directory.
+fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<Project> {
+    wharf_ops::project::load(args.config.as_deref(), env, out)
+}
+
+/// Opens the store to read.
 fn open_store(
     to: &str,
     args: &StoreArgs,
@@ -59,29 +63,10 @@ fn open_store(
     env: &Env,
     out: &Output,
 ) -> anyhow::Result<Counted<Box<dyn Store>>> {
-    let publish = project.map(|p| &p.publish);
-    let options = S3Options {
-        endpoint: args
-            .s3_endpoint
-            .clone()
-            .or_else(|| publish.and_then(|p| p.s3_endpoint.clone())),
-        region: args
-            .s3_region
-            .clone()
-            .or_else(|| publish.and_then(|p| p.s3_region.clone())),
-        lock_lease: env.lock_lease,
-        credentials: None,
-    };
-    let store = Counted::new(StoreUrl::parse(to)?.open(&options)?);
-    if out.verbose() {
-        out.detail(&format!("store {}: {}", store.describe(), store.locking()?));
-    }
-    Ok(store)
+    wharf_ops::project::open_store(to, &args.flags(), project, env, out)
 }
 
-/// [`open_store`] for a command that writes the store: refuses a directory that would put the repository
-/// over the project (`to = ""`, `"."`, a parent of it), into its `.wharf/` (throwaway secret keys and
-/// caches) or into the package output directory `dist/`.
+/// Opens the store to write (refused over the project, its `.wharf/` or `dist/`).
 fn open_store_to_write(
     to: &str,
     args: &StoreArgs,
@@ -89,122 +74,9 @@ fn open_store_to_write(
     env: &Env,
     out: &Output,
 ) -> anyhow::Result<Counted<Box<dyn Store>>> {
-    let dir = project.map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
-    check_store_location(to, &env.cwd, &dir)?;
-    open_store(to, args, project, env, out)
-}
-
-/// Where a directory store may not be, relative to the project directory `project` (paths resolved
-/// from `cwd`, symbolic links followed where they exist).
-fn check_store_location(to: &str, cwd: &Path, project: &Path) -> anyhow::Result<()> {
-    if to.trim().is_empty() {
-        anyhow::bail!(
-            "the store is empty: name a directory (e.g. `public`) or s3://bucket/prefix in [publish] to or --to"
-        );
-    }
-    let StoreUrl::Local(path) = StoreUrl::parse(to)? else {
-        return Ok(());
-    };
-    let resolve = |p: &Path| -> std::path::PathBuf {
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            cwd.join(p)
-        };
-        // Lexically first (`a/../b`), then through the links of the part that exists.
-        let mut clean = std::path::PathBuf::new();
-        for c in abs.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    clean.pop();
-                }
-                std::path::Component::CurDir => {}
-                other => clean.push(other),
-            }
-        }
-        let mut existing = clean.clone();
-        let mut rest = Vec::new();
-        while !existing.exists() {
-            match (existing.file_name().map(ToOwned::to_owned), existing.parent()) {
-                (Some(name), Some(parent)) => {
-                    rest.push(name);
-                    existing = parent.to_path_buf();
-                }
-                _ => break,
-            }
-        }
-        let mut out = existing.canonicalize().unwrap_or(existing);
-        out.extend(rest.into_iter().rev());
-        out
-    };
-    let store = resolve(&path);
-    let project = resolve(project);
-    let why = if project.starts_with(&store) {
-        Some("it contains the project itself, with its sources and the secret keys in `.wharf/`")
-    } else if store.starts_with(project.join(".wharf")) {
-        Some("it is inside `.wharf/`, where wharf keeps secret keys and its own state")
-    } else if store.starts_with(project.join("dist")) {
-        Some("it is inside `dist/`, where `wharf package` writes its packages")
-    } else {
-        None
-    };
-    match why {
-        Some(why) => anyhow::bail!(
-            "refusing to publish into {}: {why}; use a directory of its own, such as `public`",
-            store.display()
-        ),
-        None => Ok(()),
-    }
-}
-
-/// Loads the project named by `-c`, or found in the current directory.
-fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<Project> {
-    let e = Environment {
-        cargo_target_dir: env.cargo_target_dir.clone(),
-    };
-    let project = wharf_config::load(&env.cwd, args.config.as_deref(), &e)?;
-    out.detail(&format!("configuration: {}", project.source.display()));
-    for w in &project.warnings {
-        out.warn(w);
-    }
-    Ok(project)
+    wharf_ops::project::open_store_to_write(to, &args.flags(), project, env, out)
 }
 
 fn display(p: &Path) -> String {
     p.display().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_store_location;
-
-    #[test]
-    fn stores_over_the_project_or_its_keys_are_refused() {
-        let t = tempfile::tempdir().unwrap();
-        let project = t.path().join("proj");
-        std::fs::create_dir_all(project.join(".wharf")).unwrap();
-        for bad in [
-            "",
-            " ",
-            ".",
-            "./",
-            "..",
-            ".wharf",
-            ".wharf/repo",
-            "dist",
-            "dist/repo",
-            "sub/../.",
-        ] {
-            let e = check_store_location(bad, &project, &project)
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains("refusing") || e.contains("empty"), "{bad}: {e}");
-        }
-        let abs = project.display().to_string();
-        assert!(check_store_location(&abs, t.path(), &project).is_err());
-        assert!(check_store_location(&format!("file://{abs}"), t.path(), &project).is_err());
-        for good in ["public", "../public", "out/repo", "s3://bucket/prefix"] {
-            check_store_location(good, &project, &project).unwrap();
-        }
-    }
 }

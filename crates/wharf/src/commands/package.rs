@@ -7,9 +7,9 @@ use wharf_core::Signer;
 use super::{display, load_project};
 use crate::cli::{Format, PackageArgs};
 use crate::env::Env;
-use crate::ops::keys::Keys;
-use crate::ops::{package, version};
 use crate::output::Output;
+use wharf_ops::keys::Keys;
+use wharf_ops::{package, version};
 
 pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
@@ -31,7 +31,7 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     .into_iter()
     .filter_map(|(s, needed)| needed.then_some(s))
     .collect();
-    let keys = Keys::load(k, Some(&project), env, out, &need, false)?;
+    let keys = Keys::load(&k.files(), Some(&project), env, out, &need, false)?;
     let built = package::build(
         &project,
         &package::BuildOptions {

@@ -15,11 +15,11 @@ use wharf_store::Store;
 use super::{load_project, open_store_to_write};
 use crate::cli::PromoteArgs;
 use crate::env::Env;
-use crate::ops::keys::Keys;
-use crate::ops::publish::{Inputs, PublishOptions, plan_text, publish_inputs, tree};
-use crate::ops::release as ops_release;
-use crate::ops::settings::{self, channel_tree};
 use crate::output::Output;
+use wharf_ops::keys::Keys;
+use wharf_ops::publish::{Inputs, PublishOptions, plan_text, publish_inputs, tree};
+use wharf_ops::release as ops_release;
+use wharf_ops::settings::{self, channel_tree};
 
 pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out).ok();
@@ -66,14 +66,14 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         );
     }
     let keys = Keys::load(
-        &args.keys,
+        &args.keys.files(),
         project.as_ref(),
         env,
         out,
         &inputs.signers(),
         args.txn.dry_run,
     )?;
-    let txn = settings::txn_options(&args.txn, project.as_ref());
+    let txn = settings::txn_options(&args.txn.flags(), project.as_ref());
     let given = settings::Given {
         base_url: args.base_url.as_deref(),
         channel: Some(args.to.clone()),

@@ -11,17 +11,17 @@ use wharf_store::Store;
 use super::{load_project, open_store_to_write};
 use crate::cli::PruneArgs;
 use crate::env::Env;
-use crate::ops::keys::Keys;
-use crate::ops::publish::{CHANNELS, PublishOptions, publish, tree};
-use crate::ops::release::ROOT_CHANNEL;
-use crate::ops::settings;
 use crate::output::Output;
+use wharf_ops::keys::Keys;
+use wharf_ops::publish::{PublishOptions, publish, tree};
+use wharf_ops::release::channels;
+use wharf_ops::settings;
 
 pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out).ok();
     let to = settings::store_location(args.to.as_deref(), project.as_ref());
     let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
-    let mut txn = settings::txn_options(&args.txn, project.as_ref());
+    let mut txn = settings::txn_options(&args.txn.flags(), project.as_ref());
     txn.prune = true;
     let channel = settings::channel_tree(settings::channel(args.channel.as_deref(), project.as_ref()));
     // The trees to prune: the named channel's, else the store's top and every channel's (development
@@ -60,7 +60,7 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let keys = if args.txn.dry_run {
             Keys::in_memory(&need)?
         } else {
-            Keys::load(&args.keys, project.as_ref(), env, out, &need, false)?
+            Keys::load(&args.keys.files(), project.as_ref(), env, out, &need, false)?
         };
         let given = settings::Given {
             base_url: args.base_url.as_deref(),
@@ -127,25 +127,4 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &json!({ "dry_run": args.txn.dry_run, "pruned": pruned, "deleted": deleted, "waiting": waiting, "reports": all.iter().map(|(t, r)| json!({ "channel": t, "reports": r })).collect::<Vec<_>>(), "store_calls": store.calls() }),
     );
     Ok(())
-}
-
-/// Every channel with a tree of its own in the store: those publishes recorded (`.wharf/channels/`), the
-/// apt suites other than the root's (each channel is one), and the release index's channels.
-fn channels(store: &dyn Store) -> anyhow::Result<Vec<String>> {
-    let mut out = std::collections::BTreeSet::new();
-    for m in store.list(CHANNELS)? {
-        if let Some(c) = m.key.strip_prefix(CHANNELS) {
-            out.insert(c.to_owned());
-        }
-    }
-    out.extend(wharf_publish::apt::suites(store)?);
-    if let Some(bytes) = store.get("releases/index.json")?
-        && let Ok(index) = serde_json::from_slice::<wharf_release::page::Index>(&bytes)
-    {
-        out.extend(index.releases.into_iter().map(|r| r.channel));
-    }
-    Ok(out
-        .into_iter()
-        .filter(|c| c != ROOT_CHANNEL && wharf_publish::check_name("channel", c).is_ok())
-        .collect())
 }

@@ -2,67 +2,20 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
 use serde_json::json;
-use wharf_core::{RepoKind, Signer};
+use wharf_core::RepoKind;
 use wharf_publish::apt::{KEYRING_KEY, sources_entry};
-use wharf_publish::kind::Report;
 
-use super::{check_store_location, load_project, open_store};
+use super::{load_project, open_store};
 use crate::cli::{Format, PublishArgs};
 use crate::env::Env;
-use crate::ops::keys::Keys;
-use crate::ops::publish::{PublishOptions, Reports, format_of, plan_text, publish, store_root, usage};
-use crate::ops::{package, settings, version};
 use crate::output::Output;
-
-/// The package files given: each file as it is, each directory as every package file below it (sorted;
-/// hidden directories such as `.wharf/` and half-written temporary files left out). A path with a package
-/// extension is taken as a file without a `stat`, so a republish of thousands of files costs nothing more.
-fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let is_package = |p: &Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| Format::ALL.iter().any(|f| f.extension() == e))
-    };
-    let mut out = Vec::with_capacity(given.len());
-    for p in given {
-        if is_package(p) || !p.is_dir() {
-            out.push(p.clone());
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut dirs = vec![p.clone()];
-        while let Some(d) = dirs.pop() {
-            let entries = std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?;
-            for e in entries {
-                let e = e.with_context(|| format!("cannot list {}", d.display()))?;
-                let hidden = e.file_name().to_string_lossy().starts_with('.');
-                let kind = e
-                    .file_type()
-                    .with_context(|| format!("cannot read {}", e.path().display()))?;
-                if hidden {
-                    continue;
-                }
-                if kind.is_dir() {
-                    dirs.push(e.path());
-                } else if is_package(&e.path()) {
-                    found.push(e.path());
-                }
-            }
-        }
-        if found.is_empty() {
-            anyhow::bail!(
-                "{}: no .deb, .rpm, .ipk or .apk file below this directory",
-                p.display()
-            );
-        }
-        found.sort();
-        out.extend(found);
-    }
-    Ok(out)
-}
+use wharf_ops::keys::{Keys, signers};
+use wharf_ops::project::check_store_location;
+use wharf_ops::publish::{
+    PublishOptions, announce, format_of, package_files, plan_text, publish, store_root, timings, usage,
+};
+use wharf_ops::{package, settings, version};
 
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let given_files = package_files(&args.packages)?;
@@ -97,7 +50,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     }
     let dry_run = args.txn.dry_run;
     let keys = Keys::load(
-        &args.keys,
+        &args.keys.files(),
         project.as_ref(),
         env,
         out,
@@ -145,7 +98,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     if to.starts_with("s3://") && s.base_url.starts_with("s3://") {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
-    let txn = settings::txn_options(&args.txn, project.as_ref());
+    let txn = settings::txn_options(&args.txn.flags(), project.as_ref());
     let reports = publish(&PublishOptions {
         store: &store,
         txn: &txn,
@@ -180,57 +133,4 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &json!({ "reports": reports, "repository": repository, "channel": channel, "apt_sources": apt_sources, "store_calls": calls }),
     );
     Ok(())
-}
-
-/// The kinds of key packages of these formats are signed (and published) with.
-pub(crate) fn signers(formats: &[Format]) -> Vec<Signer> {
-    let mut s: Vec<Signer> = formats.iter().map(|f| f.repo_kind().signer()).collect();
-    s.sort();
-    s.dedup();
-    s
-}
-
-/// Where the time went, for -v: reading the packages, then each kind's lock, index work and writes.
-fn timings(r: &Reports) -> String {
-    let mut line = format!("time: inspect {:.1} ms", r.inspect_ms);
-    if r.known_unchanged > 0 {
-        line.push_str(&format!(
-            " ({} of {} packages known unchanged, not read)",
-            r.known_unchanged, r.packages
-        ));
-    }
-    for k in r.each() {
-        let t = &k.collected.timings;
-        line.push_str(&format!(
-            "; {}: lock {:.1} ms, index {:.1} ms, write {:.1} ms{}",
-            k.kind,
-            t.lock_ms,
-            t.index_ms,
-            t.write_ms,
-            if k.collected.unchanged {
-                " (nothing changed)"
-            } else {
-                ""
-            }
-        ));
-    }
-    line
-}
-
-/// Progress lines: each package published (unchanged ones only with -v), warnings, each index signed.
-fn announce(out: &Output, r: &Report) {
-    for p in &r.added {
-        out.status("Published", p);
-    }
-    for u in &r.unchanged {
-        out.detail(&format!("unchanged: {u}"));
-    }
-    for u in &r.unsigned {
-        out.warn(&format!(
-            "{u} is not signed: dnf and zypper with gpgcheck=1 will refuse it"
-        ));
-    }
-    for f in &r.signed {
-        out.status("Signed", &format!("{f} with {}", r.key));
-    }
 }

@@ -6,13 +6,13 @@ use wharf_core::SourceDate;
 
 use super::{display, load_project, open_store_to_write};
 use crate::cli::ReleaseArgs;
-use crate::commands::publish::signers;
 use crate::env::Env;
-use crate::ops::keys::Keys;
-use crate::ops::publish::store_root;
-use crate::ops::release::{ROOT_CHANNEL, ReleaseOptions, Released, channel_of, release};
-use crate::ops::{package, settings, version};
 use crate::output::Output;
+use wharf_ops::keys::Keys;
+use wharf_ops::keys::signers;
+use wharf_ops::publish::store_root;
+use wharf_ops::release::{ROOT_CHANNEL, ReleaseOptions, Released, channel_of, release};
+use wharf_ops::{package, settings, version};
 
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
@@ -41,9 +41,9 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out.warn("no --base-url (or [publish] base-url): the page, install.sh and .repo files name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
     let formats = package::formats_to_build(&project, &args.formats);
-    let txn = settings::txn_options(&args.txn, Some(&project));
+    let txn = settings::txn_options(&args.txn.flags(), Some(&project));
     let keys = Keys::load(
-        &args.keys,
+        &args.keys.files(),
         Some(&project),
         env,
         out,

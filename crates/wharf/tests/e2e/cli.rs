@@ -125,7 +125,9 @@ fn publish_takes_a_directory_of_packages() {
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     let d = wharf_run(dir, &["publish", "--to", "repo", "empty"]);
     assert!(
-        !d.ok && d.stderr.contains("empty: no .deb, .rpm, .ipk or .apk file"),
+        !d.ok
+            && d.stderr
+                .contains("empty: no package file (.deb, .rpm, .ipk, .apk, .pkg.tar.zst)"),
         "{}",
         d.all()
     );

@@ -16,6 +16,7 @@ fn replay(name: &str, data: &[u8]) {
         "apk" => drop(wharf_package::apk::inspect(data)),
         "apk3" => drop(wharf_package::apk3::inspect(data)),
         "ipk" => drop(wharf_package::ipk::inspect(data)),
+        "pacman" => drop(wharf_package::pacman::inspect(data)),
         "tar" => drop(wharf_package::paths::check_payload_tar(data)),
         "gzip" => drop(wharf_package::compress::gunzip(data, &mut Vec::new(), 1 << 20)),
         "adb" => {

@@ -7,9 +7,9 @@ use wharf_index::rpmmd::MdCompression;
 use wharf_publish::kind::Settings;
 use wharf_publish::txn::TxnOptions;
 
-use crate::cli::TxnArgs;
-use crate::ops::publish::{default_base_url, normalize_url};
-use crate::ops::release::ROOT_CHANNEL;
+use crate::TxnFlags;
+use crate::publish::{default_base_url, normalize_url};
+use crate::release::ROOT_CHANNEL;
 
 /// What the command line gave; `None` or empty: the project's setting, else the default.
 #[derive(Default)]
@@ -97,7 +97,7 @@ pub fn channel(arg: Option<&str>, project: Option<&Project>) -> Option<String> {
 }
 
 /// The transaction settings: flags first, then the project's `[publish]`, then the defaults.
-pub fn txn_options(args: &TxnArgs, project: Option<&Project>) -> TxnOptions {
+pub fn txn_options(args: &TxnFlags, project: Option<&Project>) -> TxnOptions {
     let publish = project.map(|p| &p.publish);
     let d = TxnOptions::default();
     TxnOptions {

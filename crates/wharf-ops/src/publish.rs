@@ -3,19 +3,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use wharf_core::{Format, RepoKind, Signer};
 use wharf_publish::inputs::InputCache;
 use wharf_publish::kind::{Context, Keyring, Kind, Report, Settings, Where};
 use wharf_publish::txn::TxnOptions;
 use wharf_store::{Prefixed, PutMode, Store};
 
+use crate::Reporter;
+
 /// One publish (or release, promotion, prune): where, with which keys and settings, of which files.
 pub struct PublishOptions<'a> {
     pub store: &'a dyn Store,
     pub txn: &'a TxnOptions,
     pub keys: Keyring<'a>,
-    /// Every kind's settings, resolved once ([`crate::ops::settings`]).
+    /// Every kind's settings, resolved once ([`crate::settings`]).
     pub settings: &'a Settings,
     /// With `txn.prune`: the kinds to prune though no package is given (those the tree holds).
     pub prune: &'a [RepoKind],
@@ -47,10 +49,93 @@ impl Reports {
     }
 }
 
+/// The package files given: each file as it is, each directory as every package file below it (sorted;
+/// hidden directories such as `.wharf/` and half-written temporary files left out). A path with a package
+/// extension is taken as a file without a `stat`, so a republish of thousands of files costs nothing more.
+pub fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let is_package = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(Format::of_file_name)
+            .is_some()
+    };
+    let mut out = Vec::with_capacity(given.len());
+    for p in given {
+        if is_package(p) || !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut dirs = vec![p.clone()];
+        while let Some(d) = dirs.pop() {
+            let entries = std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?;
+            for e in entries {
+                let e = e.with_context(|| format!("cannot list {}", d.display()))?;
+                let hidden = e.file_name().to_string_lossy().starts_with('.');
+                let kind = e
+                    .file_type()
+                    .with_context(|| format!("cannot read {}", e.path().display()))?;
+                if hidden {
+                    continue;
+                }
+                if kind.is_dir() {
+                    dirs.push(e.path());
+                } else if is_package(&e.path()) {
+                    found.push(e.path());
+                }
+            }
+        }
+        if found.is_empty() {
+            anyhow::bail!(
+                "{}: no package file ({}) below this directory",
+                p.display(),
+                suffixes()
+            );
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Where the time went, for -v: reading the packages, then each kind's lock, index work and writes.
+pub fn timings(r: &Reports) -> String {
+    let mut line = format!("time: inspect {:.1} ms", r.inspect_ms);
+    if r.known_unchanged > 0 {
+        line.push_str(&format!(
+            " ({} of {} packages known unchanged, not read)",
+            r.known_unchanged, r.packages
+        ));
+    }
+    for k in r.each() {
+        let t = &k.collected.timings;
+        line.push_str(&format!(
+            "; {}: lock {:.1} ms, index {:.1} ms, write {:.1} ms{}",
+            k.kind,
+            t.lock_ms,
+            t.index_ms,
+            t.write_ms,
+            if k.collected.unchanged {
+                " (nothing changed)"
+            } else {
+                ""
+            }
+        ));
+    }
+    line
+}
+
+/// The file name endings of the package formats wharf publishes, for messages.
+fn suffixes() -> String {
+    let mut all: Vec<&str> = Format::ALL.map(Format::extension).to_vec();
+    all.dedup();
+    all.join(", ")
+}
+
 /// The format of a package file: by its extension, and for `.apk` by its first bytes (v3 is ADB, v2 gzip).
 pub fn format_of(p: &Path) -> Option<Format> {
-    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-    match Format::ALL.into_iter().find(|f| f.extension() == ext)? {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match Format::of_file_name(name)? {
         Format::Apk | Format::Apk3 if is_apk3(p) => Some(Format::Apk3),
         Format::Apk | Format::Apk3 => Some(Format::Apk),
         f => Some(f),
@@ -243,7 +328,7 @@ fn inspect(o: &PublishOptions<'_>) -> anyhow::Result<Inputs> {
             None => bail!(
                 "{}: not a package file wharf publishes ({})",
                 p.display(),
-                Format::ALL.map(|f| format!(".{}", f.extension())).join(", ")
+                suffixes()
             ),
         }
     }
@@ -336,6 +421,24 @@ pub fn usage(r: &Reports, settings: &Settings, to: &str) -> String {
         }
     }
     text
+}
+
+/// Progress lines: each package published (unchanged ones only with -v), warnings, each index signed.
+pub fn announce(out: &dyn Reporter, r: &Report) {
+    for p in &r.added {
+        out.status("Published", p);
+    }
+    for u in &r.unchanged {
+        out.detail(&format!("unchanged: {u}"));
+    }
+    for u in &r.unsigned {
+        out.warn(&format!(
+            "{u} is not signed: dnf and zypper with gpgcheck=1 will refuse it"
+        ));
+    }
+    for f in &r.signed {
+        out.status("Signed", &format!("{f} with {}", r.key));
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use wharf_config::Project;
 use wharf_release::changelog::{Changelog, Groups, changelog};
 use wharf_release::classify::{Class, Classified, Rules, classify};
 
-use crate::output::Output;
+use crate::Reporter;
 
 /// What is being released and why.
 pub struct What {
@@ -22,7 +22,7 @@ pub struct What {
 }
 
 /// The version from `--version`, else from git (when a version tag is in reach), else the configuration.
-pub fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -> anyhow::Result<What> {
+pub fn what_to_release(project: &Project, version: Option<&str>, out: &dyn Reporter) -> anyhow::Result<What> {
     let r = &project.release;
     let rules = Rules::with_patterns(
         &r.tag_prefix,
@@ -114,7 +114,7 @@ pub fn what_to_release(project: &Project, version: Option<&str>, out: &Output) -
 /// Sets every package of `project` to the version `--version` or git gives (nothing changes outside git
 /// or before the first version tag, where the configured version stands), warning about a work tree
 /// with uncommitted changes.
-pub fn apply(project: &mut Project, given: Option<&str>, out: &Output) -> anyhow::Result<()> {
+pub fn apply(project: &mut Project, given: Option<&str>, out: &dyn Reporter) -> anyhow::Result<()> {
     let what = what_to_release(project, given, out)?;
     let version: wharf_core::Version = what
         .version
@@ -129,7 +129,7 @@ pub fn apply(project: &mut Project, given: Option<&str>, out: &Output) -> anyhow
 /// Warns when the git work tree at `dir` has uncommitted changes to tracked files: the build then holds
 /// files its commit does not. (Asks the git command, when there is one: reading a work tree's status is
 /// not in wharf's git library build.)
-fn warn_if_dirty(dir: &std::path::Path, commit: Option<&str>, out: &Output) {
+fn warn_if_dirty(dir: &std::path::Path, commit: Option<&str>, out: &dyn Reporter) {
     let Ok(done) = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -11,9 +11,9 @@ use wharf_package::apk::{self, ApkOptions};
 use wharf_package::apk3::{self, Apk3Options};
 use wharf_package::compress::Compression;
 use wharf_package::deb::{self, DebOptions};
-use wharf_package::ipk;
 use wharf_package::rpm::{self, RpmOptions};
 use wharf_package::splice::Payloads;
+use wharf_package::{ipk, pacman};
 use wharf_publish::kind::Keyring;
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
@@ -122,6 +122,7 @@ pub fn build(
                 write_apks(project, spec, key, out_dir, date, payloads)
             }
             Format::Apk3 => write_apk3s(project, spec, apk3, out_dir, date),
+            Format::Pacman => Ok(vec![write_pacman(spec, out_dir, date)?]),
         }
     };
     let mut built = Vec::new();
@@ -621,6 +622,23 @@ fn write_ipks(
             })
         })
         .collect()
+}
+
+/// One pacman package (`any` for an architecture-independent one).
+fn write_pacman(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow::Result<Built> {
+    let (version, arch) = (pacman::version(&spec.version)?, pacman::arch(spec.arch));
+    let name = pacman::file_name(spec.name.as_str(), &version, arch);
+    let path = write_atomically(out_dir, &name, |w| {
+        pacman::write_pacman(spec, date, w).map_err(Into::into)
+    })?;
+    Ok(Built {
+        path: path.dest,
+        staged: Some(path.tmp),
+        name: spec.name.to_string(),
+        version,
+        arch: arch.to_owned(),
+        format: Some(Format::Pacman),
+    })
 }
 
 /// A package written to a temporary name beside where it goes.

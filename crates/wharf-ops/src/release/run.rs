@@ -16,12 +16,12 @@ use super::{
     Front, FrontOut, LOCK, artifact, merge, newer_first, package_changelog, read_index, read_manifest,
     refresh_front, write_release_files,
 };
-use crate::ops::keys::Keys;
-use crate::ops::package;
-use crate::ops::publish::{PublishOptions, Reports, plan_text, publish};
-use crate::ops::settings::{self, Given};
-use crate::ops::version::What;
-use crate::output::Output;
+use crate::Reporter;
+use crate::keys::Keys;
+use crate::package;
+use crate::publish::{PublishOptions, Reports, plan_text, publish};
+use crate::settings::{self, Given};
+use crate::version::What;
 
 /// One release: what (from git or `--version`), of which formats and targets, into which store.
 pub struct ReleaseOptions<'a> {
@@ -78,7 +78,11 @@ pub fn channel_of(project: &Project, class: Class) -> String {
 }
 
 /// Packages, publishes and releases `o.what` of `project` (see the module doc).
-pub fn release(project: &mut Project, o: &ReleaseOptions<'_>, out: &Output) -> anyhow::Result<Released> {
+pub fn release(
+    project: &mut Project,
+    o: &ReleaseOptions<'_>,
+    out: &dyn Reporter,
+) -> anyhow::Result<Released> {
     let what = o.what;
     let version: Version = what
         .version

@@ -9,9 +9,7 @@ use wharf_core::Signer;
 use wharf_publish::kind::Keyring;
 use wharf_sign::{ApkEcKey, ApkRsaKey, KeyAlgorithm, OpenPgpKey, UsignKey};
 
-use crate::cli::KeyArgs;
-use crate::env::Env;
-use crate::output::Output;
+use crate::{Env, KeyFiles, Reporter};
 
 /// Where the signing key came from.
 #[derive(Debug, Clone)]
@@ -50,7 +48,7 @@ pub const THROWAWAY_APK_RSA: &str = ".wharf/throwaway-apk.rsa";
 pub const THROWAWAY_APK_EC: &str = ".wharf/throwaway-apk3.pem";
 
 pub const OPENPGP: Kind<OpenPgpKey> = Kind {
-    what: "OpenPGP key for apt and rpm-md",
+    what: "OpenPGP key for apt, rpm-md and pacman",
     flag: "--key",
     config: "openpgp",
     generate: ("openpgp", "secret.asc"),
@@ -209,10 +207,10 @@ impl Keys {
     /// ones where it allows them. With `dry_run`, a kind with no key given, configured or already made
     /// gets one made in memory: a dry run decides without writing, and makes no throwaway key file.
     pub fn load(
-        flags: &KeyArgs,
+        flags: &KeyFiles,
         project: Option<&Project>,
         env: &Env,
-        out: &Output,
+        out: &dyn Reporter,
         need: &[Signer],
         dry_run: bool,
     ) -> anyhow::Result<Self> {
@@ -221,10 +219,10 @@ impl Keys {
         let throwaway = project.is_some_and(|p| p.keys.throwaway);
         let file = |s: Signer| -> Option<&Path> {
             let (flag, configured) = match s {
-                Signer::OpenPgp => (&flags.key, cfg.and_then(|c| c.openpgp.as_deref())),
-                Signer::Usign => (&flags.usign_key, cfg.and_then(|c| c.usign.as_deref())),
-                Signer::ApkRsa => (&flags.apk_key, cfg.and_then(|c| c.apk.as_deref())),
-                Signer::ApkEc => (&flags.apk3_key, cfg.and_then(|c| c.apk3.as_deref())),
+                Signer::OpenPgp => (&flags.openpgp, cfg.and_then(|c| c.openpgp.as_deref())),
+                Signer::Usign => (&flags.usign, cfg.and_then(|c| c.usign.as_deref())),
+                Signer::ApkRsa => (&flags.apk, cfg.and_then(|c| c.apk.as_deref())),
+                Signer::ApkEc => (&flags.apk3, cfg.and_then(|c| c.apk3.as_deref())),
             };
             flag.as_deref().or(configured)
         };
@@ -297,7 +295,7 @@ impl Keys {
 }
 
 /// Says where a key came from (a throwaway one with a warning) and hands it on.
-fn announce<K>((key, source): (K, KeySource), kind: &Kind<K>, out: &Output) -> K {
+fn announce<K>((key, source): (K, KeySource), kind: &Kind<K>, out: &dyn Reporter) -> K {
     match &source {
         KeySource::Given(path) => out.detail(&format!("{}: {}", kind.what, path.display())),
         KeySource::Throwaway { path, created } => out.warn(&format!(
@@ -310,4 +308,12 @@ fn announce<K>((key, source): (K, KeySource), kind: &Kind<K>, out: &Output) -> K
         )),
     }
     key
+}
+
+/// The kinds of key packages of these formats are signed (and published) with.
+pub fn signers(formats: &[wharf_core::Format]) -> Vec<Signer> {
+    let mut s: Vec<Signer> = formats.iter().map(|f| f.repo_kind().signer()).collect();
+    s.sort();
+    s.dedup();
+    s
 }

@@ -20,8 +20,8 @@ use wharf_release::manifest::{self, Artifact, Manifest};
 use wharf_release::page::{self, Index, Method};
 use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 
-use crate::ops::package::Built;
-use crate::ops::publish::Reports;
+use crate::package::Built;
+use crate::publish::Reports;
 
 pub use run::{ReleaseOptions, Released, channel_of, release};
 
@@ -199,12 +199,12 @@ pub(crate) struct Front<'a> {
     pub(crate) keep: Option<usize>,
 }
 
-pub(crate) struct FrontOut {
+pub struct FrontOut {
     /// The release's channel pointer and the version it names.
-    pub(crate) pointer: String,
-    pub(crate) newest: String,
+    pub pointer: String,
+    pub newest: String,
     /// Releases retention removed.
-    pub(crate) removed: Vec<String>,
+    pub removed: Vec<String>,
 }
 
 /// The channel pointer's key.
@@ -463,6 +463,13 @@ fn install_script(
             reports.and_then(|r| r.get(RepoKind::Opkg)).map(|o| o.key.clone()),
             &|n| n.len() == 16,
         )?,
+        pacman_key: key_in(
+            "pacman/keys",
+            reports
+                .and_then(|r| r.get(RepoKind::Pacman))
+                .map(|p| format!("{}.asc", p.key)),
+            &|n| n.ends_with(".asc"),
+        )?,
     })
 }
 
@@ -482,7 +489,7 @@ fn install_methods(s: &Script, channel: &str) -> Vec<Method> {
     let pkgs = s.packages.join(" ");
     let mut m = vec![Method {
         family: "script".into(),
-        title: "Any Linux: the install script (detects apt, dnf, zypper, apk, opkg; verifies every download)"
+        title: "Any Linux: the install script (detects apt, dnf, zypper, apk, opkg, pacman; verifies every download)"
             .into(),
         commands: format!("curl -fsSL {}/install.sh | sh{flag}", s.base_url),
     }];
@@ -541,6 +548,20 @@ fn install_methods(s: &Script, channel: &str) -> Vec<Method> {
             ),
         });
     }
+    if let Some((key, _)) = &s.pacman_key {
+        m.push(Method {
+            family: "pacman".into(),
+            title: "Arch Linux (pacman)".into(),
+            commands: format!(
+                "curl -fsSLo /tmp/{o}.asc {tree}/pacman/keys/{key}
+sudo pacman-key --add /tmp/{o}.asc && sudo pacman-key --lsign-key {fp}
+printf '[{o}]\\nServer = {tree}/pacman/$arch\\n' | sudo tee -a /etc/pacman.conf
+sudo pacman -Sy {pkgs}",
+                o = s.origin,
+                fp = key.trim_end_matches(".asc")
+            ),
+        });
+    }
     m.push(Method {
         family: "tarball".into(),
         title: "Without a package manager (tarball)".into(),
@@ -556,7 +577,7 @@ fn install_methods(s: &Script, channel: &str) -> Vec<Method> {
 /// release lock: its manifest and notes, the release index, the pointers, the page and install.sh, as
 /// releasing it into `to` would have written them. Returns the release's version.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn promote_release(
+pub fn promote_release(
     store: &dyn Store,
     to_store: &str,
     project: &Project,
@@ -600,4 +621,25 @@ pub(crate) fn promote_release(
         },
     )?;
     Ok(Some(manifest.version))
+}
+
+/// Every channel with a tree of its own in the store: those publishes recorded (`.wharf/channels/`), the
+/// apt suites other than the root's (each channel is one), and the release index's channels.
+pub fn channels(store: &dyn Store) -> anyhow::Result<Vec<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for m in store.list(crate::publish::CHANNELS)? {
+        if let Some(c) = m.key.strip_prefix(crate::publish::CHANNELS) {
+            out.insert(c.to_owned());
+        }
+    }
+    out.extend(wharf_publish::apt::suites(store)?);
+    if let Some(bytes) = store.get("releases/index.json")?
+        && let Ok(index) = serde_json::from_slice::<wharf_release::page::Index>(&bytes)
+    {
+        out.extend(index.releases.into_iter().map(|r| r.channel));
+    }
+    Ok(out
+        .into_iter()
+        .filter(|c| c != ROOT_CHANNEL && wharf_publish::check_name("channel", c).is_ok())
+        .collect())
 }
