@@ -15,9 +15,20 @@ use wharf_package::rpm::{self, RpmOptions};
 use wharf_package::splice::Payloads;
 use wharf_package::{ipk, pacman};
 use wharf_publish::kind::Keyring;
+
+use crate::{Progress, Reporter};
 use wharf_sign::{ApkEcKey, ApkRsaKey, OpenPgpKey, RsaDigest, UsignKey};
 
 use wharf_core::Format;
+
+/// Advances a progress by one when dropped (a job done, or failed).
+struct Advance<'a>(&'a dyn Progress);
+
+impl Drop for Advance<'_> {
+    fn drop(&mut self) {
+        self.0.advance(1);
+    }
+}
 
 /// One package written.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -58,11 +69,7 @@ pub struct BuildOptions<'a> {
 
 /// Resolves every package for every target first (so a missing input fails before anything is written),
 /// then writes each package to a temporary name and renames it into place.
-pub fn build(
-    project: &Project,
-    o: &BuildOptions<'_>,
-    warn: &mut dyn FnMut(String),
-) -> anyhow::Result<Vec<Built>> {
+pub fn build(project: &Project, o: &BuildOptions<'_>, out: &dyn Reporter) -> anyhow::Result<Vec<Built>> {
     let BuildOptions {
         formats,
         targets,
@@ -77,8 +84,7 @@ pub fn build(
         apk3,
     } = keys;
     let formats = formats_to_build(project, formats);
-    let (specs, only): (Vec<PackageSpec>, Vec<&[Format]>) =
-        specs(project, targets, warn)?.into_iter().unzip();
+    let (specs, only): (Vec<PackageSpec>, Vec<&[Format]>) = specs(project, targets, out)?.into_iter().unzip();
     let dirs_before = dirs_under(out_dir);
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
@@ -104,7 +110,9 @@ pub fn build(
     // A large file is compressed once for all the formats that carry it (wharf_package::splice).
     let payloads = Payloads::new();
     let payloads = &payloads;
+    let progress = out.progress("Packaging", jobs.len() as u64);
     let one = |&(spec, format): &(&PackageSpec, Format)| -> anyhow::Result<Vec<Built>> {
+        let _done = Advance(&*progress);
         let depending;
         let spec = match keyring_of(format) {
             Some(keyring) if *keyring != spec.name => {
@@ -164,7 +172,7 @@ pub fn formats_to_build(project: &Project, given: &[Format]) -> Vec<Format> {
 fn specs<'p>(
     project: &'p Project,
     targets: &[String],
-    warn: &mut dyn FnMut(String),
+    out: &dyn Reporter,
 ) -> anyhow::Result<Vec<(PackageSpec, &'p [Format])>> {
     if project.packages.is_empty() {
         anyhow::bail!(
@@ -188,7 +196,11 @@ fn specs<'p>(
             }
             let spec = template.resolve(&project.source, &project.dir, &project.target_dir, *target)?;
             if let Arch::Target(TargetArch { warning: Some(w), .. }) = spec.arch {
-                warn(format!("{} for {}: {w}", spec.name, target.unwrap_or("the host")));
+                out.warn(&format!(
+                    "{} for {}: {w}",
+                    spec.name,
+                    target.unwrap_or("the host")
+                ));
             }
             // An architecture-independent package is the same for every target: build it once.
             if spec.arch == Arch::All && specs.iter().any(|(s, _)| s.name == spec.name) {
@@ -237,7 +249,7 @@ pub fn build_tarballs(
     targets: &[String],
     out_dir: &Path,
     date: SourceDate,
-    warn: &mut dyn FnMut(String),
+    out: &dyn Reporter,
 ) -> anyhow::Result<Vec<Built>> {
     fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
@@ -245,7 +257,7 @@ pub fn build_tarballs(
     let mut built = Vec::new();
     let payloads = Payloads::new();
     let mut write_all = || -> anyhow::Result<()> {
-        for (spec, _) in specs(project, targets, warn)? {
+        for (spec, _) in specs(project, targets, out)? {
             let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
             let path = write_atomically(out_dir, &name, |w| {
                 wharf_package::tarball::write_tarball(&spec, date, &payloads, w).map_err(Into::into)

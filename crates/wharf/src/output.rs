@@ -13,6 +13,8 @@ pub struct Output {
     quiet: bool,
     verbose: u8,
     color: bool,
+    /// stderr is a terminal: long work shows a progress line.
+    terminal: bool,
 }
 
 impl Output {
@@ -27,6 +29,7 @@ impl Output {
             quiet: g.quiet,
             verbose: g.verbose,
             color,
+            terminal: std::io::stderr().is_terminal(),
         }
     }
 
@@ -102,6 +105,59 @@ impl wharf_ops::Reporter for Output {
     }
     fn verbose(&self) -> bool {
         Output::verbose(self)
+    }
+    /// On a terminal (and without `--json`/`-q`), one line redrawn as the work advances (at most ten
+    /// times a second) and cleared when it ends; otherwise nothing: the status lines say each step.
+    fn progress(&self, what: &str, total: u64) -> Box<dyn wharf_ops::Progress + '_> {
+        if !self.terminal || self.quiet || self.json || total < 2 {
+            return Box::new(wharf_ops::NoProgress);
+        }
+        Box::new(Bar {
+            what: what.to_owned(),
+            total,
+            state: std::sync::Mutex::new((0, None)),
+        })
+    }
+}
+
+/// A progress line on stderr.
+struct Bar {
+    what: String,
+    total: u64,
+    /// Units done, and when the line was last drawn.
+    state: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
+}
+
+impl wharf_ops::Progress for Bar {
+    fn advance(&self, n: u64) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        state.0 += n;
+        let due = state
+            .1
+            .is_none_or(|at| at.elapsed() >= std::time::Duration::from_millis(100));
+        if due || state.0 >= self.total {
+            state.1 = Some(std::time::Instant::now());
+            let width = 30;
+            let filled =
+                usize::try_from(state.0.min(self.total) * width / self.total).unwrap_or(width as usize);
+            eprint!(
+                "\r\x1b[2K{:>10} [{}{}] {}/{}",
+                self.what,
+                "=".repeat(filled),
+                " ".repeat(width as usize - filled),
+                state.0,
+                self.total
+            );
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        // The line goes: the status lines that follow say what was done.
+        eprint!("\r\x1b[2K");
     }
 }
 

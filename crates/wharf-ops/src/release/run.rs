@@ -132,7 +132,6 @@ pub fn release(
         .as_ref()
         .map_or_else(|| o.cwd.join("dist"), |d| d.path().to_path_buf())
         .join(&what.version);
-    let mut warn = |w: String| out.warn(&w);
     let options = package::BuildOptions {
         formats: o.formats,
         targets: &targets,
@@ -140,8 +139,8 @@ pub fn release(
         date: o.date,
         keys: o.keys.ring(),
     };
-    let built = package::build(project, &options, &mut warn)?;
-    let tarballs = package::build_tarballs(project, &targets, &dist, o.date, &mut warn)?;
+    let built = package::build(project, &options, out)?;
+    let tarballs = package::build_tarballs(project, &targets, &dist, o.date, out)?;
     for b in built.iter().chain(&tarballs) {
         out.status(
             "Packaged",

@@ -41,7 +41,7 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             date: env.date(),
             keys: keys.ring(),
         },
-        &mut |w| out.warn(&w),
+        out,
     )?;
     let mut human = String::new();
     for b in &built {

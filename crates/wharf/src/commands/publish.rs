@@ -72,7 +72,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             date: env.date(),
             keys: keys.ring(),
         };
-        let built = package::build(p, &options, &mut |w| out.warn(&w))?;
+        let built = package::build(p, &options, out)?;
         for b in &built {
             out.status(
                 if dry_run { "Would package" } else { "Packaged" },
