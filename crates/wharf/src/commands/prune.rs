@@ -55,13 +55,16 @@ pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let mut need: Vec<Signer> = kinds.iter().map(|k| k.signer()).collect();
         need.sort();
         need.dedup();
-        // A dry run writes nothing, signatures included: keys made in memory serve its decisions, and
-        // no throwaway key is written (nor the repository's asked for).
-        let keys = if args.txn.dry_run {
-            Keys::in_memory(&need)?
-        } else {
-            Keys::load(&args.keys.files(), project.as_ref(), env, out, &need, false)?
-        };
+        // A dry run writes nothing, signatures included: the keys given (or already made) are read, the
+        // others made in memory for its decisions; no throwaway key is written.
+        let keys = Keys::load(
+            &args.keys.files(),
+            project.as_ref(),
+            env,
+            out,
+            &need,
+            args.txn.dry_run,
+        )?;
         let given = settings::Given {
             base_url: args.base_url.as_deref(),
             channel: tree_name.clone(),

@@ -25,10 +25,10 @@ fn listing(label: &str, dir: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn publish_and_release_bytes_are_unchanged() {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path();
+/// The fixed run: a publish of all six kinds into `store` (deb and rpm for the host, the musl target's ipk,
+/// apk and apk3, pacman) and a release of five into `released`, with the fixed keys, date and base URL.
+/// Returns the command that runs wharf the same way, for more commands over the same stores.
+pub(crate) fn fixed_run(dir: &Path) -> impl Fn(&[&str]) -> wharf_test::Done + '_ {
     let cfg = demo_project(&dir.join("proj"));
     write(
         &dir.join("proj/target/x86_64-unknown-linux-musl/release/demo"),
@@ -49,12 +49,11 @@ fn publish_and_release_bytes_are_unchanged() {
     let c = cfg.to_str().unwrap();
     let base = ["--base-url", "https://golden.invalid/repo"];
     let musl = ["--target", "x86_64-unknown-linux-musl"];
-    let go = |args: &[&str]| {
+    let go = move |args: &[&str]| {
         run(wharf(dir)
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .args(args)
             .args(&key_args))
-        .success()
     };
     go(&[
         &[
@@ -62,7 +61,8 @@ fn publish_and_release_bytes_are_unchanged() {
         ][..],
         &base,
     ]
-    .concat());
+    .concat())
+    .success();
     go(&[
         &[
             "publish", "-c", c, "--format", "ipk", "--format", "apk", "--format", "apk3", "--to", "store",
@@ -70,7 +70,14 @@ fn publish_and_release_bytes_are_unchanged() {
         &musl,
         &base,
     ]
-    .concat());
+    .concat())
+    .success();
+    go(&[
+        &["publish", "-c", c, "--format", "pacman", "--to", "store"][..],
+        &base,
+    ]
+    .concat())
+    .success();
     go(&[
         &[
             "release",
@@ -94,7 +101,16 @@ fn publish_and_release_bytes_are_unchanged() {
         &musl,
         &base,
     ]
-    .concat());
+    .concat())
+    .success();
+    go
+}
+
+#[test]
+fn publish_and_release_bytes_are_unchanged() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let _ = fixed_run(dir);
     let mut got = listing("store", &dir.join("store"));
     got.extend(listing("released", &dir.join("released")));
     got.extend(listing("dist", &dir.join("dist")));

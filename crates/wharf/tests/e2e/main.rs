@@ -28,6 +28,7 @@ mod s3;
 mod schema;
 mod serve;
 mod signatures;
+mod snapshots;
 mod verify;
 mod versions;
 mod zero_config;
