@@ -11,7 +11,7 @@ use crate::{Env, Reporter, S3Flags};
 /// Opens the store at `to` (flags first, then the project's `[publish]`, then `AWS_*`), counting its
 /// calls, and says with `-v` how it locks.
 pub fn open_store(
-    to: &str,
+    to: &StoreUrl,
     args: &S3Flags,
     project: Option<&Project>,
     env: &Env,
@@ -30,7 +30,7 @@ pub fn open_store(
         lock_lease: env.lock_lease,
         credentials: None,
     };
-    let store = Counted::new(StoreUrl::parse(to)?.open(&options)?);
+    let store = Counted::new(to.open(&options)?);
     if out.verbose() {
         out.detail(&format!("store {}: {}", store.describe(), store.locking()?));
     }
@@ -41,7 +41,7 @@ pub fn open_store(
 /// over the project (`to = ""`, `"."`, a parent of it), into its `.wharf/` (throwaway secret keys and
 /// caches) or into the package output directory `dist/`.
 pub fn open_store_to_write(
-    to: &str,
+    to: &StoreUrl,
     args: &S3Flags,
     project: Option<&Project>,
     env: &Env,
@@ -54,13 +54,8 @@ pub fn open_store_to_write(
 
 /// Where a directory store may not be, relative to the project directory `project` (paths resolved
 /// from `cwd`, symbolic links followed where they exist).
-pub fn check_store_location(to: &str, cwd: &Path, project: &Path) -> anyhow::Result<()> {
-    if to.trim().is_empty() {
-        anyhow::bail!(
-            "the store is empty: name a directory (e.g. `public`) or s3://bucket/prefix in [publish] to or --to"
-        );
-    }
-    let StoreUrl::Local(path) = StoreUrl::parse(to)? else {
+pub fn check_store_location(to: &StoreUrl, cwd: &Path, project: &Path) -> anyhow::Result<()> {
+    let StoreUrl::Local(path) = to else {
         return Ok(());
     };
     let resolve = |p: &Path| -> std::path::PathBuf {
@@ -95,7 +90,7 @@ pub fn check_store_location(to: &str, cwd: &Path, project: &Path) -> anyhow::Res
         out.extend(rest.into_iter().rev());
         out
     };
-    let store = resolve(&path);
+    let store = resolve(path);
     let project = resolve(project);
     let why = if project.starts_with(&store) {
         Some("it contains the project itself, with its sources and the secret keys in `.wharf/`")
@@ -130,6 +125,8 @@ pub fn load(config: Option<&Path>, env: &Env, out: &dyn Reporter) -> anyhow::Res
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::check_store_location;
 
     #[test]
@@ -137,6 +134,9 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let project = t.path().join("proj");
         std::fs::create_dir_all(project.join(".wharf")).unwrap();
+        let check = |to: &str, cwd: &Path| -> anyhow::Result<()> {
+            check_store_location(&crate::settings::store_location(Some(to), None)?, cwd, &project)
+        };
         for bad in [
             "",
             " ",
@@ -149,16 +149,14 @@ mod tests {
             "dist/repo",
             "sub/../.",
         ] {
-            let e = check_store_location(bad, &project, &project)
-                .unwrap_err()
-                .to_string();
+            let e = check(bad, &project).unwrap_err().to_string();
             assert!(e.contains("refusing") || e.contains("empty"), "{bad}: {e}");
         }
         let abs = project.display().to_string();
-        assert!(check_store_location(&abs, t.path(), &project).is_err());
-        assert!(check_store_location(&format!("file://{abs}"), t.path(), &project).is_err());
+        assert!(check(&abs, t.path()).is_err());
+        assert!(check(&format!("file://{abs}"), t.path()).is_err());
         for good in ["public", "../public", "out/repo", "s3://bucket/prefix"] {
-            check_store_location(good, &project, &project).unwrap();
+            check(good, &project).unwrap();
         }
     }
 }

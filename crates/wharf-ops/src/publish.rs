@@ -8,7 +8,7 @@ use wharf_core::{Format, RepoKind, Signer};
 use wharf_publish::inputs::InputCache;
 use wharf_publish::kind::{Context, Keyring, Kind, Report, Settings, Where};
 use wharf_publish::txn::TxnOptions;
-use wharf_store::{Prefixed, PutMode, Store};
+use wharf_store::{Prefixed, PutMode, Store, StoreUrl};
 
 use crate::Reporter;
 
@@ -153,12 +153,10 @@ fn is_apk3(p: &Path) -> bool {
 }
 
 /// Where a store's files are, for messages: the absolute directory, or the store URL.
-pub fn store_root(to: &str) -> PathBuf {
-    if to.starts_with("s3://") {
-        PathBuf::from(to.trim_end_matches('/'))
-    } else {
-        let p = to.strip_prefix("file://").unwrap_or(to);
-        lexical(&std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p)))
+pub fn store_root(to: &StoreUrl) -> PathBuf {
+    match to {
+        StoreUrl::Local(p) => lexical(&std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        s3 => PathBuf::from(s3.to_string()),
     }
 }
 
@@ -183,10 +181,10 @@ fn lexical(p: &std::path::Path) -> PathBuf {
 pub const CHANNELS: &str = ".wharf/channels/";
 
 /// The URL clients reach a store at when none is configured: `file://` for a directory.
-pub fn default_base_url(to: &str) -> String {
-    let url = if to.starts_with("s3://") {
+pub fn default_base_url(to: &StoreUrl) -> String {
+    let url = if to.is_s3() {
         // Clients cannot read s3:// URLs; the publish warns that --base-url is needed.
-        to.to_owned()
+        to.to_string()
     } else {
         format!("file://{}", store_root(to).display())
     };
@@ -400,7 +398,7 @@ pub fn publish_inputs(o: &PublishOptions<'_>, inputs: Inputs) -> anyhow::Result<
 }
 
 /// Where the repository is, for the text telling people how to use each kind.
-pub fn usage(r: &Reports, settings: &Settings, to: &str) -> String {
+pub fn usage(r: &Reports, settings: &Settings, to: &StoreUrl) -> String {
     let top = store_root(to);
     let tree = settings
         .channel

@@ -6,6 +6,7 @@ use wharf_core::SourceDate;
 use wharf_index::rpmmd::MdCompression;
 use wharf_publish::kind::Settings;
 use wharf_publish::txn::TxnOptions;
+use wharf_store::StoreUrl;
 
 use crate::TxnFlags;
 use crate::publish::{default_base_url, normalize_url};
@@ -28,7 +29,7 @@ pub struct Given<'a> {
 /// Every kind's settings for a store at `to` (where clients read it when no base URL is given).
 pub fn resolve(
     project: Option<&Project>,
-    to: &str,
+    to: &StoreUrl,
     given: Given<'_>,
     date: SourceDate,
 ) -> anyhow::Result<Settings> {
@@ -83,11 +84,18 @@ pub fn channel_tree(channel: Option<String>) -> Option<String> {
     channel.filter(|c| c != ROOT_CHANNEL)
 }
 
-/// The store: the command line's, else the project's `[publish] to`, else `public`.
-pub fn store_location(arg: Option<&str>, project: Option<&Project>) -> String {
-    arg.map(str::to_owned)
+/// The store: the command line's, else the project's `[publish] to`, else `public` — parsed once, here.
+pub fn store_location(arg: Option<&str>, project: Option<&Project>) -> anyhow::Result<StoreUrl> {
+    let text = arg
+        .map(str::to_owned)
         .or_else(|| project.and_then(|p| p.publish.to.clone()))
-        .unwrap_or_else(|| "public".into())
+        .unwrap_or_else(|| "public".into());
+    if text.trim().is_empty() {
+        anyhow::bail!(
+            "the store is empty: name a directory (e.g. `public`) or s3://bucket/prefix in [publish] to or --to"
+        );
+    }
+    Ok(StoreUrl::parse(&text)?)
 }
 
 /// The channel: the command line's, else the project's `[publish] channel`.

@@ -207,6 +207,17 @@ pub fn check_key(key: &str) -> Result<(), StoreError> {
     }
 }
 
+/// As given: the directory, or `s3://bucket/prefix`.
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(p) => write!(f, "{}", p.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
 /// Where a store lives, parsed from `--to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreUrl {
@@ -257,6 +268,12 @@ impl StoreUrl {
     }
 
     /// Opens the store (for S3, checking that the bucket is reachable with these credentials).
+    /// Whether it is an S3 bucket (clients cannot read `s3://` URLs: a public base URL is needed).
+    #[must_use]
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Self::S3 { .. })
+    }
+
     pub fn open(&self, s3: &S3Options) -> Result<Box<dyn Store>, StoreError> {
         match self {
             Self::Local(p) => Ok(Box::new(LocalStore::open(p)?)),

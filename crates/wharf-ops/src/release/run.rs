@@ -10,7 +10,7 @@ use wharf_core::{Format, SourceDate, Version};
 use wharf_publish::txn::TxnOptions;
 use wharf_release::classify::Class;
 use wharf_release::manifest::{self, Manifest};
-use wharf_store::{LockGuard, PutMode, Store};
+use wharf_store::{LockGuard, PutMode, Store, StoreUrl};
 
 use super::{
     Front, FrontOut, LOCK, artifact, merge, newer_first, package_changelog, read_index, read_manifest,
@@ -32,8 +32,8 @@ pub struct ReleaseOptions<'a> {
     /// Targets (empty: `[release] targets`).
     pub targets: &'a [String],
     pub store: &'a dyn Store,
-    /// The store's location as given.
-    pub to: &'a str,
+    /// The store's location.
+    pub to: &'a StoreUrl,
     /// `--base-url`, if given.
     pub base_url: Option<&'a str>,
     pub keys: &'a Keys,
@@ -84,11 +84,12 @@ pub fn release(
     out: &dyn Reporter,
 ) -> anyhow::Result<Released> {
     let what = o.what;
+    let to = &o.to.to_string();
     let version: Version = what
         .version
         .parse()
         .with_context(|| format!("`{}` cannot be a package version", what.version))?;
-    let (earlier, _) = read_index(o.store, o.to)?;
+    let (earlier, _) = read_index(o.store, to)?;
     if project.release.package_changelog {
         // This release's changes, then every earlier release's from the index (newest first), then the
         // configured [[changelog]] entries.
@@ -179,8 +180,8 @@ pub fn release(
     } else {
         Some(o.store.lock(LOCK, o.txn.lock_wait)?)
     };
-    let existing = read_manifest(o.store, &dir, o.to)?;
-    let manifest = merge(existing.as_ref(), &ours, o.to)?;
+    let existing = read_manifest(o.store, &dir, to)?;
+    let manifest = merge(existing.as_ref(), &ours, to)?;
 
     // Every repository conflict too, before anything is written: the same publish, deciding only.
     let given = Given {
@@ -268,7 +269,7 @@ pub fn release(
     let apt = settings::apt_config(Some(project));
     let front = refresh_front(
         o.store,
-        o.to,
+        to,
         project,
         &*guard,
         &Front {

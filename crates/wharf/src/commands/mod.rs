@@ -13,7 +13,7 @@ mod verify;
 use std::path::Path;
 
 use wharf_config::Project;
-use wharf_store::{Counted, Store};
+use wharf_store::{Counted, Store, StoreUrl};
 
 use crate::cli::{Command, ProjectArgs, StoreArgs};
 use crate::env::Env;
@@ -57,7 +57,7 @@ fn load_project(args: &ProjectArgs, env: &Env, out: &Output) -> anyhow::Result<P
 
 /// Opens the store to read.
 fn open_store(
-    to: &str,
+    to: &StoreUrl,
     args: &StoreArgs,
     project: Option<&Project>,
     env: &Env,
@@ -68,7 +68,7 @@ fn open_store(
 
 /// Opens the store to write (refused over the project, its `.wharf/` or `dist/`).
 fn open_store_to_write(
-    to: &str,
+    to: &StoreUrl,
     args: &StoreArgs,
     project: Option<&Project>,
     env: &Env,

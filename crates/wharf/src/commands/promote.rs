@@ -32,7 +32,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             args.from
         );
     }
-    let to_store = settings::store_location(args.store_url.as_deref(), project.as_ref());
+    let to_store = settings::store_location(args.store_url.as_deref(), project.as_ref())?;
     let store = open_store_to_write(&to_store, &args.store, project.as_ref(), env, out)?;
     let from_tree = channel_tree(Some(args.from.clone()));
     let prefixed = tree(&store, from_tree.as_deref())?;
@@ -107,7 +107,7 @@ pub fn run(args: &PromoteArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let released = match &project {
         Some(p) => ops_release::promote_release(
             &store,
-            &to_store,
+            &to_store.to_string(),
             p,
             &txn,
             &apt_cfg,

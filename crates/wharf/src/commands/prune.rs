@@ -19,7 +19,7 @@ use wharf_ops::settings;
 
 pub fn run(args: &PruneArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let project = load_project(&args.project, env, out).ok();
-    let to = settings::store_location(args.to.as_deref(), project.as_ref());
+    let to = settings::store_location(args.to.as_deref(), project.as_ref())?;
     let store = open_store_to_write(&to, &args.store, project.as_ref(), env, out)?;
     let mut txn = settings::txn_options(&args.txn.flags(), project.as_ref());
     txn.prune = true;

@@ -39,7 +39,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .as_ref()
         .map_or_else(|| env.cwd.clone(), |p| p.dir.clone());
     // Where the repository goes is checked before anything is packaged or a key is made.
-    let to = settings::store_location(args.to.as_deref(), project.as_ref());
+    let to = settings::store_location(args.to.as_deref(), project.as_ref())?;
     check_store_location(&to, &env.cwd, &project_dir)?;
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
     let mut formats: Vec<Format> = given_files.iter().filter_map(|p| format_of(p)).collect();
@@ -95,7 +95,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let s = settings::resolve(project.as_ref(), &to, given, env.date())?;
     // Its location was checked before anything was packaged.
     let store = open_store(&to, &args.store, project.as_ref(), env, out)?;
-    if to.starts_with("s3://") && s.base_url.starts_with("s3://") {
+    if to.is_s3() && s.base_url.starts_with("s3://") {
         out.warn("no --base-url (or [publish] base-url): the .repo files and instructions name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
     let txn = settings::txn_options(&args.txn.flags(), project.as_ref());
@@ -107,7 +107,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         prune: &[],
         packages: &packages,
     })?;
-    let (repository, channel) = (&to, &s.channel);
+    let (repository, channel) = (to.to_string(), &s.channel);
     if dry_run {
         out.result(
             &format!("dry run: nothing written\n{}", plan_text(&reports)),

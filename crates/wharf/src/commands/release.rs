@@ -35,9 +35,9 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         what.class.as_str()
     );
     out.status("Releasing", &line);
-    let to = settings::store_location(args.to.as_deref(), Some(&project));
+    let to = settings::store_location(args.to.as_deref(), Some(&project))?;
     let store = open_store_to_write(&to, &args.store, Some(&project), env, out)?;
-    if to.starts_with("s3://") && args.base_url.is_none() && project.publish.base_url.is_none() {
+    if to.is_s3() && args.base_url.is_none() && project.publish.base_url.is_none() {
         out.warn("no --base-url (or [publish] base-url): the page, install.sh and .repo files name the s3:// URL, which clients cannot read; pass the public URL of the bucket");
     }
     let formats = package::formats_to_build(&project, &args.formats);

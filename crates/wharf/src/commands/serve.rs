@@ -13,12 +13,10 @@ use crate::output::Output;
 pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     // A project only supplies defaults (the store, S3 settings); serving needs none.
     let project = load_project(&args.project, env, out).ok();
-    let from = args
-        .from
-        .clone()
-        .or_else(|| project.as_ref().and_then(|p| p.publish.to.clone()))
-        .unwrap_or_else(|| "public".into());
-    if !from.starts_with("s3://") && !std::path::Path::new(from.trim_start_matches("file://")).is_dir() {
+    let from = wharf_ops::settings::store_location(args.from.as_deref(), project.as_ref())?;
+    if let wharf_store::StoreUrl::Local(dir) = &from
+        && !dir.is_dir()
+    {
         anyhow::bail!(
             "{from} is not a directory; publish into it first, or pass --from DIR or --from s3://bucket/prefix"
         );

@@ -28,14 +28,15 @@ pub fn run(args: &VerifyArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             args.timeout,
         )?)
     } else {
-        if !target.starts_with("s3://")
-            && !std::path::Path::new(target.trim_start_matches("file://")).is_dir()
+        let location = wharf_store::StoreUrl::parse(&target)?;
+        if let wharf_store::StoreUrl::Local(dir) = &location
+            && !dir.is_dir()
         {
             anyhow::bail!(
                 "{target} is not a directory; pass a directory, s3://bucket/prefix or an http(s):// URL"
             );
         }
-        let store = open_store(&target, &args.store, project.as_ref(), env, out)?;
+        let store = open_store(&location, &args.store, project.as_ref(), env, out)?;
         Box::new(StoreSource(Box::new(store)))
     };
     let options = Options {
