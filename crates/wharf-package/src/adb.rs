@@ -186,9 +186,7 @@ pub fn signature(key: &ApkEcKey, schema: u32, adb: &[u8]) -> Result<Vec<u8>, Pac
     let mut head = vec![0u8, 4];
     head.extend_from_slice(&key.key_id());
     let msg = signed_message(schema, &head, &Sha512::digest(adb));
-    let sig = key
-        .sign_sha512(&msg)
-        .map_err(|e| PackageError::Write(io::Error::other(e.to_string())))?;
+    let sig = key.sign_sha512(&msg)?;
     head.extend_from_slice(&sig);
     Ok(head)
 }

@@ -237,9 +237,7 @@ pub fn signature_member(
     signed: &[u8],
     mtime: u64,
 ) -> Result<Vec<u8>, PackageError> {
-    let sig = key
-        .sign(digest, signed)
-        .map_err(|e| PackageError::Write(io::Error::other(e.to_string())))?;
+    let sig = key.sign(digest, signed)?;
     let name = format!(".SIGN.{}.{}", digest.member_tag(), key.name());
     small_member(&[(&name, 0o644, &sig)], mtime, false)
 }

@@ -56,6 +56,9 @@ pub enum PackageError {
     /// Writing the package failed.
     #[error("writing the package failed: {0}")]
     Write(#[source] std::io::Error),
+    /// Signing the package (or an index member) failed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] wharf_sign::SignError),
     /// The bytes are not a valid package of the expected format.
     #[error("not a valid {format} package: {why}")]
     Invalid {

@@ -164,8 +164,13 @@ fn publish(
         |arch, records| {
             let unsigned =
                 index::unsigned_index(records, &description, settings.mtime).map_err(PublishError::Index)?;
-            let mut signed = apk::signature_member(key, settings.digest, &unsigned, settings.mtime)
-                .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
+            let mut signed =
+                apk::signature_member(key, settings.digest, &unsigned, settings.mtime).map_err(|source| {
+                    PublishError::IndexMember {
+                        group: arch.to_owned(),
+                        source,
+                    }
+                })?;
             signed.extend_from_slice(&unsigned);
             Ok(vec![(format!("{ROOT}/{arch}/APKINDEX.tar.gz"), signed)])
         },

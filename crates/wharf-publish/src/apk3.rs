@@ -145,8 +145,12 @@ fn publish(
         &items,
         vec![public],
         |arch, records| {
-            let adb = index::packages_adb(records, &description, key)
-                .map_err(|e| PublishError::Index(std::io::Error::other(e.to_string())))?;
+            let adb = index::packages_adb(records, &description, key).map_err(|source| {
+                PublishError::IndexMember {
+                    group: arch.to_owned(),
+                    source,
+                }
+            })?;
             Ok(vec![(format!("{ROOT}/{arch}/packages.adb"), adb)])
         },
     )

@@ -122,6 +122,14 @@ pub enum PublishError {
     /// Building an index failed.
     #[error("building the index failed: {0}")]
     Index(std::io::Error),
+    /// Building a signed index member failed (apk's signature member, apk v3's `packages.adb`).
+    #[error("building the index of `{group}` failed: {source}")]
+    IndexMember {
+        /// The group (architecture) whose index it is.
+        group: String,
+        /// What failed.
+        source: wharf_package::PackageError,
+    },
 }
 
 /// How inspection may skip reading a file: the input cache knows its checksum, and `known` finds a
