@@ -247,11 +247,12 @@ pub fn plan_text(r: &Reports) -> String {
             continue;
         }
         text.push_str(&format!(
-            "{kind}: add {} package(s), drop {}, write {} object(s), delete {}\n",
+            "{kind}: add {} package(s), drop {}, write {} object(s), delete {}; signed by {}\n",
             k.added.len(),
             k.pruned.len(),
             c.planned.len(),
-            c.deleted.len()
+            c.deleted.len(),
+            k.key
         ));
         for p in &k.pruned {
             text.push_str(&format!("  drop   {p}\n"));

@@ -73,8 +73,8 @@ pub enum Command {
     Key(KeyCommand),
     /// Print a completion script for a shell (`wharf completions bash > /etc/bash_completion.d/wharf`).
     Completions(CompletionsArgs),
-    /// Print wharf's manual page (roff: `wharf man > wharf.1 && man ./wharf.1`).
-    Man,
+    /// Print wharf's manual page (roff: `wharf man > wharf.1 && man ./wharf.1`), or write one per command.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +82,14 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command into this directory (`wharf.1`, `wharf-publish.1`, …) instead of
+    /// printing wharf(1).
+    #[arg(long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@ mod verify;
 
 use std::path::Path;
 
+use anyhow::Context as _;
+
 use wharf_config::Project;
 use wharf_store::{Counted, Store, StoreUrl};
 
@@ -37,17 +39,40 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
             out.result(&String::from_utf8_lossy(&text), &serde_json::json!({ "shell": a.shell.to_string(), "script": String::from_utf8_lossy(&text) }));
             Ok(())
         }
-        Command::Man => {
-            let cli = <crate::cli::Cli as clap::CommandFactory>::command();
-            let mut text = Vec::new();
-            clap_mangen::Man::new(cli).render(&mut text)?;
-            out.result(
-                &String::from_utf8_lossy(&text),
-                &serde_json::json!({ "man": String::from_utf8_lossy(&text) }),
-            );
-            Ok(())
-        }
+        Command::Man(a) => man(a.out_dir.as_deref(), out),
     }
+}
+
+/// wharf(1) on stdout, or with `dir` one page per command written there (`wharf-publish.1`, …).
+fn man(dir: Option<&Path>, out: &Output) -> anyhow::Result<()> {
+    let cli = <crate::cli::Cli as clap::CommandFactory>::command();
+    let render = |cmd: clap::Command| -> anyhow::Result<Vec<u8>> {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut text)?;
+        Ok(text)
+    };
+    let Some(dir) = dir else {
+        let text = render(cli)?;
+        let text = String::from_utf8_lossy(&text);
+        out.result(&text, &serde_json::json!({ "man": text }));
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    let pages = std::iter::once(("wharf".to_owned(), cli.clone())).chain(cli.get_subcommands().map(|c| {
+        (
+            format!("wharf-{}", c.get_name()),
+            c.clone().name(format!("wharf-{}", c.get_name())),
+        )
+    }));
+    for (name, cmd) in pages {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, render(cmd)?).with_context(|| format!("cannot write {}", path.display()))?;
+        out.status("Wrote", &display(&path));
+        written.push(display(&path));
+    }
+    out.result("", &serde_json::json!({ "pages": written }));
+    Ok(())
 }
 
 /// Loads the project named by `-c`, or found in the current directory.

@@ -276,6 +276,7 @@ fn dry_runs_print_the_plan_and_write_nothing() {
         "rpm-md: add 2 package(s)",
         "write  linux-x86_64/Packages/d/demo-1.0.0-1.x86_64.rpm",
         "write  linux-x86_64/repodata/repomd.xml",
+        "; signed by ",
     ] {
         assert!(plan.stdout.contains(want), "{want} not in\n{}", plan.all());
     }
@@ -356,6 +357,29 @@ fn completions_man_and_help_headings() {
         "{}",
         man.stdout
     );
+    // One page per command, which man(1) renders.
+    wharf_run(t.path(), &["man", "--out-dir", "pages"]).success();
+    for page in [
+        "wharf",
+        "wharf-publish",
+        "wharf-release",
+        "wharf-verify",
+        "wharf-key",
+    ] {
+        let path = t.path().join("pages").join(format!("{page}.1"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!(".TH {page} 1")), "{page}: {text}");
+    }
+    if std::path::Path::new("/usr/bin/man").exists() {
+        let rendered = wharf_test::run(
+            std::process::Command::new("man")
+                .arg("-l")
+                .arg(t.path().join("pages/wharf-publish.1"))
+                .env("MANWIDTH", "100"),
+        )
+        .success();
+        assert!(rendered.stdout.contains("wharf-publish"), "{}", rendered.stdout);
+    }
     let help = wharf_run(t.path(), &["publish", "--help"]).success();
     assert!(help.stdout.contains("Global options:"), "{}", help.stdout);
 }
