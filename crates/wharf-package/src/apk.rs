@@ -55,30 +55,14 @@ pub fn file_name(name: &str, apk_version: &str) -> String {
 
 /// One Debian-syntax clause (`name (>= 1.0)`) in apk's syntax (`name>=1.0`). apk has no alternatives.
 pub fn dependency(clause: &str) -> Result<String, PackageError> {
-    let clause = clause.trim();
-    if clause.contains('|') {
-        return Err(bad(format!(
-            "`{clause}`: apk has no alternative dependencies; list apk's own in [package.apk] depends"
-        )));
-    }
-    let Some((name, rest)) = clause.split_once('(') else {
-        return Ok(clause.to_owned());
+    let (name, Some((op, version))) = crate::relation_parts(
+        FORMAT,
+        "apk has no alternative dependencies; list apk's own in [package.apk] depends",
+        clause,
+    )?
+    else {
+        return Ok(clause.trim().to_owned());
     };
-    let inner = rest
-        .trim_end()
-        .strip_suffix(')')
-        .ok_or_else(|| bad(format!("unbalanced `(` in `{clause}`")))?;
-    let (op, version) = inner
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| bad(format!("`{clause}`: expected `name (op version)`")))?;
-    let op = match op {
-        ">=" | "<=" | "=" => op,
-        ">>" | ">" => ">",
-        "<<" | "<" => "<",
-        other => return Err(bad(format!("`{clause}`: unknown operator `{other}`"))),
-    };
-    let version = version.trim();
     let version = if apkver::validate(version) {
         version.to_owned()
     } else {
@@ -92,7 +76,7 @@ pub fn dependency(clause: &str) -> Result<String, PackageError> {
             mapped
         }
     };
-    Ok(format!("{}{op}{version}", name.trim()))
+    Ok(format!("{name}{op}{version}"))
 }
 
 /// The `depend`, `provides` and `replaces` lines for a spec.

@@ -69,6 +69,44 @@ pub enum PackageError {
     },
 }
 
+/// A relation's name, and its operator and version if it has one.
+pub(crate) type Relation<'c> = (&'c str, Option<(&'static str, &'c str)>);
+
+/// One Debian-syntax relation clause (`name (>= 1.0)`) split for a family without alternatives (apk,
+/// pacman): the name, and the operator in their spelling (`>=`, `<=`, `=`, `>`, `<`) with the version as
+/// written. An alternative (`a | b`) is an error saying `no_alternatives`.
+pub(crate) fn relation_parts<'c>(
+    format: &'static str,
+    no_alternatives: &str,
+    clause: &'c str,
+) -> Result<Relation<'c>, PackageError> {
+    let bad = |why: String| PackageError::invalid(format, why);
+    let clause = clause.trim();
+    if clause.contains('|') {
+        return Err(bad(format!("`{clause}`: {no_alternatives}")));
+    }
+    let Some((name, rest)) = clause.split_once('(') else {
+        return Ok((clause, None));
+    };
+    let inner = rest
+        .trim_end()
+        .strip_suffix(')')
+        .ok_or_else(|| bad(format!("unbalanced `(` in `{clause}`")))?;
+    let (op, version) = inner
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| bad(format!("`{clause}`: expected `name (op version)`")))?;
+    let op = match op {
+        ">=" => ">=",
+        "<=" => "<=",
+        "=" => "=",
+        ">>" | ">" => ">",
+        "<<" | "<" => "<",
+        other => return Err(bad(format!("`{clause}`: unknown operator `{other}`"))),
+    };
+    Ok((name.trim(), Some((op, version.trim()))))
+}
+
 /// A path inside a package that would escape the install root (absolute, `..`, NUL).
 pub(crate) fn unsafe_path(path: &str) -> bool {
     path.starts_with('/') || path.split('/').any(|c| c == "..") || path.contains('\0')

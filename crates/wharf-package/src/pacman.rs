@@ -113,34 +113,21 @@ pub fn signature(pgpsig: &str) -> Option<Vec<u8>> {
 /// One Debian-syntax clause (`name (>= 1.0)`) in pacman's syntax (`name>=1.0`); pacman has no
 /// alternatives.
 fn dependency(clause: &str) -> Result<String, PackageError> {
-    let clause = clause.trim();
-    if clause.contains('|') {
-        return Err(bad(format!("`{clause}`: pacman has no alternative dependencies")));
-    }
-    let Some((name, rest)) = clause.split_once('(') else {
-        return Ok(clause.to_owned());
+    let (name, Some((op, v))) = crate::relation_parts(
+        FORMAT,
+        "pacman has no alternative dependencies; pacman packages take [package.rpm]'s relations: list them there",
+        clause,
+    )?
+    else {
+        return Ok(clause.trim().to_owned());
     };
-    let inner = rest
-        .trim_end()
-        .strip_suffix(')')
-        .ok_or_else(|| bad(format!("unbalanced `(` in `{clause}`")))?;
-    let (op, v) = inner
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| bad(format!("`{clause}`: expected `name (op version)`")))?;
-    let op = match op {
-        ">=" | "<=" | "=" => op,
-        ">>" | ">" => ">",
-        "<<" | "<" => "<",
-        other => return Err(bad(format!("`{clause}`: unknown operator `{other}`"))),
-    };
-    let parsed: Version = v.trim().parse().map_err(|e| bad(format!("`{clause}`: {e}")))?;
+    let parsed: Version = v.parse().map_err(|e| bad(format!("`{clause}`: {e}")))?;
     let mut mapped = version(&parsed)?;
     // A bare upstream version stays bare (`>=1.0`, as a PKGBUILD writes it).
     if parsed.deb().revision.is_empty() {
         mapped.truncate(mapped.rfind('-').unwrap_or(mapped.len()));
     }
-    Ok(format!("{}{op}{mapped}", name.trim()))
+    Ok(format!("{name}{op}{mapped}"))
 }
 
 /// `.PKGINFO`, in `write_pkginfo`'s order.

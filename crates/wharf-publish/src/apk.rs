@@ -17,8 +17,8 @@ use wharf_sign::{ApkRsaKey, RsaDigest};
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
-use crate::txn::{Key, KeyFields, Record, Txn, TxnOptions};
+use crate::kind::{Context, FeedKind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Peeked, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
 impl Record for ApkRecord {
@@ -178,54 +178,39 @@ fn publish(
 }
 
 /// The apk kind: a repository per apk architecture (`apk/<arch>/`) in each channel's tree.
-#[derive(Default)]
-pub struct Apk {
-    packages: Vec<IncomingApk>,
-    /// The feeds a promotion found the packages in (they go into the same ones).
-    feeds: Vec<String>,
-}
+pub(crate) type Apk = crate::kind::Feed<ApkFeed>;
 
-impl Kind for Apk {
-    fn kind(&self) -> RepoKind {
-        RepoKind::Apk
-    }
-    fn state_key(&self) -> &'static str {
-        STATE_KEY
-    }
+/// apk's part in [`crate::kind::Feed`].
+pub(crate) struct ApkFeed;
+
+impl FeedKind for ApkFeed {
+    const KIND: RepoKind = RepoKind::Apk;
+    const STATE_KEY: &'static str = STATE_KEY;
+    const LABEL: &'static str = "apk";
+    type Info = ApkInfo;
+    type Record = ApkRecord;
     fn inspect(
-        &mut self,
         paths: &[PathBuf],
         _cache: &mut InputCache,
         _store: &dyn Store,
-    ) -> Result<(), PublishError> {
-        self.packages = inspect_apks(paths)?;
-        Ok(())
+    ) -> Result<(Vec<crate::Incoming<ApkInfo>>, Option<Peeked<ApkRecord>>), PublishError> {
+        Ok((inspect_apks(paths)?, None))
     }
-    fn promote(
-        &mut self,
+    fn promoted(
         from: &dyn Store,
         prefix: Option<&str>,
-        _suite: &str,
-        (name, version): (&str, &str),
-    ) -> Result<Promotion, PublishError> {
-        let p = promoted(from, prefix, name, version)?;
-        self.packages = p.packages;
-        self.feeds = p.groups;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
-        })
+        name: &str,
+        version: &str,
+    ) -> Result<crate::Promoted<crate::Incoming<ApkInfo>>, PublishError> {
+        promoted(from, prefix, name, version)
     }
-    fn has_packages(&self) -> bool {
-        !self.packages.is_empty()
-    }
-    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+    fn publish(
+        cx: &Context<'_>,
+        feeds: &[String],
+        packages: &[crate::Incoming<ApkInfo>],
+        _state: Option<Peeked<ApkRecord>>,
+    ) -> Result<Report, PublishError> {
         let key = cx.keys.apk.ok_or_else(|| no_key(RepoKind::Apk))?;
-        let feeds = if self.feeds.is_empty() {
-            &cx.settings.feeds
-        } else {
-            &self.feeds
-        };
         let s = cx.settings;
         let (description, description_given) = s.apk_description();
         let settings = ApkSettings {
@@ -234,12 +219,9 @@ impl Kind for Apk {
             digest: s.apk_digest,
             mtime: u64::try_from(s.date.unix()).unwrap_or(0),
         };
-        publish(cx.tree, key, &settings, cx.txn, feeds, &self.packages)
+        publish(cx.tree, key, &settings, cx.txn, feeds, packages)
     }
-    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
-        if r.groups.is_empty() {
-            return crate::kind::unchanged("apk", r.unchanged.len());
-        }
+    fn usage(r: &Report, _s: &Settings, at: &Where<'_>) -> String {
         format!(
             "\napk: {} package(s) added, {} unchanged, for {}. On the client:\n  install -m 0644 {}/apk/keys/{} /etc/apk/keys/{}\n  echo {}/apk >> /etc/apk/repositories\n",
             r.added.len(),

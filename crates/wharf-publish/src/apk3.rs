@@ -18,8 +18,8 @@ use wharf_sign::ApkEcKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
-use crate::txn::{Key, KeyFields, Record, Txn, TxnOptions};
+use crate::kind::{Context, FeedKind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Peeked, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
 impl Record for Apk3Record {
@@ -157,54 +157,39 @@ fn publish(
 }
 
 /// The apk v3 kind: a repository per OpenWrt architecture (`apk3/<arch>/packages.adb`) in each channel's tree.
-#[derive(Default)]
-pub struct Apk3 {
-    packages: Vec<IncomingApk3>,
-    /// The feeds a promotion found the packages in (they go into the same ones).
-    feeds: Vec<String>,
-}
+pub(crate) type Apk3 = crate::kind::Feed<Apk3Feed>;
 
-impl Kind for Apk3 {
-    fn kind(&self) -> RepoKind {
-        RepoKind::Apk3
-    }
-    fn state_key(&self) -> &'static str {
-        STATE_KEY
-    }
+/// apk v3's part in [`crate::kind::Feed`].
+pub(crate) struct Apk3Feed;
+
+impl FeedKind for Apk3Feed {
+    const KIND: RepoKind = RepoKind::Apk3;
+    const STATE_KEY: &'static str = STATE_KEY;
+    const LABEL: &'static str = "apk v3";
+    type Info = Apk3Info;
+    type Record = Apk3Record;
     fn inspect(
-        &mut self,
         paths: &[PathBuf],
         _cache: &mut InputCache,
         _store: &dyn Store,
-    ) -> Result<(), PublishError> {
-        self.packages = inspect_apk3s(paths)?;
-        Ok(())
+    ) -> Result<(Vec<crate::Incoming<Apk3Info>>, Option<Peeked<Apk3Record>>), PublishError> {
+        Ok((inspect_apk3s(paths)?, None))
     }
-    fn promote(
-        &mut self,
+    fn promoted(
         from: &dyn Store,
         prefix: Option<&str>,
-        _suite: &str,
-        (name, version): (&str, &str),
-    ) -> Result<Promotion, PublishError> {
-        let p = promoted(from, prefix, name, version)?;
-        self.packages = p.packages;
-        self.feeds = p.groups;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
-        })
+        name: &str,
+        version: &str,
+    ) -> Result<crate::Promoted<crate::Incoming<Apk3Info>>, PublishError> {
+        promoted(from, prefix, name, version)
     }
-    fn has_packages(&self) -> bool {
-        !self.packages.is_empty()
-    }
-    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+    fn publish(
+        cx: &Context<'_>,
+        feeds: &[String],
+        packages: &[crate::Incoming<Apk3Info>],
+        _state: Option<Peeked<Apk3Record>>,
+    ) -> Result<Report, PublishError> {
         let key = cx.keys.apk3.ok_or_else(|| no_key(RepoKind::Apk3))?;
-        let feeds = if self.feeds.is_empty() {
-            &cx.settings.feeds
-        } else {
-            &self.feeds
-        };
         let description = cx.settings.apk_description();
         publish(
             cx.tree,
@@ -212,13 +197,10 @@ impl Kind for Apk3 {
             (&description.0, description.1),
             cx.txn,
             feeds,
-            &self.packages,
+            packages,
         )
     }
-    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
-        if r.groups.is_empty() {
-            return crate::kind::unchanged("apk v3", r.unchanged.len());
-        }
+    fn usage(r: &Report, _s: &Settings, at: &Where<'_>) -> String {
         format!(
             "\napk v3: {} package(s) added, {} unchanged, for {}. On the router (apk-tools 3):\n  install -m 0644 {}/apk3/keys/{}.pem /etc/apk/keys/\n  echo {}/apk3/$(cat /etc/apk/arch)/packages.adb >> /etc/apk/repositories.d/customfeeds.list\n",
             r.added.len(),

@@ -386,12 +386,9 @@ impl Kind for Apt {
         suite: &str,
         (name, version): (&str, &str),
     ) -> Result<Promotion, PublishError> {
-        let p = promoted(from, suite, name, version)?;
-        self.debs = p.packages;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
-        })
+        let found;
+        (self.debs, _, found) = promoted(from, suite, name, version)?.split();
+        Ok(found)
     }
     fn has_packages(&self) -> bool {
         !self.debs.is_empty()

@@ -218,3 +218,114 @@ pub(crate) fn unchanged(label: &str, packages: usize) -> String {
         n => format!("\n{label}: no change ({n} package(s) given, all already published).\n"),
     }
 }
+
+/// What a feed kind (opkg, apk, apk v3: a repository per architecture in each channel's tree) supplies to
+/// [`Feed`], the one [`Kind`] they share.
+pub(crate) trait FeedKind: Send + 'static {
+    /// Which kind.
+    const KIND: RepoKind;
+    /// Where its state manifest is.
+    const STATE_KEY: &'static str;
+    /// Its name in the text telling people how to use it.
+    const LABEL: &'static str;
+    /// What inspecting a package gives.
+    type Info: Send;
+    /// Its state's record.
+    type Record: crate::txn::Record + Send;
+    /// Reads and validates package files (and the state, where the input cache can use it).
+    #[allow(clippy::type_complexity)]
+    fn inspect(
+        paths: &[PathBuf],
+        cache: &mut InputCache,
+        store: &dyn Store,
+    ) -> Result<
+        (
+            Vec<crate::Incoming<Self::Info>>,
+            Option<crate::txn::Peeked<Self::Record>>,
+        ),
+        PublishError,
+    >;
+    /// `name` at `version` in the tree `from` (at `prefix` in the store), to copy into another channel.
+    fn promoted(
+        from: &dyn Store,
+        prefix: Option<&str>,
+        name: &str,
+        version: &str,
+    ) -> Result<crate::Promoted<crate::Incoming<Self::Info>>, PublishError>;
+    /// Publishes `packages` into `feeds` (and their architectures' feeds) in one transaction.
+    fn publish(
+        cx: &Context<'_>,
+        feeds: &[String],
+        packages: &[crate::Incoming<Self::Info>],
+        state: Option<crate::txn::Peeked<Self::Record>>,
+    ) -> Result<Report, PublishError>;
+    /// How clients use the feeds a publish rewrote.
+    fn usage(r: &Report, s: &Settings, at: &Where<'_>) -> String;
+}
+
+/// A feed kind's packages for one publish.
+pub(crate) struct Feed<F: FeedKind> {
+    packages: Vec<crate::Incoming<F::Info>>,
+    state: Option<crate::txn::Peeked<F::Record>>,
+    /// The feeds a promotion found the packages in (they go into the same ones).
+    feeds: Vec<String>,
+}
+
+impl<F: FeedKind> Default for Feed<F> {
+    fn default() -> Self {
+        Self {
+            packages: Vec::new(),
+            state: None,
+            feeds: Vec::new(),
+        }
+    }
+}
+
+impl<F: FeedKind> Kind for Feed<F>
+where
+    F::Record: Sync,
+{
+    fn kind(&self) -> RepoKind {
+        F::KIND
+    }
+    fn state_key(&self) -> &'static str {
+        F::STATE_KEY
+    }
+    fn inspect(
+        &mut self,
+        paths: &[PathBuf],
+        cache: &mut InputCache,
+        store: &dyn Store,
+    ) -> Result<(), PublishError> {
+        (self.packages, self.state) = F::inspect(paths, cache, store)?;
+        Ok(())
+    }
+    fn promote(
+        &mut self,
+        from: &dyn Store,
+        prefix: Option<&str>,
+        _suite: &str,
+        (name, version): (&str, &str),
+    ) -> Result<Found, PublishError> {
+        let found;
+        (self.packages, self.feeds, found) = F::promoted(from, prefix, name, version)?.split();
+        Ok(found)
+    }
+    fn has_packages(&self) -> bool {
+        !self.packages.is_empty()
+    }
+    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+        let feeds = if self.feeds.is_empty() {
+            &cx.settings.feeds
+        } else {
+            &self.feeds
+        };
+        F::publish(cx, feeds, &self.packages, self.state.take())
+    }
+    fn usage(&self, r: &Report, s: &Settings, at: &Where<'_>) -> String {
+        if r.groups.is_empty() {
+            return unchanged(F::LABEL, r.unchanged.len());
+        }
+        F::usage(r, s, at)
+    }
+}

@@ -456,6 +456,17 @@ pub struct Promoted<T> {
     pub versions: BTreeSet<String>,
 }
 
+impl<T> Promoted<T> {
+    /// The packages, the groups, and what a promotion reports ([`kind::Found`]).
+    pub(crate) fn split(self) -> (Vec<T>, Vec<String>, kind::Found) {
+        let found = kind::Found {
+            what: self.what,
+            versions: self.versions,
+        };
+        (self.packages, self.groups, found)
+    }
+}
+
 /// [`Promoted`] from the records of one kind: `convert` makes each package from its group and record.
 pub(crate) fn promoted<R: Record, T>(
     from: &dyn Store,

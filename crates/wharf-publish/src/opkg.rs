@@ -17,7 +17,7 @@ use wharf_sign::UsignKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
+use crate::kind::{Context, FeedKind, Report, Settings, Where, no_key};
 use crate::txn::{Key, KeyFields, Peeked, Record, Txn, TxnOptions};
 use crate::{FeedItem, FeedRecord, PublishError, publish_feeds};
 
@@ -174,62 +174,43 @@ fn publish(
 }
 
 /// The opkg kind: a feed per OpenWrt architecture (`opkg/<arch>/`) in each channel's tree.
-#[derive(Default)]
-pub struct Opkg {
-    packages: Vec<IncomingIpk>,
-    state: Option<Peeked<OpkgRecord>>,
-    /// The feeds a promotion found the packages in (they go into the same ones).
-    feeds: Vec<String>,
-}
+pub(crate) type Opkg = crate::kind::Feed<OpkgFeed>;
 
-impl Kind for Opkg {
-    fn kind(&self) -> RepoKind {
-        RepoKind::Opkg
-    }
-    fn state_key(&self) -> &'static str {
-        STATE_KEY
-    }
+/// opkg's part in [`crate::kind::Feed`].
+pub(crate) struct OpkgFeed;
+
+impl FeedKind for OpkgFeed {
+    const KIND: RepoKind = RepoKind::Opkg;
+    const STATE_KEY: &'static str = STATE_KEY;
+    const LABEL: &'static str = "opkg";
+    type Info = IpkInfo;
+    type Record = OpkgRecord;
     fn inspect(
-        &mut self,
         paths: &[PathBuf],
         cache: &mut InputCache,
         store: &dyn Store,
-    ) -> Result<(), PublishError> {
-        (self.packages, self.state) = inspect_ipks(paths, cache, store)?;
-        Ok(())
+    ) -> Result<(Vec<crate::Incoming<IpkInfo>>, Option<Peeked<OpkgRecord>>), PublishError> {
+        inspect_ipks(paths, cache, store)
     }
-    fn promote(
-        &mut self,
+    fn promoted(
         from: &dyn Store,
         prefix: Option<&str>,
-        _suite: &str,
-        (name, version): (&str, &str),
-    ) -> Result<Promotion, PublishError> {
-        let p = promoted(from, prefix, name, version)?;
-        self.packages = p.packages;
-        self.feeds = p.groups;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
-        })
+        name: &str,
+        version: &str,
+    ) -> Result<crate::Promoted<crate::Incoming<IpkInfo>>, PublishError> {
+        promoted(from, prefix, name, version)
     }
-    fn has_packages(&self) -> bool {
-        !self.packages.is_empty()
-    }
-    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+    fn publish(
+        cx: &Context<'_>,
+        feeds: &[String],
+        packages: &[crate::Incoming<IpkInfo>],
+        state: Option<Peeked<OpkgRecord>>,
+    ) -> Result<Report, PublishError> {
         let key = cx.keys.usign.ok_or_else(|| no_key(RepoKind::Opkg))?;
-        let feeds = if self.feeds.is_empty() {
-            &cx.settings.feeds
-        } else {
-            &self.feeds
-        };
-        publish(cx.tree, key, cx.txn, feeds, &self.packages, self.state.take())
+        publish(cx.tree, key, cx.txn, feeds, packages, state)
     }
-    fn usage(&self, r: &Report, _s: &Settings, at: &Where<'_>) -> String {
-        if r.groups.is_empty() {
-            return crate::kind::unchanged("opkg", r.unchanged.len());
-        }
-        let (fp, uri, origin) = (&r.key, at.tree_url, &_s.origin);
+    fn usage(r: &Report, s: &Settings, at: &Where<'_>) -> String {
+        let (fp, uri, origin) = (&r.key, at.tree_url, &s.origin);
         format!(
             "\nopkg: {} package(s) added, {} unchanged, in feeds {}. On the router:\n  wget -O /etc/opkg/keys/{fp} {uri}/opkg/keys/{fp}   # the key: {}/opkg/keys/{fp}\n  echo \"src/gz {origin} {uri}/opkg/$(opkg print-architecture | awk 'END {{ print $2 }}')\" >> /etc/opkg/customfeeds.conf\n",
             r.added.len(),

@@ -21,8 +21,8 @@ use wharf_sign::OpenPgpKey;
 use wharf_store::Store;
 
 use crate::inputs::InputCache;
-use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
-use crate::txn::{Key, KeyFields, Record, Source, Txn};
+use crate::kind::{Context, FeedKind, Report, Settings, Where, no_key};
+use crate::txn::{Key, KeyFields, Peeked, Record, Source, Txn};
 use crate::{FeedItem, FeedRecord, Incoming, PublishError, publish_feeds};
 
 /// Where the pacman state manifest lives in the store.
@@ -68,19 +68,18 @@ impl FeedRecord for PacmanRecord {
 /// The suffix of a package's detached signature.
 const SIG: &str = ".sig";
 
-/// A package to publish, and its signature when it was published before (promoted from another channel).
-struct ToPublish {
-    package: Incoming<PacmanInfo>,
+/// A package to publish: what its `.PKGINFO` says, and its signature when it was published before
+/// (promoted from another channel: the signature comes with its record).
+pub(crate) struct ToPublish {
+    info: PacmanInfo,
     pgpsig: Option<String>,
 }
 
-/// The pacman kind.
-#[derive(Default)]
-pub struct Pacman {
-    packages: Vec<ToPublish>,
-    /// The architectures a promotion found the packages in (they go into the same ones).
-    archs: Vec<String>,
-}
+/// The pacman kind: a repository per pacman architecture (`pacman/<arch>/`) in each channel's tree.
+pub(crate) type Pacman = crate::kind::Feed<PacmanFeed>;
+
+/// pacman's part in [`crate::kind::Feed`].
+pub(crate) struct PacmanFeed;
 
 /// The key file under `pacman/keys/`.
 #[must_use]
@@ -105,41 +104,34 @@ fn sign(
     Ok(package::pgpsig(&packet))
 }
 
-impl Kind for Pacman {
-    fn kind(&self) -> RepoKind {
-        RepoKind::Pacman
-    }
-    fn state_key(&self) -> &'static str {
-        STATE_KEY
-    }
+impl FeedKind for PacmanFeed {
+    const KIND: RepoKind = RepoKind::Pacman;
+    const STATE_KEY: &'static str = STATE_KEY;
+    const LABEL: &'static str = "pacman";
+    type Info = ToPublish;
+    type Record = PacmanRecord;
     fn inspect(
-        &mut self,
         paths: &[PathBuf],
         _cache: &mut InputCache,
         _store: &dyn Store,
-    ) -> Result<(), PublishError> {
-        self.packages = crate::inspect_incoming(paths, |f| package::inspect(f))?
-            .into_iter()
-            .map(|package| ToPublish {
-                package,
-                pgpsig: None,
-            })
-            .collect();
-        Ok(())
+    ) -> Result<(Vec<Incoming<ToPublish>>, Option<Peeked<PacmanRecord>>), PublishError> {
+        let read = crate::inspect_incoming(paths, |f| {
+            package::inspect(f).map(|info| ToPublish { info, pgpsig: None })
+        })?;
+        Ok((read, None))
     }
-    fn promote(
-        &mut self,
+    fn promoted(
         from: &dyn Store,
         prefix: Option<&str>,
-        _suite: &str,
-        (name, version): (&str, &str),
-    ) -> Result<Promotion, PublishError> {
-        let p = crate::promoted::<PacmanRecord, _>(from, STATE_KEY, None, (name, version), |g, r| {
+        name: &str,
+        version: &str,
+    ) -> Result<crate::Promoted<Incoming<ToPublish>>, PublishError> {
+        crate::promoted::<PacmanRecord, _>(from, STATE_KEY, None, (name, version), |g, r| {
             let key = r.object_key(g);
             let rec = r.record()?;
-            Ok(ToPublish {
-                package: Incoming {
-                    path: PathBuf::from(&key),
+            Ok(Incoming {
+                path: PathBuf::from(&key),
+                info: ToPublish {
                     info: PacmanInfo {
                         pkginfo: rec.pkginfo.clone(),
                         name: rec.get("pkgname").to_owned(),
@@ -148,39 +140,30 @@ impl Kind for Pacman {
                         files: rec.files.clone(),
                         checksums: rec.checksums.clone(),
                     },
-                    stored: Some(crate::from_root(prefix, &key)),
+                    pgpsig: Some(rec.pgpsig.clone()),
                 },
-                pgpsig: Some(rec.pgpsig.clone()),
+                stored: Some(crate::from_root(prefix, &key)),
             })
-        })?;
-        self.packages = p.packages;
-        self.archs = p.groups;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
         })
     }
-    fn has_packages(&self) -> bool {
-        !self.packages.is_empty()
-    }
-    fn publish(&mut self, cx: &Context<'_>) -> Result<Report, PublishError> {
+    fn publish(
+        cx: &Context<'_>,
+        archs: &[String],
+        packages: &[Incoming<ToPublish>],
+        _state: Option<Peeked<PacmanRecord>>,
+    ) -> Result<Report, PublishError> {
         let key = cx.keys.openpgp.ok_or_else(|| no_key(RepoKind::Pacman))?;
         let s = cx.settings;
         let repo = s.origin.clone();
         crate::check_name("repository (origin)", &repo)?;
-        let archs = if self.archs.is_empty() {
-            &s.feeds
-        } else {
-            &self.archs
-        };
         let mtime = u64::try_from(s.date.unix()).unwrap_or(0);
         let txn = Txn::<PacmanRecord>::begin(cx.tree, "pacman", STATE_KEY, key.fingerprint(), cx.txn)?;
         // Each package signed on every core (read once more: the signature covers the whole file).
-        let items = wharf_core::parallel::map_in_order(&self.packages, wharf_core::parallel::cores(), |p| {
-            let (i, source) = (&p.package.info, p.package.source());
-            let pgpsig = match &p.pgpsig {
+        let items = wharf_core::parallel::map_in_order(packages, wharf_core::parallel::cores(), |p| {
+            let (i, source) = (&p.info.info, p.source());
+            let pgpsig = match &p.info.pgpsig {
                 Some(sig) => sig.clone(),
-                None => sign(&source, &p.package.path, key, s.date)?,
+                None => sign(&source, &p.path, key, s.date)?,
             };
             let filename = package::file_name(&i.name, &i.version, &i.arch);
             Ok(FeedItem {
@@ -235,10 +218,7 @@ impl Kind for Pacman {
             },
         )
     }
-    fn usage(&self, r: &Report, s: &Settings, at: &Where<'_>) -> String {
-        if r.groups.is_empty() {
-            return crate::kind::unchanged("pacman", r.unchanged.len());
-        }
+    fn usage(r: &Report, s: &Settings, at: &Where<'_>) -> String {
         let (fp, uri, repo) = (&r.key, at.tree_url, &s.origin);
         format!(
             "\npacman: {} package(s) added, {} unchanged, for {}. On the client:\n  curl -fsSLo /tmp/{repo}.asc {uri}/{ROOT}/keys/{fp}.asc   # the key: {}/{ROOT}/keys/{fp}.asc\n  pacman-key --add /tmp/{repo}.asc && pacman-key --lsign-key {fp}\n  printf '[{repo}]\\nServer = {uri}/{ROOT}/$arch\\n' >> /etc/pacman.conf\n",

@@ -543,13 +543,9 @@ impl Kind for RpmMd {
         _suite: &str,
         (name, version): (&str, &str),
     ) -> Result<Promotion, PublishError> {
-        let p = promoted(from, prefix, name, version)?;
-        self.rpms = p.packages;
-        self.repos = p.groups;
-        Ok(Promotion {
-            what: p.what,
-            versions: p.versions,
-        })
+        let found;
+        (self.rpms, self.repos, found) = promoted(from, prefix, name, version)?.split();
+        Ok(found)
     }
     fn has_packages(&self) -> bool {
         !self.rpms.is_empty()

@@ -81,6 +81,30 @@ impl Pacman {
     }
 }
 
+/// The demo project under `dir/proj` without its maintainer scripts: the installed root has no shell for
+/// a scriptlet to run in.
+fn project(dir: &Path) -> std::path::PathBuf {
+    let dir = dir.join("proj");
+    demo_project(&dir);
+    let cfg = fs::read_to_string(dir.join("wharf.toml")).unwrap();
+    let cfg = cfg.split("[package.scripts]").next().unwrap().to_owned();
+    write(&dir.join("wharf.toml"), &cfg);
+    dir
+}
+
+/// `wharf serve` of the project's `public` store on `port`.
+fn serve(dir: &Path, port: u16) -> Server {
+    let mut c = wharf(dir);
+    c.args([
+        "serve",
+        "--from",
+        "public",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    Server::spawn(c, port)
+}
+
 /// The repository's public key file, as `wharf publish` put it under `pacman/keys/`.
 fn published_key(store: &Path) -> std::path::PathBuf {
     let keys = store.join("pacman/keys");
@@ -95,12 +119,7 @@ fn pacman_installs_from_the_signed_repository_and_refuses_a_tampered_database() 
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("proj");
-    demo_project(&dir);
-    // The installed root has no shell for the postinst to run in.
-    let cfg = fs::read_to_string(dir.join("wharf.toml")).unwrap();
-    let cfg = cfg.split("[package.scripts]").next().unwrap().to_owned();
-    write(&dir.join("wharf.toml"), &cfg);
+    let dir = project(t.path());
     write(&dir.join("target/release/demo"), "#!/bin/sh\necho demo\n");
     let published = run(wharf(&dir).args(["publish", "--format", "pacman", "--to", "public"])).success();
     assert!(
@@ -159,20 +178,7 @@ fn pacman_installs_from_the_signed_repository_and_refuses_a_tampered_database() 
 
     // Through `wharf serve`.
     let port = server_port();
-    let _server = Server::spawn(
-        {
-            let mut c = wharf(&dir);
-            c.args([
-                "serve",
-                "--from",
-                "public",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ]);
-            c
-        },
-        port,
-    );
+    let _server = serve(&dir, port);
     let url = format!("http://127.0.0.1:{port}");
     let http_client = Pacman::new(&t.path().join("http"), &url, Some(&key));
     let synced = http_client.pacman(&["-Sy", "demo"]).success();
@@ -260,11 +266,7 @@ fn install_script_sets_up_pacman() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("proj");
-    demo_project(&dir);
-    let cfg = fs::read_to_string(dir.join("wharf.toml")).unwrap();
-    let cfg = cfg.split("[package.scripts]").next().unwrap().to_owned();
-    write(&dir.join("wharf.toml"), &cfg);
+    let dir = project(t.path());
     let port = server_port();
     let url = format!("http://127.0.0.1:{port}");
     run(wharf(&dir).args(["release", "--format", "pacman", "--base-url", &url])).success();
@@ -280,20 +282,7 @@ fn install_script_sets_up_pacman() {
         page.contains("Arch Linux (pacman)"),
         "the page lists no pacman method"
     );
-    let _server = Server::spawn(
-        {
-            let mut c = wharf(&dir);
-            c.args([
-                "serve",
-                "--from",
-                "public",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ]);
-            c
-        },
-        port,
-    );
+    let _server = serve(&dir, port);
     // A root with pacman's configuration and an initialised keyring; install.sh adds the repository.
     let client = Pacman::new(&t.path().join("client"), "", None);
     let installed = run(Command::new("sh")
