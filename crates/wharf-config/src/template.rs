@@ -14,7 +14,9 @@ use wharf_core::{
 pub struct FileTemplate {
     /// Source, relative to the project directory. `target/release/…` means a build output: it is looked up
     /// in Cargo's real target directory, under `<triple>/` when a target is given (cargo-deb's rule). A
-    /// directory installs every file below it, a glob (`*`, `?`, `**`) every file it matches.
+    /// directory installs every file below it, a glob (`*`, `?`, `**`) every file it matches. `{target}`
+    /// (the Rust triple, the host's without `--target`), `{arch}` (Debian's name) and `{rpm-arch}` (rpm's,
+    /// `uname -m`'s) name the target's build outputs wherever a build puts them (`build/{target}/app`).
     pub src: PathBuf,
     /// Install path (of a single file).
     pub dst: InstallPath,
@@ -136,6 +138,45 @@ impl PackageTemplate {
         project_dir.join(src)
     }
 
+    /// `src` with its placeholders (`{target}`, `{arch}`, `{rpm-arch}`) filled in for `target` (the
+    /// host's triple when none). `Err`: the hint for an unknown placeholder.
+    pub fn expand(src: &Path, target: Option<&str>) -> Result<PathBuf, String> {
+        let text = src.to_string_lossy();
+        if !text.contains('{') {
+            return Ok(src.to_path_buf());
+        }
+        let triple = target.map_or_else(wharf_core::host_triple, str::to_owned);
+        let arch = Arch::from_triple(&triple).ok();
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_ref();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                return Err(format!("; `{text}` has a `{{` without `}}`"));
+            };
+            let name = &rest[open + 1..open + close];
+            let value = match (name, arch) {
+                ("target", _) => triple.clone(),
+                ("arch", Some(a)) => a.deb().to_owned(),
+                ("rpm-arch", Some(a)) => a.rpm().to_owned(),
+                ("arch" | "rpm-arch", None) => {
+                    return Err(format!(
+                        "; `{{{name}}}`: wharf does not know the target `{triple}`"
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "; `{{{name}}}` is not a placeholder wharf knows: use {{target}}, {{arch}} or {{rpm-arch}}"
+                    ));
+                }
+            };
+            out.push_str(&value);
+            rest = &rest[open + close + 1..];
+        }
+        out.push_str(rest);
+        Ok(PathBuf::from(out))
+    }
+
     /// The files one `[[package.files]]` entry installs: (source, install path, mode), sorted by install
     /// path. `Err`: the hint for a source that is missing or matches nothing.
     fn sources(
@@ -155,7 +196,8 @@ impl PackageTemplate {
                 "; fix the path (it is relative to the config file's directory)".to_owned()
             }
         };
-        let src = f.src.to_string_lossy();
+        let expanded = Self::expand(&f.src, target)?;
+        let src = expanded.to_string_lossy();
         let (base, pattern) = match glob::split(&src) {
             Some((base, pattern)) => (base, Some(pattern)),
             None => (src.as_ref(), None),
@@ -225,9 +267,10 @@ impl PackageTemplate {
         let mut files = Vec::new();
         for f in &self.files {
             for (path, dst, mode) in Self::sources(f, project_dir, target_dir, target).map_err(|hint| {
+                let src = Self::expand(&f.src, target).unwrap_or_else(|_| f.src.clone());
                 missing(
                     &f.origin,
-                    Self::locate(&f.src, project_dir, target_dir, target),
+                    Self::locate(&src, project_dir, target_dir, target),
                     hint,
                 )
             })? {

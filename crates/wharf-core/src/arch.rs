@@ -134,6 +134,23 @@ pub static TARGETS: &[TargetArch] = &[
     },
 ];
 
+/// The Rust triple of the machine this runs on (what a build without `--target` makes).
+#[must_use]
+pub fn host_triple() -> String {
+    let cpu = match std::env::consts::ARCH {
+        "x86" => "i686",
+        "arm" => "armv7",
+        "riscv64" => "riscv64gc",
+        other => other,
+    };
+    let abi = if cpu.starts_with("arm") {
+        "gnueabihf"
+    } else {
+        "gnu"
+    };
+    format!("{cpu}-unknown-linux-{abi}")
+}
+
 /// What a package is built for: one target, or any architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -181,18 +198,7 @@ impl Arch {
 
     /// The machine this runs on (for packaging host builds when no `--target` is given).
     pub fn host() -> Result<Self, Invalid> {
-        let cpu = match std::env::consts::ARCH {
-            "x86" => "i686",
-            "arm" => "armv7",
-            "riscv64" => "riscv64gc",
-            other => other,
-        };
-        let abi = if cpu.starts_with("arm") {
-            "gnueabihf"
-        } else {
-            "gnu"
-        };
-        Self::from_triple(&format!("{cpu}-unknown-linux-{abi}"))
+        Self::from_triple(&host_triple())
     }
 
     /// The rpm name (`noarch` for architecture-independent packages).

@@ -17,7 +17,7 @@ pub mod spec;
 pub mod time;
 pub mod version;
 
-pub use arch::{Arch, TargetArch};
+pub use arch::{Arch, TargetArch, host_triple};
 pub use format::{Format, RepoKind, Signer};
 pub use name::PackageName;
 pub use spec::{

@@ -6,6 +6,7 @@
 mod apk;
 mod apk3;
 mod apt;
+mod artifacts;
 mod bad_input;
 mod channels;
 mod cli;
