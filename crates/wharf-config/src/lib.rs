@@ -205,6 +205,18 @@ pub struct ReleaseConfig {
     pub channels: ReleaseChannels,
     /// Changelog groups: title and the commit types it takes (empty: the rest).
     pub groups: Vec<(String, Vec<String>)>,
+    /// Raw binaries shipped beside the packages, one per target.
+    pub binaries: Vec<ReleaseBinary>,
+}
+
+/// A raw binary release asset (`[[release.binaries]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseBinary {
+    /// The build output, relative to the project directory; placeholders as in `[[package.files]]`.
+    pub src: PathBuf,
+    /// Its name in the release directory: `{name}` (the source's file name), `{version}`, `{target}`,
+    /// `{arch}`, `{rpm-arch}`.
+    pub name: String,
 }
 
 /// Which channel each class of release goes to; `stable` is the one at the top of the store.
@@ -231,6 +243,7 @@ impl Default for ReleaseConfig {
             checksum_files: false,
             package_changelog: false,
             page_template: None,
+            binaries: Vec::new(),
             channels: ReleaseChannels {
                 stable: "stable".into(),
                 prerelease: "prerelease".into(),

@@ -278,6 +278,19 @@ struct ReleaseSection {
     channels: ReleaseChannelsSection,
     #[serde(default)]
     groups: Vec<ReleaseGroupSection>,
+    /// Raw binaries the release ships beside its packages, one per target.
+    #[serde(default)]
+    binaries: Vec<ReleaseBinarySection>,
+}
+
+/// A raw binary release asset: `src` (placeholders `{target}`, `{arch}`, `{rpm-arch}`; `target/release/…`
+/// as in `[[package.files]]`) copied into the release directory as `name` (placeholders `{name}` — the
+/// source's file name —, `{version}`, `{target}`, `{arch}`, `{rpm-arch}`; default `{name}-{rpm-arch}`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseBinarySection {
+    src: PathBuf,
+    name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -565,6 +578,14 @@ pub(crate) fn load(
                 extra: r.channels.extra.unwrap_or(d.channels.extra),
             },
             groups: r.groups.into_iter().map(|g| (g.title, g.types)).collect(),
+            binaries: r
+                .binaries
+                .into_iter()
+                .map(|b| crate::ReleaseBinary {
+                    src: b.src,
+                    name: b.name.unwrap_or_else(|| "{name}-{rpm-arch}".into()),
+                })
+                .collect(),
         }
     };
     if file.keys.openpgp.is_some() && file.publish.key.is_some() && file.keys.openpgp != file.publish.key {

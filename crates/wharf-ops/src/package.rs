@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wharf_config::{ApkArchNames, ApkSignature, DebCompression, Project, RpmCompression};
+use wharf_config::{ApkArchNames, ApkSignature, DebCompression, PackageTemplate, Project, RpmCompression};
 use wharf_core::{Arch, Content, FileEntry, FileKind, InstallPath, PackageSpec, SourceDate, TargetArch};
 use wharf_package::apk::{self, ApkOptions};
 use wharf_package::apk3::{self, Apk3Options};
@@ -40,14 +40,21 @@ pub struct Built {
     pub name: String,
     pub version: String,
     pub arch: String,
-    /// Its format; `None` for a release tarball.
+    /// Its format; `None` for a release tarball or a raw binary.
     pub format: Option<Format>,
+    /// A raw binary (`[[release.binaries]]`), not a package.
+    #[serde(skip)]
+    pub binary: bool,
 }
 
 impl Built {
     /// What it is, as reports and the release manifest name it: the format, or `tarball`.
     pub fn kind(&self) -> &'static str {
-        self.format.map_or("tarball", wharf_core::Format::name)
+        match self.format {
+            Some(f) => f.name(),
+            None if self.binary => "binary",
+            None => "tarball",
+        }
     }
 }
 
@@ -269,6 +276,7 @@ pub fn build_tarballs(
                 version: spec.version.to_string(),
                 arch: spec.arch.deb().to_owned(),
                 format: None,
+                binary: false,
             });
         }
         commit(&mut built)
@@ -312,6 +320,7 @@ fn write_deb(
         version: spec.version.to_string(),
         arch: spec.arch.deb().to_owned(),
         format: Some(Format::Deb),
+        binary: false,
     })
 }
 
@@ -354,6 +363,7 @@ fn write_rpm(
         version,
         arch: spec.arch.rpm().to_owned(),
         format: Some(Format::Rpm),
+        binary: false,
     })
 }
 
@@ -549,6 +559,7 @@ fn write_apks(
                 version: version.clone(),
                 arch: arch.to_owned(),
                 format: Some(Format::Apk),
+                binary: false,
             })
         })
         .collect()
@@ -604,6 +615,7 @@ fn write_apk3s(
                 version: version.clone(),
                 arch: arch.to_owned(),
                 format: Some(Format::Apk3),
+                binary: false,
             })
         })
         .collect()
@@ -631,6 +643,7 @@ fn write_ipks(
                 version: spec.version.to_string(),
                 arch: arch.to_owned(),
                 format: Some(Format::Ipk),
+                binary: false,
             })
         })
         .collect()
@@ -650,7 +663,81 @@ fn write_pacman(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow:
         version,
         arch: arch.to_owned(),
         format: Some(Format::Pacman),
+        binary: false,
     })
+}
+
+/// The raw binaries of `[[release.binaries]]` for every target (the host when none), copied into `out_dir`
+/// under their names.
+pub fn build_binaries(
+    project: &Project,
+    targets: &[String],
+    out_dir: &Path,
+    version: &str,
+) -> anyhow::Result<Vec<Built>> {
+    let targets: Vec<Option<&str>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
+    fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let dirs_before = dirs_under(out_dir);
+    let mut built = Vec::new();
+    let mut write_all = || -> anyhow::Result<()> {
+        for b in &project.release.binaries {
+            for target in &targets {
+                let arch = match target {
+                    Some(t) => Arch::from_triple(t)?,
+                    None => Arch::host()?,
+                };
+                let src = PackageTemplate::expand(&b.src, *target).map_err(|hint| {
+                    anyhow::anyhow!("[[release.binaries]] src `{}`{hint}", b.src.display())
+                })?;
+                let path = PackageTemplate::locate(&src, &project.dir, &project.target_dir, *target);
+                let base = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("binary")
+                    .to_owned();
+                let triple = target.map_or_else(wharf_core::host_triple, str::to_owned);
+                let name = b
+                    .name
+                    .replace("{name}", &base)
+                    .replace("{version}", version)
+                    .replace("{target}", &triple)
+                    .replace("{rpm-arch}", arch.rpm())
+                    .replace("{arch}", arch.deb());
+                if name.contains(['/', '{']) || name.starts_with('.') {
+                    anyhow::bail!(
+                        "[[release.binaries]] name `{}` gives `{name}`: a file name is needed, from {{name}}, {{version}}, {{target}}, {{arch}} and {{rpm-arch}}",
+                        b.name
+                    );
+                }
+                let mut input = fs::File::open(&path)
+                    .with_context(|| format!("[[release.binaries]] `{}`: build it first", path.display()))?;
+                let staged = write_atomically(out_dir, &name, |w| {
+                    std::io::copy(&mut input, w).context("copying the binary")?;
+                    Ok(())
+                })?;
+                built.push(Built {
+                    path: staged.dest,
+                    staged: Some(staged.tmp),
+                    name: base,
+                    version: version.to_owned(),
+                    arch: arch.rpm().to_owned(),
+                    format: None,
+                    binary: true,
+                });
+            }
+        }
+        commit(&mut built)
+    };
+    if let Err(e) = write_all() {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
+    }
+    Ok(built)
 }
 
 /// A package written to a temporary name beside where it goes.

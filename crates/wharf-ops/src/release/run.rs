@@ -141,7 +141,9 @@ pub fn release(
         keys: o.keys.ring(),
     };
     let built = package::build(project, &options, out)?;
-    let tarballs = package::build_tarballs(project, &targets, &dist, o.date, out)?;
+    let mut tarballs = package::build_tarballs(project, &targets, &dist, o.date, out)?;
+    // Raw binaries are release assets like the tarballs: listed, summed, never published to a repository.
+    tarballs.extend(package::build_binaries(project, &targets, &dist, &what.version)?);
     for b in built.iter().chain(&tarballs) {
         out.status(
             "Packaged",

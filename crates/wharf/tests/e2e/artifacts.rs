@@ -84,3 +84,81 @@ fn source_paths_name_the_target() {
         refused.stderr
     );
 }
+
+#[test]
+fn releases_ship_raw_binaries_with_their_sums() {
+    if !require(&["sha256sum", "python3"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("proj");
+    make_project(&dir, "build/{target}/tool");
+    let cfg = std::fs::read_to_string(dir.join("wharf.toml")).unwrap();
+    write(
+        &dir.join("wharf.toml"),
+        format!(
+            "{cfg}\n[keys]\nthrowaway = true\n\n[release]\ntargets = [\"x86_64-unknown-linux-musl\", \"aarch64-unknown-linux-musl\"]\nchecksum-files = true\n\n[[release.binaries]]\nsrc = \"build/{{target}}/tool\"\n\n[[release.binaries]]\nsrc = \"build/{{target}}/tool\"\nname = \"{{name}}-{{version}}-{{arch}}\"\n"
+        ),
+    );
+    for t in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        write(
+            &dir.join(format!("build/{t}/tool")),
+            format!("#!/bin/sh\necho {t}\n"),
+        );
+    }
+    run(wharf(&dir).args(["release", "--format", "deb", "--to", "public"])).success();
+    let rel = dir.join("public/releases/1.0.0");
+    for f in [
+        "tool-x86_64",
+        "tool-aarch64",
+        "tool-1.0.0-amd64",
+        "tool-1.0.0-arm64",
+    ] {
+        assert!(rel.join(f).is_file(), "{f}");
+        assert!(rel.join(format!("{f}.sha256")).is_file(), "{f}.sha256");
+    }
+    assert_eq!(
+        std::fs::read_to_string(rel.join("tool-aarch64")).unwrap(),
+        "#!/bin/sh\necho aarch64-unknown-linux-musl\n"
+    );
+    let sums = run(Command::new("sha256sum")
+        .arg("-c")
+        .arg("SHA256SUMS")
+        .current_dir(&rel))
+    .success();
+    assert!(sums.stdout.contains("tool-x86_64: OK"), "{}", sums.stdout);
+    // The manifest lists each as a binary, and still validates against its schema.
+    let manifest = std::fs::read_to_string(rel.join("manifest.json")).unwrap();
+    assert!(manifest.contains(r#""kind": "binary""#), "{manifest}");
+    let schema = dir.join("public/releases/manifest.schema.json");
+    run(Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\njsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+        ])
+        .arg(&schema)
+        .arg(rel.join("manifest.json")))
+    .success();
+    // A name that is no file name is refused before anything is released.
+    let bad = dir.join("bad");
+    make_project(&bad, "build/{target}/tool");
+    let cfg = std::fs::read_to_string(bad.join("wharf.toml")).unwrap();
+    write(
+        &bad.join("wharf.toml"),
+        format!(
+            "{cfg}\n[keys]\nthrowaway = true\n\n[[release.binaries]]\nsrc = \"tool\"\nname = \"sub/{{name}}\"\n"
+        ),
+    );
+    write(&bad.join("tool"), "x");
+    write(
+        &bad.join(format!("build/{}/tool", wharf_core::host_triple())),
+        "x",
+    );
+    let refused = run(wharf(&bad).args(["release", "--format", "deb", "--to", "public"]));
+    assert!(
+        !refused.ok && refused.stderr.contains("a file name is needed"),
+        "{}",
+        refused.all()
+    );
+    assert!(!bad.join("public/releases").exists());
+}
