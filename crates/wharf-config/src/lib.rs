@@ -207,7 +207,24 @@ pub struct ReleaseConfig {
     pub groups: Vec<(String, Vec<String>)>,
     /// Raw binaries shipped beside the packages, one per target.
     pub binaries: Vec<ReleaseBinary>,
+    /// Archives of the project's own shape, one per target each (none: one tarball per package).
+    pub archives: Vec<ReleaseArchive>,
 }
+
+/// An archive of several packages' files (`[[release.archives]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseArchive {
+    /// The file name without its extension; `{project}`, `{version}`, `{target}`, `{arch}`, `{rpm-arch}`.
+    pub name: String,
+    pub format: ArchiveFormat,
+    /// The packages whose files it holds (empty: every package built for the target).
+    pub packages: Vec<String>,
+    pub layout: ArchiveLayout,
+    /// A directory everything goes under (the name's placeholders, and `{name}`).
+    pub top: Option<String>,
+}
+
+pub use wharf_core::{ArchiveFormat, ArchiveLayout};
 
 /// A raw binary release asset (`[[release.binaries]]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +261,7 @@ impl Default for ReleaseConfig {
             package_changelog: false,
             page_template: None,
             binaries: Vec::new(),
+            archives: Vec::new(),
             channels: ReleaseChannels {
                 stable: "stable".into(),
                 prerelease: "prerelease".into(),

@@ -281,6 +281,27 @@ struct ReleaseSection {
     /// Raw binaries the release ships beside its packages, one per target.
     #[serde(default)]
     binaries: Vec<ReleaseBinarySection>,
+    /// Archives of the release's own shape, replacing the per-package tarballs.
+    #[serde(default)]
+    archives: Vec<ReleaseArchiveSection>,
+}
+
+/// An archive per target holding several packages' files: `name` (placeholders `{project}`, `{version}`,
+/// `{target}`, `{arch}`, `{rpm-arch}`; the format's extension is added), `packages` (default: every package
+/// built for the target; architecture-independent ones only when named), `layout` (`flat`: the files by
+/// name, the default; `paths`: at their install paths), `top` (a directory everything goes under; the
+/// same placeholders, and `{name}` for the archive's name).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseArchiveSection {
+    name: String,
+    #[serde(default)]
+    format: crate::ArchiveFormat,
+    #[serde(default)]
+    packages: Vec<String>,
+    #[serde(default)]
+    layout: crate::ArchiveLayout,
+    top: Option<String>,
 }
 
 /// A raw binary release asset: `src` (placeholders `{target}`, `{arch}`, `{rpm-arch}`; `target/release/…`
@@ -584,6 +605,17 @@ pub(crate) fn load(
                 .map(|b| crate::ReleaseBinary {
                     src: b.src,
                     name: b.name.unwrap_or_else(|| "{name}-{rpm-arch}".into()),
+                })
+                .collect(),
+            archives: r
+                .archives
+                .into_iter()
+                .map(|a| crate::ReleaseArchive {
+                    name: a.name,
+                    format: a.format,
+                    packages: a.packages,
+                    layout: a.layout,
+                    top: a.top,
                 })
                 .collect(),
         }

@@ -82,6 +82,50 @@ impl Format {
     }
 }
 
+/// A release archive's container (`[[release.archives]] format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ArchiveFormat {
+    /// `.tar.gz`.
+    #[default]
+    #[serde(rename = "tar.gz")]
+    TarGz,
+    /// `.tar.xz`.
+    #[serde(rename = "tar.xz")]
+    TarXz,
+    /// `.tar.zst`.
+    #[serde(rename = "tar.zst")]
+    TarZst,
+    /// `.zip` (deflate).
+    #[serde(rename = "zip")]
+    Zip,
+}
+
+impl ArchiveFormat {
+    /// The file name ending (the serde name).
+    #[must_use]
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::TarGz => "tar.gz",
+            Self::TarXz => "tar.xz",
+            Self::TarZst => "tar.zst",
+            Self::Zip => "zip",
+        }
+    }
+}
+
+/// Where a release archive's files go (`[[release.archives]] layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ArchiveLayout {
+    /// Regular files and links by their file name alone (`app`); two of one name are an error.
+    #[default]
+    Flat,
+    /// At their install paths (`usr/bin/app`, `etc/app.conf`).
+    Paths,
+}
+
 /// A kind of package repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -18,7 +18,7 @@ pub mod time;
 pub mod version;
 
 pub use arch::{Arch, TargetArch, host_triple};
-pub use format::{Format, RepoKind, Signer};
+pub use format::{ArchiveFormat, ArchiveLayout, Format, RepoKind, Signer};
 pub use name::PackageName;
 pub use spec::{
     ChangelogEntry, Content, Family, FileEntry, FileKind, InstallPath, Owner, PackageMeta, PackageSpec,

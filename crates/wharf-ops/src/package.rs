@@ -40,20 +40,35 @@ pub struct Built {
     pub name: String,
     pub version: String,
     pub arch: String,
-    /// Its format; `None` for a release tarball or a raw binary.
+    /// Its format; `None` for a release asset that is no package (`asset` says which).
     pub format: Option<Format>,
-    /// A raw binary (`[[release.binaries]]`), not a package.
+    /// What it is when it is no package.
     #[serde(skip)]
-    pub binary: bool,
+    pub asset: Asset,
+}
+
+/// A release asset that is no package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Asset {
+    /// A package (see `format`).
+    #[default]
+    Package,
+    /// A package's release tarball.
+    Tarball,
+    /// An archive of `[[release.archives]]`.
+    Archive,
+    /// A raw binary of `[[release.binaries]]`.
+    Binary,
 }
 
 impl Built {
     /// What it is, as reports and the release manifest name it: the format, or `tarball`.
     pub fn kind(&self) -> &'static str {
-        match self.format {
-            Some(f) => f.name(),
-            None if self.binary => "binary",
-            None => "tarball",
+        match (self.format, self.asset) {
+            (Some(f), _) => f.name(),
+            (None, Asset::Binary) => "binary",
+            (None, Asset::Archive) => "archive",
+            (None, _) => "tarball",
         }
     }
 }
@@ -276,7 +291,7 @@ pub fn build_tarballs(
                 version: spec.version.to_string(),
                 arch: spec.arch.deb().to_owned(),
                 format: None,
-                binary: false,
+                asset: Asset::Tarball,
             });
         }
         commit(&mut built)
@@ -320,7 +335,7 @@ fn write_deb(
         version: spec.version.to_string(),
         arch: spec.arch.deb().to_owned(),
         format: Some(Format::Deb),
-        binary: false,
+        asset: Asset::Package,
     })
 }
 
@@ -363,7 +378,7 @@ fn write_rpm(
         version,
         arch: spec.arch.rpm().to_owned(),
         format: Some(Format::Rpm),
-        binary: false,
+        asset: Asset::Package,
     })
 }
 
@@ -559,7 +574,7 @@ fn write_apks(
                 version: version.clone(),
                 arch: arch.to_owned(),
                 format: Some(Format::Apk),
-                binary: false,
+                asset: Asset::Package,
             })
         })
         .collect()
@@ -615,7 +630,7 @@ fn write_apk3s(
                 version: version.clone(),
                 arch: arch.to_owned(),
                 format: Some(Format::Apk3),
-                binary: false,
+                asset: Asset::Package,
             })
         })
         .collect()
@@ -643,7 +658,7 @@ fn write_ipks(
                 version: spec.version.to_string(),
                 arch: arch.to_owned(),
                 format: Some(Format::Ipk),
-                binary: false,
+                asset: Asset::Package,
             })
         })
         .collect()
@@ -663,8 +678,129 @@ fn write_pacman(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow:
         version,
         arch: arch.to_owned(),
         format: Some(Format::Pacman),
-        binary: false,
+        asset: Asset::Package,
     })
+}
+
+/// A name template filled in for one target: `{project}`, `{version}`, `{target}`, `{arch}` (Debian's),
+/// `{rpm-arch}`; and `{name}` when given.
+fn fill(
+    template: &str,
+    project: &str,
+    version: &str,
+    target: Option<&str>,
+    name: Option<&str>,
+) -> anyhow::Result<String> {
+    let triple = target.map_or_else(wharf_core::host_triple, str::to_owned);
+    let arch = Arch::from_triple(&triple)?;
+    let mut out = template
+        .replace("{project}", project)
+        .replace("{version}", version)
+        .replace("{target}", &triple)
+        .replace("{rpm-arch}", arch.rpm())
+        .replace("{arch}", arch.deb());
+    if let Some(n) = name {
+        out = out.replace("{name}", n);
+    }
+    if out.contains(['/', '{', '}']) || out.starts_with('.') || out.is_empty() {
+        anyhow::bail!(
+            "`{template}` gives `{out}`: a file name is needed, from {{project}}, {{version}}, {{target}}, {{arch}}, {{rpm-arch}}{}",
+            if name.is_some() { " and {name}" } else { "" }
+        );
+    }
+    Ok(out)
+}
+
+/// The archives of `[[release.archives]]` for every target (the host when none): each holds the files of
+/// the packages it names (default: every package built for the target but the architecture-independent).
+pub fn build_archives(
+    project: &Project,
+    targets: &[String],
+    out_dir: &Path,
+    version: &str,
+    date: SourceDate,
+    out: &dyn Reporter,
+) -> anyhow::Result<Vec<Built>> {
+    let targets: Vec<Option<&str>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
+    for a in &project.release.archives {
+        if let Some(p) = a
+            .packages
+            .iter()
+            .find(|p| !project.packages.iter().any(|t| t.name.as_str() == p.as_str()))
+        {
+            anyhow::bail!(
+                "[[release.archives]] `{}`: `{p}` is not one of this project's packages",
+                a.name
+            );
+        }
+    }
+    fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let dirs_before = dirs_under(out_dir);
+    let payloads = Payloads::new();
+    let mut built = Vec::new();
+    let mut write_all = || -> anyhow::Result<()> {
+        for target in &targets {
+            let one: Vec<String> = target.map(str::to_owned).into_iter().collect();
+            let resolved: Vec<PackageSpec> = specs(project, &one, out)?.into_iter().map(|(s, _)| s).collect();
+            for a in &project.release.archives {
+                let chosen: Vec<&PackageSpec> = resolved
+                    .iter()
+                    .filter(|s| {
+                        if a.packages.is_empty() {
+                            s.arch != Arch::All
+                        } else {
+                            a.packages.iter().any(|p| p.as_str() == s.name.as_str())
+                        }
+                    })
+                    .collect();
+                if chosen.is_empty() {
+                    continue;
+                }
+                let name = fill(&a.name, &project.name, version, *target, None)
+                    .with_context(|| format!("[[release.archives]] name `{}`", a.name))?;
+                let top = a
+                    .top
+                    .as_deref()
+                    .map(|t| fill(t, &project.name, version, *target, Some(&name)))
+                    .transpose()
+                    .with_context(|| format!("[[release.archives]] `{}`: top", a.name))?;
+                let options = wharf_package::archive::ArchiveOptions {
+                    format: a.format,
+                    layout: a.layout,
+                    top: top.as_deref(),
+                    date,
+                };
+                let file = format!("{name}.{}", a.format.extension());
+                let staged = write_atomically(out_dir, &file, |w| {
+                    wharf_package::archive::write_archive(&chosen, &options, &payloads, w).map_err(Into::into)
+                })?;
+                let arch = match target {
+                    Some(t) => Arch::from_triple(t)?,
+                    None => Arch::host()?,
+                };
+                built.push(Built {
+                    path: staged.dest,
+                    staged: Some(staged.tmp),
+                    name,
+                    version: version.to_owned(),
+                    arch: arch.deb().to_owned(),
+                    format: None,
+                    asset: Asset::Archive,
+                });
+            }
+        }
+        commit(&mut built)
+    };
+    if let Err(e) = write_all() {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
+    }
+    Ok(built)
 }
 
 /// The raw binaries of `[[release.binaries]]` for every target (the host when none), copied into `out_dir`
@@ -700,20 +836,8 @@ pub fn build_binaries(
                     .and_then(|n| n.to_str())
                     .unwrap_or("binary")
                     .to_owned();
-                let triple = target.map_or_else(wharf_core::host_triple, str::to_owned);
-                let name = b
-                    .name
-                    .replace("{name}", &base)
-                    .replace("{version}", version)
-                    .replace("{target}", &triple)
-                    .replace("{rpm-arch}", arch.rpm())
-                    .replace("{arch}", arch.deb());
-                if name.contains(['/', '{']) || name.starts_with('.') {
-                    anyhow::bail!(
-                        "[[release.binaries]] name `{}` gives `{name}`: a file name is needed, from {{name}}, {{version}}, {{target}}, {{arch}} and {{rpm-arch}}",
-                        b.name
-                    );
-                }
+                let name = fill(&b.name, &project.name, version, *target, Some(&base))
+                    .with_context(|| format!("[[release.binaries]] name `{}`", b.name))?;
                 let mut input = fs::File::open(&path)
                     .with_context(|| format!("[[release.binaries]] `{}`: build it first", path.display()))?;
                 let staged = write_atomically(out_dir, &name, |w| {
@@ -727,7 +851,7 @@ pub fn build_binaries(
                     version: version.to_owned(),
                     arch: arch.rpm().to_owned(),
                     format: None,
-                    binary: true,
+                    asset: Asset::Binary,
                 });
             }
         }

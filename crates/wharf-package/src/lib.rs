@@ -12,6 +12,7 @@ pub mod adb;
 pub mod apk;
 pub mod apk3;
 pub mod ar;
+pub mod archive;
 pub mod compress;
 pub mod deb;
 pub mod gzblocks;

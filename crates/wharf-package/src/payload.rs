@@ -85,7 +85,8 @@ pub(crate) enum Layout<'a> {
     /// abuild: bare names (`usr/bin/x`), no root entry, and a pax `APK-TOOLS.checksum.SHA1` record (sha1
     /// of the content, or of the link target) before every file and symlink.
     Apk,
-    /// A release tarball: everything under one top directory (`hello-1.0-amd64/usr/bin/hello`).
+    /// A release archive: everything under one top directory (`hello-1.0-amd64/usr/bin/hello`), or with
+    /// bare names (`usr/bin/hello`) for an empty one.
     Archive(&'a str),
 }
 
@@ -203,15 +204,16 @@ pub(crate) fn write_data(
     let mut file_bytes = 0u64;
     match layout {
         Layout::Dpkg => tar.dir("./", 0o755, clamp).map_err(PackageError::Write)?,
-        Layout::Archive(top) => tar
+        Layout::Archive(top) if !top.is_empty() => tar
             .dir(&format!("{top}/"), 0o755, clamp)
             .map_err(PackageError::Write)?,
-        Layout::Apk => {}
+        Layout::Archive(_) | Layout::Apk => {}
     }
     for (key, Planned { node, mode, owner }) in nodes {
         let name = match layout {
             Layout::Dpkg => std::borrow::Cow::Borrowed(key.as_str()),
             Layout::Apk => std::borrow::Cow::Borrowed(&key[2..]),
+            Layout::Archive("") => std::borrow::Cow::Borrowed(&key[2..]),
             Layout::Archive(top) => std::borrow::Cow::Owned(format!("{top}/{}", &key[2..])),
         };
         let name = name.as_ref();

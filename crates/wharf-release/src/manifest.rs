@@ -46,7 +46,7 @@ pub struct Manifest {
 pub struct Artifact {
     /// The file name inside `releases/<version>/`.
     pub file: String,
-    /// `deb`, `rpm`, `apk`, `apk3`, `ipk`, `pacman`, `tarball` or `binary`.
+    /// `deb`, `rpm`, `apk`, `apk3`, `ipk`, `pacman`, `tarball`, `archive` or `binary`.
     pub kind: String,
     /// The package name.
     pub package: String,

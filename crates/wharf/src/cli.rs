@@ -120,6 +120,10 @@ pub struct PackageArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Also write the release's own assets: the archives of `[[release.archives]]` and the raw binaries of
+    /// `[[release.binaries]]`, as `wharf release` would.
+    #[arg(long = "assets")]
+    pub assets: bool,
     /// Where to write packages.
     #[arg(short = 'o', long = "out", value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,

@@ -141,7 +141,12 @@ pub fn release(
         keys: o.keys.ring(),
     };
     let built = package::build(project, &options, out)?;
-    let mut tarballs = package::build_tarballs(project, &targets, &dist, o.date, out)?;
+    // The project's own archives replace the per-package tarballs.
+    let mut tarballs = if project.release.archives.is_empty() {
+        package::build_tarballs(project, &targets, &dist, o.date, out)?
+    } else {
+        package::build_archives(project, &targets, &dist, &what.version, o.date, out)?
+    };
     // Raw binaries are release assets like the tarballs: listed, summed, never published to a repository.
     tarballs.extend(package::build_binaries(project, &targets, &dist, &what.version)?);
     for b in built.iter().chain(&tarballs) {

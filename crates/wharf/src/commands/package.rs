@@ -43,6 +43,19 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         },
         out,
     )?;
+    let mut built = built;
+    if args.assets {
+        let version = project
+            .packages
+            .first()
+            .map(|t| t.version.to_string())
+            .unwrap_or_default();
+        let (targets, out_dir, date) = (&args.targets, &args.out, env.date());
+        built.extend(package::build_archives(
+            &project, targets, out_dir, &version, date, out,
+        )?);
+        built.extend(package::build_binaries(&project, targets, out_dir, &version)?);
+    }
     let mut human = String::new();
     for b in &built {
         out.status(

@@ -130,15 +130,7 @@ fn releases_ship_raw_binaries_with_their_sums() {
     // The manifest lists each as a binary, and still validates against its schema.
     let manifest = std::fs::read_to_string(rel.join("manifest.json")).unwrap();
     assert!(manifest.contains(r#""kind": "binary""#), "{manifest}");
-    let schema = dir.join("public/releases/manifest.schema.json");
-    run(Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, jsonschema\njsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
-        ])
-        .arg(&schema)
-        .arg(rel.join("manifest.json")))
-    .success();
+    validates_against_the_manifest_schema(&dir.join("public"), &rel);
     // A name that is no file name is refused before anything is released.
     let bad = dir.join("bad");
     make_project(&bad, "build/{target}/tool");
@@ -161,4 +153,188 @@ fn releases_ship_raw_binaries_with_their_sums() {
         refused.all()
     );
     assert!(!bad.join("public/releases").exists());
+}
+
+/// Two programs and an architecture-independent package, as seed 000 ships them.
+fn two_programs(dir: &Path, archives: &str) {
+    write(
+        &dir.join("wharf.toml"),
+        format!(
+            r#"[project]
+name = "vpn"
+version = "1.2.0"
+maintainer = "M <m@example.org>"
+summary = "a vpn"
+
+[keys]
+throwaway = true
+
+[release]
+targets = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]
+
+[[package]]
+name = "vpnd"
+[[package.files]]
+src = "build/{{target}}/vpnd"
+dst = "/usr/bin/vpnd"
+mode = "0755"
+[[package.files]]
+src = "vpnd.conf"
+dst = "/etc/vpnd.conf"
+config = true
+
+[[package]]
+name = "vpnc"
+[[package.files]]
+src = "build/{{target}}/vpnc"
+dst = "/usr/bin/vpnc"
+mode = "0755"
+
+[[package]]
+name = "vpn-web"
+arch-all = true
+[[package.files]]
+src = "web/index.html"
+dst = "/www/vpn/index.html"
+{archives}"#
+        ),
+    );
+    write(&dir.join("vpnd.conf"), "level = 1\n");
+    write(&dir.join("web/index.html"), "<p>vpn</p>\n");
+    for t in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        for p in ["vpnd", "vpnc"] {
+            write(
+                &dir.join(format!("build/{t}/{p}")),
+                format!("#!/bin/sh\necho {p} {t}\n"),
+            );
+        }
+    }
+}
+
+#[test]
+fn archives_hold_several_packages_in_the_projects_shape() {
+    if !require(&["tar", "zstd", "python3"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("proj");
+    two_programs(
+        &dir,
+        r#"
+[[release.archives]]
+name = "vpn-{rpm-arch}"
+packages = ["vpnd", "vpnc"]
+
+[[release.archives]]
+name = "{project}-{version}-{target}"
+format = "tar.zst"
+layout = "paths"
+top = "{name}"
+
+[[release.archives]]
+name = "vpn-{arch}"
+format = "zip"
+top = "build"
+"#,
+    );
+    let package = |out: &str| {
+        run(wharf(&dir).args([
+            "package",
+            "--format",
+            "deb",
+            "--assets",
+            "-o",
+            out,
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--target",
+            "aarch64-unknown-linux-musl",
+        ]))
+        .success()
+    };
+    package("dist");
+    let list = |args: &[&str], file: &str| -> String {
+        run(Command::new("tar").args(args).arg(dir.join("dist").join(file)))
+            .success()
+            .stdout
+    };
+    // Flat, by default: both programs of the target, no directories, nothing of the arch-all package.
+    assert_eq!(list(&["-tzf"], "vpn-aarch64.tar.gz"), "vpnc\nvpnd\nvpnd.conf\n");
+    assert_eq!(
+        run(Command::new("tar")
+            .arg("-xzOf")
+            .arg(dir.join("dist/vpn-aarch64.tar.gz"))
+            .arg("vpnd"))
+        .success()
+        .stdout,
+        "#!/bin/sh\necho vpnd aarch64-unknown-linux-musl\n"
+    );
+    // At their install paths under a top directory named like the archive.
+    let paths = list(&["--zstd", "-tf"], "vpn-1.2.0-x86_64-unknown-linux-musl.tar.zst");
+    assert!(
+        paths.starts_with("vpn-1.2.0-x86_64-unknown-linux-musl/\n"),
+        "{paths}"
+    );
+    assert!(
+        paths.contains("vpn-1.2.0-x86_64-unknown-linux-musl/usr/bin/vpnc\n"),
+        "{paths}"
+    );
+    assert!(
+        paths.contains("vpn-1.2.0-x86_64-unknown-linux-musl/etc/vpnd.conf\n"),
+        "{paths}"
+    );
+    assert!(!paths.contains("index.html"), "{paths}");
+    // A zip that Python's zipfile reads and tests (CRC-32 of every member), modes kept.
+    let zip = dir.join("dist/vpn-amd64.zip");
+    let checked = run(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nfor i in z.infolist(): print(i.filename, oct(i.external_attr >> 16), i.date_time)",
+        ])
+        .arg(&zip))
+    .success();
+    assert!(
+        checked.stdout.contains("build/vpnd 0o100755"),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked.stdout.contains("build/vpnd.conf 0o100644"),
+        "{}",
+        checked.stdout
+    );
+    // The same bytes again.
+    package("again");
+    for f in [
+        "vpn-aarch64.tar.gz",
+        "vpn-amd64.zip",
+        "vpn-1.2.0-x86_64-unknown-linux-musl.tar.zst",
+    ] {
+        assert_eq!(
+            std::fs::read(dir.join("dist").join(f)).unwrap(),
+            std::fs::read(dir.join("again").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // A release ships the archives instead of a tarball per package.
+    run(wharf(&dir).args(["release", "--format", "deb", "--to", "public"])).success();
+    let rel = dir.join("public/releases/1.2.0");
+    assert!(rel.join("vpn-x86_64.tar.gz").is_file());
+    assert!(rel.join("vpn-arm64.zip").is_file());
+    assert!(!rel.join("vpnd-1.2.0-amd64.tar.gz").exists());
+    let manifest = std::fs::read_to_string(rel.join("manifest.json")).unwrap();
+    assert!(manifest.contains(r#""kind": "archive""#), "{manifest}");
+    validates_against_the_manifest_schema(&dir.join("public"), &rel);
+}
+
+/// `releases/<version>/manifest.json` validates against `releases/manifest.schema.json` (jsonschema).
+fn validates_against_the_manifest_schema(store: &Path, rel: &Path) {
+    run(Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\njsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))",
+        ])
+        .arg(store.join("releases/manifest.schema.json"))
+        .arg(rel.join("manifest.json")))
+    .success();
 }
