@@ -5,6 +5,7 @@
 //! the binary, into an [`Env`]).
 
 pub mod keys;
+pub mod lookaside;
 pub mod package;
 pub mod project;
 pub mod publish;

@@ -71,6 +71,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Source files beside the repositories, in Fedora's lookaside layout.
+    #[command(subcommand)]
+    Lookaside(LookasideCommand),
     /// Print a completion script for a shell (`wharf completions bash > /etc/bash_completion.d/wharf`).
     Completions(CompletionsArgs),
     /// Print wharf's manual page (roff: `wharf man > wharf.1 && man ./wharf.1`), or write one per command.
@@ -82,6 +85,49 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LookasideCommand {
+    /// Upload source files (content-addressed, create-only) and list them in the project's `sources` file.
+    Upload(LookasideUploadArgs),
+    /// Fetch the files the `sources` file lists, each kept only if its SHA-512 is the listed one.
+    Get(LookasideGetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookasideUploadArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store: a directory or s3://bucket/prefix (default: the config's publish.to, else ./public).
+    #[arg(long = "to", value_name = "STORE")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The package the sources belong to (default: the project's name).
+    #[arg(long = "package", value_name = "NAME")]
+    pub package: Option<String>,
+    /// The source files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LookasideGetArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Where the cache is: a directory, s3://bucket/prefix or an http(s):// base URL (default: the config's
+    /// publish.to, else ./public).
+    #[arg(long = "from", value_name = "STORE")]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The package the sources belong to (default: the project's name).
+    #[arg(long = "package", value_name = "NAME")]
+    pub package: Option<String>,
+    /// How long an HTTP read may stall.
+    #[arg(long = "timeout", value_name = "DURATION", default_value = "20s", value_parser = wharf_config::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod init;
 mod key;
+mod lookaside;
 mod package;
 mod promote;
 mod prune;
@@ -32,6 +33,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Serve(a) => serve::run(&a, env, out),
         Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
+        Command::Lookaside(c) => lookaside::run(c, env, out),
         Command::Completions(a) => {
             let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();

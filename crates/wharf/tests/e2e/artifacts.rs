@@ -338,3 +338,124 @@ fn validates_against_the_manifest_schema(store: &Path, rel: &Path) {
         .arg(rel.join("manifest.json")))
     .success();
 }
+
+/// The SHA-512 of `bytes`, hex.
+fn sha512(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha512::digest(bytes))
+}
+
+#[test]
+fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("glib");
+    make_project(&dir, "tool");
+    write(&dir.join("glib-2.80.0.tar.xz"), "pretend tarball\n");
+    write(&dir.join("fix.patch"), "--- a\n+++ b\n");
+    let up = run(wharf(&dir).args([
+        "lookaside",
+        "upload",
+        "--to",
+        "../cache",
+        "--package",
+        "glib",
+        "glib-2.80.0.tar.xz",
+        "fix.patch",
+    ]))
+    .success();
+    // fedpkg's line, one per file, in the project's `sources` file.
+    let sources = std::fs::read_to_string(dir.join("sources")).unwrap();
+    let want = format!(
+        "SHA512 (glib-2.80.0.tar.xz) = {}\nSHA512 (fix.patch) = {}\n",
+        sha512(b"pretend tarball\n"),
+        sha512(b"--- a\n+++ b\n")
+    );
+    assert_eq!(sources, want);
+    assert_eq!(up.stdout, want);
+    let key = format!(
+        "sources/glib/glib-2.80.0.tar.xz/{}/glib-2.80.0.tar.xz",
+        sha512(b"pretend tarball\n")
+    );
+    assert_eq!(
+        std::fs::read(t.path().join("cache").join(&key)).unwrap(),
+        b"pretend tarball\n"
+    );
+    // Uploading again changes nothing.
+    run(wharf(&dir).args([
+        "lookaside",
+        "upload",
+        "--to",
+        "../cache",
+        "--package",
+        "glib",
+        "fix.patch",
+    ]))
+    .success();
+    assert_eq!(std::fs::read_to_string(dir.join("sources")).unwrap(), want);
+
+    // A clean checkout (the config and the sources file) gets both back.
+    let clean = t.path().join("clean");
+    std::fs::create_dir_all(&clean).unwrap();
+    for f in ["wharf.toml", "sources"] {
+        std::fs::copy(dir.join(f), clean.join(f)).unwrap();
+    }
+    run(wharf(&clean).args(["lookaside", "get", "--from", "../cache", "--package", "glib"])).success();
+    assert_eq!(
+        std::fs::read(clean.join("glib-2.80.0.tar.xz")).unwrap(),
+        b"pretend tarball\n"
+    );
+    assert_eq!(std::fs::read(clean.join("fix.patch")).unwrap(), b"--- a\n+++ b\n");
+
+    // A tampered object is refused with its name, and nothing is written.
+    write(&t.path().join("cache").join(&key), "evil\n");
+    let again = t.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    for f in ["wharf.toml", "sources"] {
+        std::fs::copy(dir.join(f), again.join(f)).unwrap();
+    }
+    let refused = run(wharf(&again).args(["lookaside", "get", "--from", "../cache", "--package", "glib"]));
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains(&format!("{key}: its SHA-512 is")),
+        "{}",
+        refused.stderr
+    );
+    assert!(!again.join("glib-2.80.0.tar.xz").exists());
+
+    // The same through Garage (S3) and its web endpoint (HTTP).
+    let Some(garage) = wharf_test::Garage::start() else {
+        return;
+    };
+    let s3 = t.path().join("s3");
+    make_project(&s3, "tool");
+    write(&s3.join("glib-2.80.0.tar.xz"), "pretend tarball\n");
+    let mut up = wharf(&s3);
+    garage.env(&mut up).args([
+        "lookaside",
+        "upload",
+        "--to",
+        &garage.url("cache"),
+        "--package",
+        "glib",
+        "glib-2.80.0.tar.xz",
+    ]);
+    run(&mut up).success();
+    let web = t.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    for f in ["wharf.toml", "sources"] {
+        std::fs::copy(s3.join(f), web.join(f)).unwrap();
+    }
+    run(wharf(&web).args([
+        "lookaside",
+        "get",
+        "--from",
+        &garage.web_url("cache"),
+        "--package",
+        "glib",
+    ]))
+    .success();
+    assert_eq!(
+        std::fs::read(web.join("glib-2.80.0.tar.xz")).unwrap(),
+        b"pretend tarball\n"
+    );
+}
