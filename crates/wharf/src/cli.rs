@@ -236,6 +236,7 @@ pub struct PromoteArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ReleaseArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
@@ -261,6 +262,42 @@ pub struct ReleaseArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// Write the release directory only: the repositories, the index, the pointers, the page and
+    /// install.sh are left as they are until `wharf release publish VERSION`.
+    #[arg(long = "draft")]
+    pub draft: bool,
+    #[command(subcommand)]
+    pub action: Option<DraftCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DraftCommand {
+    /// Publish a draft release: its packages into its channel's repositories, then the index, the
+    /// pointers, the page and install.sh.
+    Publish(DraftArgs),
+    /// Delete a draft release that was never published.
+    Delete(DraftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DraftArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The store: a directory or s3://bucket/prefix (default: the config's publish.to, else ./public).
+    #[arg(long = "to", value_name = "STORE")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub txn: TxnArgs,
+    /// The public URL of the store, for the page and install.sh (default: the config's publish.base-url).
+    #[arg(long = "base-url", value_name = "URL")]
+    pub base_url: Option<String>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The draft's version.
+    #[arg(value_name = "VERSION")]
+    pub version: String,
 }
 
 #[derive(Debug, Args)]

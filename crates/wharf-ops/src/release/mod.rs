@@ -4,6 +4,7 @@
 //! release lock — `releases/index.json`, every channel's pointer, the page and `install.sh`, both made
 //! from what the store holds (design.md §5).
 
+mod draft;
 mod run;
 
 use std::collections::BTreeSet;
@@ -23,6 +24,7 @@ use wharf_store::{LockGuard, Prefixed, PutMode, Store};
 use crate::package::Built;
 use crate::publish::Reports;
 
+pub use draft::{DraftOptions, Published, delete_draft, publish_draft};
 pub use run::{ReleaseOptions, Released, channel_of, release};
 
 /// The channel published at the top of the store: its apt suite is the configured one (`[apt] suite`) and
@@ -32,6 +34,9 @@ pub const ROOT_CHANNEL: &str = "stable";
 /// The lock every release (and promotion) takes around the release directory, index and pointers
 /// (publishes take `.wharf/lock`).
 pub const LOCK: &str = ".wharf/releases/lock";
+/// The marker a draft's release directory holds until it is published (`releases/<version>/DRAFT`): no
+/// index, pointer, page or install script names a draft.
+pub const DRAFT: &str = "DRAFT";
 const INDEX: &str = "releases/index.json";
 
 /// The release index and its version tag (empty when there is none yet).

@@ -13,7 +13,7 @@ use wharf_release::manifest::{self, Manifest};
 use wharf_store::{LockGuard, PutMode, Store, StoreUrl};
 
 use super::{
-    Front, FrontOut, LOCK, artifact, merge, newer_first, package_changelog, read_index, read_manifest,
+    DRAFT, Front, FrontOut, LOCK, artifact, merge, newer_first, package_changelog, read_index, read_manifest,
     refresh_front, write_release_files,
 };
 use crate::Reporter;
@@ -44,6 +44,9 @@ pub struct ReleaseOptions<'a> {
     pub now: SourceDate,
     /// Where `dist/` is.
     pub cwd: &'a Path,
+    /// A draft: the release directory is written, but the repositories, the index, the pointers, the page
+    /// and install.sh are left as they are until [`publish_draft`].
+    pub draft: bool,
 }
 
 /// What a release did.
@@ -53,6 +56,12 @@ pub enum Released {
         plan: String,
         manifest: Box<Manifest>,
         reports: Reports,
+    },
+    /// A draft: its directory written, nothing else changed.
+    Draft {
+        manifest: Box<Manifest>,
+        /// `releases/<version>`.
+        dir: String,
     },
     /// The release, merged with what other machines released of the version.
     Done {
@@ -188,6 +197,13 @@ pub fn release(
         Some(o.store.lock(LOCK, o.txn.lock_wait)?)
     };
     let existing = read_manifest(o.store, &dir, to)?;
+    let is_draft = o.store.head(&format!("{dir}/{DRAFT}"))?.is_some();
+    if o.draft && existing.is_some() && !is_draft {
+        anyhow::bail!(
+            "release {} is published already; a draft cannot take its place",
+            what.version
+        );
+    }
     let manifest = merge(existing.as_ref(), &ours, to)?;
 
     // Every repository conflict too, before anything is written: the same publish, deciding only.
@@ -237,6 +253,26 @@ pub fn release(
     };
     guard.check()?;
 
+    if o.draft {
+        // The marker first: a draft that stops half-way stays a draft, invisible.
+        o.store.put(&format!("{dir}/{DRAFT}"), b"", PutMode::Overwrite)?;
+        write_assets(
+            o.store,
+            project,
+            &dir,
+            &built,
+            &tarballs,
+            &artifacts,
+            existing.as_ref(),
+        )?;
+        guard.check()?;
+        write_release_files(o.store, &dir, &manifest)?;
+        out.status("Drafted", &format!("release {} in {dir}/", what.version));
+        return Ok(Released::Draft {
+            manifest: Box::new(manifest),
+            dir,
+        });
+    }
     // The repositories first: a release's pointer never names packages the repositories lack.
     let reports = publish(&publish_options(o.txn))?;
     for k in reports.each() {
@@ -246,26 +282,15 @@ pub fn release(
         );
     }
 
-    // This build's files (a file already listed holds these bytes: `merge` checked; one left unlisted by
-    // a release that stopped half-way is replaced), then the manifest, sums and notes that list them.
-    let listed = |file: &str| {
-        existing
-            .as_ref()
-            .is_some_and(|m| m.artifacts.iter().any(|a| a.file == file))
-    };
-    for (b, a) in built.iter().chain(&tarballs).zip(&artifacts) {
-        if !listed(&a.file) {
-            o.store
-                .put_file(&format!("{dir}/{}", a.file), &b.path, PutMode::Overwrite)?;
-        }
-        if project.release.checksum_files {
-            o.store.put(
-                &format!("{dir}/{}.sha256", a.file),
-                format!("{}  {}\n", a.sha256, a.file).as_bytes(),
-                PutMode::Overwrite,
-            )?;
-        }
-    }
+    write_assets(
+        o.store,
+        project,
+        &dir,
+        &built,
+        &tarballs,
+        &artifacts,
+        existing.as_ref(),
+    )?;
     guard.check()?;
     write_release_files(o.store, &dir, &manifest)?;
     o.store.put(
@@ -287,6 +312,9 @@ pub fn release(
             keep: o.txn.keep,
         },
     )?;
+    if is_draft {
+        o.store.delete(&format!("{dir}/{DRAFT}"))?;
+    }
     drop(guard);
     for v in &front.removed {
         out.status(
@@ -301,4 +329,31 @@ pub fn release(
         dir,
         base_url: s.base_url,
     })
+}
+
+/// This build's files (a file already listed holds these bytes: `merge` checked; one left unlisted by a
+/// release that stopped half-way is replaced), each with its `.sha256` under `checksum-files`.
+fn write_assets(
+    store: &dyn Store,
+    project: &Project,
+    dir: &str,
+    built: &[package::Built],
+    tarballs: &[package::Built],
+    artifacts: &[manifest::Artifact],
+    existing: Option<&Manifest>,
+) -> anyhow::Result<()> {
+    let listed = |file: &str| existing.is_some_and(|m| m.artifacts.iter().any(|a| a.file == file));
+    for (b, a) in built.iter().chain(tarballs).zip(artifacts) {
+        if !listed(&a.file) {
+            store.put_file(&format!("{dir}/{}", a.file), &b.path, PutMode::Overwrite)?;
+        }
+        if project.release.checksum_files {
+            store.put(
+                &format!("{dir}/{}.sha256", a.file),
+                format!("{}  {}\n", a.sha256, a.file).as_bytes(),
+                PutMode::Overwrite,
+            )?;
+        }
+    }
+    Ok(())
 }

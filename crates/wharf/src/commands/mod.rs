@@ -1,5 +1,6 @@
 //! One file per verb; each turns its arguments into one `ops` call and prints the result.
 
+mod draft;
 mod init;
 mod key;
 mod lookaside;
@@ -29,7 +30,10 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Publish(a) => publish::run(&a, env, out),
         Command::Prune(a) => prune::run(&a, env, out),
         Command::Promote(a) => promote::run(&a, env, out),
-        Command::Release(a) => release::run(&a, env, out),
+        Command::Release(a) => match &a.action {
+            Some(d) => draft::run(d, env, out),
+            None => release::run(&a, env, out),
+        },
         Command::Serve(a) => serve::run(&a, env, out),
         Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),

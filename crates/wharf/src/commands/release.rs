@@ -63,6 +63,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         date,
         now: env.date(),
         cwd: &env.cwd,
+        draft: args.draft,
     };
     let (manifest, reports, front, dir, base_url) = match release(&mut project, &options, out)? {
         Released::Planned {
@@ -73,6 +74,20 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             out.result(
                 &plan,
                 &json!({ "dry_run": true, "manifest": manifest, "reports": reports }),
+            );
+            return Ok(());
+        }
+        Released::Draft { manifest, dir } => {
+            let text = format!(
+                "Draft {} {}: {} files in {dir}/; nothing else changed. Publish it with `wharf release publish {}`\n",
+                manifest.project,
+                manifest.version,
+                manifest.artifacts.len(),
+                manifest.version
+            );
+            out.result(
+                &text,
+                &json!({ "draft": true, "manifest": manifest, "release_dir": dir }),
             );
             return Ok(());
         }

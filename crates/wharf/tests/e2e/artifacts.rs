@@ -459,3 +459,94 @@ fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
         b"pretend tarball\n"
     );
 }
+
+#[test]
+fn a_draft_is_invisible_until_published() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("proj");
+    crate::demo_project(&dir);
+    let release = |args: &[&str]| run(wharf(&dir).arg("release").args(args));
+    let public = dir.join("public");
+    let read = |p: &str| std::fs::read_to_string(public.join(p)).unwrap_or_default();
+    release(&["--version", "1.0.0", "--format", "deb", "--to", "public"]).success();
+    let drafted = release(&[
+        "--version",
+        "1.1.0",
+        "--format",
+        "deb",
+        "--to",
+        "public",
+        "--draft",
+    ])
+    .success();
+    assert!(
+        drafted.stdout.contains("wharf release publish 1.1.0"),
+        "{}",
+        drafted.stdout
+    );
+    // The files are there; nothing that clients read names them.
+    assert!(public.join("releases/1.1.0/DRAFT").is_file());
+    assert!(public.join("releases/1.1.0/SHA256SUMS").is_file());
+    assert!(!read("index.html").contains("1.1.0"));
+    assert!(!read("install.sh").contains("1.1.0="));
+    assert!(!read("releases/index.json").contains("1.1.0"));
+    assert_eq!(read("releases/latest").trim(), "1.0.0");
+    assert!(!read("dists/stable/main/binary-amd64/Packages").contains("Version: 1.1.0"));
+    // A published release cannot become a draft; a draft cannot be deleted once published.
+    let refused = release(&[
+        "--version",
+        "1.0.0",
+        "--format",
+        "deb",
+        "--to",
+        "public",
+        "--draft",
+    ]);
+    assert!(
+        !refused.ok && refused.stderr.contains("published already"),
+        "{}",
+        refused.all()
+    );
+
+    let published = release(&["publish", "1.1.0", "--to", "public"]).success();
+    assert!(
+        published.stdout.contains("Release demo 1.1.0 published"),
+        "{}",
+        published.stdout
+    );
+    assert!(!public.join("releases/1.1.0/DRAFT").exists());
+    assert!(read("index.html").contains("1.1.0"));
+    assert!(read("install.sh").contains("1.1.0="));
+    assert_eq!(read("releases/latest").trim(), "1.1.0");
+    assert!(read("dists/stable/main/binary-amd64/Packages").contains("Version: 1.1.0"));
+    let gone = release(&["delete", "1.1.0", "--to", "public"]);
+    assert!(
+        !gone.ok
+            && gone
+                .stderr
+                .contains("release 1.1.0 is no draft: it is published already"),
+        "{}",
+        gone.all()
+    );
+
+    // A draft that is never published is deleted whole.
+    release(&[
+        "--version",
+        "1.2.0",
+        "--format",
+        "deb",
+        "--to",
+        "public",
+        "--draft",
+    ])
+    .success();
+    release(&["delete", "1.2.0", "--to", "public"]).success();
+    assert!(
+        !public.join("releases/1.2.0").exists()
+            || std::fs::read_dir(public.join("releases/1.2.0"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    assert_eq!(read("releases/latest").trim(), "1.1.0");
+}
