@@ -213,7 +213,7 @@ dst = "/www/vpn/index.html"
 
 #[test]
 fn archives_hold_several_packages_in_the_projects_shape() {
-    if !require(&["tar", "zstd", "python3"]) {
+    if !require(&["tar", "zstd", "python3", "zip"]) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
