@@ -99,7 +99,9 @@ pub fn promoted(
 
 /// The repositories (`fedora-43-x86_64`, `linux-x86_64`) the store's rpm-md state has.
 pub fn repositories(store: &dyn Store) -> Result<Vec<String>, PublishError> {
-    crate::txn::groups::<RpmRecord>(store, STATE_KEY)
+    let mut groups = crate::txn::groups::<RpmRecord>(store, STATE_KEY)?;
+    groups.retain(|g| !g.ends_with(SOURCE_SUFFIX));
+    Ok(groups)
 }
 
 /// Settings for an rpm-md publish.
@@ -262,6 +264,40 @@ fn document_location<'a>(repomd: &'a str, kind: &str) -> Option<&'a str> {
     Some(&href[..href.find('"')?])
 }
 
+/// The architecture a source rpm is listed under.
+const SOURCE_ARCH: &str = "src";
+/// What a repository's source tree adds to its name (`fedora-43-x86_64/SRPMS`).
+const SOURCE_SUFFIX: &str = "/SRPMS";
+
+/// The source tree of repository `repo`.
+fn source_tree(repo: &str) -> String {
+    format!("{repo}{SOURCE_SUFFIX}")
+}
+
+/// A repository's `.repo` file: its section, and (disabled, as Fedora ships it; `dnf download --source`
+/// enables it) a `-source` section for its source tree when it has one.
+fn repo_text(settings: &RpmSettings, repo: &str, key_name: &str, has_sources: bool) -> String {
+    let base = settings.base_url.trim_end_matches('/');
+    let section = match &settings.channel {
+        Some(c) => format!("{}-{c}-{repo}", settings.origin),
+        None => format!("{}-{repo}", settings.origin),
+    };
+    let channel = settings
+        .channel
+        .as_ref()
+        .map_or_else(String::new, |c| format!(", {c}"));
+    let label = &settings.label;
+    let mut text = format!(
+        "[{section}]\nname={label} ({repo}{channel})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n"
+    );
+    if has_sources {
+        text.push_str(&format!(
+            "\n[{section}-source]\nname={label} ({repo}{channel}, sources)\nbaseurl={base}/{repo}{SOURCE_SUFFIX}\nenabled=0\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n"
+        ));
+    }
+    text
+}
+
 /// The key file at the store root.
 #[must_use]
 pub fn key_file(origin: &str) -> String {
@@ -287,10 +323,16 @@ pub(crate) fn publish(
         crate::check_name("repository", r)?;
     }
     crate::check_name("origin", &settings.origin)?;
-    // Every package must land somewhere.
+    // Every package must land somewhere: a binary one in each repository that takes its architecture, a
+    // source one in each repository's source tree (`<repo>/SRPMS`, as Copr and Fedora keep them).
+    let source_trees: Vec<String> = repos.iter().map(|r| source_tree(r)).collect();
     let mut targets: Vec<(&IncomingRpm, Vec<&String>)> = Vec::new();
     for p in rpms {
-        let into: Vec<&String> = repos.iter().filter(|r| accepts(repo_arch(r), p.arch())).collect();
+        let into: Vec<&String> = if p.arch() == SOURCE_ARCH {
+            source_trees.iter().collect()
+        } else {
+            repos.iter().filter(|r| accepts(repo_arch(r), p.arch())).collect()
+        };
         if into.is_empty() {
             return Err(PublishError::Settings(format!(
                 "`{}` is for {}, but none of the repositories ({}) takes that architecture; add --repo <distro>-<version>-{}",
@@ -389,6 +431,10 @@ pub(crate) fn publish(
                     uploads.push((key_path.clone(), source));
                     added.push(key_path);
                     touched.insert((*repo).clone());
+                    // The binary repository's `.repo` file gains the source tree's section.
+                    if let Some(binary) = repo.strip_suffix(SOURCE_SUFFIX) {
+                        touched.insert(binary.to_owned());
+                    }
                 }
             }
         }
@@ -415,7 +461,6 @@ pub(crate) fn publish(
         shared: vec![(key_name.clone(), armored.clone().into_bytes())],
         groups: Vec::new(),
     };
-    let base = settings.base_url.trim_end_matches('/');
     let mut repo_files = Vec::new();
     let regenerate = txn.groups_to_rewrite(&touched)?;
     for repo in &regenerate {
@@ -456,21 +501,19 @@ pub(crate) fn publish(
         let index = rpmmd::build(&records, settings.date, settings.compression, &previous)
             .map_err(PublishError::Index)?;
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
-        let text = format!(
-            "[{origin}-{section}]\nname={label} ({repo}{channel})\nbaseurl={base}/{repo}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey={base}/{key_name}\n",
-            origin = settings.origin,
-            section = match &settings.channel {
-                Some(c) => format!("{c}-{repo}"),
-                None => repo.clone(),
-            },
-            label = settings.label,
-            channel = settings
-                .channel
-                .as_ref()
-                .map_or_else(String::new, |c| format!(", {c}")),
-        );
-        let repo_file = format!("{repo}/{}.repo", settings.origin);
-        repo_files.push(repo_file.clone());
+        let mut fixed = vec![(
+            format!("{repo}/repodata/repomd.xml.key"),
+            armored.clone().into_bytes(),
+        )];
+        if !repo.ends_with(SOURCE_SUFFIX) {
+            let has_sources = txn.state.groups.contains_key(&source_tree(repo));
+            let repo_file = format!("{repo}/{}.repo", settings.origin);
+            repo_files.push(repo_file.clone());
+            fixed.push((
+                repo_file,
+                repo_text(settings, repo, &key_name, has_sources).into_bytes(),
+            ));
+        }
         plan.groups.push(GroupFiles {
             group: repo.clone(),
             blobs: index
@@ -478,13 +521,7 @@ pub(crate) fn publish(
                 .into_iter()
                 .map(|f| (format!("{repo}/{}", f.path), f.bytes))
                 .collect(),
-            fixed: vec![
-                (
-                    format!("{repo}/repodata/repomd.xml.key"),
-                    armored.clone().into_bytes(),
-                ),
-                (repo_file, text.into_bytes()),
-            ],
+            fixed,
             // Back to back: dnf cannot fetch repomd.xml by hash (see the module doc).
             pointers: vec![
                 (format!("{repo}/repodata/repomd.xml"), index.repomd.into_bytes()),

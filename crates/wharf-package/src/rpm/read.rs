@@ -52,7 +52,7 @@ pub struct RpmInfo {
     pub version: String,
     /// Release.
     pub release: String,
-    /// Architecture (`noarch` for independent packages; `src` never: source rpms are refused).
+    /// Architecture (`noarch` for independent packages; `src` for a source rpm).
     pub arch: String,
     /// Summary.
     pub summary: String,
@@ -395,13 +395,13 @@ pub fn read_checked(reader: impl Read) -> Result<Checked, PackageError> {
     })
 }
 
-/// Reads any valid binary .rpm: checks it as rpm does ([`read_checked`]), checks its file paths, and
+/// Reads any valid .rpm, binary or source: checks it as rpm does ([`read_checked`]), checks its file paths, and
 /// hashes the whole file.
 pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
     let Checked { meta, checksums } = read_checked(reader)?;
-    if meta.is_source_package() {
-        return Err(bad("this is a source rpm; publish binary rpms"));
-    }
+    // A source rpm's files are bare names (the spec and its sources), and its architecture is `src` in a
+    // repository (createrepo_c's `<arch>src</arch>`), whatever it was built on.
+    let source = meta.is_source_package();
     let h = &meta.header;
     let s = |t| {
         h.get_entry_data_as_string(t)
@@ -423,11 +423,15 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
         policy
             .admit(path.trim_start_matches('/').as_bytes(), kind, None)
             .map_err(|why| bad(format!("{why}; the package is unsafe")))?;
-        let clean = path.starts_with('/')
-            && !path.contains('\0')
-            && path[1..]
-                .split('/')
-                .all(|c| !c.is_empty() && c != "." && c != "..");
+        let clean = if source {
+            !path.is_empty() && !path.contains(['/', '\0']) && path != "." && path != ".."
+        } else {
+            path.starts_with('/')
+                && !path.contains('\0')
+                && path[1..]
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != "..")
+        };
         if !clean {
             return Err(bad(format!(
                 "file path `{path}` is not a clean absolute path (`..`, `.` or empty parts)"
@@ -462,7 +466,11 @@ pub fn inspect(reader: impl Read) -> Result<RpmInfo, PackageError> {
         epoch: meta.get_epoch().unwrap_or(0),
         version: meta.get_version().map_err(bad)?.to_owned(),
         release: meta.get_release().map_err(bad)?.to_owned(),
-        arch: meta.get_arch().map_err(bad)?.to_owned(),
+        arch: if source {
+            "src".to_owned()
+        } else {
+            meta.get_arch().map_err(bad)?.to_owned()
+        },
         // I18NSTRING tags: read through the accessors that understand them.
         summary: meta.get_summary().map(str::to_owned).unwrap_or_default(),
         description: meta.get_description().map(str::to_owned).unwrap_or_default(),

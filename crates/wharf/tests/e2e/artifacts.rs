@@ -550,3 +550,103 @@ fn a_draft_is_invisible_until_published() {
     );
     assert_eq!(read("releases/latest").trim(), "1.1.0");
 }
+
+#[test]
+fn source_rpms_are_published_beside_the_binary_ones() {
+    if !require(&["rpmbuild", "rpmkeys", "dnf"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    // A spec built as a Copr-like host builds it: the source rpm, and the binary one made from it.
+    write(
+        &dir.join("hello.spec"),
+        "Name: hello\nVersion: 1.0\nRelease: 1\nSummary: hello\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no\n%global debug_package %{nil}\n%global __os_install_post %{nil}\n%description\nhello.\n%install\nmkdir -p %{buildroot}/usr/bin\nprintf '#!/bin/sh\\necho hello\\n' > %{buildroot}/usr/bin/hello\n%files\n%attr(0755,root,root) /usr/bin/hello\n",
+    );
+    let top = dir.join("rpmbuild");
+    run(Command::new("rpmbuild")
+        .args(["-ba", "hello.spec", "--quiet", "--define"])
+        .arg(format!("_topdir {}", top.display()))
+        .current_dir(dir))
+    .success();
+    let srpm = top.join("SRPMS/hello-1.0-1.src.rpm");
+    let rpm = top.join("RPMS/noarch/hello-1.0-1.noarch.rpm");
+    assert!(srpm.is_file() && rpm.is_file());
+    write(
+        &dir.join("wharf.toml"),
+        "[project]\nname = \"hello\"\nversion = \"1.0\"\nmaintainer = \"M <m@example.org>\"\nsummary = \"s\"\n\n[apt]\norigin = \"copr\"\n\n[keys]\nthrowaway = true\n",
+    );
+    run(wharf(dir)
+        .args([
+            "publish",
+            "--to",
+            "public",
+            "--repo",
+            "fedora-43-x86_64",
+            "--sign",
+        ])
+        .arg(&rpm)
+        .arg(&srpm))
+    .success();
+    let repo = dir.join("public/fedora-43-x86_64");
+    let published = repo.join("SRPMS/Packages/h/hello-1.0-1.src.rpm");
+    assert!(published.is_file());
+    assert!(repo.join("SRPMS/repodata/repomd.xml.asc").is_file());
+    // Signed like the binary ones: rpmkeys accepts it with the repository's key.
+    let rpmdb = dir.join("rpmdb");
+    std::fs::create_dir_all(&rpmdb).unwrap();
+    run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&rpmdb)
+        .arg("--import")
+        .arg(dir.join("public/RPM-GPG-KEY-copr")))
+    .success();
+    let checked = run(Command::new("rpmkeys")
+        .arg("--dbpath")
+        .arg(&rpmdb)
+        .arg("-K")
+        .arg(&published))
+    .success();
+    assert!(
+        checked.stdout.contains("digests signatures OK"),
+        "{}",
+        checked.stdout
+    );
+    // The .repo file has the source tree's section, which `dnf download --source` enables.
+    let repo_file = std::fs::read_to_string(repo.join("copr.repo")).unwrap();
+    assert!(
+        repo_file.contains("[copr-fedora-43-x86_64-source]"),
+        "{repo_file}"
+    );
+    let conf = dir.join("dnf");
+    std::fs::create_dir_all(conf.join("repos")).unwrap();
+    std::fs::copy(repo.join("copr.repo"), conf.join("repos/copr.repo")).unwrap();
+    write(
+        &conf.join("dnf.conf"),
+        format!(
+            "[main]\ngpgcheck=1\nrepo_gpgcheck=1\nreposdir={d}/repos\ncachedir={d}/cache\nkeepcache=0\n",
+            d = conf.display()
+        ),
+    );
+    let got = run(Command::new("dnf")
+        .arg("-c")
+        .arg(conf.join("dnf.conf"))
+        .arg(format!("--installroot={}", conf.join("root").display()))
+        .args([
+            "--releasever=1",
+            "-y",
+            "download",
+            "--source",
+            "hello",
+            "--destdir",
+        ])
+        .arg(dir.join("downloaded")));
+    assert!(got.ok, "{}", got.all());
+    assert_eq!(
+        std::fs::read(dir.join("downloaded/hello-1.0-1.src.rpm")).unwrap(),
+        std::fs::read(&published).unwrap()
+    );
+    // wharf verify reads the source tree as the rpm-md repository it is.
+    let v = run(wharf(dir).args(["verify", "public"])).success();
+    assert!(v.stdout.contains("fedora-43-x86_64/SRPMS"), "{}", v.stdout);
+}
