@@ -13,6 +13,7 @@ mod cargo;
 mod template;
 mod wharf_toml;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use wharf_core::Format;
@@ -66,6 +67,27 @@ pub struct RpmConfig {
     pub repos: Vec<String>,
     /// Metadata compression.
     pub metadata_compression: MetadataCompression,
+    /// Build one rpm per distribution tag of `repos` (`1.fc43` for `fedora-43-*`), each published only
+    /// into the repositories of its tag.
+    pub dist_tags: bool,
+    /// Dist tags for repositories the table does not know, or tags other than its
+    /// (`almalinux-10-x86_64 = ".el10_alma"`).
+    pub dist_tag: BTreeMap<String, String>,
+}
+
+impl RpmConfig {
+    /// The dist tag of `repo` when `dist-tags` is on: `[rpm.dist-tag]`'s, else the table's
+    /// ([`wharf_core::rpmver::dist_tag`]).
+    #[must_use]
+    pub fn dist_tag_of(&self, repo: &str) -> Option<String> {
+        if !self.dist_tags {
+            return None;
+        }
+        self.dist_tag
+            .get(repo)
+            .cloned()
+            .or_else(|| wharf_core::rpmver::dist_tag(repo))
+    }
 }
 
 /// Which architecture names apk packages are built for.

@@ -231,6 +231,12 @@ struct RpmSection {
     repos: Vec<String>,
     #[serde(default)]
     metadata_compression: MetadataCompression,
+    /// One rpm per distribution tag of `repos` (`1.fc43`), each published into its repositories only.
+    #[serde(default)]
+    dist_tags: bool,
+    /// Tags for repositories the built-in table does not know, or other than its.
+    #[serde(default)]
+    dist_tag: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -658,6 +664,8 @@ pub(crate) fn load(
             compression: file.rpm.compression,
             repos: file.rpm.repos,
             metadata_compression: file.rpm.metadata_compression,
+            dist_tags: file.rpm.dist_tags,
+            dist_tag: file.rpm.dist_tag,
         },
         apt,
         publish: PublishConfig {

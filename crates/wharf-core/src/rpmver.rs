@@ -101,6 +101,36 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// The distribution tags rpm-based distributions put in a release (`1.fc43`), by the chroot names repositories
+/// are named after (mock's and Copr's `<distribution>-<version>-<arch>`): the name's prefix and the tag's
+/// stem, the distribution's major version after it.
+pub const DIST_TAGS: &[(&str, &str)] = &[
+    ("fedora-", ".fc"),
+    ("almalinux-", ".el"),
+    ("almalinux-kitten-", ".el"),
+    ("centos-stream-", ".el"),
+    ("rhel-", ".el"),
+    ("rocky-", ".el"),
+    ("oraclelinux-", ".el"),
+    ("epel-", ".el"),
+    ("amazonlinux-", ".amzn"),
+];
+
+/// The dist tag of the repository `repo` (`fedora-43-x86_64` → `.fc43`, `almalinux-10-x86_64_v2` →
+/// `.el10`), from [`DIST_TAGS`]; `None` for a name it does not know. The longest matching prefix wins.
+#[must_use]
+pub fn dist_tag(repo: &str) -> Option<String> {
+    let (prefix, stem) = DIST_TAGS
+        .iter()
+        .filter(|(p, _)| repo.starts_with(p))
+        .max_by_key(|(p, _)| p.len())?;
+    let major: String = repo[prefix.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!major.is_empty()).then(|| format!("{stem}{major}"))
+}
+
 /// Epoch, version, release, ordered as rpm orders them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Evr {
@@ -149,6 +179,16 @@ impl Evr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dist_tags() {
+        assert_eq!(dist_tag("fedora-43-x86_64").as_deref(), Some(".fc43"));
+        assert_eq!(dist_tag("almalinux-10-x86_64_v2").as_deref(), Some(".el10"));
+        assert_eq!(dist_tag("almalinux-kitten-10-x86_64").as_deref(), Some(".el10"));
+        assert_eq!(dist_tag("centos-stream-10-aarch64").as_deref(), Some(".el10"));
+        assert_eq!(dist_tag("linux-x86_64"), None);
+        assert_eq!(dist_tag("fedora-rawhide-x86_64"), None);
+    }
 
     #[test]
     fn rpm_examples() {

@@ -145,7 +145,22 @@ pub fn build(project: &Project, o: &BuildOptions<'_>, out: &dyn Reporter) -> any
         };
         match format {
             Format::Deb => Ok(vec![write_deb(project, spec, out_dir, date, payloads)?]),
-            Format::Rpm => Ok(vec![write_rpm(project, spec, out_dir, date, key, payloads)?]),
+            Format::Rpm => {
+                // One rpm per dist tag of the configured repositories (`[rpm] dist-tags`), else one.
+                let tags: std::collections::BTreeSet<String> = project
+                    .rpm
+                    .repos
+                    .iter()
+                    .filter_map(|r| project.rpm.dist_tag_of(r))
+                    .collect();
+                if tags.is_empty() {
+                    Ok(vec![write_rpm(project, spec, out_dir, date, key, payloads, "")?])
+                } else {
+                    tags.iter()
+                        .map(|tag| write_rpm(project, spec, out_dir, date, key, payloads, tag))
+                        .collect()
+                }
+            }
             Format::Ipk => write_ipks(spec, out_dir, date, payloads),
             Format::Apk => {
                 let key = apk.ok_or_else(|| anyhow::anyhow!("building .apk needs an RSA key (--apk-key)"))?;
@@ -346,13 +361,15 @@ fn write_rpm(
     date: SourceDate,
     key: Option<&OpenPgpKey>,
     payloads: &Payloads,
+    dist: &str,
 ) -> anyhow::Result<Built> {
     let compression = match project.rpm.compression {
         RpmCompression::Gzip => Compression::Gzip,
         RpmCompression::Xz => Compression::Xz,
         RpmCompression::Zstd => Compression::Zstd,
     };
-    let evr = wharf_core::rpmver::Evr::from_version(&spec.version);
+    let mut evr = wharf_core::rpmver::Evr::from_version(&spec.version);
+    evr.release.push_str(dist);
     let name = rpm::file_name(spec.name.as_str(), &evr.version, &evr.release, spec.arch.rpm());
     let path = write_atomically(out_dir, &name, |w| {
         rpm::write_rpm(
@@ -361,6 +378,7 @@ fn write_rpm(
                 compression,
                 source_date: date,
                 key,
+                dist,
             },
             payloads,
             w,

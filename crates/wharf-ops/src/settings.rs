@@ -36,6 +36,11 @@ pub fn resolve(
     let apt = apt_config(project);
     let base_url = base_url(given.base_url, project)?.unwrap_or_else(|| default_base_url(to));
     let channel = channel_tree(given.channel);
+    let rpm_repos = if given.repos.is_empty() {
+        project.map(|p| p.rpm.repos.clone()).unwrap_or_default()
+    } else {
+        given.repos.to_vec()
+    };
     Ok(Settings {
         // A channel is an apt suite of its own.
         suite: channel
@@ -45,11 +50,15 @@ pub fn resolve(
         component: given
             .component
             .map_or_else(|| apt.component.clone(), str::to_owned),
-        rpm_repos: if given.repos.is_empty() {
-            project.map(|p| p.rpm.repos.clone()).unwrap_or_default()
-        } else {
-            given.repos.to_vec()
-        },
+        rpm_repos: rpm_repos.clone(),
+        dist_tags: project
+            .map(|p| {
+                rpm_repos
+                    .iter()
+                    .filter_map(|r| Some((r.clone(), p.rpm.dist_tag_of(r)?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         base_url,
         compression: match project.map(|p| p.rpm.metadata_compression).unwrap_or_default() {
             wharf_config::MetadataCompression::Gzip => MdCompression::Gzip,

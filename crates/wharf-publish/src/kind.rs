@@ -78,6 +78,9 @@ pub struct Settings {
     pub base_url: String,
     /// rpm-md metadata compression.
     pub compression: MdCompression,
+    /// rpm-md: each repository's distribution tag (`[rpm] dist-tags`): an rpm whose release ends with one
+    /// goes only into the repositories of that tag.
+    pub dist_tags: std::collections::BTreeMap<String, String>,
     /// apk v2 signature digest.
     pub apk_digest: RsaDigest,
     /// Feeds (architectures) the feed kinds create even when empty, and put `all` packages in.

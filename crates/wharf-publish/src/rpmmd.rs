@@ -120,6 +120,8 @@ pub(crate) struct RpmSettings {
     pub compression: MdCompression,
     /// `revision`, timestamps and signature time.
     pub date: SourceDate,
+    /// Each repository's distribution tag.
+    pub dist_tags: std::collections::BTreeMap<String, String>,
 }
 
 /// An .rpm checked and ready to publish.
@@ -146,6 +148,14 @@ impl IncomingRpm {
         match &self.found {
             Found::Read(i) => &i.arch,
             Found::Known(r) => r.key().arch,
+        }
+    }
+
+    /// The package's release (`1.fc43`).
+    fn release(&self) -> &str {
+        match &self.found {
+            Found::Read(i) => &i.release,
+            Found::Known(r) => r.key().version.rsplit_once('-').map_or("", |(_, rel)| rel),
         }
     }
 
@@ -328,10 +338,21 @@ pub(crate) fn publish(
     let source_trees: Vec<String> = repos.iter().map(|r| source_tree(r)).collect();
     let mut targets: Vec<(&IncomingRpm, Vec<&String>)> = Vec::new();
     for p in rpms {
+        // A release ending in a repository's dist tag (`1.fc43`) goes into the repositories of that tag only.
+        let release = p.release();
+        let tag = settings
+            .dist_tags
+            .values()
+            .filter(|t| release.ends_with(t.as_str()))
+            .max_by_key(|t| t.len());
         let into: Vec<&String> = if p.arch() == SOURCE_ARCH {
             source_trees.iter().collect()
         } else {
-            repos.iter().filter(|r| accepts(repo_arch(r), p.arch())).collect()
+            repos
+                .iter()
+                .filter(|r| accepts(repo_arch(r), p.arch()))
+                .filter(|r| tag.is_none_or(|t| settings.dist_tags.get(*r) == Some(t)))
+                .collect()
         };
         if into.is_empty() {
             return Err(PublishError::Settings(format!(
@@ -612,6 +633,7 @@ impl Kind for RpmMd {
             s.rpm_repos.clone()
         };
         let settings = RpmSettings {
+            dist_tags: s.dist_tags.clone(),
             origin: s.origin.clone(),
             label: s.label.clone(),
             channel: s.channel.clone(),

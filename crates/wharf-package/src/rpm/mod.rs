@@ -40,6 +40,7 @@ mod tests {
                 compression: c,
                 source_date: SourceDate::from_unix(1_700_000_000).unwrap(),
                 key: Some(&key),
+                dist: "",
             };
             let mut a = Vec::new();
             write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut a).unwrap();
@@ -83,6 +84,7 @@ mod tests {
             compression: Compression::Gzip,
             source_date: SourceDate::from_unix(0).unwrap(),
             key: None,
+            dist: "",
         };
         let mut a = Vec::new();
         write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut a).unwrap();
@@ -99,6 +101,7 @@ mod tests {
             compression: Compression::Gzip,
             source_date: SourceDate::from_unix(0).unwrap(),
             key: None,
+            dist: "",
         };
         let mut good = Vec::new();
         write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut good).unwrap();
@@ -146,7 +149,7 @@ mod tests {
         /// where the parser works).
         #[test]
         fn reader_never_panics(flips in proptest::collection::vec((0usize..8192, 0u8..=255), 1..6), cut in 0usize..8192) {
-            let opts = RpmOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap(), key: None };
+            let opts = RpmOptions { compression: Compression::Gzip, source_date: SourceDate::from_unix(0).unwrap(), key: None, dist: "" };
             let mut rpm = Vec::new();
             write_rpm(&spec(), opts, &crate::splice::Payloads::new(), &mut rpm).unwrap();
             let header_end = rpm.len().min(8192);

@@ -25,6 +25,8 @@ pub struct RpmOptions<'a> {
     pub source_date: SourceDate,
     /// Sign the header with this key.
     pub key: Option<&'a OpenPgpKey>,
+    /// The distribution tag the release ends with (`.fc43`; empty: none).
+    pub dist: &'a str,
 }
 
 /// rpm's signing hook, backed by wharf-sign.
@@ -129,7 +131,8 @@ pub fn write_rpm(
     payloads: &Payloads,
     out: &mut impl Write,
 ) -> Result<(), PackageError> {
-    let evr = Evr::from_version(&spec.version);
+    let mut evr = Evr::from_version(&spec.version);
+    evr.release.push_str(opts.dist);
     let meta = &spec.meta;
     let license = meta.license.as_deref().unwrap_or("LicenseRef-Unspecified");
     let source_date =

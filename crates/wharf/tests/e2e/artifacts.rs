@@ -650,3 +650,53 @@ fn source_rpms_are_published_beside_the_binary_ones() {
     let v = run(wharf(dir).args(["verify", "public"])).success();
     assert!(v.stdout.contains("fedora-43-x86_64/SRPMS"), "{}", v.stdout);
 }
+
+#[test]
+fn rpms_carry_each_repositorys_dist_tag() {
+    if !require(&["dnf", "rpm"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("proj");
+    make_project(&dir, "tool");
+    write(&dir.join("tool"), "#!/bin/sh\necho tool\n");
+    let cfg = std::fs::read_to_string(dir.join("wharf.toml")).unwrap();
+    write(
+        &dir.join("wharf.toml"),
+        format!(
+            "{cfg}\n[keys]\nthrowaway = true\n\n[rpm]\nrepos = [\"fedora-43-x86_64\", \"almalinux-10-x86_64\", \"centos-stream-10-x86_64\"]\ndist-tags = true\n\n[rpm.dist-tag]\n\"almalinux-10-x86_64\" = \".el10_alma\"\n"
+        ),
+    );
+    run(wharf(&dir).args(["publish", "--format", "rpm", "--to", "public"])).success();
+    let repo = |r: &str| dir.join("public").join(r).join("Packages/t");
+    let names = |r: &str| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(repo(r))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    // Each repository holds the build of its own tag only (the table's, or the configured one).
+    assert_eq!(names("fedora-43-x86_64"), ["tool-1.0.0-1.fc43.x86_64.rpm"]);
+    assert_eq!(
+        names("almalinux-10-x86_64"),
+        ["tool-1.0.0-1.el10_alma.x86_64.rpm"]
+    );
+    assert_eq!(names("centos-stream-10-x86_64"), ["tool-1.0.0-1.el10.x86_64.rpm"]);
+    // dnf installs the Fedora build from the Fedora repository.
+    let public = dir.join("public");
+    let dnf = wharf_test::Dnf::new(
+        &t.path().join("dnf"),
+        &format!("file://{}/fedora-43-x86_64", public.display()),
+        &format!("file://{}/RPM-GPG-KEY-tool", public.display()),
+    );
+    let installed = dnf.run(&["install", "tool"]);
+    assert!(installed.ok, "{}", installed.all());
+    let q = run(Command::new("rpm")
+        .arg("--root")
+        .arg(dnf.root())
+        .args(["-q", "tool"]))
+    .success();
+    assert_eq!(q.stdout.trim(), "tool-1.0.0-1.fc43.x86_64");
+}
