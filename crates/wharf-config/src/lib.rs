@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use wharf_core::Format;
 
+pub use template::glob;
 pub use template::{EntryTemplate, FileTemplate, PackageTemplate, ResolveError, ScriptSource};
 pub use wharf_toml::init_template;
 
@@ -244,6 +245,9 @@ pub struct ReleaseArchive {
     pub layout: ArchiveLayout,
     /// A directory everything goes under (the name's placeholders, and `{name}`).
     pub top: Option<String>,
+    /// Only the files whose install path (without its leading `/`) matches one of these globs (empty:
+    /// every file): `usr/bin/*`.
+    pub include: Vec<String>,
 }
 
 pub use wharf_core::{ArchiveFormat, ArchiveLayout};

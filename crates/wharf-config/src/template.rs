@@ -367,7 +367,8 @@ impl PackageTemplate {
 }
 
 /// Directory and glob sources: `*` and `?` within one path segment, `**` for any number of segments.
-pub(crate) mod glob {
+/// The globs of `[[package.files]]` sources (and `[[release.archives]] include`).
+pub mod glob {
     use std::path::{Path, PathBuf};
 
     /// Whether a path segment holds a glob character.
@@ -412,8 +413,8 @@ pub(crate) mod glob {
         }
     }
 
-    /// Whether the relative path `rel` matches `pattern`.
-    pub(crate) fn matches(pattern: &str, rel: &str) -> bool {
+    /// Whether the relative path `rel` matches `pattern` (`*` and `?` within a segment, `**` any segments).
+    pub fn matches(pattern: &str, rel: &str) -> bool {
         let p: Vec<&str> = pattern.split('/').collect();
         let r: Vec<&str> = rel.split('/').collect();
         segments(&p, &r)

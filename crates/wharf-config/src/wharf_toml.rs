@@ -296,7 +296,8 @@ struct ReleaseSection {
 /// `{target}`, `{arch}`, `{rpm-arch}`; the format's extension is added), `packages` (default: every package
 /// built for the target; architecture-independent ones only when named), `layout` (`flat`: the files by
 /// name, the default; `paths`: at their install paths), `top` (a directory everything goes under; the
-/// same placeholders, and `{name}` for the archive's name).
+/// same placeholders, and `{name}` for the archive's name), `include` (install-path globs: only the files
+/// they match).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ReleaseArchiveSection {
@@ -308,6 +309,9 @@ struct ReleaseArchiveSection {
     #[serde(default)]
     layout: crate::ArchiveLayout,
     top: Option<String>,
+    /// Only the files whose install path matches one of these globs (`usr/bin/*`; empty: every file).
+    #[serde(default)]
+    include: Vec<String>,
 }
 
 /// A raw binary release asset: `src` (placeholders `{target}`, `{arch}`, `{rpm-arch}`; `target/release/…`
@@ -622,6 +626,11 @@ pub(crate) fn load(
                     packages: a.packages,
                     layout: a.layout,
                     top: a.top,
+                    include: a
+                        .include
+                        .into_iter()
+                        .map(|g| g.trim_start_matches('/').to_owned())
+                        .collect(),
                 })
                 .collect(),
         }

@@ -766,7 +766,7 @@ pub fn build_archives(
             let one: Vec<String> = target.map(str::to_owned).into_iter().collect();
             let resolved: Vec<PackageSpec> = specs(project, &one, out)?.into_iter().map(|(s, _)| s).collect();
             for a in &project.release.archives {
-                let chosen: Vec<&PackageSpec> = resolved
+                let chosen: Vec<PackageSpec> = resolved
                     .iter()
                     .filter(|s| {
                         if a.packages.is_empty() {
@@ -775,7 +775,19 @@ pub fn build_archives(
                             a.packages.iter().any(|p| p.as_str() == s.name.as_str())
                         }
                     })
+                    .map(|s| {
+                        let mut s = s.clone();
+                        if !a.include.is_empty() {
+                            s.files.retain(|f| {
+                                a.include
+                                    .iter()
+                                    .any(|g| wharf_config::glob::matches(g, f.path.relative()))
+                            });
+                        }
+                        s
+                    })
                     .collect();
+                let chosen: Vec<&PackageSpec> = chosen.iter().collect();
                 if chosen.is_empty() {
                     continue;
                 }

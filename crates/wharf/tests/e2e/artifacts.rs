@@ -237,8 +237,9 @@ format = "zip"
 top = "build"
 "#,
     );
+    // Reproducible for one SOURCE_DATE_EPOCH (directories are dated by it).
     let package = |out: &str| {
-        run(wharf(&dir).args([
+        run(wharf(&dir).env("SOURCE_DATE_EPOCH", "1700000000").args([
             "package",
             "--format",
             "deb",

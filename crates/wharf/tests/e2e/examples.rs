@@ -661,12 +661,28 @@ fn openwrt_feed() {
         crate::apk3::check_package(&store.join("apk3/aarch64_cortex-a53/tunnel-1.23.0-r0.apk"));
     assert!(String::from_utf8_lossy(&apk3_files["usr/bin/tunneld"]).contains("aarch64-unknown-linux-musl"));
 
-    // The release: tarballs with .sha256 each, SHA256SUMS, the grouped changelog, install.sh.
+    // The release: raw binaries and one archive per target (both programs), .sha256 each, SHA256SUMS, the
+    // grouped changelog, install.sh.
     let rel = store.join("releases/1.23.0");
-    for t in ["tunnel-1.23.0-mipsel.tar.gz", "tunnel-cli-1.23.0-arm64.tar.gz"] {
+    for t in [
+        "tunnel-mipsel.tar.gz",
+        "tunnel-aarch64.tar.gz",
+        "tunneld-aarch64",
+        "tunnelc-armv7hl",
+    ] {
         let line = read(&rel.join(format!("{t}.sha256")));
         assert!(line.ends_with(&format!("  {t}\n")), "{line}");
     }
+    let archive = run(Command::new("tar")
+        .arg("-tzf")
+        .arg(rel.join("tunnel-aarch64.tar.gz")))
+    .success();
+    assert!(
+        archive.stdout.contains("tunneld\n") && archive.stdout.contains("tunnelc\n"),
+        "{}",
+        archive.stdout
+    );
+    assert!(!rel.join("luci-app-tunnel-1.23.0-all.tar.gz").exists());
     run(Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&rel))
