@@ -15,6 +15,8 @@
 //!   uncompressed `Packages`, `Packages.gz` the same text, each package's Size and SHA256sum;
 //! - [`pacman`]: pacman 6 (`be_sync.c`, `be_package.c`): `<repo>.db.sig` and `<repo>.files.sig`, each
 //!   entry's `%CSIZE%` and `%SHA256SUM%`, each package's `.PKGINFO` and its signature (`%PGPSIG%`, `.sig`);
+//! - [`lookaside`]: a lookaside cache of source files: every object at `sources/<package>/<file>/<sha512>/<file>`
+//!   with the SHA-512 its path names;
 //! - [`releases`]: wharf's own `releases/` tree: every `SHA256SUMS` and every `latest` pointer.
 //!
 //! A [`Source`] is where the bytes come from: any [`wharf_store::Store`] (a directory or an S3 prefix; it
@@ -26,6 +28,7 @@ pub mod apk;
 pub mod apk3;
 pub mod apt;
 pub mod http;
+pub mod lookaside;
 pub mod opkg;
 pub mod pacman;
 pub mod releases;
@@ -263,6 +266,8 @@ pub enum Kind {
     Pacman,
     /// wharf's release tree (`releases/index.json`).
     Releases,
+    /// A lookaside cache of source files (`sources/<package>/<file>/<sha512>/<file>`).
+    Lookaside,
 }
 
 impl Kind {
@@ -277,6 +282,7 @@ impl Kind {
             Self::Opkg => "opkg",
             Self::Pacman => "pacman",
             Self::Releases => "releases",
+            Self::Lookaside => "lookaside",
         }
     }
 }
@@ -622,6 +628,7 @@ pub fn verify(src: &dyn Source, repos: &[String], options: &Options) -> Result<R
             Kind::Opkg => opkg::check(&mut ctx, &path),
             Kind::Pacman => pacman::check(&mut ctx, &path),
             Kind::Releases => releases::check(&mut ctx, &path),
+            Kind::Lookaside => lookaside::check(&mut ctx, &path),
         };
         let mut rep = rep;
         ctx.settle(&mut rep);
@@ -675,7 +682,7 @@ fn key_paths(src: &dyn Source, kind: Kind, path: &str) -> Result<Vec<String>, Ve
             (Some(sig), Some(db)) => pacman::key_paths(&sig, &db, path),
             _ => Vec::new(),
         },
-        Kind::Releases => Vec::new(),
+        Kind::Releases | Kind::Lookaside => Vec::new(),
     })
 }
 
@@ -775,6 +782,17 @@ fn kind_of_index(key: &str) -> Option<(Kind, String)> {
             Some((Kind::Pacman, key.trim_end_matches(".db").to_owned()))
         }
         "index.json" if parts.last() == Some(&"releases") => Some((Kind::Releases, dir.to_owned())),
+        _ if parts.len() >= 4 && parts[parts.len() - 4] == "sources" && parts[parts.len() - 2] == base => {
+            Some((
+                Kind::Lookaside,
+                parts[..parts.len() - 4]
+                    .iter()
+                    .chain(&["sources"])
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            ))
+        }
         _ => None,
     }
 }

@@ -407,8 +407,17 @@ fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
     );
     assert_eq!(std::fs::read(clean.join("fix.patch")).unwrap(), b"--- a\n+++ b\n");
 
+    // wharf verify reads the cache as the clients do: every object's bytes have the hash its path names.
+    let v = run(wharf(t.path()).args(["verify", "cache"])).success();
+    assert!(v.stdout.contains("ok    lookaside sources"), "{}", v.stdout);
     // A tampered object is refused with its name, and nothing is written.
     write(&t.path().join("cache").join(&key), "evil\n");
+    let v = run(wharf(t.path()).args(["verify", "cache"]));
+    assert!(
+        !v.ok && v.stdout.contains(&format!("{key}: hash-mismatch")),
+        "{}",
+        v.all()
+    );
     let again = t.path().join("again");
     std::fs::create_dir_all(&again).unwrap();
     for f in ["wharf.toml", "sources"] {
