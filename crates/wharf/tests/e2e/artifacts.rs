@@ -439,6 +439,7 @@ fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
     let s3 = t.path().join("s3");
     make_project(&s3, "tool");
     write(&s3.join("glib-2.80.0.tar.xz"), "pretend tarball\n");
+    write(&s3.join("fix.patch"), "--- a\n+++ b\n");
     let mut up = wharf(&s3);
     garage.env(&mut up).args([
         "lookaside",
@@ -448,6 +449,7 @@ fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
         "--package",
         "glib",
         "glib-2.80.0.tar.xz",
+        "fix.patch",
     ]);
     run(&mut up).success();
     let web = t.path().join("web");
@@ -467,6 +469,27 @@ fn lookaside_cache_uploads_gets_and_refuses_tampered_sources() {
     assert_eq!(
         std::fs::read(web.join("glib-2.80.0.tar.xz")).unwrap(),
         b"pretend tarball\n"
+    );
+    assert_eq!(std::fs::read(web.join("fix.patch")).unwrap(), b"--- a\n+++ b\n");
+    // And from the bucket itself, over S3.
+    let s3_get = t.path().join("s3-get");
+    std::fs::create_dir_all(&s3_get).unwrap();
+    for f in ["wharf.toml", "sources"] {
+        std::fs::copy(s3.join(f), s3_get.join(f)).unwrap();
+    }
+    let mut get = wharf(&s3_get);
+    garage.env(&mut get).args([
+        "lookaside",
+        "get",
+        "--from",
+        &garage.url("cache"),
+        "--package",
+        "glib",
+    ]);
+    run(&mut get).success();
+    assert_eq!(
+        std::fs::read(s3_get.join("fix.patch")).unwrap(),
+        b"--- a\n+++ b\n"
     );
 }
 
