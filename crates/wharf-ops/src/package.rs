@@ -288,12 +288,8 @@ pub fn build_tarballs(
     date: SourceDate,
     out: &dyn Reporter,
 ) -> anyhow::Result<Vec<Built>> {
-    fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
-    let dirs_before = dirs_under(out_dir);
-    let mut built = Vec::new();
     let payloads = Payloads::new();
-    let mut write_all = || -> anyhow::Result<()> {
+    staging(out_dir, |built| {
         for (spec, _) in specs(project, targets, out)? {
             let name = format!("{}.tar.gz", wharf_package::tarball::stem(&spec));
             let path = write_atomically(out_dir, &name, |w| {
@@ -309,13 +305,8 @@ pub fn build_tarballs(
                 asset: Asset::Tarball,
             });
         }
-        commit(&mut built)
-    };
-    if let Err(e) = write_all() {
-        discard(&built, out_dir, &dirs_before);
-        return Err(e);
-    }
-    Ok(built)
+        Ok(())
+    })
 }
 
 fn write_deb(
@@ -700,6 +691,23 @@ fn write_pacman(spec: &PackageSpec, out_dir: &Path, date: SourceDate) -> anyhow:
     })
 }
 
+/// Runs `write` (which stages files in `out_dir` and lists them in the vector it is given), then moves
+/// every staged file into place; on any failure removes what was staged and the directories made.
+fn staging(
+    out_dir: &Path,
+    write: impl FnOnce(&mut Vec<Built>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<Built>> {
+    fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
+    let dirs_before = dirs_under(out_dir);
+    let mut built = Vec::new();
+    if let Err(e) = write(&mut built).and_then(|()| commit(&mut built)) {
+        discard(&built, out_dir, &dirs_before);
+        return Err(e);
+    }
+    Ok(built)
+}
+
 /// A name template filled in for one target: `{project}`, `{version}`, `{target}`, `{arch}` (Debian's),
 /// `{rpm-arch}`; and `{name}` when given.
 fn fill(
@@ -756,12 +764,8 @@ pub fn build_archives(
             );
         }
     }
-    fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
-    let dirs_before = dirs_under(out_dir);
     let payloads = Payloads::new();
-    let mut built = Vec::new();
-    let mut write_all = || -> anyhow::Result<()> {
+    staging(out_dir, |built| {
         for target in &targets {
             let one: Vec<String> = target.map(str::to_owned).into_iter().collect();
             let resolved: Vec<PackageSpec> = specs(project, &one, out)?.into_iter().map(|(s, _)| s).collect();
@@ -824,13 +828,8 @@ pub fn build_archives(
                 });
             }
         }
-        commit(&mut built)
-    };
-    if let Err(e) = write_all() {
-        discard(&built, out_dir, &dirs_before);
-        return Err(e);
-    }
-    Ok(built)
+        Ok(())
+    })
 }
 
 /// The raw binaries of `[[release.binaries]]` for every target (the host when none), copied into `out_dir`
@@ -846,11 +845,7 @@ pub fn build_binaries(
     } else {
         targets.iter().map(|t| Some(t.as_str())).collect()
     };
-    fs::create_dir_all(out_dir)
-        .with_context(|| format!("cannot create the output directory {}", out_dir.display()))?;
-    let dirs_before = dirs_under(out_dir);
-    let mut built = Vec::new();
-    let mut write_all = || -> anyhow::Result<()> {
+    staging(out_dir, |built| {
         for b in &project.release.binaries {
             for target in &targets {
                 let arch = match target {
@@ -885,13 +880,8 @@ pub fn build_binaries(
                 });
             }
         }
-        commit(&mut built)
-    };
-    if let Err(e) = write_all() {
-        discard(&built, out_dir, &dirs_before);
-        return Err(e);
-    }
-    Ok(built)
+        Ok(())
+    })
 }
 
 /// A package written to a temporary name beside where it goes.

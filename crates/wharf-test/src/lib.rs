@@ -85,6 +85,23 @@ pub fn require(tools: &[&str]) -> bool {
     );
 }
 
+/// Where `scripts/install-test-deps` unpacks Debian's dnf-plugins-core (which Breaks zypper, so it is not
+/// installed): its Python packages, for `PYTHONPATH`, with the plugins in `dnf-plugins/` below.
+pub const DNF_PLUGINS: &str = "/usr/local/lib/wharf-test/dnf-plugins-core/usr/lib/python3/dist-packages";
+
+/// Checks that dnf's download plugin is unpacked ([`DNF_PLUGINS`]), as [`require`] checks tools.
+#[must_use]
+pub fn require_dnf_plugins() -> bool {
+    if Path::new(DNF_PLUGINS).join("dnf-plugins/download.py").is_file() {
+        return true;
+    }
+    if std::env::var("WHARF_TEST_ALLOW_MISSING").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: dnf's download plugin is not at {DNF_PLUGINS} and WHARF_TEST_ALLOW_MISSING=1");
+        return false;
+    }
+    panic!("dnf's download plugin is not at {DNF_PLUGINS}; unpack it with `sudo scripts/install-test-deps`");
+}
+
 /// Writes a file, creating parent directories.
 pub fn write(path: &Path, contents: impl AsRef<[u8]>) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -253,35 +253,21 @@ pub fn release(
     };
     guard.check()?;
 
-    if o.draft {
+    let reports = if o.draft {
         // The marker first: a draft that stops half-way stays a draft, invisible.
         o.store.put(&format!("{dir}/{DRAFT}"), b"", PutMode::Overwrite)?;
-        write_assets(
-            o.store,
-            project,
-            &dir,
-            &built,
-            &tarballs,
-            &artifacts,
-            existing.as_ref(),
-        )?;
-        guard.check()?;
-        write_release_files(o.store, &dir, &manifest)?;
-        out.status("Drafted", &format!("release {} in {dir}/", what.version));
-        return Ok(Released::Draft {
-            manifest: Box::new(manifest),
-            dir,
-        });
-    }
-    // The repositories first: a release's pointer never names packages the repositories lack.
-    let reports = publish(&publish_options(o.txn))?;
-    for k in reports.each() {
-        out.status(
-            "Published",
-            &format!("{} package(s) to the {} repository", k.added.len(), k.kind),
-        );
-    }
-
+        None
+    } else {
+        // The repositories first: a release's pointer never names packages the repositories lack.
+        let reports = publish(&publish_options(o.txn))?;
+        for k in reports.each() {
+            out.status(
+                "Published",
+                &format!("{} package(s) to the {} repository", k.added.len(), k.kind),
+            );
+        }
+        Some(reports)
+    };
     write_assets(
         o.store,
         project,
@@ -293,6 +279,13 @@ pub fn release(
     )?;
     guard.check()?;
     write_release_files(o.store, &dir, &manifest)?;
+    let Some(reports) = reports else {
+        out.status("Drafted", &format!("release {} in {dir}/", what.version));
+        return Ok(Released::Draft {
+            manifest: Box::new(manifest),
+            dir,
+        });
+    };
     o.store.put(
         "releases/manifest.schema.json",
         manifest::SCHEMA.as_bytes(),

@@ -586,7 +586,7 @@ fn a_draft_is_invisible_until_published() {
 
 #[test]
 fn source_rpms_are_published_beside_the_binary_ones() {
-    if !require(&["rpmbuild", "rpmkeys", "dnf"]) {
+    if !require(&["rpmbuild", "rpmkeys", "dnf"]) || !wharf_test::require_dnf_plugins() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -662,6 +662,11 @@ fn source_rpms_are_published_beside_the_binary_ones() {
         ),
     );
     let got = run(Command::new("dnf")
+        .env("PYTHONPATH", wharf_test::DNF_PLUGINS)
+        .arg(format!(
+            "--setopt=pluginpath={}/dnf-plugins",
+            wharf_test::DNF_PLUGINS
+        ))
         .arg("-c")
         .arg(conf.join("dnf.conf"))
         .arg(format!("--installroot={}", conf.join("root").display()))
