@@ -53,10 +53,11 @@ fn draft_dir(store: &dyn Store, version: &str) -> anyhow::Result<String> {
 }
 
 /// Publishes the draft `o.version`: its packages into its channel's repositories, then the front.
+/// `keys` loads the keys of the kinds the draft's packages are published with.
 pub fn publish_draft(
     project: &Project,
     o: &DraftOptions<'_>,
-    keys: &Keys,
+    keys: &dyn Fn(&[wharf_core::Signer]) -> anyhow::Result<Keys>,
     out: &dyn Reporter,
 ) -> anyhow::Result<Published> {
     let to = o.to.to_string();
@@ -80,6 +81,8 @@ pub fn publish_draft(
         std::fs::write(&local, bytes).with_context(|| format!("cannot write {}", local.display()))?;
         packages.push(local);
     }
+    let formats: Vec<wharf_core::Format> = packages.iter().filter_map(|p| format_of(p)).collect();
+    let keys = keys(&crate::keys::signers(&formats))?;
     let given = Given {
         base_url: o.base_url,
         channel: Some(manifest.channel.clone()),
@@ -95,6 +98,11 @@ pub fn publish_draft(
         prune: &[],
         packages: &packages,
     })?;
+    o.store.put(
+        "releases/manifest.schema.json",
+        wharf_release::manifest::SCHEMA.as_bytes(),
+        wharf_store::PutMode::Overwrite,
+    )?;
     let apt = settings::apt_config(Some(project));
     let front = refresh_front(
         o.store,

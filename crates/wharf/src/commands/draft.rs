@@ -2,9 +2,9 @@
 //! removed.
 
 use serde_json::json;
-use wharf_ops::keys::{Keys, signers};
+use wharf_ops::keys::Keys;
 use wharf_ops::release::{DraftOptions, delete_draft, publish_draft};
-use wharf_ops::{package, settings};
+use wharf_ops::settings;
 
 use super::{load_project, open_store_to_write};
 use crate::cli::DraftCommand;
@@ -33,15 +33,9 @@ pub fn run(command: &DraftCommand, env: &Env, out: &Output) -> anyhow::Result<()
         );
         return Ok(());
     }
-    let formats = package::formats_to_build(&project, &[]);
-    let keys = Keys::load(
-        &a.keys.files(),
-        Some(&project),
-        env,
-        out,
-        &signers(&formats),
-        false,
-    )?;
+    // The keys of the kinds the draft's packages go into, known once its manifest is read.
+    let keys =
+        |need: &[wharf_core::Signer]| Keys::load(&a.keys.files(), Some(&project), env, out, need, false);
     let p = publish_draft(&project, &options, &keys, out)?;
     let rel = |path: &str| format!("{}/{path}", p.base_url);
     out.result(
