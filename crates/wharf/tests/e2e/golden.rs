@@ -1,4 +1,4 @@
-//! Byte-for-byte regression: a fixed publish and release of all five repository kinds (fixed keys from
+//! Byte-for-byte regression: a fixed publish of all six repository kinds and release of five (fixed keys from
 //! `tests/fixtures/keys`, fixed `SOURCE_DATE_EPOCH`, fixed base URL) must give exactly the files listed in
 //! `tests/fixtures/golden.txt` (path and SHA-256 of every file of both stores and of the packages built).
 //! Refactoring keeps these bytes; a change that means to alter them regenerates the list with
