@@ -4,9 +4,10 @@
 //! it lives and its checksums. Index files are a pure function of that state, so adding a package reads
 //! the state and the new package only — never the rest of the repository.
 //!
-//! Every kind (apt, rpm-md, opkg, apk v2, apk v3, pacman: [`kinds`]) decides what to add, remove and regenerate, then hands
-//! [`txn`] a plan; the transaction writes it in the order that keeps every reader safe, fenced by the
-//! store's lock, journaled in the state so a crashed publish is rolled forward by the next one.
+//! Every kind (apt, rpm-md, opkg, apk v2, apk v3, pacman: [`kinds`]) decides what to add, remove and
+//! regenerate, then hands [`txn`] a plan; the transaction writes it in the order that keeps every reader
+//! safe, fenced by the store's lock, journaled in the state so a crashed publish is rolled forward by the
+//! next one.
 
 pub mod apk;
 pub mod apk3;
