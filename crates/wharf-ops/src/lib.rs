@@ -4,11 +4,13 @@
 //! [`Reporter`] the caller gives, and every setting comes from the caller (the environment is read once, by
 //! the binary, into an [`Env`]).
 
+pub mod image;
 pub mod keys;
 pub mod lookaside;
 pub mod package;
 pub mod project;
 pub mod publish;
+pub mod registry;
 pub mod release;
 pub mod settings;
 pub mod version;
@@ -30,6 +32,8 @@ pub struct Env {
     pub cwd: PathBuf,
     /// `WHARF_LOCK_LEASE`: how long a remote publish lock lives without renewal (default 30s).
     pub lock_lease: Option<std::time::Duration>,
+    /// `WHARF_REGISTRY_PASSWORD`: the password (or token) for `--registry-user` when pushing images.
+    pub registry_password: Option<String>,
 }
 
 impl Env {

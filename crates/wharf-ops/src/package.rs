@@ -204,6 +204,18 @@ pub fn formats_to_build(project: &Project, given: &[Format]) -> Vec<Format> {
     project.formats.clone()
 }
 
+/// Every package template resolved for `targets` (the host when none); architecture-independent ones once.
+pub fn resolve(
+    project: &Project,
+    targets: &[String],
+    out: &dyn Reporter,
+) -> anyhow::Result<Vec<PackageSpec>> {
+    Ok(specs(project, targets, out)?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect())
+}
+
 /// Every package template resolved for every target (the host when none) it is built for,
 /// architecture-independent ones once; each with the formats its template limits it to (empty: all).
 fn specs<'p>(

@@ -17,6 +17,7 @@ pub mod compress;
 pub mod deb;
 pub mod gzblocks;
 pub mod ipk;
+pub mod oci;
 pub mod pacman;
 pub mod paths;
 mod payload;

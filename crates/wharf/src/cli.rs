@@ -71,6 +71,8 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Build an OCI image per target from the packages' files, and write or push it.
+    Image(ImageArgs),
     /// Source files beside the repositories, in Fedora's lookaside layout.
     #[command(subcommand)]
     Lookaside(LookasideCommand),
@@ -85,6 +87,30 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Rust target triples, one platform each (default: the host).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Push the image index to REGISTRY/NAME:TAG (repeatable).
+    #[arg(long = "push", value_name = "REGISTRY/NAME:TAG")]
+    pub push: Vec<String>,
+    /// Write an OCI image layout into this directory.
+    #[arg(long = "oci-layout", value_name = "DIR")]
+    pub oci_layout: Option<PathBuf>,
+    /// Talk to the registry over plain HTTP (a local test registry), not HTTPS.
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// The registry user; the password (or token) comes from WHARF_REGISTRY_PASSWORD.
+    #[arg(long = "registry-user", value_name = "USER")]
+    pub registry_user: Option<String>,
+    /// Build this version instead of the one git tags say.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,5 +27,6 @@ pub fn read() -> anyhow::Result<Env> {
             }
             Err(_) => None,
         },
+        registry_password: std::env::var("WHARF_REGISTRY_PASSWORD").ok(),
     })
 }

@@ -1,6 +1,7 @@
 //! One file per verb; each turns its arguments into one `ops` call and prints the result.
 
 mod draft;
+mod image;
 mod init;
 mod key;
 mod lookaside;
@@ -38,6 +39,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
         Command::Lookaside(c) => lookaside::run(c, env, out),
+        Command::Image(a) => image::run(&a, env, out),
         Command::Completions(a) => {
             let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();

@@ -16,6 +16,7 @@ mod examples;
 mod fuzz_regressions;
 mod golden;
 mod hardening;
+mod image;
 mod incremental;
 mod lint;
 mod multi;

@@ -1,0 +1,62 @@
+//! `wharf image`.
+
+use serde_json::json;
+use wharf_ops::registry::Reference;
+use wharf_ops::{image, version};
+
+use super::load_project;
+use crate::cli::ImageArgs;
+use crate::env::Env;
+use crate::output::Output;
+
+pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
+    let mut project = load_project(&args.project, env, out)?;
+    version::apply(&mut project, args.version.as_deref(), out)?;
+    // Every reference is checked before anything is built.
+    let references = args
+        .push
+        .iter()
+        .map(|r| Reference::parse(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if references.is_empty() && args.oci_layout.is_none() {
+        anyhow::bail!("say where the image goes: --push REGISTRY/NAME:TAG or --oci-layout DIR");
+    }
+    let basic = match (&args.registry_user, &env.registry_password) {
+        (Some(user), Some(pass)) => Some((user.clone(), pass.clone())),
+        (Some(_), None) => anyhow::bail!("--registry-user needs the password in WHARF_REGISTRY_PASSWORD"),
+        _ => None,
+    };
+    let version = project
+        .packages
+        .first()
+        .map(|t| t.version.to_string())
+        .unwrap_or_default();
+    let built = image::build(&project, &args.targets, &version, env.date(), out)?;
+    let tag = references
+        .first()
+        .map_or_else(|| version.clone(), |r| r.tag.clone());
+    if let Some(dir) = &args.oci_layout {
+        image::write_layout(&built, dir, &tag)?;
+        out.status("Wrote", &format!("OCI layout {} ({tag})", dir.display()));
+    }
+    let mut pushes = Vec::new();
+    for r in &references {
+        let pushed = image::push(&built, r, args.plain_http, basic.clone(), out)?;
+        pushes.push(json!({ "reference": format!("{}/{}:{}", r.host, r.name, r.tag), "pushed": pushed }));
+    }
+    let digest = built.index.descriptor.digest.clone();
+    let platforms: Vec<_> = built
+        .platforms
+        .iter()
+        .map(|p| json!({ "platform": p.manifest.descriptor.platform, "manifest": p.manifest.descriptor.digest }))
+        .collect();
+    let human: String = references
+        .iter()
+        .map(|r| format!("docker pull {}/{}@{digest}\n", r.host, r.name))
+        .collect();
+    out.result(
+        &format!("image index {digest}\n{human}"),
+        &json!({ "index": digest, "platforms": platforms, "pushes": pushes }),
+    );
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! OCI images: pushed to Debian's `docker-registry` (the CNCF distribution server) on loopback, read back by
+//! skopeo and unpacked by umoci; written as an OCI layout skopeo reads; the same digests from two clones;
+//! a re-push uploads nothing.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use wharf_test::{require, run, server_port, write};
+
+use crate::{demo_project, wharf};
+
+/// A `docker-registry serve` on 127.0.0.1, storing under `dir`; stopped on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Self {
+        let port = server_port();
+        let config = dir.join("registry.yml");
+        write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.join("data").display()
+            ),
+        );
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed().as_secs() < 20, "docker-registry did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TARGETS: [&str; 2] = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+
+/// The demo project with a program per target.
+fn project(dir: &Path) {
+    demo_project(dir);
+    for t in TARGETS {
+        write(
+            &dir.join(format!("target/{t}/release/demo")),
+            format!("#!/bin/sh\necho {t}\n"),
+        );
+    }
+}
+
+fn image(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut c = wharf(dir);
+    c.env("SOURCE_DATE_EPOCH", "1700000000").args(["--json", "image"]);
+    for t in TARGETS {
+        c.args(["--target", t]);
+    }
+    let done = run(c.args(extra)).success();
+    serde_json::from_str(&done.stdout).unwrap()
+}
+
+#[test]
+fn images_are_pushed_read_back_and_reproducible() {
+    if !require(&["docker-registry", "skopeo", "umoci"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&t.path().join("registry"));
+    let reference = format!("127.0.0.1:{}/demo/app:1.0", registry.port);
+    let dir = t.path().join("proj");
+    project(&dir);
+    let layout = t.path().join("layout");
+    let first = image(
+        &dir,
+        &[
+            "--push",
+            &reference,
+            "--plain-http",
+            "--oci-layout",
+            layout.to_str().unwrap(),
+        ],
+    );
+    let digest = first["index"].as_str().unwrap().to_owned();
+
+    // The registry holds the index over both platforms, as skopeo reads it.
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}")))
+    .success();
+    let index: serde_json::Value = serde_json::from_str(&raw.stdout).unwrap();
+    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let archs: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(archs, ["amd64", "arm64"]);
+    // The OCI layout too.
+    let inspected = run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}:1.0", layout.display())))
+    .success();
+    assert!(
+        inspected.stdout.contains("\"Created\": \"2023-11-14T22:13:20Z\""),
+        "{}",
+        inspected.stdout
+    );
+
+    // Copied out for arm64 and unpacked by umoci: the arm64 program, executable, as the entrypoint.
+    let copied = t.path().join("copied");
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--override-arch", "arm64"])
+        .arg(format!("docker://{reference}"))
+        .arg(format!("oci:{}:arm64", copied.display())))
+    .success();
+    let bundle = t.path().join("bundle");
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:arm64", copied.display()))
+        .arg(&bundle))
+    .success();
+    let program = bundle.join("rootfs/usr/bin/demo");
+    assert_eq!(
+        std::fs::read_to_string(&program).unwrap(),
+        "#!/bin/sh\necho aarch64-unknown-linux-musl\n"
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&program).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    let config = std::fs::read_to_string(bundle.join("config.json")).unwrap();
+    assert!(config.contains("\"/usr/bin/demo\""), "{config}");
+
+    // Another clone elsewhere builds the same digests; pushing again uploads nothing.
+    let other = t.path().join("elsewhere/proj");
+    project(&other);
+    let again = image(&other, &["--push", &reference, "--plain-http"]);
+    assert_eq!(again["index"], digest.as_str());
+    let pushed = &again["pushes"][0]["pushed"];
+    assert_eq!(pushed["uploaded"].as_array().unwrap().len(), 0, "{pushed}");
+    assert_eq!(pushed["present"].as_array().unwrap().len(), 4, "{pushed}");
+
+    // An unreachable registry is one clear error.
+    let mut c = wharf(&dir);
+    c.args(["image", "--push", "127.0.0.1:9/demo/app:1.0", "--plain-http"]);
+    let refused = run(&mut c);
+    assert!(
+        !refused.ok && refused.stderr.contains("cannot reach http://127.0.0.1:9"),
+        "{}",
+        refused.all()
+    );
+}
