@@ -77,34 +77,129 @@ pub fn build(
     Ok(Image { platforms, index })
 }
 
-/// Writes `image` as an OCI image layout in `dir`, its index named `tag`.
-pub fn write_layout(image: &Image, dir: &Path, tag: &str) -> anyhow::Result<()> {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).with_context(|| format!("cannot create {}", blobs.display()))?;
-    let mut all: Vec<&Blob> = vec![&image.index];
+/// `oci-layout`'s contents.
+const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// A layout's `index.json` (naming the image index `tag`) and every blob.
+fn layout_files<'i>(image: &'i Image, tag: &str) -> anyhow::Result<(Vec<u8>, Vec<&'i Blob>)> {
+    let mut blobs: Vec<&Blob> = vec![&image.index];
     for p in &image.platforms {
-        all.extend([&p.layer, &p.config, &p.manifest]);
-    }
-    for b in all {
-        let path = blobs.join(b.descriptor.digest.trim_start_matches("sha256:"));
-        std::fs::write(&path, &b.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        blobs.extend([&p.layer, &p.config, &p.manifest]);
     }
     let mut top = image.index.descriptor.clone();
     top.platform = None;
     top.annotations
         .insert("org.opencontainers.image.ref.name".to_owned(), tag.to_owned());
-    let layout_index = serde_json::json!({
+    let index = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": oci::INDEX,
         "manifests": [top],
-    });
-    let write = |name: &str, bytes: Vec<u8>| {
+    }))?;
+    Ok((index, blobs))
+}
+
+/// Writes `image` as an OCI image layout in `dir`, its index named `tag`.
+pub fn write_layout(image: &Image, dir: &Path, tag: &str) -> anyhow::Result<()> {
+    let blob_dir = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blob_dir).with_context(|| format!("cannot create {}", blob_dir.display()))?;
+    let (index, blobs) = layout_files(image, tag)?;
+    for b in blobs {
+        let path = blob_dir.join(b.descriptor.digest.trim_start_matches("sha256:"));
+        std::fs::write(&path, &b.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
     };
-    write("index.json", serde_json::to_vec(&layout_index)?)?;
-    write("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())?;
+    write("index.json", &index)?;
+    write("oci-layout", OCI_LAYOUT)?;
     Ok(())
+}
+
+/// A tar of `entries` (name, bytes; written in the given order, directories for every parent), every
+/// mtime `mtime`, written to `file` through a temporary name.
+fn write_tar(file: &Path, entries: &[(String, &[u8])], mtime: u64) -> anyhow::Result<()> {
+    let tmp = file.with_extension("tmp-wharf");
+    let result = (|| -> anyhow::Result<()> {
+        let f = std::io::BufWriter::new(
+            std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+        );
+        let mut tar = wharf_package::tar::TarWriter::new(f);
+        let mut dirs = std::collections::BTreeSet::new();
+        for (name, bytes) in entries {
+            let mut at = 0;
+            while let Some(slash) = name[at..].find('/') {
+                let dir = &name[..at + slash + 1];
+                if dirs.insert(dir.to_owned()) {
+                    tar.dir(dir, 0o755, mtime)?;
+                }
+                at += slash + 1;
+            }
+            tar.file(name, 0o644, mtime, bytes.len() as u64, &mut &bytes[..])?;
+        }
+        tar.finish()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display())),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// The OCI layout of `image` as one tar (`oci-archive:`), its index named `tag`.
+pub fn write_oci_archive(image: &Image, file: &Path, tag: &str, date: SourceDate) -> anyhow::Result<()> {
+    let (index_json, blobs) = layout_files(image, tag)?;
+    let mut entries: Vec<(String, &[u8])> = vec![
+        ("oci-layout".to_owned(), OCI_LAYOUT),
+        ("index.json".to_owned(), &index_json),
+    ];
+    for b in &blobs {
+        entries.push((
+            format!(
+                "blobs/sha256/{}",
+                b.descriptor.digest.trim_start_matches("sha256:")
+            ),
+            &b.bytes,
+        ));
+    }
+    write_tar(file, &entries, u64::try_from(date.unix()).unwrap_or(0))
+}
+
+/// The first platform of `image` as `docker save` writes an image (`docker-archive:`, `docker load`):
+/// `manifest.json`, the config, the layer uncompressed.
+pub fn write_docker_archive(
+    image: &Image,
+    file: &Path,
+    repo_tag: &str,
+    date: SourceDate,
+) -> anyhow::Result<()> {
+    let p = image.platforms.first().context("no platform to write")?;
+    let mut layer = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&p.layer.bytes[..]), &mut layer)
+        .context("the layer")?;
+    let layer_hex = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(&layer))
+    };
+    let config_name = format!(
+        "{}.json",
+        p.config.descriptor.digest.trim_start_matches("sha256:")
+    );
+    let layer_name = format!("{layer_hex}/layer.tar");
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": [repo_tag],
+        "Layers": [layer_name],
+    }]))?;
+    let entries: Vec<(String, &[u8])> = vec![
+        (config_name.clone(), &p.config.bytes),
+        (layer_name.clone(), &layer),
+        ("manifest.json".to_owned(), &manifest),
+    ];
+    write_tar(file, &entries, u64::try_from(date.unix()).unwrap_or(0))
 }
 
 /// Pushes `image` to `reference`: every blob the registry lacks, each platform's manifest by digest, then

@@ -102,6 +102,12 @@ pub struct ImageArgs {
     /// Write an OCI image layout into this directory.
     #[arg(long = "oci-layout", value_name = "DIR")]
     pub oci_layout: Option<PathBuf>,
+    /// Write the OCI layout as one tar (`oci-archive:`).
+    #[arg(long = "oci-archive", value_name = "FILE")]
+    pub oci_archive: Option<PathBuf>,
+    /// Write the first platform as `docker save` does, for `docker load` (`docker-archive:`).
+    #[arg(long = "docker-archive", value_name = "FILE")]
+    pub docker_archive: Option<PathBuf>,
     /// Talk to the registry over plain HTTP (a local test registry), not HTTPS.
     #[arg(long = "plain-http")]
     pub plain_http: bool,

@@ -18,8 +18,14 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .iter()
         .map(|r| Reference::parse(r))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    if references.is_empty() && args.oci_layout.is_none() {
-        anyhow::bail!("say where the image goes: --push REGISTRY/NAME:TAG or --oci-layout DIR");
+    if references.is_empty()
+        && args.oci_layout.is_none()
+        && args.oci_archive.is_none()
+        && args.docker_archive.is_none()
+    {
+        anyhow::bail!(
+            "say where the image goes: --push REGISTRY/NAME:TAG, --oci-layout DIR, --oci-archive FILE or --docker-archive FILE"
+        );
     }
     let basic = match (&args.registry_user, &env.registry_password) {
         (Some(user), Some(pass)) => Some((user.clone(), pass.clone())),
@@ -38,6 +44,17 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     if let Some(dir) = &args.oci_layout {
         image::write_layout(&built, dir, &tag)?;
         out.status("Wrote", &format!("OCI layout {} ({tag})", dir.display()));
+    }
+    if let Some(file) = &args.oci_archive {
+        image::write_oci_archive(&built, file, &tag, env.date())?;
+        out.status("Wrote", &format!("OCI archive {}", file.display()));
+    }
+    if let Some(file) = &args.docker_archive {
+        let repo = references
+            .first()
+            .map_or_else(|| project.name.clone(), |r| format!("{}/{}", r.host, r.name));
+        image::write_docker_archive(&built, file, &format!("{repo}:{tag}"), env.date())?;
+        out.status("Wrote", &format!("docker archive {}", file.display()));
     }
     let mut pushes = Vec::new();
     for r in &references {

@@ -83,6 +83,7 @@ fn images_are_pushed_read_back_and_reproducible() {
     let dir = t.path().join("proj");
     project(&dir);
     let layout = t.path().join("layout");
+    let (oci_archive, docker_archive) = (t.path().join("image.oci.tar"), t.path().join("image.docker.tar"));
     let first = image(
         &dir,
         &[
@@ -91,7 +92,30 @@ fn images_are_pushed_read_back_and_reproducible() {
             "--plain-http",
             "--oci-layout",
             layout.to_str().unwrap(),
+            "--oci-archive",
+            oci_archive.to_str().unwrap(),
+            "--docker-archive",
+            docker_archive.to_str().unwrap(),
         ],
+    );
+    // The archives, as skopeo reads them.
+    let oci = run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci-archive:{}:1.0", oci_archive.display())))
+    .success();
+    assert!(
+        oci.stdout.contains("\"Architecture\": \"amd64\""),
+        "{}",
+        oci.stdout
+    );
+    let docker = run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("docker-archive:{}", docker_archive.display())))
+    .success();
+    assert!(
+        docker.stdout.contains("\"Architecture\": \"amd64\""),
+        "{}",
+        docker.stdout
     );
     let digest = first["index"].as_str().unwrap().to_owned();
 
