@@ -558,6 +558,7 @@ pub(crate) fn load(
         apt: apt_defaults(name.as_str()),
         publish: PublishConfig::default(),
         release: ReleaseConfig::default(),
+        image: crate::ImageSettings::default(),
         keys: crate::KeysConfig::default(),
         warnings,
     })

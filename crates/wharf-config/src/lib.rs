@@ -357,8 +357,28 @@ pub struct Project {
     pub release: ReleaseConfig,
     /// Signing keys.
     pub keys: KeysConfig,
+    /// `[image]`: what `wharf image` puts in and runs.
+    pub image: ImageSettings,
     /// Things the user should know (e.g. a cargo-deb key wharf cannot honour).
     pub warnings: Vec<String>,
+}
+
+/// `[image]`: the OCI image's contents and run configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageSettings {
+    /// The packages whose files make the layer (empty: every package).
+    pub packages: Vec<String>,
+    /// The entrypoint (empty: the first program under `/usr/bin`).
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// `NAME=value`.
+    pub env: Vec<String>,
+    /// `8080/tcp`.
+    pub ports: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// Labels and annotations; they override wharf's `org.opencontainers.image.*` defaults of the same name.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What the binary read from the environment, handed in explicitly.

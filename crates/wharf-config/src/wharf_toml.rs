@@ -45,7 +45,33 @@ struct File {
     #[serde(default)]
     keys: KeysSection,
     #[serde(default)]
+    image: ImageSection,
+    #[serde(default)]
     changelog: Vec<ChangelogSection>,
+}
+
+/// `wharf image`'s contents and run configuration.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ImageSection {
+    /// The packages whose files make the layer (default: every package).
+    #[serde(default)]
+    packages: Vec<String>,
+    /// The entrypoint (default: the first program under /usr/bin).
+    #[serde(default)]
+    entrypoint: Vec<String>,
+    #[serde(default)]
+    cmd: Vec<String>,
+    /// `NAME=value`.
+    #[serde(default)]
+    env: Vec<String>,
+    /// `8080/tcp`.
+    #[serde(default)]
+    ports: Vec<String>,
+    user: Option<String>,
+    workdir: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -699,6 +725,16 @@ pub(crate) fn load(
         },
         release,
         keys,
+        image: crate::ImageSettings {
+            packages: file.image.packages,
+            entrypoint: file.image.entrypoint,
+            cmd: file.image.cmd,
+            env: file.image.env,
+            ports: file.image.ports,
+            user: file.image.user,
+            workdir: file.image.workdir,
+            labels: file.image.labels,
+        },
         warnings: Vec::new(),
     })
 }

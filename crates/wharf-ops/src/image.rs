@@ -21,8 +21,9 @@ pub struct Image {
     pub index: Blob,
 }
 
-/// Builds the image of `project` for `targets` (the host when none): every package built for a target
-/// (architecture-independent ones too) in its layer; the entrypoint the first program under `/usr/bin`.
+/// Builds the image of `project` for `targets` (the host when none): the packages `[image]` names (every
+/// one by default, architecture-independent ones too) in its layer; `[image]`'s run configuration, the
+/// entrypoint by default the first program under `/usr/bin`.
 pub fn build(
     project: &Project,
     targets: &[String],
@@ -42,28 +43,48 @@ pub fn build(
     if let Some(home) = project.packages.first().and_then(|p| p.meta.homepage.clone()) {
         labels.insert("org.opencontainers.image.url".to_owned(), home);
     }
+    let settings = &project.image;
+    labels.extend(settings.labels.clone());
+    if let Some(p) = settings
+        .packages
+        .iter()
+        .find(|p| !project.packages.iter().any(|t| t.name.as_str() == p.as_str()))
+    {
+        anyhow::bail!("[image] packages: `{p}` is not one of this project's packages");
+    }
     let payloads = Payloads::new();
     let mut platforms = Vec::new();
     for target in targets {
         let one: Vec<String> = target.map(str::to_owned).into_iter().collect();
-        let specs: Vec<PackageSpec> = crate::package::resolve(project, &one, out)?;
+        let mut specs: Vec<PackageSpec> = crate::package::resolve(project, &one, out)?;
+        if !settings.packages.is_empty() {
+            specs.retain(|s| settings.packages.iter().any(|p| p.as_str() == s.name.as_str()));
+        }
         let arch = match target {
             Some(t) => Arch::from_triple(t)?,
             None => Arch::host()?,
         };
         let platform = oci::platform(arch.deb())
             .with_context(|| format!("no OCI platform for the {} architecture", arch.deb()))?;
-        let entrypoint: Vec<String> = specs
-            .iter()
-            .flat_map(|s| &s.files)
-            .map(|f| f.path.as_str())
-            .find(|p| p.starts_with("/usr/bin/"))
-            .map(|p| vec![p.to_owned()])
-            .unwrap_or_default();
+        let entrypoint: Vec<String> = if settings.entrypoint.is_empty() {
+            specs
+                .iter()
+                .flat_map(|s| &s.files)
+                .map(|f| f.path.as_str())
+                .find(|p| p.starts_with("/usr/bin/"))
+                .map(|p| vec![p.to_owned()])
+                .unwrap_or_default()
+        } else {
+            settings.entrypoint.clone()
+        };
         let config = ImageConfig {
             entrypoint,
+            cmd: settings.cmd.clone(),
+            env: settings.env.clone(),
+            exposed_ports: settings.ports.clone(),
+            user: settings.user.clone(),
+            working_dir: settings.workdir.clone(),
             labels: labels.clone(),
-            ..ImageConfig::default()
         };
         let refs: Vec<&PackageSpec> = specs.iter().collect();
         let image = oci::platform_image(&refs, &platform, &config, date, &payloads)?;

@@ -53,7 +53,14 @@ const TARGETS: [&str; 2] = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-
 
 /// The demo project with a program per target.
 fn project(dir: &Path) {
-    demo_project(dir);
+    let cfg = demo_project(dir);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(
+        &cfg,
+        format!(
+            "{text}\n[image]\ncmd = [\"--serve\"]\nenv = [\"MODE=test\"]\nports = [\"8080/tcp\"]\nuser = \"1000:1000\"\nlabels = {{ \"org.opencontainers.image.source\" = \"https://example.org/src\" }}\n"
+        ),
+    );
     for t in TARGETS {
         write(
             &dir.join(format!("target/{t}/release/demo")),
@@ -133,6 +140,24 @@ fn images_are_pushed_read_back_and_reproducible() {
         .map(|m| m["platform"]["architecture"].as_str().unwrap())
         .collect();
     assert_eq!(archs, ["amd64", "arm64"]);
+    assert_eq!(
+        index["annotations"]["org.opencontainers.image.source"],
+        "https://example.org/src"
+    );
+    // `[image]`'s run configuration, as a runtime reads it.
+    let config = run(Command::new("skopeo")
+        .args(["inspect", "--config", "--tls-verify=false"])
+        .arg(format!("docker://{reference}")))
+    .success();
+    let config: serde_json::Value = serde_json::from_str(&config.stdout).unwrap();
+    assert_eq!(config["config"]["Entrypoint"][0], "/usr/bin/demo");
+    assert_eq!(config["config"]["Cmd"][0], "--serve");
+    assert_eq!(config["config"]["Env"][0], "MODE=test");
+    assert_eq!(config["config"]["User"], "1000:1000");
+    assert!(
+        config["config"]["ExposedPorts"]["8080/tcp"].is_object(),
+        "{config}"
+    );
     // The OCI layout too.
     let inspected = run(Command::new("skopeo")
         .arg("inspect")
