@@ -17,12 +17,27 @@ struct Registry {
 
 impl Registry {
     fn start(dir: &Path) -> Self {
+        Self::with_auth(dir, None)
+    }
+
+    /// With `htpasswd`, a registry that takes only that user (htpasswd's bcrypt line).
+    fn with_auth(dir: &Path, htpasswd: Option<&str>) -> Self {
         let port = server_port();
         let config = dir.join("registry.yml");
+        let auth = match htpasswd {
+            Some(line) => {
+                write(&dir.join("htpasswd"), line);
+                format!(
+                    "auth:\n  htpasswd:\n    realm: wharf-test\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                )
+            }
+            None => String::new(),
+        };
         write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
                 dir.join("data").display()
             ),
         );
@@ -212,5 +227,70 @@ fn images_are_pushed_read_back_and_reproducible() {
         !refused.ok && refused.stderr.contains("cannot reach http://127.0.0.1:9"),
         "{}",
         refused.all()
+    );
+}
+
+#[test]
+fn a_registry_with_basic_auth_takes_the_right_credentials_only() {
+    if !require(&["docker-registry", "skopeo", "htpasswd"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let line = run(Command::new("htpasswd").args(["-Bbn", "pusher", "s3cret"]))
+        .success()
+        .stdout;
+    let registry = Registry::with_auth(&t.path().join("registry"), Some(&line));
+    let reference = format!("127.0.0.1:{}/demo/app:1.0", registry.port);
+    let dir = t.path().join("proj");
+    project(&dir);
+    let push = |password: &str| {
+        let mut c = wharf(&dir);
+        c.env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("WHARF_REGISTRY_PASSWORD", password)
+            .args([
+                "image",
+                "--push",
+                &reference,
+                "--plain-http",
+                "--registry-user",
+                "pusher",
+            ]);
+        for t in TARGETS {
+            c.args(["--target", t]);
+        }
+        run(&mut c)
+    };
+    let refused = push("wrong");
+    assert!(
+        !refused.ok && refused.stderr.contains("refused the credentials (HTTP 401)"),
+        "{}",
+        refused.all()
+    );
+    // Nothing half-pushed: the tag does not exist.
+    let absent = run(Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "pusher:s3cret",
+        ])
+        .arg(format!("docker://{reference}")));
+    assert!(!absent.ok, "{}", absent.all());
+    push("s3cret").success();
+    let raw = run(Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "pusher:s3cret",
+        ])
+        .arg(format!("docker://{reference}")))
+    .success();
+    assert!(
+        raw.stdout.contains("application/vnd.oci.image.index.v1+json"),
+        "{}",
+        raw.stdout
     );
 }
