@@ -379,6 +379,12 @@ pub struct ImageSettings {
     pub workdir: Option<String>,
     /// Labels and annotations; they override wharf's `org.opencontainers.image.*` defaults of the same name.
     pub labels: BTreeMap<String, String>,
+    /// The base image: `scratch` (None), `oci:DIR[@sha256:…|:TAG]` or `REGISTRY/NAME@sha256:…`.
+    pub base: Option<String>,
+    /// Where `wharf release` pushes the image (`[http://]REGISTRY/NAME`, no tag).
+    pub push: Vec<String>,
+    /// The tags `wharf release` gives it (`{version}`, `{channel}`; default `["{version}"]`).
+    pub tags: Vec<String>,
 }
 
 /// What the binary read from the environment, handed in explicitly.

@@ -72,6 +72,15 @@ struct ImageSection {
     workdir: Option<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// The base image: `scratch` (the default), `oci:DIR@sha256:…` (or `oci:DIR:TAG`), or
+    /// `REGISTRY/NAME@sha256:…` — by digest, so every build uses the same one.
+    base: Option<String>,
+    /// Where `wharf release` pushes the image: `REGISTRY/NAME` (`http://REGISTRY/NAME` for a plain-HTTP one).
+    #[serde(default)]
+    push: Vec<String>,
+    /// The tags `wharf release` pushes (`{version}`, `{channel}`); default `["{version}"]`.
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -734,6 +743,9 @@ pub(crate) fn load(
             user: file.image.user,
             workdir: file.image.workdir,
             labels: file.image.labels,
+            base: file.image.base,
+            push: file.image.push,
+            tags: file.image.tags,
         },
         warnings: Vec::new(),
     })

@@ -34,6 +34,9 @@ pub struct Env {
     pub lock_lease: Option<std::time::Duration>,
     /// `WHARF_REGISTRY_PASSWORD`: the password (or token) for `--registry-user` when pushing images.
     pub registry_password: Option<String>,
+    /// Docker's configuration directory (`DOCKER_CONFIG`, else `~/.docker`), whose `config.json` holds
+    /// registry credentials.
+    pub docker_config: Option<PathBuf>,
 }
 
 impl Env {

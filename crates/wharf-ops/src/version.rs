@@ -113,8 +113,8 @@ pub fn what_to_release(project: &Project, version: Option<&str>, out: &dyn Repor
 
 /// Sets every package of `project` to the version `--version` or git gives (nothing changes outside git
 /// or before the first version tag, where the configured version stands), warning about a work tree
-/// with uncommitted changes.
-pub fn apply(project: &mut Project, given: Option<&str>, out: &dyn Reporter) -> anyhow::Result<()> {
+/// with uncommitted changes. Returns what it found (the commit, for an image's revision).
+pub fn apply(project: &mut Project, given: Option<&str>, out: &dyn Reporter) -> anyhow::Result<What> {
     let what = what_to_release(project, given, out)?;
     let version: wharf_core::Version = what
         .version
@@ -123,7 +123,7 @@ pub fn apply(project: &mut Project, given: Option<&str>, out: &dyn Reporter) -> 
     for template in &mut project.packages {
         template.version = version.clone();
     }
-    Ok(())
+    Ok(what)
 }
 
 /// Warns when the git work tree at `dir` has uncommitted changes to tracked files: the build then holds

@@ -61,6 +61,9 @@ pub enum PackageError {
     /// Signing the package (or an index member) failed.
     #[error("signing failed: {0}")]
     Sign(#[from] wharf_sign::SignError),
+    /// An image cannot be made as configured (a base image without the platform, a foreign layer).
+    #[error("{0}")]
+    Image(String),
     /// The bytes are not a valid package of the expected format.
     #[error("not a valid {format} package: {why}")]
     Invalid {

@@ -39,6 +39,39 @@ pub struct Manifest {
     pub artifacts: Vec<Artifact>,
     /// The changelog since `previous`.
     pub changelog: Changelog,
+    /// Container images pushed with the release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Image>,
+}
+
+/// A container image of a release: its index in one registry repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// `registry/name`.
+    pub repository: String,
+    /// The image index's digest (`sha256:…`).
+    pub digest: String,
+    /// The tags it was pushed under.
+    pub tags: Vec<String>,
+    /// Each platform's image.
+    pub platforms: Vec<ImagePlatform>,
+}
+
+/// One platform of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImagePlatform {
+    /// `linux/arm64/v8`.
+    pub platform: String,
+    /// Its manifest's digest.
+    pub digest: String,
+}
+
+impl Image {
+    /// The command that pulls exactly this image.
+    #[must_use]
+    pub fn pull(&self) -> String {
+        format!("docker pull {}@{}", self.repository, self.digest)
+    }
 }
 
 /// One file of a release.
@@ -115,6 +148,23 @@ impl Manifest {
         }
         // The changelog's headings are `###`: they sit under the `##` above.
         md.push_str(&self.changelog.markdown());
+        if !self.images.is_empty() {
+            md.push_str("\n## Container images\n\n");
+            for i in &self.images {
+                let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
+                md.push_str(&format!(
+                    "- `{}` (tags {}; {}):\n\n  ```\n  {}\n  ```\n",
+                    i.repository,
+                    i.tags
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    platforms.join(", "),
+                    i.pull()
+                ));
+            }
+        }
         md.push_str("\n## Checksums (SHA-256)\n\n| File | Size | SHA-256 |\n|---|---:|---|\n");
         let mut files: Vec<&Artifact> = self.artifacts.iter().collect();
         files.sort_by(|a, b| a.file.cmp(&b.file));

@@ -136,6 +136,7 @@ mod tests {
                     }],
                 }],
             },
+            images: Vec::new(),
         }
     }
 
@@ -177,6 +178,33 @@ mod tests {
         assert!(html.contains(r#"<a href="releases/1.1.0/demo_1.1.0_amd64.deb">"#));
         assert!(html.contains("2.0 KiB"));
         assert!(html.contains("<html lang=\"en\">") && html.contains("<caption>"));
+    }
+
+    #[test]
+    fn images_are_listed_with_their_pull_line() {
+        let mut r = release("1.1.0", "stable", "x");
+        let digest = format!("sha256:{}", "b".repeat(64));
+        r.images.push(crate::manifest::Image {
+            repository: "registry.example/demo".into(),
+            digest: digest.clone(),
+            tags: vec!["1.1.0".into()],
+            platforms: vec![crate::manifest::ImagePlatform {
+                platform: "linux/arm64/v8".into(),
+                digest: format!("sha256:{}", "c".repeat(64)),
+            }],
+        });
+        let pull = format!("docker pull registry.example/demo@{digest}");
+        assert!(r.notes().contains(&format!("  {pull}\n")), "{}", r.notes());
+        let index = Index {
+            format: 1,
+            releases: vec![r],
+        };
+        let html = render(&page(&index), None).unwrap();
+        assert!(
+            html.contains(&format!("<code>{}</code>", pull.replace('/', "&#x2f;"))),
+            "{html}"
+        );
+        assert!(html.contains("linux&#x2f;arm64&#x2f;v8"), "{html}");
     }
 
     #[test]

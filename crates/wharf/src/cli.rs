@@ -108,15 +108,47 @@ pub struct ImageArgs {
     /// Write the first platform as `docker save` does, for `docker load` (`docker-archive:`).
     #[arg(long = "docker-archive", value_name = "FILE")]
     pub docker_archive: Option<PathBuf>,
-    /// Talk to the registry over plain HTTP (a local test registry), not HTTPS.
-    #[arg(long = "plain-http")]
-    pub plain_http: bool,
-    /// The registry user; the password (or token) comes from WHARF_REGISTRY_PASSWORD.
-    #[arg(long = "registry-user", value_name = "USER")]
-    pub registry_user: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Build this version instead of the one git tags say.
     #[arg(long = "version", value_name = "VERSION")]
     pub version: Option<String>,
+}
+
+/// How images reach registries.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
+    /// Talk to registries over plain HTTP (a local test registry), not HTTPS.
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// The registry user; the password (or token) comes from WHARF_REGISTRY_PASSWORD. Without it, Docker's
+    /// config.json (`docker login`) is read.
+    #[arg(long = "registry-user", value_name = "USER")]
+    pub registry_user: Option<String>,
+    /// Upload blobs larger than this many bytes in chunks of it (default 64 MiB).
+    #[arg(long = "chunk-size", value_name = "BYTES")]
+    pub chunk_size: Option<usize>,
+}
+
+impl RegistryArgs {
+    /// The connection settings, credentials from the flags and environment.
+    pub fn connect(&self, env: &crate::env::Env) -> anyhow::Result<wharf_ops::registry::Connect> {
+        let credentials = match (&self.registry_user, &env.registry_password) {
+            (Some(user), Some(secret)) => Some(wharf_ops::registry::Credentials {
+                user: user.clone(),
+                secret: secret.clone(),
+            }),
+            (Some(_), None) => anyhow::bail!("--registry-user needs the password in WHARF_REGISTRY_PASSWORD"),
+            _ => None,
+        };
+        Ok(wharf_ops::registry::Connect {
+            plain_http: self.plain_http,
+            credentials,
+            docker_config: env.docker_config.clone(),
+            chunk: self.chunk_size.unwrap_or(wharf_ops::registry::DEFAULT_CHUNK),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -293,6 +325,8 @@ pub struct ReleaseArgs {
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
     #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
     pub keys: KeyArgs,
     /// Write the release directory only: the repositories, the index, the pointers, the page and
     /// install.sh are left as they are until `wharf release publish VERSION`.
@@ -327,6 +361,8 @@ pub struct DraftArgs {
     pub base_url: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The draft's version.
     #[arg(value_name = "VERSION")]
     pub version: String,

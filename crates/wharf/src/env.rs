@@ -28,5 +28,8 @@ pub fn read() -> anyhow::Result<Env> {
             Err(_) => None,
         },
         registry_password: std::env::var("WHARF_REGISTRY_PASSWORD").ok(),
+        docker_config: std::env::var_os("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker"))),
     })
 }

@@ -2,7 +2,8 @@
 //! VERSION`): a draft's directory holds its files, sums, notes and manifest and the [`DRAFT`] marker; no
 //! repository, index, pointer, page or install script knows it. Publishing one publishes its packages into
 //! the repositories of its channel, puts it in the index, the pointers, the page and install.sh, and
-//! removes the marker — under the release lock, as a release does.
+//! removes the marker — under the release lock, as a release does — then tags its images, which the draft
+//! pushed by digest only.
 
 use anyhow::{Context as _, bail};
 use wharf_config::Project;
@@ -27,6 +28,8 @@ pub struct DraftOptions<'a> {
     pub base_url: Option<&'a str>,
     /// The repositories' date.
     pub now: SourceDate,
+    /// How to reach the registries of the draft's images.
+    pub connect: &'a crate::registry::Connect,
 }
 
 /// What publishing a draft did.
@@ -118,6 +121,22 @@ pub fn publish_draft(
         },
     )?;
     o.store.delete(&format!("{dir}/{DRAFT}"))?;
+    drop(guard);
+    // The images were pushed by digest with the draft: now their tags.
+    for i in &manifest.images {
+        // The configured spelling, if it names this repository, says whether it is plain HTTP.
+        let configured = project
+            .image
+            .push
+            .iter()
+            .filter_map(|p| crate::registry::Reference::parse(p).ok())
+            .find(|r| r.repository() == i.repository);
+        let reference = match configured {
+            Some(r) => r,
+            None => crate::registry::Reference::parse(&i.repository)?,
+        };
+        crate::image::Pusher::new(&[reference], o.connect, None)?.retag(&i.digest, &i.tags, out)?;
+    }
     out.status("Published", &format!("release {} (was a draft)", o.version));
     Ok(Published {
         manifest,

@@ -166,6 +166,18 @@ pub(crate) fn merge(existing: Option<&Manifest>, ours: &Manifest, to: &str) -> a
             None => merged.artifacts.push(a.clone()),
         }
     }
+    for img in &ours.images {
+        match e.images.iter().find(|x| x.repository == img.repository) {
+            Some(x) if x.digest == img.digest => {}
+            Some(x) => {
+                return Err(refuse(format!(
+                    "with the image {}@{}, and this build's is {}",
+                    x.repository, x.digest, img.digest
+                )));
+            }
+            None => merged.images.push(img.clone()),
+        }
+    }
     merged.artifacts.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(merged)
 }

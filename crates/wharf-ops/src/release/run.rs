@@ -17,9 +17,11 @@ use super::{
     refresh_front, write_release_files,
 };
 use crate::Reporter;
+use crate::image::{self, Pusher};
 use crate::keys::Keys;
 use crate::package;
 use crate::publish::{PublishOptions, Reports, plan_text, publish};
+use crate::registry::{Connect, Reference};
 use crate::settings::{self, Given};
 use crate::version::What;
 
@@ -45,8 +47,10 @@ pub struct ReleaseOptions<'a> {
     /// Where `dist/` is.
     pub cwd: &'a Path,
     /// A draft: the release directory is written, but the repositories, the index, the pointers, the page
-    /// and install.sh are left as they are until [`publish_draft`].
+    /// and install.sh are left as they are until [`publish_draft`]; its images are pushed untagged.
     pub draft: bool,
+    /// How to reach `[image] push`'s registries.
+    pub connect: &'a Connect,
 }
 
 /// What a release did.
@@ -164,6 +168,7 @@ pub fn release(
             &format!("{} {} ({}, {})", b.name, b.version, b.arch, b.kind()),
         );
     }
+    let images = release_image(project, o, &targets, out)?;
 
     // The release directory's manifest: this build's artifacts, merged below with what other build
     // machines have already released of this version.
@@ -185,6 +190,7 @@ pub fn release(
         date: o.date.rfc3339(),
         artifacts: artifacts.clone(),
         changelog: what.changelog.clone(),
+        images: images.as_ref().map(|i| i.listed.clone()).unwrap_or_default(),
     };
 
     // One lock around the whole release, so that releases of one store (several build machines releasing
@@ -242,6 +248,14 @@ pub fn release(
         for a in &artifacts {
             plan.push_str(&format!("  write  {dir}/{}\n", a.file));
         }
+        for i in &ours.images {
+            plan.push_str(&format!(
+                "  push   {}@{} (tags {})\n",
+                i.repository,
+                i.digest,
+                i.tags.join(", ")
+            ));
+        }
         plan.push_str(
             "front: releases/index.json, every channel's releases/latest pointer, index.html, install.sh\n",
         );
@@ -252,6 +266,15 @@ pub fn release(
         });
     };
     guard.check()?;
+    // The images' blobs and manifests, by digest: no tag names them until the release is done.
+    let pusher = match &images {
+        Some(i) => {
+            let p = Pusher::new(&i.references, o.connect, i.base.as_ref())?;
+            p.push(&i.image, i.base.as_ref(), out)?;
+            Some(p)
+        }
+        None => None,
+    };
 
     let reports = if o.draft {
         // The marker first: a draft that stops half-way stays a draft, invisible.
@@ -309,6 +332,9 @@ pub fn release(
         o.store.delete(&format!("{dir}/{DRAFT}"))?;
     }
     drop(guard);
+    if let (Some(p), Some(i)) = (&pusher, &images) {
+        p.tag(&i.image.index, Some(&i.tags), out)?;
+    }
     for v in &front.removed {
         out.status(
             "Removed",
@@ -322,6 +348,85 @@ pub fn release(
         dir,
         base_url: s.base_url,
     })
+}
+
+/// A release's image: built, and where it goes.
+struct ReleaseImage {
+    image: image::Image,
+    references: Vec<Reference>,
+    base: Option<Reference>,
+    tags: Vec<String>,
+    /// As the manifest lists it.
+    listed: Vec<manifest::Image>,
+}
+
+/// The image of the release's targets when `[image] push` names registries (every reference and tag
+/// checked before anything is built).
+fn release_image(
+    project: &Project,
+    o: &ReleaseOptions<'_>,
+    targets: &[String],
+    out: &dyn Reporter,
+) -> anyhow::Result<Option<ReleaseImage>> {
+    if project.image.push.is_empty() {
+        return Ok(None);
+    }
+    let references = project
+        .image
+        .push
+        .iter()
+        .map(|r| {
+            let reference = Reference::parse(r)?;
+            if r.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+                anyhow::bail!(
+                    "[image] push `{r}`: name the repository without a tag; [image] tags gives the tags"
+                );
+            }
+            Ok(reference)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let tags = image::release_tags(project, &o.what.version, o.channel)?;
+    let built = image::build(
+        project,
+        &image::Options {
+            targets,
+            version: &o.what.version,
+            revision: o.what.commit.as_deref(),
+            date: o.date,
+            connect: o.connect,
+        },
+        out,
+    )?;
+    let platforms: Vec<manifest::ImagePlatform> = built
+        .platforms
+        .iter()
+        .map(|p| manifest::ImagePlatform {
+            platform: p
+                .manifest
+                .descriptor
+                .platform
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            digest: p.manifest.descriptor.digest.clone(),
+        })
+        .collect();
+    let listed = references
+        .iter()
+        .map(|r| manifest::Image {
+            repository: r.repository(),
+            digest: built.index.descriptor.digest.clone(),
+            tags: tags.clone(),
+            platforms: platforms.clone(),
+        })
+        .collect();
+    Ok(Some(ReleaseImage {
+        image: built,
+        references,
+        base: image::base_repository(project),
+        tags,
+        listed,
+    }))
 }
 
 /// This build's files (a file already listed holds these bytes: `merge` checked; one left unlisted by a

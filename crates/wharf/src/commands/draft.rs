@@ -17,6 +17,7 @@ pub fn run(command: &DraftCommand, env: &Env, out: &Output) -> anyhow::Result<()
     let to = settings::store_location(a.to.as_deref(), Some(&project))?;
     let store = open_store_to_write(&to, &a.store, Some(&project), env, out)?;
     let txn = settings::txn_options(&a.txn.flags(), Some(&project));
+    let connect = a.registry.connect(env)?;
     let options = DraftOptions {
         store: &store,
         to: &to,
@@ -24,6 +25,7 @@ pub fn run(command: &DraftCommand, env: &Env, out: &Output) -> anyhow::Result<()
         txn: &txn,
         base_url: a.base_url.as_deref(),
         now: env.date(),
+        connect: &connect,
     };
     if let DraftCommand::Delete(_) = command {
         let deleted = delete_draft(&options, out)?;

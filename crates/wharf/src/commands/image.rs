@@ -1,8 +1,9 @@
 //! `wharf image`.
 
 use serde_json::json;
+use wharf_ops::image::{self, Options, Pusher};
 use wharf_ops::registry::Reference;
-use wharf_ops::{image, version};
+use wharf_ops::version;
 
 use super::load_project;
 use crate::cli::ImageArgs;
@@ -11,7 +12,7 @@ use crate::output::Output;
 
 pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
-    version::apply(&mut project, args.version.as_deref(), out)?;
+    let what = version::apply(&mut project, args.version.as_deref(), out)?;
     // Every reference is checked before anything is built.
     let references = args
         .push
@@ -27,20 +28,23 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             "say where the image goes: --push REGISTRY/NAME:TAG, --oci-layout DIR, --oci-archive FILE or --docker-archive FILE"
         );
     }
-    let basic = match (&args.registry_user, &env.registry_password) {
-        (Some(user), Some(pass)) => Some((user.clone(), pass.clone())),
-        (Some(_), None) => anyhow::bail!("--registry-user needs the password in WHARF_REGISTRY_PASSWORD"),
-        _ => None,
-    };
+    let connect = args.registry.connect(env)?;
     let version = project
         .packages
         .first()
         .map(|t| t.version.to_string())
         .unwrap_or_default();
-    let built = image::build(&project, &args.targets, &version, env.date(), out)?;
+    let options = Options {
+        targets: &args.targets,
+        version: &version,
+        revision: what.commit.as_deref(),
+        date: env.date(),
+        connect: &connect,
+    };
+    let built = image::build(&project, &options, out)?;
     let tag = references
         .first()
-        .map_or_else(|| version.clone(), |r| r.tag.clone());
+        .map_or_else(|| image::tag_of(&version), |r| Ok(r.tag.clone()))?;
     if let Some(dir) = &args.oci_layout {
         image::write_layout(&built, dir, &tag)?;
         out.status("Wrote", &format!("OCI layout {} ({tag})", dir.display()));
@@ -52,14 +56,19 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     if let Some(file) = &args.docker_archive {
         let repo = references
             .first()
-            .map_or_else(|| project.name.clone(), |r| format!("{}/{}", r.host, r.name));
+            .map_or_else(|| project.name.clone(), Reference::repository);
         image::write_docker_archive(&built, file, &format!("{repo}:{tag}"), env.date())?;
         out.status("Wrote", &format!("docker archive {}", file.display()));
     }
     let mut pushes = Vec::new();
-    for r in &references {
-        let pushed = image::push(&built, r, args.plain_http, basic.clone(), out)?;
-        pushes.push(json!({ "reference": format!("{}/{}:{}", r.host, r.name, r.tag), "pushed": pushed }));
+    if !references.is_empty() {
+        let base = image::base_repository(&project);
+        let pusher = Pusher::new(&references, &connect, base.as_ref())?;
+        let pushed = pusher.push(&built, base.as_ref(), out)?;
+        pusher.tag(&built.index, None, out)?;
+        for (r, p) in references.iter().zip(pushed) {
+            pushes.push(json!({ "reference": r.to_string(), "pushed": p }));
+        }
     }
     let digest = built.index.descriptor.digest.clone();
     let platforms: Vec<_> = built
@@ -69,7 +78,7 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .collect();
     let human: String = references
         .iter()
-        .map(|r| format!("docker pull {}/{}@{digest}\n", r.host, r.name))
+        .map(|r| format!("docker pull {}@{digest}\n", r.repository()))
         .collect();
     out.result(
         &format!("image index {digest}\n{human}"),

@@ -50,6 +50,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         &signers(&formats),
         txn.dry_run,
     )?;
+    let connect = args.registry.connect(env)?;
     let options = ReleaseOptions {
         what: &what,
         channel: &channel,
@@ -64,6 +65,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         now: env.date(),
         cwd: &env.cwd,
         draft: args.draft,
+        connect: &connect,
     };
     let (manifest, reports, front, dir, base_url) = match release(&mut project, &options, out)? {
         Released::Planned {
@@ -128,6 +130,12 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         rel("install.sh"),
         if channel == ROOT_CHANNEL { String::new() } else { format!(" -s -- --channel {channel}") }
     ));
+    human.extend(
+        manifest
+            .images
+            .iter()
+            .map(|i| format!("  image         {}\n", i.pull())),
+    );
     out.result(
         &human,
         &json!({

@@ -30,6 +30,12 @@ fn replay(name: &str, data: &[u8]) {
             }
         }
         "state" => drop(wharf_publish::state::to_json(data)),
+        "oci" => {
+            use wharf_package::oci;
+            if let Ok(oci::Document::Index(list)) = oci::read_document(data) {
+                drop(oci::select(&list, &oci::platform("arm64").unwrap(), "fuzz").map(|_| ()));
+            }
+        }
         "serve_path" => {
             if let Ok(p) = std::str::from_utf8(data) {
                 drop(wharf_serve::respond::key_of(p));
