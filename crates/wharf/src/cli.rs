@@ -332,6 +332,9 @@ pub struct ReleaseArgs {
     /// install.sh are left as they are until `wharf release publish VERSION`.
     #[arg(long = "draft")]
     pub draft: bool,
+    /// Push the release's image to this repository too (`[http://]REGISTRY/NAME`; beside `[image] push`).
+    #[arg(long = "push-image", value_name = "REGISTRY/NAME")]
+    pub push_images: Vec<String>,
     #[command(subcommand)]
     pub action: Option<DraftCommand>,
 }

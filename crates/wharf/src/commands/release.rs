@@ -16,6 +16,7 @@ use wharf_ops::{package, settings, version};
 
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
+    project.image.push.extend(args.push_images.iter().cloned());
     let what = version::what_to_release(&project, args.version.as_deref(), out)?;
     let channel = channel_of(&project, what.class);
     // One clock for the packages and the manifest: SOURCE_DATE_EPOCH, else the commit's time, so releasing

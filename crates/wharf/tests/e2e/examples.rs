@@ -328,7 +328,16 @@ fn install_everywhere(tmp: &Path, script: &Path, packages: &[&str]) -> (Vec<Vec<
 /// that commit afterwards releases the tag's version beside it.
 #[test]
 fn garage_like() {
-    if !require(&["git", "apt-get", "dnf", "zypper", "rpmkeys", "sha256sum"]) {
+    if !require(&[
+        "git",
+        "apt-get",
+        "dnf",
+        "zypper",
+        "rpmkeys",
+        "sha256sum",
+        "docker-registry",
+        "skopeo",
+    ]) {
         return;
     }
     const NAME: &str = "garage-like";
@@ -341,9 +350,13 @@ fn garage_like() {
     let store = tmp.path().join("store");
     let port = server_port();
     let base_url = format!("http://127.0.0.1:{port}");
+    let registry = crate::image::Registry::start(&tmp.path().join("registry"));
+    let host = format!("127.0.0.1:{}", registry.port);
+    let registry_url = format!("http://{host}");
     let vars = [
         ("STORE", store.to_str().unwrap()),
         ("BASE_URL", base_url.as_str()),
+        ("REGISTRY", registry_url.as_str()),
     ];
     sh(
         NAME,
@@ -358,7 +371,7 @@ fn garage_like() {
         sh(
             NAME,
             &dir,
-            "wharf release --to \"$STORE\" --base-url \"$BASE_URL\"",
+            "wharf release --to \"$STORE\" --base-url \"$BASE_URL\" --push-image \"$REGISTRY/grange\"",
             &vars,
         )
         .success()
@@ -391,6 +404,31 @@ fn garage_like() {
         .arg("SHA256SUMS")
         .current_dir(&rel))
     .success();
+    // The seed's container: one image index over the four targets, tagged 1.0.0 and stable, as listed.
+    let manifest: serde_json::Value = serde_json::from_str(&read(&rel.join("manifest.json"))).unwrap();
+    let image = &manifest["images"][0];
+    let platforms: Vec<&str> = image["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        platforms,
+        ["linux/amd64", "linux/386", "linux/arm64/v8", "linux/arm/v7"]
+    );
+    for tag in ["1.0.0", "stable"] {
+        let raw = crate::image::raw_manifest(&format!("{host}/grange:{tag}")).expect("the image is tagged");
+        assert_eq!(crate::image::digest_of(&raw), image["digest"].as_str().unwrap());
+    }
+    let notes = read(&rel.join("notes.md"));
+    assert!(
+        notes.contains(&format!(
+            "docker pull {host}/grange@{}",
+            image["digest"].as_str().unwrap()
+        )),
+        "{notes}"
+    );
 
     let dev = release("main");
     let line = dev
@@ -888,7 +926,7 @@ fn rpm_chroots() {
 /// second clone's release into the first store changes nothing; a rebuild checks against SHA256SUMS.
 #[test]
 fn reproducible() {
-    if !require(&["git", "cargo", "sha256sum"]) {
+    if !require(&["git", "cargo", "sha256sum", "docker-registry", "skopeo"]) {
         return;
     }
     const NAME: &str = "reproducible";
@@ -904,6 +942,9 @@ fn reproducible() {
         &[],
     )
     .success();
+    let registry = crate::image::Registry::start(&tmp.path().join("registry"));
+    let host = format!("127.0.0.1:{}", registry.port);
+    let registry_url = format!("http://{host}");
     let mut stores = Vec::new();
     let mut clones = Vec::new();
     for at in ["a/clone", "elsewhere/deeper/b"] {
@@ -911,9 +952,18 @@ fn reproducible() {
         run(Command::new("git").arg("clone").arg("-q").arg(&origin).arg(&dir)).success();
         copy_dir(&secrets.join("keys"), &dir.join("keys"));
         let store = tmp.path().join(format!("store-{}", stores.len()));
-        let vars = [("STORE", store.to_str().unwrap())];
+        let vars = [
+            ("STORE", store.to_str().unwrap()),
+            ("REGISTRY", registry_url.as_str()),
+        ];
         sh(NAME, &dir, "cargo build --release --locked", &vars).success();
-        let done = sh(NAME, &dir, "wharf release --to \"$STORE\"", &vars).success();
+        let done = sh(
+            NAME,
+            &dir,
+            "wharf release --to \"$STORE\" --push-image \"$REGISTRY/beacon\"",
+            &vars,
+        )
+        .success();
         assert!(
             done.stderr.contains("Releasing beacon 25.1.0 (stable"),
             "{}",
@@ -941,13 +991,24 @@ fn reproducible() {
         notes.contains(&format!("| `{}` |", deb.0)) && notes.contains(&sum),
         "{notes}"
     );
+    // The image both pushed is the one both manifests list.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&stores[0].join("releases/25.1.0/manifest.json"))).unwrap();
+    let raw = crate::image::raw_manifest(&format!("{host}/beacon:25.1.0")).expect("the image is tagged");
+    assert_eq!(
+        crate::image::digest_of(&raw),
+        manifest["images"][0]["digest"].as_str().unwrap()
+    );
     // The second machine's release into the first store: the same files, nothing in the release changes.
     let before = release(&stores[0]);
     sh(
         NAME,
         &clones[1],
-        "wharf release --to \"$STORE\"",
-        &[("STORE", stores[0].to_str().unwrap())],
+        "wharf release --to \"$STORE\" --push-image \"$REGISTRY/beacon\"",
+        &[
+            ("STORE", stores[0].to_str().unwrap()),
+            ("REGISTRY", registry_url.as_str()),
+        ],
     )
     .success();
     assert!(

@@ -10,13 +10,13 @@ use wharf_test::{require, run, server_port, write};
 use crate::{demo_project, wharf};
 
 /// A `docker-registry serve` on 127.0.0.1, storing under `dir`; stopped on drop.
-struct Registry {
+pub struct Registry {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Registry {
-    fn start(dir: &Path) -> Self {
+    pub fn start(dir: &Path) -> Self {
         Self::with_auth(dir, None)
     }
 
@@ -315,7 +315,7 @@ fn a_registry_with_basic_auth_takes_the_right_credentials_only() {
 }
 
 /// `skopeo inspect --raw` of `reference` on the plain-HTTP test registry, if it is there.
-fn raw_manifest(reference: &str) -> Option<String> {
+pub fn raw_manifest(reference: &str) -> Option<String> {
     let done = run(Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{reference}")));
@@ -323,7 +323,7 @@ fn raw_manifest(reference: &str) -> Option<String> {
 }
 
 /// The sha256 digest of `text`.
-fn digest_of(text: &str) -> String {
+pub fn digest_of(text: &str) -> String {
     use sha2::Digest as _;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes())))
 }
