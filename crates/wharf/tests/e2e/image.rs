@@ -22,8 +22,6 @@ impl Registry {
 
     /// With `htpasswd`, a registry that takes only that user (htpasswd's bcrypt line).
     fn with_auth(dir: &Path, htpasswd: Option<&str>) -> Self {
-        let port = server_port();
-        let config = dir.join("registry.yml");
         let auth = match htpasswd {
             Some(line) => {
                 write(&dir.join("htpasswd"), line);
@@ -34,6 +32,13 @@ impl Registry {
             }
             None => String::new(),
         };
+        Self::with_config(dir, &auth)
+    }
+
+    /// With `auth`, the `auth:` block of its configuration.
+    fn with_config(dir: &Path, auth: &str) -> Self {
+        let port = server_port();
+        let config = dir.join("registry.yml");
         write(
             &config,
             format!(
@@ -386,7 +391,7 @@ fn images_on_a_base_image_mount_its_layers_and_refuse_a_missing_platform() {
         &cfg,
         format!("{text}base = \"http://{host}/team/base@{base_digest}\"\n"),
     );
-    // Small chunks: every blob of more than 512 bytes goes up in PATCHes.
+    // Small chunks: the layer (the demo's 1.1 MB blob, incompressible) goes up in 17 PATCHes.
     let reference = format!("{host}/team/app:1.0");
     let mut c = wharf(&dir);
     c.env("SOURCE_DATE_EPOCH", "1700000000").args([
@@ -400,13 +405,16 @@ fn images_on_a_base_image_mount_its_layers_and_refuse_a_missing_platform() {
         &format!("{host}/team/mirror:1.0"),
         "--plain-http",
         "--chunk-size",
-        "512",
+        "65536",
     ]);
     let app: serde_json::Value = serde_json::from_str(&run(&mut c).success().stdout).unwrap();
     // The base's layer is mounted from its repository; the second repository mounts everything.
     let first = &app["pushes"][0]["pushed"];
     assert_eq!(first["mounted"].as_array().unwrap().len(), 1, "{first}");
     assert_eq!(first["uploaded"].as_array().unwrap().len(), 2, "{first}");
+    // Whole, the push would take 10 requests (HEAD, POST, PUT per upload; HEAD, POST per mount; two
+    // manifests): the layer's 17 PATCHes are on top.
+    assert!(first["requests"].as_u64().unwrap() >= 27, "{first}");
     let second = &app["pushes"][1]["pushed"];
     assert_eq!(second["mounted"].as_array().unwrap().len(), 3, "{second}");
     assert_eq!(second["uploaded"].as_array().unwrap().len(), 0, "{second}");
@@ -585,4 +593,186 @@ fn runc_runs_the_image_s_program() {
     }
     assert!(ran.ok, "{}", ran.all());
     assert_eq!(ran.stdout, "hello from the image\n");
+}
+
+/// A token service as distribution's `token.md` describes one: `GET /token?service=…&scope=…` with the
+/// user's basic credentials answers `{"token": JWT}`, the JWT (RS256, its certificate in `x5c`) granting
+/// `access` to `repository`. Counts the requests it answered with a token.
+struct TokenService {
+    port: u16,
+    issued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// base64url without padding.
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl TokenService {
+    /// Signs a token for `repository` with a key and certificate made in `dir` (the certificate written to
+    /// `dir/cert.pem` for the registry's `rootcertbundle`), and serves it to `user:password`.
+    fn start(dir: &Path, repository: &str, user: &str, password: &str) -> Self {
+        use base64::Engine as _;
+        std::fs::create_dir_all(dir).unwrap();
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=wharf-test-tokens",
+            ])
+            .arg("-keyout")
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem")))
+        .success();
+        let der = run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(dir.join("cert.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.der")))
+        .success();
+        drop(der);
+        let cert = std::fs::read(dir.join("cert.der")).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = serde_json::json!({
+            "typ": "JWT", "alg": "RS256",
+            "x5c": [base64::engine::general_purpose::STANDARD.encode(&cert)],
+        });
+        let claims = serde_json::json!({
+            "iss": "wharf-test-issuer", "sub": user, "aud": "wharf-test-registry",
+            "exp": now + 3600, "nbf": now - 60, "iat": now - 60, "jti": "wharf-test",
+            "access": [{ "type": "repository", "name": repository, "actions": ["pull", "push"] }],
+        });
+        let signing_input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        write(&dir.join("input"), &signing_input);
+        run(Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("sig"))
+            .arg(dir.join("input")))
+        .success();
+        let token = format!(
+            "{signing_input}.{}",
+            b64url(&std::fs::read(dir.join("sig")).unwrap())
+        );
+        let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = issued.clone();
+        std::thread::spawn(move || {
+            use std::io::{BufRead as _, Write as _};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut authorized = false;
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("authorization")
+                    {
+                        let v = v.trim();
+                        authorized = v.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+                            && v.get(6..) == Some(expected.as_str());
+                    }
+                    line.clear();
+                }
+                let (status, body) = if authorized {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    ("200 OK", format!("{{\"token\":\"{token}\",\"expires_in\":3600}}"))
+                } else {
+                    ("401 Unauthorized", "{}".to_owned())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { port, issued }
+    }
+}
+
+#[test]
+fn a_registry_with_token_auth_is_pushed_to_through_the_bearer_flow() {
+    if !require(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let tokens = TokenService::start(&t.path().join("tokens"), "demo/app", "pusher", "s3cret");
+    let auth = format!(
+        "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: wharf-test-registry\n    issuer: wharf-test-issuer\n    rootcertbundle: {}\n",
+        tokens.port,
+        t.path().join("tokens/cert.pem").display()
+    );
+    let registry = Registry::with_config(&t.path().join("registry"), &auth);
+    let reference = format!("127.0.0.1:{}/demo/app:1.0", registry.port);
+    let dir = t.path().join("proj");
+    project(&dir);
+    let push = |password: &str| {
+        let mut c = wharf(&dir);
+        c.env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("WHARF_REGISTRY_PASSWORD", password)
+            .args([
+                "--json",
+                "image",
+                "--plain-http",
+                "--registry-user",
+                "pusher",
+                "--push",
+                &reference,
+            ]);
+        for t in TARGETS {
+            c.args(["--target", t]);
+        }
+        run(&mut c)
+    };
+    // The token service refuses a wrong password: one error, nothing pushed.
+    let refused = push("wrong");
+    assert!(
+        !refused.ok
+            && refused
+                .stderr
+                .contains("the token service refused the credentials (HTTP 401)"),
+        "{}",
+        refused.all()
+    );
+    assert!(!refused.all().contains("wrong"), "{}", refused.all());
+    assert_eq!(tokens.issued.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // The right one: a token, then the whole push with it.
+    let done: serde_json::Value = serde_json::from_str(&push("s3cret").success().stdout).unwrap();
+    assert_eq!(
+        done["pushes"][0]["pushed"]["uploaded"].as_array().unwrap().len(),
+        4,
+        "{done}"
+    );
+    assert!(tokens.issued.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // The registry serves the index to the token's holder (skopeo asks the same token service).
+    let raw = run(Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "pusher:s3cret",
+        ])
+        .arg(format!("docker://{reference}")))
+    .success();
+    assert_eq!(digest_of(&raw.stdout), done["index"].as_str().unwrap());
 }
