@@ -559,6 +559,7 @@ pub(crate) fn load(
         publish: PublishConfig::default(),
         release: ReleaseConfig::default(),
         image: crate::ImageSettings::default(),
+        ci: crate::CiSettings::default(),
         keys: crate::KeysConfig::default(),
         warnings,
     })

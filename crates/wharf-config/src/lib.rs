@@ -359,8 +359,20 @@ pub struct Project {
     pub keys: KeysConfig,
     /// `[image]`: what `wharf image` puts in and runs.
     pub image: ImageSettings,
+    /// `[ci]`: what `wharf ci generate` puts in a pipeline.
+    pub ci: CiSettings,
     /// Things the user should know (e.g. a cargo-deb key wharf cannot honour).
     pub warnings: Vec<String>,
+}
+
+/// `[ci]`: the generated pipeline's own commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiSettings {
+    /// The build of one target (`{target}` replaced); default for a Cargo project: `cargo build --release
+    /// --locked --target {target}` (a cross build where the runner is not the target).
+    pub build: Option<String>,
+    /// The command that puts wharf on the runner's PATH.
+    pub install: Option<String>,
 }
 
 /// `[image]`: the OCI image's contents and run configuration.

@@ -47,7 +47,21 @@ struct File {
     #[serde(default)]
     image: ImageSection,
     #[serde(default)]
+    ci: CiSection,
+    #[serde(default)]
     changelog: Vec<ChangelogSection>,
+}
+
+/// What `wharf ci generate` puts in a pipeline besides what the rest of the file says.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CiSection {
+    /// The build of one target, `{target}` replaced (default for a Cargo project: `cargo build --release
+    /// --locked --target {target}`, through `cross` or `cargo zigbuild` where the runner is not the target).
+    build: Option<String>,
+    /// The command that puts wharf on the runner's PATH (`cargo install --locked --git <wharf's repository>
+    /// wharf`, a download…).
+    install: Option<String>,
 }
 
 /// `wharf image`'s contents and run configuration.
@@ -746,6 +760,10 @@ pub(crate) fn load(
             base: file.image.base,
             push: file.image.push,
             tags: file.image.tags,
+        },
+        ci: crate::CiSettings {
+            build: file.ci.build,
+            install: file.ci.install,
         },
         warnings: Vec::new(),
     })

@@ -4,6 +4,8 @@
 //! [`Reporter`] the caller gives, and every setting comes from the caller (the environment is read once, by
 //! the binary, into an [`Env`]).
 
+pub mod ci;
+pub mod dist;
 pub mod image;
 pub mod keys;
 pub mod lookaside;

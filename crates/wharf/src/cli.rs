@@ -76,6 +76,9 @@ pub enum Command {
     /// Source files beside the repositories, in Fedora's lookaside layout.
     #[command(subcommand)]
     Lookaside(LookasideCommand),
+    /// CI pipelines made from wharf.toml: a build job per target, a release job on tags.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Print a completion script for a shell (`wharf completions bash > /etc/bash_completion.d/wharf`).
     Completions(CompletionsArgs),
     /// Print wharf's manual page (roff: `wharf man > wharf.1 && man ./wharf.1`), or write one per command.
@@ -113,6 +116,42 @@ pub struct ImageArgs {
     /// Build this version instead of the one git tags say.
     #[arg(long = "version", value_name = "VERSION")]
     pub version: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the pipeline (default: .github/workflows/release.yml, .gitlab-ci.yml).
+    Generate(CiArgs),
+    /// Fail when the pipeline file is not what `generate` writes.
+    Check(CiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The forge: github (GitHub Actions) or gitlab (GitLab CI).
+    #[arg(value_enum)]
+    pub forge: ForgeArg,
+    /// The pipeline file (default: the forge's usual place in the project).
+    #[arg(long = "out", visible_alias = "file", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// A forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForgeArg {
+    Github,
+    Gitlab,
+}
+
+impl From<ForgeArg> for wharf_ops::ci::Forge {
+    fn from(f: ForgeArg) -> Self {
+        match f {
+            ForgeArg::Github => Self::Github,
+            ForgeArg::Gitlab => Self::Gitlab,
+        }
+    }
 }
 
 /// How images reach registries.
@@ -335,6 +374,10 @@ pub struct ReleaseArgs {
     /// Push the release's image to this repository too (`[http://]REGISTRY/NAME`; beside `[image] push`).
     #[arg(long = "push-image", value_name = "REGISTRY/NAME")]
     pub push_images: Vec<String>,
+    /// Then make the forge's release of the tag with the notes and files (`gh` or `glab`; a draft with
+    /// `--draft`).
+    #[arg(long = "forge-release", value_enum, value_name = "FORGE")]
+    pub forge_release: Option<ForgeArg>,
     #[command(subcommand)]
     pub action: Option<DraftCommand>,
 }
@@ -474,6 +517,10 @@ pub struct PublishArgs {
     #[arg(long, value_name = "NAME")]
     pub channel: Option<String>,
     /// When building from the project: this version (wharf's syntax) instead of the one git tags say.
+    /// Package the programs of a cargo-dist run (its dist-manifest.json: every Linux archive, checked
+    /// against its sha256) instead of a build of this project, for the targets and version it lists.
+    #[arg(long = "from-dist", value_name = "DIST-MANIFEST")]
+    pub from_dist: Option<PathBuf>,
     #[arg(long = "version", value_name = "VERSION")]
     pub version: Option<String>,
     #[command(flatten)]

@@ -224,6 +224,39 @@ pub struct FrontOut {
     pub removed: Vec<String>,
 }
 
+/// What a release made, for people: its files with their sizes, where its checksums, manifest, notes,
+/// pointer, page and install script are (under `base_url`), and its images' pull lines.
+#[must_use]
+pub fn summary(m: &Manifest, front: &FrontOut, dir: &str, base_url: &str) -> String {
+    let rel = |p: &str| format!("{base_url}/{p}");
+    let channel = &m.channel;
+    let mut human = format!(
+        "Release {} {} ({}, channel {channel}):\n  {} files in {}\n",
+        m.project,
+        m.version,
+        m.class.as_str(),
+        m.artifacts.len(),
+        rel(&format!("{dir}/"))
+    );
+    for a in &m.artifacts {
+        let size = manifest::human_size(a.size);
+        human.push_str(&format!("    {}  {size}\n", a.file));
+    }
+    human.push_str(&format!(
+        "  checksums     {}\n  manifest      {}\n  notes         {}\n  pointer       {} → {}\n  release page  {}\n  install       curl -fsSL {} | sh{}\n",
+        rel(&format!("{dir}/SHA256SUMS")),
+        rel(&format!("{dir}/manifest.json")),
+        rel(&format!("{dir}/notes.md")),
+        rel(&front.pointer),
+        front.newest,
+        rel("index.html"),
+        rel("install.sh"),
+        if channel == ROOT_CHANNEL { String::new() } else { format!(" -s -- --channel {channel}") }
+    ));
+    human.extend(m.images.iter().map(|i| format!("  image         {}\n", i.pull())));
+    human
+}
+
 /// The channel pointer's key.
 fn pointer_key(channel: &str) -> String {
     if channel == ROOT_CHANNEL {

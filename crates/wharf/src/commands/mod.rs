@@ -1,5 +1,6 @@
 //! One file per verb; each turns its arguments into one `ops` call and prints the result.
 
+mod ci;
 mod draft;
 mod image;
 mod init;
@@ -39,6 +40,7 @@ pub fn run(command: Command, env: &Env, out: &Output) -> anyhow::Result<()> {
         Command::Verify(a) => verify::run(&a, env, out),
         Command::Key(k) => key::run(k, out),
         Command::Lookaside(c) => lookaside::run(c, env, out),
+        Command::Ci(c) => ci::run(&c, env, out),
         Command::Image(a) => image::run(&a, env, out),
         Command::Completions(a) => {
             let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();

@@ -25,11 +25,17 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     } else {
         load_project(&args.project, env, out).ok()
     };
+    // cargo-dist's archives stand in for the build: their programs unpacked where cargo puts them.
+    let dist_dir = tempfile::tempdir()?;
+    let (targets, version) = match (&args.from_dist, project.as_mut()) {
+        (Some(m), Some(p)) => wharf_ops::dist::apply(p, m, dist_dir.path(), args.version.as_deref(), out)?,
+        _ => (args.targets.clone(), args.version.clone()),
+    };
     // Packages built here carry the version their release will have (git tags, or --version).
     if args.packages.is_empty()
         && let Some(p) = project.as_mut()
     {
-        version::apply(p, args.version.as_deref(), out)?;
+        version::apply(p, version.as_deref(), out)?;
     } else if args.version.is_some() {
         anyhow::bail!(
             "--version applies to the packages wharf builds; the given package files carry their own"
@@ -67,7 +73,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         let out_dir = scratch.as_ref().map_or(Path::new("dist"), |d| d.path());
         let options = package::BuildOptions {
             formats: &args.formats,
-            targets: &args.targets,
+            targets: &targets,
             out_dir,
             date: env.date(),
             keys: keys.ring(),
@@ -124,10 +130,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     });
     out.detail(&timings(&reports));
     let calls = store.calls();
-    out.detail(&format!(
-        "store calls: {} reads, {} writes ({} bytes), {} lists, {} deletes",
-        calls.reads, calls.writes, calls.bytes_written, calls.lists, calls.deletes
-    ));
+    out.detail(&wharf_ops::publish::calls_text(&calls));
     out.result(
         &usage(&reports, &s, &to),
         &json!({ "reports": reports, "repository": repository, "channel": channel, "apt_sources": apt_sources, "store_calls": calls }),

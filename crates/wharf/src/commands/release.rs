@@ -11,8 +11,8 @@ use crate::output::Output;
 use wharf_ops::keys::Keys;
 use wharf_ops::keys::signers;
 use wharf_ops::publish::store_root;
-use wharf_ops::release::{ROOT_CHANNEL, ReleaseOptions, Released, channel_of, release};
-use wharf_ops::{package, settings, version};
+use wharf_ops::release::{ReleaseOptions, Released, channel_of, release};
+use wharf_ops::{ci, package, settings, version};
 
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
@@ -68,6 +68,14 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         draft: args.draft,
         connect: &connect,
     };
+    // The forge's release of the tag, from this machine's files of it (dist/<version>/).
+    let forge = |m: &wharf_release::manifest::Manifest, draft: bool| -> anyhow::Result<()> {
+        if let Some(f) = args.forge_release {
+            let argv = ci::forge_release(f.into(), m, &env.cwd.join("dist").join(&m.version), draft)?;
+            out.status("Released", &format!("on the forge: {}", argv[..4].join(" ")));
+        }
+        Ok(())
+    };
     let (manifest, reports, front, dir, base_url) = match release(&mut project, &options, out)? {
         Released::Planned {
             plan,
@@ -81,6 +89,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             return Ok(());
         }
         Released::Draft { manifest, dir } => {
+            forge(&manifest, true)?;
             let text = format!(
                 "Draft {} {}: {} files in {dir}/; nothing else changed. Publish it with `wharf release publish {}`\n",
                 manifest.project,
@@ -102,41 +111,14 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
             base_url,
         } => (manifest, reports, front, dir, base_url),
     };
+    forge(&manifest, false)?;
     let rel = |p: &str| format!("{base_url}/{p}");
     let root = display(&store_root(&to));
     out.status(
         "Released",
         &format!("{} {} into {root}", manifest.project, manifest.version),
     );
-    let mut human = format!(
-        "Release {} {} ({}, channel {channel}):\n  {} files in {}\n",
-        manifest.project,
-        manifest.version,
-        manifest.class.as_str(),
-        manifest.artifacts.len(),
-        rel(&format!("{dir}/"))
-    );
-    for a in &manifest.artifacts {
-        let size = wharf_release::manifest::human_size(a.size);
-        human.push_str(&format!("    {}  {size}\n", a.file));
-    }
-    human.push_str(&format!(
-        "  checksums     {}\n  manifest      {}\n  notes         {}\n  pointer       {} → {}\n  release page  {}\n  install       curl -fsSL {} | sh{}\n",
-        rel(&format!("{dir}/SHA256SUMS")),
-        rel(&format!("{dir}/manifest.json")),
-        rel(&format!("{dir}/notes.md")),
-        rel(&front.pointer),
-        front.newest,
-        rel("index.html"),
-        rel("install.sh"),
-        if channel == ROOT_CHANNEL { String::new() } else { format!(" -s -- --channel {channel}") }
-    ));
-    human.extend(
-        manifest
-            .images
-            .iter()
-            .map(|i| format!("  image         {}\n", i.pull())),
-    );
+    let human = wharf_ops::release::summary(&manifest, &front, &dir, &base_url);
     out.result(
         &human,
         &json!({

@@ -61,7 +61,7 @@ fn upstream(name: &str, dir: &Path, message: &str, tag: &str) {
     git(dir, &["tag", "-a", tag, "-m", tag], 4);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for (rel, bytes) in tree(from) {
         let path = to.join(&rel);
         write(&path, bytes);

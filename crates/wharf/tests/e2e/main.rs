@@ -9,6 +9,7 @@ mod apt;
 mod artifacts;
 mod bad_input;
 mod channels;
+mod ci;
 mod cli;
 mod compression;
 mod crash;
