@@ -231,15 +231,35 @@ fn key_lines(project: &Project) -> Vec<(String, String)> {
     .collect()
 }
 
+/// The shell lines that write each key file from its secret (when the secret is set; `umask 077`).
+fn write_keys(project: &Project) -> Vec<String> {
+    key_lines(project)
+        .into_iter()
+        .map(|(var, path)| {
+            format!(
+                "if [ -n \"${{{var}:-}}\" ]; then (umask 077; mkdir -p \"$(dirname {p})\"; printf '%s\\n' \"${var}\" > {p}); fi",
+                p = shell_word(&path)
+            )
+        })
+        .collect()
+}
+
+/// The build job's packaging (`package`, the command): the keys written (packages are signed when built:
+/// apk, rpm with a key), the packages, the keys removed again so no later step or artifact holds them
+/// (throwaway keys stay: the project makes them on first use).
+fn package_script(project: &Project, package: String) -> Vec<String> {
+    let mut lines = write_keys(project);
+    lines.push(package);
+    let paths: Vec<String> = key_lines(project).iter().map(|(_, p)| shell_word(p)).collect();
+    if !paths.is_empty() && !project.keys.throwaway {
+        lines.push(format!("rm -f {}", paths.join(" ")));
+    }
+    lines
+}
+
 /// The release job's shell: key files from their secrets, then the release and the forge release.
 fn release_script(project: &Project, forge: Forge) -> Vec<String> {
-    let mut lines = Vec::new();
-    for (var, path) in key_lines(project) {
-        lines.push(format!(
-            "if [ -n \"${{{var}:-}}\" ]; then (umask 077; mkdir -p \"$(dirname {p})\"; printf '%s\\n' \"${var}\" > {p}); fi",
-            p = shell_word(&path)
-        ));
-    }
+    let mut lines = write_keys(project);
     let registry = if project.image.push.is_empty() {
         ""
     } else {
@@ -334,11 +354,20 @@ fn github(project: &Project, jobs: &[Job], install: &str) -> String {
         "      - name: Install wharf\n        run: {}\n",
         quoted(install)
     );
-    y.push_str("      - name: Package (every package of the target builds)\n        env:\n          TARGET: ${{ matrix.target }}\n        run: |\n          if [ \"$TARGET\" = host ]; then wharf package -o dist/check; else wharf package --target \"$TARGET\" -o dist/check; fi\n");
+    y.push_str("      - name: Package (every package of the target builds)\n        env:\n          TARGET: ${{ matrix.target }}\n");
+    for (var, _) in key_lines(project) {
+        let _ = writeln!(y, "          {var}: ${{{{ secrets.{var} }}}}");
+    }
+    y.push_str("        run: |\n");
+    let package = "if [ \"$TARGET\" = host ]; then wharf package -o dist/check; else wharf package --target \"$TARGET\" -o dist/check; fi";
+    for line in package_script(project, package.to_owned()) {
+        let _ = writeln!(y, "          {line}");
+    }
     y.push_str("      - name: Collect the build's files\n        env:\n          TARGET: ${{ matrix.target }}\n          OUTPUTS: ${{ matrix.outputs }}\n        run: |\n          # shellcheck disable=SC2086\n          tar -cf \"build-$TARGET.tar\" $OUTPUTS\n");
     let _ = write!(
         y,
-        "      - uses: {}\n        with:\n          name: build-${{{{ matrix.target }}}}\n          path: build-${{{{ matrix.target }}}}.tar\n          if-no-files-found: error\n          retention-days: 7\n",
+        "      - uses: {}\n        with:\n          name: build-${{{{ matrix.target }}}}\n          path: build-${{{{ matrix.target }}}}.tar\n          if-no-files-found: error\n          retention-days: 7\n      - uses: {}\n        with:\n          name: packages-${{{{ matrix.target }}}}\n          path: dist/check/\n          if-no-files-found: error\n          retention-days: 7\n",
+        action(UPLOAD),
         action(UPLOAD)
     );
     let _ = write!(
@@ -395,8 +424,10 @@ fn gitlab(project: &Project, jobs: &[Job], install: &str) -> String {
             Some(t) => format!("wharf package --target {t} -o dist/check"),
             None => "wharf package -o dist/check".to_owned(),
         };
-        let _ = writeln!(y, "    - {}", quoted(&package));
-        y.push_str("  artifacts:\n    expire_in: 1 week\n    paths:\n");
+        for line in package_script(project, package) {
+            let _ = writeln!(y, "    - {}", quoted(&line));
+        }
+        y.push_str("  artifacts:\n    expire_in: 1 week\n    paths:\n      - \"dist/check/\"\n");
         for o in &j.outputs {
             let _ = writeln!(y, "      - {}", quoted(o));
         }

@@ -363,6 +363,10 @@ pub struct ReleaseArgs {
     /// Rust target triples (default: `[release] targets`, else the host).
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
+    /// Release the programs of a cargo-dist run (its dist-manifest.json) instead of a build of this
+    /// project: its Linux archives, checked against their sha256, for the targets it lists.
+    #[arg(long = "from-dist", value_name = "DIST-MANIFEST")]
+    pub from_dist: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

@@ -17,7 +17,20 @@ use wharf_ops::{ci, package, settings, version};
 pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let mut project = load_project(&args.project, env, out)?;
     project.image.push.extend(args.push_images.iter().cloned());
+    // A cargo-dist run's programs as the build: its targets, at the version git (or --version) says.
+    let dist_dir = tempfile::tempdir()?;
+    let (targets, dist_version) = match &args.from_dist {
+        Some(m) => wharf_ops::dist::apply(&mut project, m, dist_dir.path(), None, out)?,
+        None => (args.targets.clone(), None),
+    };
     let what = version::what_to_release(&project, args.version.as_deref(), out)?;
+    // (dist spells a pre-release `1.0.0-rc.1`; wharf `1.0.0~rc.1`.)
+    if let Some(v) = dist_version.filter(|v| v.replacen('-', "~", 1) != what.version) {
+        anyhow::bail!(
+            "the dist run built {v}, and this release is {}; nothing was written",
+            what.version
+        );
+    }
     let channel = channel_of(&project, what.class);
     // One clock for the packages and the manifest: SOURCE_DATE_EPOCH, else the commit's time, so releasing
     // the same commit twice gives the same bytes. (The repository indexes are dated at publishing.)
@@ -56,7 +69,7 @@ pub fn run(args: &ReleaseArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         what: &what,
         channel: &channel,
         formats: &formats,
-        targets: &args.targets,
+        targets: &targets,
         store: &store,
         to: &to,
         base_url: args.base_url.as_deref(),

@@ -362,6 +362,43 @@ fn a_cargo_dist_run_publishes_into_apt_and_rpm_md_repositories() {
             .unwrap()
             .contains("x86_64-unknown-linux-gnu")
     );
+    // `wharf release` takes the same run: a release of both targets at dist's version.
+    let released = t.path().join("released");
+    let mut c = wharf(&dir);
+    c.args([
+        "release",
+        "--from-dist",
+        "target/distrib/dist-manifest.json",
+        "--version",
+        "2.3.4",
+        "--format",
+        "deb",
+        "--to",
+    ])
+    .arg(&released);
+    run(&mut c).success();
+    for deb in ["demo_2.3.4_amd64.deb", "demo_2.3.4_arm64.deb"] {
+        assert!(released.join("releases/2.3.4").join(deb).is_file(), "{deb}");
+    }
+    let mut c = wharf(&dir);
+    c.args([
+        "release",
+        "--from-dist",
+        "target/distrib/dist-manifest.json",
+        "--version",
+        "2.4.0",
+        "--to",
+    ])
+    .arg(&released);
+    let other = run(&mut c);
+    assert!(
+        !other.ok
+            && other
+                .stderr
+                .contains("the dist run built 2.3.4, and this release is 2.4.0"),
+        "{}",
+        other.all()
+    );
     // An archive whose bytes are not the listed ones is refused before anything is published.
     let xz = distrib.join(&ids[1]);
     let mut bytes = std::fs::read(&xz).unwrap();
