@@ -51,6 +51,30 @@ impl Reports {
 
 /// The package files given: each file as it is, each directory as every package file below it (sorted;
 /// hidden directories such as `.wharf/` and half-written temporary files left out). A path with a package
+/// The paths listed in `list` (`-`: standard input), one per line; empty lines are skipped. A path is taken
+/// as written (a directory: every package file below it), so a list may be `find … -name '*.deb'`'s output.
+pub fn files_from(list: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    use std::io::BufRead as _;
+    let reader: Box<dyn std::io::BufRead> = if list == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?,
+        ))
+    };
+    let mut out = Vec::new();
+    for line in reader.lines() {
+        let line = line.with_context(|| format!("cannot read {}", list.display()))?;
+        if !line.trim().is_empty() {
+            out.push(PathBuf::from(line));
+        }
+    }
+    if out.is_empty() {
+        anyhow::bail!("{} lists no package file", list.display());
+    }
+    Ok(out)
+}
+
 /// extension is taken as a file without a `stat`, so a republish of thousands of files costs nothing more.
 pub fn package_files(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let is_package = |p: &Path| {

@@ -558,6 +558,9 @@ pub struct PublishArgs {
     /// Package files to publish (any valid .deb, .rpm, .ipk or .apk). None: package the project first.
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<PathBuf>,
+    /// Publish the package files (or directories) listed in FILE too, one per line (`-`: standard input).
+    #[arg(long = "files-from", value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,9 +18,15 @@ use wharf_ops::publish::{
 use wharf_ops::{package, settings, version};
 
 pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
-    let given_files = package_files(&args.packages)?;
+    // The packages named, on the command line and in --files-from (no argument list is long enough for a
+    // repository of 100,000).
+    let mut named = args.packages.clone();
+    if let Some(list) = &args.files_from {
+        named.extend(wharf_ops::publish::files_from(list)?);
+    }
+    let given_files = package_files(&named)?;
     // A project is needed to package; for explicit package files it only supplies settings.
-    let mut project = if args.packages.is_empty() || args.project.config.is_some() {
+    let mut project = if named.is_empty() || args.project.config.is_some() {
         Some(load_project(&args.project, env, out)?)
     } else {
         load_project(&args.project, env, out).ok()
@@ -32,7 +38,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         _ => (args.targets.clone(), args.version.clone()),
     };
     // Packages built here carry the version their release will have (git tags, or --version).
-    if args.packages.is_empty()
+    if named.is_empty()
         && let Some(p) = project.as_mut()
     {
         version::apply(p, version.as_deref(), out)?;
@@ -49,7 +55,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     check_store_location(&to, &env.cwd, &project_dir)?;
     // Each repository kind has its own key: load (or make) only the ones this publish signs with.
     let mut formats: Vec<Format> = given_files.iter().filter_map(|p| format_of(p)).collect();
-    if args.packages.is_empty()
+    if named.is_empty()
         && let Some(p) = &project
     {
         formats.extend(package::formats_to_build(p, &args.formats));
@@ -66,7 +72,7 @@ pub fn run(args: &PublishArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
 
     // A dry run builds into a scratch directory that goes with it: nothing is left in dist/.
     let scratch = if dry_run { Some(tempfile::tempdir()?) } else { None };
-    let packages: Vec<PathBuf> = if args.packages.is_empty() {
+    let packages: Vec<PathBuf> = if named.is_empty() {
         let p = project.as_ref().ok_or_else(|| {
             anyhow::anyhow!("nothing to publish: pass package files, or run where a wharf.toml or Cargo.toml is (or use -c FILE)")
         })?;

@@ -383,3 +383,93 @@ fn completions_man_and_help_headings() {
     let help = wharf_run(t.path(), &["publish", "--help"]).success();
     assert!(help.stdout.contains("Global options:"), "{}", help.stdout);
 }
+
+#[test]
+fn publish_takes_its_package_list_from_a_file_or_standard_input() {
+    let t = TempDir::new().unwrap();
+    let dir = t.path();
+    let cfg = crate::demo_project(&dir.join("proj"));
+    wharf_run(
+        dir,
+        &[
+            "package",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--format",
+            "deb",
+            "-o",
+            "dist",
+        ],
+    )
+    .success();
+    let debs: Vec<String> = std::fs::read_dir(dir.join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert_eq!(debs.len(), 2, "{debs:?}");
+    // From a file: one path per line, blank lines skipped.
+    write(&dir.join("list"), format!("{}\n\n", debs[0]));
+    let done = wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--to",
+            "repo",
+            "--files-from",
+            "list",
+        ],
+    )
+    .success();
+    assert!(
+        done.stdout.contains("apt: 1 package(s) added, 0 unchanged"),
+        "{}",
+        done.all()
+    );
+    // From standard input, beside one named on the command line.
+    let mut c = crate::wharf(dir);
+    c.args([
+        "publish",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--to",
+        "repo",
+        "--files-from",
+        "-",
+        &debs[0],
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    writeln!(child.stdin.take().unwrap(), "{}", debs[1]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("apt: 1 package(s) added, 1 unchanged"),
+        "{stdout}"
+    );
+    let packages = std::fs::read_to_string(dir.join("repo/dists/stable/main/binary-amd64/Packages")).unwrap();
+    assert_eq!(packages.matches("Package: ").count(), 2, "{packages}");
+    // An empty list is an error, not a publish of the project.
+    write(&dir.join("empty"), "\n");
+    let none = wharf_run(
+        dir,
+        &[
+            "publish",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--to",
+            "repo",
+            "--files-from",
+            "empty",
+        ],
+    );
+    assert!(
+        !none.ok && none.stderr.contains("lists no package file"),
+        "{}",
+        none.all()
+    );
+}
