@@ -163,6 +163,30 @@ pub fn load<K>(
     Ok((key, KeySource::Throwaway { path, created: true }))
 }
 
+/// Holds an OpenPGP key to what the verifiers accept (`wharf_sign::policy`, as `wharf key check` does):
+/// what one refuses today is an error before anything is signed; what one will refuse is a warning.
+fn check_policy(key: &OpenPgpKey, source: &KeySource, out: &dyn Reporter) -> anyhow::Result<()> {
+    let now = wharf_core::SourceDate::now().unix();
+    let findings = key.public_key().policy(now);
+    let name = match source {
+        KeySource::Given(p) | KeySource::Throwaway { path: p, .. } => p.display().to_string(),
+    };
+    let mut refused = Vec::new();
+    for f in findings {
+        match f.level {
+            wharf_sign::policy::Level::Refused => refused.push(f.text),
+            wharf_sign::policy::Level::Warning => out.warn(&format!("{name}: {}", f.text)),
+        }
+    }
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "the OpenPGP key {name} would sign a repository clients refuse: {}; check it with `wharf key check`",
+            refused.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// Writes a secret key readable by its owner only; never overwrites.
 pub fn write_secret(path: &Path, armored: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
@@ -240,11 +264,9 @@ impl Keys {
         let one = |s: Signer| need.contains(&s) && (!dry_run || known(s));
         let mut keys = Self::default();
         if one(Signer::OpenPgp) {
-            keys.openpgp = Some(announce(
-                load(&OPENPGP, file(Signer::OpenPgp), &dir, throwaway, passphrase)?,
-                &OPENPGP,
-                out,
-            ));
+            let (key, source) = load(&OPENPGP, file(Signer::OpenPgp), &dir, throwaway, passphrase)?;
+            check_policy(&key, &source, out)?;
+            keys.openpgp = Some(announce((key, source), &OPENPGP, out));
         }
         if one(Signer::Usign) {
             keys.usign = Some(announce(

@@ -12,6 +12,7 @@
 
 pub mod apk;
 pub mod openpgp;
+pub mod policy;
 pub mod usign;
 
 pub use apk::{ApkEcKey, ApkEcPublicKey, ApkRsaKey, ApkRsaPublicKey, RsaDigest};

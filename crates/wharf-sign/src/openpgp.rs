@@ -340,9 +340,22 @@ impl PublicKey {
         } else {
             SignedPublicKey::from_bytes(Cursor::new(bytes))
         };
-        parsed
-            .map(|key| Self { key })
-            .map_err(|e| SignError::NotAPublicKey(unreadable(bytes, e)))
+        match parsed {
+            Ok(key) => Ok(Self { key }),
+            // A secret key's public half (read without unlocking it).
+            Err(e) => {
+                let secret = if bytes.starts_with(b"-----BEGIN") {
+                    SignedSecretKey::from_armor_single(Cursor::new(bytes)).map(|(k, _)| k)
+                } else {
+                    SignedSecretKey::from_bytes(Cursor::new(bytes))
+                };
+                secret
+                    .map(|k| Self {
+                        key: k.to_public_key(),
+                    })
+                    .map_err(|_| SignError::NotAPublicKey(unreadable(bytes, e)))
+            }
+        }
     }
 
     /// The key's v4 fingerprint, upper-case hex.
@@ -356,6 +369,12 @@ impl PublicKey {
         self.key
             .to_armored_string(ArmorOptions::default())
             .map_err(|e| SignError::Generate(other(e)))
+    }
+
+    /// What the verifiers of the next years hold against this key at `now` ([`crate::policy`]).
+    #[must_use]
+    pub fn policy(&self, now: i64) -> Vec<crate::policy::Finding> {
+        crate::policy::check(&self.key, now)
     }
 
     /// Binary transferable public key: a keyring file apt's `Signed-By: /…/key.gpg` and gpgv accept.

@@ -568,6 +568,16 @@ pub enum KeyCommand {
     /// Generate a signing key.
     #[command(subcommand)]
     Generate(GenerateKind),
+    /// Check an OpenPGP key (public or secret) against what apt 3, Ubuntu 24.04's apt and rpm accept now
+    /// and will refuse later: exit status 1 when a client refuses it today.
+    Check(KeyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCheckArgs {
+    /// The key file (armored or binary).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ use wharf_ops::keys::write_secret;
 
 pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let a = match cmd {
+        KeyCommand::Check(c) => return super::key_check::run(&c, out),
         KeyCommand::Generate(GenerateKind::Openpgp(a)) => a,
         KeyCommand::Generate(GenerateKind::Usign(u)) => return usign(&u, out),
         KeyCommand::Generate(GenerateKind::ApkRsa(r)) => return apk_rsa(&r, out),

@@ -5,6 +5,7 @@ mod draft;
 mod image;
 mod init;
 mod key;
+mod key_check;
 mod lookaside;
 mod package;
 mod promote;

@@ -19,6 +19,7 @@ mod golden;
 mod hardening;
 mod image;
 mod incremental;
+mod keys;
 mod lint;
 mod multi;
 mod opkg;
