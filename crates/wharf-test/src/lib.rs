@@ -617,27 +617,14 @@ pub struct Garage {
 /// The bucket every [`Garage`] has; its name doubles as the website host name.
 pub const GARAGE_BUCKET: &str = "localhost";
 
-impl Garage {
-    /// Starts Garage, lays out the node, creates the bucket and a key with read/write on it. `None` only
-    /// when `garage` is missing and the run opted out of missing tools.
-    #[must_use]
-    pub fn start() -> Option<Self> {
-        if !require(&["garage"]) {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let (rpc, s3, web, admin) = (server_port(), server_port(), server_port(), server_port());
-        let config = dir.path().join("garage.toml");
-        let secret: String = (0..64)
-            .map(|i| b"0123456789abcdef"[(i * 7 + rpc as usize) % 16] as char)
-            .collect();
-        write(
-            &config,
-            format!(
-                r#"metadata_dir = "{d}/meta"
+/// A Garage node's configuration (`replication` copies of each object; the rpc secret shared by a cluster).
+fn garage_config(dir: &Path, ports: (u16, u16, u16, u16), secret: &str, replication: usize) -> String {
+    let (rpc, s3, web, admin) = ports;
+    format!(
+        r#"metadata_dir = "{d}/meta"
 data_dir = "{d}/data"
 db_engine = "sqlite"
-replication_factor = 1
+replication_factor = {replication}
 rpc_bind_addr = "127.0.0.1:{rpc}"
 rpc_public_addr = "127.0.0.1:{rpc}"
 rpc_secret = "{secret}"
@@ -652,80 +639,121 @@ index = "index.html"
 [admin]
 api_bind_addr = "127.0.0.1:{admin}"
 "#,
-                d = dir.path().display()
-            ),
+        d = dir.display()
+    )
+}
+
+/// Starts `garage server` on `config` and waits until it answers and its S3 and web ports listen.
+fn garage_server(config: &Path, log: &Path, s3: u16, web: u16) -> Child {
+    let child = Command::new("garage")
+        .arg("-c")
+        .arg(config)
+        .arg("server")
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(log).unwrap())
+        .spawn()
+        .expect("garage server");
+    let start = Instant::now();
+    while !run(Command::new("garage").arg("-c").arg(config).arg("status")).ok {
+        assert!(start.elapsed() < Duration::from_secs(30), "garage did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The S3 and web endpoints must listen too (a port taken meanwhile would leave them dead).
+    for port in [s3, web] {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "garage does not listen on 127.0.0.1:{port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    child
+}
+
+/// A node's id (without its address), from `garage node id`.
+fn garage_node_id(cli: &dyn Fn(&[&str]) -> Done) -> String {
+    let id = cli(&["node", "id", "-q"]).success().stdout;
+    id.trim().split('@').next().unwrap().to_owned()
+}
+
+/// Applies the layout, then makes the bucket (retried until the layout has taken), a key with read and
+/// write on it, and the bucket's website: the key's id and secret.
+fn garage_bucket(cli: &dyn Fn(&[&str]) -> Done) -> (String, String) {
+    cli(&["layout", "apply", "--version", "1"]).success();
+    let start = Instant::now();
+    loop {
+        let d = cli(&["bucket", "create", GARAGE_BUCKET]);
+        if d.ok {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "garage bucket create: {}",
+            d.all()
         );
-        let child = Command::new("garage")
-            .arg("-c")
-            .arg(&config)
-            .arg("server")
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(dir.path().join("server.log")).unwrap())
-            .spawn()
-            .expect("garage server");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let key = cli(&["key", "create", "wharf-test"]).success().stdout;
+    let field = |name: &str| {
+        key.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{key}"))
+    };
+    let ids = (field("Key ID:"), field("Secret key:"));
+    cli(&[
+        "bucket",
+        "allow",
+        "--read",
+        "--write",
+        "--owner",
+        GARAGE_BUCKET,
+        "--key",
+        "wharf-test",
+    ])
+    .success();
+    cli(&["bucket", "website", "--allow", GARAGE_BUCKET]).success();
+    ids
+}
+
+/// A 64-hex-digit rpc secret, different per run.
+fn garage_secret(seed: u16) -> String {
+    (0..64)
+        .map(|i| b"0123456789abcdef"[(i * 7 + seed as usize) % 16] as char)
+        .collect()
+}
+
+impl Garage {
+    /// Starts Garage, lays out the node, creates the bucket and a key with read/write on it. `None` only
+    /// when `garage` is missing and the run opted out of missing tools.
+    #[must_use]
+    pub fn start() -> Option<Self> {
+        if !require(&["garage"]) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ports = (server_port(), server_port(), server_port(), server_port());
+        let config = dir.path().join("garage.toml");
+        write(
+            &config,
+            garage_config(dir.path(), ports, &garage_secret(ports.0), 1),
+        );
+        let child = garage_server(&config, &dir.path().join("server.log"), ports.1, ports.2);
         let mut g = Self {
             child,
             config,
             _dir: dir,
-            s3_port: s3,
-            web_port: web,
+            s3_port: ports.1,
+            web_port: ports.2,
             key_id: String::new(),
             secret: String::new(),
         };
-        let start = Instant::now();
-        while !g.cli(&["status"]).ok {
-            assert!(start.elapsed() < Duration::from_secs(30), "garage did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // The S3 and web endpoints must listen too (a port taken meanwhile would leave them dead).
-        for port in [s3, web] {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "garage does not listen on 127.0.0.1:{port}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let id = g.cli(&["node", "id", "-q"]).success().stdout;
-        let id = id.trim().split('@').next().unwrap().to_owned();
+        let cli = |args: &[&str]| g.cli(args);
+        let id = garage_node_id(&cli);
         g.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &id])
             .success();
-        g.cli(&["layout", "apply", "--version", "1"]).success();
-        // The layout takes a moment to apply: retry bucket creation until it does.
-        let start = Instant::now();
-        loop {
-            let d = g.cli(&["bucket", "create", GARAGE_BUCKET]);
-            if d.ok {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "garage bucket create: {}",
-                d.all()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let key = g.cli(&["key", "create", "wharf-test"]).success().stdout;
-        let field = |name: &str| {
-            key.lines()
-                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-                .unwrap_or_else(|| panic!("no `{name}` in garage key create output:\n{key}"))
-        };
-        g.key_id = field("Key ID:");
-        g.secret = field("Secret key:");
-        g.cli(&[
-            "bucket",
-            "allow",
-            "--read",
-            "--write",
-            "--owner",
-            GARAGE_BUCKET,
-            "--key",
-            "wharf-test",
-        ])
-        .success();
-        g.cli(&["bucket", "website", "--allow", GARAGE_BUCKET]).success();
+        let (key_id, secret) = garage_bucket(&cli);
+        (g.key_id, g.secret) = (key_id, secret);
         Some(g)
     }
 
@@ -763,18 +791,24 @@ api_bind_addr = "127.0.0.1:{admin}"
     /// Fetches an object through the web endpoint (`None` on 404).
     #[must_use]
     pub fn fetch(&self, key: &str) -> Option<Vec<u8>> {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.web_port)).unwrap();
-        write!(s, "GET /{key} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).unwrap();
-        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-        let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-        if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") {
-            Some(buf[split..].to_vec())
-        } else {
-            None
-        }
+        web_fetch(self.web_port, key)
+    }
+}
+
+/// `key` of the bucket through the web endpoint on `port` (`None` on anything but 200).
+#[must_use]
+pub fn web_fetch(port: u16, key: &str) -> Option<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET /{key} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") {
+        Some(buf[split..].to_vec())
+    } else {
+        None
     }
 }
 
@@ -782,6 +816,142 @@ impl Drop for Garage {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// One node of a [`GarageCluster`].
+pub struct GarageNode {
+    child: Option<Child>,
+    config: PathBuf,
+    log: PathBuf,
+    /// The S3 API port.
+    pub s3_port: u16,
+    /// The website port.
+    pub web_port: u16,
+}
+
+/// Garage on several nodes on loopback (replication factor 3, one zone each) with the bucket and key
+/// [`Garage`] has: publishers may write through one node while clients read through another, and a node
+/// may be stopped and started again. Stopped and deleted on drop.
+pub struct GarageCluster {
+    pub nodes: Vec<GarageNode>,
+    _dir: TempDir,
+    /// Access key id.
+    pub key_id: String,
+    /// Secret key.
+    pub secret: String,
+}
+
+impl GarageCluster {
+    /// Starts `n` nodes (at least 3), connects them, lays them out one zone each with replication 3, and
+    /// makes the bucket and key. `None` only when `garage` is missing and the run opted out of missing
+    /// tools.
+    #[must_use]
+    pub fn start(n: usize) -> Option<Self> {
+        if !require(&["garage"]) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let secret = garage_secret(server_port());
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let d = dir.path().join(format!("node{i}"));
+            fs::create_dir_all(&d).unwrap();
+            let ports = (server_port(), server_port(), server_port(), server_port());
+            let config = d.join("garage.toml");
+            write(&config, garage_config(&d, ports, &secret, 3));
+            let log = d.join("server.log");
+            let child = garage_server(&config, &log, ports.1, ports.2);
+            nodes.push(GarageNode {
+                child: Some(child),
+                config,
+                log,
+                s3_port: ports.1,
+                web_port: ports.2,
+            });
+        }
+        let mut c = Self {
+            nodes,
+            _dir: dir,
+            key_id: String::new(),
+            secret: String::new(),
+        };
+        let first = |args: &[&str]| c.cli(0, args);
+        for i in 0..n {
+            let full = c.cli(i, &["node", "id", "-q"]).success().stdout;
+            if i > 0 {
+                first(&["node", "connect", full.trim()]).success();
+            }
+            let id = full.trim().split('@').next().unwrap().to_owned();
+            first(&["layout", "assign", "-z", &format!("dc{i}"), "-c", "1G", &id]).success();
+        }
+        let (key_id, secret) = garage_bucket(&first);
+        (c.key_id, c.secret) = (key_id, secret);
+        Some(c)
+    }
+
+    /// Runs `garage -c <node i's config> ARGS`.
+    pub fn cli(&self, i: usize, args: &[&str]) -> Done {
+        run(Command::new("garage")
+            .arg("-c")
+            .arg(&self.nodes[i].config)
+            .args(args))
+    }
+
+    /// Node `i`'s S3 endpoint.
+    #[must_use]
+    pub fn endpoint(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.nodes[i].s3_port)
+    }
+
+    /// Where clients read the bucket through node `i`'s web endpoint.
+    #[must_use]
+    pub fn web_url(&self, i: usize, prefix: &str) -> String {
+        format!("http://localhost:{}/{prefix}", self.nodes[i].web_port)
+    }
+
+    /// The `AWS_*` variables for writing through node `i`.
+    pub fn env<'c>(&self, i: usize, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env("AWS_ACCESS_KEY_ID", &self.key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret)
+            .env("AWS_REGION", "garage")
+            .env("AWS_ENDPOINT_URL", self.endpoint(i))
+    }
+
+    /// Stops node `i` (SIGKILL: a crash, not a shutdown).
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts node `i` again on its data, reconnects it to another node, and waits until it reaches a
+    /// quorum again (it would find its peers by itself, but only at its next peer scan).
+    pub fn restart(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        if n.child.is_none() {
+            n.child = Some(garage_server(&n.config, &n.log, n.s3_port, n.web_port));
+        }
+        let full = self.cli(i, &["node", "id", "-q"]).success().stdout;
+        let other = usize::from(i == 0);
+        self.cli(other, &["node", "connect", full.trim()]).success();
+        let start = Instant::now();
+        while !self.cli(i, &["bucket", "info", GARAGE_BUCKET]).ok {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "garage node {i} did not rejoin its cluster"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for GarageCluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.stop(i);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod bad_input;
 mod channels;
 mod ci;
 mod cli;
+mod cluster;
 mod compression;
 mod crash;
 mod examples;

@@ -190,7 +190,7 @@ fn five_kinds_on_garage_equal_a_directory_and_install_through_its_web_endpoint()
 }
 
 /// A project of `n` tiny packages named `<prefix>-<i>`, packaged as deb and rpm; returns the files.
-fn many_packages(dir: &Path, prefix: &str, n: usize) -> Vec<String> {
+pub(crate) fn many_packages(dir: &Path, prefix: &str, n: usize) -> Vec<String> {
     let mut toml = String::from(
         "[project]\nname = \"many\"\nversion = \"1.0.0\"\nmaintainer = \"M <m@example.org>\"\nsummary = \"many\"\ndescription = \"Many packages.\"\nlicense = \"MIT\"\n",
     );
