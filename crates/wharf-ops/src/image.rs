@@ -116,8 +116,16 @@ enum Source {
 }
 
 impl Source {
-    /// A blob (a document when `limit` is the manifest ceiling), checked against `digest`.
-    fn read(&self, digest: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
+    /// A manifest or index (at most [`registry::MANIFEST_CEILING`]), checked against `digest`.
+    fn manifest(&self, digest: &str) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Self::Layout(_) => self.blob(digest, registry::MANIFEST_CEILING),
+            Self::Registry(r) => Ok(r.get_manifest(digest)?.1),
+        }
+    }
+
+    /// A blob of at most `limit` bytes, checked against `digest`.
+    fn blob(&self, digest: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
         match self {
             Self::Layout(dir) => {
                 let path = dir
@@ -127,7 +135,6 @@ impl Source {
                 registry::check_digest(&bytes, digest).with_context(|| format!("{}", path.display()))?;
                 Ok(bytes)
             }
-            Self::Registry(r) if limit == registry::MANIFEST_CEILING => Ok(r.get_manifest(digest)?.1),
             Self::Registry(r) => r.get_blob(digest, limit),
         }
     }
@@ -173,7 +180,7 @@ pub fn resolve_base(base: &BaseRef, platform: &Platform, connect: &Connect) -> a
         ),
     };
     let read_doc = |digest: &str| -> anyhow::Result<Document> {
-        let bytes = source.read(digest, registry::MANIFEST_CEILING)?;
+        let bytes = source.manifest(digest)?;
         oci::read_document(&bytes).with_context(|| format!("{name}: {digest}"))
     };
     let doc = match read_doc(&root)? {
@@ -183,13 +190,13 @@ pub fn resolve_base(base: &BaseRef, platform: &Platform, connect: &Connect) -> a
     let Document::Manifest { config, layers } = doc else {
         bail!("{name}: an index inside an index is not an image");
     };
-    let config_bytes = source.read(&config.digest, config.size.min(registry::MANIFEST_CEILING))?;
+    let config_bytes = source.blob(&config.digest, config.size.min(registry::MANIFEST_CEILING))?;
     let config: serde_json::Value =
         serde_json::from_slice(&config_bytes).with_context(|| format!("{name}: its config is not JSON"))?;
     let layers = layers
         .into_iter()
         .map(|d| {
-            let bytes = source.read(&d.digest, d.size.min(registry::BLOB_CEILING))?;
+            let bytes = source.blob(&d.digest, d.size.min(registry::BLOB_CEILING))?;
             Ok(Blob { descriptor: d, bytes })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use wharf_test::{Apt, Dnf, GarageCluster, TempDir, apt_problems, require, web_fetch};
 
-use crate::s3::many_packages;
+use crate::s3::race_batches;
 use crate::wharf;
 
 /// The node clients read through; publishers write through the others.
@@ -72,21 +72,7 @@ fn prepare(dir: &Path) -> Option<(GarageCluster, Vec<Vec<String>>)> {
         return None;
     }
     let cluster = GarageCluster::start(3)?;
-    wharf_test::throwaway_key(&dir.join("key"));
-    let batches: Vec<Vec<String>> = (0..8)
-        .map(|b| many_packages(&dir.join(format!("p{b}")), &format!("r{b}"), 25))
-        .collect();
-    let probe = dir.join("probe");
-    wharf_test::run(wharf(dir).args([
-        "publish",
-        "--to",
-        probe.to_str().unwrap(),
-        "--key",
-        dir.join("key/secret.asc").to_str().unwrap(),
-        &batches[0][0],
-    ]))
-    .success();
-    std::fs::copy(probe.join("archive-keyring.gpg"), dir.join("keyring.gpg")).unwrap();
+    let batches = race_batches(dir);
     Some((cluster, batches))
 }
 

@@ -190,7 +190,7 @@ fn five_kinds_on_garage_equal_a_directory_and_install_through_its_web_endpoint()
 }
 
 /// A project of `n` tiny packages named `<prefix>-<i>`, packaged as deb and rpm; returns the files.
-pub(crate) fn many_packages(dir: &Path, prefix: &str, n: usize) -> Vec<String> {
+fn many_packages(dir: &Path, prefix: &str, n: usize) -> Vec<String> {
     let mut toml = String::from(
         "[project]\nname = \"many\"\nversion = \"1.0.0\"\nmaintainer = \"M <m@example.org>\"\nsummary = \"many\"\ndescription = \"Many packages.\"\nlicense = \"MIT\"\n",
     );
@@ -238,6 +238,27 @@ fn listed(local: &[(String, Vec<u8>)]) -> (BTreeSet<String>, BTreeSet<String>) {
         );
     }
     (debs, rpms)
+}
+
+/// The eight batches of 25 packages a race publishes (`p0`…`p7` under `dir`), the signing key
+/// (`key/secret.asc`) and the keyring apt trusts it by (`keyring.gpg`, exported by a probe publish).
+pub(crate) fn race_batches(dir: &Path) -> Vec<Vec<String>> {
+    wharf_test::throwaway_key(&dir.join("key"));
+    let batches: Vec<Vec<String>> = (0..8)
+        .map(|b| many_packages(&dir.join(format!("p{b}")), &format!("r{b}"), 25))
+        .collect();
+    let probe = dir.join("probe");
+    wharf_test::run(wharf(dir).args([
+        "publish",
+        "--to",
+        probe.to_str().unwrap(),
+        "--key",
+        dir.join("key/secret.asc").to_str().unwrap(),
+        &batches[0][0],
+    ]))
+    .success();
+    fs::copy(probe.join("archive-keyring.gpg"), dir.join("keyring.gpg")).unwrap();
+    batches
 }
 
 /// Eight publishers of 25 packages each start at once; every one of the 200 must be listed in the end.
@@ -329,22 +350,7 @@ fn eight_concurrent_publishers_lose_nothing_on_garage_and_in_a_directory() {
         return;
     };
     let (garage, dir) = (&s.garage, s.dir.as_path());
-    wharf_test::throwaway_key(&dir.join("key"));
-    let batches: Vec<Vec<String>> = (0..8)
-        .map(|b| many_packages(&dir.join(format!("p{b}")), &format!("r{b}"), 25))
-        .collect();
-    // The keyring apt needs: export it once from a throwaway publish.
-    let probe = dir.join("probe");
-    wharf_test::run(wharf(dir).args([
-        "publish",
-        "--to",
-        probe.to_str().unwrap(),
-        "--key",
-        dir.join("key/secret.asc").to_str().unwrap(),
-        &batches[0][0],
-    ]))
-    .success();
-    fs::copy(probe.join("archive-keyring.gpg"), dir.join("keyring.gpg")).unwrap();
+    let batches = race_batches(dir);
     for round in 0..5 {
         race(dir, None, round, &batches);
         race(dir, Some(garage), round, &batches);
