@@ -955,30 +955,37 @@ impl Drop for GarageCluster {
     }
 }
 
-/// A minimal Debian 13 (trixie) root with apt 3 and sqv, for the apt 3 checks: built once with
-/// `debootstrap --variant=minbase` from the Debian mirror this machine's apt is configured with, and kept
-/// at `root_dir` (under the target directory) for every later run. Needs root (chroot).
+/// A minimal Debian 13 (trixie) root with the next generation of clients — apt 3 with sqv, rpm 4.20, and
+/// curl for install.sh: built once with `debootstrap --variant=minbase` from the Debian mirror this
+/// machine's apt is configured with, and kept at `root_dir` (under the target directory) for every later
+/// run. Needs root (chroot).
 pub fn trixie_root(root_dir: &Path) -> PathBuf {
     let root = root_dir.join("trixie-root");
-    if root.join("usr/bin/apt-get").is_file() && root.join(".complete").is_file() {
+    // The marker names what the root holds: a root of an older list is built again.
+    let marker = root.join(".complete-apt-rpm-curl");
+    if root.join("usr/bin/apt-get").is_file() && marker.is_file() {
         return root;
     }
     fs::create_dir_all(root_dir).unwrap();
     let lock = fs::File::create(root_dir.join("trixie-root.lock")).unwrap();
     // One builder at a time (tests run in parallel); the others wait and reuse its root.
     let guard = fs_lock(&lock);
-    if root.join(".complete").is_file() {
+    if marker.is_file() {
         drop(guard);
         return root;
     }
     let mirror = debian_mirror().expect("no Debian mirror in /etc/apt/sources.list(.d)");
     let _ = fs::remove_dir_all(&root);
     run(Command::new("debootstrap")
-        .args(["--variant=minbase", "--include=sqv,gpgv", "trixie"])
+        .args([
+            "--variant=minbase",
+            "--include=sqv,gpgv,rpm,curl,ca-certificates",
+            "trixie",
+        ])
         .arg(&root)
         .arg(&mirror))
     .success();
-    fs::write(root.join(".complete"), "").unwrap();
+    fs::write(&marker, "").unwrap();
     drop(guard);
     root
 }

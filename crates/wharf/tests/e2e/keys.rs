@@ -247,3 +247,102 @@ fn apt_3_refuses_a_repository_whose_key_is_sha1_self_signed() {
     );
     let _ = fs::remove_dir_all(&inside);
 }
+
+/// The next generation of clients, from the Debian 13 root (a copy: this test installs into it): rpm 4.20
+/// checks wharf's signed rpm, and install.sh installs the release through apt 3, over `wharf serve`.
+#[test]
+fn debian_13_rpm_and_apt_take_a_release_and_install_sh_installs_it() {
+    if !require(&["debootstrap", "chroot"]) {
+        return;
+    }
+    let shared = wharf_test::trixie_root(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let t = TempDir::new().unwrap();
+    let root = t.path().join("root");
+    run(Command::new("cp").arg("-a").arg(&shared).arg(&root)).success();
+    let dir = t.path().join("work");
+    let cfg = demo_project(&dir.join("proj"));
+    wharf_run(&dir, &["key", "generate", "openpgp", "-o", "k"]).success();
+    let port = wharf_test::server_port();
+    let base = format!("http://127.0.0.1:{port}");
+    wharf_run(
+        &dir,
+        &[
+            "release",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--version",
+            "1.0.0",
+            "--format",
+            "deb",
+            "--format",
+            "rpm",
+            "--to",
+            "public",
+            "--base-url",
+            &base,
+            "--key",
+            "k/secret.asc",
+        ],
+    )
+    .success();
+    let mut serve = crate::wharf(&dir);
+    serve.args([
+        "serve",
+        "--from",
+        "public",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let _server = crate::serve::Server::spawn(serve, port);
+
+    // rpm 4.20: the package's signature, by the key the repository publishes.
+    let rpm_version = run(Command::new("chroot").arg(&root).args(["rpm", "--version"])).success();
+    assert!(
+        rpm_version.stdout.starts_with("RPM version 4.20"),
+        "{}",
+        rpm_version.stdout
+    );
+    let srv = root.join("srv/wharf");
+    fs::create_dir_all(&srv).unwrap();
+    let rpm = fs::read_dir(dir.join("public/releases/1.0.0"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".x86_64.rpm"))
+        .unwrap();
+    fs::copy(&rpm, srv.join("demo.rpm")).unwrap();
+    fs::copy(dir.join("public/RPM-GPG-KEY-demo"), srv.join("key.asc")).unwrap();
+    let rpmkeys = |args: &[&str]| {
+        run(Command::new("chroot")
+            .arg(&root)
+            .args(["rpmkeys", "--dbpath", "/srv/wharf/rpmdb"])
+            .args(args))
+    };
+    rpmkeys(&["--import", "/srv/wharf/key.asc"]).success();
+    let checked = rpmkeys(&["--checksig", "/srv/wharf/demo.rpm"]).success();
+    assert!(
+        checked.stdout.contains("digests signatures OK"),
+        "{}",
+        checked.all()
+    );
+
+    // install.sh, as a user runs it: it adds the source and the key, and apt 3 installs. (The chroot has no
+    // /dev/pts for dpkg's terminal log.)
+    wharf_test::write(
+        &root.join("etc/apt/apt.conf.d/90wharf-test"),
+        "Dpkg::Use-Pty \"0\";\n",
+    );
+    fs::copy(dir.join("public/install.sh"), srv.join("install.sh")).unwrap();
+    let installed = run(Command::new("chroot")
+        .arg(&root)
+        .args(["sh", "/srv/wharf/install.sh", "--method", "apt"])
+        .env("DEBIAN_FRONTEND", "noninteractive"));
+    assert!(installed.ok, "{}", installed.all());
+    assert!(
+        wharf_test::apt_problems(&installed.all()).is_empty(),
+        "{}",
+        installed.all()
+    );
+    assert!(root.join("usr/bin/demo").is_file(), "{}", installed.all());
+    let version = run(Command::new("chroot").arg(&root).args(["apt-get", "--version"])).success();
+    assert!(version.stdout.starts_with("apt 3."), "{}", version.stdout);
+}
