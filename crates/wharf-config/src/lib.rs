@@ -397,6 +397,8 @@ pub struct ImageSettings {
     pub push: Vec<String>,
     /// The tags `wharf release` gives it (`{version}`, `{channel}`; default `["{version}"]`).
     pub tags: Vec<String>,
+    /// Attach an SPDX 2.3 SBOM to each platform's image (an OCI artifact referring to it).
+    pub sbom: bool,
 }
 
 /// What the binary read from the environment, handed in explicitly.

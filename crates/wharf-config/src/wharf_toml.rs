@@ -95,6 +95,10 @@ struct ImageSection {
     /// The tags `wharf release` pushes (`{version}`, `{channel}`); default `["{version}"]`.
     #[serde(default)]
     tags: Vec<String>,
+    /// Attach an SPDX 2.3 SBOM (the layer's files and the packages they came from) to each platform's
+    /// image as an OCI artifact referring to it.
+    #[serde(default)]
+    sbom: bool,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -760,6 +764,7 @@ pub(crate) fn load(
             base: file.image.base,
             push: file.image.push,
             tags: file.image.tags,
+            sbom: file.image.sbom,
         },
         ci: crate::CiSettings {
             build: file.ci.build,

@@ -21,6 +21,18 @@ use crate::registry::{self, Connect, Pushed, Reference, Registry};
 pub struct Image {
     pub platforms: Vec<PlatformImage>,
     pub index: Blob,
+    /// Each platform's SBOM as an OCI artifact: its empty config, the SBOM, its manifest (whose subject is
+    /// the platform's manifest).
+    pub referrers: Vec<Referrer>,
+}
+
+/// An artifact about one platform's image.
+pub struct Referrer {
+    pub config: Blob,
+    pub sbom: Blob,
+    pub manifest: Blob,
+    /// The image manifest it refers to.
+    pub subject: String,
 }
 
 impl Image {
@@ -280,6 +292,7 @@ pub fn build(project: &Project, o: &Options<'_>, out: &dyn Reporter) -> anyhow::
             user: settings.user.clone(),
             working_dir: settings.workdir.clone(),
             labels: labels.clone(),
+            sbom: settings.sbom,
         };
         let refs: Vec<&PackageSpec> = specs.iter().collect();
         let image = oci::platform_image(&refs, &platform, &config, base_image.as_ref(), o.date, &payloads)?;
@@ -290,7 +303,24 @@ pub fn build(project: &Project, o: &Options<'_>, out: &dyn Reporter) -> anyhow::
         platforms.push(image);
     }
     let index = oci::index(&platforms, &labels)?;
-    Ok(Image { platforms, index })
+    let referrers = platforms
+        .iter()
+        .filter_map(|p| p.sbom.as_ref().map(|s| (p, s)))
+        .map(|(p, sbom)| {
+            let (config, manifest) = oci::referrer(sbom, &p.manifest.descriptor, o.date)?;
+            Ok(Referrer {
+                config,
+                sbom: sbom.clone(),
+                manifest,
+                subject: p.manifest.descriptor.digest.clone(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Image {
+        platforms,
+        index,
+        referrers,
+    })
 }
 
 /// `oci-layout`'s contents.
@@ -301,14 +331,20 @@ fn layout_files<'i>(image: &'i Image, tag: &str) -> anyhow::Result<(Vec<u8>, Vec
     let mut blobs = image.blobs();
     blobs.extend(image.platforms.iter().map(|p| &p.manifest));
     blobs.push(&image.index);
+    for r in &image.referrers {
+        blobs.extend([&r.config, &r.sbom, &r.manifest]);
+    }
     let mut top = image.index.descriptor.clone();
     top.platform = None;
     top.annotations
         .insert("org.opencontainers.image.ref.name".to_owned(), tag.to_owned());
+    // The SBOM artifacts are listed too (image-layout.md lets index.json name any manifest).
+    let mut manifests = vec![top];
+    manifests.extend(image.referrers.iter().map(|r| r.manifest.descriptor.clone()));
     let index = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": oci::INDEX,
-        "manifests": [top],
+        "manifests": manifests,
     }))?;
     Ok((index, blobs))
 }
@@ -496,6 +532,7 @@ impl Pusher {
                 registry.put_manifest(&p.manifest, &p.manifest.descriptor.digest)?;
             }
             registry.put_manifest(&image.index, &image.index.descriptor.digest)?;
+            push_referrers(registry, image)?;
             pushed.requests = registry.requests();
             all.push(pushed);
         }
@@ -532,6 +569,7 @@ impl Pusher {
                     digest: digest.to_owned(),
                     size: bytes.len() as u64,
                     platform: None,
+                    artifact_type: None,
                     annotations: BTreeMap::new(),
                 },
                 bytes,
@@ -572,6 +610,39 @@ pub fn release_tags(project: &Project, version: &str, channel: &str) -> anyhow::
             Ok(tag)
         })
         .collect()
+}
+
+/// Pushes each SBOM artifact (its blobs, its manifest by digest) and, for registries without the referrers
+/// API, the referrers tag schema's index (distribution-spec v1.1, "Referrers Tag Schema": an image index
+/// tagged `sha256-<hex of the subject>` listing the artifacts about it).
+fn push_referrers(registry: &Registry, image: &Image) -> anyhow::Result<()> {
+    for r in &image.referrers {
+        registry.send_blobs(&[&r.config, &r.sbom], &|_| None)?;
+        registry.put_manifest(&r.manifest, &r.manifest.descriptor.digest)?;
+        let tag = r.subject.replace(':', "-");
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci::INDEX,
+            "manifests": [r.manifest.descriptor],
+        }))?;
+        let digest = format!("sha256:{}", {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(&index))
+        });
+        let blob = Blob {
+            descriptor: oci::Descriptor {
+                media_type: oci::INDEX.to_owned(),
+                digest,
+                size: index.len() as u64,
+                platform: None,
+                artifact_type: None,
+                annotations: BTreeMap::new(),
+            },
+            bytes: index,
+        };
+        registry.put_manifest(&blob, &tag)?;
+    }
+    Ok(())
 }
 
 /// The base image's repository, when it is a registry's.

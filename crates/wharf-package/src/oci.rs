@@ -26,6 +26,10 @@ pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// `application/vnd.oci.image.layer.v1.tar+gzip`.
 pub const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// An SPDX 2.3 JSON document.
+pub const SPDX: &str = "application/spdx+json";
+/// The empty config of an artifact manifest (image-spec `manifest.md`, "Guidance for an Empty Descriptor").
+pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// `application/vnd.oci.image.layer.v1.tar` (read in base images).
 pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 /// `application/vnd.oci.image.layer.v1.tar+zstd` (read in base images).
@@ -46,6 +50,9 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+    /// An artifact manifest's type, in a referrers index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
@@ -119,6 +126,8 @@ pub struct ImageConfig {
     pub working_dir: Option<String>,
     /// Labels and manifest annotations (`org.opencontainers.image.*`).
     pub labels: BTreeMap<String, String>,
+    /// Make an SPDX 2.3 SBOM of the layer ([`PlatformImage::sbom`]).
+    pub sbom: bool,
 }
 
 /// A blob: its bytes and descriptor.
@@ -135,6 +144,7 @@ fn blob(media_type: &str, bytes: Vec<u8>) -> Blob {
             digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
             size: bytes.len() as u64,
             platform: None,
+            artifact_type: None,
             annotations: BTreeMap::new(),
         },
         bytes,
@@ -151,6 +161,9 @@ pub struct PlatformImage {
     pub config: Blob,
     /// The manifest; its descriptor carries the platform (for the index).
     pub manifest: Blob,
+    /// The SPDX 2.3 JSON document of wharf's layer (its files, their checksums and the packages they
+    /// came from), when asked for; [`referrer`] makes it an OCI artifact about this image.
+    pub sbom: Option<Blob>,
 }
 
 impl PlatformImage {
@@ -364,8 +377,12 @@ pub fn platform_image(
 ) -> Result<PlatformImage, PackageError> {
     // The files of every package, once (a directory two packages share is one entry).
     let mut nodes: BTreeMap<String, Planned<'_>> = BTreeMap::new();
+    let mut owners: BTreeMap<String, &PackageSpec> = BTreeMap::new();
     for spec in specs {
         for (key, planned) in payload::plan(spec)? {
+            owners
+                .entry(key.trim_start_matches("./").to_owned())
+                .or_insert(spec);
             if let Some(existing) = nodes.get(&key) {
                 if !(matches!(existing.node, payload::Node::Dir)
                     && matches!(planned.node, payload::Node::Dir))
@@ -387,6 +404,11 @@ pub fn platform_image(
         &mut tar,
     )?;
     let diff_id = format!("sha256:{}", hex::encode(Sha256::digest(&tar)));
+    let sbom = if config.sbom {
+        Some(blob(SPDX, spdx(&tar, &owners, platform, config, date)?))
+    } else {
+        None
+    };
     let gz = compress::compress(&tar, Compression::Gzip, Profile::Payload).map_err(PackageError::Write)?;
     drop(tar);
     let layer = blob(LAYER, gz);
@@ -412,6 +434,7 @@ pub fn platform_image(
         layer,
         config: config_blob,
         manifest,
+        sbom,
     })
 }
 
@@ -493,6 +516,145 @@ fn config_document(
     history.push(json!({ "created": created, "created_by": "wharf image" }));
     doc.insert("history".into(), Value::Array(history));
     Value::Object(doc)
+}
+
+/// The SPDX 2.3 document (spdx-spec 2.3, JSON serialization) of the layer `tar`: a package per wharf
+/// package (its name, version, supplier, license; its files analyzed, so with the verification code of
+/// §7.9: the SHA-1 of its files' sorted SHA-1s), a file per regular file with its SHA-1 (which 2.3
+/// requires) and SHA-256, each file `CONTAINS`-related to the package it came from.
+fn spdx(
+    tar: &[u8],
+    owners: &BTreeMap<String, &PackageSpec>,
+    platform: &Platform,
+    config: &ImageConfig,
+    date: SourceDate,
+) -> Result<Vec<u8>, PackageError> {
+    use serde_json::json;
+    let id = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let title = config
+        .labels
+        .get("org.opencontainers.image.title")
+        .cloned()
+        .unwrap_or_default();
+    let version = config
+        .labels
+        .get("org.opencontainers.image.version")
+        .cloned()
+        .unwrap_or_default();
+    let mut packages = BTreeMap::new();
+    for spec in owners.values() {
+        packages.entry(spec.name.as_str()).or_insert_with(|| {
+            json!({
+                "name": spec.name.as_str(),
+                "SPDXID": format!("SPDXRef-Package-{}", id(spec.name.as_str())),
+                "versionInfo": spec.version.to_string(),
+                "supplier": format!("Person: {}", spec.meta.maintainer),
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": true,
+                "licenseConcluded": "NOASSERTION",
+                "licenseDeclared": spec.meta.license.clone().unwrap_or_else(|| "NOASSERTION".into()),
+                "copyrightText": "NOASSERTION",
+            })
+        });
+    }
+    let mut files = Vec::new();
+    let mut relationships = vec![json!({
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relationshipType": "DESCRIBES",
+        "relatedSpdxElement": format!("SPDXRef-Package-{}", id(packages.keys().next().copied().unwrap_or("none"))),
+    })];
+    let mut sha1s: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut archive = ::tar::Archive::new(tar);
+    let bad = |e: std::io::Error| PackageError::Write(e);
+    for (n, entry) in archive.entries().map_err(bad)?.enumerate() {
+        let mut entry = entry.map_err(bad)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(bad)?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(bad)?;
+        let file_id = format!("SPDXRef-File-{n}");
+        let sha1 = hex::encode(sha1::Sha1::digest(&bytes));
+        if let Some(spec) = owners.get(&path) {
+            sha1s.entry(spec.name.as_str()).or_default().push(sha1.clone());
+        }
+        files.push(json!({
+            "fileName": format!("./{path}"),
+            "SPDXID": file_id,
+            "checksums": [
+                { "algorithm": "SHA1", "checksumValue": sha1 },
+                { "algorithm": "SHA256", "checksumValue": hex::encode(Sha256::digest(&bytes)) },
+            ],
+            "licenseConcluded": "NOASSERTION",
+            "copyrightText": "NOASSERTION",
+        }));
+        if let Some(spec) = owners.get(&path) {
+            relationships.push(json!({
+                "spdxElementId": format!("SPDXRef-Package-{}", id(spec.name.as_str())),
+                "relationshipType": "CONTAINS",
+                "relatedSpdxElement": file_id,
+            }));
+        }
+    }
+    for (name, package) in &mut packages {
+        let mut list = sha1s.remove(name).unwrap_or_default();
+        list.sort();
+        let code = hex::encode(sha1::Sha1::digest(list.concat().as_bytes()));
+        package["packageVerificationCode"] = json!({ "packageVerificationCodeValue": code });
+    }
+    let doc = json!({
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": format!("{title} {version} {platform}"),
+        "documentNamespace": format!("https://spdx.wharf.invalid/{}/{}/{}", id(&title), id(&version), id(&platform.to_string())),
+        "creationInfo": {
+            "created": date.rfc3339(),
+            "creators": [concat!("Tool: wharf-", env!("CARGO_PKG_VERSION"))],
+        },
+        "packages": packages.into_values().collect::<Vec<_>>(),
+        "files": files,
+        "relationships": relationships,
+    });
+    json(&doc)
+}
+
+/// The OCI artifact (image-spec 1.1 `manifest.md`: `artifactType`, an empty config, `subject`) carrying
+/// `sbom` about the image whose manifest is `subject`: its empty config blob, and its manifest (whose
+/// descriptor carries the `artifactType`, as a referrers index lists it).
+pub fn referrer(sbom: &Blob, subject: &Descriptor, date: SourceDate) -> Result<(Blob, Blob), PackageError> {
+    let empty = blob(EMPTY, b"{}".to_vec());
+    let mut subject = subject.clone();
+    subject.platform = None;
+    subject.annotations.clear();
+    let doc = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": SPDX,
+        "config": empty.descriptor,
+        "layers": [sbom.descriptor],
+        "subject": subject,
+        "annotations": { "org.opencontainers.image.created": date.rfc3339() },
+    });
+    let mut manifest = blob(MANIFEST, json(&doc)?);
+    manifest.descriptor.artifact_type = Some(SPDX.into());
+    Ok((empty, manifest))
 }
 
 /// The image index over `images` (in the given order), annotated like the manifests.

@@ -76,13 +76,18 @@ pub fn run(args: &ImageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         .iter()
         .map(|p| json!({ "platform": p.manifest.descriptor.platform, "manifest": p.manifest.descriptor.digest }))
         .collect();
+    let referrers: Vec<_> = built
+        .referrers
+        .iter()
+        .map(|r| json!({ "subject": r.subject, "manifest": r.manifest.descriptor.digest, "sbom": r.sbom.descriptor.digest }))
+        .collect();
     let human: String = references
         .iter()
         .map(|r| format!("docker pull {}@{digest}\n", r.repository()))
         .collect();
     out.result(
         &format!("image index {digest}\n{human}"),
-        &json!({ "index": digest, "platforms": platforms, "pushes": pushes }),
+        &json!({ "index": digest, "platforms": platforms, "referrers": referrers, "pushes": pushes }),
     );
     Ok(())
 }

@@ -776,3 +776,96 @@ fn a_registry_with_token_auth_is_pushed_to_through_the_bearer_flow() {
     .success();
     assert_eq!(digest_of(&raw.stdout), done["index"].as_str().unwrap());
 }
+
+/// `GET /v2/<name>/blobs/<digest>` from the plain-HTTP test registry.
+fn registry_blob(port: u16, name: &str, digest: &str) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /v2/{name}/blobs/{digest} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        buf.starts_with(b"HTTP/1.0 200") || buf.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..split])
+    );
+    buf[split..].to_vec()
+}
+
+#[test]
+fn each_platform_carries_an_spdx_sbom_found_through_the_referrers_tag() {
+    if !require(&["docker-registry", "skopeo", "pyspdxtools"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let registry = Registry::start(&t.path().join("registry"));
+    let reference = format!("127.0.0.1:{}/demo/app:1.0", registry.port);
+    let dir = t.path().join("proj");
+    project(&dir);
+    let cfg = dir.join("wharf.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(&cfg, format!("{text}sbom = true\n"));
+    let pushed = image(&dir, &["--push", &reference, "--plain-http"]);
+    let referrers = pushed["referrers"].as_array().unwrap();
+    assert_eq!(referrers.len(), 2, "{pushed}");
+    for (r, target) in referrers.iter().zip(TARGETS) {
+        // The fallback referrers tag of the platform's manifest lists the artifact, typed.
+        let subject = r["subject"].as_str().unwrap();
+        let tag = subject.replace(':', "-");
+        let listed =
+            raw_manifest(&format!("127.0.0.1:{}/demo/app:{tag}", registry.port)).expect("referrers tag");
+        let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        assert_eq!(
+            listed["manifests"][0]["artifactType"], "application/spdx+json",
+            "{listed}"
+        );
+        assert_eq!(listed["manifests"][0]["digest"], r["manifest"]);
+        let artifact = raw_manifest(&format!(
+            "127.0.0.1:{}/demo/app@{}",
+            registry.port,
+            r["manifest"].as_str().unwrap()
+        ))
+        .unwrap();
+        let artifact: serde_json::Value = serde_json::from_str(&artifact).unwrap();
+        assert_eq!(artifact["subject"]["digest"], subject, "{artifact}");
+        // The SBOM: valid SPDX 2.3 to the SPDX tools, the program with its checksum, from the package.
+        let sbom = registry_blob(
+            registry.port,
+            "demo/app",
+            artifact["layers"][0]["digest"].as_str().unwrap(),
+        );
+        let file = t.path().join(format!("{target}.spdx.json"));
+        std::fs::write(&file, &sbom).unwrap();
+        let valid = run(Command::new("pyspdxtools").arg("-i").arg(&file));
+        assert!(
+            valid.ok && !valid.all().to_lowercase().contains("invalid"),
+            "{}",
+            valid.all()
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&sbom).unwrap();
+        assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+        let program = std::fs::read(dir.join(format!("target/{target}/release/demo"))).unwrap();
+        let sum = {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(&program))
+        };
+        let entry = doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["fileName"] == "./usr/bin/demo")
+            .expect("the program");
+        assert_eq!(entry["checksums"][1]["checksumValue"], sum.as_str());
+        let contains = doc["relationships"].as_array().unwrap().iter().any(|rel| {
+            rel["spdxElementId"] == "SPDXRef-Package-demo"
+                && rel["relationshipType"] == "CONTAINS"
+                && rel["relatedSpdxElement"] == entry["SPDXID"]
+        });
+        assert!(contains, "{doc}");
+    }
+}
