@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use wharf_core::deb822::Paragraph;
 
 use crate::{
-    Ctx, Fault, Kind, RepoReport, check_package, compare, decompress, digest, join, openpgp_result, rfc2822,
-    safe,
+    Ctx, Fault, Kind, RepoReport, Wanted, check_packages, compare, decompress, digest, join, openpgp_result,
+    rfc2822, safe,
 };
 
 const SECTIONS: [(&str, &str); 4] = [
@@ -383,6 +383,7 @@ fn packages(ctx: &mut Ctx<'_>, rep: &mut RepoReport, root: &str, index: &str, ar
             return;
         }
     };
+    let mut wanted = Vec::new();
     for st in &stanzas {
         let name = st.get("Package").unwrap_or("");
         let what = format!("{index} ({name})");
@@ -442,26 +443,36 @@ fn packages(ctx: &mut Ctx<'_>, rep: &mut RepoReport, root: &str, index: &str, ar
                 format!("{name} {version} has no SHA256 or SHA512: apt refuses to download it"),
             );
         }
-        let key = join(root, filename);
-        let Some(inspected) = check_package(ctx, rep, &key, Some(size), &hashes, &what, |r| {
-            wharf_package::deb::inspect(r)
-        }) else {
-            continue;
-        };
-        match inspected {
-            Err(e) => rep.fail(&key, Fault::Malformed, e.to_string()),
+        wanted.push((
+            Wanted {
+                key: join(root, filename),
+                size: Some(size),
+                hashes: hashes.iter().map(|(a, h)| (*a, (*h).to_owned())).collect(),
+                index: what,
+            },
+            [name, version, st_arch],
+        ));
+    }
+    // The pool files, read on every core; each one's control must say what its stanza says.
+    check_packages(
+        ctx,
+        rep,
+        wanted,
+        |r| wharf_package::deb::inspect(r),
+        |rep, w, said, inspected| match inspected {
+            Err(e) => rep.fail(&w.key, Fault::Malformed, e.to_string()),
             Ok(info) => {
-                for (field, want) in [("Package", name), ("Version", version), ("Architecture", st_arch)] {
+                for (field, want) in ["Package", "Version", "Architecture"].into_iter().zip(said) {
                     let have = info.control.get(field).unwrap_or("");
                     if have != want {
                         rep.fail(
-                            &key,
+                            &w.key,
                             Fault::Mismatch,
                             format!("its control says {field} {have}, {index} says {want}"),
                         );
                     }
                 }
             }
-        }
-    }
+        },
+    );
 }

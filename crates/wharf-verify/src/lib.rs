@@ -984,40 +984,128 @@ pub(crate) fn check_package<T>(
     index: &str,
     inspect: impl FnOnce(&mut dyn Read) -> T,
 ) -> Option<T> {
-    let not_there = format!("{index} lists it, but it is not there");
-    if let Some(seen) = ctx.checked.get(key) {
-        match seen {
-            None => rep.fail(key, Fault::Missing, not_there),
-            Some((len, got)) => {
-                let len = *len;
-                let got = got.clone();
-                compare(rep, key, len, size, hashes, index, |alg| got.get(alg).cloned());
+    let read = if ctx.checked.contains_key(key) {
+        None
+    } else {
+        let algs: Vec<&'static str> = hashes.iter().map(|(a, _)| *a).collect();
+        Some(read_package(ctx.src, key, size, &algs, index, inspect))
+    };
+    settle_package(ctx, rep, key, size, hashes, index, read)
+}
+
+/// A package file to check ([`check_packages`]): where it is and what its index says of it.
+pub(crate) struct Wanted {
+    pub key: String,
+    pub size: Option<u64>,
+    /// (algorithm, hex) as the index lists them.
+    pub hashes: Vec<(&'static str, String)>,
+    /// The index that lists it, as findings name it.
+    pub index: String,
+}
+
+/// How many package files [`check_packages`] reads before it hands their results on: what it holds at
+/// once is bounded by this, not by the repository's size.
+const BATCH: usize = 256;
+
+/// [`check_package`] for many files, read on every core: each file is still streamed once through its
+/// hashes and `inspect`, and the results are compared with the index and reported in the order given,
+/// so the report is the same as checking them one after another. `then` gets what `inspect` found for
+/// each file the first time the run meets it with its size and hashes agreeing.
+pub(crate) fn check_packages<C, T: Send>(
+    ctx: &mut Ctx<'_>,
+    rep: &mut RepoReport,
+    items: Vec<(Wanted, C)>,
+    inspect: impl Fn(&mut dyn Read) -> T + Sync,
+    mut then: impl FnMut(&mut RepoReport, &Wanted, C, T),
+) {
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let (batch, contexts): (Vec<Wanted>, Vec<C>) = items.by_ref().take(BATCH).unzip();
+        // Only each file's first reference is read; later ones compare with what it gave.
+        let mut first = std::collections::HashSet::new();
+        let reads: Vec<usize> = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !ctx.checked.contains_key(&w.key) && first.insert(w.key.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let src = ctx.src;
+        let mut done: Vec<(usize, Reading<T>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers.min(reads.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&i) = reads.get(n) else { break out };
+                            let w = &batch[i];
+                            let algs: Vec<&'static str> = w.hashes.iter().map(|(a, _)| *a).collect();
+                            out.push((i, read_package(src, &w.key, w.size, &algs, &w.index, &inspect)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A worker panicking is a bug in a reader; its files are reported unreadable below.
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        done.sort_by_key(|(i, _)| *i);
+        let mut done = done.into_iter().peekable();
+        for (i, (w, c)) in batch.into_iter().zip(contexts).enumerate() {
+            let read = if ctx.checked.contains_key(&w.key) {
+                None
+            } else if done.peek().is_some_and(|(j, _)| *j == i) {
+                done.next().map(|(_, r)| r)
+            } else {
+                Some(Reading::Unread(Fault::Unreadable, "its reader failed".into()))
+            };
+            let hashes: Vec<(&'static str, &str)> = w.hashes.iter().map(|(a, h)| (*a, h.as_str())).collect();
+            if let Some(found) = settle_package(ctx, rep, &w.key, w.size, &hashes, &w.index, read) {
+                then(rep, &w, c, found);
             }
         }
-        return None;
     }
-    // A file not read through: remembered as unreadable for a second reference, and the fault recorded.
-    let mut give_up = |ctx: &mut Ctx<'_>, fault: Fault, why: String| {
-        ctx.checked.insert(key.to_owned(), None);
-        rep.fail(key, fault, why);
-    };
+}
+
+/// What reading one package file gave, before it is compared with its index.
+enum Reading<T> {
+    /// Not there.
+    Missing,
+    /// Not read through, and why.
+    Unread(Fault, String),
+    /// Read through: its length, the hashes asked for, and what the reader found.
+    Read {
+        len: u64,
+        hashes: HashMap<&'static str, String>,
+        found: T,
+    },
+}
+
+/// Streams `key` once through the hashes `algs` and `inspect`, reading no more than `size` (and one
+/// byte past it, to tell a longer file); touches nothing of the run, so files are read in parallel.
+fn read_package<T>(
+    src: &dyn Source,
+    key: &str,
+    size: Option<u64>,
+    algs: &[&'static str],
+    index: &str,
+    inspect: impl FnOnce(&mut dyn Read) -> T,
+) -> Reading<T> {
     let limit = size.unwrap_or(PACKAGE_CEILING);
-    let stream = match ctx.src.open(key, limit) {
+    let stream = match src.open(key, limit) {
         Ok(Some(r)) => r,
-        Ok(None) => {
-            give_up(ctx, Fault::Missing, not_there);
-            return None;
-        }
-        Err(e) => {
-            give_up(ctx, e.fault(), e.to_string());
-            return None;
-        }
+        Ok(None) => return Reading::Missing,
+        Err(e) => return Reading::Unread(e.fault(), e.to_string()),
     };
     let mut tee = Tee {
         inner: stream.take(limit.saturating_add(1)),
-        hashes: hashes
+        hashes: algs
             .iter()
-            .filter_map(|(alg, _)| Running::new(alg).map(|h| (*alg, h)))
+            .filter_map(|alg| Running::new(alg).map(|h| (*alg, h)))
             .collect(),
         len: 0,
         failed: None,
@@ -1026,24 +1114,60 @@ pub(crate) fn check_package<T>(
     // Whatever the reader left is hashed too: the index's size and hashes cover the whole file.
     let rest = std::io::copy(&mut tee, &mut std::io::sink());
     if let Some(why) = tee.failed.take().or_else(|| rest.err().map(|e| e.to_string())) {
-        give_up(ctx, Fault::Unreadable, why);
-        return None;
+        return Reading::Unread(Fault::Unreadable, why);
     }
     if tee.len > limit {
-        give_up(
-            ctx,
+        return Reading::Unread(
             Fault::SizeMismatch,
             format!("{index} says {limit} bytes; the file holds more (read no further)"),
         );
-        return None;
     }
+    Reading::Read {
+        len: tee.len,
+        hashes: tee.hashes.into_iter().map(|(a, h)| (a, h.hex())).collect(),
+        found,
+    }
+}
+
+/// Compares what reading `key` gave (`None`: the run read it before) with what its index says, records
+/// the findings in `rep` and the file in the run; what the reader found when all agreed on a first read.
+fn settle_package<T>(
+    ctx: &mut Ctx<'_>,
+    rep: &mut RepoReport,
+    key: &str,
+    size: Option<u64>,
+    hashes: &[(&'static str, &str)],
+    index: &str,
+    read: Option<Reading<T>>,
+) -> Option<T> {
+    let not_there = || format!("{index} lists it, but it is not there");
+    let Some(read) = read else {
+        match ctx.checked.get(key) {
+            Some(Some((len, got))) => {
+                let len = *len;
+                let got = got.clone();
+                compare(rep, key, len, size, hashes, index, |alg| got.get(alg).cloned());
+            }
+            _ => rep.fail(key, Fault::Missing, not_there()),
+        }
+        return None;
+    };
+    let (len, got, found) = match read {
+        Reading::Read { len, hashes, found } => (len, hashes, found),
+        Reading::Missing | Reading::Unread(..) => {
+            // Remembered as unreadable for a second reference.
+            ctx.checked.insert(key.to_owned(), None);
+            match read {
+                Reading::Unread(fault, why) => rep.fail(key, fault, why),
+                _ => rep.fail(key, Fault::Missing, not_there()),
+            }
+            return None;
+        }
+    };
     rep.packages += 1;
-    rep.bytes += tee.len;
-    let got: HashMap<&'static str, String> = tee.hashes.into_iter().map(|(a, h)| (a, h.hex())).collect();
-    let good = compare(rep, key, tee.len, size, hashes, index, |alg| {
-        got.get(alg).cloned()
-    });
-    ctx.checked.insert(key.to_owned(), Some((tee.len, got)));
+    rep.bytes += len;
+    let good = compare(rep, key, len, size, hashes, index, |alg| got.get(alg).cloned());
+    ctx.checked.insert(key.to_owned(), Some((len, got)));
     good.then_some(found)
 }
 

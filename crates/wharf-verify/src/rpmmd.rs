@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use quick_xml::events::Event;
 use rpm::signature::pgp::Verifier;
 
-use crate::{Ctx, Fault, Kind, RepoReport, check_package, decompress, digest, join, openpgp_result, safe};
+use crate::{
+    Ctx, Fault, Kind, RepoReport, Wanted, check_packages, decompress, digest, join, openpgp_result, safe,
+};
 
 /// A minimal XML element tree (namespace prefixes dropped), enough for repodata.
 #[derive(Debug, Default)]
@@ -291,6 +293,7 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
         }
     }
     let verifier = rpm_verifier(ctx);
+    let mut wanted = Vec::new();
     for p in &listed {
         let what = format!("primary ({})", p.name);
         if p.base.is_some() {
@@ -319,13 +322,24 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, dir: &str) -> RepoReport {
             );
             continue;
         };
-        let Some(checked) = check_package(ctx, &mut rep, &key, p.size, &[(alg, &p.pkgid)], &what, |r| {
-            wharf_package::rpm::read_checked(r)
-        }) else {
-            continue;
-        };
-        rpm_package(&mut rep, &key, checked, p, verifier.as_ref());
+        wanted.push((
+            Wanted {
+                key,
+                size: p.size,
+                hashes: vec![(alg, p.pkgid.clone())],
+                index: what,
+            },
+            p,
+        ));
     }
+    // The packages, read on every core.
+    check_packages(
+        ctx,
+        &mut rep,
+        wanted,
+        |r| wharf_package::rpm::read_checked(r),
+        |rep, w, p, checked| rpm_package(rep, &w.key, checked, p, verifier.as_ref()),
+    );
     rep
 }
 
