@@ -87,6 +87,9 @@ impl<S: Store> Store for Counted<S> {
     fn first_read(&self) -> u64 {
         self.inner.first_read()
     }
+    fn reads_are_local(&self) -> bool {
+        self.inner.reads_are_local()
+    }
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
         Self::add(&self.reads, 1);
         let got = self.inner.get_range(key, range)?;
@@ -154,6 +157,9 @@ impl Store for Box<dyn Store> {
     }
     fn first_read(&self) -> u64 {
         self.as_ref().first_read()
+    }
+    fn reads_are_local(&self) -> bool {
+        self.as_ref().reads_are_local()
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.as_ref().head(key)
@@ -226,6 +232,9 @@ impl Store for Prefixed<'_> {
     }
     fn first_read(&self) -> u64 {
         self.inner.first_read()
+    }
+    fn reads_are_local(&self) -> bool {
+        self.inner.reads_are_local()
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         Ok(self.inner.head(&self.k(key))?.map(|mut m| {

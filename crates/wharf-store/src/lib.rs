@@ -170,6 +170,12 @@ pub trait Store: Send + Sync {
     fn first_read(&self) -> u64 {
         256 * 1024
     }
+    /// Whether reads come from local files (the page cache, a local disk): quick enough for a server to
+    /// make on the thread that handles the request. A network store's reads wait on round trips and go
+    /// to a thread that may block.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
     /// Writes only if the object is still the version `expected` (`None`: still absent). Returns the
     /// new version's tag, or `None` when the object had changed. Exact where the store honours
     /// conditional writes, and under the publish lock (then the only writer) everywhere.

@@ -25,6 +25,8 @@ use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreErro
 #[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The root with every symlink resolved, found once: every read compares its resolved path to it.
+    real_root: std::sync::OnceLock<PathBuf>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -41,6 +43,7 @@ impl LocalStore {
         }
         Ok(Self {
             root: root.to_path_buf(),
+            real_root: std::sync::OnceLock::new(),
         })
     }
 
@@ -59,8 +62,14 @@ impl LocalStore {
     /// out): a store only ever hands out what it holds (`wharf serve` relies on it).
     fn read_path(&self, key: &str) -> Result<Option<PathBuf>, StoreError> {
         let path = self.path(key)?;
-        match (fs::canonicalize(&path), fs::canonicalize(&self.root)) {
-            (Ok(real), Ok(root)) => Ok(real.starts_with(&root).then_some(path)),
+        let root = match self.real_root.get() {
+            Some(r) => Some(r),
+            None => fs::canonicalize(&self.root)
+                .ok()
+                .map(|r| self.real_root.get_or_init(|| r)),
+        };
+        match (fs::canonicalize(&path), root) {
+            (Ok(real), Some(root)) => Ok(real.starts_with(root).then_some(path)),
             // Absent: the read itself says so.
             _ => Ok(Some(path)),
         }
@@ -335,6 +344,10 @@ impl Store for LocalStore {
     fn first_read(&self) -> u64 {
         // A read costs a system call; each page read into fresh memory costs a fault.
         16 * 1024
+    }
+
+    fn reads_are_local(&self) -> bool {
+        true
     }
 
     fn put_if(&self, key: &str, data: &[u8], expected: Option<&str>) -> Result<Option<String>, StoreError> {
