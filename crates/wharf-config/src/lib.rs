@@ -192,12 +192,17 @@ pub struct PublishConfig {
 /// `[keys]`: the signing key of every repository kind, resolved against the project directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeysConfig {
-    /// OpenPGP secret key: apt and rpm-md (`[keys] openpgp`, or `[publish] key`).
+    /// OpenPGP secret key: apt and rpm-md (`[keys] openpgp`, or `[publish] key`); the first of a list.
     pub openpgp: Option<PathBuf>,
+    /// The keys after the first of `[keys] openpgp = [OLD, NEW]`: they sign every index too (a
+    /// rotation's overlap).
+    pub openpgp_also: Vec<PathBuf>,
     /// usign secret key: opkg feeds.
     pub usign: Option<PathBuf>,
-    /// RSA secret key (`<name>.rsa`): apk v2 packages and indexes.
+    /// RSA secret key (`<name>.rsa`): apk v2 packages and indexes; the first of a list.
     pub apk: Option<PathBuf>,
+    /// The keys after the first of `[keys] apk = [OLD, NEW]`: they sign every package and index too.
+    pub apk_also: Vec<PathBuf>,
     /// EC P-256 secret key: apk v3 indexes (and packages).
     pub apk3: Option<PathBuf>,
     /// Make a throwaway key under `.wharf/` for a kind that has none configured (the quick start):

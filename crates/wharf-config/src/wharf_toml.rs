@@ -101,12 +101,31 @@ struct ImageSection {
     sbom: bool,
 }
 
+/// A key file, or a list of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<PathBuf> {
+        match self {
+            Self::One(p) => vec![p],
+            Self::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct KeysSection {
-    openpgp: Option<PathBuf>,
+    /// One key, or several during a rotation (every index signed by each; the first signs packages).
+    openpgp: Option<OneOrMany>,
     usign: Option<PathBuf>,
-    apk: Option<PathBuf>,
+    /// One key, or several during a rotation (every package and index signed by each).
+    apk: Option<OneOrMany>,
     apk3: Option<PathBuf>,
     #[serde(default)]
     throwaway: bool,
@@ -688,18 +707,43 @@ pub(crate) fn load(
                 .collect(),
         }
     };
-    if file.keys.openpgp.is_some() && file.publish.key.is_some() && file.keys.openpgp != file.publish.key {
+    let mut openpgp = file
+        .keys
+        .openpgp
+        .clone()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    if let Some(key) = &file.publish.key {
+        if !openpgp.is_empty() && openpgp != [key.clone()] {
+            return Err(value_err(
+                path,
+                "keys.openpgp",
+                "and [publish] key name different files; keep one",
+            ));
+        }
+        openpgp = vec![key.clone()];
+    }
+    if openpgp.is_empty() && file.keys.openpgp.is_some() {
         return Err(value_err(
             path,
             "keys.openpgp",
-            "and [publish] key name different files; keep one",
+            "is an empty list; name a key file",
         ));
     }
     let at = |p: Option<PathBuf>| p.map(|p| dir.join(p));
+    let mut openpgp = openpgp.into_iter().map(|p| dir.join(p));
+    let apk_given = file.keys.apk.is_some();
+    let apk_list = file.keys.apk.map(OneOrMany::into_vec).unwrap_or_default();
+    if apk_list.is_empty() && apk_given {
+        return Err(value_err(path, "keys.apk", "is an empty list; name a key file"));
+    }
+    let mut apk = apk_list.into_iter().map(|p| dir.join(p));
     let keys = crate::KeysConfig {
-        openpgp: at(file.keys.openpgp.clone().or_else(|| file.publish.key.clone())),
+        openpgp: openpgp.next(),
+        openpgp_also: openpgp.collect(),
         usign: at(file.keys.usign),
-        apk: at(file.keys.apk),
+        apk: apk.next(),
+        apk_also: apk.collect(),
         apk3: at(file.keys.apk3),
         throwaway: file.keys.throwaway,
     };
@@ -958,7 +1002,7 @@ to = "public"                    # a directory, or s3://bucket/prefix (AWS S3, R
 
 [keys]                           # signing keys, relative to this file: make each once with
                                  # `wharf key generate <kind> -o keys` and keep keys/ out of git
-# openpgp = "keys/secret.asc"    # apt and rpm-md (openpgp)
+# openpgp = "keys/secret.asc"    # apt and rpm-md (openpgp); a list while rotating (`wharf key rotate`)
 # usign = "keys/key-build"       # opkg feeds (usign)
 # apk = "keys/wharf.rsa"         # apk v2 (apk-rsa)
 # apk3 = "keys/private-key.pem"  # apk v3 (apk-ec)

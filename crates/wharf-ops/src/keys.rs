@@ -108,7 +108,7 @@ pub const APK_EC: Kind<ApkEcKey> = Kind {
 
 /// The name clients know an apk RSA key's public half by: the secret file's name plus `.pub`
 /// (abuild-keygen's `<name>.rsa` / `<name>.rsa.pub`).
-fn apk_key_name(secret: &Path) -> String {
+pub fn apk_key_name(secret: &Path) -> String {
     let file = secret
         .file_name()
         .map_or_else(|| "wharf.rsa".into(), |f| f.to_string_lossy().into_owned());
@@ -266,7 +266,21 @@ impl Keys {
         if one(Signer::OpenPgp) {
             let (key, source) = load(&OPENPGP, file(Signer::OpenPgp), &dir, throwaway, passphrase)?;
             check_policy(&key, &source, out)?;
-            keys.openpgp = Some(announce((key, source), &OPENPGP, out));
+            let key = announce((key, source), &OPENPGP, out);
+            // The keys signing beside the first during a rotation: the flags' when `--key` was given,
+            // else the config's list.
+            let also = if flags.openpgp.is_some() {
+                flags.openpgp_also.clone()
+            } else {
+                cfg.map(|c| c.openpgp_also.clone()).unwrap_or_default()
+            };
+            let mut cosigners = Vec::new();
+            for path in also {
+                let (k, source) = load(&OPENPGP, Some(&path), &dir, false, passphrase)?;
+                check_policy(&k, &source, out)?;
+                cosigners.push(announce((k, source), &OPENPGP, out));
+            }
+            keys.openpgp = Some(key.with_cosigners(cosigners));
         }
         if one(Signer::Usign) {
             keys.usign = Some(announce(
@@ -276,11 +290,25 @@ impl Keys {
             ));
         }
         if one(Signer::ApkRsa) {
-            keys.apk = Some(announce(
+            let key = announce(
                 load(&APK_RSA, file(Signer::ApkRsa), &dir, throwaway, passphrase)?,
                 &APK_RSA,
                 out,
-            ));
+            );
+            let also = if flags.apk.is_some() {
+                flags.apk_also.clone()
+            } else {
+                cfg.map(|c| c.apk_also.clone()).unwrap_or_default()
+            };
+            let mut cosigners = Vec::new();
+            for path in also {
+                cosigners.push(announce(
+                    load(&APK_RSA, Some(&path), &dir, false, passphrase)?,
+                    &APK_RSA,
+                    out,
+                ));
+            }
+            keys.apk = Some(key.with_cosigners(cosigners)?);
         }
         if one(Signer::ApkEc) {
             keys.apk3 = Some(announce(

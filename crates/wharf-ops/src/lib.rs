@@ -98,10 +98,14 @@ impl Reporter for Quiet {
 pub struct KeyFiles {
     /// OpenPGP (apt, rpm-md, pacman).
     pub openpgp: Option<PathBuf>,
+    /// More OpenPGP keys signing every index beside the first (`--key` given again: a rotation).
+    pub openpgp_also: Vec<PathBuf>,
     /// usign (opkg).
     pub usign: Option<PathBuf>,
     /// RSA (apk v2).
     pub apk: Option<PathBuf>,
+    /// More RSA keys signing beside the first (`--apk-key` given again: a rotation).
+    pub apk_also: Vec<PathBuf>,
     /// EC P-256 (apk v3).
     pub apk3: Option<PathBuf>,
 }

@@ -214,16 +214,25 @@ fn small_member(files: &[(&str, u32, &[u8])], mtime: u64, eof: bool) -> Result<V
 }
 
 /// The signature member over `signed` (a package's control member, or an unsigned APKINDEX): a cut tar
-/// holding `.SIGN.RSA[256].<keyname>`, gzip'd.
+/// holding `.SIGN.RSA[256].<keyname>` — one per signing key during a rotation — gzip'd.
 pub fn signature_member(
     key: &ApkRsaKey,
     digest: RsaDigest,
     signed: &[u8],
     mtime: u64,
 ) -> Result<Vec<u8>, PackageError> {
-    let sig = key.sign(digest, signed)?;
-    let name = format!(".SIGN.{}.{}", digest.member_tag(), key.name());
-    small_member(&[(&name, 0o644, &sig)], mtime, false)
+    let mut sigs = Vec::new();
+    for k in key.signers() {
+        sigs.push((
+            format!(".SIGN.{}.{}", digest.member_tag(), k.name()),
+            k.sign(digest, signed)?,
+        ));
+    }
+    let files: Vec<(&str, u32, &[u8])> = sigs
+        .iter()
+        .map(|(n, s)| (n.as_str(), 0o644, s.as_slice()))
+        .collect();
+    small_member(&files, mtime, false)
 }
 
 /// Writes `spec` as a signed apk v2 package for apk architecture `arch` (`noarch` for

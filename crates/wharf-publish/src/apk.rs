@@ -107,14 +107,20 @@ pub(crate) struct ApkSettings {
     pub mtime: u64,
 }
 
-/// The key's identity in the state: its name and a hash of its public half.
+/// The keys' identity in the state: each signing key's name and a hash of its public half.
 fn fingerprint(key: &ApkRsaKey) -> Result<String, PublishError> {
-    let public = key.public_pem()?;
-    Ok(format!(
-        "{}:{}",
-        key.name(),
-        &hex::encode(Sha256::digest(public.as_bytes()))[..16]
-    ))
+    let ids = key
+        .signers()
+        .map(|k| {
+            let public = k.public_pem()?;
+            Ok(format!(
+                "{}:{}",
+                k.name(),
+                &hex::encode(Sha256::digest(public.as_bytes()))[..16]
+            ))
+        })
+        .collect::<Result<Vec<_>, PublishError>>()?;
+    Ok(ids.join(" "))
 }
 
 /// Publishes `apks` into the repositories of their architectures; `noarch` packages go into every
@@ -148,10 +154,11 @@ fn publish(
             }
         })
         .collect();
-    let public = (
-        format!("{ROOT}/keys/{}", key.name()),
-        key.public_pem()?.into_bytes(),
-    );
+    // Every signing key's public half, under the name apk looks it up by.
+    let public = key
+        .signers()
+        .map(|k| Ok((format!("{ROOT}/keys/{}", k.name()), k.public_pem()?.into_bytes())))
+        .collect::<Result<Vec<_>, PublishError>>()?;
     publish_feeds(
         (RepoKind::Apk, key.name().to_owned()),
         txn,
@@ -160,7 +167,7 @@ fn publish(
         archs,
         "noarch",
         &items,
-        vec![public],
+        public,
         |arch, records| {
             let unsigned =
                 index::unsigned_index(records, &description, settings.mtime).map_err(PublishError::Index)?;

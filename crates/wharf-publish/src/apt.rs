@@ -158,7 +158,14 @@ pub(crate) fn publish(
 ) -> Result<Report, PublishError> {
     crate::check_name("suite", suite)?;
     crate::check_name("component", component)?;
-    let mut txn = Txn::<AptRecord>::begin_with(store, "apt", STATE_KEY, key.fingerprint(), options, peeked)?;
+    let mut txn = Txn::<AptRecord>::begin_with(
+        store,
+        "apt",
+        STATE_KEY,
+        key.fingerprints().join(" "),
+        options,
+        peeked,
+    )?;
 
     // Every pool path already published, in any suite, with its checksum.
     let published: foldhash::HashMap<&str, &str> = txn
@@ -244,12 +251,13 @@ pub(crate) fn publish(
         .map(|(_, r)| r.describe())
         .collect();
 
-    let public = key.public_key();
+    // Every signing key (more than one during a rotation), so clients holding the keyring accept
+    // whichever signature they meet.
     let mut plan = Plan {
         uploads,
         shared: vec![
-            (KEYRING_KEY.to_owned(), public.to_binary()?),
-            (ARMORED_KEY.to_owned(), public.to_armored()?.into_bytes()),
+            (KEYRING_KEY.to_owned(), key.keyring_binary()?),
+            (ARMORED_KEY.to_owned(), key.keyring_armored()?.into_bytes()),
         ],
         groups: Vec::new(),
     };
@@ -271,7 +279,7 @@ pub(crate) fn publish(
             .map(|s| format!("dists/{s}/InRelease"))
             .collect(),
         groups: regenerate.into_iter().collect(),
-        key: key.fingerprint(),
+        key: key.fingerprints().join(" "),
         unsigned: Vec::new(),
         client_files: Vec::new(),
         pruned,

@@ -85,7 +85,7 @@ pub enum PublishError {
     },
     /// The repository is signed with another key.
     #[error(
-        "{store} is signed with key {existing}, not {given}; publish with the original key (clients trust only it)"
+        "{store} is signed with key {existing}, not {given}; publish with the original key (clients trust only it), or rotate: sign with both first (`wharf key rotate --add NEW`), retire the old one later"
     )]
     KeyMismatch {
         /// The store.

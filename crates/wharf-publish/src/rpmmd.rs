@@ -366,7 +366,14 @@ pub(crate) fn publish(
         targets.push((p, into));
     }
 
-    let mut txn = Txn::<RpmRecord>::begin_with(store, "rpm", STATE_KEY, key.fingerprint(), options, peeked)?;
+    let mut txn = Txn::<RpmRecord>::begin_with(
+        store,
+        "rpm",
+        STATE_KEY,
+        key.fingerprints().join(" "),
+        options,
+        peeked,
+    )?;
 
     let mut uploads = Vec::new();
     let mut added = Vec::new();
@@ -475,7 +482,8 @@ pub(crate) fn publish(
         .map(|(g, r)| format!("{} in {g}", r.describe()))
         .collect();
 
-    let armored = key.public_key().to_armored()?;
+    // Every signing key (more than one during a rotation): rpm imports each certificate of the block.
+    let armored = key.keyring_armored()?;
     let key_name = key_file(&settings.origin);
     let mut plan = Plan {
         uploads,
@@ -561,7 +569,7 @@ pub(crate) fn publish(
             .map(|r| format!("{r}/repodata/repomd.xml"))
             .collect(),
         groups: regenerate.into_iter().collect(),
-        key: key.fingerprint(),
+        key: key.fingerprints().join(" "),
         unsigned,
         client_files: repo_files,
         pruned,

@@ -504,9 +504,14 @@ impl<'a, R: Record> Txn<'a, R> {
             })?,
         };
         if let Some(existing) = &state.key_fingerprint
-            // A usign fingerprint recorded unpadded (before wharf followed usign's `%016"PRIx64`) is
-            // the same key.
-            && !wharf_sign::usign::same_fingerprint(existing, &fingerprint)
+            // The repository keeps a key its clients trust: the keys it was signed with (several during
+            // a rotation, space-separated) and the keys given share one. A usign fingerprint recorded
+            // unpadded (before wharf followed usign's `%016"PRIx64`) is the same key.
+            && !existing.split_whitespace().any(|e| {
+                fingerprint
+                    .split_whitespace()
+                    .any(|g| wharf_sign::usign::same_fingerprint(e, g))
+            })
             // A dry run signs nothing that is kept: any key will do to make its decisions.
             && !options.dry_run
         {
@@ -571,6 +576,13 @@ impl<'a, R: Record> Txn<'a, R> {
     ) -> Result<BTreeSet<String>, PublishError> {
         let mut all = touched.clone();
         all.extend(self.pending.iter().cloned());
+        // Signed by other keys than last time (a rotation adds or retires one): every index is signed
+        // again, so each carries exactly the current keys' signatures.
+        if self.state.key_fingerprint.is_some()
+            && self.state.key_fingerprint.as_deref() != Some(self.fingerprint.as_str())
+        {
+            all.extend(self.state.groups.keys().cloned());
+        }
         if !all.is_empty() {
             self.load()?;
         }

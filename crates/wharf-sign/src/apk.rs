@@ -62,10 +62,18 @@ fn not_key(kind: &str, why: impl fmt::Display) -> SignError {
     SignError::NotAnApkKey(format!("{kind}: {why}"))
 }
 
-/// An RSA key pair for apk v2 signatures, with the file name apk knows its public half by.
+/// An RSA key pair for apk v2 signatures, with the file name apk knows its public half by — and the keys
+/// that sign beside it during a rotation.
+///
+/// A package or APKINDEX signed by several keys holds one `.SIGN.RSA[256].<name>` file per key in its
+/// signature member; apk-tools uses the first whose name is a trusted key and skips the rest
+/// (`apk_sign_ctx_process_file` in `src/extract_v2.c`: "Already found a signature by a trusted key; no
+/// need to keep searching"), so a client holding either key accepts it.
 pub struct ApkRsaKey {
     key: RsaPrivateKey,
     name: String,
+    /// Keys that sign beside this one, in order ([`ApkRsaKey::with_cosigners`]).
+    cosigners: Vec<ApkRsaKey>,
 }
 
 impl fmt::Debug for ApkRsaKey {
@@ -105,6 +113,7 @@ impl ApkRsaKey {
         Ok(Self {
             key,
             name: name.to_owned(),
+            cosigners: Vec::new(),
         })
     }
 
@@ -126,6 +135,7 @@ impl ApkRsaKey {
         Ok(Self {
             key,
             name: name.to_owned(),
+            cosigners: Vec::new(),
         })
     }
 
@@ -133,6 +143,32 @@ impl ApkRsaKey {
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// This key signing together with `others` (a rotation's overlap). Keys are told apart by name, as
+    /// apk looks them up: a second key of a name already signing is refused.
+    pub fn with_cosigners(mut self, others: Vec<ApkRsaKey>) -> Result<Self, SignError> {
+        for mut other in others {
+            let nested = std::mem::take(&mut other.cosigners);
+            for k in std::iter::once(other).chain(nested) {
+                if self.signers().any(|s| s.name == k.name) {
+                    return Err(not_key(
+                        "key name",
+                        format!(
+                            "two signing keys are named `{}`: apk could not tell them apart",
+                            k.name
+                        ),
+                    ));
+                }
+                self.cosigners.push(k);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Every signing key, this one first.
+    pub fn signers(&self) -> impl Iterator<Item = &ApkRsaKey> {
+        std::iter::once(self).chain(&self.cosigners)
     }
 
     /// The secret key as PKCS#8 PEM.

@@ -75,10 +75,20 @@ pub enum KeyAlgorithm {
     Rsa4096,
 }
 
-/// A loaded OpenPGP secret key, ready to sign.
+/// A loaded OpenPGP secret key, ready to sign — with the keys that sign beside it during a rotation.
+///
+/// A repository signed by several keys at once (`[keys] openpgp = [OLD, NEW]`) carries one signature per
+/// key in `InRelease`, `Release.gpg` and `repomd.xml.asc`, and its published keyring holds every public
+/// key: gpgv, sqv (apt 3), librepo (dnf) and zypper accept a file when any signature is by a key they
+/// trust, as Debian's own multi-signed `InRelease` relies on. rpm packages carry the first key's signature
+/// alone: rpm counts a signature by a key it does not hold as a failure (`verifyItems` in
+/// `lib/rpmchecksig.c` fails the package on any result but `RPMRC_OK`), so a second one would break every
+/// client that trusts only one of the keys.
 pub struct OpenPgpKey {
     key: SignedSecretKey,
     password: Password,
+    /// Keys that sign every index beside this one, in order ([`OpenPgpKey::with_cosigners`]).
+    cosigners: Vec<OpenPgpKey>,
 }
 
 impl fmt::Debug for OpenPgpKey {
@@ -174,6 +184,7 @@ impl OpenPgpKey {
         let key = Self {
             key: bind_at_creation(key)?,
             password: Password::empty(),
+            cosigners: Vec::new(),
         };
         key.probe()?;
         Ok(key)
@@ -193,7 +204,11 @@ impl OpenPgpKey {
                 .map_err(|e| SignError::NotASecretKey(unreadable(bytes, e)))?
         };
         let password = passphrase.map(Password::from).unwrap_or_else(Password::empty);
-        let key = Self { key, password };
+        let key = Self {
+            key,
+            password,
+            cosigners: Vec::new(),
+        };
         key.probe()?;
         Ok(key)
     }
@@ -224,6 +239,56 @@ impl OpenPgpKey {
     #[must_use]
     pub fn fingerprint(&self) -> String {
         hex_upper(self.key.fingerprint().as_bytes())
+    }
+
+    /// This key signing together with `others` (a rotation's overlap: the old key first, the new one
+    /// after it). A key given twice signs once.
+    #[must_use]
+    pub fn with_cosigners(mut self, others: Vec<OpenPgpKey>) -> Self {
+        for mut other in others {
+            let nested = std::mem::take(&mut other.cosigners);
+            for k in std::iter::once(other).chain(nested) {
+                let fingerprint = k.fingerprint();
+                if !self.fingerprints().contains(&fingerprint) {
+                    self.cosigners.push(k);
+                }
+            }
+        }
+        self
+    }
+
+    /// Every signing key's fingerprint, this one first.
+    #[must_use]
+    pub fn fingerprints(&self) -> Vec<String> {
+        std::iter::once(self.fingerprint())
+            .chain(self.cosigners.iter().map(Self::fingerprint))
+            .collect()
+    }
+
+    fn signers(&self) -> impl Iterator<Item = &Self> {
+        std::iter::once(self).chain(&self.cosigners)
+    }
+
+    /// Every signing key's public half in one transferable keyring, binary (`archive-keyring.gpg`).
+    pub fn keyring_binary(&self) -> Result<Vec<u8>, SignError> {
+        let mut out = Vec::new();
+        for k in self.signers() {
+            out.extend(k.public_key().to_binary()?);
+        }
+        Ok(out)
+    }
+
+    /// Every signing key's public half in one armored block (`archive-keyring.asc`, rpm's `gpgkey=`):
+    /// rpm imports each certificate of a block (`doImport` in `lib/rpmchecksig.c`), as apt and gpg do.
+    pub fn keyring_armored(&self) -> Result<String, SignError> {
+        if self.cosigners.is_empty() {
+            return self.public_key().to_armored();
+        }
+        let keys: Vec<SignedPublicKey> = self.signers().map(|k| k.key.to_public_key()).collect();
+        let mut out = Vec::new();
+        pgp::armor::write(&keys, pgp::armor::BlockType::PublicKey, &mut out, None, true)
+            .map_err(|e| SignError::Generate(other(e)))?;
+        String::from_utf8(out).map_err(|e| SignError::Generate(other(e)))
     }
 
     /// The public half.
@@ -278,19 +343,32 @@ impl OpenPgpKey {
         })
     }
 
-    /// A binary-mode detached signature over `data`, ASCII-armored (`Release.gpg`, `repomd.xml.asc`).
+    /// A binary-mode detached signature over `data`, ASCII-armored (`Release.gpg`, `repomd.xml.asc`): one
+    /// signature packet per signing key, in one armored block.
     pub fn detached(&self, data: &[u8], created: i64) -> Result<String, SignError> {
-        let sig = DetachedSignature::sign_binary_data_with_subpackets(
-            rand::thread_rng(),
-            &self.key.primary_key,
-            &self.password,
-            HashAlgorithm::Sha512,
-            data,
-            self.subpackets(created)?,
-        )
-        .map_err(|e| SignError::Sign(other(e)))?;
-        sig.to_armored_string(ArmorOptions::default())
-            .map_err(|e| SignError::Sign(other(e)))
+        let sigs = self
+            .signers()
+            .map(|k| {
+                DetachedSignature::sign_binary_data_with_subpackets(
+                    rand::thread_rng(),
+                    &k.key.primary_key,
+                    &k.password,
+                    HashAlgorithm::Sha512,
+                    data,
+                    k.subpackets(created)?,
+                )
+                .map_err(|e| SignError::Sign(other(e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let [one] = sigs.as_slice() {
+            return one
+                .to_armored_string(ArmorOptions::default())
+                .map_err(|e| SignError::Sign(other(e)));
+        }
+        let mut out = Vec::new();
+        pgp::armor::write(&sigs, pgp::armor::BlockType::Signature, &mut out, None, true)
+            .map_err(|e| SignError::Sign(other(e)))?;
+        String::from_utf8(out).map_err(|e| SignError::Sign(other(e)))
     }
 
     /// A binary-mode signature over `data` as one binary OpenPGP packet (with its packet header), using
@@ -312,21 +390,33 @@ impl OpenPgpKey {
         Ok(out)
     }
 
-    /// A cleartext-signed message (`InRelease`): the dash-escaped text followed by its signature.
+    /// A cleartext-signed message (`InRelease`): the dash-escaped text followed by its signatures, one
+    /// per signing key.
     pub fn cleartext(&self, text: &str, created: i64) -> Result<String, SignError> {
-        let key = &self.key.primary_key;
-        let SubpacketConfig::UserDefined { hashed, unhashed } = self.subpackets(created)? else {
-            return Err(SignError::Sign("unexpected subpacket configuration".into()));
-        };
-        let mut config = pgp::packet::SignatureConfig::v4(
-            pgp::packet::SignatureType::Text,
-            key.algorithm(),
-            HashAlgorithm::Sha512,
-        );
-        config.hashed_subpackets = hashed;
-        config.unhashed_subpackets = unhashed;
-        let msg = CleartextSignedMessage::new(text, config, key, &self.password)
-            .map_err(|e| SignError::Sign(other(e)))?;
+        let configs = self
+            .signers()
+            .map(|k| {
+                let SubpacketConfig::UserDefined { hashed, unhashed } = k.subpackets(created)? else {
+                    return Err(SignError::Sign("unexpected subpacket configuration".into()));
+                };
+                let mut config = pgp::packet::SignatureConfig::v4(
+                    pgp::packet::SignatureType::Text,
+                    k.key.primary_key.algorithm(),
+                    HashAlgorithm::Sha512,
+                );
+                config.hashed_subpackets = hashed;
+                config.unhashed_subpackets = unhashed;
+                Ok((k, config))
+            })
+            .collect::<Result<Vec<_>, SignError>>()?;
+        // The signed text is the message with CRLF line ends, as `CleartextSignedMessage::new` makes it.
+        let msg = CleartextSignedMessage::new_many(text, |normalized| {
+            configs
+                .into_iter()
+                .map(|(k, config)| config.sign(&k.key.primary_key, &k.password, normalized.as_bytes()))
+                .collect()
+        })
+        .map_err(|e| SignError::Sign(other(e)))?;
         msg.to_armored_string(ArmorOptions::default())
             .map_err(|e| SignError::Sign(other(e)))
     }
@@ -392,6 +482,9 @@ pub enum Checked {
         fingerprint: String,
         /// The signature's digest (`SHA512`, `SHA1`, …): apt and rpm refuse SHA-1 and MD5.
         hash: String,
+        /// Other keys of the ring with a good signature over the same bytes (a repository signed by
+        /// several keys during a rotation).
+        also: Vec<String>,
     },
     /// A key of the ring made the signature, but over other bytes: the data or the signature changed.
     Bad {
@@ -507,7 +600,9 @@ impl Keyring {
     fn check<'a>(&self, sigs: impl Iterator<Item = &'a pgp::packet::Signature>, data: &[u8]) -> Checked {
         let mut issuers = Vec::new();
         let mut bad = None;
-        for sig in sigs {
+        // Every good signature, in order: a repository signed by several keys names each.
+        let mut goods: Vec<Checked> = Vec::new();
+        'sigs: for sig in sigs {
             let ids: Vec<Vec<u8>> = sig
                 .issuer_key_id()
                 .iter()
@@ -529,14 +624,16 @@ impl Keyring {
                 if names(&key.primary_key) {
                     made_by_it = true;
                     if sig.verify(&key.primary_key, data).is_ok() {
-                        return good(fingerprint, sig);
+                        goods.push(good(fingerprint, sig));
+                        continue 'sigs;
                     }
                 }
                 for sub in &key.public_subkeys {
                     if names(&sub.key) {
                         made_by_it = true;
                         if sig.verify(&sub.key, data).is_ok() {
-                            return good(fingerprint, sig);
+                            goods.push(good(fingerprint, sig));
+                            continue 'sigs;
                         }
                     }
                 }
@@ -545,6 +642,27 @@ impl Keyring {
                 }
             }
             issuers.extend(fprs.iter().chain(&ids).map(|b| hex_upper(b)));
+        }
+        let mut goods = goods.into_iter();
+        if let Some(Checked::Good {
+            fingerprint,
+            hash,
+            mut also,
+        }) = goods.next()
+        {
+            for g in goods {
+                if let Checked::Good { fingerprint: f, .. } = g
+                    && f != fingerprint
+                    && !also.contains(&f)
+                {
+                    also.push(f);
+                }
+            }
+            return Checked::Good {
+                fingerprint,
+                hash,
+                also,
+            };
         }
         match bad {
             Some(fingerprint) => Checked::Bad { fingerprint },
@@ -559,6 +677,7 @@ impl Keyring {
 fn good(fingerprint: String, sig: &pgp::packet::Signature) -> Checked {
     Checked::Good {
         fingerprint,
+        also: Vec::new(),
         hash: sig
             .hash_alg()
             .map_or_else(|| "unknown".to_owned(), |h| format!("{h:?}").to_uppercase()),
@@ -602,6 +721,7 @@ mod tests {
         let good = Checked::Good {
             fingerprint: key.fingerprint(),
             hash: "SHA512".into(),
+            also: Vec::new(),
         };
         assert_eq!(ring.detached(b"data\n", sig.as_bytes()), good);
         assert_eq!(
@@ -625,6 +745,49 @@ mod tests {
         assert_eq!(text.unwrap(), "Origin: x\n- dashed\n");
         let (_, checked) = only.cleartext(&msg.replace("Origin: x", "Origin: y"));
         assert!(matches!(checked, Checked::Bad { .. }), "{checked:?}");
+    }
+
+    /// Two keys signing at once (a rotation's overlap): one signature per key in `Release.gpg` and
+    /// `InRelease`, each good alone — a client holding either key accepts — and both named by a ring
+    /// holding both; the keyring files hold both public keys.
+    #[test]
+    fn cosigned_indexes_verify_with_either_key() {
+        let old = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "Old <old@example.org>").unwrap();
+        let new = OpenPgpKey::generate(KeyAlgorithm::Ed25519, "New <new@example.org>").unwrap();
+        let (old_fp, new_fp) = (old.fingerprint(), new.fingerprint());
+        let ring_of = |k: &OpenPgpKey| {
+            let mut r = Keyring::new();
+            r.add(&k.public_key().to_binary().unwrap()).unwrap();
+            r
+        };
+        let (only_old, only_new) = (ring_of(&old), ring_of(&new));
+        let both = old.with_cosigners(vec![new]);
+        assert_eq!(both.fingerprints(), vec![old_fp.clone(), new_fp.clone()]);
+        let detached = both.detached(b"data\n", 1_700_000_000).unwrap();
+        assert_eq!(detached.matches("BEGIN PGP SIGNATURE").count(), 1, "{detached}");
+        let inline = both.cleartext("Origin: x\n", 1_700_000_000).unwrap();
+        for (ring, fp) in [(&only_old, &old_fp), (&only_new, &new_fp)] {
+            for checked in [
+                ring.detached(b"data\n", detached.as_bytes()),
+                ring.cleartext(&inline).1,
+            ] {
+                assert!(
+                    matches!(&checked, Checked::Good { fingerprint, also, .. } if fingerprint == fp && also.is_empty()),
+                    "{checked:?}"
+                );
+            }
+        }
+        let mut ring = Keyring::new();
+        assert_eq!(ring.add(both.keyring_armored().unwrap().as_bytes()).unwrap(), 2);
+        assert_eq!(Keyring::new().add(&both.keyring_binary().unwrap()).unwrap(), 2);
+        assert_eq!(
+            ring.cleartext(&inline).1,
+            Checked::Good {
+                fingerprint: old_fp,
+                hash: "SHA512".into(),
+                also: vec![new_fp],
+            }
+        );
     }
 
     #[test]
@@ -698,6 +861,7 @@ mod tests {
         OpenPgpKey {
             key: params.build().unwrap().generate(rand::thread_rng()).unwrap(),
             password: Password::empty(),
+            cosigners: Vec::new(),
         }
     }
 

@@ -1250,7 +1250,11 @@ pub(crate) fn openpgp_result(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, ch
         return;
     }
     match checked {
-        Checked::Good { fingerprint, hash } => {
+        Checked::Good {
+            fingerprint,
+            hash,
+            also,
+        } => {
             if matches!(hash.as_str(), "SHA1" | "MD5") {
                 rep.fail(
                     file,
@@ -1258,8 +1262,10 @@ pub(crate) fn openpgp_result(ctx: &Ctx<'_>, rep: &mut RepoReport, file: &str, ch
                     format!("signed with {hash}, which apt and rpm refuse; re-sign with SHA-256 or SHA-512"),
                 );
             }
-            if !rep.signed_by.contains(&fingerprint) {
-                rep.signed_by.push(fingerprint);
+            for f in std::iter::once(fingerprint).chain(also) {
+                if !rep.signed_by.contains(&f) {
+                    rep.signed_by.push(f);
+                }
             }
         }
         Checked::Bad { fingerprint } => rep.fail(

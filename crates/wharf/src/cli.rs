@@ -491,15 +491,17 @@ pub struct PruneArgs {
 /// The signing keys of each repository kind (indexes are re-signed after a change).
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// OpenPGP secret key for apt and rpm-md (default: the config's [keys] openpgp).
+    /// OpenPGP secret key for apt and rpm-md (default: the config's [keys] openpgp). Given twice, both
+    /// keys sign every index (a key rotation; the first signs rpm packages)
     #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<PathBuf>,
+    pub key: Vec<PathBuf>,
     /// usign secret key for opkg feeds.
     #[arg(long = "usign-key", value_name = "FILE")]
     pub usign_key: Option<PathBuf>,
-    /// RSA secret key for apk v2 indexes.
+    /// RSA secret key for apk v2 indexes. Given twice, both keys sign every package and index (a key
+    /// rotation)
     #[arg(long = "apk-key", value_name = "FILE")]
-    pub apk_key: Option<PathBuf>,
+    pub apk_key: Vec<PathBuf>,
     /// EC P-256 secret key for apk v3 indexes.
     #[arg(long = "apk3-key", value_name = "FILE")]
     pub apk3_key: Option<PathBuf>,
@@ -571,6 +573,31 @@ pub enum KeyCommand {
     /// Check an OpenPGP key (public or secret) against what apt 3, Ubuntu 24.04's apt and rpm accept now
     /// and will refuse later: exit status 1 when a client refuses it today.
     Check(KeyCheckArgs),
+    /// Rotate a signing key in wharf.toml's [keys] openpgp (apt, rpm-md) or [keys] apk (apk v2): `--add
+    /// NEW` makes every index signed by the current key and NEW (publish, then ship the new keys to
+    /// users); `--retire OLD`, once they have them, leaves NEW alone. A repository never changes to a
+    /// key its clients do not hold
+    Rotate(KeyRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRotateArgs {
+    /// The configuration file (default: ./wharf.toml)
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A new secret key to sign beside the current one(s): OpenPGP (checked against the clients'
+    /// policies) or apk RSA, told apart by its contents.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "retire",
+        required_unless_present = "retire"
+    )]
+    pub add: Option<PathBuf>,
+    /// A key to stop signing with: its file as [keys] names it, its OpenPGP fingerprint, or its apk key
+    /// name.
+    #[arg(long, value_name = "FILE|FINGERPRINT")]
+    pub retire: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -649,9 +676,11 @@ impl KeyArgs {
     /// The key files, as wharf-ops takes them.
     pub fn files(&self) -> wharf_ops::KeyFiles {
         wharf_ops::KeyFiles {
-            openpgp: self.key.clone(),
+            openpgp: self.key.first().cloned(),
+            openpgp_also: self.key.iter().skip(1).cloned().collect(),
             usign: self.usign_key.clone(),
-            apk: self.apk_key.clone(),
+            apk: self.apk_key.first().cloned(),
+            apk_also: self.apk_key.iter().skip(1).cloned().collect(),
             apk3: self.apk3_key.clone(),
         }
     }

@@ -1,4 +1,4 @@
-//! `wharf key generate openpgp`.
+//! `wharf key generate` (and the dispatch of `wharf key check` and `wharf key rotate`).
 
 use anyhow::Context;
 use serde_json::json;
@@ -12,6 +12,7 @@ use wharf_ops::keys::write_secret;
 pub fn run(cmd: KeyCommand, out: &Output) -> anyhow::Result<()> {
     let a = match cmd {
         KeyCommand::Check(c) => return super::key_check::run(&c, out),
+        KeyCommand::Rotate(r) => return super::key_rotate::run(&r, out),
         KeyCommand::Generate(GenerateKind::Openpgp(a)) => a,
         KeyCommand::Generate(GenerateKind::Usign(u)) => return usign(&u, out),
         KeyCommand::Generate(GenerateKind::ApkRsa(r)) => return apk_rsa(&r, out),

@@ -6,6 +6,7 @@ mod image;
 mod init;
 mod key;
 mod key_check;
+mod key_rotate;
 mod lookaside;
 mod package;
 mod promote;

@@ -20,7 +20,7 @@ pub fn run(args: &PackageArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
     let formats = package::formats_to_build(&project, &args.formats);
     let apk3 = &project.apk3;
     let need: Vec<Signer> = [
-        (Signer::OpenPgp, k.key.is_some() || cfg.openpgp.is_some()),
+        (Signer::OpenPgp, !k.key.is_empty() || cfg.openpgp.is_some()),
         (Signer::Usign, k.usign_key.is_some() || cfg.usign.is_some()),
         (Signer::ApkRsa, formats.contains(&Format::Apk)),
         (

@@ -17,7 +17,7 @@ use wharf_test::{TempDir, nfpm_apk, require, run};
 use crate::{demo_project, wharf_run};
 
 /// Splits concatenated gzip members, returning each member's compressed bytes.
-fn gzip_members(bytes: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn gzip_members(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut rest = bytes;
     let mut out = Vec::new();
     while !rest.is_empty() {
@@ -32,7 +32,7 @@ fn gzip_members(bytes: &[u8]) -> Vec<Vec<u8>> {
 }
 
 /// The (name, content) entries of a gzip'd tar member.
-fn entries(member: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn entries(member: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(member));
     a.entries()
         .unwrap()
@@ -48,7 +48,7 @@ fn entries(member: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 /// `openssl dgst -sha1|-sha256 -verify public -signature sig` over `data`, for a `.SIGN.RSA*.` member.
 #[track_caller]
-fn openssl_verify(sig_name: &str, sig: &[u8], data: &[u8], public: &Path, scratch: &Path) {
+pub(crate) fn openssl_verify(sig_name: &str, sig: &[u8], data: &[u8], public: &Path, scratch: &Path) {
     let digest = if sig_name.starts_with(".SIGN.RSA256.") {
         "-sha256"
     } else if sig_name.starts_with(".SIGN.RSA.") {

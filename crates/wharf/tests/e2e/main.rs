@@ -28,6 +28,7 @@ mod pacman;
 mod release;
 mod reproducible;
 mod retention;
+mod rotation;
 mod rpm_repo;
 mod s3;
 mod schema;
