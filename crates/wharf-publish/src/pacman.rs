@@ -81,10 +81,10 @@ pub(crate) type Pacman = crate::kind::Feed<PacmanFeed>;
 /// pacman's part in [`crate::kind::Feed`].
 pub(crate) struct PacmanFeed;
 
-/// The key file under `pacman/keys/`.
+/// The file of the key with `fingerprint` under `pacman/keys/`.
 #[must_use]
-pub fn key_file(key: &OpenPgpKey) -> String {
-    format!("{ROOT}/keys/{}.asc", key.fingerprint())
+pub fn key_file(fingerprint: &str) -> String {
+    format!("{ROOT}/keys/{fingerprint}.asc")
 }
 
 /// The detached binary signature of a package, base64 (`%PGPSIG%`).
@@ -157,7 +157,10 @@ impl FeedKind for PacmanFeed {
         let repo = s.origin.clone();
         crate::check_name("repository (origin)", &repo)?;
         let mtime = u64::try_from(s.date.unix()).unwrap_or(0);
-        let txn = Txn::<PacmanRecord>::begin(cx.tree, "pacman", STATE_KEY, key.fingerprint(), cx.txn)?;
+        // The state records every signing key (several during a rotation); the database and packages
+        // carry the first key's signature alone (pacman checks each signature it finds).
+        let txn =
+            Txn::<PacmanRecord>::begin(cx.tree, "pacman", STATE_KEY, key.fingerprints().join(" "), cx.txn)?;
         // Each package signed on every core (read once more: the signature covers the whole file).
         let items = wharf_core::parallel::map_in_order(packages, wharf_core::parallel::cores(), |p| {
             let (i, source) = (&p.info.info, p.source());
@@ -182,7 +185,13 @@ impl FeedKind for PacmanFeed {
         })
         .into_iter()
         .collect::<Result<Vec<_>, PublishError>>()?;
-        let public = (key_file(key), key.public_key().to_armored()?.into_bytes());
+        // Every signing key's file, so a rotation's next key is there for `pacman-key --add` before the
+        // database is signed by it.
+        let public = key
+            .public_keys()
+            .into_iter()
+            .map(|k| Ok((key_file(&k.fingerprint()), k.to_armored()?.into_bytes())))
+            .collect::<Result<Vec<_>, PublishError>>()?;
         publish_feeds(
             (RepoKind::Pacman, key.fingerprint()),
             txn,
@@ -191,7 +200,7 @@ impl FeedKind for PacmanFeed {
             archs,
             "any",
             &items,
-            vec![public],
+            public,
             |arch, records| {
                 let texts: Vec<(String, String, String)> = records
                     .iter()

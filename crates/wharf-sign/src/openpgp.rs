@@ -269,6 +269,12 @@ impl OpenPgpKey {
         std::iter::once(self).chain(&self.cosigners)
     }
 
+    /// Every signing key's public half, this one first.
+    #[must_use]
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        self.signers().map(Self::public_key).collect()
+    }
+
     /// Every signing key's public half in one transferable keyring, binary (`archive-keyring.gpg`).
     pub fn keyring_binary(&self) -> Result<Vec<u8>, SignError> {
         let mut out = Vec::new();

@@ -82,7 +82,7 @@ fn a_key_is_rotated_through_an_overlap_that_every_client_accepts_with_either_key
             "--to",
             repo.to_str().unwrap(),
         ];
-        args.extend(["--format", "deb", "--format", "rpm"]);
+        args.extend(["--format", "deb", "--format", "rpm", "--format", "pacman"]);
         args.extend(extra);
         wharf_run(dir, &args)
     };
@@ -144,7 +144,13 @@ fn a_key_is_rotated_through_an_overlap_that_every_client_accepts_with_either_key
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(by, [old_fp.as_str(), new_fp.as_str()], "{r}");
+        // pacman's database keeps the first key's signature alone.
+        let want: &[&str] = if r["kind"] == "pacman" {
+            &[old_fp.as_str()]
+        } else {
+            &[old_fp.as_str(), new_fp.as_str()]
+        };
+        assert_eq!(by, want, "{r}");
     }
     // Each client, holding one key alone.
     let apt_with = |key: &str, n: &str| {
@@ -232,6 +238,14 @@ fn a_key_is_rotated_through_an_overlap_that_every_client_accepts_with_either_key
             .unwrap(),
         2
     );
+    // pacman checks every signature it finds: its database stays signed by the old key alone, and the
+    // new key is published beside it for `pacman-key --add` before the switch.
+    for fp in [&old_fp, &new_fp] {
+        assert!(
+            repo.join(format!("pacman/keys/{fp}.asc")).is_file(),
+            "pacman key {fp}"
+        );
+    }
 
     // Retired: the new key alone; a client holding only the old one refuses the repository.
     let retired = wharf_run(&proj, &["key", "rotate", "--retire", &old_fp]).success();
