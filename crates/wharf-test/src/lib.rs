@@ -240,13 +240,85 @@ impl Drop for HttpServer {
 
 /// An apt that sees only one repository and installs into its own root, with every check on.
 pub struct Apt {
+    /// The sandbox, as this process sees it.
     dir: PathBuf,
+    /// The root apt runs in (`chroot`), when it is not the host's apt.
+    chroot: Option<PathBuf>,
 }
 
 impl Apt {
     /// Sets up state under `dir` for the repository at `uri` (suite/components), trusted through `keyring`.
     pub fn new(dir: &Path, uri: &str, suite: &str, components: &str, keyring: &Path) -> Self {
-        let d = dir.display();
+        Self::setup(dir, None, uri, suite, components, keyring)
+    }
+
+    /// The same for the apt of the root at `root` (the Debian 13 root: apt 3, sqv), run with `chroot`: the
+    /// sandbox is made under its `/srv/` (`name` tells sandboxes apart) and `keyring` copied there; `uri`
+    /// is as apt sees it from inside (loopback is shared; a `file:` repository must be in the root, see
+    /// [`Apt::copy_in`]). Packages install into the sandbox, never into the shared root.
+    pub fn in_root(
+        root: &Path,
+        name: &str,
+        uri: &str,
+        suite: &str,
+        components: &str,
+        keyring: &Path,
+    ) -> Self {
+        let dir = root
+            .join("srv")
+            .join(format!("wharf-apt-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let inside = dir.join("keyring.gpg");
+        fs::copy(keyring, &inside).unwrap();
+        Self::setup(&dir, Some(root), uri, suite, components, &inside)
+    }
+
+    /// Copies `repo` into the sandbox (a root's apt reads `file:` repositories from inside the root) and
+    /// returns its `file:` URI as apt sees it.
+    pub fn copy_in(&self, repo: &Path) -> String {
+        let target = self.dir.join("repo");
+        let _ = fs::remove_dir_all(&target);
+        run(Command::new("cp").arg("-a").arg(repo).arg(&target)).success();
+        format!("file:{}", self.seen(&target))
+    }
+
+    /// Points the sandbox at another repository URI.
+    pub fn set_uri(&self, uri: &str, suite: &str, components: &str) {
+        let sources = self.dir.join("etc/apt/sources.list.d/test.sources");
+        let text = fs::read_to_string(&sources).unwrap();
+        let signed_by = text
+            .lines()
+            .find(|l| l.starts_with("Signed-By: "))
+            .unwrap_or_default()
+            .to_owned();
+        write(
+            &sources,
+            format!("Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\n{signed_by}\n"),
+        );
+    }
+
+    /// `path` as apt sees it (inside its root).
+    fn seen(&self, path: &Path) -> String {
+        match &self.chroot {
+            Some(root) => format!("/{}", path.strip_prefix(root).unwrap().display()),
+            None => path.display().to_string(),
+        }
+    }
+
+    fn setup(
+        dir: &Path,
+        chroot: Option<&Path>,
+        uri: &str,
+        suite: &str,
+        components: &str,
+        keyring: &Path,
+    ) -> Self {
+        let apt = Self {
+            dir: dir.to_path_buf(),
+            chroot: chroot.map(Path::to_path_buf),
+        };
+        let d = apt.seen(dir);
         for sub in [
             "etc/apt/apt.conf.d",
             "etc/apt/sources.list.d",
@@ -280,6 +352,7 @@ Acquire::Check-Valid-Until "true";
 Acquire::Check-Date "true";
 Acquire::By-Hash "yes";
 Debug::NoLocking "true";
+Dpkg::Use-Pty "false";
 DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-root"; "--log={d}/var/log/dpkg.log"; }};
 "#
             ),
@@ -288,20 +361,28 @@ DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-ro
             &dir.join("etc/apt/sources.list.d/test.sources"),
             format!(
                 "Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: {components}\nSigned-By: {}\n",
-                keyring.display()
+                apt.seen(keyring)
             ),
         );
-        Self {
-            dir: dir.to_path_buf(),
-        }
+        apt
     }
 
     /// Runs an apt tool with this apt's configuration.
     pub fn cmd(&self, tool: &str, args: &[&str]) -> Done {
-        run(Command::new(tool)
-            .args(args)
-            .env("APT_CONFIG", self.dir.join("etc/apt/apt.conf"))
-            .env("DEBIAN_FRONTEND", "noninteractive"))
+        let conf = self.seen(&self.dir.join("etc/apt/apt.conf"));
+        match &self.chroot {
+            None => run(Command::new(tool)
+                .args(args)
+                .env("APT_CONFIG", conf)
+                .env("DEBIAN_FRONTEND", "noninteractive")),
+            Some(root) => run(Command::new("chroot")
+                .arg(root)
+                .arg("env")
+                .arg(format!("APT_CONFIG={conf}"))
+                .arg("DEBIAN_FRONTEND=noninteractive")
+                .arg(tool)
+                .args(args)),
+        }
     }
 
     /// `apt-get update`.
@@ -320,6 +401,15 @@ DPkg::Options {{ "--root={d}/root"; "--force-script-chrootless"; "--force-not-ro
     #[must_use]
     pub fn root(&self) -> PathBuf {
         self.dir.join("root")
+    }
+}
+
+impl Drop for Apt {
+    /// A sandbox inside a shared root is removed with its apt.
+    fn drop(&mut self) {
+        if self.chroot.is_some() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! A wharf-built and an nFPM-built package, published by wharf, installed by apt-get over HTTP and file:.
+//! A wharf-built and an nFPM-built package, published by wharf, installed by apt-get over HTTP and file:,
+//! by apt 2.6 (Debian 12, gpgv) and apt 3 (Debian 13, sqv) alike.
 
 use std::fs;
 
@@ -47,11 +48,28 @@ fn apt_installs_wharf_and_nfpm_packages() {
     let repo = dir.join("repo");
     let keyring = repo.join("archive-keyring.gpg");
     let server = HttpServer::start(&repo, dir);
+    // Both client generations: the host's apt 2.6 (gpgv), and apt 3 (sqv) from the Debian 13 root.
+    let trixie = require(&["debootstrap", "chroot"])
+        .then(|| wharf_test::trixie_root(std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))));
+    let mut clients = Vec::new();
     for (name, uri) in [
         ("http", server.url()),
         ("file", format!("file://{}", repo.display())),
     ] {
-        let apt = Apt::new(&dir.join(format!("apt-{name}")), &uri, "stable", "main", &keyring);
+        clients.push((
+            format!("apt 2, {name}"),
+            Apt::new(&dir.join(format!("apt-{name}")), &uri, "stable", "main", &keyring),
+        ));
+        if let Some(root) = &trixie {
+            let apt = Apt::in_root(root, &format!("accept-{name}"), &uri, "stable", "main", &keyring);
+            if name == "file" {
+                let inside = apt.copy_in(&repo);
+                apt.set_uri(&inside, "stable", "main");
+            }
+            clients.push((format!("apt 3, {name}"), apt));
+        }
+    }
+    for (name, apt) in &clients {
         let update = apt.update().success();
         assert!(
             apt_problems(&update.all()).is_empty(),

@@ -209,30 +209,19 @@ fn apt_3_refuses_a_repository_whose_key_is_sha1_self_signed() {
         checked.all()
     );
 
-    let unique = format!("wharf-keys-{}", std::process::id());
-    let inside = root.join("srv").join(&unique);
-    let _ = fs::remove_dir_all(&inside);
-    fs::create_dir_all(&inside).unwrap();
     let update = |name: &str| {
-        run(Command::new("cp")
-            .arg("-a")
-            .arg(dir.join(name))
-            .arg(inside.join(name)))
-        .success();
-        let sources = inside.join(format!("{name}.d"));
-        fs::create_dir_all(&sources).unwrap();
-        fs::write(
-            sources.join("wharf.sources"),
-            format!("Types: deb\nURIs: file:/srv/{unique}/{name}\nSuites: stable\nComponents: main\nSigned-By: /srv/{unique}/{name}/archive-keyring.gpg\n"),
-        )
-        .unwrap();
-        run(Command::new("chroot")
-            .arg(&root)
-            .arg("apt-get")
-            .args(["-o", "Dir::Etc::SourceList=/dev/null"])
-            .args(["-o", &format!("Dir::Etc::SourceParts=/srv/{unique}/{name}.d")])
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive"))
+        let keyring = dir.join(name).join("archive-keyring.gpg");
+        let apt = wharf_test::Apt::in_root(
+            &root,
+            &format!("keys-{name}"),
+            "file:/nowhere",
+            "stable",
+            "main",
+            &keyring,
+        );
+        let uri = apt.copy_in(&dir.join(name));
+        apt.set_uri(&uri, "stable", "main");
+        apt.update()
     };
     let good = update("repo");
     assert!(wharf_test::apt_problems(&good.all()).is_empty(), "{}", good.all());
@@ -242,10 +231,9 @@ fn apt_3_refuses_a_repository_whose_key_is_sha1_self_signed() {
     assert!(
         all.contains("SHA1 is not considered secure since 2026-02-01T00:00:00Z")
             && all.contains("E: The repository 'file:/srv/")
-            && all.contains("bad stable InRelease' is not signed."),
+            && all.contains("/repo stable InRelease' is not signed."),
         "apt 3 took the SHA-1 self-signed key:\n{all}"
     );
-    let _ = fs::remove_dir_all(&inside);
 }
 
 /// The next generation of clients, from the Debian 13 root (a copy: this test installs into it): rpm 4.20

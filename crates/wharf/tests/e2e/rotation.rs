@@ -6,38 +6,24 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-use wharf_test::{Apt, Dnf, TempDir, Zypper, apt_problems, require, run};
+use wharf_test::{Apt, Dnf, TempDir, Zypper, apt_problems, require};
 
 use crate::{demo_project, wharf_run};
 
 /// `apt-get update` from the Debian 13 root (apt 3, sqv) against a copy of `repo`, trusting `keyring`.
 fn apt3_update(root: &Path, repo: &Path, keyring: &Path, name: &str) -> wharf_test::Done {
-    let unique = format!("wharf-rotation-{}-{name}", std::process::id());
-    let inside = root.join("srv").join(&unique);
-    let _ = fs::remove_dir_all(&inside);
-    fs::create_dir_all(&inside).unwrap();
-    run(Command::new("cp").arg("-a").arg(repo).arg(inside.join("repo"))).success();
-    fs::copy(keyring, inside.join("keyring.gpg")).unwrap();
-    fs::create_dir_all(inside.join("sources")).unwrap();
-    fs::write(
-        inside.join("sources/wharf.sources"),
-        format!("Types: deb\nURIs: file:/srv/{unique}/repo\nSuites: stable\nComponents: main\nSigned-By: /srv/{unique}/keyring.gpg\n"),
-    )
-    .unwrap();
-    let lists = format!("/srv/{unique}/lists");
-    fs::create_dir_all(inside.join("lists/partial")).unwrap();
-    let done = run(Command::new("chroot")
-        .arg(root)
-        .arg("apt-get")
-        .args(["-o", "Dir::Etc::SourceList=/dev/null"])
-        .args(["-o", &format!("Dir::Etc::SourceParts=/srv/{unique}/sources")])
-        .args(["-o", &format!("Dir::State::Lists={lists}")])
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive"));
-    let _ = fs::remove_dir_all(&inside);
-    done
+    let apt = Apt::in_root(
+        root,
+        &format!("rotation-{name}"),
+        "file:/nowhere",
+        "stable",
+        "main",
+        keyring,
+    );
+    let uri = apt.copy_in(repo);
+    apt.set_uri(&uri, "stable", "main");
+    apt.update()
 }
 
 #[test]
