@@ -25,8 +25,15 @@ use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreErro
 #[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
-    /// The root with every symlink resolved, found once: every read compares its resolved path to it.
+    /// The root with every symlink resolved, found once: every read compares its resolved path to it
+    /// (where `openat2` is not available).
     real_root: std::sync::OnceLock<PathBuf>,
+    /// The root directory, opened once (once it exists) for `openat2` beneath it.
+    #[cfg(target_os = "linux")]
+    root_fd: std::sync::OnceLock<std::os::fd::OwnedFd>,
+    /// `openat2` was refused (a kernel before 5.6, or a seccomp filter): reads resolve paths instead.
+    #[cfg(target_os = "linux")]
+    no_openat2: std::sync::atomic::AtomicBool,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -44,6 +51,10 @@ impl LocalStore {
         Ok(Self {
             root: root.to_path_buf(),
             real_root: std::sync::OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            root_fd: std::sync::OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            no_openat2: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -73,6 +84,83 @@ impl LocalStore {
             // Absent: the read itself says so.
             _ => Ok(Some(path)),
         }
+    }
+
+    /// `key` opened for reading, never through a path that leaves the directory: one `openat2(2)`
+    /// beneath the root (`RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`: the kernel refuses `..` above it, an
+    /// absolute symlink and a symlink leading out, in the call that opens the file), else the path
+    /// resolved and compared with the root's ([`Self::read_path`]). Opened without blocking, so a FIFO
+    /// never waits for a writer. `None` when absent, leading out, or not a regular file.
+    fn open_read(&self, key: &str) -> Result<Option<(File, fs::Metadata)>, StoreError> {
+        check_key(key)?;
+        let file = match self.open_beneath(key) {
+            Some(Ok(f)) => f,
+            Some(Err(e)) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                return Ok(None);
+            }
+            // EXDEV: the path leads out of the store; it holds no such object.
+            Some(Err(e)) if e.raw_os_error() == Some(18) => return Ok(None),
+            Some(Err(e)) => return Err(self.io(key, e)),
+            None => {
+                let Some(path) = self.read_path(key)? else {
+                    return Ok(None);
+                };
+                let mut opts = fs::OpenOptions::new();
+                opts.read(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, 0o4000); // O_NONBLOCK
+                match opts.open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(self.io(key, e)),
+                }
+            }
+        };
+        let meta = file.metadata().map_err(|e| self.io(key, e))?;
+        Ok(meta.is_file().then_some((file, meta)))
+    }
+
+    /// `openat2` beneath the root; `None` where it cannot be used (no root yet, or refused by the
+    /// kernel, which is then remembered).
+    #[cfg(target_os = "linux")]
+    fn open_beneath(&self, key: &str) -> Option<io::Result<File>> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.no_openat2.load(Relaxed) {
+            return None;
+        }
+        let root = match self.root_fd.get() {
+            Some(fd) => fd,
+            None => {
+                let fd = rustix::fs::open(
+                    &self.root,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()?;
+                self.root_fd.get_or_init(|| fd)
+            }
+        };
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        match rustix::fs::openat2(
+            root,
+            key,
+            flags,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => Some(Ok(File::from(fd))),
+            Err(e) if e == rustix::io::Errno::NOSYS || e == rustix::io::Errno::PERM => {
+                self.no_openat2.store(true, Relaxed);
+                None
+            }
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open_beneath(&self, _key: &str) -> Option<io::Result<File>> {
+        None
     }
 
     fn io(&self, key: &str, source: io::Error) -> StoreError {
@@ -226,31 +314,16 @@ impl Store for LocalStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(path) = self.read_path(key)? else {
-            return Ok(None);
-        };
-        match fs::read(path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(key, e)),
-        }
+        Ok(self.get_tagged(key)?.map(|t| t.bytes))
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        let Some(path) = self.read_path(key)? else {
-            return Ok(None);
-        };
-        match fs::metadata(path) {
-            Ok(m) if m.is_file() => Ok(Some(ObjectMeta {
-                key: key.to_owned(),
-                size: m.len(),
-                modified: m.modified().ok(),
-                tag: Some(tag_of(&m)),
-            })),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(key, e)),
-        }
+        Ok(self.open_read(key)?.map(|(_, m)| ObjectMeta {
+            key: key.to_owned(),
+            size: m.len(),
+            modified: m.modified().ok(),
+            tag: Some(tag_of(&m)),
+        }))
     }
 
     fn put(&self, key: &str, data: &[u8], mode: PutMode) -> Result<PutOutcome, StoreError> {
@@ -292,16 +365,10 @@ impl Store for LocalStore {
     }
 
     fn get_tagged(&self, key: &str) -> Result<Option<Tagged>, StoreError> {
-        let Some(path) = self.read_path(key)? else {
+        // Tag and bytes from the same open file: a concurrent rename cannot mix two versions.
+        let Some((mut f, meta)) = self.open_read(key)? else {
             return Ok(None);
         };
-        let mut f = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(key, e)),
-        };
-        // Tag and bytes from the same open file: a concurrent rename cannot mix two versions.
-        let meta = f.metadata().map_err(|e| self.io(key, e))?;
         // Sized from the metadata: one allocation, no copies while growing (states are megabytes).
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
         io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| self.io(key, e))?;
@@ -312,16 +379,10 @@ impl Store for LocalStore {
     }
 
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
-        let Some(path) = self.read_path(key)? else {
+        // Tag, size and bytes from the same open file, as in `get_tagged`.
+        let Some((f, meta)) = self.open_read(key)? else {
             return Ok(None);
         };
-        let f = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(key, e)),
-        };
-        // Tag, size and bytes from the same open file, as in `get_tagged`.
-        let meta = f.metadata().map_err(|e| self.io(key, e))?;
         let end = range.end.min(meta.len());
         let len = usize::try_from(end.saturating_sub(range.start)).unwrap_or(0);
         let mut bytes = vec![0; len];
@@ -451,6 +512,37 @@ impl Store for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads never leave the directory: a relative symlink inside is followed, one leading out (or an
+    /// absolute one, where `openat2` judges) reads as absent, and a FIFO is not waited on.
+    #[cfg(unix)]
+    #[test]
+    fn reads_stay_inside_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pub");
+        let s = LocalStore::open(&root).unwrap();
+        s.put("pool/a.deb", b"package", PutMode::Overwrite).unwrap();
+        fs::write(dir.path().join("secret"), b"outside").unwrap();
+        std::os::unix::fs::symlink("pool/a.deb", root.join("inside")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("out")).unwrap();
+        std::os::unix::fs::symlink("../secret", root.join("up")).unwrap();
+        assert_eq!(s.get("inside").unwrap().as_deref(), Some(&b"package"[..]));
+        for key in ["out", "up"] {
+            assert_eq!(s.get(key).unwrap(), None, "{key}");
+            assert!(s.head(key).unwrap().is_none(), "{key}");
+            assert!(s.get_range(key, 0..3).unwrap().is_none(), "{key}");
+        }
+        let fifo = root.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert_eq!(s.get("fifo").unwrap(), None);
+        assert!(s.head("pool").unwrap().is_none(), "a directory is no object");
+    }
 
     #[test]
     fn put_get_list_delete() {
