@@ -92,13 +92,13 @@ pub fn run(args: &KeyRotateArgs, out: &Output) -> anyhow::Result<()> {
             }
             Kind::OpenPgp
         };
-        let current = current_keys(&doc, kind.entry()).with_context(|| path.display().to_string())?;
         if kind == Kind::OpenPgp && doc.get("publish").and_then(|p| p.get("key")).is_some() {
             anyhow::bail!(
                 "{}: the key is named by [publish] key; move it to [keys] openpgp to rotate it",
                 path.display()
             );
         }
+        let current = current_keys(&doc, kind.entry()).with_context(|| path.display().to_string())?;
         let id = kind.identity(add)?;
         for entry in &current {
             if kind.identity(&dir.join(entry))? == id {

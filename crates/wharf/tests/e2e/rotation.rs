@@ -100,6 +100,29 @@ fn a_key_is_rotated_through_an_overlap_that_every_client_accepts_with_either_key
         text.contains("openpgp = [\"old/secret.asc\", \"new/secret.asc\"] # the signing key"),
         "{text}"
     );
+    // A key named by `[publish] key` is moved to `[keys]` first: said, and the file left alone.
+    let legacy = dir.join("legacy.toml");
+    fs::write(&legacy, "[publish]\nkey = \"proj/old/secret.asc\"\n").unwrap();
+    let moved = wharf_run(
+        dir,
+        &[
+            "key",
+            "rotate",
+            "-c",
+            legacy.to_str().unwrap(),
+            "--add",
+            new_secret.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !moved.ok && moved.all().contains("move it to [keys] openpgp"),
+        "{}",
+        moved.all()
+    );
+    assert_eq!(
+        fs::read_to_string(&legacy).unwrap(),
+        "[publish]\nkey = \"proj/old/secret.asc\"\n"
+    );
     let again = wharf_run(&proj, &["key", "rotate", "--add", "new/secret.asc"]);
     assert!(
         !again.ok && again.all().contains("already in [keys] openpgp"),
