@@ -108,7 +108,7 @@ pub const APK_EC: Kind<ApkEcKey> = Kind {
 
 /// The name clients know an apk RSA key's public half by: the secret file's name plus `.pub`
 /// (abuild-keygen's `<name>.rsa` / `<name>.rsa.pub`).
-pub fn apk_key_name(secret: &Path) -> String {
+pub(crate) fn apk_key_name(secret: &Path) -> String {
     let file = secret
         .file_name()
         .map_or_else(|| "wharf.rsa".into(), |f| f.to_string_lossy().into_owned());

@@ -14,6 +14,7 @@ pub mod project;
 pub mod publish;
 pub mod registry;
 pub mod release;
+pub mod rotate;
 pub mod settings;
 pub mod version;
 
