@@ -163,9 +163,29 @@ pub fn load<K>(
     Ok((key, KeySource::Throwaway { path, created: true }))
 }
 
+/// The keys at `paths`, each loaded as `kind`, held to `check` and announced: those signing beside a kind's
+/// first key during a rotation (never throwaway keys).
+fn cosigners<K>(
+    kind: &Kind<K>,
+    paths: Vec<PathBuf>,
+    dir: &Path,
+    passphrase: Option<&str>,
+    out: &dyn Reporter,
+    check: impl Fn(&K, &KeySource) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<K>> {
+    paths
+        .iter()
+        .map(|path| {
+            let (key, source) = load(kind, Some(path), dir, false, passphrase)?;
+            check(&key, &source)?;
+            Ok(announce((key, source), kind, out))
+        })
+        .collect()
+}
+
 /// Holds an OpenPGP key to what the verifiers accept (`wharf_sign::policy`, as `wharf key check` does):
 /// what one refuses today is an error before anything is signed; what one will refuse is a warning.
-fn check_policy(key: &OpenPgpKey, source: &KeySource, out: &dyn Reporter) -> anyhow::Result<()> {
+pub(crate) fn check_policy(key: &OpenPgpKey, source: &KeySource, out: &dyn Reporter) -> anyhow::Result<()> {
     let now = wharf_core::SourceDate::now().unix();
     let findings = key.public_key().policy(now);
     let name = match source {
@@ -250,6 +270,20 @@ impl Keys {
             };
             flag.as_deref().or(configured)
         };
+        // The keys signing beside the first during a rotation: the flags' when the flag was given, else
+        // the config's list (OpenPGP and apk v2 sign with several keys; usign and apk v3 with one).
+        let also = |s: Signer| -> Vec<PathBuf> {
+            let (flag, given, configured) = match s {
+                Signer::OpenPgp => (&flags.openpgp, &flags.openpgp_also, cfg.map(|c| &c.openpgp_also)),
+                Signer::ApkRsa => (&flags.apk, &flags.apk_also, cfg.map(|c| &c.apk_also)),
+                Signer::Usign | Signer::ApkEc => return Vec::new(),
+            };
+            if flag.is_some() {
+                given.clone()
+            } else {
+                configured.cloned().unwrap_or_default()
+            }
+        };
         let known = |s: Signer| {
             let made = match s {
                 Signer::OpenPgp => THROWAWAY,
@@ -267,19 +301,14 @@ impl Keys {
             let (key, source) = load(&OPENPGP, file(Signer::OpenPgp), &dir, throwaway, passphrase)?;
             check_policy(&key, &source, out)?;
             let key = announce((key, source), &OPENPGP, out);
-            // The keys signing beside the first during a rotation: the flags' when `--key` was given,
-            // else the config's list.
-            let also = if flags.openpgp.is_some() {
-                flags.openpgp_also.clone()
-            } else {
-                cfg.map(|c| c.openpgp_also.clone()).unwrap_or_default()
-            };
-            let mut cosigners = Vec::new();
-            for path in also {
-                let (k, source) = load(&OPENPGP, Some(&path), &dir, false, passphrase)?;
-                check_policy(&k, &source, out)?;
-                cosigners.push(announce((k, source), &OPENPGP, out));
-            }
+            let cosigners = cosigners(
+                &OPENPGP,
+                also(Signer::OpenPgp),
+                &dir,
+                passphrase,
+                out,
+                |k, source| check_policy(k, source, out),
+            )?;
             keys.openpgp = Some(key.with_cosigners(cosigners));
         }
         if one(Signer::Usign) {
@@ -295,19 +324,9 @@ impl Keys {
                 &APK_RSA,
                 out,
             );
-            let also = if flags.apk.is_some() {
-                flags.apk_also.clone()
-            } else {
-                cfg.map(|c| c.apk_also.clone()).unwrap_or_default()
-            };
-            let mut cosigners = Vec::new();
-            for path in also {
-                cosigners.push(announce(
-                    load(&APK_RSA, Some(&path), &dir, false, passphrase)?,
-                    &APK_RSA,
-                    out,
-                ));
-            }
+            let cosigners = cosigners(&APK_RSA, also(Signer::ApkRsa), &dir, passphrase, out, |_, _| {
+                Ok(())
+            })?;
             keys.apk = Some(key.with_cosigners(cosigners)?);
         }
         if one(Signer::ApkEc) {

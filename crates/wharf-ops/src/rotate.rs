@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use wharf_sign::OpenPgpKey;
 use wharf_sign::openpgp::PublicKey;
-use wharf_sign::policy::Level;
 
 use crate::Reporter;
 
@@ -87,13 +86,12 @@ pub struct Rotated {
 }
 
 /// Applies `change` to the `[keys]` lists of the wharf.toml at `path` and replaces the file
-/// atomically; `passphrase` unlocks an OpenPGP key to add, checked against the client policies at `now`
-/// (warnings go to `out`).
+/// atomically; `passphrase` unlocks an OpenPGP key to add, held to the client policies as every signing
+/// key is (warnings go to `out`).
 pub fn rotate(
     path: &Path,
     change: &Change,
     passphrase: Option<&str>,
-    now: i64,
     out: &dyn Reporter,
 ) -> anyhow::Result<Rotated> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -116,12 +114,7 @@ pub fn rotate(
                 } else {
                     let key = OpenPgpKey::from_bytes(&bytes, passphrase)
                         .with_context(|| format!("{}", add.display()))?;
-                    for f in key.public_key().policy(now) {
-                        match f.level {
-                            Level::Refused => anyhow::bail!("{}: {}", add.display(), f.text),
-                            Level::Warning => out.warn(&format!("{}: {}", add.display(), f.text)),
-                        }
-                    }
+                    crate::keys::check_policy(&key, &crate::keys::KeySource::Given(add.clone()), out)?;
                     Kind::OpenPgp
                 };
             if kind == Kind::OpenPgp && doc.get("publish").and_then(|p| p.get("key")).is_some() {

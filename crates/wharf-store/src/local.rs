@@ -514,7 +514,8 @@ mod tests {
     use super::*;
 
     /// Reads never leave the directory: a relative symlink inside is followed, one leading out (or an
-    /// absolute one, where `openat2` judges) reads as absent, and a FIFO is not waited on.
+    /// absolute one, where `openat2` judges) reads as absent, and a FIFO is not waited on (made with
+    /// `mknodat`, on Linux).
     #[cfg(unix)]
     #[test]
     fn reads_stay_inside_the_store() {
@@ -532,15 +533,19 @@ mod tests {
             assert!(s.head(key).unwrap().is_none(), "{key}");
             assert!(s.get_range(key, 0..3).unwrap().is_none(), "{key}");
         }
-        let fifo = root.join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert_eq!(s.get("fifo").unwrap(), None);
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{CWD, FileType, Mode, mknodat};
+            mknodat(
+                CWD,
+                root.join("fifo"),
+                FileType::Fifo,
+                Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap();
+            assert_eq!(s.get("fifo").unwrap(), None);
+        }
         assert!(s.head("pool").unwrap().is_none(), "a directory is no object");
     }
 

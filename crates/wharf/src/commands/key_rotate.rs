@@ -16,8 +16,7 @@ pub fn run(args: &KeyRotateArgs, out: &Output) -> anyhow::Result<()> {
         (None, Some(retire)) => Change::Retire(retire.clone()),
         (None, None) => anyhow::bail!("say --add NEW or --retire OLD"),
     };
-    let now = wharf_core::SourceDate::now().unix();
-    let r = rotate(&path, &change, env.key_passphrase.as_deref(), now, out)?;
+    let r = rotate(&path, &change, env.key_passphrase.as_deref(), out)?;
     let verb = if r.added { "Added" } else { "Retired" };
     out.status(
         verb,
