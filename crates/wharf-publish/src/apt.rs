@@ -14,7 +14,7 @@ use wharf_store::Store;
 
 use crate::inputs::InputCache;
 use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
-use crate::txn::{GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
+use crate::txn::{Body, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
 use crate::{Found, PublishError};
 
 /// Where the apt state manifest lives in the store.
@@ -335,11 +335,16 @@ pub(crate) fn suite_files(
         group: suite.to_owned(),
         ..GroupFiles::default()
     };
+    // Each document is sent once, under its first by-hash name; its other names are store-side copies.
     for f in index.files {
-        for h in &f.by_hash {
-            g.blobs.push((h.clone(), f.bytes.clone()));
-        }
-        g.fixed.push((f.path, f.bytes));
+        let mut names = f.by_hash.into_iter();
+        let Some(first) = names.next() else {
+            g.fixed.push((f.path, Body::Bytes(f.bytes)));
+            continue;
+        };
+        g.blobs.push((first.clone(), Body::Bytes(f.bytes)));
+        g.blobs.extend(names.map(|h| (h, Body::CopyOf(first.clone()))));
+        g.fixed.push((f.path, Body::CopyOf(first)));
     }
     // Release and its detached signature, then InRelease (what apt reads first).
     let dists = format!("dists/{suite}");

@@ -18,7 +18,7 @@ use wharf_store::Store;
 
 use crate::inputs::InputCache;
 use crate::kind::{Context, Found as Promotion, Kind, Report, Settings, Where, no_key};
-use crate::txn::{GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
+use crate::txn::{Body, GroupFiles, Key, KeyFields, Peeked, Plan, Record, Source, Stored, Txn, TxnOptions};
 use crate::{Found, PublishError};
 
 /// Where the rpm state manifest lives in the store.
@@ -532,7 +532,7 @@ pub(crate) fn publish(
         let asc = key.detached(index.repomd.as_bytes(), settings.date.unix())?;
         let mut fixed = vec![(
             format!("{repo}/repodata/repomd.xml.key"),
-            armored.clone().into_bytes(),
+            Body::Bytes(armored.clone().into_bytes()),
         )];
         if !repo.ends_with(SOURCE_SUFFIX) {
             let has_sources = txn.state.groups.contains_key(&source_tree(repo));
@@ -540,7 +540,7 @@ pub(crate) fn publish(
             repo_files.push(repo_file.clone());
             fixed.push((
                 repo_file,
-                repo_text(settings, repo, &key_name, has_sources).into_bytes(),
+                Body::Bytes(repo_text(settings, repo, &key_name, has_sources).into_bytes()),
             ));
         }
         plan.groups.push(GroupFiles {
@@ -548,7 +548,7 @@ pub(crate) fn publish(
             blobs: index
                 .files
                 .into_iter()
-                .map(|f| (format!("{repo}/{}", f.path), f.bytes))
+                .map(|f| (format!("{repo}/{}", f.path), Body::Bytes(f.bytes)))
                 .collect(),
             fixed,
             // Back to back: dnf cannot fetch repomd.xml by hash (see the module doc).

@@ -28,8 +28,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wharf_store::{LockGuard, PutMode, Store};
 
+use wharf_core::parallel::{cores, map_in_order};
+
 use crate::PublishError;
-use crate::state::Layout;
+use crate::state::{FORMAT, Layout};
 pub(crate) use crate::state::{Key, KeyFields, Manifest, Record, Stored};
 
 /// How much of a state the first read takes: the header, and all of a small state — as much as the
@@ -224,14 +226,25 @@ pub(crate) enum Source {
     Stored(String),
 }
 
+/// What an index file is written from.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// Its bytes.
+    Bytes(Vec<u8>),
+    /// The same bytes as an object written before it in the same commit (apt's `by-hash/SHA512/…` and
+    /// plain `Packages` are its `by-hash/SHA256/…`): copied store-side — a hard link in a directory, a
+    /// server-side copy in S3 — so a document is sent and held in memory once, not three times.
+    CopyOf(String),
+}
+
 /// The files one group (suite, repository, feed) needs for its new index.
 #[derive(Debug, Default)]
 pub(crate) struct GroupFiles {
     pub(crate) group: String,
     /// Content-addressed blobs (by-hash indexes, `repodata/<sha256>-…`): written create-only.
-    pub(crate) blobs: Vec<(String, Vec<u8>)>,
+    pub(crate) blobs: Vec<(String, Body)>,
     /// Fixed-name files clients do not start from (apt's plain `Packages`, `.repo` files).
-    pub(crate) fixed: Vec<(String, Vec<u8>)>,
+    pub(crate) fixed: Vec<(String, Body)>,
     /// The pointer files, written last and in this order.
     pub(crate) pointers: Vec<(String, Vec<u8>)>,
 }
@@ -296,6 +309,16 @@ pub(crate) struct Txn<'a, R> {
     ready: (Instant, Duration),
 }
 
+/// Writes one index file. A copy replaces whatever is at `key` (a content-addressed blob that exists
+/// already has these very bytes: the copy changes nothing a client can see).
+fn write_body(store: &dyn Store, key: &str, body: &Body, mode: PutMode) -> Result<(), PublishError> {
+    match body {
+        Body::Bytes(bytes) => drop(store.put(key, bytes, mode)?),
+        Body::CopyOf(from) => store.copy(from, key)?,
+    }
+    Ok(())
+}
+
 /// The journal beside a state (`.wharf/apt/state` → `.wharf/apt/pending.json`).
 fn journal_key(state_key: &str) -> String {
     match state_key.rsplit_once('/') {
@@ -355,10 +378,12 @@ fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest
         return Ok(None);
     };
     let layout = loop {
-        if first.bytes.len() as u64 == first.size {
-            return Ok(Some((parse_state(store, key, first.bytes)?, first.tag)));
-        }
+        let whole = first.bytes.len() as u64 == first.size;
         match Layout::of(&first.bytes).map_err(refused)? {
+            // The current format keeps its data apart (in segments): its keys alone are read even
+            // when the first read took the whole object.
+            layout @ Layout::Current { format: FORMAT, .. } => break layout,
+            _ if whole => return Ok(Some((parse_state(store, key, first.bytes)?, first.tag))),
             Layout::Truncated => {
                 let have = first.bytes.len() as u64;
                 match store.get_range(key, have..have.saturating_mul(4))? {
@@ -372,8 +397,9 @@ fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest
     let Layout::Current {
         header,
         data_start,
-        data_end,
+        tail_start,
         len,
+        ..
     } = layout
     else {
         return Ok(None);
@@ -381,10 +407,10 @@ fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest
     if header.derived != crate::state::DERIVED || len as u64 != first.size {
         return Ok(None);
     }
-    let tail = if data_end == len {
-        Vec::new()
+    let tail = if first.bytes.len() >= len {
+        first.bytes.drain(tail_start..len).collect()
     } else {
-        match store.get_range(key, data_end as u64..len as u64)? {
+        match store.get_range(key, tail_start as u64..len as u64)? {
             Some(t) if t.tag == first.tag => t.bytes,
             _ => return Ok(None),
         }
@@ -402,19 +428,48 @@ fn load<R: Record>(
     tag: &str,
     state: &mut Manifest<R>,
 ) -> Result<bool, PublishError> {
-    let Some(end) = state.unread() else {
+    let Some(need) = state.unread() else {
         return Ok(true);
     };
-    let head = match store.get_range(key, 0..end as u64)? {
+    let mut head = match store.get_range(key, 0..need.head as u64)? {
         Some(h) if h.tag == tag => h.bytes,
         _ => return Ok(false),
     };
-    state.fill(head).map_err(|why| PublishError::State {
+    let refused = |why| PublishError::State {
         store: store.describe(),
         key: key.into(),
         why,
-    })?;
+    };
+    if !need.segments.is_empty() {
+        head.extend(segments(store, key, &need.segments).map_err(refused)?);
+    }
+    state.fill(head).map_err(refused)?;
     Ok(true)
+}
+
+/// Where a state's segment is: beside it (`.wharf/apt/state`, `segments/<sha256>` →
+/// `.wharf/apt/segments/<sha256>`).
+fn segment_key(state_key: &str, name: &str) -> String {
+    match state_key.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// A state's segments, read on every core (a remote store: several requests in flight), back to back.
+/// A segment is written before any state that names it and removed only after its grace period, so a
+/// missing one is a damaged store.
+fn segments(store: &dyn Store, state_key: &str, names: &[String]) -> Result<Vec<u8>, String> {
+    let threads = if store.reads_are_local() { cores() } else { 8 };
+    let read = map_in_order(names, threads, |n| store.get(&segment_key(state_key, n)));
+    let mut out = Vec::new();
+    for (name, bytes) in names.iter().zip(read) {
+        match bytes.map_err(|e| e.to_string())? {
+            Some(b) => out.extend_from_slice(&b),
+            None => return Err(format!("its segment `{name}` is missing")),
+        }
+    }
+    Ok(out)
 }
 
 impl<R> Peeked<R> {
@@ -435,7 +490,7 @@ pub(crate) fn load_peeked<R: Record>(
 }
 
 fn parse_state<R: Record>(store: &dyn Store, key: &str, bytes: Vec<u8>) -> Result<Manifest<R>, PublishError> {
-    Manifest::decode(bytes).map_err(|why| PublishError::State {
+    Manifest::decode(bytes, &|names| segments(store, key, names)).map_err(|why| PublishError::State {
         store: store.describe(),
         key: key.into(),
         why,
@@ -620,11 +675,33 @@ impl<'a, R: Record> Txn<'a, R> {
         self.load()?;
         self.guard.check()?;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
-        let bytes = self.state.encode().map_err(|why| PublishError::State {
+        let refused = |why| PublishError::State {
             store: self.store.describe(),
             key: self.state_key.into(),
             why,
-        })?;
+        };
+        // The segments first (create-only: named by their bytes), then the state naming them; those it
+        // no longer names become garbage, and those it names again are not.
+        let cut = self.state.cut().map_err(refused)?;
+        for (name, bytes) in &cut.new {
+            self.store
+                .put(&segment_key(self.state_key, name), bytes, PutMode::Create)?;
+        }
+        let now = unix_now();
+        let named: BTreeSet<&str> = cut.names().collect();
+        for old in std::mem::take(&mut self.state.segments) {
+            if !named.contains(old.as_str()) {
+                self.state
+                    .garbage
+                    .entry(segment_key(self.state_key, &old))
+                    .or_insert(now);
+            }
+        }
+        self.state.segments = named.iter().map(|n| (*n).to_owned()).collect();
+        for name in &self.state.segments {
+            self.state.garbage.remove(&segment_key(self.state_key, name));
+        }
+        let bytes = self.state.encode(&cut).map_err(refused)?;
         match self.store.put_if(self.state_key, &bytes, self.tag.as_deref())? {
             Some(tag) => {
                 self.tag = Some(tag);
@@ -720,8 +797,8 @@ impl<'a, R: Record> Txn<'a, R> {
         failpoint(kind, "packages");
         // 2. Content-addressed index blobs.
         for g in &plan.groups {
-            for (key, bytes) in &g.blobs {
-                store.put(key, bytes, PutMode::Create)?;
+            for (key, body) in &g.blobs {
+                write_body(store, key, body, PutMode::Create)?;
             }
         }
         failpoint(kind, "blobs");
@@ -740,12 +817,11 @@ impl<'a, R: Record> Txn<'a, R> {
         store.put(&journal, &bytes, PutMode::Overwrite)?;
         failpoint(kind, "journal");
         // 4. Fixed-name files (apt's plain `Packages`, keys, `.repo` files), then the state.
-        for (key, bytes) in plan
-            .shared
-            .iter()
-            .chain(plan.groups.iter().flat_map(|g| &g.fixed))
-        {
+        for (key, bytes) in &plan.shared {
             store.put(key, bytes, PutMode::Overwrite)?;
+        }
+        for (key, body) in plan.groups.iter().flat_map(|g| &g.fixed) {
+            write_body(store, key, body, PutMode::Overwrite)?;
         }
         failpoint(kind, "fixed");
         self.guard.check()?;
@@ -763,7 +839,15 @@ impl<'a, R: Record> Txn<'a, R> {
             }
         }
         failpoint(kind, "pointers");
-        // 6. Garbage past its grace period that nothing references again; then the state without it.
+        // 6. Garbage past its grace period that nothing references again (a segment the state just
+        // written names again stays); then the state without it.
+        let named: BTreeSet<String> = self
+            .state
+            .segments
+            .iter()
+            .map(|n| segment_key(self.state_key, n))
+            .collect();
+        let collectable: Vec<String> = collectable.into_iter().filter(|k| !named.contains(k)).collect();
         for key in &collectable {
             store.delete(key)?;
         }
@@ -817,7 +901,10 @@ mod tests {
         fn key_fields(&self) -> KeyFields {
             KeyFields {
                 file: format!("{}-{}", self.0, self.1),
-                sha256: "0".repeat(64),
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!(
+                    "{}-{}",
+                    self.0, self.1
+                ))),
                 name: self.0.clone(),
                 arch: "all".into(),
                 version: self.1.clone(),
@@ -861,13 +948,31 @@ mod tests {
         assert_eq!(kept, ["1.0", "1.0-r1", "1.1_alpha", "1"]);
     }
 
+    /// A state stored as `encode` and `cut` make it: the object, and its segments by name.
+    fn stored(m: &Manifest<R>) -> (Vec<u8>, BTreeMap<String, Vec<u8>>, usize) {
+        let cut = m.cut().unwrap();
+        let new = cut.new.len();
+        (m.encode(&cut).unwrap(), cut.new.into_iter().collect(), new)
+    }
+
+    fn read(bytes: &[u8], segments: &BTreeMap<String, Vec<u8>>) -> Result<Manifest<R>, String> {
+        Manifest::<R>::decode(bytes.to_vec(), &|names| {
+            let mut out = Vec::new();
+            for n in names {
+                out.extend(segments.get(n).ok_or("missing")?);
+            }
+            Ok(out)
+        })
+    }
+
     #[test]
     fn a_stored_state_reads_back_part_for_part_and_refuses_damage() {
         let mut m = manifest(&["1.0", "2.0-é"]);
         m.generation = 7;
         m.garbage.insert("old".into(), 5);
-        let bytes = m.encode().unwrap();
-        let back = Manifest::<R>::decode(bytes.clone()).unwrap();
+        let (bytes, segments, _) = stored(&m);
+        assert_eq!(segments.len(), 1);
+        let back = read(&bytes, &segments).unwrap();
         assert_eq!(back.generation, 7);
         assert_eq!(back.garbage["old"], 5);
         let records = &back.groups["x86_64"];
@@ -876,34 +981,77 @@ mod tests {
         assert_eq!(records[1].text(0).unwrap(), "Package: a\nVersion: 2.0-é\n");
         assert_eq!(records[1].text(1).unwrap(), "");
         assert_eq!(*records[1].record().unwrap(), R("a".into(), "2.0-é".into()));
-        assert_eq!(
-            back.encode().unwrap(),
-            bytes,
-            "re-encoding copies parts as they are"
-        );
-        let json = crate::state::to_json(&bytes).unwrap();
+        let (again, _, new) = stored(&back);
+        assert_eq!(again, bytes, "re-encoding copies parts as they are");
+        assert_eq!(new, 0, "an unchanged segment is not written again");
+        let json = crate::state::to_json(&bytes, &|n| segments.get(n).cloned()).unwrap();
         assert_eq!(json["groups"]["x86_64"][2], serde_json::json!(["b", "1"]));
-        // Any flipped byte past the header, and any truncation, is refused.
-        let in_data = bytes.windows(10).position(|w| w == b"Version: 2").unwrap();
-        for at in [bytes.len() - 1, bytes.len() - 40, in_data] {
+        assert_eq!(json["format"], 4);
+        // Any flipped byte past the header or in a segment, any truncation, a missing segment: refused.
+        for at in [bytes.len() - 1, bytes.len() - 40] {
             let mut bad = bytes.clone();
             bad[at] ^= 1;
-            assert!(Manifest::<R>::decode(bad).is_err());
+            assert!(read(&bad, &segments).is_err());
         }
-        assert!(Manifest::<R>::decode(bytes[..bytes.len() - 3].to_vec()).is_err());
+        let (name, data) = segments.iter().next().unwrap();
+        let in_data = data.windows(10).position(|w| w == b"Version: 2").unwrap();
+        let mut bad = segments.clone();
+        bad.get_mut(name).unwrap()[in_data] ^= 1;
+        assert!(read(&bytes, &bad).is_err());
+        assert!(read(&bytes, &BTreeMap::new()).is_err());
+        assert!(read(&bytes[..bytes.len() - 3], &segments).is_err());
         let mut newer = bytes.clone();
-        newer[12] = b'4';
-        assert!(
-            Manifest::<R>::decode(newer)
-                .unwrap_err()
-                .contains("state format 4")
+        newer[12] = b'5';
+        assert!(read(&newer, &segments).unwrap_err().contains("state format 5"));
+        assert!(bytes.starts_with(b"wharf-state 4\n{"));
+        // Format 3 — the data section inside, after the header — is read as it was written.
+        let (first, at) = crate::state::tests_support::split_header(&bytes);
+        let mut header: serde_json::Value = serde_json::from_slice(first).unwrap();
+        header.as_object_mut().unwrap().remove("segments");
+        header["format"] = 3.into();
+        let mut three = b"wharf-state 3\n".to_vec();
+        three.extend(serde_json::to_vec(&header).unwrap());
+        three.push(b'\n');
+        three.extend(data);
+        three.extend(&bytes[at..]);
+        let back = read(&three, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            *back.groups["x86_64"][1].record().unwrap(),
+            R("a".into(), "2.0-é".into())
         );
-        assert!(bytes.starts_with(b"wharf-state 3\n{"));
         // The first format (one JSON document) is read and gets its texts rendered.
         let legacy = br#"{"format":1,"generation":3,"key_fingerprint":null,"groups":{"x":[["c","0.1"]]}}"#;
-        let m = Manifest::<R>::decode(legacy.to_vec()).unwrap();
+        let m = read(legacy, &BTreeMap::new()).unwrap();
         assert_eq!(m.groups["x"][0].text(0).unwrap(), "Package: c\nVersion: 0.1\n");
         assert_eq!(m.generation, 3);
+    }
+
+    /// A large state is many segments; one record more changes one or two of them, whatever the size.
+    #[test]
+    fn one_record_more_writes_one_or_two_segments() {
+        let names: Vec<String> = (0..20_000).map(|i| format!("pkg-{i:05}")).collect();
+        let mut m = Manifest::<R>::empty();
+        let all = |extra: Option<&str>| -> Vec<Stored<R>> {
+            let mut v: Vec<&str> = names.iter().map(String::as_str).chain(extra).collect();
+            v.sort_unstable();
+            v.iter()
+                .map(|n| Stored::new(R((*n).into(), "1.0".into())).unwrap())
+                .collect()
+        };
+        m.groups.insert("g".into(), all(None));
+        let (bytes, segments, _) = stored(&m);
+        assert!(segments.len() > 4, "{} segments", segments.len());
+        let mut back = read(&bytes, &segments).unwrap();
+        let before = back.segments.len();
+        assert_eq!(before, segments.len());
+        back.groups.insert("g".into(), all(Some("pkg-10000a")));
+        let cut = back.cut().unwrap();
+        assert!((1..=2).contains(&cut.new.len()), "{} new segments", cut.new.len());
+        let written: usize = cut.new.iter().map(|(_, b)| b.len()).sum();
+        assert!(
+            written <= 2 * super::super::state::SEGMENT_MAX_FOR_TESTS,
+            "{written} bytes written"
+        );
     }
 
     #[test]

@@ -280,6 +280,20 @@ fn set_mode(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether two metadata are of one file (never, where that cannot be told).
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.is_file() && a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
 /// A file's version: every write is a new inode (rename), so inode, mtime and size change together.
 fn tag_of(m: &fs::Metadata) -> String {
     #[cfg(unix)]
@@ -422,8 +436,28 @@ impl Store for LocalStore {
     }
 
     fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        let src = self.path(from)?;
-        self.put_file(to, &src, PutMode::Overwrite).map(drop)
+        // No object is ever written in place — every write is a new file renamed over its name — so a
+        // copy can share the source's inode: a hard link made beside the destination and renamed over
+        // it, no bytes read or written. Only when the name leads to the very file opened beneath the
+        // root (nothing on the path leads out of the store), and only where the filesystem links; else
+        // the bytes are copied.
+        let Some((mut file, meta)) = self.open_read(from)? else {
+            return Err(self.io(from, io::Error::from(io::ErrorKind::NotFound)));
+        };
+        let (src, dest) = (self.path(from)?, self.path(to)?);
+        if fs::symlink_metadata(&src).is_ok_and(|m| same_file(&m, &meta)) {
+            let dir = dest.parent().unwrap_or(&self.root);
+            fs::create_dir_all(dir).map_err(|e| self.io(to, e))?;
+            let tmp = self.temp_beside(&dest);
+            if fs::hard_link(&src, &tmp).is_ok() {
+                let renamed = fs::rename(&tmp, &dest);
+                // Renaming a link over another link to the same file does nothing: the name stays.
+                let _ = fs::remove_file(&tmp);
+                return renamed.map_err(|e| self.io(to, e));
+            }
+        }
+        self.atomic_write(to, PutMode::Overwrite, |f| io::copy(&mut file, f).map(drop))
+            .map(drop)
     }
 
     fn locking(&self) -> Result<String, StoreError> {
@@ -547,6 +581,35 @@ mod tests {
             assert_eq!(s.get("fifo").unwrap(), None);
         }
         assert!(s.head("pool").unwrap().is_none(), "a directory is no object");
+    }
+
+    /// A copy is a link to the same file (no bytes written), again over a link to it changes nothing
+    /// and leaves no temporary name; the source rewritten later leaves the copy as it was; a name
+    /// leading out of the store is neither linked nor read.
+    #[cfg(unix)]
+    #[test]
+    fn copies_link_the_same_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("pub");
+        let s = LocalStore::open(&root).unwrap();
+        s.put("by-hash/abc", b"index", PutMode::Create).unwrap();
+        let ino = |k: &str| fs::metadata(root.join(k)).unwrap().ino();
+        for _ in 0..2 {
+            s.copy("by-hash/abc", "dists/Packages").unwrap();
+            assert_eq!(ino("dists/Packages"), ino("by-hash/abc"));
+            let names: Vec<_> = fs::read_dir(root.join("dists"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["Packages"], "no temporary name left");
+        }
+        s.put("by-hash/abc", b"other", PutMode::Overwrite).unwrap();
+        assert_eq!(s.get("dists/Packages").unwrap().unwrap(), b"index");
+        fs::write(dir.path().join("secret"), b"outside").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("out")).unwrap();
+        assert!(s.copy("out", "leak").is_err());
+        assert!(s.get("leak").unwrap().is_none());
     }
 
     #[test]

@@ -45,8 +45,8 @@ fn publishers(dir: &Path, cluster: &GarageCluster, prefix: &str, batches: &[Vec<
 fn counted(cluster: &GarageCluster, prefix: &str) -> (usize, usize) {
     let port = cluster.nodes[READER].web_port;
     let count = |kind: &str, group: &str| {
-        web_fetch(port, &format!("{prefix}/.wharf/{kind}/state"))
-            .map(|b| wharf_publish::state::to_json(&b).unwrap())
+        let get = |k: &str| web_fetch(port, &format!("{prefix}/{k}"));
+        wharf_publish::state::read_json(&get, &format!(".wharf/{kind}/state"))
             .map_or(0, |s| s["groups"][group].as_array().map_or(0, Vec::len))
     };
     (count("apt", "stable"), count("rpm", "linux-x86_64"))

@@ -29,7 +29,7 @@ fn replay(name: &str, data: &[u8]) {
                 drop(wharf_core::deb822::Paragraph::parse_all(t));
             }
         }
-        "state" => drop(wharf_publish::state::to_json(data)),
+        "state" => drop(wharf_publish::state::to_json(data, &|_| None)),
         "oci" => {
             use wharf_package::oci;
             if let Ok(oci::Document::Index(list)) = oci::read_document(data) {

@@ -3,6 +3,7 @@
 //! (`store_calls` in `wharf publish --json`). Indexes are regenerated from the records alone: the
 //! 10,000 inflated records have no package files behind them, yet every one is listed.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -50,7 +51,8 @@ const KINDS: [(&str, &str, &[&str], &str, &str); 5] = [
 /// replaces.
 fn inflate(repo: &Path, state_key: &str, n: usize) {
     let path = repo.join(state_key);
-    let mut state = wharf_publish::state::to_json(&std::fs::read(&path).unwrap()).unwrap();
+    let mut state =
+        wharf_publish::state::read_json(&|k| std::fs::read(repo.join(k)).ok(), state_key).unwrap();
     let groups = state["groups"].as_object_mut().unwrap();
     for records in groups.values_mut() {
         let first = serde_json::to_string(&records[0]).unwrap();
@@ -126,8 +128,29 @@ fn add_one_at(
     // Republishing changes nothing but the state's format (the first one is replaced).
     publish(dir, cfg, &repo, v1);
     assert!(repo.join(state_key).exists() && !repo.join(format!("{state_key}.json")).exists());
+    let segments_dir = repo.join(state_key).with_file_name("segments");
+    let segments = || -> BTreeMap<std::ffi::OsString, u64> {
+        std::fs::read_dir(&segments_dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name(), e.metadata().unwrap().len()))
+            .collect()
+    };
+    let before = segments();
     let (calls, secs) = publish(dir, cfg, &repo, v2);
     eprintln!("{kind}: adding one version to {n} records: {secs:.2}s, store calls {calls}");
+    // The state's records are stored in segments (~300 KiB to 1 MiB): of those, the publish wrote the
+    // one or two the new record landed in, never the rest.
+    let new: Vec<u64> = segments()
+        .into_iter()
+        .filter(|(name, _)| !before.contains_key(name))
+        .map(|(_, len)| len)
+        .collect();
+    assert!(
+        (1..=2).contains(&new.len()) && new.iter().sum::<u64>() <= 2 << 20,
+        "{kind}: {} segments before, new ones {new:?}",
+        before.len()
+    );
     // The state (read before the lock to find known packages, then only its version checked
     // under the lock; a large one in three ranged reads: header, keys, then the rest once the
     // new package is found), the journal, and an index's existence: never the records' files. Plus, once
@@ -139,8 +162,10 @@ fn add_one_at(
         "rpm" => 4,
         _ => 0,
     };
+    // And the state's segments, each read once: the texts of every record are what the documents are
+    // made of.
     assert!(
-        calls["reads"].as_u64().unwrap() <= 6 + documents,
+        calls["reads"].as_u64().unwrap() <= 6 + documents + before.len() as u64,
         "{kind}: {calls}"
     );
     assert_eq!(calls["lists"], 0, "{kind}: {calls}");
@@ -151,7 +176,7 @@ fn add_one_at(
             "{kind}: the index does not list the {n} records"
         );
     }
-    let state = wharf_publish::state::to_json(&std::fs::read(repo.join(state_key)).unwrap()).unwrap();
+    let state = wharf_publish::state::read_json(&|k| std::fs::read(repo.join(k)).ok(), state_key).unwrap();
     let total: usize = state["groups"]
         .as_object()
         .unwrap()
@@ -305,16 +330,15 @@ fn republishing_known_files_reads_none_of_them() {
     let out = publish_these(true, &[], std::slice::from_ref(rpm)).1;
     assert_eq!(known(&out), 1, "{out}");
     assert_eq!(out["reports"]["rpm-md"]["collected"]["unchanged"], true, "{out}");
-    let state = std::fs::read(repo.join(".wharf/rpm/state")).unwrap();
+    let state = std::fs::metadata(repo.join(".wharf/rpm/state")).unwrap().len();
+    let segments: Vec<_> = std::fs::read_dir(repo.join(".wharf/rpm/segments"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .collect();
     let read = out["store_calls"]["bytes_read"].as_u64().unwrap();
-    let json_at = state
-        .windows(7)
-        .position(|w| w == b"{\"info\"")
-        .unwrap_or(state.len());
     assert!(
-        read < (state.len() - json_at) as u64,
-        "read {read} bytes of a {}-byte state, more than its keys: {out}",
-        state.len()
+        read <= state && segments.iter().all(|s| *s > 0),
+        "read {read} bytes: more than the {state}-byte state object (its keys), or its segments {segments:?}: {out}",
     );
     // Known files published somewhere new (another suite, another rpm repository): still none read. Their
     // state records are opened to make the new ones, which index exactly what the first ones do.

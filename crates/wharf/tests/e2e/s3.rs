@@ -294,17 +294,15 @@ fn race(dir: &Path, garage: Option<&Garage>, round: usize, batches: &[Vec<String
     // Read the result the way clients do: through the web endpoint, or the directory.
     let web_or_dir = match garage {
         Some(g) => {
-            let state =
-                wharf_publish::state::to_json(&g.fetch(&format!("race{round}/.wharf/apt/state")).unwrap())
-                    .unwrap();
+            let get = |k: &str| g.fetch(&format!("race{round}/{k}"));
+            let state = wharf_publish::state::read_json(&get, ".wharf/apt/state").unwrap();
             assert_eq!(
                 state["groups"]["stable"].as_array().unwrap().len(),
                 200,
                 "apt state"
             );
-            let state =
-                wharf_publish::state::to_json(&g.fetch(&format!("race{round}/.wharf/rpm/state")).unwrap())
-                    .unwrap();
+            let get = |k: &str| g.fetch(&format!("race{round}/{k}"));
+            let state = wharf_publish::state::read_json(&get, ".wharf/rpm/state").unwrap();
             assert_eq!(
                 state["groups"]["linux-x86_64"].as_array().unwrap().len(),
                 200,

@@ -103,11 +103,16 @@ impl Fixture {
         ApkEcKey::from_pem(&fs::read(self.keys.join("private-key.pem")).unwrap()).unwrap()
     }
 
-    /// A copy of the pristine store.
+    /// A copy of the pristine store, every file its own (the store hard-links a document's names —
+    /// `Packages.gz` and its by-hash names — and a fault planted in one must not change the others).
     fn copy(&self) -> PathBuf {
         self.n.set(self.n.get() + 1);
         let to = self.tmp.path().join(format!("case-{}", self.n.get()));
-        run(Command::new("cp").arg("-a").arg(&self.public).arg(&to)).success();
+        run(Command::new("cp")
+            .args(["-R", "--no-dereference", "--preserve=mode,timestamps"])
+            .arg(&self.public)
+            .arg(&to))
+        .success();
         to
     }
 
