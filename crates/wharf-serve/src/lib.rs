@@ -6,10 +6,11 @@
 //!   never leave the store; a listing page for directories without `index.html`).
 //! - [`run`] is the server: hyper 1 over tokio, HTTP/1.1, at most `max_connections` connections at once,
 //!   a header-read timeout against slow clients, one [`AccessEntry`] per request to the caller's log, and
-//!   graceful shutdown (in-flight requests finish). An object of at most [`CHUNK`] bytes is read in one
-//!   ranged read and sent whole; a larger one is streamed in chunks of [`CHUNK`] bytes read with the
-//!   store's ranged read (`pread` on a directory, a ranged GET on S3), at most two chunks held per
-//!   response, so memory is bounded by the connections, not by the objects. A directory's reads are
+//!   graceful shutdown (in-flight requests finish). An object of at most [`CHUNK`] bytes is read in the
+//!   same lookup as its metadata (`Store::get_small`: one open of a file) and sent whole; a larger one
+//!   is streamed in chunks of [`CHUNK`] bytes read with the store's ranged read (`pread` on a
+//!   directory, a ranged GET on S3), at most two chunks held per response, so memory is bounded by the
+//!   connections, not by the objects. A directory's reads are
 //!   made on the request's own thread (the page cache answers in microseconds); a network store's on
 //!   tokio's blocking pool. Responses go out without Nagle's delay (`TCP_NODELAY`);
 //!   a client that takes no bytes for [`Options::send_timeout`] is dropped. When every slot is taken,
@@ -37,7 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use wharf_store::Store;
 
-pub use respond::{Body, Policy, Request, Response, respond};
+pub use respond::{Body, Policy, Request, Response, respond, respond_reading};
 
 /// The bytes one ranged read of the store brings, and the most a response holds at once but one.
 pub const CHUNK: u64 = 256 * 1024;
@@ -354,7 +355,7 @@ async fn handle(
 /// (indexes, signatures, most packages) need no streaming task and channel. It is read at the version the
 /// headers describe, or left to the stream, which cuts the connection if the object changed.
 fn answer(store: &dyn Store, request: &Request, policy: &Policy) -> Response {
-    let mut r = respond(store, request, policy);
+    let mut r = respond_reading(store, request, policy, CHUNK);
     if let Body::Object { key, start, len, tag } = &r.body
         && *len <= CHUNK
         && let Ok(Some(got)) = store.get_range(key, *start..*start + *len)

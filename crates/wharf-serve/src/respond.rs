@@ -264,7 +264,15 @@ fn text(status: u16, message: &str, policy: &Policy) -> Response {
 
 /// The response to `req` from `store`.
 pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
-    let mut r = decide(store, req, policy);
+    respond_reading(store, req, policy, 0)
+}
+
+/// [`respond`], with the body of an object of at most `small` bytes read in the same lookup as its
+/// metadata (`Store::get_small`: one open of a file) and sent as [`Body::Bytes`]. Only for a plain
+/// GET: a HEAD sends no body, and a conditional request is mostly answered 304 with none.
+pub fn respond_reading(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Response {
+    let plain = req.method == "GET" && req.if_none_match.is_none() && req.if_modified_since.is_none();
+    let mut r = decide(store, req, policy, if plain { small } else { 0 });
     // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
     if r.status != 304 && r.header("Content-Length").is_none() {
         r.headers.push(("Content-Length", r.body.len().to_string()));
@@ -275,7 +283,7 @@ pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
     r
 }
 
-fn decide(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
+fn decide(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Response {
     if req.method != "GET" && req.method != "HEAD" {
         let mut r = text(405, "method not allowed: this server only reads", policy);
         r.headers.push(("Allow", "GET, HEAD".to_owned()));
@@ -284,7 +292,7 @@ fn decide(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
     let Some(key) = key_of(&req.path) else {
         return text(400, "bad path", policy);
     };
-    match lookup(store, &key, req, policy) {
+    match lookup(store, &key, req, policy, small) {
         Ok(r) => r,
         // The cause goes to the server's log, not to the client: it names the store's location.
         Err(e) => {
@@ -300,16 +308,41 @@ fn lookup(
     key: &str,
     req: &Request,
     policy: &Policy,
+    small: u64,
 ) -> Result<Response, wharf_store::StoreError> {
+    let found = |key: &str| -> Result<Option<Response>, wharf_store::StoreError> {
+        let (meta, bytes) = if small == 0 {
+            match store.head(key)? {
+                Some(m) => (m, None),
+                None => return Ok(None),
+            }
+        } else {
+            match store.get_small(key, small)? {
+                Some(got) => (got.meta, got.bytes),
+                None => return Ok(None),
+            }
+        };
+        let mut r = object(key, &meta, req, policy)?;
+        if let (Some(mut bytes), Body::Object { start, len, .. }) = (bytes, &r.body) {
+            let (start, end) = (usize::try_from(*start), usize::try_from(start + len));
+            if let (Ok(start), Ok(end)) = (start, end)
+                && end <= bytes.len()
+            {
+                bytes.truncate(end);
+                bytes.drain(..start);
+                r.body = Body::Bytes(bytes);
+            }
+        }
+        Ok(Some(r))
+    };
     if key.is_empty() || key.ends_with('/') {
-        let index = format!("{key}index.html");
-        if let Some(meta) = store.head(&index)? {
-            return object(&index, &meta, req, policy);
+        if let Some(r) = found(&format!("{key}index.html"))? {
+            return Ok(r);
         }
         return listing(store, key, policy);
     }
-    if let Some(meta) = store.head(key)? {
-        return object(key, &meta, req, policy);
+    if let Some(r) = found(key)? {
+        return Ok(r);
     }
     // A directory named without its slash: send the client to it, so relative links work.
     if !store.list(&format!("{key}/"))?.is_empty() {
@@ -548,6 +581,44 @@ mod tests {
             Some("releases/1.0~rc.1/a b.deb")
         );
         assert_eq!(key_of("/pool//main/").as_deref(), Some("pool/main/"));
+    }
+
+    /// A small object read with its lookup is the same response — status, headers, bytes — as one read
+    /// after it; a HEAD, a conditional request and a large object are not read there.
+    #[test]
+    fn small_objects_are_read_with_their_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = wharf_store::LocalStore::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        store
+            .put("pool/a.deb", &data, wharf_store::PutMode::Overwrite)
+            .unwrap();
+        let policy = Policy::default();
+        let get = |method: &str, range: Option<&str>, inm: Option<&str>| Request {
+            method: method.into(),
+            path: "/pool/a.deb".into(),
+            range: range.map(str::to_owned),
+            if_none_match: inm.map(str::to_owned),
+            ..Request::default()
+        };
+        for (range, body) in [(None, &data[..]), (Some("bytes=10-19"), &data[10..20])] {
+            let req = get("GET", range, None);
+            let read = respond_reading(&store, &req, &policy, 4096);
+            let looked = respond(&store, &req, &policy);
+            assert_eq!((read.status, &read.headers), (looked.status, &looked.headers));
+            assert_eq!(read.body, Body::Bytes(body.to_vec()));
+            assert!(matches!(looked.body, Body::Object { .. }));
+        }
+        let req = get("GET", None, None);
+        assert!(matches!(
+            respond_reading(&store, &req, &policy, 999).body,
+            Body::Object { .. }
+        ));
+        let head = respond_reading(&store, &get("HEAD", None, None), &policy, 4096);
+        assert_eq!(head.body, Body::Bytes(Vec::new()));
+        let other = respond_reading(&store, &get("GET", None, Some("\"x\"")), &policy, 4096);
+        assert_eq!(other.status, 200);
+        assert!(matches!(other.body, Body::Object { .. }));
     }
 
     #[test]

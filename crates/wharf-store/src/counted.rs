@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreError, Tagged};
+use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Small, Store, StoreError, Tagged};
 
 /// Calls made through a [`Counted`] store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -90,6 +90,13 @@ impl<S: Store> Store for Counted<S> {
     fn reads_are_local(&self) -> bool {
         self.inner.reads_are_local()
     }
+    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+        Self::add(&self.reads, 1);
+        let got = self.inner.get_small(key, max)?;
+        let read = got.as_ref().and_then(|s| s.bytes.as_ref()).map_or(0, Vec::len);
+        Self::add(&self.read_bytes, read as u64);
+        Ok(got)
+    }
     fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Option<Ranged>, StoreError> {
         Self::add(&self.reads, 1);
         let got = self.inner.get_range(key, range)?;
@@ -160,6 +167,9 @@ impl Store for Box<dyn Store> {
     }
     fn reads_are_local(&self) -> bool {
         self.as_ref().reads_are_local()
+    }
+    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+        self.as_ref().get_small(key, max)
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.as_ref().head(key)
@@ -235,6 +245,12 @@ impl Store for Prefixed<'_> {
     }
     fn reads_are_local(&self) -> bool {
         self.inner.reads_are_local()
+    }
+    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+        Ok(self.inner.get_small(&self.k(key), max)?.map(|mut s| {
+            s.meta.key = key.to_owned();
+            s
+        }))
     }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         Ok(self.inner.head(&self.k(key))?.map(|mut m| {

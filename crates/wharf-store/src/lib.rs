@@ -130,6 +130,14 @@ pub trait LockGuard: Send {
     fn check(&self) -> Result<(), StoreError>;
 }
 
+/// An object's metadata, and its bytes of that same version when they were read with it
+/// ([`Store::get_small`]).
+#[derive(Debug, Clone)]
+pub struct Small {
+    pub meta: ObjectMeta,
+    pub bytes: Option<Vec<u8>>,
+}
+
 /// Where bytes are published.
 pub trait Store: Send + Sync {
     /// A human name for messages (`./public`, `s3://bucket/prefix`).
@@ -163,6 +171,22 @@ pub trait Store: Send + Sync {
                 size,
             }
         }))
+    }
+    /// An object's metadata and, when it is at most `max` bytes, its bytes of that same version, or
+    /// `None` when absent: what a server needs to answer for a small file, in one lookup where the
+    /// store can (a directory: one open). The default asks for the metadata, then the bytes.
+    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+        let Some(meta) = self.head(key)? else {
+            return Ok(None);
+        };
+        if meta.size > max || meta.size == 0 {
+            return Ok(Some(Small { meta, bytes: None }));
+        }
+        let bytes = self
+            .get_range(key, 0..meta.size)?
+            .filter(|r| meta.tag.as_ref().is_none_or(|t| *t == r.tag) && r.bytes.len() as u64 == meta.size)
+            .map(|r| r.bytes);
+        Ok(Some(Small { meta, bytes }))
     }
     /// How many bytes to ask for when the first part of an object is wanted and its length is not
     /// known yet (a header): what one request can bring back for about the cost of a byte. Remote

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use wharf_core::parallel::{cores, map_in_order};
 
-use crate::{LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Store, StoreError, Tagged, check_key};
+use crate::{
+    LockGuard, ObjectMeta, PutMode, PutOutcome, Ranged, Small, Store, StoreError, Tagged, check_key,
+};
 
 /// A directory used as a store.
 #[derive(Debug)]
@@ -413,6 +415,31 @@ impl Store for LocalStore {
             bytes,
             tag: tag_of(&meta),
             size: meta.len(),
+        }))
+    }
+
+    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+        // Metadata and bytes from the one open file: one lookup, and no mix of two versions.
+        let Some((f, m)) = self.open_read(key)? else {
+            return Ok(None);
+        };
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: m.len(),
+            modified: m.modified().ok(),
+            tag: Some(tag_of(&m)),
+        };
+        if m.len() > max {
+            return Ok(Some(Small { meta, bytes: None }));
+        }
+        let mut bytes = vec![0; usize::try_from(m.len()).unwrap_or(0)];
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::read_exact_at(&f, &mut bytes, 0).map_err(|e| self.io(key, e))?;
+        #[cfg(not(unix))]
+        io::Read::read_exact(&mut &f, &mut bytes).map_err(|e| self.io(key, e))?;
+        Ok(Some(Small {
+            meta,
+            bytes: Some(bytes),
         }))
     }
 

@@ -42,18 +42,27 @@ pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out.status("Serving", &format!("{from} on http://{addr}/ (Ctrl-C to stop)"));
         // Requests never wait for stdout: lines go through a bounded queue to a writer thread, and are
         // counted and dropped if whoever reads stdout falls that far behind.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(16_384);
+        // They are made there too (JSON), and the lines that queued while the last went out are
+        // written together: one write, not one per request, when requests come faster than lines go.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<wharf_serve::AccessEntry>(16_384);
         let log_out = *out;
         let writer = std::thread::spawn(move || {
-            for line in rx {
-                log_out.line(&line);
+            let mut block = String::new();
+            while let Ok(first) = rx.recv() {
+                block.clear();
+                for e in std::iter::once(first).chain(rx.try_iter().take(1023)) {
+                    if !block.is_empty() {
+                        block.push('\n');
+                    }
+                    block.push_str(&serde_json::to_string(&e).unwrap_or_default());
+                }
+                log_out.line(&block);
             }
         });
         let dropped = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&dropped);
         let log = Arc::new(move |e: wharf_serve::AccessEntry| {
-            let line = serde_json::to_string(&e).unwrap_or_default();
-            if tx.try_send(line).is_err() {
+            if tx.try_send(e).is_err() {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
