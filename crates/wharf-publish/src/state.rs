@@ -45,8 +45,8 @@ use sha2::{Digest, Sha256};
 
 use crate::PublishError;
 
-/// Reads segments by name, back to back ([`Manifest::decode`]).
-pub(crate) type Segments<'a> = &'a dyn Fn(&[String]) -> Result<Vec<u8>, String>;
+/// Reads segments by name, appending them back to back to a buffer ([`Manifest::decode`]).
+pub(crate) type Segments<'a> = &'a dyn Fn(&[String], &mut Vec<u8>) -> Result<(), String>;
 
 /// The first bytes of a stored state, before its format number.
 const MAGIC: &[u8] = b"wharf-state ";
@@ -372,6 +372,8 @@ pub(crate) struct Needed {
     pub(crate) head: usize,
     /// The segments holding its data section, in order (format 4).
     pub(crate) segments: Vec<String>,
+    /// Their length together.
+    pub(crate) total: usize,
 }
 
 /// The part of a stored state not read yet: its bytes `0..end`, the data section being `start..end`.
@@ -554,7 +556,8 @@ impl<R: Record> Manifest<R> {
                 let tail = bytes.split_off(tail_start);
                 let mut m = Self::decode_keys(*header, data_start, tail)?;
                 if let Some(need) = m.unread().filter(|n| !n.segments.is_empty()) {
-                    bytes.extend_from_slice(&segments(&need.segments)?);
+                    bytes.reserve_exact(need.total);
+                    segments(&need.segments, &mut bytes)?;
                 }
                 m.fill(bytes)?;
                 if stale {
@@ -686,6 +689,7 @@ impl<R: Record> Manifest<R> {
             .map(|u| Needed {
                 head: if u.segments.is_empty() { u.end } else { u.start },
                 segments: u.segments.iter().map(|(n, _, _)| n.clone()).collect(),
+                total: u.end - u.start,
             })
     }
 
@@ -1163,7 +1167,10 @@ mod tests {
         let mut m = Manifest::<R>::empty();
         m.groups.insert("g".into(), vec![old]);
         let (bytes, data) = stored(&m);
-        let segments = |_: &[String]| Ok(data.clone());
+        let segments = |_: &[String], out: &mut Vec<u8>| {
+            out.extend_from_slice(&data);
+            Ok(())
+        };
         // Written by this version: read as it is.
         let same = Manifest::<R>::decode(bytes.clone(), &segments).unwrap();
         assert_eq!(same.groups["g"][0].text(0).unwrap(), "Package: a (old)\n");
@@ -1281,7 +1288,7 @@ mod tests {
         });
         let mut bytes = format!("wharf-state 2\n{header}\n").into_bytes();
         bytes.extend_from_slice(&body);
-        let none = |_: &[String]| Err("no segments".to_owned());
+        let none = |_: &[String], _: &mut Vec<u8>| Err("no segments".to_owned());
         let m = Manifest::<R>::decode(bytes.clone(), &none).unwrap();
         assert!(m.upgraded);
         assert_eq!((m.generation, m.key_fingerprint.as_deref()), (4, Some("F")));

@@ -441,7 +441,8 @@ fn load<R: Record>(
         why,
     };
     if !need.segments.is_empty() {
-        head.extend(segments(store, key, &need.segments).map_err(refused)?);
+        head.reserve_exact(need.total);
+        segments(store, key, &need.segments, &mut head).map_err(refused)?;
     }
     state.fill(head).map_err(refused)?;
     Ok(true)
@@ -456,20 +457,22 @@ fn segment_key(state_key: &str, name: &str) -> String {
     }
 }
 
-/// A state's segments, read on every core (a remote store: several requests in flight), back to back.
-/// A segment is written before any state that names it and removed only after its grace period, so a
-/// missing one is a damaged store.
-fn segments(store: &dyn Store, state_key: &str, names: &[String]) -> Result<Vec<u8>, String> {
+/// A state's segments, appended to `out` back to back: read on every core (a remote store: eight
+/// requests in flight), a few at a time, so that no more than those are held besides `out` (sized by
+/// the caller: the data is copied once, into place). A segment is written before any state that names
+/// it and removed only after its grace period, so a missing one is a damaged store.
+fn segments(store: &dyn Store, state_key: &str, names: &[String], out: &mut Vec<u8>) -> Result<(), String> {
     let threads = if store.reads_are_local() { cores() } else { 8 };
-    let read = map_in_order(names, threads, |n| store.get(&segment_key(state_key, n)));
-    let mut out = Vec::new();
-    for (name, bytes) in names.iter().zip(read) {
-        match bytes.map_err(|e| e.to_string())? {
-            Some(b) => out.extend_from_slice(&b),
-            None => return Err(format!("its segment `{name}` is missing")),
+    for batch in names.chunks(2 * threads) {
+        let read = map_in_order(batch, threads, |n| store.get(&segment_key(state_key, n)));
+        for (name, bytes) in batch.iter().zip(read) {
+            match bytes.map_err(|e| e.to_string())? {
+                Some(b) => out.extend_from_slice(&b),
+                None => return Err(format!("its segment `{name}` is missing")),
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 impl<R> Peeked<R> {
@@ -490,10 +493,12 @@ pub(crate) fn load_peeked<R: Record>(
 }
 
 fn parse_state<R: Record>(store: &dyn Store, key: &str, bytes: Vec<u8>) -> Result<Manifest<R>, PublishError> {
-    Manifest::decode(bytes, &|names| segments(store, key, names)).map_err(|why| PublishError::State {
-        store: store.describe(),
-        key: key.into(),
-        why,
+    Manifest::decode(bytes, &|names, out| segments(store, key, names, out)).map_err(|why| {
+        PublishError::State {
+            store: store.describe(),
+            key: key.into(),
+            why,
+        }
     })
 }
 
@@ -956,12 +961,11 @@ mod tests {
     }
 
     fn read(bytes: &[u8], segments: &BTreeMap<String, Vec<u8>>) -> Result<Manifest<R>, String> {
-        Manifest::<R>::decode(bytes.to_vec(), &|names| {
-            let mut out = Vec::new();
+        Manifest::<R>::decode(bytes.to_vec(), &|names, out| {
             for n in names {
                 out.extend(segments.get(n).ok_or("missing")?);
             }
-            Ok(out)
+            Ok(())
         })
     }
 
