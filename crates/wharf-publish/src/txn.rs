@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wharf_store::{LockGuard, PutMode, Store};
 
-use wharf_core::parallel::{cores, map_in_order};
+use wharf_core::parallel::map_in_order;
 
 use crate::PublishError;
 use crate::state::{FORMAT, Layout};
@@ -457,18 +457,31 @@ fn segment_key(state_key: &str, name: &str) -> String {
     }
 }
 
-/// A state's segments, appended to `out` back to back: read on every core (a remote store: eight
-/// requests in flight), a few at a time, so that no more than those are held besides `out` (sized by
-/// the caller: the data is copied once, into place). A segment is written before any state that names
-/// it and removed only after its grace period, so a missing one is a damaged store.
+/// A state's segments, appended to `out` back to back (sized by the caller). From a directory, read
+/// one after another straight into place (the page cache answers; each page of `out` is touched once);
+/// from a remote store, eight requests in flight, a few segments at a time, so that no more than those
+/// are held besides `out`. A segment is written before any state that names it and removed only after
+/// its grace period, so a missing one is a damaged store.
 fn segments(store: &dyn Store, state_key: &str, names: &[String], out: &mut Vec<u8>) -> Result<(), String> {
-    let threads = if store.reads_are_local() { cores() } else { 8 };
+    let missing = |name: &str| format!("its segment `{name}` is missing");
+    if store.reads_are_local() {
+        for name in names {
+            if !store
+                .append_to(&segment_key(state_key, name), out)
+                .map_err(|e| e.to_string())?
+            {
+                return Err(missing(name));
+            }
+        }
+        return Ok(());
+    }
+    let threads = 8;
     for batch in names.chunks(2 * threads) {
         let read = map_in_order(batch, threads, |n| store.get(&segment_key(state_key, n)));
         for (name, bytes) in batch.iter().zip(read) {
             match bytes.map_err(|e| e.to_string())? {
                 Some(b) => out.extend_from_slice(&b),
-                None => return Err(format!("its segment `{name}` is missing")),
+                None => return Err(missing(name)),
             }
         }
     }

@@ -90,6 +90,13 @@ impl<S: Store> Store for Counted<S> {
     fn reads_are_local(&self) -> bool {
         self.inner.reads_are_local()
     }
+    fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        Self::add(&self.reads, 1);
+        let before = out.len();
+        let found = self.inner.append_to(key, out)?;
+        Self::add(&self.read_bytes, (out.len() - before) as u64);
+        Ok(found)
+    }
     fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
         Self::add(&self.reads, 1);
         let got = self.inner.get_small(key, max)?;
@@ -171,6 +178,9 @@ impl Store for Box<dyn Store> {
     fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
         self.as_ref().get_small(key, max)
     }
+    fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        self.as_ref().append_to(key, out)
+    }
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
         self.as_ref().head(key)
     }
@@ -245,6 +255,9 @@ impl Store for Prefixed<'_> {
     }
     fn reads_are_local(&self) -> bool {
         self.inner.reads_are_local()
+    }
+    fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        self.inner.append_to(&self.k(key), out)
     }
     fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
         Ok(self.inner.get_small(&self.k(key), max)?.map(|mut s| {

@@ -172,6 +172,18 @@ pub trait Store: Send + Sync {
             }
         }))
     }
+    /// Appends an object's bytes to `out` (`false`: absent, nothing appended). A directory reads them
+    /// straight into `out`, so a caller that sized it reads many objects into one buffer with one pass
+    /// over its memory; the default reads the object, then copies it.
+    fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        Ok(match self.get(key)? {
+            Some(b) => {
+                out.extend_from_slice(&b);
+                true
+            }
+            None => false,
+        })
+    }
     /// An object's metadata and, when it is at most `max` bytes, its bytes of that same version, or
     /// `None` when absent: what a server needs to answer for a small file, in one lookup where the
     /// store can (a directory: one open). The default asks for the metadata, then the bytes.

@@ -418,6 +418,15 @@ impl Store for LocalStore {
         }))
     }
 
+    fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        let Some((mut f, meta)) = self.open_read(key)? else {
+            return Ok(false);
+        };
+        out.reserve(usize::try_from(meta.len()).unwrap_or(0));
+        io::Read::read_to_end(&mut f, out).map_err(|e| self.io(key, e))?;
+        Ok(true)
+    }
+
     fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
         // Metadata and bytes from the one open file: one lookup, and no mix of two versions.
         let Some((f, m)) = self.open_read(key)? else {
