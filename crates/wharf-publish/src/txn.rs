@@ -268,7 +268,8 @@ pub struct Collected {
     /// Nothing changed: the commit wrote nothing at all (not even the state).
     pub unchanged: bool,
     /// With `dry_run`: every object the commit would write, in the order it would write them (package
-    /// files, index blobs, fixed files, public keys, the state, the pointer files).
+    /// files, index blobs, fixed files, public keys, the state's new segments, the state, the pointer
+    /// files).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub planned: Vec<String>,
     /// Where the transaction's time went.
@@ -773,6 +774,15 @@ impl<'a, R: Record> Txn<'a, R> {
             let planned = if nothing {
                 Vec::new()
             } else {
+                self.load()?;
+                let segments: Vec<String> = match self.state.cut() {
+                    Ok(cut) => cut
+                        .new
+                        .into_iter()
+                        .map(|(n, _)| segment_key(self.state_key, &n))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
                 let g = &plan.groups;
                 plan.uploads
                     .iter()
@@ -780,6 +790,7 @@ impl<'a, R: Record> Txn<'a, R> {
                     .chain(g.iter().flat_map(|g| &g.blobs).map(|(k, _)| k))
                     .chain(g.iter().flat_map(|g| &g.fixed).map(|(k, _)| k))
                     .chain(plan.shared.iter().map(|(k, _)| k))
+                    .chain(&segments)
                     .chain(std::iter::once(&self.state_key.to_owned()))
                     .chain(g.iter().flat_map(|g| &g.pointers).map(|(k, _)| k))
                     .cloned()
