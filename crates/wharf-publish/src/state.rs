@@ -31,12 +31,13 @@
 //! segment    UTF-8: its records' JSON and texts, record after record
 //! ```
 //!
-//! Read, the state's first bytes and its segments back to back are the records' shared string
-//! (format 3's layout, whose data section followed the header), validated but never copied. Both
-//! CRC-32s are checked as their sections are read, so a damaged state is refused, never half-used.
-//! Earlier formats (format 3, the data inside the state; `state.json`, one JSON document; and format 2,
-//! key and data parts interleaved) are still read — the last two with their records derived again from
-//! their JSON — and replaced by this one on the next publish.
+//! Read, the state's first bytes and its segments back to back — each read once into one buffer — are
+//! the records' shared string (format 3's layout, whose data section followed the header), validated
+//! and never copied again. Both CRC-32s are checked as their sections are read, so a damaged state is
+//! refused, never half-used. Earlier formats are still read: format 3 (the data inside the state),
+//! replaced by this one on the next publish that changes something; `state.json` (one JSON document)
+//! and format 2 (key and data parts interleaved), whose records are derived again from their JSON and
+//! which the next publish replaces.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -54,7 +55,7 @@ const MAGIC: &[u8] = b"wharf-state ";
 pub(crate) const FORMAT: u32 = 4;
 /// The layout before this one: the data section inside the state.
 const FORMAT_3: u32 = 3;
-/// The layout before this one: every record's parts back to back, then the table.
+/// The layout before format 3: every record's parts back to back, then the table.
 const FORMAT_2: u32 = 2;
 /// The version of what is derived from a record — its key fields and index texts ([`Record::key_fields`],
 /// [`Record::texts`]). Raise it whenever a kind derives them differently: a state written under another

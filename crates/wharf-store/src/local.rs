@@ -2,8 +2,10 @@
 //!
 //! Writes go to a unique temporary file in the destination directory, are flushed to disk, then renamed
 //! over the final name: readers (a web server, apt with `file:`) see the old file or the new one, never a
-//! partial one. Create-only writes use `link(2)`, which fails when the name exists. The publish lock is an
-//! OS advisory lock (`flock`) on a file under `.wharf/`, released by the kernel if the holder dies.
+//! partial one. Create-only writes use `link(2)`, which fails when the name exists. Since no file is ever
+//! written in place, a copy inside the store ([`Store::copy`]) is a hard link renamed over its name. The
+//! publish lock is an OS advisory lock (`flock`) on a file under `.wharf/`, released by the kernel if
+//! the holder dies.
 //!
 //! Many files at once ([`Store::put_files`], a publish's packages) are written to their temporary files on
 //! every core, then flushed by `fsync`s issued from several threads at once (the filesystem folds them
