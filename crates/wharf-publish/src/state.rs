@@ -1072,6 +1072,7 @@ pub fn to_json(bytes: &[u8], segment: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resul
         "groups": groups,
         "blobs": m.blobs,
         "garbage": m.garbage,
+        "segments": m.segments,
     }))
 }
 

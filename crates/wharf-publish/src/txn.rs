@@ -77,7 +77,9 @@ impl LockGuard for Unlocked {
 }
 
 /// Every failpoint, `<kind>:<step>`, in transaction order.
-pub const STEPS: [&str; 7] = ["planned", "packages", "blobs", "fixed", "state", "pointers", "gc"];
+pub const STEPS: [&str; 8] = [
+    "planned", "packages", "blobs", "fixed", "segments", "state", "pointers", "gc",
+];
 
 /// Settings shared by every kind's transaction.
 #[derive(Debug, Clone)]
@@ -706,8 +708,19 @@ impl<'a, R: Record> Txn<'a, R> {
             self.store
                 .put(&segment_key(self.state_key, name), bytes, PutMode::Create)?;
         }
+        failpoint(self.kind, "segments");
         let now = unix_now();
         let named: BTreeSet<&str> = cut.names().collect();
+        // A publish that crashed (its journal is here) may have written segments no state names: every
+        // segment not named now is garbage, so none is kept for ever.
+        if !self.pending.is_empty() {
+            let base = segment_key(self.state_key, "");
+            for o in self.store.list(&format!("{base}segments/"))? {
+                if !o.key.strip_prefix(&base).is_some_and(|n| named.contains(n)) {
+                    self.state.garbage.entry(o.key).or_insert(now);
+                }
+            }
+        }
         for old in std::mem::take(&mut self.state.segments) {
             if !named.contains(old.as_str()) {
                 self.state
@@ -1086,6 +1099,6 @@ mod tests {
     fn failpoint_names_are_kind_and_step() {
         // Not set: nothing happens.
         failpoint("apt", "state");
-        assert_eq!(STEPS.len(), 7);
+        assert_eq!(STEPS.len(), 8);
     }
 }

@@ -1,5 +1,5 @@
 //! Crash consistency on a real S3 server: a publish killed after each step of the transaction (the
-//! `WHARF_FAILPOINT` hook, 8 steps × 5 repository kinds) leaves a repository that reads as exactly the
+//! `WHARF_FAILPOINT` hook, 9 steps × 5 repository kinds) leaves a repository that reads as exactly the
 //! old or exactly the new one — pointer files byte-equal to one of the two, everything they name present
 //! — that apt-get and dnf read without a mismatch; and the next publish completes it.
 
@@ -15,8 +15,8 @@ use crate::wharf;
 
 /// The failpoint's exit code (wharf_publish::txn::FAILPOINT_EXIT).
 const FAILPOINT_EXIT: i32 = 86;
-const STEPS: [&str; 8] = [
-    "planned", "packages", "blobs", "journal", "fixed", "state", "pointers", "gc",
+const STEPS: [&str; 9] = [
+    "planned", "packages", "blobs", "journal", "fixed", "segments", "state", "pointers", "gc",
 ];
 
 /// The kind's packaging arguments and its pointer files.
@@ -444,4 +444,54 @@ fn apk_survives_random_kills() {
 #[test]
 fn apk3_survives_random_kills() {
     random_kills("apk3");
+}
+
+/// A publish killed after writing its state segments and before the state that names them leaves
+/// segments no state names; the next publish finds the crashed one's journal and makes every unnamed
+/// segment garbage, so none stays for ever.
+#[test]
+fn segments_a_crash_left_unnamed_become_garbage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = crate::s3::five_kind_project(&dir.join("proj"));
+    let (args, _) = kind("apt");
+    let old = package(dir, &cfg, "1.0.0", &args);
+    let new = package(dir, &cfg, "2.0.0", &args);
+    let repo = dir.join("repo");
+    let publish = |files: &[String]| {
+        let mut c = wharf(dir);
+        c.env("SOURCE_DATE_EPOCH", today())
+            .args(["publish", "-c", cfg.to_str().unwrap(), "--to"])
+            .arg(&repo)
+            .args(files);
+        c
+    };
+    let state =
+        || wharf_publish::state::read_json(&|k| fs::read(repo.join(k)).ok(), ".wharf/apt/state").unwrap();
+    let unaccounted = || -> Vec<String> {
+        let s = state();
+        fs::read_dir(repo.join(".wharf/apt/segments"))
+            .unwrap()
+            .map(|e| format!("segments/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|n| {
+                let named = s["segments"].as_array().unwrap().iter().any(|v| v == n.as_str());
+                !named && s["garbage"].get(format!(".wharf/apt/{n}")).is_none()
+            })
+            .collect()
+    };
+    wharf_test::run(&mut publish(&old)).success();
+    let crashed = wharf_test::run(publish(&new).env("WHARF_FAILPOINT", "apt:segments"));
+    assert_eq!(crashed.code, Some(FAILPOINT_EXIT), "{}", crashed.all());
+    assert!(!unaccounted().is_empty(), "the crash left no segment unnamed");
+    // The publish after it (adding nothing) accounts for every segment; the one after that names the
+    // crashed publish's segments again, and they are no longer garbage.
+    wharf_test::run(&mut publish(&old)).success();
+    assert_eq!(unaccounted(), Vec::<String>::new());
+    wharf_test::run(&mut publish(&new)).success();
+    assert_eq!(unaccounted(), Vec::<String>::new());
+    let s = state();
+    for n in s["segments"].as_array().unwrap() {
+        let key = format!(".wharf/apt/{}", n.as_str().unwrap());
+        assert!(s["garbage"].get(&key).is_none(), "{key} is named and garbage");
+    }
 }
