@@ -31,7 +31,7 @@ use wharf_store::{LockGuard, PutMode, Store};
 use wharf_core::parallel::map_in_order;
 
 use crate::PublishError;
-use crate::state::{FORMAT, Layout};
+use crate::state::{Cut, FORMAT, Layout};
 pub(crate) use crate::state::{Key, KeyFields, Manifest, Record, Stored};
 
 /// How much of a state the first read takes: the header, and all of a small state — as much as the
@@ -310,6 +310,9 @@ pub(crate) struct Txn<'a, R> {
     pub(crate) options: &'a TxnOptions,
     /// When the lock was held and the state read, and how long that took.
     ready: (Instant, Duration),
+    /// The segments the state was last written with: written again after garbage collection, it has the
+    /// same records, so it names the same ones (not cut, hashed and sent again).
+    written: Option<Cut>,
 }
 
 /// Writes one index file. A copy replaces whatever is at `key` (a content-addressed blob that exists
@@ -609,6 +612,7 @@ impl<'a, R: Record> Txn<'a, R> {
             fingerprint,
             options,
             ready: (Instant::now(), start.elapsed()),
+            written: None,
         })
     }
 
@@ -703,17 +707,23 @@ impl<'a, R: Record> Txn<'a, R> {
         };
         // The segments first (create-only: named by their bytes), then the state naming them; those it
         // no longer names become garbage, and those it names again are not.
-        let cut = self.state.cut().map_err(refused)?;
-        for (name, bytes) in &cut.new {
-            self.store
-                .put(&segment_key(self.state_key, name), bytes, PutMode::Create)?;
-        }
-        failpoint(self.kind, "segments");
+        let (cut, fresh) = match self.written.take() {
+            Some(cut) => (cut, false),
+            None => {
+                let mut cut = self.state.cut().map_err(refused)?;
+                for (name, bytes) in std::mem::take(&mut cut.new) {
+                    self.store
+                        .put(&segment_key(self.state_key, &name), &bytes, PutMode::Create)?;
+                }
+                failpoint(self.kind, "segments");
+                (cut, true)
+            }
+        };
         let now = unix_now();
         let named: BTreeSet<&str> = cut.names().collect();
         // A publish that crashed (its journal is here) may have written segments no state names: every
         // segment not named now is garbage, so none is kept for ever.
-        if !self.pending.is_empty() {
+        if fresh && !self.pending.is_empty() {
             let base = segment_key(self.state_key, "");
             for o in self.store.list(&format!("{base}segments/"))? {
                 if !o.key.strip_prefix(&base).is_some_and(|n| named.contains(n)) {
@@ -737,6 +747,7 @@ impl<'a, R: Record> Txn<'a, R> {
         match self.store.put_if(self.state_key, &bytes, self.tag.as_deref())? {
             Some(tag) => {
                 self.tag = Some(tag);
+                self.written = Some(cut);
                 Ok(())
             }
             None => Err(PublishError::Store(wharf_store::StoreError::LockLost {
