@@ -298,6 +298,16 @@ fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     }
 }
 
+/// An object's metadata from its file's.
+fn meta_of(key: String, m: &fs::Metadata) -> ObjectMeta {
+    ObjectMeta {
+        key,
+        size: m.len(),
+        modified: m.modified().ok(),
+        tag: Some(tag_of(m)),
+    }
+}
+
 /// A file's version: every write is a new inode (rename), so inode, mtime and size change together.
 fn tag_of(m: &fs::Metadata) -> String {
     #[cfg(unix)]
@@ -336,12 +346,7 @@ impl Store for LocalStore {
     }
 
     fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
-        Ok(self.open_read(key)?.map(|(_, m)| ObjectMeta {
-            key: key.to_owned(),
-            size: m.len(),
-            modified: m.modified().ok(),
-            tag: Some(tag_of(&m)),
-        }))
+        Ok(self.open_read(key)?.map(|(_, m)| meta_of(key.to_owned(), &m)))
     }
 
     fn put(&self, key: &str, data: &[u8], mode: PutMode) -> Result<PutOutcome, StoreError> {
@@ -434,12 +439,7 @@ impl Store for LocalStore {
         let Some((f, m)) = self.open_read(key)? else {
             return Ok(None);
         };
-        let meta = ObjectMeta {
-            key: key.to_owned(),
-            size: m.len(),
-            modified: m.modified().ok(),
-            tag: Some(tag_of(&m)),
-        };
+        let meta = meta_of(key.to_owned(), &m);
         if m.len() > max {
             return Ok(Some(Small { meta, bytes: None }));
         }
@@ -529,12 +529,7 @@ impl Store for LocalStore {
                     && !rel.rsplit('/').next().unwrap_or("").starts_with(".wharf-tmp-")
                 {
                     let m = entry.metadata().map_err(|e| self.io(&rel, e))?;
-                    out.push(ObjectMeta {
-                        key: rel,
-                        size: m.len(),
-                        modified: m.modified().ok(),
-                        tag: Some(tag_of(&m)),
-                    });
+                    out.push(meta_of(rel, &m));
                 }
             }
         }
