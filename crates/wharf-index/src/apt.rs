@@ -103,7 +103,7 @@ impl AptRecord {
             name: self.name(),
             version: self.version(),
             arch: self.arch(),
-            stanza,
+            stanza: Stanza::Text(stanza),
         }
     }
 }
@@ -120,8 +120,61 @@ pub struct SuiteEntry<'a> {
     pub version: &'a str,
     /// `Architecture:` (`all` is listed in every architecture's `Packages`).
     pub arch: &'a str,
-    /// The `Packages` stanza, `Field: value` lines ending in a newline.
-    pub stanza: &'a str,
+    /// The `Packages` stanza.
+    pub stanza: Stanza<'a>,
+}
+
+/// A [`SuiteEntry`]'s stanza: given, or as the suite's current `Packages` lists it.
+#[derive(Debug, Clone, Copy)]
+pub enum Stanza<'a> {
+    /// `Field: value` lines ending in a newline.
+    Text(&'a str),
+    /// In the current `Packages` of each architecture the package is listed in, this long: taken from
+    /// there, found by its `Package`, `Version` and `Architecture` (a publish that adds one package to a
+    /// suite of 100,000 reads none of the others' stanzas from its state).
+    Published(usize),
+}
+
+impl Stanza<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Published(n) => *n,
+        }
+    }
+}
+
+/// The stanzas of a current `Packages`, walked in order to find those of [`Stanza::Published`] entries
+/// (which sort as they did when it was written, so each is found after the one before).
+struct Current<'a> {
+    doc: &'a str,
+    at: usize,
+}
+
+impl<'a> Current<'a> {
+    /// The next stanza of `p`, of its length; `None` if it is not there (then the document cannot be
+    /// spliced).
+    fn find(&mut self, p: &SuiteEntry<'_>, len: usize) -> Option<&'a str> {
+        let field = |stanza: &'a str, name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+        };
+        while self.at < self.doc.len() {
+            let rest = self.doc.get(self.at..)?;
+            let end = rest.find("\n\n").map_or(rest.len(), |n| n + 1);
+            let stanza = rest.get(..end)?;
+            self.at += end + 1;
+            if stanza.len() == len
+                && field(stanza, "Package") == Some(p.name)
+                && field(stanza, "Version") == Some(p.version)
+                && field(stanza, "Architecture") == Some(p.arch)
+            {
+                return Some(stanza);
+            }
+        }
+        None
+    }
 }
 
 /// Settings of one suite (`dists/<suite>/`).
@@ -174,12 +227,13 @@ pub fn pool_path(component: &str, name: &str, file_name: &str) -> String {
 
 /// Builds every index file of one suite from its records. `previous` reads a file of the suite as it is
 /// now (`dists/<suite>/…`), for unchanged blocks of `Packages.xz` and `Packages.gz` to be carried over
-/// ([`crate::blocks`]).
+/// ([`crate::blocks`]), and the stanzas of [`Stanza::Published`] entries to be taken from. `None`: one
+/// of those is not in the current `Packages` (give them all as text).
 pub fn build_suite(
     settings: &SuiteSettings,
     packages: &[SuiteEntry<'_>],
     previous: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
-) -> std::io::Result<SuiteIndex> {
+) -> std::io::Result<Option<SuiteIndex>> {
     let mut components: BTreeSet<&str> = settings.components.iter().map(String::as_str).collect();
     let mut archs: BTreeSet<&str> = settings.architectures.iter().map(String::as_str).collect();
     for p in packages {
@@ -196,37 +250,46 @@ pub fn build_suite(
     sorted.sort_by_cached_key(|p| (p.name, DebVersion::parse(p.version).ok(), p.version, p.arch));
 
     // Each `Packages` text, with the current `.xz` (and its text) and `.gz` to carry blocks over from.
-    struct Doc {
+    struct Doc<'e> {
         dir: String,
+        members: Vec<&'e SuiteEntry<'e>>,
         text: String,
         old: [Option<Vec<u8>>; 3],
     }
     let mut docs = Vec::new();
     for comp in &components {
         for arch in &archs {
-            let mut text = String::new();
-            for p in sorted
+            let members: Vec<&SuiteEntry<'_>> = sorted
                 .iter()
+                .copied()
                 .filter(|p| p.component == *comp && (p.arch == *arch || p.arch == "all"))
-            {
-                if !text.is_empty() {
-                    text.push('\n');
-                }
-                text.push_str(p.stanza);
-            }
+                .collect();
             docs.push(Doc {
                 dir: format!("{comp}/binary-{arch}"),
-                text,
+                members,
+                text: String::new(),
                 old: [None, None, None],
             });
         }
     }
     // Only a document of several blocks is worth reading back: the current plain, `.xz` and `.gz` of
-    // those, fetched at once (each a round trip on S3).
+    // those, fetched at once (each a round trip on S3); and the current plain of one with stanzas to
+    // take from it.
     const OLD: [&str; 3] = ["", ".xz", ".gz"];
-    let wanted: Vec<(usize, usize)> = (0..docs.len())
-        .filter(|&d| docs[d].text.len() >= crate::blocks::CARRY_MIN)
-        .flat_map(|d| (0..OLD.len()).map(move |e| (d, e)))
+    let wanted: Vec<(usize, usize)> = docs
+        .iter()
+        .enumerate()
+        .flat_map(|(d, doc)| {
+            let len: usize = doc.members.iter().map(|p| p.stanza.len() + 1).sum();
+            let big = len >= crate::blocks::CARRY_MIN;
+            let splice = doc
+                .members
+                .iter()
+                .any(|p| matches!(p.stanza, Stanza::Published(_)));
+            (0..OLD.len())
+                .filter(move |&e| big || (splice && e == 0))
+                .map(move |e| (d, e))
+        })
         .collect();
     let fetched = wharf_core::parallel::map_in_order(&wanted, wanted.len().min(16), |&(d, e)| {
         previous(&format!(
@@ -236,6 +299,29 @@ pub fn build_suite(
     });
     for ((d, e), bytes) in wanted.into_iter().zip(fetched) {
         docs[d].old[e] = bytes;
+    }
+    for d in &mut docs {
+        let mut current = Current {
+            doc: d.old[0]
+                .as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            at: 0,
+        };
+        let mut text = String::with_capacity(d.members.iter().map(|p| p.stanza.len() + 1).sum());
+        for p in &d.members {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            match p.stanza {
+                Stanza::Text(t) => text.push_str(t),
+                Stanza::Published(len) => match current.find(p, len) {
+                    Some(t) => text.push_str(t),
+                    None => return Ok(None),
+                },
+            }
+        }
+        d.text = text;
     }
     // Every block of every `Packages.gz` and `.xz` of the suite in one batch over the cores (xz blocks
     // dominate), then each form's checksums (SHA-512 has no hardware help) likewise.
@@ -286,10 +372,10 @@ pub fn build_suite(
         });
         listed.insert(rel, sums);
     }
-    Ok(SuiteIndex {
+    Ok(Some(SuiteIndex {
         files,
         release: release_text(settings, &components, &archs, &listed),
-    })
+    }))
 }
 
 fn release_text(
@@ -402,6 +488,54 @@ mod tests {
     }
 
     #[test]
+    fn stanzas_are_taken_from_the_current_packages() {
+        let recs = [
+            record("hello", "1.10", "amd64"),
+            record("hello", "1.9", "amd64"),
+            record("libdoc", "1", "all"),
+            record("zz", "2", "amd64"),
+        ];
+        let stanzas: Vec<String> = recs.iter().map(|r| r.stanza()).collect();
+        let entries: Vec<SuiteEntry<'_>> = recs.iter().zip(&stanzas).map(|(r, s)| r.entry(s)).collect();
+        let whole = build_suite(&settings(), &entries, &|_| None).unwrap().unwrap();
+        let file =
+            |idx: &SuiteIndex, path: &str| idx.files.iter().find(|f| f.path == path).unwrap().bytes.clone();
+        let plain = file(&whole, "dists/stable/main/binary-amd64/Packages");
+        // The current `Packages` held every package but `hello 1.9`, and one since pruned.
+        let before = [&entries[0], &entries[2], &entries[3]]
+            .iter()
+            .map(|e| match e.stanza {
+                Stanza::Text(t) => t.to_owned(),
+                Stanza::Published(_) => unreachable!(),
+            })
+            .collect::<Vec<_>>();
+        let current = [
+            before[0].clone(),
+            record("old", "1", "amd64").stanza(),
+            before[1].clone(),
+            before[2].clone(),
+        ]
+        .join("\n");
+        let previous = |path: &str| {
+            (path == "dists/stable/main/binary-amd64/Packages").then(|| current.clone().into_bytes())
+        };
+        let mut spliced = entries.clone();
+        for i in [0, 2, 3] {
+            spliced[i].stanza = Stanza::Published(stanzas[i].len());
+        }
+        let idx = build_suite(&settings(), &spliced, &previous).unwrap().unwrap();
+        assert_eq!(file(&idx, "dists/stable/main/binary-amd64/Packages"), plain);
+        assert_eq!(idx.release, whole.release);
+        // Not there, or not of that length: refused, for the caller to give every stanza.
+        spliced[1].stanza = Stanza::Published(stanzas[1].len());
+        assert!(build_suite(&settings(), &spliced, &previous).unwrap().is_none());
+        spliced[1].stanza = Stanza::Text(&stanzas[1]);
+        spliced[3].stanza = Stanza::Published(stanzas[3].len() + 1);
+        assert!(build_suite(&settings(), &spliced, &previous).unwrap().is_none());
+        assert!(build_suite(&settings(), &spliced, &|_| None).unwrap().is_none());
+    }
+
+    #[test]
     fn suite_layout_and_release() {
         let recs = [
             record("hello", "1.10", "amd64"),
@@ -410,7 +544,7 @@ mod tests {
         ];
         let stanzas: Vec<String> = recs.iter().map(|r| r.stanza()).collect();
         let entries: Vec<SuiteEntry<'_>> = recs.iter().zip(&stanzas).map(|(r, s)| r.entry(s)).collect();
-        let idx = build_suite(&settings(), &entries, &|_| None).unwrap();
+        let idx = build_suite(&settings(), &entries, &|_| None).unwrap().unwrap();
         let plain = idx
             .files
             .iter()

@@ -223,8 +223,16 @@ pub(crate) fn publish(
             || settings.valid_for.is_some()
             || store.head(&format!("dists/{suite}/InRelease"))?.is_none())
     {
-        // Known files added to this suite are made from their records in the state: read it whole.
-        txn.load()?;
+        // Known files added to this suite are made from their records in the state: the segments
+        // holding those are read (no others: the suite's `Packages` are spliced, [`suite_files`]).
+        let known: Vec<&Stored<AptRecord>> = new_records
+            .iter()
+            .filter_map(|(d, _)| match &d.found {
+                Found::Known(r) => Some(r),
+                Found::Read(_) => None,
+            })
+            .collect();
+        txn.load_records(&known)?;
         // Each record made and stored (JSON, stanza) on every core.
         let new_records =
             wharf_core::parallel::map_in_order(&new_records, wharf_core::parallel::cores(), |(d, pool)| {
@@ -261,12 +269,13 @@ pub(crate) fn publish(
         ],
         groups: Vec::new(),
     };
-    let regenerate = txn.groups_to_rewrite(&touched)?;
+    let regenerate = txn.groups_to_rewrite(&touched, false)?;
     for s in &regenerate {
         let records = txn.state.groups.get(s).map(Vec::as_slice).unwrap_or_default();
         let extra = (s == suite).then_some(component);
+        let load = |rs: &[&Stored<AptRecord>]| txn.load_records(rs);
         plan.groups
-            .push(suite_files(store, key, settings, s, extra, records)?);
+            .push(suite_files(store, key, settings, (s, extra), records, &load)?);
     }
     let collected = txn.commit(plan)?;
     Ok(Report {
@@ -287,14 +296,20 @@ pub(crate) fn publish(
     })
 }
 
+/// Reads the state's segments holding these records ([`Txn::load_records`]).
+type LoadRecords<'a> = &'a dyn Fn(&[&Stored<AptRecord>]) -> Result<(), PublishError>;
+
 /// One suite's index files: by-hash blobs, the plain-named indexes, and the signed Release files.
+/// The `Packages` are spliced: the stanzas of records whose state segment was not read are taken from
+/// the current ones (found by name, version and architecture, and of the length the state says); should
+/// one not be there, `load` reads every record's segment and they are made from the state alone.
 pub(crate) fn suite_files(
     store: &dyn Store,
     key: &OpenPgpKey,
     settings: &AptSettings,
-    suite: &str,
-    component: Option<&str>,
+    (suite, component): (&str, Option<&str>),
     records: &[Stored<AptRecord>],
+    load: LoadRecords<'_>,
 ) -> Result<GroupFiles, PublishError> {
     let mut components: BTreeSet<String> = records.iter().map(|r| r.key().extra.to_owned()).collect();
     components.extend(component.map(str::to_owned));
@@ -312,22 +327,38 @@ pub(crate) fn suite_files(
         date: settings.date,
         valid_for: settings.valid_for,
     };
-    // The suite's current files, for unchanged xz blocks to be carried over (any read failure: compress).
+    // The suite's current files, for unchanged xz blocks to be carried over and stanzas to be taken
+    // (any read failure: compress, or read the state).
     let previous = |path: &str| store.get(path).ok().flatten();
-    let entries: Vec<apt::SuiteEntry<'_>> = records
-        .iter()
-        .map(|r| {
-            let k = r.key();
-            Ok(apt::SuiteEntry {
-                component: k.extra,
-                name: k.name,
-                version: k.version,
-                arch: k.arch,
-                stanza: r.text(0)?,
+    let entries = || -> Result<Vec<apt::SuiteEntry<'_>>, PublishError> {
+        records
+            .iter()
+            .map(|r| {
+                let k = r.key();
+                Ok(apt::SuiteEntry {
+                    component: k.extra,
+                    name: k.name,
+                    version: k.version,
+                    arch: k.arch,
+                    stanza: if r.loaded() {
+                        apt::Stanza::Text(r.text(0)?)
+                    } else {
+                        apt::Stanza::Published(r.text_len(0))
+                    },
+                })
             })
-        })
-        .collect::<Result<_, PublishError>>()?;
-    let index = apt::build_suite(&suite_settings, &entries, &previous).map_err(PublishError::Index)?;
+            .collect()
+    };
+    let index =
+        match apt::build_suite(&suite_settings, &entries()?, &previous).map_err(PublishError::Index)? {
+            Some(index) => index,
+            None => {
+                load(&records.iter().collect::<Vec<_>>())?;
+                apt::build_suite(&suite_settings, &entries()?, &previous)
+                    .map_err(PublishError::Index)?
+                    .ok_or_else(|| PublishError::Index(std::io::Error::other("a stanza is missing")))?
+            }
+        };
     let release = index.release.clone();
     let detached = key.detached(release.as_bytes(), settings.date.unix())?;
     let inline = key.cleartext(&release, settings.date.unix())?;

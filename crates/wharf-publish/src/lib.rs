@@ -340,9 +340,9 @@ pub(crate) type Checked<I, R> = (Vec<(PathBuf, Found<I, R>)>, Option<txn::Peeked
 /// is not read; its record stands for it. Returns the state too, for the transaction to reuse.
 ///
 /// When every file is known, only the state's keys are read: a publish that changes nothing needs no
-/// more, and one that does reads the rest under the lock ([`Txn::load`]). When some file had to be read
-/// — something new is published — or `whole` (the caller opens every known record), the rest is read
-/// here.
+/// more, and one that does reads what it needs under the lock ([`Txn::load`]). When some file had to be
+/// read — something new is published — the segments holding the known files' records are read here
+/// (they may be added to another group); with `whole` (the caller opens every known record), all of it.
 pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     paths: &[PathBuf],
     inspect: impl Fn(&File) -> Result<I, wharf_package::PackageError> + Sync,
@@ -407,7 +407,17 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     };
     let read_some = found.iter().any(|(_, f)| matches!(f, Found::Read(_)));
     let published = match published {
-        Some(p) if read_some || whole => txn::load_peeked(p, store)?,
+        Some(p) if whole => txn::load_peeked(p, store)?,
+        Some(p) if read_some => {
+            let known: Vec<&Stored<R>> = found
+                .iter()
+                .filter_map(|(_, f)| match f {
+                    Found::Known(r) => Some(r),
+                    Found::Read(_) => None,
+                })
+                .collect();
+            txn::load_peeked_records(p, store, &known)?
+        }
         p => p,
     };
     Ok((found, published))
@@ -677,7 +687,7 @@ pub(crate) fn publish_feeds<R: FeedRecord + Record>(
         shared: public_keys,
         groups: Vec::new(),
     };
-    let regenerate = txn.groups_to_rewrite(&touched)?;
+    let regenerate = txn.groups_to_rewrite(&touched, true)?;
     for feed in &regenerate {
         let records: Vec<&R> = txn
             .state

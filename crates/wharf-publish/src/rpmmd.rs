@@ -491,7 +491,7 @@ pub(crate) fn publish(
         groups: Vec::new(),
     };
     let mut repo_files = Vec::new();
-    let regenerate = txn.groups_to_rewrite(&touched)?;
+    let regenerate = txn.groups_to_rewrite(&touched, true)?;
     for repo in &regenerate {
         let records: Vec<rpmmd::MdEntry<'_>> = txn
             .state

@@ -31,10 +31,14 @@
 //! segment    UTF-8: its records' JSON and texts, record after record
 //! ```
 //!
-//! Read, the state's first bytes and its segments back to back — each read once into one buffer — are
-//! the records' shared string (format 3's layout, whose data section followed the header), validated
-//! and never copied again. Both CRC-32s are checked as their sections are read, so a damaged state is
-//! refused, never half-used. Earlier formats are still read: format 3 (the data inside the state),
+//! Read, the state object gives every record's key fields and part lengths; the records' JSON and texts
+//! are read segment by segment as they are needed ([`Manifest::missing`]): a publish that opens a few
+//! records, or whose kind splices its indexes from the published ones (apt's `Packages`,
+//! `wharf_index::apt::Stanza`), reads only their segments and, when it writes the state back, those it
+//! cuts anew ([`Manifest::missing_for_cut`]) — a segment whose records are all unchanged keeps its name
+//! unread. The table and keys are checked against their CRC-32 when read, each segment against its own
+//! (and its records' boundaries) before any record in it is used, so a damaged state is refused, never
+//! half-used. Earlier formats are still read: format 3 (the data inside the state),
 //! replaced by this one on the next publish that changes something; `state.json` (one JSON document)
 //! and format 2 (key and data parts interleaved), whose records are derived again from their JSON and
 //! which the next publish replaces.
@@ -46,8 +50,8 @@ use sha2::{Digest, Sha256};
 
 use crate::PublishError;
 
-/// Reads segments by name, appending them back to back to a buffer ([`Manifest::decode`]).
-pub(crate) type Segments<'a> = &'a dyn Fn(&[String], &mut Vec<u8>) -> Result<(), String>;
+/// Reads segments by name, each one's bytes in the order asked ([`Manifest::decode`]).
+pub(crate) type Segments<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<u8>>, String>;
 
 /// The first bytes of a stored state, before its format number.
 const MAGIC: &[u8] = b"wharf-state ";
@@ -106,17 +110,43 @@ pub(crate) struct KeyFields {
     pub(crate) extra: String,
 }
 
-/// The text a state's records are ranges of: their key fields, and the rest once it is read.
+/// The text a state's records are ranges of: their key fields, and the rest as it is read.
 #[derive(Debug, Default)]
 pub(crate) struct Buf {
     /// Key fields (a state: its keys section; a new record: its own six).
     keys: String,
-    /// JSON and texts (a state: the file up to the end of its data section; a new record: its own).
-    /// Empty until read when only the keys were ([`Manifest::decode_keys`]).
-    data: OnceLock<String>,
+    /// JSON and texts, in chunks that cover the records' data offsets back to back: a state's segments
+    /// (format 3: the one data section inside it), each read when a record in it is first needed
+    /// ([`Manifest::missing`], [`Manifest::supply`]); a new record's, its own.
+    chunks: Vec<Chunk>,
     /// Every record's part boundaries, record after record ([`Stored::bounds`]): one table for a
     /// state's thousands of records, so reading one and copying its records allocate nothing per record.
     bounds: Vec<usize>,
+}
+
+/// One run of a state's data section, whole records only.
+#[derive(Debug, Default)]
+struct Chunk {
+    /// Where it starts among its records' data offsets (format 3: in the state object).
+    start: usize,
+    len: usize,
+    crc: u32,
+    /// Its segment's name (`segments/<sha256>`); empty: inside the state object, or a new record's.
+    name: String,
+    text: OnceLock<String>,
+}
+
+impl Buf {
+    /// The chunk holding data offset `at`, and its index.
+    fn chunk_at(&self, at: usize) -> Option<(usize, &Chunk)> {
+        chunk_at(&self.chunks, at)
+    }
+}
+
+/// Of `chunks` (in order, back to back), the one holding data offset `at`, and its index.
+fn chunk_at(chunks: &[Chunk], at: usize) -> Option<(usize, &Chunk)> {
+    let i = chunks.partition_point(|c| c.start <= at).checked_sub(1)?;
+    Some((i, chunks.get(i)?))
 }
 
 /// One record of a state: its parts in a shared buffer, and the record itself once parsed.
@@ -153,21 +183,50 @@ impl<R> Stored<R> {
         self.buf.bounds.get(self.span.clone()).unwrap_or_default()
     }
 
+    /// Where part `i`'s boundaries are in [`Stored::bounds`] (data parts after the data's start).
+    fn at(i: usize) -> usize {
+        if i < KEY_PARTS { i } else { i + 1 }
+    }
+
+    /// The chunk its data lies in (one: segments are cut between records), and its index.
+    fn chunk(&self) -> Option<(usize, &Chunk)> {
+        self.buf.chunk_at(*self.bounds().get(KEY_PARTS + 1)?)
+    }
+
     fn part(&self, i: usize) -> &str {
         // Boundaries are checked against the buffers (length, char boundaries) when they are read.
-        let (text, at) = if i < KEY_PARTS {
-            (self.buf.keys.as_str(), i)
-        } else {
-            match self.buf.data.get() {
-                Some(d) => (d.as_str(), i + 1),
-                None => return "",
-            }
-        };
         let bounds = self.bounds();
-        match (bounds.get(at), bounds.get(at + 1)) {
-            (Some(a), Some(b)) => text.get(*a..*b).unwrap_or_default(),
-            _ => "",
+        let at = Self::at(i);
+        let (Some(&a), Some(&b)) = (bounds.get(at), bounds.get(at + 1)) else {
+            return "";
+        };
+        if i < KEY_PARTS {
+            return self.buf.keys.get(a..b).unwrap_or_default();
         }
+        self.chunk()
+            .and_then(|(_, c)| {
+                c.text
+                    .get()?
+                    .get(a.checked_sub(c.start)?..b.checked_sub(c.start)?)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Part `i`'s length, read or not.
+    fn part_len(&self, i: usize) -> usize {
+        let bounds = self.bounds();
+        let at = Self::at(i);
+        match (bounds.get(at), bounds.get(at + 1)) {
+            (Some(a), Some(b)) => b.saturating_sub(*a),
+            _ => 0,
+        }
+    }
+
+    /// Its data section's offsets: the JSON's start to the last text's end.
+    fn data_span(&self) -> (usize, usize) {
+        let bounds = self.bounds();
+        let start = bounds.get(KEY_PARTS + 1).copied().unwrap_or_default();
+        (start, bounds.last().copied().unwrap_or(start).max(start))
     }
 
     /// The key fields.
@@ -182,16 +241,22 @@ impl<R> Stored<R> {
         }
     }
 
-    /// Whether its JSON and texts have been read (always, but in a state read for its keys alone).
+    /// Whether its JSON and texts have been read (a state's records: once the segment holding them is).
     pub(crate) fn loaded(&self) -> bool {
-        self.buf.data.get().is_some()
+        self.chunk().is_none_or(|(_, c)| c.text.get().is_some())
+    }
+
+    /// Index text `i`'s length, whether read or not.
+    pub(crate) fn text_len(&self, i: usize) -> usize {
+        self.part_len(FIXED_PARTS + i)
     }
 
     fn not_loaded(&self) -> PublishError {
         let k = self.key();
         PublishError::Record {
             what: format!("{} {} ({})", k.name, k.version, k.arch),
-            why: "only the state's keys were read (a bug: the rest must be read before it is used)".into(),
+            why: "the state's segment holding it was not read (a bug: it must be read before it is used)"
+                .into(),
         }
     }
 
@@ -242,7 +307,11 @@ impl<R: Record> Stored<R> {
             span: 0..bounds.len(),
             buf: Arc::new(Buf {
                 keys,
-                data: OnceLock::from(data),
+                chunks: vec![Chunk {
+                    len: data.len(),
+                    text: OnceLock::from(data),
+                    ..Chunk::default()
+                }],
                 bounds,
             }),
             parsed,
@@ -325,29 +394,11 @@ pub(crate) struct Manifest<R> {
     /// Read in an older form (the first format, or keys and texts derived by another version) and
     /// brought up to date in memory: worth writing back even if nothing else changes.
     pub(crate) upgraded: bool,
-    /// Read for its keys alone: where the rest is ([`Manifest::fill`]).
-    unread: Option<Unread>,
-    /// The segments its data section was read from, for [`Manifest::cut`] to find unchanged.
-    read_from: Option<ReadFrom>,
+    /// The buffer its stored records are ranges of, whose chunks are read as they are needed
+    /// ([`Manifest::missing`]) and found unchanged when it is cut ([`Manifest::cut`]).
+    stored: Option<Arc<Buf>>,
     /// The segments it references now: as read, then as last cut ([`Manifest::cut`]).
     pub(crate) segments: Vec<String>,
-}
-
-/// The segments a state's data section was read from, with the buffer holding it.
-#[derive(Debug)]
-struct ReadFrom {
-    buf: Arc<Buf>,
-    segments: Vec<ReadSegment>,
-}
-
-/// One segment a state was read from.
-#[derive(Debug)]
-struct ReadSegment {
-    name: String,
-    /// Where in the buffer's data it starts.
-    start: usize,
-    len: usize,
-    crc: u32,
 }
 
 /// The segments a state is cut into for storing ([`Manifest::cut`]).
@@ -367,25 +418,16 @@ impl Cut {
     }
 }
 
-/// What is still to read of a state read for its keys alone ([`Manifest::unread`]).
-pub(crate) struct Needed {
-    /// Its first bytes: up to the end of the data section (format 3) or of the header (format 4).
-    pub(crate) head: usize,
-    /// The segments holding its data section, in order (format 4).
-    pub(crate) segments: Vec<String>,
-    /// Their length together.
-    pub(crate) total: usize,
-}
-
-/// The part of a stored state not read yet: its bytes `0..end`, the data section being `start..end`.
-#[derive(Debug)]
-struct Unread {
-    buf: Arc<Buf>,
-    start: usize,
-    end: usize,
-    crc: u32,
-    /// Format 4: the segments the data section is in.
-    segments: Vec<(String, u64, u32)>,
+/// A chunk of a state's data still to read ([`Manifest::missing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Missing {
+    /// Which, for [`Manifest::supply`].
+    pub(crate) index: usize,
+    /// Its segment's name, relative to the state's directory; empty: the range `start..start + len` of
+    /// the state object itself (format 3).
+    pub(crate) name: String,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
 }
 
 /// The first format: one JSON document.
@@ -530,8 +572,7 @@ impl<R: Record> Manifest<R> {
             blobs: BTreeMap::new(),
             garbage: BTreeMap::new(),
             upgraded: false,
-            unread: None,
-            read_from: None,
+            stored: None,
             segments: Vec::new(),
         }
     }
@@ -556,11 +597,8 @@ impl<R: Record> Manifest<R> {
                 let stale = header.derived != DERIVED;
                 let tail = bytes.split_off(tail_start);
                 let mut m = Self::decode_keys(*header, data_start, tail)?;
-                if let Some(need) = m.unread().filter(|n| !n.segments.is_empty()) {
-                    bytes.reserve_exact(need.total);
-                    segments(&need.segments, &mut bytes)?;
-                }
-                m.fill(bytes)?;
+                m.read_all(&bytes, segments)?;
+                drop(bytes);
                 if stale {
                     // Keys and texts derived by another version: derived again from the JSON.
                     for records in m.groups.values_mut() {
@@ -571,7 +609,7 @@ impl<R: Record> Manifest<R> {
                             .map_err(|e| e.to_string())?;
                     }
                     m.upgraded = true;
-                    m.unread = None;
+                    m.stored = None;
                 }
                 Ok(m)
             }
@@ -579,8 +617,8 @@ impl<R: Record> Manifest<R> {
     }
 
     /// A state from its header and its table and keys sections (the file from `data_end` on): every
-    /// record's key, the rest unread until [`Manifest::fill`]. (A state whose texts another version
-    /// derived must be read whole, [`Manifest::decode`], to be derived again.)
+    /// record's key, the rest read segment by segment as it is needed ([`Manifest::missing`]). (A state
+    /// whose texts another version derived must be read whole, [`Manifest::decode`], to be derived again.)
     pub(crate) fn decode_keys(header: Header, data_start: usize, mut tail: Vec<u8>) -> Result<Self, String> {
         let table_len = usize_of(header.table_len)?;
         if tail.len() != table_len.saturating_add(usize_of(header.keys_len)?) {
@@ -597,10 +635,42 @@ impl<R: Record> Manifest<R> {
         // place: a copy into a new buffer faulted in as many fresh pages).
         let (table, keys) = tail.split_at(table_len);
         let keys = std::str::from_utf8(keys).map_err(|e| e.to_string())?;
-        let data_end = data_start.saturating_add(usize_of(header.data_len)?);
+        let data_len = usize_of(header.data_len)?;
+        let data_end = data_start.saturating_add(data_len);
+        // Format 4: its segments back to back from `data_start` (their lengths add up to the data
+        // section's, [`Layout::of`]); format 3: the data section inside the object.
+        let chunks: Vec<Chunk> = if header.segments.is_empty() {
+            vec![Chunk {
+                start: data_start,
+                len: data_len,
+                crc: header.crc_data,
+                ..Chunk::default()
+            }]
+        } else {
+            let mut at = data_start;
+            header
+                .segments
+                .iter()
+                .map(|(name, len, crc)| {
+                    let len = usize_of(*len)?;
+                    at = at.checked_add(len).ok_or("section lengths out of range")?;
+                    Ok(Chunk {
+                        start: at - len,
+                        len,
+                        crc: *crc,
+                        name: name.clone(),
+                        text: OnceLock::new(),
+                    })
+                })
+                .collect::<Result<_, String>>()?
+        };
+        let mut buf = Buf {
+            keys: String::new(),
+            chunks,
+            bounds: Vec::new(),
+        };
         let mut at = 0;
         let (mut key_at, mut data_at) = (0, data_start);
-        let mut groups = BTreeMap::new();
         let mut all = Vec::with_capacity(header.groups.len());
         // Each record's n part lengths become n + 2 boundaries (two starts): about as many as the table's
         // u32s.
@@ -609,7 +679,8 @@ impl<R: Record> Manifest<R> {
             .iter()
             .fold(0usize, |n, (_, c)| n.saturating_add(*c))
             .min(table_len / 4);
-        let mut bounds = Vec::with_capacity(table_len / 4 + records);
+        buf.bounds = Vec::with_capacity(table_len / 4 + records);
+        let bounds = &mut buf.bounds;
         for (_, count) in &header.groups {
             let mut group = Vec::with_capacity((*count).min(table_len / 4));
             for _ in 0..*count {
@@ -620,6 +691,7 @@ impl<R: Record> Manifest<R> {
                 }
                 let start = bounds.len();
                 bounds.push(key_at);
+                let data_from = data_at;
                 for i in 0..n {
                     if i == KEY_PARTS {
                         bounds.push(data_at);
@@ -633,6 +705,12 @@ impl<R: Record> Manifest<R> {
                     }
                     bounds.push(*end);
                 }
+                // Within one chunk: segments are cut between records.
+                let within =
+                    chunk_at(&buf.chunks, data_from).is_some_and(|(_, c)| data_at <= c.start + c.len);
+                if !within && data_at > data_from {
+                    return Err("a record across segments".into());
+                }
                 group.push(start..bounds.len());
             }
             all.push(group);
@@ -643,13 +721,10 @@ impl<R: Record> Manifest<R> {
         tail.drain(..table_len);
         // Its table's room given back (in place, or by remapping: nothing is copied).
         tail.shrink_to_fit();
-        let keys = String::from_utf8(tail).map_err(|e| e.utf8_error().to_string())?;
-        let buf = Arc::new(Buf {
-            keys,
-            data: OnceLock::new(),
-            bounds,
-        });
+        buf.keys = String::from_utf8(tail).map_err(|e| e.utf8_error().to_string())?;
+        let buf = Arc::new(buf);
         let names = header.segments.iter().map(|(n, _, _)| n.clone()).collect();
+        let mut groups = BTreeMap::new();
         for ((name, _), records) in header.groups.into_iter().zip(all) {
             let stored: Vec<Stored<R>> = records
                 .into_iter()
@@ -669,88 +744,117 @@ impl<R: Record> Manifest<R> {
             blobs: header.blobs,
             garbage: header.garbage,
             upgraded: false,
-            unread: Some(Unread {
-                buf,
-                start: data_start,
-                end: data_end,
-                crc: header.crc_data,
-                segments: header.segments,
-            }),
-            read_from: None,
+            stored: Some(buf),
             segments: names,
         })
     }
 
-    /// What [`Manifest::fill`] needs (`None`: nothing, everything has been read): the stored state's
-    /// first bytes, then its segments' bytes after them.
-    pub(crate) fn unread(&self) -> Option<Needed> {
-        self.unread
-            .as_ref()
-            .filter(|u| u.buf.data.get().is_none())
-            .map(|u| Needed {
-                head: if u.segments.is_empty() { u.end } else { u.start },
-                segments: u.segments.iter().map(|(n, _, _)| n.clone()).collect(),
-                total: u.end - u.start,
-            })
+    /// Reads every chunk not read yet: from `object` (the state object, format 3) or by `segments`.
+    fn read_all(&self, object: &[u8], segments: Segments<'_>) -> Result<(), String> {
+        let missing = self.missing(None);
+        let names: Vec<String> = missing
+            .iter()
+            .filter(|c| !c.name.is_empty())
+            .map(|c| c.name.clone())
+            .collect();
+        let mut read = segments(&names)?.into_iter();
+        let mut got = Vec::with_capacity(missing.len());
+        for c in missing {
+            let chunk = if c.name.is_empty() {
+                let end = c.start.checked_add(c.len).ok_or("record out of range")?;
+                object.get(c.start..end).ok_or("the state is cut short")?.to_vec()
+            } else {
+                read.next().ok_or("a segment was not read")?
+            };
+            got.push((c.index, chunk));
+        }
+        self.supply(got)
     }
 
-    /// Completes a state read for its keys with `head`, the stored state's bytes up to the end of its
-    /// data section (format 4: up to the end of its header, then its segments' bytes): every record
-    /// (and every copy of one, found from it) can then be opened.
-    pub(crate) fn fill(&mut self, head: Vec<u8>) -> Result<(), String> {
-        let Some(u) = &self.unread else {
+    /// The chunks of the stored state not read yet: every one (`records` `None`), or those holding
+    /// `records` (others' records, and records made since, need none).
+    pub(crate) fn missing(&self, records: Option<&[&Stored<R>]>) -> Vec<Missing> {
+        let Some(buf) = &self.stored else {
+            return Vec::new();
+        };
+        let mut wanted: Vec<usize> = match records {
+            None => (0..buf.chunks.len()).collect(),
+            Some(rs) => rs
+                .iter()
+                .filter(|r| Arc::ptr_eq(&r.buf, buf))
+                .filter_map(|r| r.chunk().map(|(i, _)| i))
+                .collect(),
+        };
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+            .into_iter()
+            .filter_map(|i| {
+                let c = buf.chunks.get(i)?;
+                c.text.get().is_none().then(|| Missing {
+                    index: i,
+                    name: c.name.clone(),
+                    start: c.start,
+                    len: c.len,
+                })
+            })
+            .collect()
+    }
+
+    /// Completes chunks of a state read for its keys ([`Manifest::missing`]) with their bytes: each
+    /// is checked (length, CRC-32, UTF-8, its records' boundaries) before any is taken, so a damaged one
+    /// is refused and leaves them all unread. Every record in them (and every copy of one) can then be
+    /// opened.
+    pub(crate) fn supply(&self, got: Vec<(usize, Vec<u8>)>) -> Result<(), String> {
+        let Some(buf) = &self.stored else {
             return Ok(());
         };
-        if u.buf.data.get().is_some() {
-            return Ok(());
-        }
-        if head.len() != u.end {
-            return Err(format!(
-                "{} bytes of data where the header says {}",
-                head.len(),
-                u.end
+        let mut texts = Vec::with_capacity(got.len());
+        for (i, bytes) in got {
+            let c = buf.chunks.get(i).ok_or("no such segment")?;
+            if bytes.len() != c.len {
+                return Err(format!(
+                    "{} bytes of data where the header says {}",
+                    bytes.len(),
+                    c.len
+                ));
+            }
+            if crc32fast::hash(&bytes) != c.crc {
+                return Err("checksum mismatch: the file is damaged".into());
+            }
+            texts.push((
+                i,
+                String::from_utf8(bytes).map_err(|e| e.utf8_error().to_string())?,
             ));
         }
-        if crc32fast::hash(&head[u.start..]) != u.crc {
-            return Err("checksum mismatch: the file is damaged".into());
-        }
-        let data = String::from_utf8(head).map_err(|e| e.utf8_error().to_string())?;
         // The state's own records only: records added since have buffers of their own.
+        let mut by_chunk: Vec<Option<&String>> = vec![None; buf.chunks.len()];
+        for (i, t) in &texts {
+            by_chunk[*i] = Some(t);
+        }
+        let text_of = |i: usize| by_chunk.get(i).copied().flatten();
         let boundaries = self
             .groups
             .values()
             .flatten()
-            .filter(|r| Arc::ptr_eq(&r.buf, &u.buf))
-            .all(|r| {
-                r.bounds()
+            .filter(|r| Arc::ptr_eq(&r.buf, buf))
+            .all(|r| match r.chunk().and_then(|(i, c)| Some((c, text_of(i)?))) {
+                Some((c, text)) => r
+                    .bounds()
                     .get(KEY_PARTS + 1..)
                     .unwrap_or_default()
                     .iter()
-                    .all(|b| data.is_char_boundary(*b))
+                    .all(|b| b.checked_sub(c.start).is_some_and(|at| text.is_char_boundary(at))),
+                None => true,
             });
         if !boundaries {
             return Err("record out of range".into());
         }
-        let _ = u.buf.data.set(data);
-        let mut at = u.start;
-        let segments = u
-            .segments
-            .iter()
-            .map(|(name, len, crc)| {
-                let len = usize::try_from(*len).unwrap_or(usize::MAX);
-                at = at.saturating_add(len);
-                ReadSegment {
-                    name: name.clone(),
-                    start: at - len,
-                    len,
-                    crc: *crc,
-                }
-            })
-            .collect();
-        self.read_from = Some(ReadFrom {
-            buf: Arc::clone(&u.buf),
-            segments,
-        });
+        for (i, text) in texts {
+            if let Some(c) = buf.chunks.get(i) {
+                let _ = c.text.set(text);
+            }
+        }
         Ok(())
     }
 
@@ -804,21 +908,62 @@ impl<R: Record> Manifest<R> {
         Ok(m)
     }
 
-    /// The data section cut into segments ([`SEGMENT_EVERY`]): those the stored state has already
-    /// (same bytes, found by length and CRC-32 and compared) keep their names; the others are named by
-    /// their SHA-256 and returned to be written. Every record must have been read whole
-    /// ([`Manifest::fill`]).
-    pub(crate) fn cut(&self) -> Result<Cut, String> {
-        if self.groups.values().flatten().any(|r| !r.loaded()) {
-            return Err("the state was read for its keys alone and cannot be written back (a bug)".into());
+    /// The data section's cut ([`SEGMENT_EVERY`]): each segment's records and length, in order.
+    fn spans(&self) -> Vec<(&[Stored<R>], usize)> {
+        let mut out = Vec::new();
+        for records in self.groups.values() {
+            let (mut first, mut len) = (0, 0);
+            for (i, r) in records.iter().enumerate() {
+                len += (KEY_PARTS..r.parts()).map(|p| r.part_len(p)).sum::<usize>();
+                if i + 1 == records.len()
+                    || len >= SEGMENT_MAX
+                    || (len >= SEGMENT_MIN && cut_after(r.key().sha256))
+                {
+                    out.push((&records[first..=i], len));
+                    (first, len) = (i + 1, 0);
+                }
+            }
         }
-        let mut known: HashMap<(usize, u32), Vec<&ReadSegment>> = HashMap::new();
-        let old = self
-            .read_from
-            .as_ref()
-            .and_then(|f| Some((f.buf.data.get()?, &f.segments)));
-        for s in old.iter().flat_map(|(_, segments)| segments.iter()) {
-            known.entry((s.len, s.crc)).or_default().push(s);
+        out
+    }
+
+    /// The stored segment `records` are exactly, record for record (so the same bytes, read or not).
+    fn same_segment(&self, records: &[Stored<R>]) -> Option<&Chunk> {
+        let buf = self.stored.as_ref()?;
+        let mut end = records.first()?.data_span().0;
+        let (_, c) = buf.chunk_at(end)?;
+        for r in records {
+            let (from, to) = r.data_span();
+            if !Arc::ptr_eq(&r.buf, buf) || from != end {
+                return None;
+            }
+            end = to;
+        }
+        (c.start == records[0].data_span().0 && c.start + c.len == end && !c.name.is_empty()).then_some(c)
+    }
+
+    /// The chunks [`Manifest::cut`] must have read: those of records that end up in a segment of their
+    /// own making (an added or removed record's neighbours), never those of a segment kept whole.
+    pub(crate) fn missing_for_cut(&self) -> Vec<Missing> {
+        let wanted: Vec<&Stored<R>> = self
+            .spans()
+            .into_iter()
+            .filter(|(records, _)| self.same_segment(records).is_none())
+            .flat_map(|(records, _)| records.iter().filter(|r| !r.loaded()))
+            .collect();
+        self.missing(Some(&wanted))
+    }
+
+    /// The data section cut into segments ([`SEGMENT_EVERY`]): those the stored state has already keep
+    /// their names — the same records (unread ones too), or the same bytes (found by length and CRC-32
+    /// and compared); the others are named by their SHA-256 and returned to be written. The records in
+    /// those must have been read ([`Manifest::missing_for_cut`]).
+    pub(crate) fn cut(&self) -> Result<Cut, String> {
+        let mut known: HashMap<(usize, u32), Vec<&Chunk>> = HashMap::new();
+        for c in self.stored.iter().flat_map(|b| &b.chunks) {
+            if !c.name.is_empty() && c.text.get().is_some() {
+                known.entry((c.len, c.crc)).or_default().push(c);
+            }
         }
         let mut cut = Cut {
             all: Vec::new(),
@@ -826,48 +971,44 @@ impl<R: Record> Manifest<R> {
             crc: 0,
         };
         let mut total = crc32fast::Hasher::new();
-        for records in self.groups.values() {
-            let (mut first, mut len) = (0, 0);
-            for (i, r) in records.iter().enumerate() {
-                len += (KEY_PARTS..r.parts()).map(|p| r.part(p).len()).sum::<usize>();
-                let end = i + 1 == records.len()
-                    || len >= SEGMENT_MAX
-                    || (len >= SEGMENT_MIN && cut_after(r.key().sha256));
-                if !end {
-                    continue;
-                }
-                let parts = || {
-                    records[first..=i]
-                        .iter()
-                        .flat_map(|r| (KEY_PARTS..r.parts()).map(move |p| r.part(p).as_bytes()))
-                };
-                let mut crc = crc32fast::Hasher::new();
-                parts().for_each(|p| crc.update(p));
-                let crc32 = crc.clone().finalize();
-                total.combine(&crc);
-                let same = |s: &&&ReadSegment| {
-                    old.and_then(|(data, _)| data.as_bytes().get(s.start..s.start + s.len))
-                        .is_some_and(|bytes| {
-                            let mut at = 0;
-                            parts().all(|p| {
-                                at += p.len();
-                                bytes.get(at - p.len()..at) == Some(p)
-                            })
-                        })
-                };
-                let name = match known.get(&(len, crc32)).and_then(|c| c.iter().find(same)) {
-                    Some(s) => s.name.clone(),
-                    None => {
-                        let mut bytes = Vec::with_capacity(len);
-                        parts().for_each(|p| bytes.extend_from_slice(p));
-                        let name = format!("segments/{}", hex::encode(Sha256::digest(&bytes)));
-                        cut.new.push((name.clone(), bytes));
-                        name
-                    }
-                };
-                cut.all.push((name, len as u64, crc32));
-                (first, len) = (i + 1, 0);
+        for (records, len) in self.spans() {
+            if let Some(c) = self.same_segment(records) {
+                total.combine(&crc32fast::Hasher::new_with_initial_len(c.crc, c.len as u64));
+                cut.all.push((c.name.clone(), c.len as u64, c.crc));
+                continue;
             }
+            if records.iter().any(|r| !r.loaded()) {
+                return Err("a segment to write holds records not read (a bug)".into());
+            }
+            let parts = || {
+                records
+                    .iter()
+                    .flat_map(|r| (KEY_PARTS..r.parts()).map(move |p| r.part(p).as_bytes()))
+            };
+            let mut crc = crc32fast::Hasher::new();
+            parts().for_each(|p| crc.update(p));
+            let crc32 = crc.clone().finalize();
+            total.combine(&crc);
+            let same = |c: &&&Chunk| {
+                c.text.get().is_some_and(|text| {
+                    let mut at = 0;
+                    parts().all(|p| {
+                        at += p.len();
+                        text.as_bytes().get(at - p.len()..at) == Some(p)
+                    })
+                })
+            };
+            let name = match known.get(&(len, crc32)).and_then(|c| c.iter().find(same)) {
+                Some(c) => c.name.clone(),
+                None => {
+                    let mut bytes = Vec::with_capacity(len);
+                    parts().for_each(|p| bytes.extend_from_slice(p));
+                    let name = format!("segments/{}", hex::encode(Sha256::digest(&bytes)));
+                    cut.new.push((name.clone(), bytes));
+                    name
+                }
+            };
+            cut.all.push((name, len as u64, crc32));
         }
         cut.crc = total.finalize();
         Ok(cut)
@@ -883,7 +1024,7 @@ impl<R: Record> Manifest<R> {
             let n = u32::try_from(r.parts()).map_err(|e| e.to_string())?;
             table.extend_from_slice(&n.to_le_bytes());
             for i in 0..r.parts() {
-                let len = r.part(i).len();
+                let len = r.part_len(i);
                 let len32 = u32::try_from(len).map_err(|_| "a record part of 4 GiB or more")?;
                 table.extend_from_slice(&len32.to_le_bytes());
                 if i < KEY_PARTS {
@@ -1046,12 +1187,13 @@ pub fn to_json(bytes: &[u8], segment: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resul
             len,
             ..
         } if bytes.len() == len => {
-            let mut m = Manifest::<Any>::decode_keys(*header, data_start, bytes[tail_start..].to_vec())?;
-            let mut head = bytes[..tail_start].to_vec();
-            for name in m.unread().map(|n| n.segments).unwrap_or_default() {
-                head.extend(segment(&name).ok_or_else(|| format!("segment {name} is missing"))?);
-            }
-            m.fill(head)?;
+            let m = Manifest::<Any>::decode_keys(*header, data_start, bytes[tail_start..].to_vec())?;
+            m.read_all(bytes, &|names| {
+                names
+                    .iter()
+                    .map(|n| segment(n).ok_or_else(|| format!("segment {n} is missing")))
+                    .collect()
+            })?;
             (format, m)
         }
         _ => return Err("not a wharf state, or a damaged one".into()),
@@ -1161,7 +1303,11 @@ mod tests {
             span: 0..bounds.len(),
             buf: Arc::new(Buf {
                 keys: fresh.buf.keys.clone(),
-                data: OnceLock::from(data),
+                chunks: vec![Chunk {
+                    len: data.len(),
+                    text: OnceLock::from(data),
+                    ..Chunk::default()
+                }],
                 bounds,
             }),
             parsed: OnceLock::new(),
@@ -1169,10 +1315,7 @@ mod tests {
         let mut m = Manifest::<R>::empty();
         m.groups.insert("g".into(), vec![old]);
         let (bytes, data) = stored(&m);
-        let segments = |_: &[String], out: &mut Vec<u8>| {
-            out.extend_from_slice(&data);
-            Ok(())
-        };
+        let segments = |names: &[String]| Ok(names.iter().map(|_| data.clone()).collect());
         // Written by this version: read as it is.
         let same = Manifest::<R>::decode(bytes.clone(), &segments).unwrap();
         assert_eq!(same.groups["g"][0].text(0).unwrap(), "Package: a (old)\n");
@@ -1221,37 +1364,35 @@ mod tests {
         let records = ["a", "b", "ü"].map(|n| Stored::new(R(n.into())).unwrap());
         m.groups.insert("g".into(), records.to_vec());
         let (bytes, data) = stored(&m);
-        let (mut partial, data_start) = keys_only(&bytes);
-        let head = [&bytes[..data_start], &data].concat();
-        let data_end = head.len();
-        let unread = |m: &Manifest<R>| m.unread().map(|n| (n.head, n.segments.len()));
-        assert_eq!(unread(&partial), Some((data_start, 1)));
-        // Keys are there; texts, records and writing it back are refused, not empty.
+        let (partial, _) = keys_only(&bytes);
+        let unread = |m: &Manifest<R>| m.missing(None).iter().map(|c| c.len).collect::<Vec<_>>();
+        assert_eq!(unread(&partial), [data.len()]);
+        // Keys are there; texts and records are refused, not empty; the cut needs nothing read (its one
+        // segment is the one stored).
         let copy = partial.groups["g"][2].clone();
         assert_eq!(copy.key().name, "ü");
         assert!(!copy.loaded());
         assert!(copy.text(0).is_err() && copy.record().is_err());
-        assert!(partial.cut().is_err());
-        // A damaged or short data section is refused, and leaves it unread.
-        let mut bad = head.clone();
-        bad[data_end - 2] ^= 1;
-        assert!(partial.fill(bad).is_err());
-        assert!(partial.fill(head[..data_end - 1].to_vec()).is_err());
-        assert_eq!(unread(&partial), Some((data_start, 1)));
-        // A record added before the rest is read has its own buffer: its boundaries are not the state's
-        // (here they lie past the state's end).
-        let added = Stored::new(R("é".repeat(400))).unwrap();
-        partial.groups.get_mut("g").unwrap().push(added);
-        // Filled: the state and every copy of its records read whole.
-        partial.fill(head.clone()).unwrap();
-        assert_eq!(unread(&partial), None);
-        assert_eq!(copy.text(0).unwrap(), "Package: ü\n");
-        assert_eq!(*copy.record().unwrap(), R("ü".into()));
-        assert!(partial.groups["g"][3].text(0).unwrap().ends_with("éé\n"));
-        partial.groups.get_mut("g").unwrap().pop();
+        assert_eq!(copy.text_len(0), "Package: ü\n".len());
+        assert!(partial.missing_for_cut().is_empty());
         let cut = partial.cut().unwrap();
         assert!(cut.new.is_empty(), "its one segment is the one it was read from");
         assert_eq!(partial.encode(&cut).unwrap(), bytes);
+        // A damaged or short segment is refused, and leaves it unread.
+        let mut bad = data.clone();
+        bad[data.len() - 2] ^= 1;
+        assert!(partial.supply(vec![(0, bad)]).is_err());
+        assert!(
+            partial
+                .supply(vec![(0, data[..data.len() - 1].to_vec())])
+                .is_err()
+        );
+        assert_eq!(unread(&partial), [data.len()]);
+        // Supplied: the state and every copy of its records read whole.
+        partial.supply(vec![(0, data.clone())]).unwrap();
+        assert!(unread(&partial).is_empty());
+        assert_eq!(copy.text(0).unwrap(), "Package: ü\n");
+        assert_eq!(*copy.record().unwrap(), R("ü".into()));
         // Damage to the keys is refused when they are read.
         let mut bad = bytes.clone();
         let last = bad.len() - 1;
@@ -1290,7 +1431,7 @@ mod tests {
         });
         let mut bytes = format!("wharf-state 2\n{header}\n").into_bytes();
         bytes.extend_from_slice(&body);
-        let none = |_: &[String], _: &mut Vec<u8>| Err("no segments".to_owned());
+        let none = |_: &[String]| Err("no segments".to_owned());
         let m = Manifest::<R>::decode(bytes.clone(), &none).unwrap();
         assert!(m.upgraded);
         assert_eq!((m.generation, m.key_fingerprint.as_deref()), (4, Some("F")));

@@ -31,7 +31,7 @@ use wharf_store::{LockGuard, PutMode, Store};
 use wharf_core::parallel::map_in_order;
 
 use crate::PublishError;
-use crate::state::{Cut, FORMAT, Layout};
+use crate::state::{Cut, FORMAT, Layout, Missing};
 pub(crate) use crate::state::{Key, KeyFields, Manifest, Record, Stored};
 
 /// How much of a state the first read takes: the header, and all of a small state — as much as the
@@ -425,32 +425,45 @@ fn read_keys<R: Record>(store: &dyn Store, key: &str) -> Result<Option<(Manifest
     Ok(Some((state, first.tag)))
 }
 
-/// Reads the rest of a state read for its keys alone (nothing when it was read whole): the bytes up to
-/// the end of its data section, of the version `tag`. `Ok(false)`: the state has been replaced since
-/// (the rest is gone).
+/// Reads the chunks `missing` of a state read for its keys alone, of the version `tag`: segments by
+/// name, format 3's data section from the state object. `Ok(false)`: the state has been replaced since
+/// (its data section is gone; segments are never rewritten).
 fn load<R: Record>(
     store: &dyn Store,
     key: &str,
     tag: &str,
-    state: &mut Manifest<R>,
+    state: &Manifest<R>,
+    missing: Vec<Missing>,
 ) -> Result<bool, PublishError> {
-    let Some(need) = state.unread() else {
+    if missing.is_empty() {
         return Ok(true);
-    };
-    let mut head = match store.get_range(key, 0..need.head as u64)? {
-        Some(h) if h.tag == tag => h.bytes,
-        _ => return Ok(false),
-    };
+    }
     let refused = |why| PublishError::State {
         store: store.describe(),
         key: key.into(),
         why,
     };
-    if !need.segments.is_empty() {
-        head.reserve_exact(need.total);
-        segments(store, key, &need.segments, &mut head).map_err(refused)?;
+    let names: Vec<String> = missing
+        .iter()
+        .filter(|c| !c.name.is_empty())
+        .map(|c| c.name.clone())
+        .collect();
+    let mut read = segments(store, key, &names).map_err(refused)?.into_iter();
+    let mut got = Vec::with_capacity(missing.len());
+    for c in missing {
+        let bytes = if !c.name.is_empty() {
+            read.next().unwrap_or_default()
+        } else if c.len == 0 {
+            Vec::new()
+        } else {
+            match store.get_range(key, c.start as u64..c.start.saturating_add(c.len) as u64)? {
+                Some(h) if h.tag == tag => h.bytes,
+                _ => return Ok(false),
+            }
+        };
+        got.push((c.index, bytes));
     }
-    state.fill(head).map_err(refused)?;
+    state.supply(got).map_err(refused)?;
     Ok(true)
 }
 
@@ -463,35 +476,34 @@ fn segment_key(state_key: &str, name: &str) -> String {
     }
 }
 
-/// A state's segments, appended to `out` back to back (sized by the caller). From a directory, read
-/// one after another straight into place (the page cache answers; each page of `out` is touched once);
-/// from a remote store, eight requests in flight, a few segments at a time, so that no more than those
-/// are held besides `out`. A segment is written before any state that names it and removed only after
-/// its grace period, so a missing one is a damaged store.
-fn segments(store: &dyn Store, state_key: &str, names: &[String], out: &mut Vec<u8>) -> Result<(), String> {
+/// A state's segments, each read whole. From a directory, one after another straight into a buffer of
+/// its size (the page cache answers); from a remote store, eight requests in flight, a few segments at a
+/// time. A segment is written before any state that names it and removed only after its grace period, so
+/// a missing one is a damaged store.
+fn segments(store: &dyn Store, state_key: &str, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
     let missing = |name: &str| format!("its segment `{name}` is missing");
     if store.reads_are_local() {
-        for name in names {
-            if !store
-                .append_to(&segment_key(state_key, name), out)
-                .map_err(|e| e.to_string())?
-            {
-                return Err(missing(name));
-            }
-        }
-        return Ok(());
+        return names
+            .iter()
+            .map(|name| {
+                let mut out = Vec::new();
+                match store.append_to(&segment_key(state_key, name), &mut out) {
+                    Ok(true) => Ok(out),
+                    Ok(false) => Err(missing(name)),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .collect();
     }
     let threads = 8;
+    let mut out = Vec::with_capacity(names.len());
     for batch in names.chunks(2 * threads) {
         let read = map_in_order(batch, threads, |n| store.get(&segment_key(state_key, n)));
         for (name, bytes) in batch.iter().zip(read) {
-            match bytes.map_err(|e| e.to_string())? {
-                Some(b) => out.extend_from_slice(&b),
-                None => return Err(missing(name)),
-            }
+            out.push(bytes.map_err(|e| e.to_string())?.ok_or_else(|| missing(name))?);
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 impl<R> Peeked<R> {
@@ -505,19 +517,29 @@ impl<R> Peeked<R> {
 /// inspection handed out) can be opened. `None` when the state has been replaced since: the transaction
 /// then reads the new one, and those copies read their files instead.
 pub(crate) fn load_peeked<R: Record>(
-    mut p: Peeked<R>,
+    p: Peeked<R>,
     store: &dyn Store,
 ) -> Result<Option<Peeked<R>>, PublishError> {
-    Ok(load(store, &p.key, &p.tag, &mut p.state)?.then_some(p))
+    let missing = p.state.missing(None);
+    Ok(load(store, &p.key, &p.tag, &p.state, missing)?.then_some(p))
+}
+
+/// [`load_peeked`] of the segments holding `records` alone (records of the peeked state, handed out by
+/// inspection).
+pub(crate) fn load_peeked_records<R: Record>(
+    p: Peeked<R>,
+    store: &dyn Store,
+    records: &[&Stored<R>],
+) -> Result<Option<Peeked<R>>, PublishError> {
+    let missing = p.state.missing(Some(records));
+    Ok(load(store, &p.key, &p.tag, &p.state, missing)?.then_some(p))
 }
 
 fn parse_state<R: Record>(store: &dyn Store, key: &str, bytes: Vec<u8>) -> Result<Manifest<R>, PublishError> {
-    Manifest::decode(bytes, &|names, out| segments(store, key, names, out)).map_err(|why| {
-        PublishError::State {
-            store: store.describe(),
-            key: key.into(),
-            why,
-        }
+    Manifest::decode(bytes, &|names| segments(store, key, names)).map_err(|why| PublishError::State {
+        store: store.describe(),
+        key: key.into(),
+        why,
     })
 }
 
@@ -636,9 +658,18 @@ impl<'a, R: Record> Txn<'a, R> {
     /// Reads the rest of the state if only its keys were (before anything needs a record's JSON or
     /// texts). The state is read under the lock, so it cannot have been replaced since unless a writer
     /// ignored the lock: then this publish stops.
-    pub(crate) fn load(&mut self) -> Result<(), PublishError> {
+    pub(crate) fn load(&self) -> Result<(), PublishError> {
+        self.load_missing(self.state.missing(None))
+    }
+
+    /// Reads the segments of the state holding `records` (any not read yet).
+    pub(crate) fn load_records(&self, records: &[&Stored<R>]) -> Result<(), PublishError> {
+        self.load_missing(self.state.missing(Some(records)))
+    }
+
+    fn load_missing(&self, missing: Vec<Missing>) -> Result<(), PublishError> {
         let tag = self.tag.clone().unwrap_or_default();
-        if load(self.store, self.state_key, &tag, &mut self.state)? {
+        if load(self.store, self.state_key, &tag, &self.state, missing)? {
             Ok(())
         } else {
             Err(PublishError::Store(wharf_store::StoreError::LockLost {
@@ -649,10 +680,12 @@ impl<'a, R: Record> Txn<'a, R> {
     }
 
     /// The groups whose indexes this publish must write: those it changed, and those a crashed publish
-    /// left pending. Reads the rest of the state if there are any (their indexes are its texts).
+    /// left pending. With `whole`, reads the rest of the state if there are any (their indexes are its
+    /// texts); a kind that splices its indexes from the published ones reads what it needs itself.
     pub(crate) fn groups_to_rewrite(
         &mut self,
         touched: &BTreeSet<String>,
+        whole: bool,
     ) -> Result<BTreeSet<String>, PublishError> {
         let mut all = touched.clone();
         all.extend(self.pending.iter().cloned());
@@ -663,7 +696,7 @@ impl<'a, R: Record> Txn<'a, R> {
         {
             all.extend(self.state.groups.keys().cloned());
         }
-        if !all.is_empty() {
+        if whole && !all.is_empty() {
             self.load()?;
         }
         Ok(all)
@@ -697,7 +730,7 @@ impl<'a, R: Record> Txn<'a, R> {
     }
 
     fn write_state(&mut self) -> Result<(), PublishError> {
-        self.load()?;
+        self.load_missing(self.state.missing_for_cut())?;
         self.guard.check()?;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
         let refused = |why| PublishError::State {
@@ -798,7 +831,7 @@ impl<'a, R: Record> Txn<'a, R> {
             let planned = if nothing {
                 Vec::new()
             } else {
-                self.load()?;
+                self.load_missing(self.state.missing_for_cut())?;
                 let segments: Vec<String> = match self.state.cut() {
                     Ok(cut) => cut
                         .new
@@ -1009,11 +1042,11 @@ mod tests {
     }
 
     fn read(bytes: &[u8], segments: &BTreeMap<String, Vec<u8>>) -> Result<Manifest<R>, String> {
-        Manifest::<R>::decode(bytes.to_vec(), &|names, out| {
-            for n in names {
-                out.extend(segments.get(n).ok_or("missing")?);
-            }
-            Ok(())
+        Manifest::<R>::decode(bytes.to_vec(), &|names| {
+            names
+                .iter()
+                .map(|n| segments.get(n).cloned().ok_or_else(|| "missing".to_owned()))
+                .collect()
         })
     }
 
