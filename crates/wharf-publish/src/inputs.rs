@@ -81,7 +81,7 @@ impl Entry {
     /// before the read, and the same file (`after`) once read. `sha256` is hex.
     pub(crate) fn if_settled(before: Identity, after: Identity, read_ns: i64, sha256: &str) -> Option<Self> {
         let mut digest = [0; 32];
-        hex::decode_to_slice(sha256, &mut digest).ok()?;
+        wharf_core::digest::from_hex(sha256, &mut digest).then_some(())?;
         (before == after && before.ctime_ns.saturating_add(RACY_NS) < read_ns).then_some(Self {
             id: before,
             read_ns,

@@ -368,7 +368,7 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
                     .enumerate()
                     .filter_map(|(n, r)| {
                         let mut sha = [0; 32];
-                        hex::decode_to_slice(r.key().sha256, &mut sha).ok()?;
+                        wharf_core::digest::from_hex(r.key().sha256, &mut sha).then_some(())?;
                         Some((sha, n))
                     })
                     .collect();
