@@ -11,8 +11,8 @@
 //! rpm-md's three documents — and runs all their blocks as one batch on every core, costliest first (an xz
 //! block costs ~8× a deflate part of the same text). When the document is written again, the previous
 //! compressed file is split into its blocks and a block whose text is unchanged is carried over: for xz, the
-//! previous text is cut the same way and a block is taken only if its own CRC-64 is that of the new block's
-//! text; for gzip, the file's part table holds each part's size and SHA-256 (truncated to 16 bytes), so the
+//! previous text is split at the blocks' own lengths (the `.xz` index's), and a block is taken only if its
+//! length and its own CRC-64 are those of a new block and its text is the same bytes; for gzip, the file's part table holds each part's size and SHA-256 (truncated to 16 bytes), so the
 //! previous text is not needed (rpm-md keeps only compressed documents). The result is the same bytes as
 //! compressing from scratch, whatever the history.
 
@@ -97,7 +97,9 @@ pub struct Doc<'a> {
 enum Prepared<'a> {
     Xz {
         parts: Vec<&'a str>,
-        old: HashMap<&'a str, xzblocks::Block>,
+        /// Each previous block with its text, keyed by the text's length and CRC-64 (the block's check):
+        /// nothing is hashed to find them but the new blocks' CRC-64s, which are checked anyway.
+        old: HashMap<(u64, u64), (&'a str, xzblocks::Block)>,
     },
     Gz {
         parts: Vec<&'a str>,
@@ -107,31 +109,31 @@ enum Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(doc: &Doc<'a>) -> Self {
+    /// `parts`: the document's text cut ([`cut`]).
+    fn new(doc: &Doc<'a>, parts: Vec<&'a str>) -> Self {
         match doc.form {
             Form::Xz(previous) => {
                 let mut old = HashMap::new();
+                // The previous text in the blocks' own lengths (no need to cut it again); a block is
+                // carried over only if the new text's block is the same bytes ([`Prepared::block`]).
                 if let Some((old_text, old_xz)) = previous
                     && let (Ok(old_text), Some(old_blocks)) =
                         (std::str::from_utf8(old_text), xzblocks::blocks_of(old_xz))
+                    && old_blocks.iter().map(|b| b.uncompressed).sum::<u64>() == old_text.len() as u64
                 {
-                    let old_parts = cut(old_text, doc.record_end);
-                    if old_parts.len() == old_blocks.len() {
-                        old.extend(
-                            old_parts
-                                .into_iter()
-                                .zip(old_blocks)
-                                .filter(|(p, b)| b.uncompressed == p.len() as u64),
-                        );
+                    let mut at = 0;
+                    for b in old_blocks {
+                        let end = at + usize::try_from(b.uncompressed).unwrap_or(usize::MAX);
+                        if let Some(text) = old_text.get(at..end) {
+                            old.insert((b.uncompressed, b.check), (text, b));
+                        }
+                        at = end;
                     }
                 }
-                Prepared::Xz {
-                    parts: cut(doc.text, doc.record_end),
-                    old,
-                }
+                Prepared::Xz { parts, old }
             }
             Form::Gz(previous) => Prepared::Gz {
-                parts: cut(doc.text, doc.record_end),
+                parts,
                 old: previous
                     .and_then(gzblocks::parts_of)
                     .unwrap_or_default()
@@ -166,9 +168,10 @@ impl<'a> Prepared<'a> {
         Ok(match self {
             Prepared::Xz { parts, old } => {
                 let p = parts[i];
-                // Carried over only if the block's own check says it holds exactly this text.
-                match old.get(p).filter(|b| b.check == xzblocks::crc64(p.as_bytes())) {
-                    Some(b) => Made::Xz(b.clone(), true),
+                // Carried over only if it held exactly this text (the block's own check, then the text).
+                let key = (p.len() as u64, xzblocks::crc64(p.as_bytes()));
+                match old.get(&key).filter(|(text, _)| *text == p) {
+                    Some((_, b)) => Made::Xz(b.clone(), true),
                     None => {
                         // A dictionary no larger than the block (the encoder's match finder is sized
                         // by it: ~11× the dictionary, zeroed for every block).
@@ -238,7 +241,26 @@ enum Made {
 /// many of its blocks were carried over, in `docs` order. The bytes depend only on each document (and
 /// the text of its previous version), not on the batch or the scheduling.
 pub fn compress(docs: &[Doc<'_>]) -> io::Result<Vec<(Vec<u8>, usize)>> {
-    let prepared: Vec<Prepared<'_>> = docs.iter().map(Prepared::new).collect();
+    // A text compressed in two forms (`Packages.gz` and `.xz`) is cut once.
+    let mut cuts: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    let prepared: Vec<Prepared<'_>> = docs
+        .iter()
+        .map(|d| {
+            let same = |(text, end, _): &&(&str, &str, Vec<&str>)| {
+                std::ptr::eq(*text, d.text) && *end == d.record_end
+            };
+            let parts = match cuts.iter().find(same) {
+                Some((_, _, parts)) => parts.clone(),
+                None if matches!(d.form, Form::Whole(_)) => Vec::new(),
+                None => {
+                    let parts = cut(d.text, d.record_end);
+                    cuts.push((d.text, d.record_end, parts.clone()));
+                    parts
+                }
+            };
+            Prepared::new(d, parts)
+        })
+        .collect();
     let mut jobs: Vec<(usize, usize)> = prepared
         .iter()
         .enumerate()
