@@ -253,6 +253,8 @@ pub fn build_suite(
     struct Doc<'e> {
         dir: String,
         members: Vec<&'e SuiteEntry<'e>>,
+        /// The text's length (stanzas and the blank lines between them, plus one).
+        len: usize,
         text: String,
         old: [Option<Vec<u8>>; 3],
     }
@@ -266,6 +268,7 @@ pub fn build_suite(
                 .collect();
             docs.push(Doc {
                 dir: format!("{comp}/binary-{arch}"),
+                len: members.iter().map(|p| p.stanza.len() + 1).sum(),
                 members,
                 text: String::new(),
                 old: [None, None, None],
@@ -280,8 +283,7 @@ pub fn build_suite(
         .iter()
         .enumerate()
         .flat_map(|(d, doc)| {
-            let len: usize = doc.members.iter().map(|p| p.stanza.len() + 1).sum();
-            let big = len >= crate::blocks::CARRY_MIN;
+            let big = doc.len >= crate::blocks::CARRY_MIN;
             let splice = doc
                 .members
                 .iter()
@@ -308,7 +310,7 @@ pub fn build_suite(
                 .unwrap_or_default(),
             at: 0,
         };
-        let mut text = String::with_capacity(d.members.iter().map(|p| p.stanza.len() + 1).sum());
+        let mut text = String::with_capacity(d.len);
         for p in &d.members {
             if !text.is_empty() {
                 text.push('\n');

@@ -225,13 +225,8 @@ pub(crate) fn publish(
     {
         // Known files added to this suite are made from their records in the state: the segments
         // holding those are read (no others: the suite's `Packages` are spliced, [`suite_files`]).
-        let known: Vec<&Stored<AptRecord>> = new_records
-            .iter()
-            .filter_map(|(d, _)| match &d.found {
-                Found::Known(r) => Some(r),
-                Found::Read(_) => None,
-            })
-            .collect();
+        let known: Vec<&Stored<AptRecord>> =
+            new_records.iter().filter_map(|(d, _)| d.found.known()).collect();
         txn.load_records(&known)?;
         // Each record made and stored (JSON, stanza) on every core.
         let new_records =

@@ -330,6 +330,14 @@ impl<I: PackageInfo, R> Found<I, R> {
             Self::Known(r) => r.key().sha256,
         }
     }
+
+    /// The state's record standing for the file, when it is known.
+    pub(crate) fn known(&self) -> Option<&Stored<R>> {
+        match self {
+            Self::Read(_) => None,
+            Self::Known(r) => Some(r),
+        }
+    }
 }
 
 /// Files of a kind, checked, each with what was found for it, and the kind's state as read.
@@ -409,13 +417,7 @@ pub(crate) fn inspect_cached<I: PackageInfo + Send, R: Record + Send + Sync>(
     let published = match published {
         Some(p) if whole => txn::load_peeked(p, store)?,
         Some(p) if read_some => {
-            let known: Vec<&Stored<R>> = found
-                .iter()
-                .filter_map(|(_, f)| match f {
-                    Found::Known(r) => Some(r),
-                    Found::Read(_) => None,
-                })
-                .collect();
+            let known: Vec<&Stored<R>> = found.iter().filter_map(|(_, f)| f.known()).collect();
             txn::load_peeked_records(p, store, &known)?
         }
         p => p,

@@ -35,7 +35,7 @@
 //! are read segment by segment as they are needed ([`Manifest::missing`]): a publish that opens a few
 //! records, or whose kind splices its indexes from the published ones (apt's `Packages`,
 //! `wharf_index::apt::Stanza`), reads only their segments and, when it writes the state back, those it
-//! cuts anew ([`Manifest::missing_for_cut`]) — a segment whose records are all unchanged keeps its name
+//! cuts anew ([`CutPlan::missing`]) — a segment whose records are all unchanged keeps its name
 //! unread. The table and keys are checked against their CRC-32 when read, each segment against its own
 //! (and its records' boundaries) before any record in it is used, so a damaged state is refused, never
 //! half-used. Earlier formats are still read: format 3 (the data inside the state),
@@ -419,7 +419,7 @@ impl Cut {
 }
 
 /// A chunk of a state's data still to read ([`Manifest::missing`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Missing {
     /// Which, for [`Manifest::supply`].
     pub(crate) index: usize,
@@ -908,9 +908,11 @@ impl<R: Record> Manifest<R> {
         Ok(m)
     }
 
-    /// The data section's cut ([`SEGMENT_EVERY`]): each segment's records and length, in order.
-    fn spans(&self) -> Vec<(&[Stored<R>], usize)> {
-        let mut out = Vec::new();
+    /// The data section's cut ([`SEGMENT_EVERY`]), decided from the keys and part lengths alone: each
+    /// segment's records and length, in order, and the stored segment it is kept as, if any. Computed
+    /// once for what must be read before the cut ([`CutPlan::missing`]) and for the cut itself.
+    pub(crate) fn plan_cut(&self) -> CutPlan<'_, R> {
+        let mut spans = Vec::new();
         for records in self.groups.values() {
             let (mut first, mut len) = (0, 0);
             for (i, r) in records.iter().enumerate() {
@@ -919,12 +921,17 @@ impl<R: Record> Manifest<R> {
                     || len >= SEGMENT_MAX
                     || (len >= SEGMENT_MIN && cut_after(r.key().sha256))
                 {
-                    out.push((&records[first..=i], len));
+                    let records = &records[first..=i];
+                    spans.push(Span {
+                        records,
+                        len,
+                        kept: self.same_segment(records),
+                    });
                     (first, len) = (i + 1, 0);
                 }
             }
         }
-        out
+        CutPlan { state: self, spans }
     }
 
     /// The stored segment `records` are exactly, record for record (so the same bytes, read or not).
@@ -941,26 +948,41 @@ impl<R: Record> Manifest<R> {
         }
         (c.start == records[0].data_span().0 && c.start + c.len == end && !c.name.is_empty()).then_some(c)
     }
+}
 
-    /// The chunks [`Manifest::cut`] must have read: those of records that end up in a segment of their
+/// A state's data section as it will be cut ([`Manifest::plan_cut`]).
+pub(crate) struct CutPlan<'a, R> {
+    state: &'a Manifest<R>,
+    spans: Vec<Span<'a, R>>,
+}
+
+/// One segment of a [`CutPlan`]: its records, its length, and the stored segment they are exactly.
+struct Span<'a, R> {
+    records: &'a [Stored<R>],
+    len: usize,
+    kept: Option<&'a Chunk>,
+}
+
+impl<R: Record> CutPlan<'_, R> {
+    /// The chunks [`CutPlan::cut`] must have read: those of records that end up in a segment of their
     /// own making (an added or removed record's neighbours), never those of a segment kept whole.
-    pub(crate) fn missing_for_cut(&self) -> Vec<Missing> {
+    pub(crate) fn missing(&self) -> Vec<Missing> {
         let wanted: Vec<&Stored<R>> = self
-            .spans()
-            .into_iter()
-            .filter(|(records, _)| self.same_segment(records).is_none())
-            .flat_map(|(records, _)| records.iter().filter(|r| !r.loaded()))
+            .spans
+            .iter()
+            .filter(|s| s.kept.is_none())
+            .flat_map(|s| s.records.iter().filter(|r| !r.loaded()))
             .collect();
-        self.missing(Some(&wanted))
+        self.state.missing(Some(&wanted))
     }
 
-    /// The data section cut into segments ([`SEGMENT_EVERY`]): those the stored state has already keep
-    /// their names — the same records (unread ones too), or the same bytes (found by length and CRC-32
-    /// and compared); the others are named by their SHA-256 and returned to be written. The records in
-    /// those must have been read ([`Manifest::missing_for_cut`]).
+    /// The data section cut into segments: those the stored state has already keep their names — the
+    /// same records (unread ones too), or the same bytes (found by length and CRC-32 and compared); the
+    /// others are named by their SHA-256 and returned to be written. The records in those must have been
+    /// read ([`CutPlan::missing`]).
     pub(crate) fn cut(&self) -> Result<Cut, String> {
         let mut known: HashMap<(usize, u32), Vec<&Chunk>> = HashMap::new();
-        for c in self.stored.iter().flat_map(|b| &b.chunks) {
+        for c in self.state.stored.iter().flat_map(|b| &b.chunks) {
             if !c.name.is_empty() && c.text.get().is_some() {
                 known.entry((c.len, c.crc)).or_default().push(c);
             }
@@ -971,8 +993,8 @@ impl<R: Record> Manifest<R> {
             crc: 0,
         };
         let mut total = crc32fast::Hasher::new();
-        for (records, len) in self.spans() {
-            if let Some(c) = self.same_segment(records) {
+        for &Span { records, len, kept } in &self.spans {
+            if let Some(c) = kept {
                 total.combine(&crc32fast::Hasher::new_with_initial_len(c.crc, c.len as u64));
                 cut.all.push((c.name.clone(), c.len as u64, c.crc));
                 continue;
@@ -1013,7 +1035,9 @@ impl<R: Record> Manifest<R> {
         cut.crc = total.finalize();
         Ok(cut)
     }
+}
 
+impl<R: Record> Manifest<R> {
     /// The stored form, its data section in `cut`'s segments: the header, the table and the keys,
     /// copied part by part (never serialised again) into one buffer of the exact size.
     pub(crate) fn encode(&self, cut: &Cut) -> Result<Vec<u8>, String> {
@@ -1334,7 +1358,7 @@ mod tests {
 
     /// A state stored whole: the object, and its one segment's bytes.
     fn stored(m: &Manifest<R>) -> (Vec<u8>, Vec<u8>) {
-        let cut = m.cut().unwrap();
+        let cut = m.plan_cut().cut().unwrap();
         assert!(cut.new.len() <= 1);
         let data = cut.new.first().map(|(_, b)| b.clone()).unwrap_or_default();
         (m.encode(&cut).unwrap(), data)
@@ -1374,8 +1398,9 @@ mod tests {
         assert!(!copy.loaded());
         assert!(copy.text(0).is_err() && copy.record().is_err());
         assert_eq!(copy.text_len(0), "Package: ü\n".len());
-        assert!(partial.missing_for_cut().is_empty());
-        let cut = partial.cut().unwrap();
+        let plan = partial.plan_cut();
+        assert!(plan.missing().is_empty());
+        let cut = plan.cut().unwrap();
         assert!(cut.new.is_empty(), "its one segment is the one it was read from");
         assert_eq!(partial.encode(&cut).unwrap(), bytes);
         // A damaged or short segment is refused, and leaves it unread.

@@ -730,7 +730,6 @@ impl<'a, R: Record> Txn<'a, R> {
     }
 
     fn write_state(&mut self) -> Result<(), PublishError> {
-        self.load_missing(self.state.missing_for_cut())?;
         self.guard.check()?;
         self.state.key_fingerprint = Some(self.fingerprint.clone());
         let refused = |why| PublishError::State {
@@ -743,7 +742,9 @@ impl<'a, R: Record> Txn<'a, R> {
         let (cut, fresh) = match self.written.take() {
             Some(cut) => (cut, false),
             None => {
-                let mut cut = self.state.cut().map_err(refused)?;
+                let plan = self.state.plan_cut();
+                self.load_missing(plan.missing())?;
+                let mut cut = plan.cut().map_err(refused)?;
                 for (name, bytes) in std::mem::take(&mut cut.new) {
                     self.store
                         .put(&segment_key(self.state_key, &name), &bytes, PutMode::Create)?;
@@ -831,8 +832,9 @@ impl<'a, R: Record> Txn<'a, R> {
             let planned = if nothing {
                 Vec::new()
             } else {
-                self.load_missing(self.state.missing_for_cut())?;
-                let segments: Vec<String> = match self.state.cut() {
+                let cutting = self.state.plan_cut();
+                self.load_missing(cutting.missing())?;
+                let segments: Vec<String> = match cutting.cut() {
                     Ok(cut) => cut
                         .new
                         .into_iter()
@@ -1036,7 +1038,7 @@ mod tests {
 
     /// A state stored as `encode` and `cut` make it: the object, and its segments by name.
     fn stored(m: &Manifest<R>) -> (Vec<u8>, BTreeMap<String, Vec<u8>>, usize) {
-        let cut = m.cut().unwrap();
+        let cut = m.plan_cut().cut().unwrap();
         let new = cut.new.len();
         (m.encode(&cut).unwrap(), cut.new.into_iter().collect(), new)
     }
@@ -1130,7 +1132,7 @@ mod tests {
         let before = back.segments.len();
         assert_eq!(before, segments.len());
         back.groups.insert("g".into(), all(Some("pkg-10000a")));
-        let cut = back.cut().unwrap();
+        let cut = back.plan_cut().cut().unwrap();
         assert!((1..=2).contains(&cut.new.len()), "{} new segments", cut.new.len());
         let written: usize = cut.new.iter().map(|(_, b)| b.len()).sum();
         assert!(
