@@ -6,7 +6,11 @@
 //!   never leave the store; a listing page for directories without `index.html`).
 //! - [`run`] is the server: hyper 1 over tokio, HTTP/1.1, at most `max_connections` connections at once,
 //!   a header-read timeout against slow clients, one [`AccessEntry`] per request to the caller's log, and
-//!   graceful shutdown (in-flight requests finish). An object of at most [`CHUNK`] bytes is read in the
+//!   graceful shutdown (in-flight requests finish). The caller's runtime only accepts; each connection
+//!   is handed, in turn, to one of [`Options::workers`] threads, each running a single-threaded runtime
+//!   of its own, and served there start to end: a request is read, answered and written on one thread,
+//!   with no wake-up of another between its steps (on a work-stealing runtime each request cost two
+//!   `futex` wake-ups between its threads). An object of at most [`CHUNK`] bytes is read in the
 //!   same lookup as its metadata (`Store::get_small`: one open of a file) and sent whole; a larger one
 //!   is streamed in chunks of [`CHUNK`] bytes read with the store's ranged read (`pread` on a
 //!   directory, a ranged GET on S3), at most two chunks held per response, so memory is bounded by the
@@ -21,16 +25,19 @@
 
 pub mod respond;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::{Bytes, Frame, Incoming};
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -54,6 +61,8 @@ pub struct Options {
     pub header_timeout: Duration,
     /// How long a client may take to accept the next chunk of a body before it is dropped.
     pub send_timeout: Duration,
+    /// Threads that serve connections (each connection stays on one); at least one.
+    pub workers: usize,
 }
 
 impl Default for Options {
@@ -63,6 +72,7 @@ impl Default for Options {
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(30),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }
@@ -70,10 +80,11 @@ impl Default for Options {
 /// One line of the access log.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AccessEntry {
-    /// When the request arrived (RFC 3339, UTC).
-    pub time: String,
+    /// When the request arrived (written as RFC 3339, UTC, to the millisecond).
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub time: SystemTime,
     /// The client's address.
-    pub remote: String,
+    pub remote: SocketAddr,
     /// The method.
     pub method: String,
     /// The request target's path.
@@ -93,6 +104,11 @@ pub struct AccessEntry {
     pub error: Option<String>,
 }
 
+/// An entry's time as its line shows it; made by whoever writes the line, not on the request's path.
+fn rfc3339_millis<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&chrono::DateTime::<chrono::Utc>::from(*time).format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+}
+
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -105,6 +121,9 @@ pub enum ServeError {
         /// The error.
         source: std::io::Error,
     },
+    /// A worker thread or its runtime could not be started.
+    #[error("starting the server's threads: {0}")]
+    Workers(std::io::Error),
 }
 
 /// A response body: bytes made for it, or an object streamed chunk by chunk through a channel of one.
@@ -130,34 +149,62 @@ impl hyper::body::Body for ServeBody {
     }
 }
 
-/// The open connections: when each last did something, whether it is sending a body, and how to close it.
+/// The open connections, for making room when every slot is taken.
 #[derive(Default)]
 struct Connections {
     next: u64,
-    open: HashMap<u64, Conn>,
+    open: HashMap<u64, Arc<Conn>>,
 }
 
+/// One connection: when it last did something, how many bodies it is sending, and how to close it.
+/// Kept in atomics, so a request marks its connection busy without taking the registry's lock.
 struct Conn {
-    last: Instant,
-    sending: usize,
-    close: Arc<Notify>,
+    /// Nanoseconds since [`origin`].
+    last: AtomicU64,
+    sending: AtomicUsize,
+    close: Notify,
+}
+
+impl Conn {
+    fn new() -> Self {
+        Self {
+            last: AtomicU64::new(since_origin()),
+            sending: AtomicUsize::new(0),
+            close: Notify::new(),
+        }
+    }
+
+    /// Marks the connection active now, `sending` more (or fewer) bodies being sent.
+    fn touch(&self, sending: isize) {
+        self.last.store(since_origin(), Ordering::Relaxed);
+        match sending {
+            1 => _ = self.sending.fetch_add(1, Ordering::Relaxed),
+            -1 => _ = self.sending.fetch_sub(1, Ordering::Relaxed),
+            _ => {}
+        }
+    }
+}
+
+/// The instant the connections' times count from.
+fn origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn since_origin() -> u64 {
+    u64::try_from(origin().elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 type Registry = Arc<Mutex<Connections>>;
 
-fn touch(reg: &Registry, id: u64, sending: isize) {
-    if let Ok(mut r) = reg.lock()
-        && let Some(c) = r.open.get_mut(&id)
-    {
-        c.last = Instant::now();
-        c.sending = c.sending.saturating_add_signed(sending);
-    }
-}
-
 /// Closes the connection that has waited longest without a body to send; false when every one is busy.
 fn evict_idlest(reg: &Registry) -> bool {
     let Ok(r) = reg.lock() else { return false };
-    let idlest = r.open.values().filter(|c| c.sending == 0).min_by_key(|c| c.last);
+    let idlest = r
+        .open
+        .values()
+        .filter(|c| c.sending.load(Ordering::Relaxed) == 0)
+        .min_by_key(|c| c.last.load(Ordering::Relaxed));
     idlest.is_some_and(|c| {
         c.close.notify_one();
         true
@@ -175,6 +222,8 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+    let workers = Workers::start(options.workers).map_err(ServeError::Workers)?;
+    let mut turn = 0usize;
     let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
     let registry: Registry = Arc::default();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -193,6 +242,16 @@ pub async fn run(
         // algorithm on, a small body waited for the client's delayed ACK of the headers (~40 ms on Linux),
         // which held a 64-connection client to ~1,500 requests/s on a 1 KB file.
         let _ = stream.set_nodelay(true);
+        // The connection moves to the next worker in turn: registered with its runtime's reactor, so
+        // every wake-up of its task (readable, writable, a timer) happens on that worker's thread.
+        let worker = &workers.handles[turn % workers.handles.len()];
+        turn = turn.wrapping_add(1);
+        let Ok(stream) = stream.into_std().and_then(|s| {
+            let _in = worker.enter();
+            tokio::net::TcpStream::from_std(s)
+        }) else {
+            continue;
+        };
         // Every slot taken: make room by closing the idlest connection, then wait for its slot (a
         // connection that is sending a body is never closed for another).
         let permit = match Arc::clone(&slots).try_acquire_owned() {
@@ -208,19 +267,12 @@ pub async fn run(
                 }
             }
         };
-        let close = Arc::new(Notify::new());
+        let state = Arc::new(Conn::new());
         let id = match registry.lock() {
             Ok(mut r) => {
                 r.next += 1;
                 let id = r.next;
-                r.open.insert(
-                    id,
-                    Conn {
-                        last: Instant::now(),
-                        sending: 0,
-                        close: Arc::clone(&close),
-                    },
-                );
+                r.open.insert(id, Arc::clone(&state));
                 id
             }
             Err(_) => break,
@@ -229,16 +281,16 @@ pub async fn run(
         let log = Arc::clone(&log);
         let policy = options.policy.clone();
         let send_timeout = options.send_timeout;
-        let reg = Arc::clone(&registry);
+        let conn_state = Arc::clone(&state);
         let service = service_fn(move |req: hyper::Request<Incoming>| {
-            touch(&reg, id, 0);
+            conn_state.touch(0);
             handle(
                 Arc::clone(&store),
                 policy.clone(),
                 Arc::clone(&log),
                 remote,
                 req,
-                (Arc::clone(&reg), id, send_timeout),
+                (Arc::clone(&conn_state), send_timeout),
             )
         });
         let conn = http1::Builder::new()
@@ -247,10 +299,10 @@ pub async fn run(
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         let reg = Arc::clone(&registry);
-        tokio::spawn(async move {
+        worker.spawn(async move {
             tokio::select! {
                 _ = conn => {},
-                () = close.notified() => {},
+                () = state.close.notified() => {},
             }
             if let Ok(mut r) = reg.lock() {
                 r.open.remove(&id);
@@ -262,7 +314,55 @@ pub async fn run(
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(Duration::from_secs(10)) => {},
     }
+    workers.stop().await;
     Ok(())
+}
+
+/// The threads that serve connections, each running a single-threaded runtime until told to stop.
+struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    done: Vec<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Workers {
+    fn start(count: usize) -> std::io::Result<Self> {
+        let mut workers = Self {
+            handles: Vec::new(),
+            stops: Vec::new(),
+            done: Vec::new(),
+        };
+        for i in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let (finished, done) = tokio::sync::oneshot::channel::<()>();
+            workers.handles.push(runtime.handle().clone());
+            std::thread::Builder::new()
+                .name(format!("wharf-serve-{i}"))
+                .spawn(move || {
+                    runtime.block_on(async {
+                        let _ = stopped.await;
+                    });
+                    // Connections still open past the grace period are dropped with the runtime.
+                    drop(runtime);
+                    let _ = finished.send(());
+                })?;
+            workers.stops.push(stop);
+            workers.done.push(done);
+        }
+        Ok(workers)
+    }
+
+    /// Stops every worker and waits until each has dropped its connections (and with them their
+    /// handles on the caller's log).
+    async fn stop(self) {
+        drop(self.stops);
+        for done in self.done {
+            let _ = done.await;
+        }
+    }
 }
 
 fn is_transient(e: &std::io::Error) -> bool {
@@ -276,24 +376,24 @@ async fn handle(
     log: Arc<dyn Fn(AccessEntry) + Send + Sync>,
     remote: SocketAddr,
     req: hyper::Request<Incoming>,
-    (reg, id, send_timeout): (Registry, u64, Duration),
+    (conn, send_timeout): (Arc<Conn>, Duration),
 ) -> Result<hyper::Response<ServeBody>, Infallible> {
-    let started = Instant::now();
-    let header = |name: &str| {
+    let (arrived, started) = (SystemTime::now(), Instant::now());
+    let header = |name: HeaderName| {
         req.headers()
-            .get(name)
+            .get(&name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
     let request = Request {
         method: req.method().as_str().to_owned(),
         path: req.uri().path().to_owned(),
-        if_none_match: header("if-none-match"),
-        if_modified_since: header("if-modified-since"),
-        range: header("range"),
-        if_range: header("if-range"),
+        if_none_match: header(hyper::header::IF_NONE_MATCH),
+        if_modified_since: header(hyper::header::IF_MODIFIED_SINCE),
+        range: header(hyper::header::RANGE),
+        if_range: header(hyper::header::IF_RANGE),
     };
-    let user_agent = header("user-agent");
+    let user_agent = header(hyper::header::USER_AGENT);
     let r = if store.reads_are_local() {
         // Local files: looked up and read on this thread, as a static file server's worker does (the
         // page cache answers in microseconds; a trip to the blocking pool and back cost more than that).
@@ -312,10 +412,8 @@ async fn handle(
             })
     };
     log(AccessEntry {
-        time: chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
-        remote: remote.to_string(),
+        time: arrived,
+        remote,
         method: request.method.clone(),
         path: request.path.clone(),
         status: r.status,
@@ -325,9 +423,21 @@ async fn handle(
         range: request.range.clone(),
         error: r.error.clone(),
     });
-    let mut builder = hyper::Response::builder().status(r.status);
-    for (name, value) in &r.headers {
-        builder = builder.header(*name, value);
+    let mut head = hyper::Response::new(());
+    *head.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = head.headers_mut();
+    headers.reserve(r.headers.len());
+    for (name, value) in r.headers {
+        // The names are respond's own constants; a value that is the same on every response is
+        // taken as it is, without being copied or checked again.
+        let value = match value {
+            Cow::Borrowed(v) => Ok(HeaderValue::from_static(v)),
+            Cow::Owned(v) => HeaderValue::try_from(v),
+        };
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            headers.append(name, value);
+        }
     }
     let body = match r.body {
         Body::Bytes(b) => ServeBody::Full(Some(Bytes::from(b))),
@@ -339,16 +449,12 @@ async fn handle(
                 start..start + len,
                 tag,
                 tx,
-                (reg, id, send_timeout),
+                (conn, send_timeout),
             ));
             ServeBody::Stream(rx)
         }
     };
-    Ok(builder.body(body).unwrap_or_else(|_| {
-        let mut resp = hyper::Response::new(ServeBody::Full(Some(Bytes::from_static(b"bad header\n"))));
-        *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-        resp
-    }))
+    Ok(head.map(|()| body))
 }
 
 /// The response to `request`; a body of at most one chunk is read here and sent whole, so most requests
@@ -377,9 +483,9 @@ async fn stream_object(
     range: std::ops::Range<u64>,
     tag: Option<String>,
     tx: mpsc::Sender<std::io::Result<Bytes>>,
-    (reg, id, send_timeout): (Registry, u64, Duration),
+    (conn, send_timeout): (Arc<Conn>, Duration),
 ) {
-    touch(&reg, id, 1);
+    conn.touch(1);
     let mut at = range.start;
     while at < range.end {
         let want = (range.end - at).min(CHUNK);
@@ -404,19 +510,15 @@ async fn stream_object(
         };
         at += want;
         match tokio::time::timeout(send_timeout, tx.send(Ok(Bytes::from(chunk)))).await {
-            Ok(Ok(())) => touch(&reg, id, 0),
+            Ok(Ok(())) => conn.touch(0),
             Ok(Err(_)) => break,
             // A peer that reads nothing would hold its connection (and the bytes queued for it) for
             // ever: close it.
             Err(_) => {
-                if let Ok(r) = reg.lock()
-                    && let Some(c) = r.open.get(&id)
-                {
-                    c.close.notify_one();
-                }
+                conn.close.notify_one();
                 break;
             }
         }
     }
-    touch(&reg, id, -1);
+    conn.touch(-1);
 }

@@ -4,6 +4,7 @@
 //! If-Modified-Since, If-Range), single byte ranges (§14; several ranges are answered whole, which §14.2
 //! allows), HEAD (§9.3.2), 405 with `Allow` (§15.5.6), 416 with `Content-Range: bytes */len` (§15.5.17).
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -33,7 +34,8 @@ pub struct Response {
     pub status: u16,
     /// Header names and values. Every response but a 304 carries `Content-Length`, the same for HEAD as
     /// for GET.
-    pub headers: Vec<(&'static str, String)>,
+    /// A value that is the same on every response is borrowed, not made per request.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The body.
     pub body: Body,
     /// What went wrong, for the server's log only (never sent: it can name the store's location).
@@ -84,7 +86,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -158,11 +160,41 @@ pub fn content_type(key: &str) -> &'static str {
     }
 }
 
-/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7).
+/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`. Made on every response
+/// with a modification time, so the civil date is computed here (days to year, month and day as in
+/// Hinnant's `civil_from_days`) rather than through a format string parsed each time; dates before 1970
+/// or after 9999 go through chrono.
 fn http_date(t: SystemTime) -> String {
-    DateTime::<Utc>::from(t)
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_secs());
+    if secs >= 253_402_300_800 {
+        return DateTime::<Utc>::from(t)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+    }
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 0000-03-01, in 400-year eras of 146,097 days.
+    let z = days + 719_468;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = z / 146_097 * 400 + yoe + u64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -239,11 +271,11 @@ const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src '
 /// Builds a response with the headers every response carries.
 fn base(status: u16, policy: &Policy) -> Response {
     let mut headers = vec![
-        ("X-Content-Type-Options", "nosniff".to_owned()),
-        ("Referrer-Policy", "no-referrer".to_owned()),
+        ("X-Content-Type-Options", "nosniff".into()),
+        ("Referrer-Policy", "no-referrer".into()),
     ];
     if let Some(s) = policy.hsts_seconds {
-        headers.push(("Strict-Transport-Security", format!("max-age={s}")));
+        headers.push(("Strict-Transport-Security", format!("max-age={s}").into()));
     }
     Response {
         status,
@@ -256,8 +288,8 @@ fn base(status: u16, policy: &Policy) -> Response {
 fn text(status: u16, message: &str, policy: &Policy) -> Response {
     let mut r = base(status, policy);
     r.headers
-        .push(("Content-Type", "text/plain; charset=utf-8".to_owned()));
-    r.headers.push(("Cache-Control", "no-store".to_owned()));
+        .push(("Content-Type", "text/plain; charset=utf-8".into()));
+    r.headers.push(("Cache-Control", "no-store".into()));
     r.body = Body::Bytes(format!("{message}\n").into_bytes());
     r
 }
@@ -275,7 +307,8 @@ pub fn respond_reading(store: &dyn Store, req: &Request, policy: &Policy, small:
     let mut r = decide(store, req, policy, if plain { small } else { 0 });
     // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
     if r.status != 304 && r.header("Content-Length").is_none() {
-        r.headers.push(("Content-Length", r.body.len().to_string()));
+        r.headers
+            .push(("Content-Length", r.body.len().to_string().into()));
     }
     if req.method == "HEAD" {
         r.body = Body::Bytes(Vec::new());
@@ -286,7 +319,7 @@ pub fn respond_reading(store: &dyn Store, req: &Request, policy: &Policy, small:
 fn decide(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Response {
     if req.method != "GET" && req.method != "HEAD" {
         let mut r = text(405, "method not allowed: this server only reads", policy);
-        r.headers.push(("Allow", "GET, HEAD".to_owned()));
+        r.headers.push(("Allow", "GET, HEAD".into()));
         return r;
     }
     let Some(key) = key_of(&req.path) else {
@@ -348,7 +381,8 @@ fn lookup(
     if !store.list(&format!("{key}/"))?.is_empty() {
         let mut r = text(301, "moved", policy);
         let last = key.rsplit('/').next().unwrap_or(key);
-        r.headers.push(("Location", format!("{}/", encode_segment(last))));
+        r.headers
+            .push(("Location", format!("{}/", encode_segment(last)).into()));
         return Ok(r);
     }
     Ok(text(404, "not found", policy))
@@ -364,25 +398,25 @@ fn object(
     let etag = meta.tag.as_ref().map(|t| format!("\"{}\"", t.trim_matches('"')));
     let modified = meta.modified.map(http_date);
     let mut r = base(200, policy);
-    r.headers.push(("Content-Type", content_type(key).to_owned()));
+    r.headers.push(("Content-Type", content_type(key).into()));
     r.headers.push((
         "Cache-Control",
         match role(key) {
             Role::Immutable => "public, max-age=31536000, immutable",
             Role::Mutable => "no-cache",
         }
-        .to_owned(),
+        .into(),
     ));
     if content_type(key).starts_with("text/html") {
-        r.headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+        r.headers.push(("Content-Security-Policy", HTML_CSP.into()));
     }
     if let Some(e) = &etag {
-        r.headers.push(("ETag", e.clone()));
+        r.headers.push(("ETag", e.clone().into()));
     }
     if let Some(m) = &modified {
-        r.headers.push(("Last-Modified", m.clone()));
+        r.headers.push(("Last-Modified", m.clone().into()));
     }
-    r.headers.push(("Accept-Ranges", "bytes".to_owned()));
+    r.headers.push(("Accept-Ranges", "bytes".into()));
     // RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it.
     let not_modified = match (&req.if_none_match, &req.if_modified_since) {
         (Some(inm), _) => etag
@@ -414,20 +448,22 @@ fn object(
     match range.map(|h| parse_range(h, size)) {
         Some(RangeSpec::Unsatisfiable) => {
             let mut r416 = base(416, policy);
-            r416.headers.push(("Content-Range", format!("bytes */{size}")));
-            r416.headers.push(("Cache-Control", "no-store".to_owned()));
+            r416.headers
+                .push(("Content-Range", format!("bytes */{size}").into()));
+            r416.headers.push(("Cache-Control", "no-store".into()));
             Ok(r416)
         }
         Some(RangeSpec::One(start, end)) => {
             r.status = 206;
             r.headers
-                .push(("Content-Range", format!("bytes {start}-{end}/{size}")));
-            r.headers.push(("Content-Length", (end - start + 1).to_string()));
+                .push(("Content-Range", format!("bytes {start}-{end}/{size}").into()));
+            r.headers
+                .push(("Content-Length", (end - start + 1).to_string().into()));
             r.body = whole(start, end - start + 1);
             Ok(r)
         }
         Some(RangeSpec::Whole) | None => {
-            r.headers.push(("Content-Length", size.to_string()));
+            r.headers.push(("Content-Length", size.to_string().into()));
             r.body = whole(0, size);
             Ok(r)
         }
@@ -535,9 +571,9 @@ fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wh
     html.push_str("</tbody>\n</table>\n</main>\n</body>\n</html>\n");
     let mut r = base(200, policy);
     r.headers
-        .push(("Content-Type", "text/html; charset=utf-8".to_owned()));
-    r.headers.push(("Cache-Control", "no-cache".to_owned()));
-    r.headers.push(("Content-Security-Policy", HTML_CSP.to_owned()));
+        .push(("Content-Type", "text/html; charset=utf-8".into()));
+    r.headers.push(("Cache-Control", "no-cache".into()));
+    r.headers.push(("Content-Security-Policy", HTML_CSP.into()));
     r.body = Body::Bytes(html.into_bytes());
     Ok(r)
 }
@@ -545,6 +581,37 @@ fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wh
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_are_chronos() {
+        let chrono = |t: SystemTime| {
+            DateTime::<Utc>::from(t)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string()
+        };
+        // Every 3,600,011 s (about 41.7 days, so each hour and weekday comes round) from 1970 to 9999,
+        // and the edges of leap days, centuries and the years either side.
+        let edges = [
+            0,
+            68_169_599,
+            951_782_399,
+            951_782_400,
+            951_868_800,
+            4_107_542_400,
+            253_402_300_799,
+        ];
+        let every = (0..253_402_300_799_u64).step_by(3_600_011).chain(edges);
+        for secs in every {
+            let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            assert_eq!(http_date(t), chrono(t), "{secs}");
+        }
+        let before = SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(86_401);
+        assert_eq!(http_date(before), "Tue, 30 Dec 1969 23:59:59 GMT");
+        assert_eq!(
+            http_date(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
 
     #[test]
     fn paths_never_leave_the_store() {

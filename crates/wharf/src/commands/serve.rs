@@ -30,7 +30,9 @@ pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         max_connections: args.max_connections as usize,
         ..wharf_serve::Options::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // This runtime only accepts connections and waits for a signal; wharf_serve::run serves them on
+    // threads of its own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
@@ -42,21 +44,28 @@ pub fn run(args: &ServeArgs, env: &Env, out: &Output) -> anyhow::Result<()> {
         out.status("Serving", &format!("{from} on http://{addr}/ (Ctrl-C to stop)"));
         // Requests never wait for stdout: lines go through a bounded queue to a writer thread, and are
         // counted and dropped if whoever reads stdout falls that far behind.
-        // They are made there too (JSON), and the lines that queued while the last went out are
-        // written together: one write, not one per request, when requests come faster than lines go.
+        // They are made there too (JSON, the time formatted), and the lines that queued while the last
+        // went out are written together. Between writes the writer rests a few milliseconds rather than
+        // waking for each request: under load a wake-up per request cost the serving threads a `futex`
+        // call and a context switch each.
         let (tx, rx) = std::sync::mpsc::sync_channel::<wharf_serve::AccessEntry>(16_384);
         let log_out = *out;
         let writer = std::thread::spawn(move || {
             let mut block = String::new();
             while let Ok(first) = rx.recv() {
                 block.clear();
+                let mut taken = 0;
                 for e in std::iter::once(first).chain(rx.try_iter().take(1023)) {
                     if !block.is_empty() {
                         block.push('\n');
                     }
                     block.push_str(&serde_json::to_string(&e).unwrap_or_default());
+                    taken += 1;
                 }
                 log_out.line(&block);
+                if taken < 1024 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
             }
         });
         let dropped = Arc::new(AtomicU64::new(0));

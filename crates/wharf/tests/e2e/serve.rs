@@ -315,6 +315,18 @@ fn serve_is_read_only_http_that_apt_and_dnf_install_through() {
             .any(|e| e["status"] == 206 && e["range"] == "bytes=0-9")
     );
     assert!(entries.iter().any(|e| e["status"] == 304));
+    // Each entry's time (RFC 3339 in UTC, to the millisecond) and the client's address, as strings.
+    for e in &entries {
+        let time = e["time"].as_str().unwrap_or_default();
+        assert!(
+            time.len() == 24 && time.as_bytes()[10] == b'T' && time.ends_with('Z') && time.starts_with("20"),
+            "{e}"
+        );
+        assert!(
+            e["remote"].as_str().is_some_and(|r| r.starts_with("127.0.0.1:")),
+            "{e}"
+        );
+    }
     assert!(entries.iter().any(|e| {
         e["user_agent"]
             .as_str()
