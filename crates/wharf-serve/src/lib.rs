@@ -14,7 +14,9 @@
 //!   same lookup as its metadata (`Store::get_small`: one open of a file) and sent whole; a larger one
 //!   is streamed in chunks of [`CHUNK`] bytes read with the store's ranged read (`pread` on a
 //!   directory, a ranged GET on S3), at most two chunks held per response, so memory is bounded by the
-//!   connections, not by the objects. A directory's reads are
+//!   connections, not by the objects. Each worker keeps the small objects of a directory store it has
+//!   read ([`respond::Cache`], at most [`CACHE_BYTES`]), used only while the object's tag found on the
+//!   request's own lookup is the one kept. A directory's reads are
 //!   made on the request's own thread (the page cache answers in microseconds); a network store's on
 //!   tokio's blocking pool. Responses go out without Nagle's delay (`TCP_NODELAY`);
 //!   a client that takes no bytes for [`Options::send_timeout`] is dropped. When every slot is taken,
@@ -49,6 +51,9 @@ pub use respond::{Body, Policy, Request, Response, respond, respond_reading};
 
 /// The bytes one ranged read of the store brings, and the most a response holds at once but one.
 pub const CHUNK: u64 = 256 * 1024;
+
+/// The most bytes of small objects each serving thread keeps between requests (a directory's only).
+pub const CACHE_BYTES: usize = 16 << 20;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -407,7 +412,7 @@ async fn handle(
             .unwrap_or_else(|_| Response {
                 status: 500,
                 headers: Vec::new(),
-                body: Body::Bytes(b"internal error\n".to_vec()),
+                body: Body::Bytes(Bytes::from_static(b"internal error\n")),
                 error: Some("the response task failed".into()),
             })
     };
@@ -440,7 +445,7 @@ async fn handle(
         }
     }
     let body = match r.body {
-        Body::Bytes(b) => ServeBody::Full(Some(Bytes::from(b))),
+        Body::Bytes(b) => ServeBody::Full(Some(b)),
         Body::Object { key, start, len, tag } => {
             let (tx, rx) = mpsc::channel(1);
             tokio::spawn(stream_object(
@@ -459,16 +464,25 @@ async fn handle(
 
 /// The response to `request`; a body of at most one chunk is read here and sent whole, so most requests
 /// (indexes, signatures, most packages) need no streaming task and channel. It is read at the version the
-/// headers describe, or left to the stream, which cuts the connection if the object changed.
+/// headers describe, or left to the stream, which cuts the connection if the object changed. A
+/// directory's small objects are kept in the serving thread's [`Cache`] (at most [`CACHE_BYTES`]), so a
+/// file asked for again is not read again while its version (inode, mtime, size) is the same.
 fn answer(store: &dyn Store, request: &Request, policy: &Policy) -> Response {
-    let mut r = respond_reading(store, request, policy, CHUNK);
+    thread_local! {
+        static CACHE: std::cell::RefCell<respond::Cache> = std::cell::RefCell::new(respond::Cache::new(CACHE_BYTES));
+    }
+    let mut r = if store.reads_are_local() {
+        CACHE.with_borrow_mut(|cache| respond_reading(store, request, policy, CHUNK, Some(cache)))
+    } else {
+        respond_reading(store, request, policy, CHUNK, None)
+    };
     if let Body::Object { key, start, len, tag } = &r.body
         && *len <= CHUNK
         && let Ok(Some(got)) = store.get_range(key, *start..*start + *len)
         && got.bytes.len() as u64 == *len
         && tag.as_ref().is_none_or(|t| *t == got.tag)
     {
-        r.body = Body::Bytes(got.bytes);
+        r.body = Body::Bytes(got.bytes.into());
     }
     r
 }

@@ -5,9 +5,11 @@
 //! allows), HEAD (§9.3.2), 405 with `Allow` (§15.5.6), 416 with `Content-Range: bytes */len` (§15.5.17).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
+use hyper::body::Bytes;
 use wharf_store::Store;
 
 /// What the response needs to know about the request.
@@ -45,8 +47,8 @@ pub struct Response {
 /// What a response's body is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
-    /// Bytes made for this response (messages, listings), or none.
-    Bytes(Vec<u8>),
+    /// Bytes made for this response (messages, listings), a small object's, or none.
+    Bytes(Bytes),
     /// `len` bytes of object `key` from `start`: the server streams them from the store in bounded
     /// chunks, each read with the store's ranged read, and stops if the object's version is no longer
     /// `tag` (replaced while being sent).
@@ -280,7 +282,7 @@ fn base(status: u16, policy: &Policy) -> Response {
     Response {
         status,
         headers,
-        body: Body::Bytes(Vec::new()),
+        body: Body::Bytes(Bytes::new()),
         error: None,
     }
 }
@@ -290,33 +292,103 @@ fn text(status: u16, message: &str, policy: &Policy) -> Response {
     r.headers
         .push(("Content-Type", "text/plain; charset=utf-8".into()));
     r.headers.push(("Cache-Control", "no-store".into()));
-    r.body = Body::Bytes(format!("{message}\n").into_bytes());
+    r.body = Body::Bytes(format!("{message}\n").into());
     r
+}
+
+/// Small objects' bytes kept between requests, each with the version (the store's tag) it was read
+/// at. A request still looks its object up (a directory: one open and `fstat`); the kept bytes stand in
+/// for reading it only when the tag found is the kept one — the test a client's `If-None-Match` makes
+/// with the same tag as its ETag. At most `budget` bytes are held; an object larger than an eighth of
+/// that is never kept, and room is made by dropping others.
+#[derive(Debug)]
+pub struct Cache {
+    entries: HashMap<String, (String, Bytes)>,
+    held: usize,
+    budget: usize,
+}
+
+impl Cache {
+    /// An empty cache that holds at most `budget` bytes.
+    #[must_use]
+    pub fn new(budget: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            held: 0,
+            budget,
+        }
+    }
+
+    /// The tag of the copy of `key` kept, if one is.
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(|(t, _)| t.as_str())
+    }
+
+    /// The copy of `key` kept, if it is of version `tag`.
+    fn get(&self, key: &str, tag: &str) -> Option<Bytes> {
+        self.entries
+            .get(key)
+            .filter(|(t, _)| t == tag)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Keeps `bytes` as `key`'s version `tag`, in place of any other.
+    fn keep(&mut self, key: &str, tag: &str, bytes: Bytes) {
+        if let Some((_, old)) = self.entries.remove(key) {
+            self.held -= old.len();
+        }
+        if bytes.len() > self.budget / 8 {
+            return;
+        }
+        while self.held + bytes.len() > self.budget {
+            let Some(k) = self.entries.keys().next().cloned() else {
+                break;
+            };
+            if let Some((_, old)) = self.entries.remove(&k) {
+                self.held -= old.len();
+            }
+        }
+        self.held += bytes.len();
+        self.entries.insert(key.to_owned(), (tag.to_owned(), bytes));
+    }
 }
 
 /// The response to `req` from `store`.
 pub fn respond(store: &dyn Store, req: &Request, policy: &Policy) -> Response {
-    respond_reading(store, req, policy, 0)
+    respond_reading(store, req, policy, 0, None)
 }
 
 /// [`respond`], with the body of an object of at most `small` bytes read in the same lookup as its
-/// metadata (`Store::get_small`: one open of a file) and sent as [`Body::Bytes`]. Only for a plain
-/// GET: a HEAD sends no body, and a conditional request is mostly answered 304 with none.
-pub fn respond_reading(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Response {
+/// metadata (`Store::get_small`: one open of a file) and sent as [`Body::Bytes`], or taken from
+/// `cache` when the copy there is of the version the lookup found. Only for a plain GET: a HEAD sends
+/// no body, and a conditional request is mostly answered 304 with none.
+pub fn respond_reading(
+    store: &dyn Store,
+    req: &Request,
+    policy: &Policy,
+    small: u64,
+    cache: Option<&mut Cache>,
+) -> Response {
     let plain = req.method == "GET" && req.if_none_match.is_none() && req.if_modified_since.is_none();
-    let mut r = decide(store, req, policy, if plain { small } else { 0 });
+    let mut r = decide(store, req, policy, if plain { small } else { 0 }, cache);
     // RFC 9110 §9.3.2: HEAD sends the headers GET would, Content-Length included, and no body.
     if r.status != 304 && r.header("Content-Length").is_none() {
         r.headers
             .push(("Content-Length", r.body.len().to_string().into()));
     }
     if req.method == "HEAD" {
-        r.body = Body::Bytes(Vec::new());
+        r.body = Body::Bytes(Bytes::new());
     }
     r
 }
 
-fn decide(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Response {
+fn decide(
+    store: &dyn Store,
+    req: &Request,
+    policy: &Policy,
+    small: u64,
+    cache: Option<&mut Cache>,
+) -> Response {
     if req.method != "GET" && req.method != "HEAD" {
         let mut r = text(405, "method not allowed: this server only reads", policy);
         r.headers.push(("Allow", "GET, HEAD".into()));
@@ -325,7 +397,7 @@ fn decide(store: &dyn Store, req: &Request, policy: &Policy, small: u64) -> Resp
     let Some(key) = key_of(&req.path) else {
         return text(400, "bad path", policy);
     };
-    match lookup(store, &key, req, policy, small) {
+    match lookup(store, &key, req, policy, (small, cache)) {
         Ok(r) => r,
         // The cause goes to the server's log, not to the client: it names the store's location.
         Err(e) => {
@@ -341,29 +413,39 @@ fn lookup(
     key: &str,
     req: &Request,
     policy: &Policy,
-    small: u64,
+    (small, mut cache): (u64, Option<&mut Cache>),
 ) -> Result<Response, wharf_store::StoreError> {
-    let found = |key: &str| -> Result<Option<Response>, wharf_store::StoreError> {
+    let mut found = |key: &str| -> Result<Option<Response>, wharf_store::StoreError> {
         let (meta, bytes) = if small == 0 {
             match store.head(key)? {
                 Some(m) => (m, None),
                 None => return Ok(None),
             }
         } else {
-            match store.get_small(key, small)? {
-                Some(got) => (got.meta, got.bytes),
-                None => return Ok(None),
-            }
+            let known = cache.as_deref().and_then(|c| c.tag(key));
+            let Some(got) = store.get_small(key, small, known)? else {
+                return Ok(None);
+            };
+            let bytes = match (got.bytes, &got.meta.tag, cache.as_deref_mut()) {
+                (Some(read), Some(tag), Some(cache)) => {
+                    let read = Bytes::from(read);
+                    cache.keep(key, tag, read.clone());
+                    Some(read)
+                }
+                (Some(read), _, _) => Some(Bytes::from(read)),
+                (None, Some(tag), Some(cache)) if got.meta.size <= small => cache.get(key, tag),
+                (None, _, _) => None,
+            };
+            (got.meta, bytes)
         };
         let mut r = object(key, &meta, req, policy)?;
-        if let (Some(mut bytes), Body::Object { start, len, .. }) = (bytes, &r.body) {
+        if let (Some(bytes), Body::Object { start, len, .. }) = (bytes, &r.body) {
             let (start, end) = (usize::try_from(*start), usize::try_from(start + len));
             if let (Ok(start), Ok(end)) = (start, end)
+                && start <= end
                 && end <= bytes.len()
             {
-                bytes.truncate(end);
-                bytes.drain(..start);
-                r.body = Body::Bytes(bytes);
+                r.body = Body::Bytes(bytes.slice(start..end));
             }
         }
         Ok(Some(r))
@@ -574,7 +656,7 @@ fn listing(store: &dyn Store, dir: &str, policy: &Policy) -> Result<Response, wh
         .push(("Content-Type", "text/html; charset=utf-8".into()));
     r.headers.push(("Cache-Control", "no-cache".into()));
     r.headers.push(("Content-Security-Policy", HTML_CSP.into()));
-    r.body = Body::Bytes(html.into_bytes());
+    r.body = Body::Bytes(html.into());
     Ok(r)
 }
 
@@ -670,22 +752,60 @@ mod tests {
         };
         for (range, body) in [(None, &data[..]), (Some("bytes=10-19"), &data[10..20])] {
             let req = get("GET", range, None);
-            let read = respond_reading(&store, &req, &policy, 4096);
+            let read = respond_reading(&store, &req, &policy, 4096, None);
             let looked = respond(&store, &req, &policy);
             assert_eq!((read.status, &read.headers), (looked.status, &looked.headers));
-            assert_eq!(read.body, Body::Bytes(body.to_vec()));
+            assert_eq!(read.body, Body::Bytes(Bytes::copy_from_slice(body)));
             assert!(matches!(looked.body, Body::Object { .. }));
         }
         let req = get("GET", None, None);
         assert!(matches!(
-            respond_reading(&store, &req, &policy, 999).body,
+            respond_reading(&store, &req, &policy, 999, None).body,
             Body::Object { .. }
         ));
-        let head = respond_reading(&store, &get("HEAD", None, None), &policy, 4096);
-        assert_eq!(head.body, Body::Bytes(Vec::new()));
-        let other = respond_reading(&store, &get("GET", None, Some("\"x\"")), &policy, 4096);
+        let head = respond_reading(&store, &get("HEAD", None, None), &policy, 4096, None);
+        assert_eq!(head.body, Body::Bytes(Bytes::new()));
+        let other = respond_reading(&store, &get("GET", None, Some("\"x\"")), &policy, 4096, None);
         assert_eq!(other.status, 200);
         assert!(matches!(other.body, Body::Object { .. }));
+    }
+
+    /// A kept copy stands in for reading only while the object is the version it was read at; the
+    /// cache never holds more than its budget.
+    #[test]
+    fn kept_bytes_are_of_the_version_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = wharf_store::Counted::new(wharf_store::LocalStore::open(dir.path()).unwrap());
+        store
+            .put("dists/InRelease", b"first", wharf_store::PutMode::Overwrite)
+            .unwrap();
+        let policy = Policy::default();
+        let req = Request {
+            method: "GET".into(),
+            path: "/dists/InRelease".into(),
+            ..Request::default()
+        };
+        let mut cache = Cache::new(64);
+        let get = |cache: &mut Cache| respond_reading(&store, &req, &policy, 4096, Some(cache));
+        assert_eq!(get(&mut cache).body, Body::Bytes(Bytes::from_static(b"first")));
+        let read = store.calls().bytes_read;
+        assert_eq!(get(&mut cache).body, Body::Bytes(Bytes::from_static(b"first")));
+        assert_eq!(store.calls().bytes_read, read, "the kept copy was read again");
+        // Replaced (a new file renamed over it): the new bytes, read once and kept in place of the old.
+        store
+            .put("dists/InRelease", b"second", wharf_store::PutMode::Overwrite)
+            .unwrap();
+        assert_eq!(get(&mut cache).body, Body::Bytes(Bytes::from_static(b"second")));
+        assert_eq!(get(&mut cache).body, Body::Bytes(Bytes::from_static(b"second")));
+        assert_eq!(store.calls().bytes_read, read + 6);
+        assert_eq!(cache.held, 6);
+        // Over budget: others make way, and nothing larger than an eighth of it is kept.
+        for (i, len) in [8usize, 8, 8, 8, 8, 8, 8, 9].into_iter().enumerate() {
+            cache.keep(&format!("k{i}"), "t", Bytes::from(vec![0; len]));
+            assert!(cache.held <= 64, "{}", cache.held);
+        }
+        assert!(cache.tag("k7").is_none());
+        assert!(cache.tag("k6").is_some());
     }
 
     #[test]

@@ -97,9 +97,9 @@ impl<S: Store> Store for Counted<S> {
         Self::add(&self.read_bytes, (out.len() - before) as u64);
         Ok(found)
     }
-    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+    fn get_small(&self, key: &str, max: u64, known: Option<&str>) -> Result<Option<Small>, StoreError> {
         Self::add(&self.reads, 1);
-        let got = self.inner.get_small(key, max)?;
+        let got = self.inner.get_small(key, max, known)?;
         let read = got.as_ref().and_then(|s| s.bytes.as_ref()).map_or(0, Vec::len);
         Self::add(&self.read_bytes, read as u64);
         Ok(got)
@@ -175,8 +175,8 @@ impl Store for Box<dyn Store> {
     fn reads_are_local(&self) -> bool {
         self.as_ref().reads_are_local()
     }
-    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
-        self.as_ref().get_small(key, max)
+    fn get_small(&self, key: &str, max: u64, known: Option<&str>) -> Result<Option<Small>, StoreError> {
+        self.as_ref().get_small(key, max, known)
     }
     fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
         self.as_ref().append_to(key, out)
@@ -259,8 +259,8 @@ impl Store for Prefixed<'_> {
     fn append_to(&self, key: &str, out: &mut Vec<u8>) -> Result<bool, StoreError> {
         self.inner.append_to(&self.k(key), out)
     }
-    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
-        Ok(self.inner.get_small(&self.k(key), max)?.map(|mut s| {
+    fn get_small(&self, key: &str, max: u64, known: Option<&str>) -> Result<Option<Small>, StoreError> {
+        Ok(self.inner.get_small(&self.k(key), max, known)?.map(|mut s| {
             s.meta.key = key.to_owned();
             s
         }))

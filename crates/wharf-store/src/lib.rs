@@ -186,12 +186,13 @@ pub trait Store: Send + Sync {
     }
     /// An object's metadata and, when it is at most `max` bytes, its bytes of that same version, or
     /// `None` when absent: what a server needs to answer for a small file, in one lookup where the
-    /// store can (a directory: one open). The default asks for the metadata, then the bytes.
-    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+    /// store can (a directory: one open). The bytes are not read when the object's tag is `known`
+    /// (the version of a copy the caller holds). The default asks for the metadata, then the bytes.
+    fn get_small(&self, key: &str, max: u64, known: Option<&str>) -> Result<Option<Small>, StoreError> {
         let Some(meta) = self.head(key)? else {
             return Ok(None);
         };
-        if meta.size > max || meta.size == 0 {
+        if meta.size > max || meta.size == 0 || (known.is_some() && meta.tag.as_deref() == known) {
             return Ok(Some(Small { meta, bytes: None }));
         }
         let bytes = self

@@ -434,13 +434,13 @@ impl Store for LocalStore {
         Ok(true)
     }
 
-    fn get_small(&self, key: &str, max: u64) -> Result<Option<Small>, StoreError> {
+    fn get_small(&self, key: &str, max: u64, known: Option<&str>) -> Result<Option<Small>, StoreError> {
         // Metadata and bytes from the one open file: one lookup, and no mix of two versions.
         let Some((f, m)) = self.open_read(key)? else {
             return Ok(None);
         };
         let meta = meta_of(key.to_owned(), &m);
-        if m.len() > max {
+        if m.len() > max || (known.is_some() && meta.tag.as_deref() == known) {
             return Ok(Some(Small { meta, bytes: None }));
         }
         let mut bytes = vec![0; usize::try_from(m.len()).unwrap_or(0)];
