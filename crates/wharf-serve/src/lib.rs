@@ -111,7 +111,7 @@ pub struct AccessEntry {
 
 /// An entry's time as its line shows it; made by whoever writes the line, not on the request's path.
 fn rfc3339_millis<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&chrono::DateTime::<chrono::Utc>::from(*time).format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    s.serialize_str(&respond::rfc3339_millis(*time))
 }
 
 /// Why the server stopped.
@@ -399,7 +399,7 @@ async fn handle(
         if_range: header(hyper::header::IF_RANGE),
     };
     let user_agent = header(hyper::header::USER_AGENT);
-    let r = if store.reads_are_local() {
+    let mut r = if store.reads_are_local() {
         // Local files: looked up and read on this thread, as a static file server's worker does (the
         // page cache answers in microseconds; a trip to the blocking pool and back cost more than that).
         answer(store.as_ref(), &request, &policy)
@@ -419,14 +419,14 @@ async fn handle(
     log(AccessEntry {
         time: arrived,
         remote,
-        method: request.method.clone(),
-        path: request.path.clone(),
+        method: request.method,
+        path: request.path,
         status: r.status,
         bytes: r.body.len(),
         millis: started.elapsed().as_millis(),
         user_agent,
-        range: request.range.clone(),
-        error: r.error.clone(),
+        range: request.range,
+        error: r.error.take(),
     });
     let mut head = hyper::Response::new(());
     *head.status_mut() =

@@ -162,41 +162,109 @@ pub fn content_type(key: &str) -> &'static str {
     }
 }
 
-/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`. Made on every response
-/// with a modification time, so the civil date is computed here (days to year, month and day as in
-/// Hinnant's `civil_from_days`) rather than through a format string parsed each time; dates before 1970
-/// or after 9999 go through chrono.
+/// A time's UTC calendar fields, for the dates every response and log line carries: computed here
+/// (days to year, month and day as in Hinnant's `civil_from_days`) rather than through a format string
+/// parsed each time. `None` before 1970 and after 9999, which go through chrono.
+struct Civil {
+    year: u64,
+    month: u64,
+    day: u64,
+    hour: u64,
+    minute: u64,
+    second: u64,
+    /// 0 for Thursday (1 January 1970 was one).
+    weekday_from_thursday: usize,
+    nanos: u32,
+}
+
+impl Civil {
+    fn of(t: SystemTime) -> Option<Self> {
+        let since = t.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        let secs = since.as_secs();
+        if secs >= 253_402_300_800 {
+            return None;
+        }
+        let (days, rest) = (secs / 86_400, secs % 86_400);
+        // Days since 0000-03-01, in 400-year eras of 146,097 days.
+        let z = days + 719_468;
+        let doe = z % 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Some(Self {
+            year: z / 146_097 * 400 + yoe + u64::from(month <= 2),
+            month,
+            day: doy - (153 * mp + 2) / 5 + 1,
+            hour: rest / 3_600,
+            minute: rest / 60 % 60,
+            second: rest % 60,
+            weekday_from_thursday: (days % 7) as usize,
+            nanos: since.subsec_nanos(),
+        })
+    }
+}
+
+/// Appends `n`'s last `width` decimal digits, zero-padded.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    for p in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u64.pow(p) % 10) as u8));
+    }
+}
+
+/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
 fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(u64::MAX, |d| d.as_secs());
-    if secs >= 253_402_300_800 {
+    let Some(c) = Civil::of(t) else {
         return DateTime::<Utc>::from(t)
             .format("%a, %d %b %Y %H:%M:%S GMT")
             .to_string();
-    }
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Days since 0000-03-01, in 400-year eras of 146,097 days.
-    let z = days + 719_468;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = z / 146_097 * 400 + yoe + u64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        rest / 3_600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    };
+    let mut out = String::with_capacity(29);
+    out.push_str(DAYS[c.weekday_from_thursday]);
+    out.push_str(", ");
+    push_digits(&mut out, c.day, 2);
+    out.push(' ');
+    out.push_str(MONTHS[(c.month - 1) as usize]);
+    out.push(' ');
+    push_digits(&mut out, c.year, 4);
+    out.push(' ');
+    push_clock(&mut out, &c);
+    out.push_str(" GMT");
+    out
+}
+
+fn push_clock(out: &mut String, c: &Civil) {
+    push_digits(out, c.hour, 2);
+    out.push(':');
+    push_digits(out, c.minute, 2);
+    out.push(':');
+    push_digits(out, c.second, 2);
+}
+
+/// RFC 3339 in UTC to the millisecond (`2026-12-06T19:10:37.123Z`), as the access log writes times.
+#[must_use]
+pub fn rfc3339_millis(t: SystemTime) -> String {
+    let Some(c) = Civil::of(t) else {
+        return DateTime::<Utc>::from(t)
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+    };
+    let mut out = String::with_capacity(24);
+    push_digits(&mut out, c.year, 4);
+    out.push('-');
+    push_digits(&mut out, c.month, 2);
+    out.push('-');
+    push_digits(&mut out, c.day, 2);
+    out.push('T');
+    push_clock(&mut out, &c);
+    out.push('.');
+    push_digits(&mut out, u64::from(c.nanos / 1_000_000), 3);
+    out.push('Z');
+    out
 }
 
 fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -272,10 +340,10 @@ const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src '
 
 /// Builds a response with the headers every response carries.
 fn base(status: u16, policy: &Policy) -> Response {
-    let mut headers = vec![
-        ("X-Content-Type-Options", "nosniff".into()),
-        ("Referrer-Policy", "no-referrer".into()),
-    ];
+    // Room for every header an object's response carries, so it is allocated once.
+    let mut headers = Vec::with_capacity(12);
+    headers.push(("X-Content-Type-Options", "nosniff".into()));
+    headers.push(("Referrer-Policy", "no-referrer".into()));
     if let Some(s) = policy.hsts_seconds {
         headers.push(("Strict-Transport-Security", format!("max-age={s}").into()));
     }
@@ -686,6 +754,14 @@ mod tests {
         for secs in every {
             let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
             assert_eq!(http_date(t), chrono(t), "{secs}");
+        }
+        for secs in (0..253_402_300_799_u64).step_by(3_600_011).chain(edges) {
+            let t = SystemTime::UNIX_EPOCH
+                + std::time::Duration::new(secs, (secs % 1_000_000_007) as u32 % 1_000_000_000);
+            let chrono = DateTime::<Utc>::from(t)
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
+            assert_eq!(rfc3339_millis(t), chrono, "{secs}");
         }
         let before = SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(86_401);
         assert_eq!(http_date(before), "Tue, 30 Dec 1969 23:59:59 GMT");
