@@ -434,10 +434,10 @@ async fn handle(
     let headers = head.headers_mut();
     headers.reserve(r.headers.len());
     for (name, value) in r.headers {
-        // The names are respond's own constants; a value that is the same on every response is
-        // taken as it is, without being copied or checked again.
+        // A value that is the same on every response is shared, not copied; every value is checked
+        // (one that is not a valid header value — a remote store's odd ETag — is left out).
         let value = match value {
-            Cow::Borrowed(v) => Ok(HeaderValue::from_static(v)),
+            Cow::Borrowed(v) => HeaderValue::from_maybe_shared(Bytes::from_static(v.as_bytes())),
             Cow::Owned(v) => HeaderValue::try_from(v),
         };
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
