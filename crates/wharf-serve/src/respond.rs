@@ -298,6 +298,26 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn key_of(path: &str) -> Option<String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
     let rest = path.strip_prefix('/')?;
+    // Most paths are already keys (no escape, no empty, `.`, `..` or `.wharf` segment): taken as they
+    // are, in one copy. Anything else goes the long way, which gives the same key for these.
+    if !rest.is_empty()
+        && !rest.starts_with('/')
+        && !rest.contains("//")
+        && !rest.contains(['%', '\\'])
+        && !rest.chars().any(char::is_control)
+        && rest
+            .strip_suffix('/')
+            .unwrap_or(rest)
+            .split('/')
+            .all(|s| !matches!(s, "." | ".." | ".wharf"))
+    {
+        return Some(rest.to_owned());
+    }
+    key_of_decoded(rest)
+}
+
+/// [`key_of`] for a path (without its leading `/`) that may hold escapes, empty or dot segments.
+fn key_of_decoded(rest: &str) -> Option<String> {
     let decoded = percent_decode(rest)?;
     if decoded.starts_with('/') || decoded.contains('\\') || decoded.chars().any(char::is_control) {
         return None;
@@ -506,17 +526,7 @@ fn lookup(
             };
             (got.meta, bytes)
         };
-        let mut r = object(key, &meta, req, policy)?;
-        if let (Some(bytes), Body::Object { start, len, .. }) = (bytes, &r.body) {
-            let (start, end) = (usize::try_from(*start), usize::try_from(start + len));
-            if let (Ok(start), Ok(end)) = (start, end)
-                && start <= end
-                && end <= bytes.len()
-            {
-                r.body = Body::Bytes(bytes.slice(start..end));
-            }
-        }
-        Ok(Some(r))
+        object(key, &meta, req, policy, bytes.as_ref()).map(Some)
     };
     if key.is_empty() || key.ends_with('/') {
         if let Some(r) = found(&format!("{key}index.html"))? {
@@ -544,6 +554,7 @@ fn object(
     meta: &wharf_store::ObjectMeta,
     req: &Request,
     policy: &Policy,
+    bytes: Option<&Bytes>,
 ) -> Result<Response, wharf_store::StoreError> {
     let etag = meta.tag.as_ref().map(|t| format!("\"{}\"", t.trim_matches('"')));
     let modified = meta.modified.map(http_date);
@@ -589,11 +600,19 @@ fn object(
         Some(ir) => etag.as_deref() == Some(ir.trim()) || modified.as_deref() == Some(ir.trim()),
         None => true,
     });
-    let whole = |start: u64, len: u64| Body::Object {
-        key: key.to_owned(),
-        start,
-        len,
-        tag: meta.tag.clone(),
+    // The bytes sent: those read with the lookup (or kept from an earlier one) when they cover the
+    // span, else a description of the span for the server to stream.
+    let whole = |start: u64, len: u64| {
+        let span = usize::try_from(start).ok().zip(usize::try_from(start + len).ok());
+        match (bytes, span) {
+            (Some(b), Some((from, to))) if to <= b.len() => Body::Bytes(b.slice(from..to)),
+            _ => Body::Object {
+                key: key.to_owned(),
+                start,
+                len,
+                tag: meta.tag.clone(),
+            },
+        }
     };
     match range.map(|h| parse_range(h, size)) {
         Some(RangeSpec::Unsatisfiable) => {
@@ -882,6 +901,40 @@ mod tests {
         }
         assert!(cache.tag("k7").is_none());
         assert!(cache.tag("k6").is_some());
+    }
+
+    /// The short way gives the key the long way gives, wherever it is taken.
+    #[test]
+    fn plain_paths_are_their_own_keys() {
+        for path in [
+            "/dists/stable/InRelease",
+            "/pool/main/d/demo/demo_1.0_amd64.deb",
+            "/dists/",
+            "/a",
+            "/a/b/",
+            "/1.0~rc.1/a+b.deb",
+            "/.well-known/x",
+            "/a/.wharfx/b",
+            "/a/..b/c",
+            "/a/b.",
+        ] {
+            let rest = path.strip_prefix('/').unwrap();
+            assert_eq!(key_of(path), key_of_decoded(rest), "{path}");
+            assert_eq!(key_of(path).as_deref(), Some(rest), "{path}");
+        }
+        // Every path of up to six characters from `a./%2E`.
+        let alphabet = ['a', '.', '/', '%', '2', 'E'];
+        let mut paths = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            for rest in &longer {
+                assert_eq!(key_of(&format!("/{rest}")), key_of_decoded(rest), "/{rest}");
+            }
+            paths = longer;
+        }
     }
 
     #[test]
