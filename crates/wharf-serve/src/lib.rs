@@ -15,8 +15,8 @@
 //!   is streamed in chunks of [`CHUNK`] bytes read with the store's ranged read (`pread` on a
 //!   directory, a ranged GET on S3), at most two chunks held per response, so memory is bounded by the
 //!   connections, not by the objects. Each worker keeps the small objects of a directory store it has
-//!   read ([`respond::Cache`], at most [`CACHE_BYTES`]), used only while the object's tag found on the
-//!   request's own lookup is the one kept. A directory's reads are
+//!   read ([`respond::Cache`]; [`CACHE_BYTES`] shared out among the workers, at least [`CACHE_MIN`]
+//!   each), used only while the object's tag found on the request's own lookup is the one kept. A directory's reads are
 //!   made on the request's own thread (the page cache answers in microseconds); a network store's on
 //!   tokio's blocking pool. Responses go out without Nagle's delay (`TCP_NODELAY`);
 //!   a client that takes no bytes for [`Options::send_timeout`] is dropped. When every slot is taken,
@@ -52,8 +52,16 @@ pub use respond::{Body, Policy, Request, Response, respond, respond_reading};
 /// The bytes one ranged read of the store brings, and the most a response holds at once but one.
 pub const CHUNK: u64 = 256 * 1024;
 
-/// The most bytes of small objects each serving thread keeps between requests (a directory's only).
-pub const CACHE_BYTES: usize = 16 << 20;
+/// The bytes of small objects the serving threads keep between requests (a directory's only), shared
+/// out evenly among them ...
+pub const CACHE_BYTES: usize = 32 << 20;
+/// ... but never less than this each, so that many cores still keep the hot files.
+pub const CACHE_MIN: usize = 1 << 20;
+
+thread_local! {
+    /// The serving thread's kept objects: none on a thread that is not one of the workers.
+    static CACHE: std::cell::RefCell<respond::Cache> = std::cell::RefCell::new(respond::Cache::new(0));
+}
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -337,7 +345,9 @@ impl Workers {
             stops: Vec::new(),
             done: Vec::new(),
         };
-        for i in 0..count.max(1) {
+        let count = count.max(1);
+        let budget = (CACHE_BYTES / count).max(CACHE_MIN);
+        for i in 0..count {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -347,6 +357,7 @@ impl Workers {
             std::thread::Builder::new()
                 .name(format!("wharf-serve-{i}"))
                 .spawn(move || {
+                    CACHE.set(respond::Cache::new(budget));
                     runtime.block_on(async {
                         let _ = stopped.await;
                     });
@@ -465,12 +476,9 @@ async fn handle(
 /// The response to `request`; a body of at most one chunk is read here and sent whole, so most requests
 /// (indexes, signatures, most packages) need no streaming task and channel. It is read at the version the
 /// headers describe, or left to the stream, which cuts the connection if the object changed. A
-/// directory's small objects are kept in the serving thread's [`Cache`] (at most [`CACHE_BYTES`]), so a
+/// directory's small objects are kept in the serving thread's [`respond::Cache`], so a
 /// file asked for again is not read again while its version (inode, mtime, size) is the same.
 fn answer(store: &dyn Store, request: &Request, policy: &Policy) -> Response {
-    thread_local! {
-        static CACHE: std::cell::RefCell<respond::Cache> = std::cell::RefCell::new(respond::Cache::new(CACHE_BYTES));
-    }
     let mut r = if store.reads_are_local() {
         CACHE.with_borrow_mut(|cache| respond_reading(store, request, policy, CHUNK, Some(cache)))
     } else {
