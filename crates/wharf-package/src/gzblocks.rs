@@ -97,7 +97,9 @@ pub fn parts_of(gz: &[u8]) -> Option<Vec<Part>> {
 #[must_use]
 pub fn assemble(parts: &[&Part], texts: &[&[u8]]) -> Vec<u8> {
     let total: usize = parts.iter().map(|p| p.deflate.len()).sum();
-    let mut out = Vec::with_capacity(total + 32 + parts.len() * 8);
+    // Header, table, parts, final block and trailer: allocated once (a document of 30 MB grown by
+    // doubling held up to twice that).
+    let mut out = Vec::with_capacity(total + 32 + parts.len() * ENTRY);
     let table = parts.len() <= MAX_PARTS
         && parts
             .iter()

@@ -138,14 +138,22 @@ fn add_one_at(
             .collect()
     };
     let before = segments();
-    // What apt may read besides its state's keys: the current `Packages`, `.gz` and `.xz` (their
-    // unchanged stanzas and compressed blocks are carried over).
+    // What apt and rpm-md may read besides their state's keys: the current documents (their unchanged
+    // elements and compressed blocks are carried over) — apt's `Packages`, `.gz` and `.xz`, rpm-md's
+    // `repodata/` (`repomd.xml` and the three documents).
     let state_len = std::fs::metadata(repo.join(state_key)).unwrap().len();
-    let documents_len: u64 = ["", ".gz", ".xz"]
-        .iter()
-        .filter_map(|ext| std::fs::metadata(repo.join(format!("{index}{ext}"))).ok())
-        .map(|m| m.len())
-        .sum();
+    let documents_len: u64 = match kind {
+        "apt" => ["", ".gz", ".xz"]
+            .iter()
+            .filter_map(|ext| std::fs::metadata(repo.join(format!("{index}{ext}"))).ok())
+            .map(|m| m.len())
+            .sum(),
+        _ => inodes(&repo)
+            .into_iter()
+            .filter(|(p, _)| p.parent().is_some_and(|d| d.ends_with("repodata")))
+            .map(|(p, _)| std::fs::metadata(p).unwrap().len())
+            .sum(),
+    };
     let (calls, secs) = publish(dir, cfg, &repo, v2);
     eprintln!("{kind}: adding one version to {n} records: {secs:.2}s, store calls {calls}");
     // The state's records are stored in segments (~300 KiB to 1 MiB): of those, the publish wrote the
@@ -171,9 +179,9 @@ fn add_one_at(
         _ => 0,
     };
     let reads = calls["reads"].as_u64().unwrap();
-    if kind == "apt" {
-        // apt splices its `Packages` from the current ones: of the state's segments it reads the one or
-        // two it rewrites, whatever the size — objects and bytes.
+    if kind == "apt" || kind == "rpm" {
+        // apt and rpm-md splice their documents from the current ones: of the state's segments they
+        // read the one or two they rewrite, whatever the size — objects and bytes.
         assert!(reads <= 6 + documents + 2, "{kind}: {calls}");
         assert!(
             calls["bytes_read"].as_u64().unwrap() <= state_len + documents_len + (2 << 20),
