@@ -7,6 +7,12 @@
 //! only the files dependency solvers look for (`/etc/…`, `…bin/…`, `/usr/lib/sendmail`, as createrepo_c's
 //! `cr_is_primary`). The optional sqlite databases are not written: dnf 4 and zypper build their own.
 //! The signature (`repomd.xml.asc`) is added by the publisher.
+//!
+//! A publish that adds to a large repository splices: a package whose state segment was not read has
+//! its `<package>` elements copied from the repository's current documents ([`Fragment::Published`]),
+//! found in sort order by length and `pkgid` (and, in primary, `location href`), as createrepo_c's
+//! `--update` reuses the old metadata of packages it already knows; anything not found there makes
+//! [`build`] answer `None`, and the caller gives every element from the state.
 
 use std::fmt::Write;
 
@@ -547,5 +553,166 @@ mod tests {
         assert!(matches!(esc(plain), std::borrow::Cow::Borrowed(p) if p == plain));
         assert!(is_primary("/etc/x.conf") && is_primary("/usr/sbin/d") && is_primary("/usr/lib/sendmail"));
         assert!(!is_primary("/usr/share/doc/x/README"));
+    }
+
+    fn record(name: &str, version: &str, sha: char, location: &str) -> RpmRecord {
+        RpmRecord {
+            info: RpmInfo {
+                name: name.into(),
+                epoch: 0,
+                version: version.into(),
+                release: "1".into(),
+                arch: "x86_64".into(),
+                summary: format!("{name} <summary>"),
+                description: "d".into(),
+                packager: "p".into(),
+                url: String::new(),
+                license: "MIT".into(),
+                vendor: String::new(),
+                group: "g".into(),
+                buildhost: "h".into(),
+                sourcerpm: format!("{name}-{version}-1.src.rpm"),
+                build_time: 1,
+                installed_size: 2,
+                archive_size: 3,
+                header_start: 4,
+                header_end: 5,
+                provides: Vec::new(),
+                requires: Vec::new(),
+                conflicts: Vec::new(),
+                obsoletes: Vec::new(),
+                recommends: Vec::new(),
+                suggests: Vec::new(),
+                supplements: Vec::new(),
+                enhances: Vec::new(),
+                files: Vec::new(),
+                changelog: vec![("A <a@example.org>".into(), 1, format!("{name} </package>\n"))],
+                signed: false,
+                checksums: Checksums {
+                    sha256: sha.to_string().repeat(64),
+                    size: 6,
+                    ..Checksums::default()
+                },
+            },
+            location: location.into(),
+            time_file: 7,
+        }
+    }
+
+    /// A document spliced from the current one is the one made from every record's text; a package
+    /// whose element is not there (or not of its length, pkgid or location) makes the splice answer
+    /// `None`, never a document without it.
+    #[test]
+    fn spliced_documents_are_the_documents_made_whole() {
+        let date = SourceDate::from_unix(1_700_000_000).unwrap();
+        let records = [
+            record("a", "1", 'a', "a-1.rpm"),
+            record("b", "1", 'b', "b-1.rpm"),
+            record("c", "1", 'c', "c-1.rpm"),
+        ];
+        let texts: Vec<[String; 3]> = records.iter().map(fragments).collect();
+        fn entries<'a>(
+            records: &'a [RpmRecord],
+            texts: &'a [[String; 3]],
+            published: &dyn Fn(usize) -> bool,
+        ) -> Vec<MdEntry<'a>> {
+            records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| MdEntry {
+                    name: &r.info.name,
+                    epoch: 0,
+                    version: &r.info.version,
+                    release: "1",
+                    arch: "x86_64",
+                    sha256: &r.info.checksums.sha256,
+                    location: &r.location,
+                    fragments: std::array::from_fn(|n| {
+                        if published(i) {
+                            Fragment::Published(texts[i][n].len())
+                        } else {
+                            Fragment::Text(&texts[i][n])
+                        }
+                    }),
+                })
+                .collect()
+        }
+        let none = |_: &str| None;
+        // The current repository: a and c.
+        let current = build(
+            entries(&records, &texts, &|_| false)
+                .into_iter()
+                .step_by(2)
+                .collect(),
+            date,
+            MdCompression::Gzip,
+            &none,
+        )
+        .unwrap()
+        .unwrap();
+        let doc = |kind: &str| {
+            current
+                .files
+                .iter()
+                .find(|f| f.path.ends_with(&format!("{kind}.xml.gz")))
+                .map(|f| f.bytes.clone())
+        };
+        // b added: a's and c's elements taken from the current documents.
+        let whole = build(
+            entries(&records, &texts, &|_| false),
+            date,
+            MdCompression::Gzip,
+            &none,
+        )
+        .unwrap()
+        .unwrap();
+        let spliced = build(
+            entries(&records, &texts, &|i| i != 1),
+            date,
+            MdCompression::Gzip,
+            &doc,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(spliced, whole);
+        // b taken from them too: it is not there.
+        assert!(
+            build(
+                entries(&records, &texts, &|_| true),
+                date,
+                MdCompression::Gzip,
+                &doc
+            )
+            .unwrap()
+            .is_none()
+        );
+        // c at another location (same pkgid and length): not its element.
+        let moved = [
+            records[0].clone(),
+            records[1].clone(),
+            record("c", "1", 'c', "c-2.rpm"),
+        ];
+        let moved_texts: Vec<[String; 3]> = moved.iter().map(fragments).collect();
+        assert!(
+            build(
+                entries(&moved, &moved_texts, &|i| i != 1),
+                date,
+                MdCompression::Gzip,
+                &doc
+            )
+            .unwrap()
+            .is_none()
+        );
+        // No current documents at all.
+        assert!(
+            build(
+                entries(&records, &texts, &|i| i != 1),
+                date,
+                MdCompression::Gzip,
+                &none
+            )
+            .unwrap()
+            .is_none()
+        );
     }
 }

@@ -41,6 +41,7 @@ fn replay(name: &str, data: &[u8]) {
                 drop(wharf_serve::respond::key_of(p));
             }
         }
+        "rpmmd_splice" => common::rpmmd_splice(data),
         n if n.starts_with("verify_") => common::verify(data),
         other => panic!("no replay for fuzz target {other}"),
     }
