@@ -327,10 +327,17 @@ pub struct MdEntry<'a> {
 impl MdEntry<'_> {
     /// Whether `element`, a `<package>` element of document `n`, is this package's.
     fn is(&self, n: usize, element: &str) -> bool {
+        // What follows the first `start` in `element` begins with `value` and then `end`.
+        let holds = |start: &str, value: &str, end: &str| {
+            element
+                .split_once(start)
+                .and_then(|(_, rest)| rest.strip_prefix(value))
+                .is_some_and(|rest| rest.starts_with(end))
+        };
         if n == 0 {
             element.starts_with("<package type=\"rpm\">\n")
-                && element.contains(&format!("pkgid=\"YES\">{}</checksum>", self.sha256))
-                && element.contains(&format!("<location href=\"{}\"/>", esc(self.location)))
+                && holds("pkgid=\"YES\">", self.sha256, "</checksum>")
+                && holds("<location href=\"", &esc(self.location), "\"/>")
         } else {
             element
                 .strip_prefix("<package pkgid=\"")
@@ -347,7 +354,6 @@ impl MdEntry<'_> {
 struct Current<'a> {
     xml: Box<dyn std::io::BufRead + 'a>,
     element: Vec<u8>,
-    line: Vec<u8>,
     /// The longest element worth keeping (the longest wanted): longer ones are passed over unkept.
     longest: usize,
 }
@@ -361,7 +367,6 @@ impl<'a> Current<'a> {
                 std::io::Read::take(xml, limit),
             )),
             element: Vec::new(),
-            line: Vec::new(),
             longest,
         })
     }
@@ -376,25 +381,27 @@ impl<'a> Current<'a> {
             // neither appears inside one).
             let (mut inside, mut kept) = (false, true);
             loop {
-                self.line.clear();
-                match self.xml.read_until(b'\n', &mut self.line) {
+                // Each line is read onto the element, and taken off again if it is not part of one.
+                let start = self.element.len();
+                match self.xml.read_until(b'\n', &mut self.element) {
                     Ok(0) | Err(_) => return false,
                     Ok(_) => {}
                 }
+                let line = &self.element[start..];
+                let last = line == b"</package>\n";
                 if !inside {
-                    inside = self.line.starts_with(b"<package ");
+                    inside = line.starts_with(b"<package ");
                     if !inside {
+                        self.element.truncate(start);
                         continue;
                     }
                 }
-                if kept && self.element.len() + self.line.len() <= self.longest {
-                    self.element.extend_from_slice(&self.line);
-                } else {
+                if !kept || self.element.len() > self.longest {
                     // Too long to be wanted: passed over without being kept, but read to its end.
                     kept = false;
                     self.element.clear();
                 }
-                if self.line == b"</package>\n" {
+                if last {
                     break;
                 }
             }

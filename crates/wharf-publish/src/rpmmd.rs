@@ -523,8 +523,8 @@ pub(crate) fn publish(
             }
             Ok(entries)
         };
-        // The current documents, for unchanged gzip parts to be carried over (any read failure: compress).
-        // Read only when a document is large enough to be worth carrying blocks over.
+        // The current documents: unchanged gzip parts are carried over from them and published elements
+        // taken from them (any read failure: compress, or read the state).
         let current = std::sync::OnceLock::new();
         let previous = |kind: &str| {
             let repomd = current.get_or_init(|| {
