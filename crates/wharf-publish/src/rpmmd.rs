@@ -497,6 +497,12 @@ pub(crate) fn publish(
     let regenerate = txn.groups_to_rewrite(&touched, false)?;
     for repo in &regenerate {
         let stored = txn.state.groups.get(repo).map(Vec::as_slice).unwrap_or_default();
+        // A repository a crashed publish left pending may have documents older than its state (a
+        // package removed and added again since would keep its earlier `<time file>`): made from the
+        // state alone.
+        if txn.is_pending(repo) {
+            txn.load_records(&stored.iter().collect::<Vec<_>>())?;
+        }
         let entries = || -> Result<Vec<rpmmd::MdEntry<'_>>, PublishError> {
             // Collected into room made once: ~180 bytes a package, 18 MB at 100,000.
             let mut entries = Vec::with_capacity(stored.len());

@@ -679,6 +679,12 @@ impl<'a, R: Record> Txn<'a, R> {
         }
     }
 
+    /// Whether a crashed publish left `group`'s indexes pending: its published documents may then be
+    /// older than its state.
+    pub(crate) fn is_pending(&self, group: &str) -> bool {
+        self.pending.contains(group)
+    }
+
     /// The groups whose indexes this publish must write: those it changed, and those a crashed publish
     /// left pending. With `whole`, reads the rest of the state if there are any (their indexes are its
     /// texts); a kind that splices its indexes from the published ones reads what it needs itself.
