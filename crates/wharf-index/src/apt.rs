@@ -124,25 +124,10 @@ pub struct SuiteEntry<'a> {
     pub stanza: Stanza<'a>,
 }
 
-/// A [`SuiteEntry`]'s stanza: given, or as the suite's current `Packages` lists it.
-#[derive(Debug, Clone, Copy)]
-pub enum Stanza<'a> {
-    /// `Field: value` lines ending in a newline.
-    Text(&'a str),
-    /// In the current `Packages` of each architecture the package is listed in, this long: taken from
-    /// there, found by its `Package`, `Version` and `Architecture` (a publish that adds one package to a
-    /// suite of 100,000 reads none of the others' stanzas from its state).
-    Published(usize),
-}
-
-impl Stanza<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Self::Text(t) => t.len(),
-            Self::Published(n) => *n,
-        }
-    }
-}
+/// A [`SuiteEntry`]'s stanza (`Field: value` lines ending in a newline), or its length in the current
+/// `Packages` of each architecture the package is listed in, where it is found by its `Package`,
+/// `Version` and `Architecture`.
+pub type Stanza<'a> = crate::Part<'a>;
 
 /// The stanzas of a current `Packages`, walked in order to find those of [`Stanza::Published`] entries
 /// (which sort as they did when it was written, so each is found after the one before).

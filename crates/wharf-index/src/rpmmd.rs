@@ -281,26 +281,10 @@ pub fn fragments(r: &RpmRecord) -> [String; 3] {
     [primary_package(r), filelists, other]
 }
 
-/// A package's `<package>` element in one document: given, or as the repository's current document of
-/// that kind has it.
-#[derive(Debug, Clone, Copy)]
-pub enum Fragment<'a> {
-    /// The element's text, ending in `</package>\n`.
-    Text(&'a str),
-    /// In the repository's current document, this long: taken from there, found by the package's
-    /// SHA-256 (its `pkgid`) and, in `primary.xml`, its location (a publish that adds one package to a
-    /// repository of 100,000 reads none of the others' elements from its state).
-    Published(usize),
-}
-
-impl Fragment<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Self::Text(t) => t.len(),
-            Self::Published(n) => *n,
-        }
-    }
-}
+/// A package's `<package>` element in one document (ending in `</package>\n`), or its length in the
+/// repository's current document of that kind, where it is found by the package's SHA-256 (its `pkgid`)
+/// and, in `primary.xml`, its location.
+pub type Fragment<'a> = crate::Part<'a>;
 
 /// One package as [`build`] needs it: how it sorts, how its published elements are found, and its
 /// [`fragments`].
