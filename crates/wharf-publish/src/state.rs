@@ -74,6 +74,8 @@ pub(crate) const DERIVED: u32 = 1;
 const SEGMENT_EVERY: u64 = 256;
 const SEGMENT_MIN: usize = 128 * 1024;
 const SEGMENT_MAX: usize = 1024 * 1024;
+/// New segments are handed out to be written once this many bytes of them are made ([`CutPlan::cut`]).
+pub(crate) const WRITE_BATCH: usize = 8 << 20;
 #[cfg(test)]
 pub(crate) const SEGMENT_MAX_FOR_TESTS: usize = SEGMENT_MAX;
 /// The key fields every record has first.
@@ -301,8 +303,9 @@ impl<R: Record> Stored<R> {
             data.push_str(p);
             bounds.push(data.len());
         }
-        let parsed = OnceLock::new();
-        let _ = parsed.set(Arc::new(record));
+        // The record itself is not kept: a new one is stored, not read again (a kind that does read
+        // it parses its JSON, [`Stored::record`]), and a publish of 100,000 packages holds 100,000.
+        drop(record);
         Ok(Self {
             span: 0..bounds.len(),
             buf: Arc::new(Buf {
@@ -314,7 +317,7 @@ impl<R: Record> Stored<R> {
                 }],
                 bounds,
             }),
-            parsed,
+            parsed: OnceLock::new(),
         })
     }
 
@@ -395,18 +398,19 @@ pub(crate) struct Manifest<R> {
     /// brought up to date in memory: worth writing back even if nothing else changes.
     pub(crate) upgraded: bool,
     /// The buffer its stored records are ranges of, whose chunks are read as they are needed
-    /// ([`Manifest::missing`]) and found unchanged when it is cut ([`Manifest::cut`]).
+    /// ([`Manifest::missing`]) and found unchanged when it is cut ([`CutPlan::cut`]).
     stored: Option<Arc<Buf>>,
-    /// The segments it references now: as read, then as last cut ([`Manifest::cut`]).
+    /// The segments it references now: as read, then as last cut ([`CutPlan::cut`]).
     pub(crate) segments: Vec<String>,
 }
 
-/// The segments a state is cut into for storing ([`Manifest::cut`]).
+/// A segment the store does not have yet: its name and bytes ([`CutPlan::cut`]).
+pub(crate) type NewSegment = (String, Vec<u8>);
+
+/// The segments a state is cut into for storing ([`CutPlan::cut`]).
 pub(crate) struct Cut {
     /// Every segment's name, length and CRC-32, in order.
     all: Vec<(String, u64, u32)>,
-    /// The segments the store does not have yet: name and bytes.
-    pub(crate) new: Vec<(String, Vec<u8>)>,
     /// CRC-32 of them all, back to back.
     crc: u32,
 }
@@ -978,9 +982,15 @@ impl<R: Record> CutPlan<'_, R> {
 
     /// The data section cut into segments: those the stored state has already keep their names — the
     /// same records (unread ones too), or the same bytes (found by length and CRC-32 and compared); the
-    /// others are named by their SHA-256 and returned to be written. The records in those must have been
-    /// read ([`CutPlan::missing`]).
-    pub(crate) fn cut(&self) -> Result<Cut, String> {
+    /// others are named by their SHA-256 and handed to `write`, a batch at a time (at least `batch`
+    /// bytes, or the last ones; [`WRITE_BATCH`] when writing), so a first publish of 100,000 records
+    /// holds a batch of its new segments at once, never the hundreds of megabytes of them all. The
+    /// records in those must have been read ([`CutPlan::missing`]).
+    pub(crate) fn cut(
+        &self,
+        batch_bytes: usize,
+        write: &mut dyn FnMut(Vec<NewSegment>) -> Result<(), String>,
+    ) -> Result<Cut, String> {
         let mut known: HashMap<(usize, u32), Vec<&Chunk>> = HashMap::new();
         for c in self.state.stored.iter().flat_map(|b| &b.chunks) {
             if !c.name.is_empty() && c.text.get().is_some() {
@@ -989,9 +999,9 @@ impl<R: Record> CutPlan<'_, R> {
         }
         let mut cut = Cut {
             all: Vec::new(),
-            new: Vec::new(),
             crc: 0,
         };
+        let (mut batch, mut batch_len) = (Vec::new(), 0);
         let mut total = crc32fast::Hasher::new();
         for &Span { records, len, kept } in &self.spans {
             if let Some(c) = kept {
@@ -1026,14 +1036,33 @@ impl<R: Record> CutPlan<'_, R> {
                     let mut bytes = Vec::with_capacity(len);
                     parts().for_each(|p| bytes.extend_from_slice(p));
                     let name = format!("segments/{}", hex::encode(Sha256::digest(&bytes)));
-                    cut.new.push((name.clone(), bytes));
+                    batch_len += bytes.len();
+                    batch.push((name.clone(), bytes));
+                    if batch_len >= batch_bytes {
+                        write(std::mem::take(&mut batch))?;
+                        batch_len = 0;
+                    }
                     name
                 }
             };
             cut.all.push((name, len as u64, crc32));
         }
+        if !batch.is_empty() {
+            write(batch)?;
+        }
         cut.crc = total.finalize();
         Ok(cut)
+    }
+
+    /// [`CutPlan::cut`] with every new segment kept and returned.
+    #[cfg(test)]
+    pub(crate) fn cut_all(&self) -> Result<(Cut, Vec<NewSegment>), String> {
+        let mut new = Vec::new();
+        let cut = self.cut(usize::MAX, &mut |batch| {
+            new.extend(batch);
+            Ok(())
+        })?;
+        Ok((cut, new))
     }
 }
 
@@ -1358,9 +1387,9 @@ mod tests {
 
     /// A state stored whole: the object, and its one segment's bytes.
     fn stored(m: &Manifest<R>) -> (Vec<u8>, Vec<u8>) {
-        let cut = m.plan_cut().cut().unwrap();
-        assert!(cut.new.len() <= 1);
-        let data = cut.new.first().map(|(_, b)| b.clone()).unwrap_or_default();
+        let (cut, new) = m.plan_cut().cut_all().unwrap();
+        assert!(new.len() <= 1);
+        let data = new.first().map(|(_, b)| b.clone()).unwrap_or_default();
         (m.encode(&cut).unwrap(), data)
     }
 
@@ -1400,8 +1429,8 @@ mod tests {
         assert_eq!(copy.text_len(0), "Package: ü\n".len());
         let plan = partial.plan_cut();
         assert!(plan.missing().is_empty());
-        let cut = plan.cut().unwrap();
-        assert!(cut.new.is_empty(), "its one segment is the one it was read from");
+        let (cut, new) = plan.cut_all().unwrap();
+        assert!(new.is_empty(), "its one segment is the one it was read from");
         assert_eq!(partial.encode(&cut).unwrap(), bytes);
         // A damaged or short segment is refused, and leaves it unread.
         let mut bad = data.clone();

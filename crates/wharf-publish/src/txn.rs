@@ -750,11 +750,27 @@ impl<'a, R: Record> Txn<'a, R> {
             None => {
                 let plan = self.state.plan_cut();
                 self.load_missing(plan.missing())?;
-                let mut cut = plan.cut().map_err(refused)?;
-                for (name, bytes) in std::mem::take(&mut cut.new) {
-                    self.store
-                        .put(&segment_key(self.state_key, &name), &bytes, PutMode::Create)?;
-                }
+                // Each batch of new segments written as it is cut, eight at a time (a round trip
+                // each on S3).
+                let (store, state_key) = (self.store, self.state_key);
+                let mut failed = None;
+                let cut = plan.cut(crate::state::WRITE_BATCH, &mut |batch| {
+                    let written = map_in_order(&batch, batch.len().min(8), |(name, bytes)| {
+                        store.put(&segment_key(state_key, name), bytes, PutMode::Create)
+                    });
+                    match written.into_iter().find_map(Result::err) {
+                        Some(e) => {
+                            let why = e.to_string();
+                            failed = Some(e);
+                            Err(why)
+                        }
+                        None => Ok(()),
+                    }
+                });
+                let cut = match (cut, failed) {
+                    (_, Some(e)) => return Err(e.into()),
+                    (cut, None) => cut.map_err(refused)?,
+                };
                 failpoint(self.kind, "segments");
                 (cut, true)
             }
@@ -840,14 +856,11 @@ impl<'a, R: Record> Txn<'a, R> {
             } else {
                 let cutting = self.state.plan_cut();
                 self.load_missing(cutting.missing())?;
-                let segments: Vec<String> = match cutting.cut() {
-                    Ok(cut) => cut
-                        .new
-                        .into_iter()
-                        .map(|(n, _)| segment_key(self.state_key, &n))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
+                let mut segments = Vec::new();
+                let _ = cutting.cut(crate::state::WRITE_BATCH, &mut |batch| {
+                    segments.extend(batch.into_iter().map(|(n, _)| segment_key(self.state_key, &n)));
+                    Ok(())
+                });
                 let g = &plan.groups;
                 plan.uploads
                     .iter()
@@ -1044,9 +1057,9 @@ mod tests {
 
     /// A state stored as `encode` and `cut` make it: the object, and its segments by name.
     fn stored(m: &Manifest<R>) -> (Vec<u8>, BTreeMap<String, Vec<u8>>, usize) {
-        let cut = m.plan_cut().cut().unwrap();
-        let new = cut.new.len();
-        (m.encode(&cut).unwrap(), cut.new.into_iter().collect(), new)
+        let (cut, segments) = m.plan_cut().cut_all().unwrap();
+        let new = segments.len();
+        (m.encode(&cut).unwrap(), segments.into_iter().collect(), new)
     }
 
     fn read(bytes: &[u8], segments: &BTreeMap<String, Vec<u8>>) -> Result<Manifest<R>, String> {
@@ -1138,13 +1151,48 @@ mod tests {
         let before = back.segments.len();
         assert_eq!(before, segments.len());
         back.groups.insert("g".into(), all(Some("pkg-10000a")));
-        let cut = back.plan_cut().cut().unwrap();
-        assert!((1..=2).contains(&cut.new.len()), "{} new segments", cut.new.len());
-        let written: usize = cut.new.iter().map(|(_, b)| b.len()).sum();
+        let (_, new) = back.plan_cut().cut_all().unwrap();
+        assert!((1..=2).contains(&new.len()), "{} new segments", new.len());
+        let written: usize = new.iter().map(|(_, b)| b.len()).sum();
         assert!(
             written <= 2 * super::super::state::SEGMENT_MAX_FOR_TESTS,
             "{written} bytes written"
         );
+    }
+
+    /// A first publish of a large state: its new segments are handed out to be written a batch at a time,
+    /// never all held at once, and are the segments a cut made all at once.
+    #[test]
+    fn new_segments_are_written_a_batch_at_a_time() {
+        let mut m = Manifest::<R>::empty();
+        let records = (0..20_000)
+            .map(|i| Stored::new(R(format!("pkg-{i:05}"), "1.0".into())).unwrap())
+            .collect();
+        m.groups.insert("g".into(), records);
+        let (whole, all) = m.plan_cut().cut_all().unwrap();
+        let batch = 256 << 10;
+        let mut batches: Vec<Vec<crate::state::NewSegment>> = Vec::new();
+        let cut = m
+            .plan_cut()
+            .cut(batch, &mut |b| {
+                batches.push(b);
+                Ok(())
+            })
+            .unwrap();
+        assert!(batches.len() > 2, "{} batches", batches.len());
+        for (n, b) in batches.iter().enumerate() {
+            let len: usize = b.iter().map(|(_, bytes)| bytes.len()).sum();
+            let max = batch + super::super::state::SEGMENT_MAX_FOR_TESTS;
+            assert!(
+                len < max && (len >= batch || n + 1 == batches.len()),
+                "batch {n}: {len} bytes"
+            );
+        }
+        assert_eq!(batches.concat(), all);
+        assert_eq!(m.encode(&cut).unwrap(), m.encode(&whole).unwrap());
+        // A failed write stops the cut with its error.
+        let failed = m.plan_cut().cut(batch, &mut |_| Err("the store refused".into()));
+        assert_eq!(failed.err().as_deref(), Some("the store refused"));
     }
 
     #[test]
